@@ -1,0 +1,3 @@
+from actions.smalltalk.handlers import router
+
+__all__ = ["router"]

@@ -1,0 +1,165 @@
+"""The composition root: the only place that turns settings into running parts.
+
+``build_runtime`` wires the engine (stores, pipeline, routers, renderer) without I/O;
+``runtime_lifespan`` owns the connections and fails fast when a dependency is down;
+``create_app`` mounts every enabled channel in one aiohttp application.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.aiohttp import make_aiohttp_handler
+from redis.asyncio import Redis
+
+import actions.smalltalk
+from actions.services import Services
+from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
+from bot.dispatch import Dispatcher
+from bot.engine import Engine
+from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
+from bot.observability import Metrics, Observe
+from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
+from bot.pipeline import Middleware
+from bot.ratelimit import (
+    RateLimit,
+    RateLimiter,
+    RatePolicy,
+    intent_category,
+    limits_storage,
+    message_category,
+)
+from bot.render import Markup, Renderer
+from bot.respond import Recover, Responder
+from bot.router import Router
+from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
+from bot.settings import PACKAGE_ROOT, Settings
+from bot.understanding import Understand
+from channels.rest import RestChannel
+from channels.web import WebChannel
+from intents import KeywordUnderstanding
+
+MARKUPS: dict[str, Markup] = {"web": "html", "rest": "plain", "terminal": "plain"}
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    engine: Engine[Services]
+    renderer: Renderer
+    metrics: Metrics
+    redis: Redis | None
+
+
+def build_runtime(settings: Settings, registry: CollectorRegistry | None = None) -> Runtime:
+    metrics = Metrics(registry or CollectorRegistry())
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
+    exposures = RedisExposureLog(redis) if redis else MemoryExposureLog()
+    experiments = Experiments(load_experiments(settings.experiments_file), exposures)
+    responder = Responder(renderer, experiments, MARKUPS, metrics)
+    policy = RatePolicy.from_file(settings.rate_limits_file)
+    limiter = RateLimiter(limits_storage(settings.redis_url), policy)
+
+    dedupe_store = RedisDedupeStore(redis) if redis else MemoryDedupeStore()
+    session_store = RedisSessionStore(redis) if redis else MemorySessionStore()
+    order = (
+        RedisConversationOrder(redis, settings.order_lease_seconds, settings.order_max_wait_seconds)
+        if redis
+        else MemoryConversationOrder(settings.order_max_wait_seconds)
+    )
+    steps: list[Middleware] = [
+        Observe(metrics),
+        Recover(responder),
+        Dedupe(dedupe_store, settings.dedupe_ttl_seconds, metrics),
+        RateLimit(limiter, message_category, responder, metrics),
+        Order(order, responder, metrics),
+        LoadSession(
+            session_store,
+            settings.session_ttl_seconds,
+            settings.session_max_bytes,
+            settings.default_locale,
+        ),
+        Understand(KeywordUnderstanding()),
+        RateLimit(limiter, intent_category(policy), responder, metrics),
+    ]
+    router: Router[Services] = Router("root")
+    router.include_router(actions.smalltalk.router)
+    services = Services(brand=settings.brand)
+    engine = Engine(steps, Dispatcher(router), responder, services)
+    return Runtime(settings, engine, renderer, metrics, redis)
+
+
+@asynccontextmanager
+async def runtime_lifespan(runtime: Runtime) -> AsyncIterator[Runtime]:
+    if runtime.redis is not None:
+        await runtime.redis.ping()
+    try:
+        yield runtime
+    finally:
+        if runtime.redis is not None:
+            await runtime.redis.aclose()
+
+
+def widget_secret(settings: Settings) -> str:
+    """The configured secret, or one generated once and kept in the data directory."""
+    if settings.widget_secret is not None:
+        return settings.widget_secret.get_secret_value()
+    path: Path = settings.data_dir / "widget-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
+    runtime = runtime or build_runtime(settings)
+    app = web.Application(client_max_size=1024 * 1024)
+
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
+        async with runtime_lifespan(runtime):
+            yield
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks: dict[str, str] = {}
+        if runtime.redis is not None:
+            try:
+                await runtime.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as error:
+                checks["redis"] = type(error).__name__
+        ready = all(state == "ok" for state in checks.values())
+        return web.json_response(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status=200 if ready else 503,
+        )
+
+    app.cleanup_ctx.append(lifespan)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", make_aiohttp_handler(runtime.metrics.registry))
+    WebChannel(
+        runtime.engine,
+        runtime.renderer,
+        secret=widget_secret(settings),
+        token_max_age=settings.widget_token_max_age_seconds,
+        allowed_origins=settings.allowed_origins,
+        max_text_chars=settings.max_text_chars,
+    ).mount(app)
+    RestChannel(
+        runtime.engine,
+        runtime.renderer,
+        api_keys=[key.get_secret_value() for key in settings.api_keys],
+        max_text_chars=settings.max_text_chars,
+    ).mount(app)
+    return app

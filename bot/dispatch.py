@@ -1,0 +1,116 @@
+"""From a parsed message to outcomes: the active form, a form to open, an intent's action."""
+
+from __future__ import annotations
+
+from typing import Any, Generic
+
+from bot.context import Context, S, as_list
+from bot.forms import Form
+from bot.router import Router
+from bot.sessions import FormState
+from bot.types import Choice, Outcome
+
+FORM_CONTROLS = {
+    "form:yes": "yes",
+    "form:no": "no",
+    "form:cancel": "cancel",
+    "form:restart": "restart",
+}
+
+
+class Dispatcher(Generic[S]):
+    def __init__(self, router: Router[S], interruption_confidence: float = 0.6) -> None:
+        self._router = router
+        self._interruption_confidence = interruption_confidence
+
+    async def dispatch(self, context: Context[S]) -> list[Outcome]:
+        state = context.session.form
+        if state is not None:
+            form = self._router.form_named(state.name)
+            if form is not None:
+                return await self._advance(context, form, state)
+            context.session.form = None
+        form = self._router.form_started_by(context.parse.intent)
+        if form is not None:
+            state = FormState(form.name)
+            context.session.form = state
+            self._fill(context, form, state)
+            return await self._next_step(context, form, state)
+        return await self._answer(context)
+
+    async def _answer(self, context: Context[S]) -> list[Outcome]:
+        handler = self._router.handler_for(context.parse.intent)
+        handler = handler or self._router.fallback_handler()
+        if handler is None:
+            raise LookupError(f"no action for {context.parse.intent!r} and no fallback")
+        return as_list(await handler(context))
+
+    async def _advance(self, context: Context[S], form: Form[S], state: FormState) -> list[Outcome]:
+        control = self._control(context, state)
+        if control == "cancel":
+            context.session.form = None
+            return [Outcome("engine/form_cancelled")]
+        if control == "restart" or (state.confirming and control == "no"):
+            state.values, state.confirming, state.asking = {}, False, None
+            return [Outcome("engine/form_restarted"), *await self._next_step(context, form, state)]
+        if state.confirming and control == "yes":
+            context.session.form = None
+            return as_list(await form.complete(context, dict(state.values)))
+        if (
+            context.parse.intent in form.interruptions
+            and context.parse.confidence >= self._interruption_confidence
+        ):
+            answer = await self._answer(context)
+            return answer + await self._next_step(context, form, state, resuming=True)
+        error = self._fill(context, form, state)
+        if error is not None:
+            return [error, *await self._next_step(context, form, state)]
+        return await self._next_step(context, form, state)
+
+    @staticmethod
+    def _control(context: Context[S], state: FormState) -> str | None:
+        if context.message.payload in FORM_CONTROLS:
+            return FORM_CONTROLS[context.message.payload]
+        control = context.parse.entities.get("control")
+        if isinstance(control, str):
+            return control
+        if state.confirming:
+            return {"affirm": "yes", "deny": "no"}.get(context.parse.intent)
+        return None
+
+    @staticmethod
+    def _fill(context: Context[S], form: Form[S], state: FormState) -> Outcome | None:
+        """Take every slot value this turn offers; an invalid answer to the question asked
+        comes back as its error outcome, other invalid values are ignored."""
+        for slot in form.slots:
+            asked = slot.name == state.asking
+            value = slot.extract(context, asked)
+            if value is None:
+                continue
+            error = slot.validate(value, state.values) if slot.validate else None
+            if error is None:
+                state.values[slot.name] = value
+            elif asked:
+                return Outcome(error, {"value": value, **state.values})
+        return None
+
+    async def _next_step(
+        self, context: Context[S], form: Form[S], state: FormState, resuming: bool = False
+    ) -> list[Outcome]:
+        cancel = Choice("cancel", payload="form:cancel")
+        values: dict[str, Any] = {**state.values, "resuming": resuming}
+        missing = next((slot for slot in form.slots if slot.name not in state.values), None)
+        if missing is not None:
+            state.asking, state.confirming = missing.name, False
+            choices = tuple(missing.choices(context, state.values)) if missing.choices else ()
+            return [Outcome(missing.ask, values, (*choices, cancel))]
+        if form.confirm is not None:
+            state.asking, state.confirming = None, True
+            confirm_choices = (
+                Choice("confirm", payload="form:yes"),
+                Choice("start_over", payload="form:restart"),
+                cancel,
+            )
+            return [Outcome(form.confirm, values, confirm_choices)]
+        context.session.form = None
+        return as_list(await form.complete(context, dict(state.values)))

@@ -1,0 +1,35 @@
+"""Every Redis key the bot writes, in one place.
+
+Per-conversation keys share a ``{hash tag}`` so that Redis Cluster keeps each conversation's keys
+in one slot, where the order scripts need them.
+"""
+
+PREFIX = "rsv"
+
+
+def dedupe(channel: str, update_id: str) -> str:
+    return f"{PREFIX}:dedupe:{channel}:{update_id}"
+
+
+def session(conversation_key: str) -> str:
+    return f"{PREFIX}:session:{{{conversation_key}}}"
+
+
+def order_queue(conversation_key: str) -> str:
+    return f"{PREFIX}:order:{{{conversation_key}}}:queue"
+
+
+def order_ticket(conversation_key: str, ticket: str) -> str:
+    return f"{PREFIX}:order:{{{conversation_key}}}:ticket:{ticket}"
+
+
+def order_wake(conversation_key: str, ticket: str) -> str:
+    return f"{PREFIX}:order:{{{conversation_key}}}:wake:{ticket}"
+
+
+EXPOSURES = f"{PREFIX}:experiments:exposures"
+RATE_LIMIT_PREFIX = f"{PREFIX}:limits"
+
+
+def exposure_counts(experiment: str) -> str:
+    return f"{PREFIX}:experiments:{experiment}:counts"

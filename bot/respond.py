@@ -1,0 +1,70 @@
+"""Turning outcomes into the replies of one channel, and the safety net around every turn."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from bot.context import Turn
+from bot.experiments import CONTROL, Experiments
+from bot.observability import Metrics, pseudonym
+from bot.pipeline import Next
+from bot.render import Markup, Renderer
+from bot.types import Outcome, Reply, TurnResult
+
+log = structlog.get_logger("rsv360.engine")
+
+
+class Responder:
+    def __init__(
+        self,
+        renderer: Renderer,
+        experiments: Experiments,
+        markups: Mapping[str, Markup],
+        metrics: Metrics,
+    ) -> None:
+        self._renderer = renderer
+        self._experiments = experiments
+        self._markups = markups
+        self._metrics = metrics
+
+    def locale_of(self, turn: Turn) -> str:
+        if turn.session is not None:
+            return turn.session.locale
+        return self._renderer.locale_for(turn.message.locale_hint)
+
+    async def replies(self, turn: Turn, outcomes: Sequence[Outcome]) -> tuple[Reply, ...]:
+        locale = self.locale_of(turn)
+        markup = self._markups.get(turn.message.channel, "plain")
+        subject = pseudonym(f"{turn.message.channel}:{turn.message.user_id}")
+        replies = []
+        for outcome in outcomes:
+            variant = None
+            if turn.session is not None:
+                exposure = await self._experiments.expose(outcome.template, subject, turn.session)
+                if exposure is not None and exposure.recorded:
+                    self._metrics.exposures.labels(exposure.experiment, exposure.variant).inc()
+                if exposure is not None and exposure.variant != CONTROL:
+                    variant = exposure.variant
+            replies.append(self._renderer.render(outcome, locale, markup, variant))
+        return tuple(replies)
+
+
+class Recover:
+    """Outermost step: a failing turn is logged and answered with an apology, never dropped."""
+
+    def __init__(self, responder: Responder) -> None:
+        self._responder = responder
+
+    async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
+        try:
+            return await call_next(turn)
+        except Exception:
+            log.exception(
+                "turn_failed",
+                channel=turn.message.channel,
+                conversation=pseudonym(turn.conversation_key),
+            )
+            replies = await self._responder.replies(turn, [Outcome("engine/error")])
+            return TurnResult("failed", replies)

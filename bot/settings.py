@@ -1,0 +1,90 @@
+"""Every setting of the bot, read from ``RSV_*`` environment variables and an optional ``.env``.
+
+Only the composition root (``bot.app``) and the CLI construct :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RSV_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    host: str = Field("127.0.0.1", description="Address `rsv360 serve` listens on.")
+    port: int = Field(8080, ge=1, le=65535, description="Port `rsv360 serve` listens on.")
+    public_url: str | None = Field(
+        None, description="External base URL, used in links; defaults to http://host:port."
+    )
+    data_dir: Path = Field(Path("data"), description="Where embedded state files are kept.")
+
+    redis_url: str | None = Field(
+        None,
+        description="redis:// URL for sessions, limits, dedupe and order; in-process when unset.",
+    )
+
+    brand: str = Field("Pousada do Mar", description="Name the assistant introduces itself with.")
+    default_locale: str = Field("pt_BR", description="Locale when the channel gives none.")
+    timezone: str = Field("America/Sao_Paulo", description="Conversation time zone.")
+
+    log_format: Literal["json", "console"] = Field("json", description="Log line format.")
+    log_level: str = Field("INFO", description="Log level name.")
+
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated REST bearer keys; with none, REST answers loopback only.",
+    )
+    widget_secret: SecretStr | None = Field(
+        None,
+        description="Signs widget conversation tokens; generated into data_dir when unset.",
+    )
+    widget_token_max_age_seconds: int = Field(
+        30 * 24 * 3600, gt=0, description="How long a widget token resumes a conversation."
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Origins allowed on /ws; empty means same origin only.",
+    )
+    max_text_chars: int = Field(4000, gt=0, description="Longest message text accepted.")
+
+    rate_limits_file: Path = Field(
+        PACKAGE_ROOT / "bot" / "ratelimits.yaml", description="Rate limit declarations."
+    )
+    experiments_file: Path = Field(
+        PACKAGE_ROOT / "prompts" / "experiments.yaml", description="A/B experiment declarations."
+    )
+
+    dedupe_ttl_seconds: int = Field(
+        900, ge=600, description="How long provider update ids are remembered."
+    )
+    session_ttl_seconds: int = Field(
+        7 * 24 * 3600, gt=0, description="Idle time after which a conversation is forgotten."
+    )
+    session_max_bytes: int = Field(
+        16_384, ge=1024, description="Largest serialized session; older history is dropped."
+    )
+    order_lease_seconds: float = Field(
+        30.0, gt=0, description="How long a crashed turn blocks its conversation at most."
+    )
+    order_max_wait_seconds: float = Field(
+        10.0, gt=0, description="How long a message waits for its turn before it is refused."
+    )
+
+    @field_validator("api_keys", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

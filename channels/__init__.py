@@ -1,0 +1,1 @@
+"""Channel adapters: provider update → ``Message``, ``Reply`` → provider call. Nothing else."""

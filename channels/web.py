@@ -1,0 +1,180 @@
+"""The website's chat widget: a demo page, the embeddable script and its WebSocket at ``/ws``.
+
+A visitor's conversation id travels in a signed token (itsdangerous), so a reload or a
+reconnect resumes the same conversation; a forged or expired token starts a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from bot.engine import Engine
+from bot.render import Renderer
+from bot.types import Message
+from channels.wire import (
+    MAX_ID_CHARS,
+    MAX_PAYLOAD_CHARS,
+    InvalidInput,
+    checked_optional,
+    checked_text,
+    error_json,
+    reply_json,
+)
+
+CHANNEL = "web"
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+class WebChannel:
+    def __init__(
+        self,
+        engine: Engine[Any],
+        renderer: Renderer,
+        *,
+        secret: str,
+        token_max_age: int,
+        allowed_origins: list[str],
+        max_text_chars: int,
+    ) -> None:
+        self._engine = engine
+        self._renderer = renderer
+        self._tokens = URLSafeTimedSerializer(secret, salt="rsv360-widget")
+        self._token_max_age = token_max_age
+        self._allowed_origins = {origin.rstrip("/") for origin in allowed_origins}
+        self._max_text_chars = max_text_chars
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_get("/", self._demo_page)
+        app.router.add_get("/widget.js", self._widget_script)
+        app.router.add_get("/ws", self._websocket)
+
+    async def _demo_page(self, _: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "demo.html")
+
+    async def _widget_script(self, _: web.Request) -> web.FileResponse:
+        return web.FileResponse(
+            STATIC / "widget.js", headers={"Content-Type": "text/javascript; charset=utf-8"}
+        )
+
+    def _origin_allowed(self, request: web.Request) -> bool:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser: cross-site WebSocket hijacking needs one
+        if self._allowed_origins:
+            return origin.rstrip("/") in self._allowed_origins
+        return urlsplit(origin).netloc == request.host
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        if not self._origin_allowed(request):
+            return web.json_response(
+                {"error": error_json(self._renderer, "origin_not_allowed", None)}, status=403
+            )
+        socket = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
+        await socket.prepare(request)
+        conversation = _Conversation()
+        async for frame in socket:
+            if frame.type == WSMsgType.TEXT:
+                await self._on_frame(socket, conversation, frame.data)
+            elif frame.type == WSMsgType.BINARY:
+                try:
+                    text = frame.data.decode("utf-8")
+                except UnicodeDecodeError:
+                    await self._send_error(socket, conversation, "invalid_utf8")
+                    continue
+                await self._on_frame(socket, conversation, text)
+        return socket
+
+    async def _on_frame(
+        self, socket: web.WebSocketResponse, conversation: _Conversation, raw: str
+    ) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            await self._send_error(socket, conversation, "invalid_json")
+            return
+        if not isinstance(frame, dict):
+            await self._send_error(socket, conversation, "invalid_frame")
+            return
+        try:
+            if frame.get("type") == "hello":
+                await self._hello(socket, conversation, frame)
+            elif frame.get("type") in ("message", "button"):
+                await self._message(socket, conversation, frame)
+            else:
+                raise InvalidInput("invalid_frame")
+        except InvalidInput as refused:
+            await self._send_error(socket, conversation, refused.code)
+
+    async def _hello(
+        self, socket: web.WebSocketResponse, conversation: _Conversation, frame: dict[str, Any]
+    ) -> None:
+        locale = frame.get("locale")
+        conversation.locale = locale if isinstance(locale, str) and len(locale) <= 35 else None
+        token = frame.get("token")
+        conversation.id = None
+        if token is not None:
+            try:
+                claims = self._tokens.loads(token, max_age=self._token_max_age)
+                conversation.id = str(claims["c"])
+            except (BadSignature, KeyError, TypeError):
+                await self._send_error(socket, conversation, "invalid_token")
+        if conversation.id is None:
+            conversation.id = uuid.uuid4().hex
+        await socket.send_json(
+            {
+                "type": "session",
+                "token": self._tokens.dumps({"c": conversation.id}),
+                "conversation_id": conversation.id,
+            }
+        )
+
+    async def _message(
+        self, socket: web.WebSocketResponse, conversation: _Conversation, frame: dict[str, Any]
+    ) -> None:
+        if conversation.id is None:
+            raise InvalidInput("no_session")
+        if frame["type"] == "message":
+            text, payload = checked_text(frame.get("text"), self._max_text_chars), None
+        else:
+            text, payload = None, checked_text(frame.get("payload"), MAX_PAYLOAD_CHARS)
+        update_id = checked_optional(frame.get("id"), MAX_ID_CHARS)
+        await socket.send_json({"type": "typing"})
+        result = await self._engine.handle(
+            Message(
+                channel=CHANNEL,
+                conversation_id=conversation.id,
+                user_id=conversation.id,
+                received_at=datetime.now(UTC),
+                text=text,
+                payload=payload,
+                locale_hint=conversation.locale,
+                update_id=update_id,
+            )
+        )
+        for reply in result.replies:
+            await socket.send_json({"type": "message", **reply_json(reply)})
+
+    async def _send_error(
+        self, socket: web.WebSocketResponse, conversation: _Conversation, code: str
+    ) -> None:
+        await socket.send_json(
+            {"type": "error", **error_json(self._renderer, code, conversation.locale)}
+        )
+
+
+class _Conversation:
+    """What one WebSocket connection knows about its visitor."""
+
+    __slots__ = ("id", "locale")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.locale: str | None = None

@@ -1,0 +1,1 @@
+"""gettext catalogs (pt_BR, en, es) of the wording in ``prompts/`` (package data, no code)."""

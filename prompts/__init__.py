@@ -1,0 +1,1 @@
+"""Jinja templates of every reply, and ``experiments.yaml`` (package data, no code)."""
