@@ -57,7 +57,18 @@ class Runtime:
     redis: Redis | None
 
 
-def build_runtime(settings: Settings, registry: CollectorRegistry | None = None) -> Runtime:
+def default_router() -> Router[Services]:
+    router: Router[Services] = Router("root")
+    router.include_router(actions.smalltalk.create_router())
+    return router
+
+
+def build_runtime(
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    router: Router[Services] | None = None,
+) -> Runtime:
+    """Wire the engine; ``router`` replaces the capabilities' routers (tests use their own)."""
     metrics = Metrics(registry or CollectorRegistry())
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
@@ -89,10 +100,8 @@ def build_runtime(settings: Settings, registry: CollectorRegistry | None = None)
         Understand(KeywordUnderstanding()),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
-    router: Router[Services] = Router("root")
-    router.include_router(actions.smalltalk.router)
     services = Services(brand=settings.brand)
-    engine = Engine(steps, Dispatcher(router), responder, services)
+    engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     return Runtime(settings, engine, renderer, metrics, redis)
 
 

@@ -87,8 +87,11 @@ class SessionStore(ABC):
 
 
 class MemorySessionStore(SessionStore):
+    SWEEP_EVERY = 1024
+
     def __init__(self) -> None:
         self._documents: dict[str, tuple[str, float]] = {}
+        self._writes = 0
 
     async def read(self, conversation_key: str) -> str | None:
         entry = self._documents.get(conversation_key)
@@ -101,7 +104,14 @@ class MemorySessionStore(SessionStore):
         return raw
 
     async def write(self, conversation_key: str, raw: str, ttl_seconds: int) -> None:
-        self._documents[conversation_key] = (raw, time.monotonic() + ttl_seconds)
+        now = time.monotonic()
+        self._documents[conversation_key] = (raw, now + ttl_seconds)
+        self._writes += 1
+        if self._writes % self.SWEEP_EVERY == 0:
+            # Conversations that never come back would otherwise stay in memory for good.
+            expired = [key for key, (_, expires_at) in self._documents.items() if expires_at <= now]
+            for key in expired:
+                del self._documents[key]
 
 
 class RedisSessionStore(SessionStore):

@@ -34,12 +34,15 @@ class _Phrase:
     pattern: re.Pattern[str]
 
 
-def _phrases(mapping: dict[str, list[str]]) -> list[_Phrase]:
-    return [
-        _Phrase(label, len(normalize(str(phrase)).split()), _word_pattern(str(phrase)))
-        for label, phrases in mapping.items()
-        for phrase in phrases
-    ]
+def _phrases(mapping: dict[str, list[str]], source: Path) -> list[_Phrase]:
+    found = []
+    for label, phrases in mapping.items():
+        for phrase in phrases:
+            if not isinstance(phrase, str):
+                # YAML reads a bare yes/no/on/off as a boolean: such words must be quoted.
+                raise ValueError(f"{source}: {label}: {phrase!r} is not text; quote it")
+            found.append(_Phrase(label, len(normalize(phrase).split()), _word_pattern(phrase)))
+    return found
 
 
 def _word_pattern(phrase: str) -> re.Pattern[str]:
@@ -52,8 +55,8 @@ class KeywordUnderstanding:
         self._controls: dict[str, list[_Phrase]] = {}
         for path in sorted(data_dir.glob("*.yaml")):
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
-            self._intents[path.stem] = _phrases(document["intents"])
-            self._controls[path.stem] = _phrases(document.get("controls") or {})
+            self._intents[path.stem] = _phrases(document["intents"], path)
+            self._controls[path.stem] = _phrases(document.get("controls") or {}, path)
 
     async def parse(self, text: str, locale: str, session: Session) -> Parse:
         normalized = normalize(text)

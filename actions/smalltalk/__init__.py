@@ -1,3 +1,3 @@
-from actions.smalltalk.handlers import router
+from actions.smalltalk.handlers import create_router
 
-__all__ = ["router"]
+__all__ = ["create_router"]

@@ -6,8 +6,6 @@ from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.types import Choice
 
-router: Router[Services] = Router("smalltalk")
-
 MENU = (
     Choice("menu_book", payload="intent:book"),
     Choice("menu_faq", payload="intent:faq"),
@@ -16,31 +14,36 @@ MENU = (
 )
 
 
-@router.intent("greet")
 async def greet(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/greet", {"brand": context.services.brand}, MENU)
 
 
-@router.intent("goodbye")
 async def goodbye(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/goodbye")
 
 
-@router.intent("thanks")
 async def thanks(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/thanks")
 
 
-@router.intent("help")
 async def help_menu(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/help", {"brand": context.services.brand}, MENU)
 
 
-@router.intent("unknown_button")
 async def unknown_button(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/unknown_button", {}, MENU)
 
 
-@router.fallback
 async def fallback(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/fallback", {}, MENU)
+
+
+def create_router() -> Router[Services]:
+    router: Router[Services] = Router("smalltalk")
+    router.intent("greet")(greet)
+    router.intent("goodbye")(goodbye)
+    router.intent("thanks")(thanks)
+    router.intent("help")(help_menu)
+    router.intent("unknown_button")(unknown_button)
+    router.fallback(fallback)
+    return router

@@ -1,0 +1,167 @@
+"""Forms driven turn by turn through the real dispatcher and the keyword parser."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import Context, Form, Message, Outcome, Router, Slot
+from bot.dispatch import Dispatcher
+from bot.forms import entity, text_answer, value_choice
+from bot.sessions import Session
+from bot.understanding import parse_payload
+from intents import KeywordUnderstanding
+
+
+def valid_email(value: Any, values: Any) -> str | None:
+    return None if re.fullmatch(r"[^@\s]+@[^@\s]+\.\w+", str(value)) else "contact/bad_email"
+
+
+def nights_choices(context: Context[None], values: Any) -> list[Any]:
+    return [value_choice("nights", str(n), count=n) for n in (1, 2, 3)]
+
+
+async def done(context: Context[None], values: dict[str, Any]) -> Outcome:
+    return Outcome("contact/done", values)
+
+
+async def faq(context: Context[None]) -> Outcome:
+    return Outcome("faq/answer")
+
+
+async def fallback(context: Context[None]) -> Outcome:
+    return Outcome("fallback")
+
+
+CONTACT: Form[None] = Form(
+    name="contact",
+    slots=(
+        Slot("email", "contact/ask_email", text_answer, valid_email),
+        Slot("nights", "contact/ask_nights", text_answer, choices=nights_choices),
+        Slot("promo", "contact/ask_promo", entity("promo")),
+    ),
+    complete=done,
+    confirm="contact/confirm",
+    interruptions=frozenset({"faq"}),
+)
+
+
+class Conversation:
+    def __init__(self, form: Form[None] = CONTACT) -> None:
+        router: Router[None] = Router("test")
+        router.form(form, started_by="book")
+        router.intent("faq")(faq)
+        router.fallback(fallback)
+        self.dispatcher = Dispatcher(router)
+        self.understanding = KeywordUnderstanding()
+        self.session = Session(conversation_id="c", locale="en")
+
+    async def say(self, text: str | None = None, payload: str | None = None) -> list[Outcome]:
+        message = Message(
+            "rest", "c", "u", datetime.now(UTC), text=text, payload=payload, locale_hint="en"
+        )
+        if payload is not None:
+            parse = parse_payload(payload, "en")
+        else:
+            parse = await self.understanding.parse(text or "", "en", self.session)
+        return await self.dispatcher.dispatch(Context(message, parse, self.session, None))
+
+
+def templates(outcomes: list[Outcome]) -> list[str]:
+    return [outcome.template for outcome in outcomes]
+
+
+async def test_the_happy_path_asks_each_slot_confirms_and_completes() -> None:
+    chat = Conversation()
+    asked = await chat.say("I want to book a room")
+    assert templates(asked) == ["contact/ask_email"]
+    assert [choice.payload for choice in asked[0].choices] == ["form:cancel"]
+    asked = await chat.say("guest@example.com")
+    assert templates(asked) == ["contact/ask_nights"]
+    assert [choice.payload for choice in asked[0].choices] == [
+        "form:value:1",
+        "form:value:2",
+        "form:value:3",
+        "form:cancel",
+    ]
+    assert asked[0].values["email"] == "guest@example.com"
+    assert templates(await chat.say(payload="form:value:2")) == ["contact/ask_promo"]
+    assert chat.session.form is not None
+    assert chat.session.form.asking == "promo"
+
+
+async def test_slots_filled_by_entities_are_not_asked_and_confirm_leads_to_completion() -> None:
+    form: Form[None] = Form(
+        "promo_only", (Slot("promo", "ask_promo", entity("control")),), done, confirm="confirm"
+    )
+    chat = Conversation(form)
+    assert templates(await chat.say("book")) == ["ask_promo"]
+    confirm = await chat.say("cancel")  # a control entity ends the form before filling
+    assert templates(confirm) == ["engine/form_cancelled"]
+    assert chat.session.form is None
+
+
+async def test_an_invalid_answer_is_explained_and_asked_again() -> None:
+    chat = Conversation()
+    await chat.say("book a room")
+    outcomes = await chat.say("my email is not here")
+    assert templates(outcomes) == ["contact/bad_email", "contact/ask_email"]
+    assert outcomes[0].values["value"] == "my email is not here"
+    assert templates(await chat.say("ok@example.org")) == ["contact/ask_nights"]
+
+
+async def test_a_question_in_the_middle_is_answered_and_the_form_resumes() -> None:
+    chat = Conversation()
+    await chat.say("book")
+    await chat.say("guest@example.com")
+    outcomes = await chat.say("what time is breakfast?")
+    assert templates(outcomes) == ["faq/answer", "contact/ask_nights"]
+    assert outcomes[1].values["resuming"] is True
+    assert chat.session.form is not None
+    assert chat.session.form.values == {"email": "guest@example.com"}
+
+
+async def test_cancel_and_start_over_work_at_every_step() -> None:
+    chat = Conversation()
+    await chat.say("book")
+    await chat.say("guest@example.com")
+    outcomes = await chat.say("start over")
+    assert templates(outcomes) == ["engine/form_restarted", "contact/ask_email"]
+    assert chat.session.form is not None
+    assert chat.session.form.values == {}
+    assert templates(await chat.say(payload="form:cancel")) == ["engine/form_cancelled"]
+    assert chat.session.form is None
+    assert templates(await chat.say("hmm")) == ["fallback"]
+
+
+async def test_confirmation_yes_completes_and_no_starts_over() -> None:
+    form: Form[None] = Form(
+        "email_only",
+        (Slot("email", "ask_email", text_answer, valid_email),),
+        done,
+        confirm="confirm",
+    )
+    chat = Conversation(form)
+    await chat.say("book")
+    confirm = await chat.say("a@b.com")
+    assert templates(confirm) == ["confirm"]
+    assert [choice.payload for choice in confirm[0].choices] == [
+        "form:yes",
+        "form:restart",
+        "form:cancel",
+    ]
+    assert templates(await chat.say("no")) == ["engine/form_restarted", "ask_email"]
+    await chat.say("c@d.com")
+    completed = await chat.say("yes")
+    assert completed == [Outcome("contact/done", {"email": "c@d.com"})]
+    assert chat.session.form is None
+
+
+async def test_a_form_removed_by_a_deploy_is_dropped_from_the_session() -> None:
+    chat = Conversation()
+    await chat.say("book")
+    assert chat.session.form is not None
+    chat.session.form.name = "retired"
+    assert templates(await chat.say("hmm")) == ["fallback"]
+    assert chat.session.form is None

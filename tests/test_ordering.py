@@ -1,0 +1,179 @@
+"""One message at a time per conversation, in arrival order, in one process and across several."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bot import keys
+from bot.ordering import (
+    ConversationOrder,
+    MemoryConversationOrder,
+    RedisConversationOrder,
+    TurnTimeout,
+)
+from tests.conftest import REDIS_URL
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make_order(
+    request: pytest.FixtureRequest, redis: Redis
+) -> AsyncIterator[Callable[..., ConversationOrder]]:
+    """Order factories; on Redis each instance has its own client, like separate processes."""
+    clients: list[Redis] = []
+
+    def make(lease: float = 5.0, max_wait: float = 5.0) -> ConversationOrder:
+        if request.param == "memory":
+            return shared_memory.setdefault(max_wait, MemoryConversationOrder(max_wait))
+        client = Redis.from_url(REDIS_URL)
+        clients.append(client)
+        return RedisConversationOrder(client, lease_seconds=lease, max_wait_seconds=max_wait)
+
+    shared_memory: dict[float, MemoryConversationOrder] = {}
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def test_turns_run_one_at_a_time_in_arrival_order(
+    make_order: Callable[..., ConversationOrder], redis: Redis
+) -> None:
+    instances = [make_order(), make_order()]
+    handled: list[int] = []
+    running = 0
+    most_running = 0
+    first_may_finish = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def one_turn(index: int) -> None:
+        nonlocal running, most_running
+        async with instances[index % 2].turn("web:c1"):
+            running += 1
+            most_running = max(most_running, running)
+            entered.set()
+            if index == 0:
+                await first_may_finish.wait()
+            await asyncio.sleep(0.001)
+            handled.append(index)
+            running -= 1
+
+    tasks = [asyncio.create_task(one_turn(0))]
+    await asyncio.wait_for(entered.wait(), 5)
+    for index in range(1, 50):
+        tasks.append(asyncio.create_task(one_turn(index)))
+        await _until_waiting(instances[0], redis, index)
+    first_may_finish.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 20)
+
+    assert handled == list(range(50))
+    assert most_running == 1
+
+
+async def _until_waiting(order: ConversationOrder, redis: Redis, waiting: int) -> None:
+    """Wait until ``waiting`` turns queue behind the holder, so that arrival order is known."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if isinstance(order, RedisConversationOrder):
+            queued = await redis.llen(keys.order_queue("web:c1")) - 1
+        else:
+            queued = _memory_waiters(order)
+        if queued >= waiting:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"{waiting} turns never queued")
+
+
+def _memory_waiters(order: ConversationOrder) -> int:
+    assert isinstance(order, MemoryConversationOrder)
+    _, users = order._locks["web:c1"]
+    return users - 1
+
+
+async def test_other_conversations_do_not_wait(
+    make_order: Callable[..., ConversationOrder],
+) -> None:
+    order = make_order()
+    async with order.turn("web:busy"):
+        async with asyncio.timeout(1):
+            async with order.turn("web:other"):
+                pass
+
+
+async def test_a_turn_that_waits_too_long_is_refused_and_leaves_the_queue_working(
+    make_order: Callable[..., ConversationOrder],
+) -> None:
+    holder = impatient = make_order(max_wait=0.2)
+    release = asyncio.Event()
+    held = asyncio.Event()
+
+    async def hold() -> None:
+        async with holder.turn("web:c2"):
+            held.set()
+            await release.wait()
+
+    holding = asyncio.create_task(hold())
+    await held.wait()
+    started = time.monotonic()
+    with pytest.raises(TurnTimeout):
+        async with impatient.turn("web:c2"):
+            pass
+    assert 0.15 < time.monotonic() - started < 2
+
+    later = asyncio.create_task(_take(holder, "web:c2"))
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(holding, later), 3)
+
+
+async def _take(order: ConversationOrder, key: str) -> None:
+    async with order.turn(key):
+        pass
+
+
+async def test_a_crashed_holder_frees_the_conversation_when_its_lease_ends(redis: Redis) -> None:
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from redis.asyncio import Redis
+        from bot.ordering import RedisConversationOrder
+
+        async def main():
+            order = RedisConversationOrder(Redis.from_url({REDIS_URL!r}), 0.5, 5.0)
+            async with order.turn("web:c3"):
+                print("held", flush=True)
+                await asyncio.sleep(3600)
+
+        asyncio.run(main())
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        waiter = RedisConversationOrder(redis, lease_seconds=5.0, max_wait_seconds=0.3)
+        with pytest.raises(TurnTimeout):
+            await _take(waiter, "web:c3")  # the live holder keeps renewing its lease
+    finally:
+        holder.kill()
+        holder.wait()
+    patient = RedisConversationOrder(redis, lease_seconds=5.0, max_wait_seconds=3.0)
+    started = time.monotonic()
+    await _take(patient, "web:c3")
+    assert time.monotonic() - started < 1.5
+
+
+async def test_redis_keys_expire(redis: Redis) -> None:
+    order = RedisConversationOrder(redis, lease_seconds=1.0, max_wait_seconds=1.0)
+    async with order.turn("web:c4"):
+        assert 0 < await redis.pttl(keys.order_queue("web:c4")) <= 3000
+    assert await redis.exists(keys.order_queue("web:c4")) == 0
+    leftovers: list[Any] = [key async for key in redis.scan_iter(match="rsv:order:*")]
+    assert leftovers == []
