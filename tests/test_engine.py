@@ -57,7 +57,7 @@ async def test_greets_in_the_language_of_the_hint(
 async def test_the_session_keeps_the_locale_between_turns(
     backend_settings: Callable[..., Settings],
 ) -> None:
-    first, second = await send(
+    _, second = await send(
         backend_settings(), message("hello", locale_hint="en"), message("ok... menu")
     )
     assert second.replies[0].text.startswith("Here is what I can do")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import textwrap
 import time
@@ -154,16 +153,18 @@ async def test_a_crashed_holder_frees_the_conversation_when_its_lease_ends(redis
         asyncio.run(main())
         """
     )
-    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE
+    )
     try:
         assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+        assert (await holder.stdout.readline()).strip() == b"held"
         waiter = RedisConversationOrder(redis, lease_seconds=5.0, max_wait_seconds=0.3)
         with pytest.raises(TurnTimeout):
             await _take(waiter, "web:c3")  # the live holder keeps renewing its lease
     finally:
         holder.kill()
-        holder.wait()
+        await holder.wait()
     patient = RedisConversationOrder(redis, lease_seconds=5.0, max_wait_seconds=3.0)
     started = time.monotonic()
     await _take(patient, "web:c3")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -24,15 +23,13 @@ from bot.sessions import (
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def dedupe_store(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[DedupeStore]:
-    yield MemoryDedupeStore() if request.param == "memory" else RedisDedupeStore(redis)
+async def dedupe_store(request: pytest.FixtureRequest, redis: Redis) -> DedupeStore:
+    return MemoryDedupeStore() if request.param == "memory" else RedisDedupeStore(redis)
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def session_store(
-    request: pytest.FixtureRequest, redis: Redis
-) -> AsyncIterator[SessionStore]:
-    yield MemorySessionStore() if request.param == "memory" else RedisSessionStore(redis)
+async def session_store(request: pytest.FixtureRequest, redis: Redis) -> SessionStore:
+    return MemorySessionStore() if request.param == "memory" else RedisSessionStore(redis)
 
 
 async def test_an_update_id_is_first_seen_once(dedupe_store: DedupeStore) -> None:
