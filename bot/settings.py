@@ -33,7 +33,6 @@ class Settings(BaseSettings):
 
     brand: str = Field("Pousada do Mar", description="Name the assistant introduces itself with.")
     default_locale: str = Field("pt_BR", description="Locale when the channel gives none.")
-    timezone: str = Field("America/Sao_Paulo", description="Conversation time zone.")
 
     log_format: Literal["json", "console"] = Field("json", description="Log line format.")
     log_level: str = Field("INFO", description="Log level name.")

@@ -1,0 +1,105 @@
+"""A/B variants: deterministic, sticky, weighted, recorded; stopped experiments send to a winner."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.experiments import (
+    Experiment,
+    Experiments,
+    ExposureLog,
+    MemoryExposureLog,
+    RedisExposureLog,
+    load_experiments,
+)
+from bot.sessions import Session
+from bot.settings import PACKAGE_ROOT
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def exposures(request: pytest.FixtureRequest, redis: Redis) -> ExposureLog:
+    return MemoryExposureLog() if request.param == "memory" else RedisExposureLog(redis)
+
+
+def tone(**overrides: object) -> Experiment:
+    values: dict[str, object] = {
+        "name": "tone",
+        "template": "smalltalk/greet",
+        "variants": {"control": 50, "warm": 50},
+    }
+    values.update(overrides)
+    return Experiment(**values)  # type: ignore[arg-type]
+
+
+def test_assignment_is_deterministic_and_follows_the_weights() -> None:
+    experiment = tone(variants={"control": 80, "warm": 20})
+    assignments = [experiment.assign(f"user-{n}") for n in range(10_000)]
+    assert assignments == [experiment.assign(f"user-{n}") for n in range(10_000)]
+    share = Counter(assignments)["warm"] / len(assignments)
+    assert 0.18 < share < 0.22
+
+
+def test_experiments_with_other_names_assign_independently() -> None:
+    first, second = tone(name="a"), tone(name="b")
+    same = sum(first.assign(f"u{n}") == second.assign(f"u{n}") for n in range(2000))
+    assert 800 < same < 1200
+
+
+async def test_a_user_keeps_the_variant_after_the_weights_change(exposures: ExposureLog) -> None:
+    session = Session("c", "en")
+    before = await Experiments([tone()], exposures).expose("smalltalk/greet", "u1", session)
+    assert before is not None
+    everyone_elsewhere = {"control": 0, "warm": 1} if before.variant == "control" else None
+    changed = tone(variants=everyone_elsewhere or {"control": 1, "warm": 0})
+    after = await Experiments([changed], exposures).expose("smalltalk/greet", "u1", session)
+    assert after is not None
+    assert after.variant == before.variant
+
+
+async def test_each_exposure_is_recorded_with_its_variant(exposures: ExposureLog) -> None:
+    experiments = Experiments([tone()], exposures)
+    shown = Counter()
+    for number in range(50):
+        exposure = await experiments.expose("smalltalk/greet", f"u{number}", Session("c", "en"))
+        assert exposure is not None
+        shown[exposure.variant] += 1
+    assert await exposures.counts("tone") == shown
+    assert await experiments.expose("smalltalk/thanks", "u1", Session("c", "en")) is None
+
+
+async def test_a_stopped_experiment_sends_everyone_to_the_winner_unrecorded(
+    exposures: ExposureLog,
+) -> None:
+    experiments = Experiments([tone(status="stopped", winner="warm")], exposures)
+    session = Session("c", "en", experiments={"tone": "control"})
+    exposure = await experiments.expose("smalltalk/greet", "u1", session)
+    assert exposure is not None
+    assert (exposure.variant, exposure.recorded) == ("warm", False)
+    no_winner = Experiments([tone(status="stopped")], exposures)
+    stopped = await no_winner.expose("smalltalk/greet", "u2", Session("c", "en"))
+    assert stopped is not None
+    assert stopped.variant == "control"
+    assert await exposures.counts("tone") == Counter()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"variants": {"a": 1, "b": 1}}, "control"),
+        ({"variants": {"control": 0}}, "positive"),
+        ({"winner": "cold"}, "no variant"),
+    ],
+)
+def test_a_malformed_experiment_is_refused(overrides: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        tone(**overrides)
+
+
+def test_the_shipped_experiments_have_their_templates() -> None:
+    for experiment in load_experiments(PACKAGE_ROOT / "prompts" / "experiments.yaml"):
+        for variant in experiment.variants:
+            suffix = "" if variant == "control" else f".{variant}"
+            assert (PACKAGE_ROOT / "prompts" / f"{experiment.template}{suffix}.j2").is_file()

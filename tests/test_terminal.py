@@ -1,0 +1,52 @@
+"""``rsv360 chat``: the terminal channel against the real engine, buttons by number."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+from bot.app import build_runtime, runtime_lifespan
+from bot.settings import Settings
+from channels.terminal import TerminalChannel
+
+
+async def test_a_terminal_conversation_with_numbered_buttons(
+    make_settings: Callable[..., Settings],
+) -> None:
+    lines = iter(["oi", "", "1", "obrigado"])
+
+    async def read_line() -> str | None:
+        return next(lines, None)
+
+    output = io.StringIO()
+    async with runtime_lifespan(build_runtime(make_settings())) as runtime:
+        channel = TerminalChannel(
+            runtime.engine, user_id="t1", locale="pt-BR", read_line=read_line, output=output
+        )
+        await channel.run()
+    transcript = output.getvalue()
+    assert "1) Reservar" in transcript
+    assert "4) Falar com uma pessoa" in transcript
+    assert "Desculpe, ainda não consigo ajudar" in transcript  # "Reservar" reaches the fallback
+    assert transcript.rstrip().endswith("De nada! Posso ajudar em mais alguma coisa?")
+
+
+def test_the_chat_command_runs_end_to_end(tmp_path: object) -> None:
+    environment = {**os.environ, "RSV_DATA_DIR": str(tmp_path)}
+    environment.pop("RSV_REDIS_URL", None)
+    finished = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--locale", "en"],
+        input="hello\nthanks\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+        check=True,
+    )
+    assert "bot> Hello! I am the virtual assistant" in finished.stdout or (
+        "bot> Hi, welcome to Pousada do Mar" in finished.stdout
+    )
+    assert "bot> You're welcome!" in finished.stdout
