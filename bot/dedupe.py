@@ -17,8 +17,12 @@ from bot.types import TurnResult
 
 class DedupeStore(ABC):
     @abstractmethod
-    async def first_seen(self, channel: str, update_id: str, ttl_seconds: int) -> bool:
-        """Record the id; True only for the first call within ``ttl_seconds``."""
+    async def first_seen(self, scope: str, update_id: str, ttl_seconds: int) -> bool:
+        """Record the id within its scope; True only for the first call within ``ttl_seconds``.
+
+        The scope is the conversation: ids that clients choose (REST ``message_id``, the widget's
+        frame ``id``) are only unique per conversation, and provider ids stay unique in it too.
+        """
 
 
 class MemoryDedupeStore(DedupeStore):
@@ -26,10 +30,10 @@ class MemoryDedupeStore(DedupeStore):
         self._expiry: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._max_entries = max_entries
 
-    async def first_seen(self, channel: str, update_id: str, ttl_seconds: int) -> bool:
+    async def first_seen(self, scope: str, update_id: str, ttl_seconds: int) -> bool:
         now = time.monotonic()
         self._forget_expired(now)
-        key = (channel, update_id)
+        key = (scope, update_id)
         if key in self._expiry:
             return False
         self._expiry[key] = now + ttl_seconds
@@ -50,8 +54,8 @@ class RedisDedupeStore(DedupeStore):
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def first_seen(self, channel: str, update_id: str, ttl_seconds: int) -> bool:
-        created = await self._redis.set(keys.dedupe(channel, update_id), 1, nx=True, ex=ttl_seconds)
+    async def first_seen(self, scope: str, update_id: str, ttl_seconds: int) -> bool:
+        created = await self._redis.set(keys.dedupe(scope, update_id), 1, nx=True, ex=ttl_seconds)
         return bool(created)
 
 
@@ -66,7 +70,7 @@ class Dedupe:
     async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
         message = turn.message
         if message.update_id is not None and not await self._store.first_seen(
-            message.channel, message.update_id, self._ttl
+            turn.conversation_key, message.update_id, self._ttl
         ):
             self._metrics.dedupe_hits.labels(message.channel).inc()
             return TurnResult("duplicate")

@@ -7,8 +7,8 @@ in one slot, where the order scripts need them.
 PREFIX = "rsv"
 
 
-def dedupe(channel: str, update_id: str) -> str:
-    return f"{PREFIX}:dedupe:{channel}:{update_id}"
+def dedupe(conversation_key: str, update_id: str) -> str:
+    return f"{PREFIX}:dedupe:{{{conversation_key}}}:{update_id}"
 
 
 def session(conversation_key: str) -> str:

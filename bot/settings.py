@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated Origins allowed on /ws; empty means same origin only.",
+        description="Comma-separated Origins allowed on /ws besides the bot's own.",
     )
     max_text_chars: int = Field(4000, gt=0, description="Longest message text accepted.")
 

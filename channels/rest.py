@@ -106,6 +106,8 @@ class RestChannel:
         self, code: str, locale_hint: str | None, status: int, retry_after: float | None = None
     ) -> web.Response:
         headers = {} if retry_after is None else {"Retry-After": str(math.ceil(retry_after))}
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="rsv360"'
         return web.json_response(
             {"error": error_json(self._renderer, code, locale_hint)}, status=status, headers=headers
         )

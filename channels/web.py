@@ -68,9 +68,9 @@ class WebChannel:
         origin = request.headers.get("Origin")
         if origin is None:
             return True  # not a browser: cross-site WebSocket hijacking needs one
-        if self._allowed_origins:
-            return origin.rstrip("/") in self._allowed_origins
-        return urlsplit(origin).netloc == request.host
+        # Host only, not the scheme: behind a TLS-terminating proxy the request itself is http.
+        same_origin = urlsplit(origin).netloc == request.host
+        return same_origin or origin.rstrip("/") in self._allowed_origins
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if not self._origin_allowed(request):
@@ -161,6 +161,8 @@ class WebChannel:
         )
         for reply in result.replies:
             await socket.send_json({"type": "message", **reply_json(reply)})
+        if not result.replies:
+            await socket.send_json({"type": "typing", "active": False})
 
     async def _send_error(
         self, socket: web.WebSocketResponse, conversation: _Conversation, code: str

@@ -33,10 +33,11 @@ async def session_store(request: pytest.FixtureRequest, redis: Redis) -> Session
 
 
 async def test_an_update_id_is_first_seen_once(dedupe_store: DedupeStore) -> None:
-    assert await dedupe_store.first_seen("telegram", "1", 600)
-    assert not await dedupe_store.first_seen("telegram", "1", 600)
-    assert await dedupe_store.first_seen("slack", "1", 600)
-    assert await dedupe_store.first_seen("telegram", "2", 600)
+    assert await dedupe_store.first_seen("telegram:1", "1", 600)
+    assert not await dedupe_store.first_seen("telegram:1", "1", 600)
+    assert await dedupe_store.first_seen("slack:1", "1", 600)
+    assert await dedupe_store.first_seen("telegram:2", "1", 600)
+    assert await dedupe_store.first_seen("telegram:1", "2", 600)
 
 
 async def test_concurrent_deliveries_of_one_update_pass_once(dedupe_store: DedupeStore) -> None:
@@ -51,8 +52,8 @@ async def test_an_update_id_is_forgotten_after_its_ttl(dedupe_store: DedupeStore
 
 
 async def test_redis_dedupe_keys_carry_the_ttl(redis: Redis) -> None:
-    await RedisDedupeStore(redis).first_seen("web", "ttl", 600)
-    assert 590 < await redis.ttl(keys.dedupe("web", "ttl")) <= 600
+    await RedisDedupeStore(redis).first_seen("web:c", "ttl", 600)
+    assert 590 < await redis.ttl(keys.dedupe("web:c", "ttl")) <= 600
 
 
 async def test_a_session_round_trips(session_store: SessionStore) -> None:
