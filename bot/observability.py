@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from traceback import format_tb
 from typing import Any
 
 import structlog
@@ -20,21 +21,41 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 def configure_logging(log_format: str, level: str) -> None:
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
+    renderers: list[Any] = (
+        [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
+            _drop_exception_values,
+            structlog.processors.JSONRenderer(),
+        ]
         if log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=_exception_type_only)]
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
+            *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
+
+
+def _drop_exception_values(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Keep an exception's type and frames but not its text or locals, where guests' messages,
+    e-mails and phone numbers end up."""
+    for raised in event.get("exception", []):
+        raised.pop("exc_value", None)
+    return event
+
+
+def _exception_type_only(sio: Any, exc_info: Any) -> None:
+    exc_type, _, traceback = exc_info
+    frames = "".join(format_tb(traceback))
+    sio.write(f"\n{frames}{exc_type.__name__}\n")
 
 
 def pseudonym(identifier: str) -> str:

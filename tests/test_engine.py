@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 import actions.smalltalk
 from actions.services import Services
 from bot import Context, Message, Outcome, Router
 from bot.app import build_runtime, runtime_lifespan
+from bot.observability import configure_logging
 from bot.settings import Settings
 from bot.types import TurnResult
 
@@ -191,3 +194,27 @@ async def test_metrics_count_turns(make_settings: Callable[..., Settings]) -> No
     )
     assert value("rsv_dedupe_hits_total", {"channel": "rest"}) == 1
     assert value("rsv_turn_seconds_count", {"channel": "rest"}) == 2
+
+
+async def test_logs_carry_no_message_text_nor_raw_ids(
+    make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("json", "INFO")
+    secret_text = "meu email é maria@example.com e o telefone +55 11 91234-5678"
+    router: Router[Services] = Router("failing")
+
+    @router.intent("thanks")
+    async def explode(context: Context[Services]) -> Outcome:
+        raise ValueError(context.message.text)
+
+    router.include_router(actions.smalltalk.create_router())
+    async with runtime_lifespan(build_runtime(make_settings(), router=router)) as runtime:
+        await runtime.engine.handle(message(secret_text, user="maria@example.com"))
+        await runtime.engine.handle(message("obrigado " + secret_text, user="maria@example.com"))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert [line["event"] for line in lines] == ["turn", "turn_failed", "turn"]
+    assert lines[2]["status"] == "failed"
+    assert "exception" in lines[1]
+    logged = json.dumps(lines)
+    assert "maria" not in logged
+    assert "91234" not in logged
