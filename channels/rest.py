@@ -6,7 +6,6 @@ import hmac
 import ipaddress
 import json
 import math
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -95,7 +94,6 @@ class RestChannel:
             channel=CHANNEL,
             conversation_id=user_id,
             user_id=user_id,
-            received_at=datetime.now(UTC),
             text=None if text is None else checked_text(text, self._max_text_chars),
             payload=None if payload is None else checked_text(payload, MAX_PAYLOAD_CHARS),
             locale_hint=checked_optional(document.get("locale"), 35),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.engine import Engine
@@ -47,7 +46,6 @@ class TerminalChannel:
                     channel=CHANNEL,
                     conversation_id=self._user_id,
                     user_id=self._user_id,
-                    received_at=datetime.now(UTC),
                     text=text,
                     payload=payload,
                     locale_hint=self._locale,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,7 +151,6 @@ class WebChannel:
                 channel=CHANNEL,
                 conversation_id=conversation.id,
                 user_id=conversation.id,
-                received_at=datetime.now(UTC),
                 text=text,
                 payload=payload,
                 locale_hint=conversation.locale,
