@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.engine import Engine
@@ -49,11 +50,18 @@ class WebChannel:
         self._token_max_age = token_max_age
         self._allowed_origins = {origin.rstrip("/") for origin in allowed_origins}
         self._max_text_chars = max_text_chars
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/", self._demo_page)
         app.router.add_get("/widget.js", self._widget_script)
         app.router.add_get("/ws", self._websocket)
+        app.on_shutdown.append(self._close_sockets)
+
+    async def _close_sockets(self, _: web.Application) -> None:
+        """Tell every open widget that the server is going away; the widgets reconnect."""
+        for socket in list(self._sockets):
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
     async def _demo_page(self, _: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "demo.html")
@@ -78,6 +86,7 @@ class WebChannel:
             )
         socket = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
         await socket.prepare(request)
+        self._sockets.add(socket)
         conversation = _Conversation()
         async for frame in socket:
             if frame.type == WSMsgType.TEXT:

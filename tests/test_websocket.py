@@ -6,6 +6,7 @@ Client frames: ``hello`` (optional ``token``, ``locale``), ``message`` (``text``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -527,3 +528,17 @@ async def test_same_message_id_on_another_connection_is_not_a_duplicate(
     greeting = await receive(second)
     assert greeting["type"] == "message", "the other visitor's message was dropped as a duplicate"
     assert_greeting(greeting)
+
+
+async def test_shutdown_closes_open_widgets_as_going_away(
+    aiohttp_client: Any, make_settings: SettingsFactory
+) -> None:
+    client = await widget_client(aiohttp_client, make_settings())
+    ws, _ = await connect(client)
+    started = time.monotonic()
+    stopping = asyncio.create_task(client.server.close())
+    closing = await ws.receive(timeout=5)
+    assert closing.type == WSMsgType.CLOSE
+    assert ws.close_code == WSCloseCode.GOING_AWAY
+    await asyncio.wait_for(stopping, 5)
+    assert time.monotonic() - started < 5
