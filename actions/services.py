@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from actions.faq import Faq
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Grows with the capabilities (booking, payments, forecasts) that need shared services."""
-
     brand: str
+    faq: Faq

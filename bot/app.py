@@ -11,14 +11,23 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from jinja2 import Environment, FileSystemLoader
+from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import Redis
 
+import actions.faq
+import actions.handoff
 import actions.smalltalk
+from actions.faq import Faq
+from actions.faq.knowledge import load_knowledge
+from actions.faq.topics import TopicFinder
 from actions.services import Services
 from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
 from bot.dispatch import Dispatcher
@@ -43,7 +52,10 @@ from bot.settings import PACKAGE_ROOT, Settings
 from bot.understanding import Understand
 from channels.rest import RestChannel
 from channels.web import WebChannel
-from intents import KeywordUnderstanding
+from intents.artifacts import ModelStore, load_or_train
+from intents.assist import LlmAssist
+from intents.entities import EntityExtractor
+from intents.understanding import ModelUnderstanding
 
 MARKUPS: dict[str, Markup] = {"web": "html", "rest": "plain", "terminal": "plain"}
 
@@ -59,6 +71,8 @@ class Runtime:
 
 def default_router() -> Router[Services]:
     router: Router[Services] = Router("root")
+    router.include_router(actions.faq.create_router())
+    router.include_router(actions.handoff.create_router())
     router.include_router(actions.smalltalk.create_router())
     return router
 
@@ -85,6 +99,7 @@ def build_runtime(
         if redis
         else MemoryConversationOrder(settings.order_max_wait_seconds)
     )
+    understanding = build_understanding(settings)
     steps: list[Middleware] = [
         Observe(metrics),
         Recover(responder),
@@ -97,12 +112,35 @@ def build_runtime(
             settings.session_max_bytes,
             settings.default_locale,
         ),
-        Understand(KeywordUnderstanding()),
+        Understand(understanding),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
-    services = Services(brand=settings.brand)
+    services = Services(
+        brand=settings.brand,
+        faq=Faq(load_knowledge(), settings.default_property, TopicFinder()),
+    )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     return Runtime(settings, engine, renderer, metrics, redis)
+
+
+def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
+    """The trained model (trained now when the data or code changed) and, when configured, the
+    LLM that helps with unsure messages."""
+    model, _ = load_or_train(ModelStore(settings.model_directory), settings.nlu_threshold)
+    zone = ZoneInfo(settings.timezone)
+    assist = None
+    if settings.llm_base_url is not None:
+        client = AsyncOpenAI(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key.get_secret_value(),
+            timeout=settings.llm_timeout_seconds,
+            max_retries=1,
+        )
+        prompts = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "prompts"), autoescape=False)
+        system_prompt = prompts.get_template("nlu/assist_system.j2")
+        assist = LlmAssist(client, settings.llm_model, system_prompt, settings.timezone)
+    clock = (lambda: today) if today is not None else (lambda: datetime.now(zone).date())
+    return ModelUnderstanding(model, EntityExtractor(), clock, assist)
 
 
 @asynccontextmanager

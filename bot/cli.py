@@ -1,17 +1,25 @@
-"""``rsv360``: serve every channel, or chat with the bot in a terminal."""
+"""``rsv360``: serve every channel, chat in a terminal, and train or check the NLU model."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+from datetime import date
+from pathlib import Path
 
 from aiohttp import web
+from tqdm import tqdm
 
-from bot.app import build_runtime, create_app, runtime_lifespan
+from bot.app import build_runtime, build_understanding, create_app, runtime_lifespan
+from bot.locales import negotiate
 from bot.observability import configure_logging
 from bot.settings import Settings
 from channels.terminal import TerminalChannel
+from intents import artifacts, classifier
+from intents.dataset import load_examples
+from intents.evaluation import MalformedFile, Report, format_report, read_cases
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +31,17 @@ def main(argv: list[str] | None = None) -> None:
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--locale", help="pt-BR, en or es (default: detected)")
     chat.add_argument("--user", default="terminal-user", help="user id of this conversation")
+    nlu = commands.add_parser("nlu", help="train, try and evaluate the intent model")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    nlu_commands.add_parser("train", help="cross-validate, train and store the model")
+    parse = nlu_commands.add_parser("parse", help="print how one message is understood")
+    parse.add_argument("text")
+    parse.add_argument("--locale", help="the conversation's locale (default: detected)")
+    parse.add_argument("--today", type=date.fromisoformat, help="reference date YYYY-MM-DD")
+    evaluate = nlu_commands.add_parser("evaluate", help="score a labelled CSV")
+    evaluate.add_argument("file", type=Path, help="CSV with columns text,locale,intent,entities")
+    evaluate.add_argument("--today", type=date.fromisoformat, help="reference date YYYY-MM-DD")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -33,13 +52,78 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings(**overrides)
     if arguments.command == "serve":
         configure_logging(settings.log_format, settings.log_level)
+        app = create_app(settings)
         print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
-    else:
-        configure_logging("console", "WARNING")
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
+        return
+    configure_logging("console", "WARNING")
+    if arguments.command == "chat":
         asyncio.run(_chat(settings, arguments.user, arguments.locale))
+    elif arguments.nlu_command == "train":
+        _train(settings)
+    elif arguments.nlu_command == "parse":
+        print(json.dumps(asyncio.run(_parse(settings, arguments)), ensure_ascii=False))
+    else:
+        sys.exit(asyncio.run(_evaluate(settings, arguments)))
 
 
 async def _chat(settings: Settings, user: str, locale: str | None) -> None:
     async with runtime_lifespan(build_runtime(settings)) as runtime:
         await TerminalChannel(runtime.engine, user_id=user, locale=locale).run()
+
+
+def _train(settings: Settings) -> None:
+    examples = load_examples()
+    print(f"{len(examples)} examples")
+    validation = classifier.cross_validate(
+        examples,
+        settings.nlu_threshold,
+        progress=lambda folds: tqdm(folds, desc="cross-validation", unit="fold"),
+    )
+    print(f"cross-validated accuracy {validation.accuracy:.1%} ({validation.folds} folds)")
+    for locale, accuracy in validation.per_locale.items():
+        print(f"  {locale:<6} {accuracy:.1%}")
+    with tqdm(total=1, desc="final model", unit="model") as bar:
+        model = classifier.train(examples, settings.nlu_threshold)
+        bar.update()
+    key = artifacts.artifact_key()
+    path = artifacts.ModelStore(settings.model_directory).save(
+        key,
+        model,
+        artifacts.training_metadata(
+            key,
+            len(examples),
+            cross_validation={"accuracy": validation.accuracy, "per_locale": validation.per_locale},
+        ),
+    )
+    print(f"stored {path}")
+
+
+async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str, object]:
+    understanding = build_understanding(settings, today=arguments.today)
+    locale = negotiate(arguments.locale, settings.default_locale)
+    parse = await understanding.parse(arguments.text, locale)
+    return {
+        "intent": {"name": parse.intent, "confidence": parse.confidence},
+        "locale": parse.locale.replace("_", "-"),
+        "entities": dict(parse.entities),
+    }
+
+
+async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
+    try:
+        cases = read_cases(arguments.file)
+    except (MalformedFile, OSError) as error:
+        print(f"rsv360 nlu evaluate: {error}", file=sys.stderr)
+        return 2
+    understanding = build_understanding(settings, today=arguments.today)
+    report = Report()
+    for case in tqdm(cases, desc="evaluating", unit="msg", disable=arguments.json):
+        report.add(case, await understanding.parse(case.text, case.locale))
+    summary = report.as_dict()
+    print(
+        json.dumps(summary, ensure_ascii=False, indent=2)
+        if arguments.json
+        else format_report(summary)
+    )
+    return 0

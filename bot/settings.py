@@ -32,7 +32,28 @@ class Settings(BaseSettings):
     )
 
     brand: str = Field("Pousada do Mar", description="Name the assistant introduces itself with.")
+    default_property: str = Field(
+        "pousada-do-mar", description="Property a conversation is about until the guest picks one."
+    )
     default_locale: str = Field("pt_BR", description="Locale when the channel gives none.")
+    timezone: str = Field(
+        "America/Sao_Paulo", description="Time zone that relative dates in messages refer to."
+    )
+
+    models_dir: Path | None = Field(
+        None, description="Where trained models are kept; defaults to data_dir/models."
+    )
+    nlu_threshold: float = Field(
+        0.3, gt=0, lt=1, description="Intent confidence below which a message is out of scope."
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint that helps with unsure messages; off unset."
+    )
+    llm_api_key: SecretStr = Field(SecretStr("none"), description="API key of that endpoint.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name asked at that endpoint.")
+    llm_timeout_seconds: float = Field(
+        3.0, gt=0, description="Longest wait for the LLM before the model's reading stands."
+    )
 
     log_format: Literal["json", "console"] = Field("json", description="Log line format.")
     log_level: str = Field("INFO", description="Log level name.")
@@ -83,6 +104,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @property
+    def model_directory(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def base_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from bot.context import Turn
@@ -15,17 +16,26 @@ BUTTON = "button"
 
 
 class Understanding(Protocol):
-    async def parse(self, text: str, locale: str, session: Session) -> Parse:
+    async def parse(self, text: str, locale: str, session: Session | None = None) -> Parse:
         """Intent, confidence, entities and the locale the text is written in.
 
         Entities may include ``control`` ("cancel" or "restart"), which forms obey.
         """
 
 
+_PAYLOAD_ENTITY = re.compile(r"^([a-z_]{1,32})=([\w.-]{1,64})$")
+
+
 def parse_payload(payload: str, locale: str) -> Parse:
-    """A button press: ``intent:NAME`` asks for an intent, ``form:...`` answers a form."""
+    """A button press: ``intent:NAME`` asks for an intent, optionally with entities
+    (``intent:faq|topic=wifi``); ``form:...`` answers a form; anything else is unknown."""
     if payload.startswith(INTENT_PAYLOAD):
-        return Parse(payload[len(INTENT_PAYLOAD) :], 1.0, {}, locale)
+        name, *pairs = payload[len(INTENT_PAYLOAD) :].split("|")
+        matches = [_PAYLOAD_ENTITY.match(pair) for pair in pairs]
+        if all(matches) and len(matches) <= 4:
+            entities = {match.group(1): match.group(2) for match in matches if match}
+            return Parse(name, 1.0, entities, locale)
+        return Parse(UNKNOWN_BUTTON, 1.0, {}, locale)
     if payload.startswith("form:"):
         return Parse(BUTTON, 1.0, {}, locale)
     return Parse(UNKNOWN_BUTTON, 1.0, {}, locale)

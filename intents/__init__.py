@@ -1,5 +1,5 @@
-"""Understanding guests and staff: text in, intent with confidence and entities out."""
+"""Understanding guests and staff: text in, intent with confidence, entities and locale out."""
 
-from intents.keywords import KeywordUnderstanding
+from intents.understanding import ModelUnderstanding
 
-__all__ = ["KeywordUnderstanding"]
+__all__ = ["ModelUnderstanding"]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.settings import Settings
+from intents.artifacts import ModelStore, load_or_train
+from intents.entities import EntityExtractor
+from intents.understanding import ModelUnderstanding
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
 
@@ -23,10 +28,20 @@ async def redis() -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One trained NLU model for the whole run: the first engine trains it, the rest load it."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def make_settings(tmp_path: Any) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"data_dir": tmp_path, "widget_secret": "test-widget-secret"}
+        values: dict[str, Any] = {
+            "data_dir": tmp_path,
+            "models_dir": models_dir,
+            "widget_secret": "test-widget-secret",
+        }
         values.update(overrides)
         return Settings(_env_file=None, **values)
 
@@ -49,3 +64,14 @@ async def backend_settings(
         yield with_redis
     else:
         yield make_settings
+
+
+REFERENCE_DAY = date(2026, 12, 2)
+"""A Wednesday: the held-out NLU data's expected dates are computed from it."""
+
+
+@pytest.fixture(scope="session")
+def understanding(models_dir: Path) -> ModelUnderstanding:
+    """The trained model, reading dates relative to ``REFERENCE_DAY``."""
+    model, _ = load_or_train(ModelStore(models_dir), threshold=Settings().nlu_threshold)
+    return ModelUnderstanding(model, EntityExtractor(), lambda: REFERENCE_DAY)

@@ -11,7 +11,7 @@ from bot.dispatch import Dispatcher
 from bot.forms import entity, text_answer, value_choice
 from bot.sessions import Session
 from bot.understanding import parse_payload
-from intents import KeywordUnderstanding
+from intents import ModelUnderstanding
 
 
 def valid_email(value: Any, values: Any) -> str | None:
@@ -48,13 +48,13 @@ CONTACT: Form[None] = Form(
 
 
 class Conversation:
-    def __init__(self, form: Form[None] = CONTACT) -> None:
+    def __init__(self, understanding: ModelUnderstanding, form: Form[None] = CONTACT) -> None:
         router: Router[None] = Router("test")
         router.form(form, started_by="book")
         router.intent("faq")(faq)
         router.fallback(fallback)
         self.dispatcher = Dispatcher(router)
-        self.understanding = KeywordUnderstanding()
+        self.understanding = understanding
         self.session = Session(conversation_id="c", locale="en")
 
     async def say(self, text: str | None = None, payload: str | None = None) -> list[Outcome]:
@@ -72,8 +72,10 @@ def templates(outcomes: list[Outcome]) -> list[str]:
     return [outcome.template for outcome in outcomes]
 
 
-async def test_the_happy_path_asks_each_slot_confirms_and_completes() -> None:
-    chat = Conversation()
+async def test_the_happy_path_asks_each_slot_confirms_and_completes(
+    understanding: ModelUnderstanding,
+) -> None:
+    chat = Conversation(understanding)
     asked = await chat.say("I want to book a room")
     assert templates(asked) == ["contact/ask_email"]
     assert [choice.payload for choice in asked[0].choices] == ["form:cancel"]
@@ -91,19 +93,23 @@ async def test_the_happy_path_asks_each_slot_confirms_and_completes() -> None:
     assert chat.session.form.asking == "promo"
 
 
-async def test_slots_filled_by_entities_are_not_asked_and_confirm_leads_to_completion() -> None:
+async def test_slots_filled_by_entities_are_not_asked_and_confirm_leads_to_completion(
+    understanding: ModelUnderstanding,
+) -> None:
     form: Form[None] = Form(
         "promo_only", (Slot("promo", "ask_promo", entity("control")),), done, confirm="confirm"
     )
-    chat = Conversation(form)
+    chat = Conversation(understanding, form)
     assert templates(await chat.say("book")) == ["ask_promo"]
     confirm = await chat.say("cancel")  # a control entity ends the form before filling
     assert templates(confirm) == ["engine/form_cancelled"]
     assert chat.session.form is None
 
 
-async def test_an_invalid_answer_is_explained_and_asked_again() -> None:
-    chat = Conversation()
+async def test_an_invalid_answer_is_explained_and_asked_again(
+    understanding: ModelUnderstanding,
+) -> None:
+    chat = Conversation(understanding)
     await chat.say("book a room")
     outcomes = await chat.say("my email is not here")
     assert templates(outcomes) == ["contact/bad_email", "contact/ask_email"]
@@ -111,8 +117,10 @@ async def test_an_invalid_answer_is_explained_and_asked_again() -> None:
     assert templates(await chat.say("ok@example.org")) == ["contact/ask_nights"]
 
 
-async def test_a_question_in_the_middle_is_answered_and_the_form_resumes() -> None:
-    chat = Conversation()
+async def test_a_question_in_the_middle_is_answered_and_the_form_resumes(
+    understanding: ModelUnderstanding,
+) -> None:
+    chat = Conversation(understanding)
     await chat.say("book")
     await chat.say("guest@example.com")
     outcomes = await chat.say("what time is breakfast?")
@@ -122,8 +130,8 @@ async def test_a_question_in_the_middle_is_answered_and_the_form_resumes() -> No
     assert chat.session.form.values == {"email": "guest@example.com"}
 
 
-async def test_cancel_and_start_over_work_at_every_step() -> None:
-    chat = Conversation()
+async def test_cancel_and_start_over_work_at_every_step(understanding: ModelUnderstanding) -> None:
+    chat = Conversation(understanding)
     await chat.say("book")
     await chat.say("guest@example.com")
     outcomes = await chat.say("start over")
@@ -135,14 +143,16 @@ async def test_cancel_and_start_over_work_at_every_step() -> None:
     assert templates(await chat.say("hmm")) == ["fallback"]
 
 
-async def test_confirmation_yes_completes_and_no_starts_over() -> None:
+async def test_confirmation_yes_completes_and_no_starts_over(
+    understanding: ModelUnderstanding,
+) -> None:
     form: Form[None] = Form(
         "email_only",
         (Slot("email", "ask_email", text_answer, valid_email),),
         done,
         confirm="confirm",
     )
-    chat = Conversation(form)
+    chat = Conversation(understanding, form)
     await chat.say("book")
     confirm = await chat.say("a@b.com")
     assert templates(confirm) == ["confirm"]
@@ -158,8 +168,10 @@ async def test_confirmation_yes_completes_and_no_starts_over() -> None:
     assert chat.session.form is None
 
 
-async def test_a_form_removed_by_a_deploy_is_dropped_from_the_session() -> None:
-    chat = Conversation()
+async def test_a_form_removed_by_a_deploy_is_dropped_from_the_session(
+    understanding: ModelUnderstanding,
+) -> None:
+    chat = Conversation(understanding)
     await chat.say("book")
     assert chat.session.form is not None
     chat.session.form.name = "retired"

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.app import build_runtime, runtime_lifespan
 from bot.settings import Settings
@@ -34,8 +35,8 @@ async def test_a_terminal_conversation_with_numbered_buttons(
     assert transcript.rstrip().endswith("De nada! Posso ajudar em mais alguma coisa?")
 
 
-def test_the_chat_command_runs_end_to_end(tmp_path: object) -> None:
-    environment = {**os.environ, "RSV_DATA_DIR": str(tmp_path)}
+def test_the_chat_command_runs_end_to_end(tmp_path: Path, models_dir: Path) -> None:
+    environment = {**os.environ, "RSV_DATA_DIR": str(tmp_path), "RSV_MODELS_DIR": str(models_dir)}
     environment.pop("RSV_REDIS_URL", None)
     finished = subprocess.run(
         [sys.executable, "-m", "bot", "chat", "--locale", "en"],

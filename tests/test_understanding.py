@@ -1,43 +1,63 @@
-"""The keyword parser behind the Understanding seam, and button payloads."""
+"""The trained understanding step: intents, language detection, entities and button payloads."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.sessions import Session
 from bot.understanding import parse_payload
-from intents import KeywordUnderstanding
-from intents.keywords import normalize
-
-
-@pytest.fixture(scope="module")
-def understanding() -> KeywordUnderstanding:
-    return KeywordUnderstanding()
+from intents import ModelUnderstanding
 
 
 @pytest.mark.parametrize(
-    ("text", "locale_in", "intent", "locale_out"),
+    ("text", "given", "intent", "locale"),
     [
         ("Oi, bom dia!", "pt_BR", "greet", "pt_BR"),
-        ("OLÁ", "en", "greet", "pt_BR"),
-        ("hello there", "pt_BR", "greet", "en"),
-        ("muchas gracias", "pt_BR", "thanks", "es"),
-        ("valeu!!", "pt_BR", "thanks", "pt_BR"),
-        ("menu", "es", "help", "es"),
-        ("menu", "en", "help", "en"),
+        ("vcs tem vaga pro finde? somos um casal", "en", "book", "pt_BR"),
+        ("hey, do you guys have a room for this weekend?", "pt_BR", "book", "en"),
+        ("hola! tienen lugar para el finde largo?", "pt_BR", "book", "es"),
+        ("aceita pix?", "pt_BR", "pay", "pt_BR"),
         ("quero falar com um atendente", "pt_BR", "human", "pt_BR"),
-        ("asdfgh", "en", "out_of_scope", "en"),
-        ("", "pt_BR", "out_of_scope", "pt_BR"),
+        ("what's the wifi password", "en", "faq", "en"),
+        ("previsão de ocupação de dezembro na Pousada do Mar", "pt_BR", "forecast", "pt_BR"),
+        ("asdkjhasd qwpeoiqwe", "en", "out_of_scope", "en"),
     ],
 )
 async def test_intents_and_locales(
-    understanding: KeywordUnderstanding, text: str, locale_in: str, intent: str, locale_out: str
+    understanding: ModelUnderstanding, text: str, given: str, intent: str, locale: str
 ) -> None:
-    parse = await understanding.parse(text, locale_in, Session("c", locale_in))
-    assert (parse.intent, parse.locale) == (intent, locale_out)
+    parse = await understanding.parse(text, given)
+    assert (parse.intent, parse.locale) == (intent, locale)
     assert 0.0 <= parse.confidence <= 1.0
+
+
+async def test_a_short_message_keeps_the_conversations_locale(
+    understanding: ModelUnderstanding,
+) -> None:
+    assert (await understanding.parse("ok", "es")).locale == "es"
+    assert (await understanding.parse("ok", "en")).locale == "en"
+
+
+async def test_stay_entities_come_with_a_booking_request(understanding: ModelUnderstanding) -> None:
+    parse = await understanding.parse(
+        "quero reservar de 20 a 23 de dezembro pra 2 adultos e 1 criança, meu email é ANA@X.COM",
+        "pt_BR",
+    )
+    assert parse.intent == "book"
+    assert parse.entities == {
+        "checkin": "2026-12-20",
+        "checkout": "2026-12-23",
+        "adults": 2,
+        "children": 1,
+        "email": "ana@x.com",
+    }
+
+
+async def test_dates_are_not_tagged_outside_a_new_stay_request(
+    understanding: ModelUnderstanding,
+) -> None:
+    parse = await understanding.parse("minha reserva rsv-ab12cd do dia 20/12 tá confirmada?", "pt_BR")
+    assert parse.intent == "my_bookings"
+    assert parse.entities == {"booking_code": "RSV-AB12CD"}
 
 
 @pytest.mark.parametrize(
@@ -45,35 +65,36 @@ async def test_intents_and_locales(
     [("cancelar", "pt_BR", "cancel"), ("start over", "en", "restart"), ("salir", "es", "cancel")],
 )
 async def test_form_controls_are_entities(
-    understanding: KeywordUnderstanding, text: str, locale: str, control: str
+    understanding: ModelUnderstanding, text: str, locale: str, control: str
 ) -> None:
-    parse = await understanding.parse(text, locale, Session("c", locale))
-    assert parse.entities == {"control": control}
+    assert (await understanding.parse(text, locale)).entities["control"] == control
 
 
 async def test_a_long_message_mentioning_cancel_is_no_control(
-    understanding: KeywordUnderstanding,
+    understanding: ModelUnderstanding,
 ) -> None:
-    parse = await understanding.parse(
-        "what happens to my deposit if I cancel next week", "en", Session("c", "en")
-    )
+    parse = await understanding.parse("what happens to my deposit if I cancel next week", "en")
     assert "control" not in parse.entities
 
 
-def test_normalize_drops_case_accents_and_punctuation() -> None:
-    assert normalize("  Olá,   Açaí!! check-in? ") == "ola acai check-in"
-
-
-def test_an_unquoted_yaml_boolean_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "en.yaml").write_text("intents:\n  affirm: [yes, ok]\n")
-    with pytest.raises(ValueError, match="quote it"):
-        KeywordUnderstanding(tmp_path)
-
-
 @pytest.mark.parametrize(
-    ("payload", "intent"),
-    [("intent:help", "help"), ("form:yes", "button"), ("nonsense", "unknown_button")],
-)
-def test_button_payloads(payload: str, intent: str) -> None:
+    ("payload", "intent", "entities"),
+    [
+        ("intent:help", "help", {}),
+        ("intent:faq|topic=wifi", "faq", {"topic": "wifi"}),
+        ("intent:book|property=pousada-do-mar|adults=2", "book",
+         {"property": "pousada-do-mar", "adults": "2"}),
+        ("intent:faq|topic=<script>", "unknown_button", {}),
+        ("intent:faq|a=1|b=2|c=3|d=4|e=5", "unknown_button", {}),
+        ("form:yes", "button", {}),
+        ("nonsense", "unknown_button", {}),
+    ],
+)  # fmt: skip
+def test_button_payloads(payload: str, intent: str, entities: dict[str, str]) -> None:
     parse = parse_payload(payload, "es")
-    assert (parse.intent, parse.confidence, parse.locale) == (intent, 1.0, "es")
+    assert (parse.intent, dict(parse.entities), parse.confidence, parse.locale) == (
+        intent,
+        entities,
+        1.0,
+        "es",
+    )

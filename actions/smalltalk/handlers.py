@@ -34,6 +34,10 @@ async def unknown_button(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/unknown_button", {}, MENU)
 
 
+async def out_of_scope(context: Context[Services]) -> Outcome:
+    return Outcome("smalltalk/out_of_scope", {}, MENU)
+
+
 async def fallback(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/fallback", {}, MENU)
 
@@ -45,5 +49,6 @@ def create_router() -> Router[Services]:
     router.intent("thanks")(thanks)
     router.intent("help")(help_menu)
     router.intent("unknown_button")(unknown_button)
+    router.intent("out_of_scope")(out_of_scope)
     router.fallback(fallback)
     return router

@@ -1,0 +1,1 @@
+"""Stays and tours: the cancellation policy now; inventory and reservations to come."""

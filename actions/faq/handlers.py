@@ -1,0 +1,65 @@
+"""Questions about the stay, answered from the property's knowledge file in the guest's language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from actions.faq.knowledge import PropertyKnowledge
+from actions.faq.topics import TopicFinder
+from actions.services import Services
+from bot import Choice, Context, Outcome, Router
+
+MENU_TOPICS = ("checkin", "breakfast", "parking", "pets", "wifi", "address", "cancellation_policy")
+
+
+@dataclass(frozen=True, slots=True)
+class Faq:
+    properties: Mapping[str, PropertyKnowledge]
+    default_property: str
+    topics: TopicFinder
+
+    def property_of(self, context: Context[Services]) -> PropertyKnowledge:
+        slug = context.session.data.get("property", self.default_property)
+        return self.properties.get(slug) or self.properties[self.default_property]
+
+
+async def answer_question(context: Context[Services]) -> Outcome:
+    faq = context.services.faq
+    knowledge = faq.property_of(context)
+    topic = context.parse.entities.get("topic")
+    if topic is None and context.message.text:
+        topic = faq.topics.topic_of(context.message.text, context.locale)
+    if topic is None or topic not in faq.topics.topics:
+        choices = tuple(
+            Choice(f"topic_{name}", payload=f"intent:faq|topic={name}") for name in MENU_TOPICS
+        )
+        return Outcome("faq/topics", {"property": knowledge.name}, choices)
+    if topic == "cancellation_policy":
+        policy = knowledge.cancellation_policy
+        return Outcome(
+            "faq/cancellation_policy",
+            {
+                "property": knowledge.name,
+                "free_days": policy.free_until_days,
+                "partial_days": policy.partial_until_days,
+                "partial_percent": policy.partial_refund_percent,
+            },
+        )
+    answer = knowledge.answer(topic, context.locale)
+    if answer is None:
+        return Outcome(
+            "faq/unknown",
+            {"property": knowledge.name},
+            (Choice("menu_human", payload="intent:human"),),
+        )
+    choices = ()
+    if topic == "address" and knowledge.map_url:
+        choices = (Choice("open_map", url=knowledge.map_url),)
+    return Outcome("faq/answer", {"answer": answer}, choices)
+
+
+def create_router() -> Router[Services]:
+    router: Router[Services] = Router("faq")
+    router.intent("faq")(answer_question)
+    return router

@@ -1,0 +1,138 @@
+"""The intent and language classifiers: TF-IDF word and character n-grams, linear models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from intents.dataset import OUT_OF_SCOPE, Example
+from intents.text import for_features
+
+TOKENS = r"(?u)\b\w+\b|[^\w\s]"
+
+
+def features() -> FeatureUnion:
+    """Word uni- and bigrams plus character 2-5-grams: robust to typos, slang and accents."""
+    return FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(
+                    preprocessor=for_features,
+                    token_pattern=TOKENS,
+                    ngram_range=(1, 2),
+                    sublinear_tf=True,
+                ),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    preprocessor=for_features,
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    sublinear_tf=True,
+                    min_df=2,
+                ),
+            ),
+        ]
+    )
+
+
+def intent_classifier() -> LogisticRegression:
+    return LogisticRegression(C=30.0, max_iter=5000)
+
+
+def language_classifier() -> LogisticRegression:
+    return LogisticRegression(C=10.0, max_iter=5000)
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    intent: Prediction
+    language: Prediction
+
+
+@dataclass(frozen=True, slots=True)
+class NluModel:
+    """One feature extraction per message feeds both the intent and the language classifier."""
+
+    features: FeatureUnion
+    intents: LogisticRegression
+    languages: LogisticRegression
+    threshold: float
+
+    def read(self, text: str) -> Reading:
+        """The likeliest intent (out of scope below the threshold) and language."""
+        # Input is a single trusted string: skip scikit-learn's per-call validation.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            vector = self.features.transform([text])
+            intent = _best(self.intents, vector)
+            language = _best(self.languages, vector)
+        if intent.confidence < self.threshold:
+            intent = Prediction(OUT_OF_SCOPE, intent.confidence)
+        return Reading(intent, language)
+
+
+def _best(classifier: LogisticRegression, vector: Any) -> Prediction:
+    probabilities = classifier.predict_proba(vector)[0]
+    index = int(np.argmax(probabilities))
+    return Prediction(str(classifier.classes_[index]), float(probabilities[index]))
+
+
+def train(examples: Sequence[Example], threshold: float) -> NluModel:
+    extractor = features()
+    matrix = extractor.fit_transform([example.text for example in examples])
+    intents = intent_classifier().fit(matrix, [example.intent for example in examples])
+    languages = language_classifier().fit(matrix, [example.locale for example in examples])
+    return NluModel(extractor, intents, languages, threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class CrossValidation:
+    accuracy: float
+    per_locale: dict[str, float]
+    folds: int
+
+
+def cross_validate(
+    examples: Sequence[Example],
+    threshold: float,
+    folds: int = 5,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda steps: steps,
+) -> CrossValidation:
+    """Stratified k-fold accuracy of the intent model with its out-of-scope threshold."""
+    texts = np.array([example.text for example in examples], dtype=object)
+    labels = np.array([example.intent for example in examples])
+    locales = np.array([example.locale for example in examples])
+    predicted = np.empty(len(examples), dtype=object)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=7)
+    for train_index, test_index in progress(list(splitter.split(texts, labels))):
+        pipeline = Pipeline([("features", features()), ("classifier", intent_classifier())])
+        pipeline.fit(list(texts[train_index]), labels[train_index])
+        probabilities = pipeline.predict_proba(list(texts[test_index]))
+        best = probabilities.argmax(axis=1)
+        chosen = pipeline.classes_[best]
+        chosen[probabilities.max(axis=1) < threshold] = OUT_OF_SCOPE
+        predicted[test_index] = chosen
+    correct = predicted == labels
+    return CrossValidation(
+        accuracy=float(correct.mean()),
+        per_locale={
+            str(locale): float(correct[locales == locale].mean()) for locale in np.unique(locales)
+        },
+        folds=folds,
+    )

@@ -1,0 +1,48 @@
+"""The trained model behind the engine's ``Understanding`` seam."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from bot.sessions import Session
+from bot.types import Parse
+from intents.assist import LlmAssist
+from intents.classifier import NluModel
+from intents.entities import EntityExtractor
+
+LANGUAGE_CONFIDENCE = 0.75
+"""Below this the text says too little of its language ("ok", "menu"): keep the conversation's."""
+
+
+class ModelUnderstanding:
+    def __init__(
+        self,
+        model: NluModel,
+        entities: EntityExtractor,
+        today: Callable[[], date],
+        assist: LlmAssist | None = None,
+    ) -> None:
+        self._model = model
+        self._entities = entities
+        self._today = today
+        self._assist = assist
+
+    async def parse(self, text: str, locale: str, session: Session | None = None) -> Parse:
+        reading = self._model.read(text)
+        if reading.language.confidence >= LANGUAGE_CONFIDENCE:
+            locale = reading.language.label
+        intent = reading.intent
+        today = self._today()
+        entities: dict[str, Any] = self._entities.extract(text, locale, intent.label, today)
+        name, confidence = intent.label, intent.confidence
+        if self._assist is not None and confidence < self._model.threshold:
+            assisted = await self._assist.read(text, locale, today)
+            if assisted is not None and assisted.confidence > confidence:
+                name, confidence = assisted.intent, assisted.confidence
+                entities = {
+                    **self._entities.extract(text, locale, name, today),
+                    **assisted.entity_values(),
+                }
+        return Parse(name, round(confidence, 3), entities, locale)
