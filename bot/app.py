@@ -117,7 +117,7 @@ def build_runtime(
     ]
     services = Services(
         brand=settings.brand,
-        faq=Faq(load_knowledge(), settings.default_property, TopicFinder()),
+        faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     return Runtime(settings, engine, renderer, metrics, redis)

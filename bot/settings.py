@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     )
 
     brand: str = Field("Pousada do Mar", description="Name the assistant introduces itself with.")
+    knowledge_dir: Path = Field(
+        PACKAGE_ROOT / "actions" / "faq" / "knowledge",
+        description="Folder of the properties' knowledge files (one YAML file per property).",
+    )
     default_property: str = Field(
         "pousada-do-mar", description="Property a conversation is about until the guest picks one."
     )

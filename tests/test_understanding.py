@@ -55,7 +55,9 @@ async def test_stay_entities_come_with_a_booking_request(understanding: ModelUnd
 async def test_dates_are_not_tagged_outside_a_new_stay_request(
     understanding: ModelUnderstanding,
 ) -> None:
-    parse = await understanding.parse("minha reserva rsv-ab12cd do dia 20/12 tá confirmada?", "pt_BR")
+    parse = await understanding.parse(
+        "minha reserva rsv-ab12cd do dia 20/12 tá confirmada?", "pt_BR"
+    )
     assert parse.intent == "my_bookings"
     assert parse.entities == {"booking_code": "RSV-AB12CD"}
 

@@ -1,0 +1,144 @@
+"""The optional LLM assist against a local server that answers like OpenAI's chat API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.app import build_understanding
+from bot.settings import Settings
+
+TODAY = date(2026, 12, 2)
+
+
+@dataclass
+class FakeOpenAI:
+    """Answers ``POST /v1/chat/completions`` with the next scripted reply."""
+
+    replies: list[Any] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(await request.json())
+        reply = self.replies.pop(0) if self.replies else {"status": 500}
+        if "sleep" in reply:
+            await asyncio.sleep(reply["sleep"])
+        if "status" in reply:
+            return web.json_response(
+                {"error": {"message": "boom", "type": "server_error", "code": None}},
+                status=reply["status"],
+            )
+        return web.json_response(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": self.requests[-1]["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": json.dumps(reply["content"])},
+                    }
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+            }
+        )
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[tuple[FakeOpenAI, str]]:
+    fake = FakeOpenAI()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", fake.completions)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield fake, str(server.make_url("/v1"))
+    await server.close()
+
+
+def assisted(make_settings: Callable[..., Settings], base_url: str, **overrides: Any) -> Any:
+    settings = make_settings(
+        llm_base_url=base_url, llm_model="local-test-model", llm_timeout_seconds=1.0, **overrides
+    )
+    return build_understanding(settings, today=TODAY)
+
+
+async def test_an_unsure_message_takes_the_llms_validated_reading(
+    make_settings: Callable[..., Settings], fake_openai: tuple[FakeOpenAI, str]
+) -> None:
+    fake, url = fake_openai
+    fake.replies.append(
+        {
+            "content": {
+                "intent": "book",
+                "confidence": 0.93,
+                "entities": {"checkin": "2026-12-20", "nights": 3, "adults": 2},
+            }
+        }
+    )
+    understanding = assisted(make_settings, url, nlu_threshold=0.99)
+    parse = await understanding.parse("lalala dia vinte tres noites nós dois", "pt_BR")
+    assert (parse.intent, parse.confidence) == ("book", 0.93)
+    assert parse.entities == {"checkin": "2026-12-20", "nights": 3, "adults": 2}
+    request = fake.requests[0]
+    assert request["model"] == "local-test-model"
+    assert request["response_format"]["type"] == "json_schema"
+    assert "Today is 2026-12-02" in request["messages"][0]["content"]
+    assert request["messages"][1] == {
+        "role": "user",
+        "content": "lalala dia vinte tres noites nós dois",
+    }
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"content": {"intent": "party", "confidence": 0.99, "entities": {}}},
+        {"content": {"intent": "book", "confidence": 7, "entities": {}}},
+        {"content": {"intent": "book", "confidence": 0.9, "entities": {"booking_code": "X"}}},
+        {"status": 400},
+    ],
+    ids=["unknown-label", "confidence-out-of-range", "bad-entity", "client-error"],
+)
+async def test_an_invalid_llm_answer_leaves_the_models_reading(
+    make_settings: Callable[..., Settings], fake_openai: tuple[FakeOpenAI, str], reply: Any
+) -> None:
+    fake, url = fake_openai
+    fake.replies.append(reply)
+    understanding = assisted(make_settings, url, nlu_threshold=0.99)
+    parse = await understanding.parse("quanto é 2+2", "pt_BR")
+    assert parse.intent == "out_of_scope"
+    assert fake.requests
+
+
+async def test_a_failing_or_slow_llm_is_retried_once_then_ignored_in_bounded_time(
+    make_settings: Callable[..., Settings], fake_openai: tuple[FakeOpenAI, str]
+) -> None:
+    fake, url = fake_openai
+    fake.replies.extend([{"status": 503}, {"sleep": 3, "content": {}}])
+    understanding = assisted(make_settings, url, nlu_threshold=0.99)
+    started = time.monotonic()
+    parse = await understanding.parse("quanto é 2+2", "pt_BR")
+    assert parse.intent == "out_of_scope"
+    assert len(fake.requests) == 2
+    assert time.monotonic() - started < 4
+
+
+async def test_a_confident_message_never_asks_the_llm(
+    make_settings: Callable[..., Settings], fake_openai: tuple[FakeOpenAI, str]
+) -> None:
+    fake, url = fake_openai
+    understanding = assisted(make_settings, url, nlu_threshold=0.3)
+    parse = await understanding.parse("quero reservar um quarto de 20 a 23 de dezembro", "pt_BR")
+    assert parse.intent == "book"
+    assert fake.requests == []
