@@ -7,14 +7,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import structlog
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 from openai import AsyncOpenAI
@@ -25,10 +27,15 @@ from redis.asyncio import Redis
 import actions.faq
 import actions.handoff
 import actions.smalltalk
+from actions.booking.catalog import seed
+from actions.booking.service import BookingService
+from actions.booking.upkeep import run_upkeep
 from actions.faq import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
 from actions.services import Services
+from bot import migrations
+from bot.database import Database, sqlite_url
 from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
@@ -57,6 +64,8 @@ from intents.assist import LlmAssist
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 
+log = structlog.get_logger("rsv360.app")
+
 MARKUPS: dict[str, Markup] = {"web": "html", "rest": "plain", "terminal": "plain"}
 
 
@@ -67,6 +76,8 @@ class Runtime:
     renderer: Renderer
     metrics: Metrics
     redis: Redis | None
+    database: Database
+    bookings: BookingService
 
 
 def default_router() -> Router[Services]:
@@ -115,12 +126,14 @@ def build_runtime(
         Understand(understanding),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    bookings = BookingService(database, hold_minutes=settings.hold_minutes)
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
-    return Runtime(settings, engine, renderer, metrics, redis)
+    return Runtime(settings, engine, renderer, metrics, redis, database, bookings)
 
 
 def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
@@ -143,13 +156,34 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
     return ModelUnderstanding(model, EntityExtractor(), clock, assist)
 
 
+async def prepare_database(database: Database) -> None:
+    """The embedded SQLite file migrates itself; PostgreSQL must have been migrated with
+    ``rsv360 db upgrade``. An empty catalog gets the demo properties."""
+    if database.is_sqlite:
+        await migrations.upgrade(database)
+    elif not await migrations.is_current(database):
+        raise RuntimeError("the database schema is not current: run `rsv360 db upgrade`")
+    if await seed(database, datetime.now(UTC).date()):
+        log.info("demo_catalog_seeded")
+
+
 @asynccontextmanager
-async def runtime_lifespan(runtime: Runtime) -> AsyncIterator[Runtime]:
+async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterator[Runtime]:
     if runtime.redis is not None:
         await runtime.redis.ping()
+    await prepare_database(runtime.database)
+    tasks = []
+    if upkeep:
+        tasks.append(asyncio.create_task(
+            run_upkeep(runtime.bookings, runtime.database, on_expired=_nothing)
+        ))  # fmt: skip
     try:
         yield runtime
     finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.database.close()
         if runtime.redis is not None:
             await runtime.redis.aclose()
 
@@ -210,3 +244,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         max_text_chars=settings.max_text_chars,
     ).mount(app)
     return app
+
+
+async def _nothing(_: object) -> None:
+    return None

@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aiohttp import web
 from tqdm import tqdm
 
+from actions.booking.catalog import seed
+from bot import migrations
 from bot.app import build_runtime, build_understanding, create_app, runtime_lifespan
+from bot.database import Database, sqlite_url
 from bot.locales import negotiate
 from bot.observability import configure_logging
 from bot.settings import Settings
@@ -42,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("file", type=Path, help="CSV with columns text,locale,intent,entities")
     evaluate.add_argument("--today", type=date.fromisoformat, help="reference date YYYY-MM-DD")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    database = commands.add_parser("db", help="database schema and demo data")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("upgrade", help="migrate the schema to the newest revision")
+    database_commands.add_parser("seed", help="add the demo catalog to an empty database")
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -59,12 +66,26 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging("console", "WARNING")
     if arguments.command == "chat":
         asyncio.run(_chat(settings, arguments.user, arguments.locale))
+    elif arguments.command == "db":
+        print(asyncio.run(_database(settings, arguments.db_command)))
     elif arguments.nlu_command == "train":
         _train(settings)
     elif arguments.nlu_command == "parse":
         print(json.dumps(asyncio.run(_parse(settings, arguments)), ensure_ascii=False))
     else:
         sys.exit(asyncio.run(_evaluate(settings, arguments)))
+
+
+async def _database(settings: Settings, command: str) -> str:
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    try:
+        if command == "upgrade":
+            await migrations.upgrade(database)
+            return "schema is at the newest revision"
+        seeded = await seed(database, datetime.now(UTC).date())
+        return "demo catalog added" if seeded else "the catalog is not empty: nothing added"
+    finally:
+        await database.close()
 
 
 async def _chat(settings: Settings, user: str, locale: str | None) -> None:

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("data"), description="Where embedded state files are kept.")
 
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL (postgresql+asyncpg://...); a SQLite file in data_dir "
+        "when unset.",
+    )
+    hold_minutes: int = Field(
+        15, gt=0, le=24 * 60, description="How long a hold keeps the rooms for the guest."
+    )
     redis_url: str | None = Field(
         None,
         description="redis:// URL for sessions, limits, dedupe and order; in-process when unset.",

@@ -1,0 +1,1 @@
+"""Alembic migrations of the business tables (``rsv360 db upgrade``)."""

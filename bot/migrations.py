@@ -1,0 +1,37 @@
+"""Schema migrations, run with Alembic from code (no alembic.ini to keep in step)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from bot.database import Database
+
+SCRIPT_LOCATION = "actions:migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(database: Database) -> None:
+    """Bring the schema to the newest revision (Alembic runs its own loop in a thread)."""
+    await asyncio.to_thread(command.upgrade, alembic_config(database.url), "head")
+
+
+async def is_current(database: Database) -> bool:
+    head = ScriptDirectory.from_config(alembic_config(database.url)).get_current_head()
+
+    def current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with database.engine.connect() as connection:
+        return await connection.run_sync(current) == head
