@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from actions.booking.service import BookingService
     from actions.faq import Faq
+    from actions.payments.sandbox import SandboxCheckout
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     brand: str
     faq: Faq
+    bookings: BookingService
+    checkout: SandboxCheckout
+    today: Callable[[str], date]
+    """Today's date in a time zone (properties and conversations have their own)."""

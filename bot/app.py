@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import Redis
 
+import actions.booking.conversation
 import actions.faq
 import actions.handoff
 import actions.smalltalk
@@ -33,6 +34,7 @@ from actions.booking.upkeep import run_upkeep
 from actions.faq import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
+from actions.payments.sandbox import SandboxCheckout
 from actions.services import Services
 from bot import migrations
 from bot.database import Database, sqlite_url
@@ -82,6 +84,7 @@ class Runtime:
 
 def default_router() -> Router[Services]:
     router: Router[Services] = Router("root")
+    router.include_router(actions.booking.conversation.create_router())
     router.include_router(actions.faq.create_router())
     router.include_router(actions.handoff.create_router())
     router.include_router(actions.smalltalk.create_router())
@@ -131,6 +134,11 @@ def build_runtime(
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
+        bookings=bookings,
+        checkout=SandboxCheckout(
+            secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
+        ),
+        today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     return Runtime(settings, engine, renderer, metrics, redis, database, bookings)
@@ -188,11 +196,11 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
             await runtime.redis.aclose()
 
 
-def widget_secret(settings: Settings) -> str:
+def secret_key(settings: Settings) -> str:
     """The configured secret, or one generated once and kept in the data directory."""
-    if settings.widget_secret is not None:
-        return settings.widget_secret.get_secret_value()
-    path: Path = settings.data_dir / "widget-secret"
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path: Path = settings.data_dir / "secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
@@ -232,7 +240,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     WebChannel(
         runtime.engine,
         runtime.renderer,
-        secret=widget_secret(settings),
+        secret=secret_key(settings),
         token_max_age=settings.widget_token_max_age_seconds,
         allowed_origins=settings.allowed_origins,
         max_text_chars=settings.max_text_chars,

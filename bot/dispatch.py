@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Generic
 
 from bot.context import Context, S, as_list
-from bot.forms import Form
+from bot.forms import Form, Slot, resolved
 from bot.router import Router
 from bot.sessions import FormState
 from bot.types import Choice, Outcome
@@ -34,7 +35,7 @@ class Dispatcher(Generic[S]):
         if form is not None:
             state = FormState(form.name)
             context.session.form = state
-            self._fill(context, form, state)
+            await self._fill(context, form, state)
             return await self._next_step(context, form, state)
         return await self._answer(context)
 
@@ -62,7 +63,7 @@ class Dispatcher(Generic[S]):
         ):
             answer = await self._answer(context)
             return answer + await self._next_step(context, form, state, resuming=True)
-        error = self._fill(context, form, state)
+        error = await self._fill(context, form, state)
         if error is not None:
             return [error, *await self._next_step(context, form, state)]
         return await self._next_step(context, form, state)
@@ -79,20 +80,39 @@ class Dispatcher(Generic[S]):
         return None
 
     @staticmethod
-    def _fill(context: Context[S], form: Form[S], state: FormState) -> Outcome | None:
-        """Take every slot value this turn offers; an invalid answer to the question asked
-        comes back as its error outcome, other invalid values are ignored."""
+    async def _fill(context: Context[S], form: Form[S], state: FormState) -> Outcome | None:
+        """Take every slot value this turn offers and clear what depended on changed ones.
+
+        An invalid answer to the question asked comes back as its error outcome; invalid
+        values of other slots are ignored."""
+        changed: set[str] = set()
+        error: Outcome | None = None
+        free_text: tuple[Slot[S], Any] | None = None
         for slot in form.slots:
             asked = slot.name == state.asking
-            value = slot.extract(context, asked)
+            value: Any = await resolved(slot.extract(context, asked))
             if value is None:
                 continue
-            error = slot.validate(value, state.values) if slot.validate else None
+            if slot.free_text and asked:
+                free_text = (slot, value)
+                continue
+            problem = await _problem(context, slot, value, state.values)
+            if problem is None:
+                if state.values.get(slot.name) != value:
+                    state.values[slot.name] = value
+                    changed.add(slot.name)
+            elif asked:
+                error = problem
+        if free_text is not None and not changed:
+            slot, value = free_text
+            error = await _problem(context, slot, value, state.values)
             if error is None:
                 state.values[slot.name] = value
-            elif asked:
-                return Outcome(error, {"value": value, **state.values})
-        return None
+                changed.add(slot.name)
+        for slot in form.slots:
+            if slot.name not in changed and changed.intersection(slot.depends_on):
+                state.values.pop(slot.name, None)
+        return error
 
     async def _next_step(
         self, context: Context[S], form: Form[S], state: FormState, resuming: bool = False
@@ -102,6 +122,10 @@ class Dispatcher(Generic[S]):
         missing = next((slot for slot in form.slots if slot.name not in state.values), None)
         if missing is not None:
             state.asking, state.confirming = missing.name, False
+            if missing.prompt is not None:
+                asked = await missing.prompt(context, state.values)
+                return [replace(asked, values={**asked.values, "resuming": resuming},
+                                choices=(*asked.choices, cancel))]  # fmt: skip
             choices = tuple(missing.choices(context, state.values)) if missing.choices else ()
             return [Outcome(missing.ask, values, (*choices, cancel))]
         if form.confirm is not None:
@@ -111,6 +135,20 @@ class Dispatcher(Generic[S]):
                 Choice("start_over", payload="form:restart"),
                 cancel,
             )
-            return [Outcome(form.confirm, values, confirm_choices)]
+            if isinstance(form.confirm, str):
+                return [Outcome(form.confirm, values, confirm_choices)]
+            summary = await form.confirm(context, state.values)
+            return [replace(summary, choices=(*summary.choices, *confirm_choices))]
         context.session.form = None
         return as_list(await form.complete(context, dict(state.values)))
+
+
+async def _problem(
+    context: Context[S], slot: Slot[S], value: Any, values: dict[str, Any]
+) -> Outcome | None:
+    if slot.validate is None:
+        return None
+    problem: str | Outcome | None = await resolved(slot.validate(context, value, values))
+    if isinstance(problem, str):
+        return Outcome(problem, {"value": value, **values})
+    return problem

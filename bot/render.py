@@ -6,9 +6,14 @@ channels get autoescaping so that values (names, e-mails, free text) can never b
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
+from babel.dates import format_date
+from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.locales import SUPPORTED_LOCALES, load_translations, negotiate
@@ -52,7 +57,7 @@ class Renderer:
                 autoescape=markup == "html",
                 undefined=StrictUndefined,
                 extensions=["jinja2.ext.i18n"],
-                trim_blocks=True,
+                trim_blocks=False,
                 lstrip_blocks=True,
                 keep_trailing_newline=False,
             )
@@ -61,5 +66,16 @@ class Renderer:
             )
             environment.policies["ext.i18n.trimmed"] = True
             environment.globals["locale"] = locale
+            environment.filters["money"] = partial(_money, locale=locale)
+            environment.filters["day"] = partial(_day, locale=locale)
             self._environments[key] = environment
         return self._environments[key]
+
+
+def _money(minor_units: int, currency: str, locale: str) -> str:
+    """Integer minor units as the locale writes money: 118240 BRL → "R$ 1.182,40" in pt_BR."""
+    return format_currency(Decimal(minor_units) / 100, currency, locale=locale)
+
+
+def _day(iso_date: str, locale: str, style: str = "medium") -> str:
+    return format_date(date.fromisoformat(iso_date), format=style, locale=locale)

@@ -74,9 +74,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated REST bearer keys; with none, REST answers loopback only.",
     )
-    widget_secret: SecretStr | None = Field(
+    secret_key: SecretStr | None = Field(
         None,
-        description="Signs widget conversation tokens; generated into data_dir when unset.",
+        description="Signs widget tokens and checkout links; generated into data_dir when unset.",
     )
     widget_token_max_age_seconds: int = Field(
         30 * 24 * 3600, gt=0, description="How long a widget token resumes a conversation."

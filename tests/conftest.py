@@ -40,7 +40,7 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
         values: dict[str, Any] = {
             "data_dir": tmp_path,
             "models_dir": models_dir,
-            "widget_secret": "test-widget-secret",
+            "secret_key": "test-widget-secret",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -14,7 +14,7 @@ from bot.understanding import parse_payload
 from intents import ModelUnderstanding
 
 
-def valid_email(value: Any, values: Any) -> str | None:
+def valid_email(context: Any, value: Any, values: Any) -> str | None:
     return None if re.fullmatch(r"[^@\s]+@[^@\s]+\.\w+", str(value)) else "contact/bad_email"
 
 

@@ -53,21 +53,19 @@ ACTIVE = (HELD, PENDING)
 
 
 class BookingError(Exception):
-    """A request the domain refuses; ``reason`` names the template that explains it."""
-
-    reason = "booking/unavailable"
+    """A request the booking domain refuses."""
 
 
 class Unavailable(BookingError):
-    reason = "booking/unavailable"
+    """Sold out on at least one day, or not bookable on those dates."""
 
 
 class TooManyGuests(BookingError):
-    reason = "booking/too_many_guests"
+    """The party does not fit the room (or has no adult)."""
 
 
 class StayTooShort(BookingError):
-    reason = "booking/minimum_stay"
+    """Shorter than the minimum stay of the season or the product."""
 
     def __init__(self, required: int) -> None:
         super().__init__(f"minimum stay {required}")
@@ -75,15 +73,15 @@ class StayTooShort(BookingError):
 
 
 class HoldExpired(BookingError):
-    reason = "booking/hold_expired"
+    """The hold ran out before the payment came."""
 
 
 class IllegalTransition(BookingError):
-    reason = "booking/not_possible"
+    """The reservation's state does not allow that change."""
 
 
 class NotFound(BookingError):
-    reason = "booking/not_found"
+    """No reservation has that code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +273,7 @@ class BookingService:
                 updated_at=now,
             )
             await self._insert_with_code(session, reservation)
+            await session.refresh(reservation, ["property", "product"])
             session.add(ReservationEvent(reservation_id=reservation.id, at=now, from_state=None,
                                          to_state=HELD, actor=actor, note=None))  # fmt: skip
             return reservation

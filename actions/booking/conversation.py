@@ -1,0 +1,474 @@
+"""Booking in chat: the booking form, the payment link, "my bookings" and cancellation."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from actions.booking.models import Reservation
+from actions.booking.service import (
+    ACTIVE,
+    CONFIRMED,
+    BookingError,
+    Guest,
+    HoldExpired,
+    StayTooShort,
+    Unavailable,
+)
+from actions.services import Services
+from bot import Choice, Context, Form, Outcome, Router, Slot
+from bot.forms import chosen_value, value_choice
+from intents.dates import stay_dates
+from intents.guests import guests
+from intents.text import EMAIL
+
+MAX_NIGHTS = 30
+NAME = re.compile(r"^[^\d@#<>{}\[\]_=+*/\\|]{2,80}$")
+GUEST_CHOICES = ("1-0", "2-0", "2-1", "2-2", "4-0")
+Ctx = Context[Services]
+
+
+# -- the booking form ------------------------------------------------------------------------
+
+
+async def which_property(context: Ctx, asked: bool) -> Any | None:
+    slug = context.parse.entities.get("property") or chosen_value(context)
+    if slug:
+        return slug
+    text = context.message.text or ""
+    if not text or not (asked or context.parse.intent == "book"):
+        return None
+    found = await context.services.bookings.find_properties(text)
+    if len(found) == 1:
+        return found[0].slug
+    if len(found) > 1 and asked:
+        return {"ambiguous": [place.slug for place in found]}
+    return context.session.data.get("property") if not asked else None
+
+
+async def known_property(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
+    if isinstance(value, dict):
+        places = [
+            await context.services.bookings.property_by_slug(slug) for slug in value["ambiguous"]
+        ]
+        choices = tuple(value_choice("place", p.slug, name=p.name) for p in places if p)
+        return Outcome("booking/which_property", {}, choices)
+    if await context.services.bookings.property_by_slug(str(value)) is None:
+        return "booking/unknown_property"
+    return None
+
+
+async def ask_property(context: Ctx, values: Any) -> Outcome:
+    places = await context.services.bookings.properties()
+    choices = tuple(value_choice("place", p.slug, name=f"{p.name} · {p.city}") for p in places)
+    return Outcome("booking/ask_property", {}, choices)
+
+
+def stay(context: Ctx, asked: bool) -> Any | None:
+    """Check-in and check-out from the entities, a button, or any dates the text names."""
+    entities = dict(context.parse.entities)
+    today = context.services.today(context.session.data.get("timezone", "America/Sao_Paulo"))
+    text = context.message.text or ""
+    if "checkin" not in entities and text and (asked or context.session.form):
+        entities.update(stay_dates(text, context.locale, today).as_entities())
+    if "checkin" not in entities:
+        return None
+    checkin = date.fromisoformat(str(entities["checkin"]))
+    if "checkout" in entities:
+        checkout = date.fromisoformat(str(entities["checkout"]))
+    elif "nights" in entities:
+        checkout = checkin + timedelta(days=int(entities["nights"]))
+    elif context.session.form and "dates" in context.session.form.values:
+        earlier = context.session.form.values["dates"]  # a correction keeps the stay's length
+        length = date.fromisoformat(earlier["checkout"]) - date.fromisoformat(earlier["checkin"])
+        checkout = checkin + length
+    else:
+        return {"checkin": checkin.isoformat()}
+    return {"checkin": checkin.isoformat(), "checkout": checkout.isoformat()}
+
+
+async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
+    if "checkout" not in value:
+        nights = tuple(
+            Choice(
+                "nights",
+                payload=f"intent:book|checkin={value['checkin']}|nights={n}",
+                values={"count": n},
+            )
+            for n in (1, 2, 3, 4, 7)
+        )
+        return Outcome("booking/how_many_nights", {"checkin": value["checkin"]}, nights)
+    checkin, checkout = date.fromisoformat(value["checkin"]), date.fromisoformat(value["checkout"])
+    if checkin < context.services.today("America/Sao_Paulo"):
+        return "booking/date_in_past"
+    if not 0 < (checkout - checkin).days <= MAX_NIGHTS:
+        return Outcome("booking/stay_length", {"max_nights": MAX_NIGHTS})
+    return None
+
+
+def party(context: Ctx, asked: bool) -> Any | None:
+    entities = context.parse.entities
+    if "adults" in entities:
+        return {"adults": int(entities["adults"]), "children": int(entities.get("children", 0))}
+    chosen = chosen_value(context)
+    if chosen and re.fullmatch(r"\d{1,2}-\d{1,2}", chosen):
+        adults, children = chosen.split("-")
+        return {"adults": int(adults), "children": int(children)}
+    text = context.message.text or ""
+    counted = guests(text, context.locale)
+    if counted.adults:
+        return {"adults": counted.adults, "children": counted.children or 0}
+    if asked and text.strip().isdigit():
+        return {"adults": int(text.strip()), "children": 0}
+    return None
+
+
+def sensible_party(context: Ctx, value: Any, values: Any) -> str | None:
+    return (
+        None
+        if 1 <= value["adults"] <= 20 and 0 <= value["children"] <= 10
+        else "booking/party_size"
+    )
+
+
+def guest_choices(context: Ctx, values: Any) -> list[Choice]:
+    return [value_choice(f"party_{key.replace('-', '_')}", key) for key in GUEST_CHOICES]
+
+
+def chosen_product(context: Ctx, asked: bool) -> Any | None:
+    value = chosen_value(context)
+    return int(value) if asked and value and value.isdigit() else None
+
+
+async def bookable(context: Ctx, value: Any, values: Any) -> Outcome | None:
+    offers = await _offers(context, values)
+    if any(offer.product.id == value for offer in offers):
+        return None
+    return await offers_prompt(context, values)
+
+
+async def offers_prompt(context: Ctx, values: Any) -> Outcome:
+    """Availability and prices for the stay, or the nearest alternatives when nothing is free."""
+    bookings = context.services.bookings
+    place = await bookings.property_by_slug(values["property"])
+    assert place is not None
+    dates, party_ = values["dates"], values["guests"]
+    try:
+        offers = await _offers(context, values)
+    except StayTooShort as short:
+        return Outcome("booking/minimum_stay", {"required": short.required, **dates})
+    facts = {
+        "property": place.name,
+        "checkin": dates["checkin"],
+        "checkout": dates["checkout"],
+        "nights": _nights(dates),
+        **party_,
+    }
+    if offers:
+        lines = [
+            {
+                "name": o.product.name(context.locale),
+                "total": o.quote.total,
+                "currency": o.quote.currency,
+                "taxes": o.quote.taxes,
+                "fees": o.quote.fees,
+            }
+            for o in offers
+        ]
+        choices = tuple(
+            value_choice(
+                "room_option",
+                str(o.product.id),
+                name=o.product.name(context.locale),
+                total=o.quote.total,
+                currency=o.quote.currency,
+            )
+            for o in offers
+        )
+        return Outcome("booking/offers", {**facts, "offers": lines}, choices, image=None)
+    checkin, checkout = date.fromisoformat(dates["checkin"]), date.fromisoformat(dates["checkout"])
+    shifted = await bookings.alternatives(
+        place.id, checkin, checkout, party_["adults"], party_["children"]
+    )
+    choices = tuple(
+        Choice(
+            "alternative_dates",
+            payload=f"intent:book|checkin={start.isoformat()}|checkout={end.isoformat()}",
+            values={
+                "checkin": start.isoformat(),
+                "checkout": end.isoformat(),
+                "total": offer.quote.total,
+                "currency": offer.quote.currency,
+            },
+        )
+        for start, end, offer in shifted
+    )
+    return Outcome("booking/unavailable", facts, choices)
+
+
+def guest_name(context: Ctx, asked: bool) -> str | None:
+    text = (context.message.text or "").strip()
+    return " ".join(text.split()) if asked and text else None
+
+
+def valid_name(context: Ctx, value: Any, values: Any) -> str | None:
+    return (
+        None
+        if NAME.fullmatch(str(value)) and any(c.isalpha() for c in value)
+        else "booking/invalid_name"
+    )
+
+
+def guest_email(context: Ctx, asked: bool) -> str | None:
+    email = context.parse.entities.get("email")
+    if email:
+        return str(email)
+    text = context.message.text or ""
+    if not asked or not text.strip():
+        return None
+    found = EMAIL.search(text)
+    return found.group(0).lower() if found else text.strip()
+
+
+def valid_email(context: Ctx, value: Any, values: Any) -> str | None:
+    return (
+        None if EMAIL.fullmatch(str(value)) and len(str(value)) <= 254 else "booking/invalid_email"
+    )
+
+
+async def summary(context: Ctx, values: Any) -> Outcome:
+    bookings = context.services.bookings
+    dates, party_ = values["dates"], values["guests"]
+    offer = await bookings.quote(
+        values["product"],
+        date.fromisoformat(dates["checkin"]),
+        date.fromisoformat(dates["checkout"]),
+        party_["adults"],
+        party_["children"],
+    )
+    place = await bookings.property_by_slug(values["property"])
+    assert place is not None
+    return Outcome(
+        "booking/summary",
+        {
+            "property": place.name,
+            "room": offer.product.name(context.locale),
+            "checkin": dates["checkin"],
+            "checkout": dates["checkout"],
+            "nights": _nights(dates),
+            **party_,
+            "name": values["name"],
+            "email": values["email"],
+            "subtotal": offer.quote.subtotal,
+            "taxes": offer.quote.taxes,
+            "fees": offer.quote.fees,
+            "total": offer.quote.total,
+            "currency": offer.quote.currency,
+        },
+    )
+
+
+async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
+    dates, party_ = values["dates"], values["guests"]
+    try:
+        reservation = await context.services.bookings.hold(
+            values["product"],
+            date.fromisoformat(dates["checkin"]),
+            date.fromisoformat(dates["checkout"]),
+            party_["adults"],
+            party_["children"],
+            Guest(values["name"], values["email"]),
+            context.message.channel,
+            context.message.conversation_id,
+            context.locale,
+            actor=_actor(context),
+        )
+    except Unavailable:
+        return [Outcome("booking/taken", {}, (Choice("book_again", payload="intent:book"),))]
+    except BookingError:
+        return [Outcome("booking/not_possible", {}, (Choice("book_again", payload="intent:book"),))]
+    context.session.data["property"] = values["property"]
+    pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+    return [Outcome("booking/held", _facts(reservation, context.locale), (pay_now,))]
+
+
+BOOKING_FORM: Form[Services] = Form(
+    name="booking",
+    slots=(
+        Slot(
+            "property", "booking/ask_property", which_property, known_property, prompt=ask_property
+        ),
+        Slot("dates", "booking/ask_dates", stay, sensible_stay),
+        Slot("guests", "booking/ask_guests", party, sensible_party, choices=guest_choices),
+        Slot(
+            "product",
+            "booking/offers",
+            chosen_product,
+            bookable,
+            prompt=offers_prompt,
+            depends_on=("property", "dates", "guests"),
+        ),
+        Slot("name", "booking/ask_name", guest_name, valid_name, free_text=True),
+        Slot("email", "booking/ask_email", guest_email, valid_email),
+    ),
+    complete=place_hold,
+    confirm=summary,
+    interruptions=frozenset({"faq", "help", "human", "thanks"}),
+)
+
+
+# -- paying, looking up and cancelling ---------------------------------------------------------
+
+
+async def send_payment_link(context: Ctx) -> Outcome:
+    reservation = await _reservation_in_question(context, states=ACTIVE)
+    if reservation is None:
+        return Outcome("booking/nothing_to_pay", {}, (Choice("menu_book", payload="intent:book"),))
+    try:
+        reservation = await context.services.bookings.begin_payment(
+            reservation.code, _actor(context)
+        )
+    except HoldExpired:
+        return Outcome(
+            "booking/hold_expired",
+            {"code": reservation.code},
+            (Choice("book_again", payload="intent:book"),),
+        )
+    link = context.services.checkout.link_for(reservation.code)
+    return Outcome(
+        "booking/payment_link", _facts(reservation, context.locale), (Choice("pay_link", url=link),)
+    )
+
+
+async def show_bookings(context: Ctx) -> Outcome:
+    bookings = context.services.bookings
+    code, email = context.parse.entities.get("booking_code"), context.parse.entities.get("email")
+    if code and email:
+        found = await bookings.find(str(code), str(email))
+        if found is None:
+            return Outcome("booking/lookup_failed")
+        return Outcome("booking/details", _facts(found, context.locale))
+    mine = await bookings.reservations_for(context.message.channel, context.message.conversation_id)
+    if code:
+        match = next((r for r in mine if r.code == str(code).upper()), None)
+        if match is not None:
+            return Outcome("booking/details", _facts(match, context.locale))
+        return Outcome("booking/need_email", {"code": str(code).upper()})
+    if not mine:
+        return Outcome("booking/none_found", {}, (Choice("menu_book", payload="intent:book"),))
+    items = [_facts(r, context.locale) for r in mine]
+    choices = tuple(
+        Choice(
+            "details", payload=f"intent:my_bookings|booking_code={r.code}", values={"code": r.code}
+        )
+        for r in mine[:5]
+    )
+    return Outcome("booking/list", {"items": items}, choices)
+
+
+async def start_cancellation(context: Ctx) -> Outcome:
+    reservation = await _reservation_in_question(context, states=(*ACTIVE, CONFIRMED))
+    if reservation is None:
+        return Outcome("booking/nothing_to_cancel")
+    terms = await context.services.bookings.cancellation_terms(reservation.code)
+    context.session.data["cancelling"] = reservation.code
+    return Outcome(
+        "booking/cancel_terms",
+        {
+            **_facts(reservation, context.locale),
+            "refund": terms.refund,
+            "refund_percent": terms.refund_percent,
+            "paid": reservation.state == CONFIRMED,
+        },
+        (
+            Choice("confirm_cancel", payload=f"intent:cancel|confirm={reservation.code}"),
+            Choice("keep_booking", payload="intent:my_bookings"),
+        ),
+    )
+
+
+async def cancel(context: Ctx) -> Outcome:
+    confirmed = context.parse.entities.get("confirm")
+    if not confirmed or confirmed != context.session.data.get("cancelling"):
+        return await start_cancellation(context)
+    context.session.data.pop("cancelling", None)
+    try:
+        done = await context.services.bookings.cancel(str(confirmed), _actor(context))
+    except BookingError:
+        return Outcome("booking/not_possible")
+    return Outcome(
+        "booking/cancelled", {**_facts(done.reservation, context.locale), "refund": done.refund}
+    )
+
+
+def create_router() -> Router[Services]:
+    router: Router[Services] = Router("booking")
+    router.form(BOOKING_FORM, started_by="book")
+    router.intent("pay")(send_payment_link)
+    router.intent("my_bookings")(show_bookings)
+    router.intent("cancel")(cancel)
+    return router
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+async def _offers(context: Ctx, values: Any) -> list[Any]:
+    bookings = context.services.bookings
+    place = await bookings.property_by_slug(values["property"])
+    if place is None:
+        return []
+    dates, party_ = values["dates"], values["guests"]
+    return await bookings.offers(
+        place.id,
+        date.fromisoformat(dates["checkin"]),
+        date.fromisoformat(dates["checkout"]),
+        party_["adults"],
+        party_["children"],
+    )
+
+
+async def _reservation_in_question(context: Ctx, states: tuple[str, ...]) -> Reservation | None:
+    """The reservation a guest means: the code they gave if it is theirs, else their latest."""
+    mine = await context.services.bookings.reservations_for(
+        context.message.channel, context.message.conversation_id
+    )
+    code = context.parse.entities.get("code") or context.parse.entities.get("booking_code")
+    if code:
+        return next((r for r in mine if r.code == str(code).upper() and r.state in states), None)
+    candidates = sorted((r for r in mine if r.state in states), key=lambda r: r.created_at)
+    return candidates[-1] if candidates else None
+
+
+def _facts(reservation: Reservation, locale: str) -> dict[str, Any]:
+    return {
+        "code": reservation.code,
+        "state": reservation.state,
+        "property": reservation.property.name,
+        "room": reservation.product.name(locale),
+        "checkin": reservation.checkin.isoformat(),
+        "checkout": reservation.checkout.isoformat(),
+        "nights": (reservation.checkout - reservation.checkin).days,
+        "adults": reservation.adults,
+        "children": reservation.children,
+        "total": reservation.total,
+        "currency": reservation.currency,
+        "minutes_left": _minutes_left(reservation),
+    }
+
+
+def _minutes_left(reservation: Reservation) -> int:
+    if reservation.hold_expires_at is None:
+        return 0
+    expires = reservation.hold_expires_at
+    expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+    return max(0, round((expires - datetime.now(UTC)).total_seconds() / 60))
+
+
+def _nights(dates: dict[str, str]) -> int:
+    return (date.fromisoformat(dates["checkout"]) - date.fromisoformat(dates["checkin"])).days
+
+
+def _actor(context: Ctx) -> str:
+    return f"guest:{context.message.channel}"

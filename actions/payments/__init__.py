@@ -1,0 +1,1 @@
+"""Payment links and their outcome; the built-in sandbox checkout until real gateways arrive."""
