@@ -33,3 +33,8 @@ RATE_LIMIT_PREFIX = f"{PREFIX}:limits"
 
 def exposure_counts(experiment: str) -> str:
     return f"{PREFIX}:experiments:{experiment}:counts"
+
+
+def pending_replies(conversation_key: str) -> str:
+    """Replies pushed to a conversation while it had no open connection."""
+    return f"{PREFIX}:pending:{{{conversation_key}}}"

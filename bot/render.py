@@ -72,10 +72,10 @@ class Renderer:
         return self._environments[key]
 
 
-def _money(minor_units: int, currency: str, locale: str) -> str:
+def _money(minor_units: int, currency: str, *, locale: str) -> str:
     """Integer minor units as the locale writes money: 118240 BRL → "R$ 1.182,40" in pt_BR."""
     return format_currency(Decimal(minor_units) / 100, currency, locale=locale)
 
 
-def _day(iso_date: str, locale: str, style: str = "medium") -> str:
+def _day(iso_date: str, style: str = "medium", *, locale: str) -> str:
     return format_date(date.fromisoformat(iso_date), format=style, locale=locale)

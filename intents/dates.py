@@ -361,3 +361,13 @@ def _next_day_of_month(day: int, today: date) -> date | None:
             return candidate
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return None
+
+
+def names_a_month(text: str, locale: str) -> bool:
+    """Whether the text says which month it means ("20/12", "20 de dezembro"), unlike "dia 21"."""
+    grammar = _grammar(_LANGUAGE.get(locale, "pt"))
+    folded = fold(text)
+    return any(
+        pattern.search(folded)
+        for pattern in (grammar.numeric, grammar.named, grammar.named_month_first)
+    )

@@ -19,7 +19,7 @@ from actions.booking.service import (
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import chosen_value, value_choice
-from intents.dates import stay_dates
+from intents.dates import names_a_month, stay_dates
 from intents.guests import guests
 from intents.text import EMAIL
 
@@ -70,8 +70,14 @@ def stay(context: Ctx, asked: bool) -> Any | None:
     entities = dict(context.parse.entities)
     today = context.services.today(context.session.data.get("timezone", "America/Sao_Paulo"))
     text = context.message.text or ""
+    earlier = context.session.form.values.get("dates") if context.session.form else None
     if "checkin" not in entities and text and (asked or context.session.form):
-        entities.update(stay_dates(text, context.locale, today).as_entities())
+        reference = today
+        if earlier and not names_a_month(text, context.locale):
+            # "na verdade dia 21" means the 21st near the stay being booked, not of this month
+            near = date.fromisoformat(earlier["checkin"]) - timedelta(days=15)
+            reference = max(today, near)
+        entities.update(stay_dates(text, context.locale, reference).as_entities())
     if "checkin" not in entities:
         return None
     checkin = date.fromisoformat(str(entities["checkin"]))
@@ -79,8 +85,7 @@ def stay(context: Ctx, asked: bool) -> Any | None:
         checkout = date.fromisoformat(str(entities["checkout"]))
     elif "nights" in entities:
         checkout = checkin + timedelta(days=int(entities["nights"]))
-    elif context.session.form and "dates" in context.session.form.values:
-        earlier = context.session.form.values["dates"]  # a correction keeps the stay's length
+    elif earlier and "checkout" in earlier:  # a correction keeps the stay's length
         length = date.fromisoformat(earlier["checkout"]) - date.fromisoformat(earlier["checkin"])
         checkout = checkin + length
     else:

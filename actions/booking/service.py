@@ -283,10 +283,11 @@ class BookingService:
             reservation = await self._locked(session, code)
             if reservation.state == PENDING:
                 return reservation
-            if await self._expire_if_due(session, reservation):
-                raise HoldExpired(code)
-            await self._transition(session, reservation, PENDING, actor)
-            return reservation
+            expired = await self._expire_if_due(session, reservation)
+            if not expired:
+                await self._transition(session, reservation, PENDING, actor)
+                return reservation
+        raise HoldExpired(code)  # after the commit: the expiry and the released rooms stay
 
     async def confirm_payment(self, code: str, actor: str) -> tuple[Reservation, bool]:
         """Confirm a paid reservation; False when it was already confirmed (a repeated payment
@@ -295,11 +296,12 @@ class BookingService:
             reservation = await self._locked(session, code)
             if reservation.state == CONFIRMED:
                 return reservation, False
-            if await self._expire_if_due(session, reservation):
-                raise HoldExpired(code)
-            await self._transition(session, reservation, CONFIRMED, actor)
-            reservation.hold_expires_at = None
-            return reservation, True
+            expired = await self._expire_if_due(session, reservation)
+            if not expired:
+                await self._transition(session, reservation, CONFIRMED, actor)
+                reservation.hold_expires_at = None
+                return reservation, True
+        raise HoldExpired(code)  # after the commit: the expiry and the released rooms stay
 
     async def note(self, code: str, actor: str, note: str) -> Reservation:
         """Record something that happened to a reservation without changing its state."""

@@ -1,0 +1,203 @@
+"""Messages the bot starts: a payment confirmed, a hold expired, told to a guest's chat.
+
+The ``Notifier`` renders outcomes in the recipient's locale with the markup of its channel and
+hands the replies to that channel's deliverer, a callable the composition root registers. When
+the conversation has no open connection, the replies wait in a short per-conversation queue
+(at most ``MAX_PENDING`` replies, kept a day) until the conversation connects again and the
+channel calls ``flush``.
+
+Delivery and flushing of one conversation run under one lock, so a reply pushed while the
+conversation reconnects is either delivered to the new connection or found by its flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+from abc import ABC, abstractmethod
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from bot import keys
+from bot.observability import pseudonym
+from bot.render import Markup, Renderer
+from bot.types import Address, Button, Image, Outcome, Reply
+
+log = structlog.get_logger("rsv360.proactive")
+
+MAX_PENDING = 20
+PENDING_TTL_SECONDS = 24 * 60 * 60
+
+Deliver = Callable[[Address, Sequence[Reply]], Awaitable[bool]]
+"""Sends replies to every open connection of a conversation; False when it has none."""
+
+
+class PendingReplies(ABC):
+    """Replies waiting for a conversation to connect, oldest first, the newest ``MAX_PENDING``."""
+
+    @abstractmethod
+    async def push(self, address: Address, replies: Sequence[Reply]) -> None: ...
+
+    @abstractmethod
+    async def take(self, address: Address) -> list[Reply]:
+        """Every waiting reply of the conversation, removed from the queue."""
+
+
+class MemoryPendingReplies(PendingReplies):
+    def __init__(
+        self,
+        max_conversations: int = 10_000,
+        ttl_seconds: float = PENDING_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._queues: OrderedDict[Address, deque[Reply]] = OrderedDict()
+        self._expires: dict[Address, float] = {}
+        self._max_conversations = max_conversations
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    async def push(self, address: Address, replies: Sequence[Reply]) -> None:
+        self._forget_expired()
+        queue = self._queues.pop(address, None) or deque(maxlen=MAX_PENDING)
+        queue.extend(replies)
+        self._queues[address] = queue  # the most recently pushed conversation goes last
+        self._expires[address] = self._clock() + self._ttl
+        while len(self._queues) > self._max_conversations:
+            oldest, _ = self._queues.popitem(last=False)
+            del self._expires[oldest]
+
+    async def take(self, address: Address) -> list[Reply]:
+        self._forget_expired()
+        self._expires.pop(address, None)
+        return list(self._queues.pop(address, ()))
+
+    def _forget_expired(self) -> None:
+        # Each push moves its conversation to the end with a fresh expiry: oldest first.
+        now = self._clock()
+        while self._queues:
+            address = next(iter(self._queues))
+            if self._expires[address] > now:
+                return
+            del self._queues[address], self._expires[address]
+
+
+class RedisPendingReplies(PendingReplies):
+    """A Redis list per conversation: RPUSH, LTRIM to the newest, a day's TTL; taken in MULTI."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def push(self, address: Address, replies: Sequence[Reply]) -> None:
+        if not replies:
+            return
+        key = keys.pending_replies(_conversation_key(address))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, *(json.dumps(_reply_document(reply)) for reply in replies))
+            pipe.ltrim(key, -MAX_PENDING, -1)
+            pipe.expire(key, PENDING_TTL_SECONDS)
+            await pipe.execute()
+
+    async def take(self, address: Address) -> list[Reply]:
+        key = keys.pending_replies(_conversation_key(address))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(key, 0, -1)
+            pipe.delete(key)
+            documents, _ = await pipe.execute()
+        return [_reply_from(json.loads(document)) for document in documents]
+
+
+class Notifier:
+    def __init__(
+        self, renderer: Renderer, markups: Mapping[str, Markup], pending: PendingReplies
+    ) -> None:
+        self._renderer = renderer
+        self._markups = markups
+        self._pending = pending
+        self._deliverers: dict[str, Deliver] = {}
+        self._locks: weakref.WeakValueDictionary[Address, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def register(self, channel: str, deliver: Deliver) -> None:
+        """The channel that can reach its open conversations (one deliverer per channel)."""
+        self._deliverers[channel] = deliver
+
+    async def notify(
+        self, address: Address, locale: str | None, outcomes: Sequence[Outcome]
+    ) -> None:
+        """Render the outcomes for the conversation and deliver them now or when it connects."""
+        deliver = self._deliverers.get(address.channel)
+        if deliver is None:
+            log.warning("proactive_unreachable", channel=address.channel)
+            return
+        markup = self._markups.get(address.channel, "plain")
+        language = self._renderer.locale_for(locale)
+        replies = [self._renderer.render(outcome, language, markup) for outcome in outcomes]
+        async with self._lock(address):
+            delivered = await self._deliver(deliver, address, replies)
+            if not delivered:
+                await self._pending.push(address, replies)
+        log.info(
+            "proactive",
+            channel=address.channel,
+            conversation=pseudonym(_conversation_key(address)),
+            templates=[outcome.template for outcome in outcomes],
+            delivered=delivered,
+        )
+
+    async def flush(self, address: Address) -> None:
+        """Deliver what waited for the conversation; the channel calls it when it connects."""
+        deliver = self._deliverers.get(address.channel)
+        if deliver is None:
+            return
+        async with self._lock(address):
+            replies = await self._pending.take(address)
+            if replies and not await self._deliver(deliver, address, replies):
+                await self._pending.push(address, replies)  # it went away again meanwhile
+
+    def _lock(self, address: Address) -> asyncio.Lock:
+        lock = self._locks.get(address)
+        if lock is None:
+            lock = self._locks[address] = asyncio.Lock()
+        return lock
+
+    @staticmethod
+    async def _deliver(deliver: Deliver, address: Address, replies: Sequence[Reply]) -> bool:
+        try:
+            return await deliver(address, replies)
+        except Exception:
+            log.exception("proactive_delivery_failed", channel=address.channel)
+            return False
+
+
+def _conversation_key(address: Address) -> str:
+    return f"{address.channel}:{address.conversation_id}"
+
+
+def _reply_document(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "buttons": [
+            {"title": button.title, "payload": button.payload, "url": button.url}
+            for button in reply.buttons
+        ],
+        "image": {"url": reply.image.url, "alt": reply.image.alt} if reply.image else None,
+    }
+
+
+def _reply_from(document: dict[str, Any]) -> Reply:
+    image = document.get("image")
+    return Reply(
+        text=document["text"],
+        buttons=tuple(
+            Button(button["title"], button.get("payload"), button.get("url"))
+            for button in document.get("buttons", ())
+        ),
+        image=Image(image["url"], image.get("alt", "")) if image else None,
+    )

@@ -1,0 +1,258 @@
+"""The booking journey driven turn by turn through the engine, in pt-BR, en and es."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from actions.booking.models import Inventory, Reservation
+from actions.booking.service import Guest
+from bot import Message, Reply
+from bot.app import Runtime, build_runtime, runtime_lifespan
+from bot.settings import Settings
+
+CODE = re.compile(r"RSV-[A-Z0-9]{6}")
+
+
+def next_march_10() -> date:
+    """Outside every demo season and inside the year of inventory, whenever the tests run."""
+    today = datetime.now(UTC).date()
+    candidate = date(today.year, 3, 10)
+    return candidate if candidate - timedelta(days=3) > today else date(today.year + 1, 3, 10)
+
+
+MARCH_10 = next_march_10()
+DATES = {
+    "pt-BR": f"de 10 a 13 de março de {MARCH_10.year}",
+    "en": f"from March 10 to 13 {MARCH_10.year}",
+    "es": f"del 10 al 13 de marzo de {MARCH_10.year}",
+}
+
+
+@pytest.fixture
+async def runtime(make_settings: Callable[..., Settings]) -> AsyncIterator[Runtime]:
+    async with runtime_lifespan(build_runtime(make_settings()), upkeep=False) as running:
+        yield running
+
+
+@dataclass
+class Guest_:
+    runtime: Runtime
+    locale: str
+    conversation: str = "guest-1"
+    last: tuple[Reply, ...] = field(default_factory=tuple)
+
+    async def says(self, text: str) -> str:
+        return await self._turn(text=text)
+
+    async def presses(self, title: str) -> str:
+        button = next(b for reply in self.last for b in reply.buttons if b.title.startswith(title))
+        assert button.payload, f"{title} is a link button"
+        return await self._turn(payload=button.payload)
+
+    def buttons(self) -> list[str]:
+        return [button.title for reply in self.last for button in reply.buttons]
+
+    def link(self) -> str:
+        return next(b.url for reply in self.last for b in reply.buttons if b.url)
+
+    async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
+        result = await self.runtime.engine.handle(
+            Message("web", self.conversation, self.conversation, text=text, payload=payload,
+                    locale_hint=self.locale)
+        )  # fmt: skip
+        assert result.status == "handled", result
+        self.last = result.replies
+        return "\n".join(reply.text for reply in result.replies)
+
+
+WORDING = {
+    "pt-BR": {"want": "quero reservar um quarto", "place": "Pousada do Mar", "party": "2 adultos",
+              "room": "Quarto Standard", "name": "Maria Souza", "yes": "Confirmar",
+              "held": "está guardada para você", "pay": "Pagar agora", "link": "Aqui está o link"},
+    "en": {"want": "I'd like to book a room", "place": "Pousada do Mar", "party": "2 adults",
+           "room": "Standard Room", "name": "John Smith", "yes": "Confirm",
+           "held": "is held for you", "pay": "Pay now", "link": "Here is the payment link"},
+    "es": {"want": "quiero reservar una habitación", "place": "Pousada do Mar",
+           "party": "2 adultos", "room": "Habitación Estándar", "name": "Lucía Pérez",
+           "yes": "Confirmar", "held": "queda apartada para ti", "pay": "Pagar ahora",
+           "link": "Aquí está el enlace de pago"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", ["pt-BR", "en", "es"])
+async def test_the_happy_path_from_wish_to_payment_link(runtime: Runtime, locale: str) -> None:
+    words = WORDING[locale]
+    guest = Guest_(runtime, locale)
+    await guest.says(words["want"])
+    assert any(title.startswith("Pousada do Mar") for title in guest.buttons())
+    await guest.presses(words["place"])
+    await guest.says(DATES[locale])
+    offers = await guest.presses(words["party"])
+    assert "R$" in offers or "BRL" in offers
+    assert any(title.startswith(words["room"]) for title in guest.buttons())
+    await guest.presses(words["room"])
+    await guest.says(words["name"])
+    summary = await guest.says("guest@example.com")
+    assert words["name"] in summary
+    assert "guest@example.com" in summary
+    held = await guest.presses(words["yes"])
+    assert words["held"] in held
+    code = CODE.search(held)
+    assert code is not None
+    reservation = await runtime.bookings.by_code(code.group(0))
+    assert (reservation.state, reservation.checkin, reservation.adults) == ("held", MARCH_10, 2)
+    assert (reservation.checkout - reservation.checkin).days == 3
+    link = await guest.presses(words["pay"])
+    assert words["link"] in link
+    assert "/checkout/sandbox/" in guest.link()
+    assert (await runtime.bookings.by_code(code.group(0))).state == "pending_payment"
+
+
+async def test_everything_in_one_message_goes_straight_to_the_offers(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "pt-BR")
+    offers = await guest.says(f"quero reservar na pousada do mar {DATES['pt-BR']}, somos um casal")
+    assert offers.startswith("Disponível na Pousada do Mar")
+    assert "3 noites" in offers
+
+
+async def test_a_correction_changes_the_dates_and_shows_new_offers(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "pt-BR")
+    await guest.says(f"quero reservar na pousada do mar {DATES['pt-BR']}, somos um casal")
+    await guest.presses("Quarto Standard")
+    corrected = await guest.says("na verdade dia 11")
+    assert "11 de mar." in corrected  # new offers from the 11th, same three nights
+    assert "14 de mar." in corrected
+
+
+async def test_a_question_in_the_middle_is_answered_and_the_booking_resumes(
+    runtime: Runtime,
+) -> None:
+    guest = Guest_(runtime, "pt-BR")
+    await guest.says("quero reservar na pousada do mar")
+    await guest.says(DATES["pt-BR"])
+    answer = await guest.says("vcs aceitam cachorro?")
+    assert "Aceitamos pets" in answer
+    assert "Voltando à sua reserva" in answer
+    offers = await guest.presses("2 adultos")
+    assert offers.startswith("Disponível")
+
+
+async def test_abandoning_the_form(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "es")
+    await guest.says("quiero reservar en la pousada do mar")
+    cancelled = await guest.says("cancelar")
+    assert cancelled.startswith("De acuerdo, lo cancelé")
+    assert (await guest.says("hola")).startswith("¡Hola")
+
+
+async def test_full_dates_get_the_nearest_alternatives(runtime: Runtime) -> None:
+    async with runtime.database.session() as session:
+        await session.execute(
+            update(Inventory)
+            .where(Inventory.day >= MARCH_10, Inventory.day < MARCH_10 + timedelta(days=3))
+            .values(taken=Inventory.total)
+        )
+    guest = Guest_(runtime, "en")
+    full = await guest.says(f"book pousada do mar {DATES['en']} for 2 adults")
+    assert full.startswith("Sorry, Pousada do Mar is full")
+    alternatives = [title for title in guest.buttons() if "→" in title]
+    assert alternatives
+    offers = await guest.presses(alternatives[0])
+    assert offers.startswith("Available at Pousada do Mar")
+
+
+async def test_an_invalid_email_is_asked_again(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "en")
+    await guest.says(f"book pousada do mar {DATES['en']} for 2 adults")
+    await guest.presses("Standard Room")
+    await guest.says("Ann Lee")
+    retry = await guest.says("ann at example dot com")
+    assert retry.startswith("That e-mail does not look right")
+    assert "Please check your booking" in await guest.says("ann@example.com")
+
+
+async def _held_reservation(runtime: Runtime, guest: Guest_, checkin: date, nights: int = 2) -> str:
+    place = await runtime.bookings.property_by_slug("pousada-do-mar")
+    assert place is not None
+    offers = await runtime.bookings.offers(
+        place.id, checkin, checkin + timedelta(days=nights), 2, 0
+    )
+    reservation = await runtime.bookings.hold(
+        offers[0].product.id, checkin, checkin + timedelta(days=nights), 2, 0,
+        Guest("Rita", "rita@example.com"), "web", guest.conversation, "pt_BR", "test",
+    )  # fmt: skip
+    return reservation.code
+
+
+async def test_paying_an_expired_hold_is_refused_clearly(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "pt-BR")
+    code = await _held_reservation(runtime, guest, MARCH_10)
+    async with runtime.database.session() as session:
+        await session.execute(
+            update(Reservation)
+            .where(Reservation.code == code)
+            .values(hold_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    refused = await guest.says("quero pagar")
+    assert f"A reserva {code} expirou" in refused
+    assert (await runtime.bookings.by_code(code)).state == "expired"
+
+
+async def test_the_hold_expiring_during_payment_releases_the_rooms(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "pt-BR")
+    code = await _held_reservation(runtime, guest, MARCH_10)
+    await guest.says("quero pagar")
+    async with runtime.database.session() as session:
+        await session.execute(
+            update(Reservation)
+            .where(Reservation.code == code)
+            .values(hold_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    expired = await runtime.bookings.expire_holds()
+    assert [reservation.code for reservation in expired] == [code]
+    events = await runtime.bookings.history(code)
+    assert [(e.to_state, e.actor) for e in events][-1] == ("expired", "system:hold-expiry")
+
+
+async def test_cancelling_inside_the_free_window_refunds_everything(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "pt-BR")
+    code = await _held_reservation(runtime, guest, MARCH_10)
+    reservation, _ = await runtime.bookings.confirm_payment(code, "test")
+    terms = await guest.says("quero cancelar minha reserva")
+    assert "100% do valor pago" in terms
+    done = await guest.presses("Sim, cancelar")
+    assert f"A reserva {code} foi cancelada" in done
+    cancelled = await runtime.bookings.by_code(code)
+    assert (cancelled.state, cancelled.refund_due) == ("cancelled", reservation.total)
+
+
+async def test_cancelling_the_day_before_refunds_nothing(runtime: Runtime) -> None:
+    guest = Guest_(runtime, "en")
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    code = await _held_reservation(runtime, guest, tomorrow, nights=4)
+    await runtime.bookings.confirm_payment(code, "test")
+    terms = await guest.says(f"please cancel {code}")
+    assert "you get back R$0.00 (0% of the amount paid)" in terms
+    await guest.presses("Yes, cancel it")
+    assert (await runtime.bookings.by_code(code)).refund_due == 0
+
+
+async def test_my_bookings_never_shows_another_guests_reservation(runtime: Runtime) -> None:
+    owner = Guest_(runtime, "pt-BR", conversation="owner")
+    code = await _held_reservation(runtime, owner, MARCH_10)
+    listing = await owner.says("minhas reservas")
+    assert code in listing
+    stranger = Guest_(runtime, "pt-BR", conversation="stranger")
+    hidden = await stranger.says(f"status da reserva {code}")
+    assert hidden.startswith(f"Para mostrar a {code}, envie o código junto com o e-mail")
+    assert "Pousada do Mar" not in hidden
+    wrong = await stranger.says(f"reserva {code} email outro@example.com")
+    assert wrong.startswith("Não encontrei nenhuma reserva com esse código e e-mail")
+    right = await stranger.says(f"minha reserva {code}, email RITA@example.com")
+    assert right.startswith(code)
