@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,15 +22,25 @@ from jinja2 import Environment, FileSystemLoader
 from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 import actions.booking.conversation
 import actions.faq
 import actions.handoff
 import actions.smalltalk
 from actions.booking.catalog import seed
-from actions.booking.service import BookingService
-from actions.booking.upkeep import run_upkeep
+from actions.booking.conversation import _facts
+from actions.booking.models import Reservation
+from actions.booking.service import (
+    ACTIVE,
+    CANCELLED,
+    CONFIRMED,
+    BookingService,
+    HoldExpired,
+    IllegalTransition,
+    NotFound,
+)
+from actions.booking.upkeep import OnExpired, run_upkeep
 from actions.faq import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
@@ -45,6 +55,7 @@ from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, lo
 from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
 from bot.pipeline import Middleware
+from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies
 from bot.ratelimit import (
     RateLimit,
     RateLimiter,
@@ -58,8 +69,11 @@ from bot.respond import Recover, Responder
 from bot.router import Router
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
+from bot.types import Address, Choice, Outcome
 from bot.understanding import Understand
+from channels.checkout import Checkout, CheckoutPages
 from channels.rest import RestChannel
+from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
 from intents.artifacts import ModelStore, load_or_train
 from intents.assist import LlmAssist
@@ -78,8 +92,11 @@ class Runtime:
     renderer: Renderer
     metrics: Metrics
     redis: Redis | None
+    redis_waits: Redis | None
     database: Database
     bookings: BookingService
+    checkout: SandboxCheckout
+    notifier: Notifier
 
 
 def default_router() -> Router[Services]:
@@ -98,18 +115,26 @@ def build_runtime(
 ) -> Runtime:
     """Wire the engine; ``router`` replaces the capabilities' routers (tests use their own)."""
     metrics = Metrics(registry or CollectorRegistry())
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis, redis_waits = (
+        (redis_client(settings.redis_url, settings), redis_client(settings.redis_url, settings))
+        if settings.redis_url
+        else (None, None)
+    )
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
     exposures = RedisExposureLog(redis) if redis else MemoryExposureLog()
     experiments = Experiments(load_experiments(settings.experiments_file), exposures)
     responder = Responder(renderer, experiments, MARKUPS, metrics)
     policy = RatePolicy.from_file(settings.rate_limits_file)
-    limiter = RateLimiter(limits_storage(settings.redis_url), policy)
+    limiter = RateLimiter(
+        limits_storage(settings.redis_url, redis.connection_pool if redis else None), policy
+    )
 
     dedupe_store = RedisDedupeStore(redis) if redis else MemoryDedupeStore()
     session_store = RedisSessionStore(redis) if redis else MemorySessionStore()
     order = (
-        RedisConversationOrder(redis, settings.order_lease_seconds, settings.order_max_wait_seconds)
+        RedisConversationOrder(
+            redis, settings.order_lease_seconds, settings.order_max_wait_seconds, redis_waits
+        )
         if redis
         else MemoryConversationOrder(settings.order_max_wait_seconds)
     )
@@ -131,17 +156,31 @@ def build_runtime(
     ]
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
     bookings = BookingService(database, hold_minutes=settings.hold_minutes)
+    checkout = SandboxCheckout(
+        secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
+    )
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
         bookings=bookings,
-        checkout=SandboxCheckout(
-            secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
-        ),
+        checkout=checkout,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
-    return Runtime(settings, engine, renderer, metrics, redis, database, bookings)
+    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
+    notifier = Notifier(renderer, MARKUPS, pending)
+    return Runtime(
+        settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
+        notifier,
+    )  # fmt: skip
+
+
+def redis_client(url: str, settings: Settings) -> Redis:
+    """A client whose pool makes a caller wait for a free connection rather than fail."""
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=settings.redis_max_connections, timeout=settings.order_max_wait_seconds
+    )
+    return Redis(connection_pool=pool)
 
 
 def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
@@ -183,7 +222,7 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     tasks = []
     if upkeep:
         tasks.append(asyncio.create_task(
-            run_upkeep(runtime.bookings, runtime.database, on_expired=_nothing)
+            run_upkeep(runtime.bookings, runtime.database, hold_expiry_notice(runtime.notifier))
         ))  # fmt: skip
     try:
         yield runtime
@@ -192,8 +231,9 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await runtime.database.close()
-        if runtime.redis is not None:
-            await runtime.redis.aclose()
+        for client in (runtime.redis, runtime.redis_waits):
+            if client is not None:
+                await client.aclose()
 
 
 def secret_key(settings: Settings) -> str:
@@ -237,13 +277,23 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", make_aiohttp_handler(runtime.metrics.registry))
-    WebChannel(
+    widget = WebChannel(
         runtime.engine,
         runtime.renderer,
         secret=secret_key(settings),
         token_max_age=settings.widget_token_max_age_seconds,
         allowed_origins=settings.allowed_origins,
         max_text_chars=settings.max_text_chars,
+        notifier=runtime.notifier,
+    )
+    widget.mount(app)
+    runtime.notifier.register(WEB, widget.deliver)
+    CheckoutPages(
+        SandboxPayments(runtime.bookings, runtime.checkout, runtime.notifier),
+        runtime.renderer,
+        RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore(),
+        secret=secret_key(settings),
+        form_max_age=runtime.checkout.max_age_seconds,
     ).mount(app)
     RestChannel(
         runtime.engine,
@@ -254,5 +304,103 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     return app
 
 
-async def _nothing(_: object) -> None:
-    return None
+# -- what the guest's chat is told without asking ----------------------------------------------
+
+BOOK_AGAIN = Choice("book_again", payload="intent:book")
+
+
+def hold_expiry_notice(notifier: Notifier) -> OnExpired:
+    """The upkeep's callback: each guest whose hold ran out hears it in their chat."""
+
+    async def notify(expired: Sequence[Reservation]) -> None:
+        for reservation in expired:
+            await _tell(
+                notifier,
+                reservation,
+                Outcome("booking/hold_expired", {"code": reservation.code}, (BOOK_AGAIN,)),
+            )
+
+    return notify
+
+
+class SandboxPayments:
+    """The sandbox gateway's desk (``channels.checkout.PaymentDesk``): the reservation a signed
+    link names, paying it or a simulated decline, and the message the guest's chat gets."""
+
+    def __init__(
+        self, bookings: BookingService, links: SandboxCheckout, notifier: Notifier
+    ) -> None:
+        self._bookings = bookings
+        self._links = links
+        self._notifier = notifier
+
+    async def checkout(self, token: str) -> Checkout | None:
+        code = self._links.code_of(token)
+        reservation = await self._find(code) if code else None
+        return _checkout_of(reservation) if reservation else None
+
+    async def pay(self, token: str) -> Checkout | None:
+        code = self._links.code_of(token)
+        if code is None:
+            return None
+        try:
+            reservation, first = await self._bookings.confirm_payment(code, actor="sandbox")
+        except NotFound:
+            return None
+        except HoldExpired:
+            # The sweep must not tell this guest a second time; other due holds go as usual.
+            others = [r for r in await self._bookings.expire_holds() if r.code != code]
+            await hold_expiry_notice(self._notifier)(others)
+            reservation = await self._bookings.by_code(code)
+            expired = Outcome("booking/payment_expired", {"code": code}, (BOOK_AGAIN,))
+            await _tell(self._notifier, reservation, expired)
+        except IllegalTransition:  # expired or cancelled earlier: the chat was told then
+            reservation = await self._bookings.by_code(code)
+        else:
+            if first:
+                facts = _facts(reservation, reservation.locale)
+                await _tell(self._notifier, reservation, Outcome("booking/confirmed", facts))
+        return _checkout_of(reservation)
+
+    async def decline(self, token: str) -> Checkout | None:
+        code = self._links.code_of(token)
+        reservation = await self._find(code) if code else None
+        if reservation is None:
+            return None
+        checkout = _checkout_of(reservation)
+        if checkout.status == "payable":
+            await self._bookings.note(reservation.code, "sandbox", "payment failed")
+            pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+            failed = Outcome("booking/payment_failed", checkout.values, (pay_now,))
+            await _tell(self._notifier, reservation, failed)
+        return checkout
+
+    async def _find(self, code: str) -> Reservation | None:
+        try:
+            return await self._bookings.by_code(code)
+        except NotFound:
+            return None
+
+
+def _checkout_of(reservation: Reservation) -> Checkout:
+    facts = {**_facts(reservation, reservation.locale), "name": reservation.guest_name}
+    if reservation.state == CONFIRMED:
+        return Checkout("paid", reservation.locale, facts)
+    if reservation.state == CANCELLED:
+        return Checkout("closed", reservation.locale, facts)
+    expires = reservation.hold_expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)  # SQLite hands back naive UTC datetimes
+    payable = reservation.state in ACTIVE and expires is not None and expires > datetime.now(UTC)
+    return Checkout("payable" if payable else "expired", reservation.locale, facts)
+
+
+async def _tell(notifier: Notifier, reservation: Reservation, outcome: Outcome) -> None:
+    """A message to the conversation the reservation was made in; a failure is only logged:
+    the payment or the expiry it reports has happened anyway."""
+    try:
+        await notifier.notify(
+            Address(reservation.channel, reservation.conversation_id), reservation.locale, [outcome]
+        )
+    except Exception:
+        log.exception("notice_failed", template=outcome.template)

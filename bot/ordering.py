@@ -109,8 +109,17 @@ return 0
 
 
 class RedisConversationOrder(ConversationOrder):
-    def __init__(self, redis: Redis, lease_seconds: float, max_wait_seconds: float) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        lease_seconds: float,
+        max_wait_seconds: float,
+        waits: Redis | None = None,
+    ) -> None:
+        """``waits`` serves the blocking BLPOPs: a pool of their own keeps waiters from taking
+        every connection that a holder needs to hand over its turn."""
         self._redis = redis
+        self._waits = waits or redis
         self._lease_ms = int(lease_seconds * 1000)
         self._max_wait = max_wait_seconds
         self._enter = redis.register_script(_ENTER)
@@ -157,7 +166,7 @@ class RedisConversationOrder(ConversationOrder):
             if taken == -1 or remaining <= 0:
                 raise TurnTimeout(conversation_key)
             timeout = max(0.01, min(remaining, holder_ttl_ms / 1000))
-            await self._redis.blpop([wake], timeout=timeout)
+            await self._waits.blpop([wake], timeout=timeout)
 
     async def _keep_lease(self, queue: str, conversation_key: str, ticket: str) -> None:
         ticket_key = keys.order_ticket(conversation_key, ticket)

@@ -58,6 +58,7 @@ class Renderer:
                 undefined=StrictUndefined,
                 extensions=["jinja2.ext.i18n"],
                 trim_blocks=False,
+                auto_reload=False,
                 lstrip_blocks=True,
                 keep_trailing_newline=False,
             )

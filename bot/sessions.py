@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import structlog
@@ -47,9 +47,17 @@ class Session:
         del self.history[:-HISTORY_LIMIT]
 
 
+SESSION_FIELDS = tuple(field.name for field in fields(Session) if field.name != "form")
+
+
 def dump_session(session: Session, max_bytes: int) -> str:
     """Serialize, dropping the oldest history (then the form) until it fits ``max_bytes``."""
-    document = {"v": SCHEMA_VERSION, **asdict(session)}
+    # Shallow on purpose: json.dumps walks the nested values itself (asdict would copy them).
+    document: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        **{name: getattr(session, name) for name in SESSION_FIELDS},
+        "form": None if session.form is None else vars(session.form),
+    }
     raw = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     while len(raw.encode()) > max_bytes and document["history"]:
         document["history"] = document["history"][len(document["history"]) // 2 + 1 :]

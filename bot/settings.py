@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     default_property: str = Field(
         "pousada-do-mar", description="Property a conversation is about until the guest picks one."
     )
+    redis_max_connections: int = Field(
+        200, gt=0, description="Connections per Redis pool; callers wait for one beyond that."
+    )
     default_locale: str = Field("pt_BR", description="Locale when the channel gives none.")
     timezone: str = Field(
         "America/Sao_Paulo", description="Time zone that relative dates in messages refer to."

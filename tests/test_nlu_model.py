@@ -156,3 +156,21 @@ def test_nlu_evaluate_names_the_malformed_line(
     finished = rsv360("nlu", "evaluate", str(cases), models_dir=models_dir, tmp_path=tmp_path)
     assert finished.returncode == 2
     assert problem in finished.stderr
+
+
+def test_direct_scoring_equals_scikit_learns_predict_proba(tmp_path: Path) -> None:
+    import numpy as np
+    from scipy import sparse
+
+    model = classifier.train(load_examples(write_tiny_data(tmp_path / "data")), 0.0)
+    for text in ("oi, bom dia", "book a room for two", "¿hola?", ""):
+        vector = sparse.hstack(
+            [vectorizer.transform([text]) for _, vectorizer in model.features.transformer_list]
+        )
+        direct = classifier.probabilities(model.intents, vector)
+        reference = model.intents.predict_proba(model.features.transform([text]))[0]
+        assert np.allclose(direct, reference)
+        languages = classifier.probabilities(model.languages, vector)
+        assert np.allclose(
+            languages, model.languages.predict_proba(model.features.transform([text]))[0]
+        )

@@ -130,7 +130,6 @@ async def extend_inventory(database: Database, today: date, days: int = INVENTOR
             for offset in range(days)
         ]  # fmt: skip
         insert = pg_insert if not database.is_sqlite else sqlite_insert
-        for start in range(0, len(rows), 5000):
-            statement = insert(Inventory).values(rows[start : start + 5000])
-            await session.execute(statement.on_conflict_do_nothing())
+        if rows:
+            await session.execute(insert(Inventory).on_conflict_do_nothing(), rows)
         return len(rows)
