@@ -23,7 +23,7 @@ FRIDAY, SATURDAY = 4, 5
 DEMO: list[dict[str, Any]] = [
     {
         "slug": "pousada-do-mar", "name": "Pousada do Mar", "kind": "pousada", "city": "Ubatuba",
-        "photo_url": "/static/pousada-do-mar.svg", "tax_percent": 5, "fee_per_stay": 4000,
+        "tax_percent": 5, "fee_per_stay": 4000,
         "products": [
             ("standard", "room", {"pt_BR": "Quarto Standard", "en": "Standard Room",
                                   "es": "Habitación Estándar"}, 2, 1, 32000, 4),

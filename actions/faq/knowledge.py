@@ -8,8 +8,6 @@ from pathlib import Path
 
 import yaml
 
-from actions.booking.policy import CancellationPolicy
-
 KNOWLEDGE_DIR = Path(__file__).resolve().parent / "knowledge"
 
 
@@ -18,7 +16,6 @@ class PropertyKnowledge:
     slug: str
     name: str
     map_url: str | None
-    cancellation_policy: CancellationPolicy
     answers: Mapping[str, Mapping[str, str]]
 
     def answer(self, topic: str, locale: str) -> str | None:
@@ -33,7 +30,6 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> dict[str, PropertyKnowled
             slug=document["slug"],
             name=document["name"],
             map_url=document.get("map_url"),
-            cancellation_policy=CancellationPolicy(**document["cancellation_policy"]),
             answers=document.get("answers") or {},
         )
     return properties
