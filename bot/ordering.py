@@ -66,16 +66,17 @@ class MemoryConversationOrder(ConversationOrder):
                 self._locks[conversation_key] = (lock, users - 1)
 
 
-_ENTER = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
-"""
-
-# Returns {1, 0} when the caller now holds the turn, {0, ms} while ticket ARGV[1] waits behind a
-# live holder whose key lives ms longer, {-1, 0} when the ticket is gone.
+# With ARGV[4] == '1' the ticket first joins the queue (its key lives ARGV[5] ms, the queue
+# ARGV[6] ms), so an uncontended turn costs one round trip. Returns {1, 0} when the caller now
+# holds the turn, {0, ms} while ticket ARGV[1] waits behind a live holder whose key lives ms
+# longer, {-1, 0} when the ticket is gone.
 _TRY_TAKE = """
 local queue, me, prefix, lease = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+if ARGV[4] == '1' then
+  redis.call('RPUSH', queue, me)
+  redis.call('PEXPIRE', queue, ARGV[6])
+  redis.call('SET', prefix .. 'ticket:' .. me, '1', 'PX', ARGV[5])
+end
 while true do
   local head = redis.call('LINDEX', queue, 0)
   if not head then return {-1, 0} end
@@ -122,7 +123,6 @@ class RedisConversationOrder(ConversationOrder):
         self._waits = waits or redis
         self._lease_ms = int(lease_seconds * 1000)
         self._max_wait = max_wait_seconds
-        self._enter = redis.register_script(_ENTER)
         self._try_take = redis.register_script(_TRY_TAKE)
         self._leave = redis.register_script(_LEAVE)
         self._renew = redis.register_script(_RENEW)
@@ -133,12 +133,8 @@ class RedisConversationOrder(ConversationOrder):
         queue = keys.order_queue(conversation_key)
         prefix = keys.order_ticket(conversation_key, "")[: -len("ticket:")]
         waiting_ms = int((self._max_wait + self._lease_ms / 1000) * 1000)
-        await self._enter(
-            keys=[queue, keys.order_ticket(conversation_key, ticket)],
-            args=[ticket, waiting_ms, waiting_ms + self._lease_ms],
-        )
         try:
-            await self._wait_for_head(queue, prefix, conversation_key, ticket)
+            await self._wait_for_head(queue, prefix, conversation_key, ticket, waiting_ms)
         except BaseException:
             await self._leave(keys=[queue], args=[ticket, prefix, waiting_ms])
             raise
@@ -152,14 +148,24 @@ class RedisConversationOrder(ConversationOrder):
             await self._leave(keys=[queue], args=[ticket, prefix, waiting_ms])
 
     async def _wait_for_head(
-        self, queue: str, prefix: str, conversation_key: str, ticket: str
+        self, queue: str, prefix: str, conversation_key: str, ticket: str, waiting_ms: int
     ) -> None:
         deadline = time.monotonic() + self._max_wait
         wake = keys.order_wake(conversation_key, ticket)
+        joining = "1"
         while True:
             taken, holder_ttl_ms = await self._try_take(
-                keys=[queue], args=[ticket, prefix, self._lease_ms]
+                keys=[queue],
+                args=[
+                    ticket,
+                    prefix,
+                    self._lease_ms,
+                    joining,
+                    waiting_ms,
+                    waiting_ms + self._lease_ms,
+                ],
             )
+            joining = "0"
             if taken == 1:
                 return
             remaining = deadline - time.monotonic()
