@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -29,22 +29,14 @@ import actions.faq
 import actions.handoff
 import actions.smalltalk
 from actions.booking.catalog import seed
-from actions.booking.conversation import _facts
-from actions.booking.models import Reservation
 from actions.booking.service import (
-    ACTIVE,
-    CANCELLED,
-    CONFIRMED,
     BookingService,
-    HoldExpired,
-    IllegalTransition,
-    NotFound,
 )
-from actions.booking.upkeep import OnExpired, run_upkeep
+from actions.booking.upkeep import run_upkeep
 from actions.faq import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
-from actions.payments.sandbox import SandboxCheckout
+from actions.payments.sandbox import SandboxCheckout, SandboxPayments, hold_expiry_notice
 from actions.services import Services
 from bot import migrations
 from bot.database import Database, sqlite_url
@@ -69,9 +61,8 @@ from bot.respond import Recover, Responder
 from bot.router import Router
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
-from bot.types import Address, Choice, Outcome
 from bot.understanding import Understand
-from channels.checkout import Checkout, CheckoutPages
+from channels.checkout import CheckoutPages
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
@@ -305,102 +296,3 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
 
 
 # -- what the guest's chat is told without asking ----------------------------------------------
-
-BOOK_AGAIN = Choice("book_again", payload="intent:book")
-
-
-def hold_expiry_notice(notifier: Notifier) -> OnExpired:
-    """The upkeep's callback: each guest whose hold ran out hears it in their chat."""
-
-    async def notify(expired: Sequence[Reservation]) -> None:
-        for reservation in expired:
-            await _tell(
-                notifier,
-                reservation,
-                Outcome("booking/hold_expired", {"code": reservation.code}, (BOOK_AGAIN,)),
-            )
-
-    return notify
-
-
-class SandboxPayments:
-    """The sandbox gateway's desk (``channels.checkout.PaymentDesk``): the reservation a signed
-    link names, paying it or a simulated decline, and the message the guest's chat gets."""
-
-    def __init__(
-        self, bookings: BookingService, links: SandboxCheckout, notifier: Notifier
-    ) -> None:
-        self._bookings = bookings
-        self._links = links
-        self._notifier = notifier
-
-    async def checkout(self, token: str) -> Checkout | None:
-        code = self._links.code_of(token)
-        reservation = await self._find(code) if code else None
-        return _checkout_of(reservation) if reservation else None
-
-    async def pay(self, token: str) -> Checkout | None:
-        code = self._links.code_of(token)
-        if code is None:
-            return None
-        try:
-            reservation, first = await self._bookings.confirm_payment(code, actor="sandbox")
-        except NotFound:
-            return None
-        except HoldExpired:
-            # The sweep must not tell this guest a second time; other due holds go as usual.
-            others = [r for r in await self._bookings.expire_holds() if r.code != code]
-            await hold_expiry_notice(self._notifier)(others)
-            reservation = await self._bookings.by_code(code)
-            expired = Outcome("booking/payment_expired", {"code": code}, (BOOK_AGAIN,))
-            await _tell(self._notifier, reservation, expired)
-        except IllegalTransition:  # expired or cancelled earlier: the chat was told then
-            reservation = await self._bookings.by_code(code)
-        else:
-            if first:
-                facts = _facts(reservation, reservation.locale)
-                await _tell(self._notifier, reservation, Outcome("booking/confirmed", facts))
-        return _checkout_of(reservation)
-
-    async def decline(self, token: str) -> Checkout | None:
-        code = self._links.code_of(token)
-        reservation = await self._find(code) if code else None
-        if reservation is None:
-            return None
-        checkout = _checkout_of(reservation)
-        if checkout.status == "payable":
-            await self._bookings.note(reservation.code, "sandbox", "payment failed")
-            pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
-            failed = Outcome("booking/payment_failed", checkout.values, (pay_now,))
-            await _tell(self._notifier, reservation, failed)
-        return checkout
-
-    async def _find(self, code: str) -> Reservation | None:
-        try:
-            return await self._bookings.by_code(code)
-        except NotFound:
-            return None
-
-
-def _checkout_of(reservation: Reservation) -> Checkout:
-    facts = {**_facts(reservation, reservation.locale), "name": reservation.guest_name}
-    if reservation.state == CONFIRMED:
-        return Checkout("paid", reservation.locale, facts)
-    if reservation.state == CANCELLED:
-        return Checkout("closed", reservation.locale, facts)
-    expires = reservation.hold_expires_at
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)  # SQLite hands back naive UTC datetimes
-    payable = reservation.state in ACTIVE and expires is not None and expires > datetime.now(UTC)
-    return Checkout("payable" if payable else "expired", reservation.locale, facts)
-
-
-async def _tell(notifier: Notifier, reservation: Reservation, outcome: Outcome) -> None:
-    """A message to the conversation the reservation was made in; a failure is only logged:
-    the payment or the expiry it reports has happened anyway."""
-    try:
-        await notifier.notify(
-            Address(reservation.channel, reservation.conversation_id), reservation.locale, [outcome]
-        )
-    except Exception:
-        log.exception("notice_failed", template=outcome.template)

@@ -157,7 +157,11 @@ class Notifier:
         if deliver is None:
             return
         async with self._lock(address):
-            replies = await self._pending.take(address)
+            try:
+                replies = await self._pending.take(address)
+            except Exception:  # the store is down: the connection itself must not fail
+                log.exception("pending_replies_unavailable", channel=address.channel)
+                return
             if replies and not await self._deliver(deliver, address, replies):
                 await self._pending.push(address, replies)  # it went away again meanwhile
 

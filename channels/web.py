@@ -2,6 +2,9 @@
 
 A visitor's conversation id travels in a signed token (itsdangerous), so a reload or a
 reconnect resumes the same conversation; a forged or expired token starts a new one.
+
+Messages the bot starts (``bot.proactive``) go to every open socket of the conversation (one
+per browser tab); what came while none was open is sent after the next hello's session frame.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,8 +21,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.engine import Engine
+from bot.proactive import Notifier
 from bot.render import Renderer
-from bot.types import Message
+from bot.types import Address, Message, Reply
 from channels.wire import (
     MAX_ID_CHARS,
     MAX_PAYLOAD_CHARS,
@@ -43,14 +48,17 @@ class WebChannel:
         token_max_age: int,
         allowed_origins: list[str],
         max_text_chars: int,
+        notifier: Notifier | None = None,
     ) -> None:
         self._engine = engine
+        self._notifier = notifier
         self._renderer = renderer
         self._tokens = URLSafeTimedSerializer(secret, salt="rsv360-widget")
         self._token_max_age = token_max_age
         self._allowed_origins = {origin.rstrip("/") for origin in allowed_origins}
         self._max_text_chars = max_text_chars
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._open: dict[str, set[web.WebSocketResponse]] = {}  # conversation id → its sockets
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/", self._demo_page)
@@ -88,17 +96,44 @@ class WebChannel:
         await socket.prepare(request)
         self._sockets.add(socket)
         conversation = _Conversation()
-        async for frame in socket:
-            if frame.type == WSMsgType.TEXT:
-                await self._on_frame(socket, conversation, frame.data)
-            elif frame.type == WSMsgType.BINARY:
-                try:
-                    text = frame.data.decode("utf-8")
-                except UnicodeDecodeError:
-                    await self._send_error(socket, conversation, "invalid_utf8")
-                    continue
-                await self._on_frame(socket, conversation, text)
+        try:
+            async for frame in socket:
+                if frame.type == WSMsgType.TEXT:
+                    await self._on_frame(socket, conversation, frame.data)
+                elif frame.type == WSMsgType.BINARY:
+                    try:
+                        text = frame.data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        await self._send_error(socket, conversation, "invalid_utf8")
+                        continue
+                    await self._on_frame(socket, conversation, text)
+        finally:
+            self._forget(socket, conversation)
         return socket
+
+    async def deliver(self, address: Address, replies: Sequence[Reply]) -> bool:
+        """Send replies the bot starts to every open socket of the conversation; False when
+        none took them (the notifier then keeps them for the next hello)."""
+        delivered = False
+        for socket in list(self._open.get(address.conversation_id, ())):
+            if socket.closed:
+                continue
+            try:
+                for reply in replies:
+                    await socket.send_json({"type": "message", **reply_json(reply)})
+            except (ConnectionError, RuntimeError):
+                continue  # closing meanwhile: the other tabs still count
+            delivered = True
+        return delivered
+
+    def _forget(self, socket: web.WebSocketResponse, conversation: _Conversation) -> None:
+        if conversation.id is None:
+            return
+        sockets = self._open.get(conversation.id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self._open[conversation.id]
 
     async def _on_frame(
         self, socket: web.WebSocketResponse, conversation: _Conversation, raw: str
@@ -127,6 +162,7 @@ class WebChannel:
         locale = frame.get("locale")
         conversation.locale = locale if isinstance(locale, str) and len(locale) <= 35 else None
         token = frame.get("token")
+        self._forget(socket, conversation)  # a second hello may name another conversation
         conversation.id = None
         if token is not None:
             try:
@@ -143,6 +179,9 @@ class WebChannel:
                 "conversation_id": conversation.id,
             }
         )
+        self._open.setdefault(conversation.id, set()).add(socket)
+        if self._notifier is not None:
+            await self._notifier.flush(Address(CHANNEL, conversation.id))
 
     async def _message(
         self, socket: web.WebSocketResponse, conversation: _Conversation, frame: dict[str, Any]

@@ -295,7 +295,7 @@ async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
         return [Outcome("booking/not_possible", {}, (Choice("book_again", payload="intent:book"),))]
     context.session.data["property"] = values["property"]
     pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
-    return [Outcome("booking/held", _facts(reservation, context.locale), (pay_now,))]
+    return [Outcome("booking/held", reservation_facts(reservation, context.locale), (pay_now,))]
 
 
 BOOKING_FORM: Form[Services] = Form(
@@ -342,7 +342,9 @@ async def send_payment_link(context: Ctx) -> Outcome:
         )
     link = context.services.checkout.link_for(reservation.code)
     return Outcome(
-        "booking/payment_link", _facts(reservation, context.locale), (Choice("pay_link", url=link),)
+        "booking/payment_link",
+        reservation_facts(reservation, context.locale),
+        (Choice("pay_link", url=link),),
     )
 
 
@@ -353,16 +355,16 @@ async def show_bookings(context: Ctx) -> Outcome:
         found = await bookings.find(str(code), str(email))
         if found is None:
             return Outcome("booking/lookup_failed")
-        return Outcome("booking/details", _facts(found, context.locale))
+        return Outcome("booking/details", reservation_facts(found, context.locale))
     mine = await bookings.reservations_for(context.message.channel, context.message.conversation_id)
     if code:
         match = next((r for r in mine if r.code == str(code).upper()), None)
         if match is not None:
-            return Outcome("booking/details", _facts(match, context.locale))
+            return Outcome("booking/details", reservation_facts(match, context.locale))
         return Outcome("booking/need_email", {"code": str(code).upper()})
     if not mine:
         return Outcome("booking/none_found", {}, (Choice("menu_book", payload="intent:book"),))
-    items = [_facts(r, context.locale) for r in mine]
+    items = [reservation_facts(r, context.locale) for r in mine]
     choices = tuple(
         Choice(
             "details", payload=f"intent:my_bookings|booking_code={r.code}", values={"code": r.code}
@@ -381,7 +383,7 @@ async def start_cancellation(context: Ctx) -> Outcome:
     return Outcome(
         "booking/cancel_terms",
         {
-            **_facts(reservation, context.locale),
+            **reservation_facts(reservation, context.locale),
             "refund": terms.refund,
             "refund_percent": terms.refund_percent,
             "paid": reservation.state == CONFIRMED,
@@ -403,7 +405,8 @@ async def cancel(context: Ctx) -> Outcome:
     except BookingError:
         return Outcome("booking/not_possible")
     return Outcome(
-        "booking/cancelled", {**_facts(done.reservation, context.locale), "refund": done.refund}
+        "booking/cancelled",
+        {**reservation_facts(done.reservation, context.locale), "refund": done.refund},
     )
 
 
@@ -446,7 +449,8 @@ async def _reservation_in_question(context: Ctx, states: tuple[str, ...]) -> Res
     return candidates[-1] if candidates else None
 
 
-def _facts(reservation: Reservation, locale: str) -> dict[str, Any]:
+def reservation_facts(reservation: Reservation, locale: str) -> dict[str, Any]:
+    """What templates show of a reservation, in the guest's locale."""
     return {
         "code": reservation.code,
         "state": reservation.state,

@@ -1,14 +1,36 @@
 """The built-in sandbox gateway: a checkout page of our own server, no account needed.
 
 A link carries the reservation code signed with the server's secret, valid while a hold can
-last; nothing on the page can name another reservation.
+last; nothing on the page can name another reservation. ``SandboxPayments`` is the booking side
+of the page (``channels.checkout.PaymentDesk``): it takes the payment or a simulated decline and
+tells the guest's chat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import structlog
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from actions.booking.conversation import reservation_facts
+from actions.booking.models import Reservation
+from actions.booking.service import (
+    ACTIVE,
+    CANCELLED,
+    CONFIRMED,
+    BookingService,
+    HoldExpired,
+    IllegalTransition,
+    NotFound,
+)
+from actions.booking.upkeep import OnExpired
+from bot.proactive import Notifier
+from bot.types import Address, Checkout, Choice, Outcome
+
+log = structlog.get_logger("rsv360.payments")
 
 SALT = "rsv360-sandbox-checkout"
 
@@ -32,3 +54,100 @@ class SandboxCheckout:
         except BadSignature:
             return None
         return code if isinstance(code, str) else None
+
+
+BOOK_AGAIN = Choice("book_again", payload="intent:book")
+
+
+def hold_expiry_notice(notifier: Notifier) -> OnExpired:
+    """The upkeep's callback: each guest whose hold ran out hears it in their chat."""
+
+    async def notify(expired: Sequence[Reservation]) -> None:
+        for reservation in expired:
+            await _tell(
+                notifier,
+                reservation,
+                Outcome("booking/hold_expired", {"code": reservation.code}, (BOOK_AGAIN,)),
+            )
+
+    return notify
+
+
+class SandboxPayments:
+    """The sandbox gateway's desk (``channels.checkout.PaymentDesk``): the reservation a signed
+    link names, paying it or a simulated decline, and the message the guest's chat gets."""
+
+    def __init__(
+        self, bookings: BookingService, links: SandboxCheckout, notifier: Notifier
+    ) -> None:
+        self._bookings = bookings
+        self._links = links
+        self._notifier = notifier
+
+    async def checkout(self, token: str) -> Checkout | None:
+        code = self._links.code_of(token)
+        reservation = await self._find(code) if code else None
+        return _checkout_of(reservation) if reservation else None
+
+    async def pay(self, token: str) -> Checkout | None:
+        code = self._links.code_of(token)
+        if code is None:
+            return None
+        try:
+            reservation, first = await self._bookings.confirm_payment(code, actor="sandbox")
+        except NotFound:
+            return None
+        except HoldExpired:  # expired now, committed: the upkeep's sweep will not tell it again
+            reservation = await self._bookings.by_code(code)
+            expired = Outcome("booking/payment_expired", {"code": code}, (BOOK_AGAIN,))
+            await _tell(self._notifier, reservation, expired)
+        except IllegalTransition:  # expired or cancelled earlier: the chat was told then
+            reservation = await self._bookings.by_code(code)
+        else:
+            if first:
+                facts = reservation_facts(reservation, reservation.locale)
+                await _tell(self._notifier, reservation, Outcome("booking/confirmed", facts))
+        return _checkout_of(reservation)
+
+    async def decline(self, token: str) -> Checkout | None:
+        code = self._links.code_of(token)
+        reservation = await self._find(code) if code else None
+        if reservation is None:
+            return None
+        checkout = _checkout_of(reservation)
+        if checkout.status == "payable":
+            await self._bookings.note(reservation.code, "sandbox", "payment failed")
+            pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+            failed = Outcome("booking/payment_failed", checkout.values, (pay_now,))
+            await _tell(self._notifier, reservation, failed)
+        return checkout
+
+    async def _find(self, code: str) -> Reservation | None:
+        try:
+            return await self._bookings.by_code(code)
+        except NotFound:
+            return None
+
+
+def _checkout_of(reservation: Reservation) -> Checkout:
+    facts = {**reservation_facts(reservation, reservation.locale), "name": reservation.guest_name}
+    if reservation.state == CONFIRMED:
+        return Checkout("paid", reservation.locale, facts)
+    if reservation.state == CANCELLED:
+        return Checkout("closed", reservation.locale, facts)
+    expires = reservation.hold_expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)  # SQLite hands back naive UTC datetimes
+    payable = reservation.state in ACTIVE and expires is not None and expires > datetime.now(UTC)
+    return Checkout("payable" if payable else "expired", reservation.locale, facts)
+
+
+async def _tell(notifier: Notifier, reservation: Reservation, outcome: Outcome) -> None:
+    """A message to the conversation the reservation was made in; a failure is only logged:
+    the payment or the expiry it reports has happened anyway."""
+    try:
+        await notifier.notify(
+            Address(reservation.channel, reservation.conversation_id), reservation.locale, [outcome]
+        )
+    except Exception:
+        log.exception("notice_failed", template=outcome.template)
