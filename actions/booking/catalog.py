@@ -120,15 +120,29 @@ async def _add_property(session: AsyncSession, spec: dict[str, Any], today: date
 
 
 async def extend_inventory(database: Database, today: date, days: int = INVENTORY_DAYS) -> int:
-    """Open inventory for every product up to ``days`` ahead; existing days are left alone."""
+    """Open inventory for every product up to ``days`` ahead; returns the days added.
+
+    Only the days after each product's last open day are written, so an hourly pass is one
+    small query once the year ahead exists."""
+    horizon = today + timedelta(days=days)
     async with database.session() as session:
+        latest = await session.execute(
+            select(Inventory.product_id, func.max(Inventory.day)).group_by(Inventory.product_id)
+        )
+        last_days: dict[int, date] = {product_id: day for product_id, day in latest}
         products = (await session.scalars(select(Product))).all()
-        rows = [
-            {"product_id": product.id, "day": today + timedelta(days=offset),
-             "total": product.units, "taken": 0}
-            for product in products
-            for offset in range(days)
-        ]  # fmt: skip
+        rows = []
+        for product in products:
+            start = (
+                max(today, last_days[product.id] + timedelta(days=1))
+                if product.id in last_days
+                else today
+            )
+            rows += [
+                {"product_id": product.id, "day": start + timedelta(days=offset),
+                 "total": product.units, "taken": 0}
+                for offset in range((horizon - start).days)
+            ]  # fmt: skip
         insert = pg_insert if not database.is_sqlite else sqlite_insert
         if rows:
             await session.execute(insert(Inventory).on_conflict_do_nothing(), rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import secrets
 import string
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,8 @@ from bot.database import Database
 from intents.text import fold
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
+CATALOG_SECONDS = 60.0
+"""How long a property's rooms, seasons and rates are reused before they are read again."""
 HELD, PENDING, CONFIRMED, CANCELLED, EXPIRED = (
     "held",
     "pending_payment",
@@ -72,6 +75,10 @@ class StayTooShort(BookingError):
         self.required = required
 
 
+class InvalidStay(BookingError):
+    """Check-out not after check-in."""
+
+
 class HoldExpired(BookingError):
     """The hold ran out before the payment came."""
 
@@ -82,6 +89,9 @@ class IllegalTransition(BookingError):
 
 class NotFound(BookingError):
     """No reservation has that code."""
+
+
+_Catalog = tuple[Property, list[Product], list[SeasonRule], dict[int, list[RateRule]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,7 @@ class BookingService:
         self._database = database
         self._hold = timedelta(minutes=hold_minutes)
         self._clock = clock
+        self._catalogs: dict[int, tuple[float, _Catalog]] = {}
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -163,36 +174,68 @@ class BookingService:
     ) -> list[Offer]:
         """Every product of the property that fits the party and is free on every day; a stay
         shorter than the season's minimum raises StayTooShort."""
+        _check_stay(checkin, checkout, adults, children)
         async with self._database.session() as session:
-            place = await session.get_one(Property, place_id)
-            products = (
-                await session.scalars(
-                    select(Product).where(Product.property_id == place_id).order_by(Product.id)
-                )
-            ).all()
-            seasons = await self._seasons(session, place_id)
+            place, products, seasons, rates = await self._catalog(session, place_id)
             required = max([1, *(season.min_stay for season in seasons if season.covers(checkin))])
             if (checkout - checkin).days < required:
                 raise StayTooShort(required)
+            fitting = [p for p in products if adults <= p.max_adults and children <= p.max_children]
+            ids = [product.id for product in fitting]
+            free_units = func.min(Inventory.total - Inventory.taken)
+            inventory = await session.execute(
+                select(Inventory.product_id, func.count(), free_units)
+                .where(
+                    Inventory.product_id.in_(ids),
+                    Inventory.day >= checkin,
+                    Inventory.day < checkout,
+                )
+                .group_by(Inventory.product_id)
+            )
+            free = {product_id: (open_days, fewest) for product_id, open_days, fewest in inventory}
             found = []
-            for product in products:
-                if adults > product.max_adults or children > product.max_children:
-                    continue
+            nights = (checkout - checkin).days
+            for product in fitting:
                 units = units_for(product, adults, children)
-                if not await self._free(session, product.id, checkin, checkout, units):
+                days_open, fewest_free = free.get(product.id, (0, 0))
+                if days_open != nights or fewest_free < units:
                     continue
                 try:
-                    price = await self._quote(
-                        session, place, product, seasons, checkin, checkout, units
-                    )
-                except StayTooShort:
-                    continue  # this product asks for a longer stay than the season
+                    price = self._price(place, product, rates.get(product.id, []), seasons,
+                                        checkin, checkout, units)  # fmt: skip
+                except (StayTooShort, Unavailable):
+                    continue  # this product asks for a longer stay, or has no rate then
                 found.append(Offer(product, price))
             return found
+
+    async def _catalog(self, session: AsyncSession, place_id: int) -> _Catalog:
+        """A property with its products, seasons and rates, read at most once a minute: every
+        availability question needs them, and only the inventory changes from guest to guest."""
+        cached = self._catalogs.get(place_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        place = await session.get_one(Property, place_id)
+        products = (
+            await session.scalars(
+                select(Product).where(Product.property_id == place_id).order_by(Product.id)
+            )
+        ).all()
+        rates: dict[int, list[RateRule]] = {}
+        ids = [product.id for product in products]
+        for rate in await session.scalars(select(Rate).where(Rate.product_id.in_(ids))):
+            rates.setdefault(rate.product_id, []).append(
+                RateRule(rate.season_id, rate.weekday, rate.amount)
+            )
+        catalog = (place, list(products), await self._seasons(session, place_id), rates)
+        for loaded in (place, *products):
+            session.expunge(loaded)  # kept as read, whatever later sessions roll back
+        self._catalogs[place_id] = (time.monotonic() + CATALOG_SECONDS, catalog)
+        return catalog
 
     async def quote(
         self, product_id: int, checkin: date, checkout: date, adults: int, children: int
     ) -> Offer:
+        _check_stay(checkin, checkout, adults, children)
         async with self._database.session() as session:
             product = await session.get_one(Product, product_id)
             place = await session.get_one(Property, product.property_id)
@@ -239,6 +282,7 @@ class BookingService:
         locale: str,
         actor: str,
     ) -> Reservation:
+        _check_stay(checkin, checkout, adults, children)
         now = self._clock()
         async with self._database.session() as session:
             product = await session.get_one(Product, product_id)
@@ -335,7 +379,8 @@ class BookingService:
             query = (
                 select(Reservation)
                 .where(Reservation.state.in_(ACTIVE), Reservation.hold_expires_at < now)
-                .order_by(Reservation.id)
+                # Released in (room type, day) order, the order holds lock in: no deadlock.
+                .order_by(Reservation.product_id, Reservation.checkin)
             )
             if not self._database.is_sqlite:
                 query = query.with_for_update(skip_locked=True, of=Reservation)
@@ -398,8 +443,6 @@ class BookingService:
 
     @staticmethod
     def _check_party(product: Product, adults: int, children: int) -> None:
-        if adults < 1 or children < 0:
-            raise TooManyGuests("at least one adult")
         if adults > product.max_adults or children > product.max_children:
             raise TooManyGuests(f"{product.code} takes {product.max_adults}+{product.max_children}")
 
@@ -422,6 +465,18 @@ class BookingService:
     ) -> Quote:
         rates = await session.scalars(select(Rate).where(Rate.product_id == product.id))
         rules = [RateRule(rate.season_id, rate.weekday, rate.amount) for rate in rates]
+        return BookingService._price(place, product, rules, seasons, checkin, checkout, units)
+
+    @staticmethod
+    def _price(
+        place: Property,
+        product: Product,
+        rules: Sequence[RateRule],
+        seasons: Sequence[SeasonRule],
+        checkin: date,
+        checkout: date,
+        units: int,
+    ) -> Quote:
         try:
             return quote(checkin, checkout, units, rules, seasons, product.min_stay,
                          place.tax_percent, place.fee_per_stay, place.currency)  # fmt: skip
@@ -429,23 +484,6 @@ class BookingService:
             raise StayTooShort(short.required) from None
         except LookupError:
             raise Unavailable("no rate") from None
-
-    @staticmethod
-    async def _free(
-        session: AsyncSession, product_id: int, checkin: date, checkout: date, units: int
-    ) -> bool:
-        stay = days(checkin, checkout)
-        free_days = await session.scalar(
-            select(func.count())
-            .select_from(Inventory)
-            .where(
-                Inventory.product_id == product_id,
-                Inventory.day >= checkin,
-                Inventory.day < checkout,
-                Inventory.taken + units <= Inventory.total,
-            )
-        )
-        return free_days == len(stay)
 
     async def _take(
         self, session: AsyncSession, product_id: int, checkin: date, checkout: date, units: int
@@ -543,6 +581,13 @@ class BookingService:
                                      from_state=reservation.state, to_state=to_state,
                                      actor=actor, note=note))  # fmt: skip
         reservation.state, reservation.updated_at = to_state, now
+
+
+def _check_stay(checkin: date, checkout: date, adults: int, children: int) -> None:
+    if checkout <= checkin:
+        raise InvalidStay("check-out must be after check-in")
+    if adults < 1 or children < 0:
+        raise TooManyGuests("at least one adult")
 
 
 def _aware(moment: datetime) -> datetime:
