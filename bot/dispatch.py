@@ -11,6 +11,7 @@ from bot.router import Router
 from bot.sessions import FormState
 from bot.types import Choice, Outcome
 
+CHANGE_PREFIX = "form:change:"
 FORM_CONTROLS = {
     "form:yes": "yes",
     "form:no": "no",
@@ -47,6 +48,12 @@ class Dispatcher(Generic[S]):
         return as_list(await handler(context))
 
     async def _advance(self, context: Context[S], form: Form[S], state: FormState) -> list[Outcome]:
+        payload = context.message.payload or ""
+        if payload.startswith(CHANGE_PREFIX):
+            # "Change dates": forget that answer and what depended on it, then ask again.
+            _forget(form, state, payload[len(CHANGE_PREFIX) :])
+            state.confirming = False
+            return await self._next_step(context, form, state)
         control = self._control(context, state)
         if control == "cancel":
             context.session.form = None
@@ -141,6 +148,13 @@ class Dispatcher(Generic[S]):
             return [replace(summary, choices=(*summary.choices, *confirm_choices))]
         context.session.form = None
         return as_list(await form.complete(context, dict(state.values)))
+
+
+def _forget(form: Form[S], state: FormState, name: str) -> None:
+    state.values.pop(name, None)
+    for slot in form.slots:
+        if name in slot.depends_on:
+            state.values.pop(slot.name, None)
 
 
 async def _problem(

@@ -256,3 +256,65 @@ async def test_my_bookings_never_shows_another_guests_reservation(runtime: Runti
     assert wrong.startswith("Não encontrei nenhuma reserva com esse código e e-mail")
     right = await stranger.says(f"minha reserva {code}, email RITA@example.com")
     assert right.startswith(code)
+
+
+CHANGE = {"pt-BR": "Mudar as datas", "en": "Change dates", "es": "Cambiar las fechas"}
+ASK_DATES = {
+    "pt-BR": "Quais são as datas de check-in e check-out?",
+    "en": "What are your check-in and check-out dates?",
+    "es": "¿Cuáles son las fechas de check-in y check-out?",
+}
+LATER = {
+    "pt-BR": f"de 17 a 19 de março de {MARCH_10.year}",
+    "en": f"from March 17 to 19 {MARCH_10.year}",
+    "es": f"del 17 al 19 de marzo de {MARCH_10.year}",
+}
+PLACE_AND_PARTY = {
+    "pt-BR": "quero reservar na pousada do mar {dates}, somos um casal",
+    "en": "I want to book pousada do mar {dates}, a couple",
+    "es": "quiero reservar en la pousada do mar {dates}, somos una pareja",
+}
+
+
+@pytest.mark.parametrize("locale", ["pt-BR", "en", "es"])
+async def test_change_dates_from_the_offers(runtime: Runtime, locale: str) -> None:
+    guest = Guest_(runtime, locale)
+    await guest.says(PLACE_AND_PARTY[locale].format(dates=DATES[locale]))
+    assert CHANGE[locale] in guest.buttons()
+    assert (await guest.presses(CHANGE[locale])).startswith(ASK_DATES[locale])
+    offers = await guest.says(LATER[locale])
+    assert "17" in offers
+    assert "19" in offers
+    assert any(WORDING[locale]["room"] in title for title in guest.buttons())
+
+
+QUESTION = {
+    "pt-BR": ("tem estacionamento?", "Temos estacionamento gratuito"),
+    "en": ("is there parking?", "Free covered parking"),
+    "es": ("tienen estacionamiento?", "Tenemos estacionamiento gratuito"),
+}
+RESUME = {
+    "pt-BR": "Voltando à sua reserva",
+    "en": "Back to your booking",
+    "es": "Volviendo a tu reserva",
+}
+
+
+@pytest.mark.parametrize("locale", ["pt-BR", "en", "es"])
+async def test_interruptions_and_corrections_in_every_language(
+    runtime: Runtime, locale: str
+) -> None:
+    guest = Guest_(runtime, locale)
+    await guest.says(PLACE_AND_PARTY[locale].format(dates=DATES[locale]))
+    await guest.presses(WORDING[locale]["room"])
+    question, answer = QUESTION[locale]
+    interrupted = await guest.says(question)
+    assert answer in interrupted
+    assert RESUME[locale] in interrupted
+    await guest.says(WORDING[locale]["name"])
+    await guest.says("guest@example.com")
+    # new dates at the summary: the room must be chosen again, among the new offers
+    offers = await guest.says(LATER[locale])
+    assert "17" in offers
+    assert "19" in offers
+    assert any(WORDING[locale]["room"] in title for title in guest.buttons())

@@ -191,7 +191,8 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
             )
             for o in offers
         )
-        return Outcome("booking/offers", {**facts, "offers": lines}, choices, image=None)
+        change_dates = Choice("change_dates", payload="form:change:dates")
+        return Outcome("booking/offers", {**facts, "offers": lines}, (*choices, change_dates))
     checkin, checkout = date.fromisoformat(dates["checkin"]), date.fromisoformat(dates["checkout"])
     shifted = await bookings.alternatives(
         place.id, checkin, checkout, party_["adults"], party_["children"]
