@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -47,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from figures import percentile, summary
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -100,26 +100,6 @@ async def wait_for_quiet_machine(max_wait: float, threshold: float = 0.3) -> flo
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(ordered: Sequence[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of an already sorted sequence."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def summary(samples: Sequence[float]) -> dict[str, float | int | None]:
-    ordered = sorted(samples)
-    return {
-        "count": len(ordered),
-        "p50_ms": percentile(ordered, 0.50),
-        "p95_ms": percentile(ordered, 0.95),
-        "p99_ms": percentile(ordered, 0.99),
-        "max_ms": ordered[-1] if ordered else None,
-        "mean_ms": sum(ordered) / len(ordered) if ordered else None,
-    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from figures import summary
 from redis.asyncio import Redis
 
 from bot.locales import SUPPORTED_LOCALES
@@ -103,26 +104,6 @@ TEXTS: tuple[str, ...] = (
 
 # --------------------------------------------------------------------------------------------
 # Figures
-
-
-def percentile(ordered: Sequence[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of an already sorted sequence."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def summary(samples: list[float]) -> dict[str, float | int | None]:
-    ordered = sorted(samples)
-    return {
-        "count": len(ordered),
-        "p50_ms": percentile(ordered, 0.50),
-        "p95_ms": percentile(ordered, 0.95),
-        "p99_ms": percentile(ordered, 0.99),
-        "max_ms": ordered[-1] if ordered else None,
-        "mean_ms": sum(ordered) / len(ordered) if ordered else None,
-    }
 
 
 # --------------------------------------------------------------------------------------------

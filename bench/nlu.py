@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import time
 from datetime import date, datetime
 from pathlib import Path
 
 import dateparser
+from figures import summary
 from tqdm import tqdm
 
 from bot.settings import Settings
@@ -32,11 +32,6 @@ DATE_SPANS = [
     ("this weekend", "en"), ("next friday", "en"), ("mañana", "es"),
     ("del 20 al 23 de diciembre", "es"), ("daqui a 2 semanas", "pt"), ("mês que vem", "pt"),
 ]  # fmt: skip
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def measure(messages: int) -> dict[str, object]:
@@ -61,13 +56,11 @@ async def measure(messages: int) -> dict[str, object]:
         started = time.perf_counter()
         found = dateparser.parse(text, languages=[language], settings={"RELATIVE_BASE": base})
         dateparser_ms.append(((time.perf_counter() - started) * 1000, text, found is not None))
+    figures = {key_: round(value, 3) for key_, value in summary(timings).items() if value}
     return {
         "model": key,
         "messages": messages,
-        "p50_ms": round(percentile(timings, 0.50), 3),
-        "p95_ms": round(percentile(timings, 0.95), 3),
-        "p99_ms": round(percentile(timings, 0.99), 3),
-        "mean_ms": round(statistics.fmean(timings), 3),
+        **{name: figures[name] for name in ("p50_ms", "p95_ms", "p99_ms", "mean_ms")},
         "dateparser_per_span_ms": {text: round(ms, 3) for ms, text, _ in dateparser_ms},
         "dateparser_no_answer": [text for _, text, understood in dateparser_ms if not understood],
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
 from bot.settings import Settings
@@ -17,6 +18,18 @@ from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium: CI installs it; Playwright's own browser download is never used."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -75,3 +88,23 @@ def understanding(models_dir: Path) -> ModelUnderstanding:
     """The trained model, reading dates relative to ``REFERENCE_DAY``."""
     model, _ = load_or_train(ModelStore(models_dir), threshold=Settings().nlu_threshold)
     return ModelUnderstanding(model, EntityExtractor(), lambda: REFERENCE_DAY)
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium package")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """Headless Chromium for the widget and checkout tests."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()

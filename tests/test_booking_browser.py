@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.app import create_app
 from bot.settings import Settings
 from tests.test_checkout import in_portuguese, off_season_stay
-from tests.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, messages, say
+from tests.test_widget_browser import TIMEOUT_MS, messages, say
 
 pytestmark = pytest.mark.browser
 
@@ -39,20 +39,6 @@ async def base_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]
         yield url
     finally:
         await runner.cleanup()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def press(page: Page, name: str | re.Pattern[str]) -> None:

@@ -18,7 +18,6 @@ from playwright.async_api import (
     Locator,
     Page,
     WebSocketRoute,
-    async_playwright,
     expect,
 )
 
@@ -27,17 +26,6 @@ from bot.settings import Settings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WIDGET_SECRET = "test-widget-secret"  # what make_settings in conftest.py configures
 TOKEN_KEY = "rsv360.token"
 TIMEOUT_MS = 10_000
@@ -60,28 +48,6 @@ async def base_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
-
-
-@pytest.fixture
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} not found: the browser tests need Debian's chromium "
-            "(apt-get install chromium); Playwright's own browser download is not used."
-        )
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 NewPage = Callable[..., Awaitable[Page]]
