@@ -84,12 +84,3 @@ def text_answer(context: Context[Any], asked: bool) -> str | None:
     if not asked:
         return None
     return chosen_value(context) or (context.message.text or "").strip() or None
-
-
-def entity(name: str) -> SlotExtractor[Any]:
-    """Extractor for slots filled by an entity of the understanding step."""
-
-    def extract(context: Context[Any], asked: bool) -> Any | None:
-        return context.parse.entities.get(name)
-
-    return extract

@@ -8,10 +8,19 @@ from typing import Any
 
 from bot import Context, Form, Message, Outcome, Router, Slot
 from bot.dispatch import Dispatcher
-from bot.forms import entity, text_answer, value_choice
+from bot.forms import SlotExtractor, text_answer, value_choice
 from bot.sessions import Session
 from bot.understanding import parse_payload
 from intents import ModelUnderstanding
+
+
+def entity(name: str) -> SlotExtractor[None]:
+    """Extractor for slots filled by an entity of the understanding step."""
+
+    def extract(context: Context[None], asked: bool) -> Any | None:
+        return context.parse.entities.get(name)
+
+    return extract
 
 
 def valid_email(context: Any, value: Any, values: Any) -> str | None:
