@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -253,11 +253,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     async def readyz(_: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         if runtime.redis is not None:
-            try:
-                await runtime.redis.ping()
-                checks["redis"] = "ok"
-            except Exception as error:
-                checks["redis"] = type(error).__name__
+            checks["redis"] = await _probe(runtime.redis.ping())
+        checks["database"] = await _probe(runtime.database.ping())
         ready = all(state == "ok" for state in checks.values())
         return web.json_response(
             {"status": "ready" if ready else "unavailable", "checks": checks},
@@ -296,3 +293,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
 
 
 # -- what the guest's chat is told without asking ----------------------------------------------
+
+
+async def _probe(check: Awaitable[object]) -> str:
+    """ "ok", or the name of the error that a dependency answered with."""
+    try:
+        await check
+    except Exception as error:
+        return type(error).__name__
+    return "ok"

@@ -560,7 +560,7 @@ async def test_readyz_without_redis(aiohttp_client: Any, make_settings: Settings
     response = await client.get("/readyz")
 
     assert response.status == 200
-    assert await response.json() == {"status": "ready", "checks": {}}
+    assert await response.json() == {"status": "ready", "checks": {"database": "ok"}}
 
 
 async def test_readyz_checks_redis(
@@ -573,7 +573,7 @@ async def test_readyz_checks_redis(
     assert response.status == 200
     body = await response.json()
     assert body["status"] == "ready"
-    assert body["checks"] == {"redis": "ok"}
+    assert body["checks"] == {"redis": "ok", "database": "ok"}
 
 
 async def test_metrics_count_messages_and_turn_time(
