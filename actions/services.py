@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from actions.booking.service import BookingService
     from actions.faq import Faq
     from actions.payments.sandbox import SandboxCheckout
+    from bot.media import MediaLibrary
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,5 +20,6 @@ class Services:
     faq: Faq
     bookings: BookingService
     checkout: SandboxCheckout
+    media: MediaLibrary
     today: Callable[[str], date]
     """Today's date in a time zone (properties and conversations have their own)."""

@@ -44,6 +44,7 @@ from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
+from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
 from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
 from bot.pipeline import Middleware
@@ -58,11 +59,13 @@ from bot.ratelimit import (
 )
 from bot.render import Markup, Renderer
 from bot.respond import Recover, Responder
+from bot.roles import RoleBook
 from bot.router import Router
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
+from channels.media import MediaRoutes
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
@@ -88,6 +91,8 @@ class Runtime:
     bookings: BookingService
     checkout: SandboxCheckout
     notifier: Notifier
+    media: MediaLibrary
+    roles: RoleBook
 
 
 def default_router() -> Router[Services]:
@@ -150,11 +155,13 @@ def build_runtime(
     checkout = SandboxCheckout(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
+    media = MediaLibrary(RedisMediaStore(redis) if redis else MemoryMediaStore(), settings.base_url)
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
         bookings=bookings,
         checkout=checkout,
+        media=media,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
@@ -162,7 +169,7 @@ def build_runtime(
     notifier = Notifier(renderer, MARKUPS, pending)
     return Runtime(
         settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
-        notifier,
+        notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
     )  # fmt: skip
 
 
@@ -283,6 +290,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         secret=secret_key(settings),
         form_max_age=runtime.checkout.max_age_seconds,
     ).mount(app)
+    MediaRoutes(runtime.media.store).mount(app)
     RestChannel(
         runtime.engine,
         runtime.renderer,

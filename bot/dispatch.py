@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Generic
 
+import structlog
+
 from bot.context import Context, S, as_list
 from bot.forms import Form, Slot, resolved
 from bot.router import Router
 from bot.sessions import FormState
 from bot.types import Choice, Outcome
+
+log = structlog.get_logger("rsv360.dispatch")
 
 CHANGE_PREFIX = "form:change:"
 FORM_CONTROLS = {
@@ -41,6 +45,15 @@ class Dispatcher(Generic[S]):
         return await self._answer(context)
 
     async def _answer(self, context: Context[S]) -> list[Outcome]:
+        roles = self._router.roles_for(context.parse.intent)
+        if roles is not None and context.message.role not in roles:
+            log.info(
+                "intent_refused",
+                intent=context.parse.intent,
+                role=context.message.role,
+                channel=context.message.channel,
+            )
+            return [Outcome("engine/not_allowed")]
         handler = self._router.handler_for(context.parse.intent)
         handler = handler or self._router.fallback_handler()
         if handler is None:

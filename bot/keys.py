@@ -38,3 +38,8 @@ def exposure_counts(experiment: str) -> str:
 def pending_replies(conversation_key: str) -> str:
     """Replies pushed to a conversation while it had no open connection."""
     return f"{PREFIX}:pending:{{{conversation_key}}}"
+
+
+def media(key: str) -> str:
+    """A published picture's bytes and content type."""
+    return f"{PREFIX}:media:{key}"

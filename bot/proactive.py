@@ -191,7 +191,11 @@ def _reply_document(reply: Reply) -> dict[str, Any]:
             {"title": button.title, "payload": button.payload, "url": button.url}
             for button in reply.buttons
         ],
-        "image": {"url": reply.image.url, "alt": reply.image.alt} if reply.image else None,
+        "image": (
+            {"url": reply.image.url, "alt": reply.image.alt, "media_key": reply.image.media_key}
+            if reply.image
+            else None
+        ),
     }
 
 
@@ -203,5 +207,5 @@ def _reply_from(document: dict[str, Any]) -> Reply:
             Button(button["title"], button.get("payload"), button.get("url"))
             for button in document.get("buttons", ())
         ),
-        image=Image(image["url"], image.get("alt", "")) if image else None,
+        image=Image(image["url"], image.get("alt", ""), image.get("media_key")) if image else None,
     )

@@ -2,15 +2,17 @@
 
 In the spirit of aiogram's Router: handlers register with decorators on a router instance, the
 first router (depth first, in inclusion order) that handles an intent wins, and including a
-router twice or in a cycle is refused.
+router twice or in a cycle is refused. An intent may be kept for some roles (``roles=STAFF``):
+the dispatcher refuses it to anyone else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.context import Handler, S
+from bot.types import Role
 
 if TYPE_CHECKING:
     from bot.forms import Form
@@ -24,6 +26,7 @@ class Router(Generic[S]):
         self.parent: Router[S] | None = None
         self._children: list[Router[S]] = []
         self._handlers: dict[str, Handler[S]] = {}
+        self._roles: dict[str, frozenset[Role]] = {}
         self._forms: dict[str, Form[S]] = {}
         self._form_triggers: dict[str, str] = {}
         self._fallback: Handler[S] | None = None
@@ -31,12 +34,16 @@ class Router(Generic[S]):
     def __repr__(self) -> str:
         return f"Router({self.name!r})"
 
-    def intent(self, *intents: str) -> Callable[[Handler[S]], Handler[S]]:
+    def intent(
+        self, *intents: str, roles: Collection[Role] | None = None
+    ) -> Callable[[Handler[S]], Handler[S]]:
         def register(handler: Handler[S]) -> Handler[S]:
             for intent in intents:
                 if intent in self._handlers or intent in self._form_triggers:
                     raise ValueError(f"{self!r} already handles intent {intent!r}")
                 self._handlers[intent] = handler
+                if roles is not None:
+                    self._roles[intent] = frozenset(roles)
             return handler
 
         return register
@@ -71,6 +78,11 @@ class Router(Generic[S]):
 
     def handler_for(self, intent: str) -> Handler[S] | None:
         return self._first(lambda router: router._handlers.get(intent))
+
+    def roles_for(self, intent: str) -> frozenset[Role] | None:
+        """The roles an intent is kept for; None when anyone may use it."""
+        owner = self._first(lambda router: router if intent in router._handlers else None)
+        return owner._roles.get(intent) if owner is not None else None
 
     def form_started_by(self, intent: str) -> Form[S] | None:
         return self._first(lambda router: router._forms.get(router._form_triggers.get(intent, "")))

@@ -90,6 +90,21 @@ class Settings(BaseSettings):
     )
     max_text_chars: int = Field(4000, gt=0, description="Longest message text accepted.")
 
+    staff_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated staff identities: channel:user_id or channel:group:group_id "
+        "(slack:U012AB, telegram:123456, slack:group:S01, discord:group:987).",
+    )
+    admin_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated admin identities, as staff_ids."
+    )
+
+    # -- payments (issue 5) --
+
+    # -- channels (issue 6) --
+
+    # -- forecasts (issue 7) --
+
     rate_limits_file: Path = Field(
         PACKAGE_ROOT / "bot" / "ratelimits.yaml", description="Rate limit declarations."
     )
@@ -113,7 +128,7 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How long a message waits for its turn before it is refused."
     )
 
-    @field_validator("api_keys", "allowed_origins", mode="before")
+    @field_validator("api_keys", "allowed_origins", "staff_ids", "admin_ids", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+Role = Literal["guest", "staff", "admin"]
+"""Who is writing: channels resolve it from configuration (``bot.roles``); guests by default."""
+STAFF: frozenset[Role] = frozenset({"staff", "admin"})
+
 
 @dataclass(frozen=True, slots=True)
 class Address:
@@ -28,6 +32,7 @@ class Message:
     payload: str | None = None
     locale_hint: str | None = None
     update_id: str | None = None
+    role: Role = "guest"
 
     @property
     def address(self) -> Address:
@@ -45,8 +50,12 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Image:
+    """A picture by public URL; ``media_key`` names its bytes in the media store, for channels
+    that upload pictures rather than link them."""
+
     url: str
     alt: str = ""
+    media_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

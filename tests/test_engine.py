@@ -17,7 +17,7 @@ from bot import Context, Message, Outcome, Router
 from bot.app import build_runtime, runtime_lifespan
 from bot.observability import configure_logging
 from bot.settings import Settings
-from bot.types import TurnResult
+from bot.types import STAFF, TurnResult
 
 
 def message(text: str | None = None, *, user: str = "u1", **fields: object) -> Message:
@@ -135,6 +135,31 @@ async def test_a_failing_action_is_answered_with_an_apology(
         failed = await runtime.engine.handle(message("oi"))
     assert failed.status == "failed"
     assert failed.replies[0].text.startswith("Desculpe, algo deu errado")
+
+
+async def test_an_intent_kept_for_staff_is_refused_to_a_guest_and_logged(
+    make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    router: Router[Services] = Router("staff")
+
+    @router.intent("greet", roles=STAFF)
+    async def staff_greeting(context: Context[Services]) -> Outcome:
+        return Outcome("smalltalk/thanks")
+
+    configure_logging("json", "INFO")
+    async with runtime_lifespan(build_runtime(make_settings(), router=router)) as runtime:
+        guest = await runtime.engine.handle(message("oi", locale_hint="en"))
+        staff = await runtime.engine.handle(message("oi", user="s", role="staff"))
+        admin = await runtime.engine.handle(message("oi", user="a", role="admin"))
+    assert guest.replies[0].text.startswith("Sorry, that is only available to the hotel's team")
+    assert not staff.replies[0].text.startswith("Desculpe, isso")
+    assert staff.replies == admin.replies
+    refusals = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if "intent_refused" in line
+    ]
+    assert [(entry["intent"], entry["role"]) for entry in refusals] == [("greet", "guest")]
 
 
 async def test_two_engines_sharing_redis_handle_a_conversation_in_arrival_order(

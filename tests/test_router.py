@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import Context, Outcome, Router
+from bot.roles import RoleBook
+from bot.types import STAFF
 
 
 async def say_a(context: Context[None]) -> Outcome:
@@ -55,3 +57,25 @@ def test_a_router_has_one_parent_and_no_cycles() -> None:
         grandchild.include_router(root)
     with pytest.raises(ValueError, match="cycle"):
         root.include_router(root)
+
+
+def test_an_intent_kept_for_staff_names_its_roles_where_it_is_handled() -> None:
+    root, staff = Router[None]("root"), Router[None]("staff")
+    staff.intent("forecast", roles=STAFF)(say_a)
+    root.intent("greet")(say_b)
+    root.include_router(staff)
+    assert root.roles_for("forecast") == {"staff", "admin"}
+    assert root.roles_for("greet") is None
+    assert root.roles_for("nothing") is None
+
+
+def test_the_role_book_resolves_users_and_groups() -> None:
+    book = RoleBook(
+        staff=["slack:U1", "slack:group:S9", "discord:group:77"], admins=["telegram:42"]
+    )
+    assert book.role_of("slack", "U1") == "staff"
+    assert book.role_of("slack", "U2", groups=["S9"]) == "staff"
+    assert book.role_of("discord", "5", groups=["77"]) == "staff"
+    assert book.role_of("telegram", "42") == "admin"
+    assert book.role_of("telegram", "U1") == "guest"
+    assert book.role_of("slack", "U2", groups=["77"]) == "guest"
