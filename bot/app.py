@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -26,6 +27,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 import actions.booking.conversation
 import actions.faq
+import actions.forecasts
 import actions.handoff
 import actions.smalltalk
 from actions.booking.catalog import seed
@@ -36,6 +38,10 @@ from actions.booking.upkeep import run_upkeep
 from actions.faq import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
+from actions.forecasts.cache import AnswerCache
+from actions.forecasts.desk import ForecastDesk
+from actions.forecasts.registry import Registry
+from actions.forecasts.synthetic import ensure_demo_history
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments, hold_expiry_notice
 from actions.services import Services
 from bot import migrations
@@ -63,6 +69,7 @@ from bot.roles import RoleBook
 from bot.router import Router
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
+from bot.types import Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
 from channels.media import MediaRoutes
@@ -99,6 +106,7 @@ def default_router() -> Router[Services]:
     router: Router[Services] = Router("root")
     router.include_router(actions.booking.conversation.create_router())
     router.include_router(actions.faq.create_router())
+    router.include_router(actions.forecasts.create_router())
     router.include_router(actions.handoff.create_router())
     router.include_router(actions.smalltalk.create_router())
     return router
@@ -163,6 +171,7 @@ def build_runtime(
         checkout=checkout,
         media=media,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
+        forecasts=forecast_desk(settings, database, redis, metrics, renderer),
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
@@ -171,6 +180,25 @@ def build_runtime(
         settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
         notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
     )  # fmt: skip
+
+
+def forecast_desk(
+    settings: Settings, database: Database, redis: Redis | None, metrics: Metrics,
+    renderer: Renderer,
+) -> ForecastDesk:  # fmt: skip
+    """Staff forecasts (issue 7): models from the registry, answers cached, words rendered."""
+
+    def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
+        return renderer.render(Outcome(template, values), locale, "plain").text
+
+    return ForecastDesk(
+        database,
+        Registry(settings.forecast_model_directory),
+        settings.pricing_dir,
+        AnswerCache(redis, metrics.registry, settings.forecast_cache_seconds),
+        words,
+        settings.default_property,
+    )
 
 
 def redis_client(url: str, settings: Settings) -> Redis:
@@ -201,22 +229,26 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
     return ModelUnderstanding(model, EntityExtractor(), clock, assist)
 
 
-async def prepare_database(database: Database) -> None:
+async def prepare_database(database: Database, demo_property: str | None = None) -> None:
     """The embedded SQLite file migrates itself; PostgreSQL must have been migrated with
-    ``rsv360 db upgrade``. An empty catalog gets the demo properties."""
+    ``rsv360 db upgrade``. An empty catalog gets the demo properties, and ``demo_property``
+    its synthetic booking history when it has none (for forecasts)."""
     if database.is_sqlite:
         await migrations.upgrade(database)
     elif not await migrations.is_current(database):
         raise RuntimeError("the database schema is not current: run `rsv360 db upgrade`")
     if await seed(database, datetime.now(UTC).date()):
         log.info("demo_catalog_seeded")
+    today = datetime.now(UTC).date()
+    if demo_property and await ensure_demo_history(database, demo_property, today):
+        log.info("demo_history_generated")
 
 
 @asynccontextmanager
 async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterator[Runtime]:
     if runtime.redis is not None:
         await runtime.redis.ping()
-    await prepare_database(runtime.database)
+    await prepare_database(runtime.database, runtime.settings.default_property)
     tasks = []
     if upkeep:
         tasks.append(asyncio.create_task(

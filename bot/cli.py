@@ -13,8 +13,16 @@ from aiohttp import web
 from tqdm import tqdm
 
 from actions.booking.catalog import seed
+from actions.forecasts import commands as forecast_commands
+from actions.forecasts.registry import Registry
 from bot import migrations
-from bot.app import build_runtime, build_understanding, create_app, runtime_lifespan
+from bot.app import (
+    build_runtime,
+    build_understanding,
+    create_app,
+    prepare_database,
+    runtime_lifespan,
+)
 from bot.database import Database, sqlite_url
 from bot.locales import negotiate
 from bot.observability import configure_logging
@@ -49,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     database_commands = database.add_subparsers(dest="db_command", required=True)
     database_commands.add_parser("upgrade", help="migrate the schema to the newest revision")
     database_commands.add_parser("seed", help="add the demo catalog to an empty database")
+    _forecast_commands(commands)
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -68,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_chat(settings, arguments.user, arguments.locale))
     elif arguments.command == "db":
         print(asyncio.run(_database(settings, arguments.db_command)))
+    elif arguments.command == "ml":
+        sys.exit(asyncio.run(_ml(settings, arguments)))
     elif arguments.nlu_command == "train":
         _train(settings)
     elif arguments.nlu_command == "parse":
@@ -148,3 +159,45 @@ async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
         else format_report(summary)
     )
     return 0
+
+
+# -- forecasts (issue 7) ------------------------------------------------------------------------
+
+
+def _forecast_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ml = commands.add_parser("ml", help="forecast models: history, training and versions")
+    ml_commands = ml.add_subparsers(dest="ml_command", required=True)
+    load = ml_commands.add_parser("import", help="import Hotel Booking Demand rows (csv or zip)")
+    load.add_argument("path", type=Path)
+    load.add_argument("--property", help="property slug for every row (default: the hotel column)")
+    train = ml_commands.add_parser("train", help="train, measure and store new model versions")
+    train.add_argument("model", nargs="?", choices=forecast_commands.MODELS)
+    ml_commands.add_parser("list", help="every stored version; * marks the promoted ones")
+    promote = ml_commands.add_parser("promote", help="serve this version")
+    promote.add_argument("version")
+    rollback = ml_commands.add_parser("rollback", help="serve the previously promoted version")
+    rollback.add_argument("model", nargs="?", choices=forecast_commands.MODELS)
+
+
+async def _ml(settings: Settings, arguments: argparse.Namespace) -> int:
+    registry = Registry(settings.forecast_model_directory)
+    if arguments.ml_command == "list":
+        return forecast_commands.list_versions(registry)
+    if arguments.ml_command == "promote":
+        return forecast_commands.promote(registry, arguments.version)
+    if arguments.ml_command == "rollback":
+        return forecast_commands.rollback(registry, arguments.model)
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    try:
+        await prepare_database(database)
+        if arguments.ml_command == "import":
+            return await forecast_commands.import_history(
+                database, arguments.path, arguments.property
+            )
+        names = [arguments.model] if arguments.model else list(forecast_commands.MODELS)
+        today = datetime.now(UTC).date()
+        return await forecast_commands.train(
+            database, registry, names, settings.default_property, today
+        )
+    finally:
+        await database.close()

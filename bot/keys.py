@@ -43,3 +43,8 @@ def pending_replies(conversation_key: str) -> str:
 def media(key: str) -> str:
     """A published picture's bytes and content type."""
     return f"{PREFIX}:media:{key}"
+
+
+def forecast_answer(property_slug: str, version: str, period: str, locale: str) -> str:
+    """A staff forecast answer, per property, model version, period and language."""
+    return f"{PREFIX}:forecast:{property_slug}:{version}:{period}:{locale}"

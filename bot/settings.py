@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     # -- channels (issue 6) --
 
     # -- forecasts (issue 7) --
+    forecast_models_dir: Path | None = Field(
+        None,
+        description="Where forecast model versions and the promoted list are kept; defaults to "
+        "the models dir's forecasts folder.",
+    )
+    pricing_dir: Path = Field(
+        PACKAGE_ROOT / "actions" / "forecasts" / "pricing",
+        description="Folder of the properties' price limits (floors and ceilings per season), "
+        "one YAML file per property slug.",
+    )
+    forecast_cache_seconds: int = Field(
+        900, ge=0, description="How long a forecast answer is served from the cache."
+    )
 
     rate_limits_file: Path = Field(
         PACKAGE_ROOT / "bot" / "ratelimits.yaml", description="Rate limit declarations."
@@ -138,6 +151,10 @@ class Settings(BaseSettings):
     @property
     def model_directory(self) -> Path:
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def forecast_model_directory(self) -> Path:
+        return self.forecast_models_dir or self.model_directory / "forecasts"
 
     @property
     def base_url(self) -> str:

@@ -60,7 +60,9 @@ def rolling_origin(
             naive = series.final[day[chosen] - lag]
             errors[h] += list(np.abs(predicted[chosen, 1] - actual) / actual)
             naive_errors[h] += list(np.abs(naive - actual) / actual)
-            inside += int(((predicted[chosen, 0] <= actual) & (actual <= predicted[chosen, 2])).sum())
+            inside += int(
+                ((predicted[chosen, 0] <= actual) & (actual <= predicted[chosen, 2])).sum()
+            )
             total += int(chosen.sum())
     return Backtest(
         mape={h: float(np.mean(errors[h])) for h in report},

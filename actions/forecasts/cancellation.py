@@ -62,7 +62,9 @@ def train(history: pd.DataFrame, seed: int = 7) -> CancellationModel:
     early, late = order[:cut], order[cut:]
     twin = _booster(seed).fit(encoded.iloc[early], classes[early])
     calibrator = LogisticRegression()
-    calibrator.fit(_logit(twin.predict_proba(encoded.iloc[late])[:, 1]).reshape(-1, 1), classes[late])
+    calibrator.fit(
+        _logit(twin.predict_proba(encoded.iloc[late])[:, 1]).reshape(-1, 1), classes[late]
+    )
     return CancellationModel(_booster(seed).fit(encoded, classes), calibrator, words)
 
 

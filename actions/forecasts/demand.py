@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ YEAR = 364  # same weekday last year
 MAX_ROOM_TYPES = 4
 MIN_ROOM_SHARE = 0.1
 CALIBRATION_DAYS = 56
+MIN_HISTORY_DAYS = 180
 SCHEMA = [
     "horizon", "weekday", "month", "day_of_year", "holiday", "holiday_week", "holiday_bridge",
     "on_books", "on_books_last_year", "last_year", "level", "last_week",
@@ -133,7 +135,7 @@ class SeriesModel:
 
 def _band_limits() -> list[tuple[int, int]]:
     edges = [0, *BANDS]
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    return list(pairwise(edges))
 
 
 @dataclass(slots=True)
@@ -215,13 +217,17 @@ def train(
     progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
 ) -> DemandModel:
     model = DemandModel()
-    end = as_of(history)
     for slug, room in progress(series_keys(history)):
         chosen = select(history, slug, room)
+        known_until = int(
+            (as_of(history[history["property"] == slug]) - chosen["arrival"].min()).days
+        )
+        if known_until < MIN_HISTORY_DAYS:
+            continue  # too short to learn from: the answer says there is no history
         model.series[f"{slug}/{room}"] = {
             target: fit_series(
                 panel(chosen, target),
-                int((end - chosen["arrival"].min()).days) - 1,
+                known_until - 1,
                 TRAIN_HORIZONS,
                 origin_step=2,
             )

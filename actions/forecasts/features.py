@@ -70,8 +70,18 @@ def booking_features(history: pd.DataFrame) -> pd.DataFrame:
             # the booking date itself: cancellation habits drift (more online, fewer deposits)
             "booked_ordinal": (booked - EPOCH).dt.days.astype(float),
             # bookings made together (a group, an agent's block) cancel together
-            "group_size": _same_day(history, ["property", "booked_on", "arrival", "nights",
-                                              "agent", "market_segment", "deposit_type"]),
+            "group_size": _same_day(
+                history,
+                [
+                    "property",
+                    "booked_on",
+                    "arrival",
+                    "nights",
+                    "agent",
+                    "market_segment",
+                    "deposit_type",
+                ],
+            ),
             "agent_day_bookings": _same_day(history, ["property", "booked_on", "agent"]),
             "country_day_bookings": _same_day(history, ["property", "booked_on", "country"]),
             "arrival_weekday": arrival.dt.weekday.astype(str),
@@ -113,6 +123,12 @@ def brazil_holidays(first_year: int, last_year: int) -> dict[date, str]:
     return dict(found.items())
 
 
+@cache
+def public_holidays(year: int) -> tuple[date, ...]:
+    """National public holidays of this year and the next (what staff call "o feriado")."""
+    return tuple(sorted(holidays.country_holidays("BR", years=(year, year + 1))))
+
+
 def holiday_marks(start: date, end: date) -> pd.Series:
     days = pd.date_range(start, end, freq="D")
     known = brazil_holidays(start.year, end.year)
@@ -121,7 +137,9 @@ def holiday_marks(start: date, end: date) -> pd.Series:
 
 def calendar_features(days: pd.DatetimeIndex) -> pd.DataFrame:
     """Weekday, season and the Brazilian holiday calendar (Carnaval is an optional holiday)."""
-    marks = holiday_marks(days.min().date() - pd.Timedelta(days=10), days.max().date() + pd.Timedelta(days=10))
+    marks = holiday_marks(
+        days.min().date() - pd.Timedelta(days=10), days.max().date() + pd.Timedelta(days=10)
+    )
     near = marks.rolling(7, center=True, min_periods=1).max()
     bridge = marks.shift(1, fill_value=0) + marks.shift(-1, fill_value=0)
     return pd.DataFrame(

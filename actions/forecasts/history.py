@@ -34,7 +34,10 @@ LIVE_STATES = ("confirmed", "cancelled")
 
 
 def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(list(rows), columns=list(COLUMNS))
+    """The history frame; a ``reference`` column (booking code) is kept when rows have one."""
+    records = list(rows)
+    extra = ["reference"] if records and "reference" in records[0] else []
+    frame = pd.DataFrame.from_records(records, columns=[*COLUMNS, *extra])
     for column in DATES:
         frame[column] = pd.to_datetime(frame[column])
     for column in NUMBERS:
@@ -78,11 +81,13 @@ async def has_history(database: Database, property_slug: str) -> bool:
 async def load_history(database: Database, property_slug: str | None = None) -> pd.DataFrame:
     """Stored history plus live reservations, for one property or all."""
     columns = [getattr(HistoricalBooking, name) for name in COLUMNS]
-    query = select(*columns)
+    query = select(*columns, HistoricalBooking.id)
     if property_slug is not None:
         query = query.where(HistoricalBooking.property == property_slug)
     async with database.session() as session:
-        stored = [row._asdict() for row in await session.execute(query)]
+        stored = [
+            {**row._asdict(), "reference": f"H{row.id}"} for row in await session.execute(query)
+        ]
         stored += await _live(session, property_slug)
     return to_frame(stored)
 
@@ -117,5 +122,6 @@ async def _live(session: Any, property_slug: str | None) -> list[dict[str, Any]]
             "is_repeated_guest": False, "booked_on": reservation.created_at.date(),
             "arrival": reservation.checkin,
             "cancelled_on": reservation.updated_at.date() if cancelled else None,
+            "id": reservation.id, "reference": reservation.code,
         })  # fmt: skip
     return rows

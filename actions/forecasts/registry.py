@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,17 @@ import sklearn
 import skops.io as skops
 
 from actions.forecasts import cancellation, demand
+from actions.forecasts.features import booking_schema
 
-SCHEMAS = {cancellation.NAME: cancellation.booking_schema, demand.NAME: lambda: demand.SCHEMA}
+
+def _demand_schema() -> list[str]:
+    return list(demand.SCHEMA)
+
+
+SCHEMAS: dict[str, Callable[[], list[str]]] = {
+    cancellation.NAME: booking_schema,
+    demand.NAME: _demand_schema,
+}
 MODELS = tuple(SCHEMAS)
 SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "functools.partial")
 

@@ -91,7 +91,9 @@ def _booking(random: np.random.Generator, arrival: date, busy: float) -> dict[st
     risk -= 1.2 * repeated
     canceled = random.random() < 1 / (1 + np.exp(-risk))
     booked_on = arrival - timedelta(days=lead)
-    cancelled_on = booked_on + timedelta(days=int(random.uniform(0, lead + 1))) if canceled else None
+    cancelled_on = (
+        booked_on + timedelta(days=int(random.uniform(0, lead + 1))) if canceled else None
+    )
     adults = int(random.choice([1, 2, 2, 2, 3, 4])) if room == "family-chalet" else 2
     children = int(random.poisson(1.0)) if room == "family-chalet" else 0
     weekend = sum((arrival + timedelta(days=n)).weekday() in (4, 5) for n in range(nights))

@@ -23,7 +23,9 @@ def _quiet(items: Iterable[Any]) -> Iterable[Any]:
     return items
 
 
-def fit(name: str, history: pd.DataFrame, progress: Progress = _quiet) -> tuple[Any, dict[str, Any]]:
+def fit(
+    name: str, history: pd.DataFrame, progress: Progress = _quiet
+) -> tuple[Any, dict[str, Any]]:
     """The model and its held-out metrics."""
     end = demand.as_of(history)
     metadata: dict[str, Any] = {
@@ -40,6 +42,7 @@ def fit(name: str, history: pd.DataFrame, progress: Progress = _quiet) -> tuple[
         return cancellation.train(history), metadata
     backtests = {}
     for slug, bookings in history.groupby("property"):
+        end = demand.as_of(bookings)
         first = (end - pd.Timedelta(days=HOLDOUT_DAYS)).date().isoformat()
         if (end - bookings["arrival"].min()).days > 3 * HOLDOUT_DAYS + demand.CALIBRATION_DAYS:
             backtests[str(slug)] = rolling_origin(
@@ -76,9 +79,11 @@ def from_parts(name: str, parts: dict[str, Any]) -> Any:
             target: demand.SeriesModel(
                 stored["estimator"],
                 float(stored["capacity"]),
-                {int(upper): (float(low), float(high)) for upper, (low, high) in
-                 stored["bands"].items()},
-            )  # fmt: skip
+                {
+                    int(upper): (float(low), float(high))
+                    for upper, (low, high) in stored["bands"].items()
+                },
+            )
             for target, stored in targets.items()
         }
     return model

@@ -1,0 +1,55 @@
+"""The ``forecast`` intent for staff: demand, cancellation risk or price, with a chart.
+
+Guests are refused by the dispatcher (``roles=STAFF``). The property is the one the question
+names, else the default one; the answer is cached per property, model version, period and
+language, and says which model version answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actions.forecasts import cancellation, demand
+from actions.forecasts.cache import cache_key
+from actions.forecasts.questions import read_question
+from actions.services import Services
+from bot import Context, Outcome, Router
+from bot.types import STAFF, Image
+
+
+async def forecast(context: Context[Services]) -> Outcome:
+    services = context.services
+    desk = services.forecasts
+    if desk is None:
+        return Outcome("smalltalk/fallback")
+    text = context.message.text or ""
+    found = await services.bookings.find_properties(text)
+    chosen = found[0] if found else await services.bookings.property_by_slug(desk.default_property)
+    if chosen is None or chosen.kind == "tour_operator":
+        return Outcome("forecasts/unknown_property")
+    today = services.today(chosen.timezone)
+    question = read_question(text, context.locale, today)
+    if not await desk.ready(today):
+        return Outcome("forecasts/training")
+    model = cancellation.NAME if question.kind == "cancellation" else demand.NAME
+    period = f"{question.kind}:{question.start.isoformat()}:{question.end.isoformat()}"
+    key = cache_key(chosen.slug, desk.version(model) or "", period, context.locale)
+    cached = await desk.cache.get(key)
+    if cached is not None:
+        image = Image(**cached["image"]) if cached.get("image") else None
+        return Outcome(cached["template"], cached["values"], image=image)
+    answer = await desk.answer(question, await desk.place(chosen), context.locale, today)
+    image = None
+    if answer.png is not None:
+        image = await services.media.publish(answer.png, "image/png", answer.alt)
+    stored: dict[str, Any] = {"template": answer.template, "values": answer.values}
+    if image is not None:
+        stored["image"] = {"url": image.url, "alt": image.alt, "media_key": image.media_key}
+    await desk.cache.put(key, stored)
+    return Outcome(answer.template, answer.values, image=image)
+
+
+def create_router() -> Router[Services]:
+    router: Router[Services] = Router("forecasts")
+    router.intent("forecast", roles=STAFF)(forecast)
+    return router
