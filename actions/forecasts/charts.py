@@ -46,8 +46,9 @@ def demand_chart(table: pd.DataFrame, words: Mapping[str, str], title: str) -> b
     axes.plot(days, table["nights_median"] * share, color=LINE, lw=2, label=words["forecast"])
     axes.plot(days, table["nights_on_books"] * share, color=BOOKED, lw=1, ls="--",
               label=words["on_books"])  # fmt: skip
-    if table["nights_last_year"].notna().any():
-        axes.plot(days, table["nights_last_year"] * share, color=LAST_YEAR, lw=1, marker=".",
+    last_year = table["nights_last_year"].where(table["nights_last_year"] >= 0)
+    if last_year.notna().any():
+        axes.plot(days, last_year * share, color=LAST_YEAR, lw=1, marker=".",
                   ls="none", label=words["last_year"])  # fmt: skip
     axes.set_ylabel(words["occupancy"])
     axes.set_ylim(0, 110)

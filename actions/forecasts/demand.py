@@ -32,6 +32,7 @@ MAX_ROOM_TYPES = 4
 MIN_ROOM_SHARE = 0.1
 CALIBRATION_DAYS = 56
 MIN_HISTORY_DAYS = 180
+UNKNOWN = -1.0
 SCHEMA = [
     "horizon", "weekday", "month", "day_of_year", "holiday", "holiday_week", "holiday_bridge",
     "on_books", "on_books_last_year", "last_year", "level", "last_week",
@@ -103,10 +104,14 @@ def rows(
     frame = pd.DataFrame(calendar, columns=SCHEMA[1:7])
     frame.insert(0, "horizon", horizon.astype(float))
     frame["on_books"] = series.books[day, horizon]
-    frame["on_books_last_year"] = np.where(has_year, series.books[safe_year, horizon], np.nan)
-    frame["last_year"] = np.where(has_year, series.final[safe_year], np.nan)
+    # -1 marks "not known" (no year of history yet, or last week still ahead): a tree splits it
+    # off like a missing value, and a column without a single known value still trains
+    frame["on_books_last_year"] = np.where(has_year, series.books[safe_year, horizon], UNKNOWN)
+    frame["last_year"] = np.where(has_year, series.final[safe_year], UNKNOWN)
     frame["level"] = level
-    frame["last_week"] = np.where(week_ago <= origin, series.final[np.maximum(week_ago, 0)], np.nan)
+    frame["last_week"] = np.where(
+        week_ago <= origin, series.final[np.maximum(week_ago, 0)], UNKNOWN
+    )
     truth = np.where(day <= known_until, series.final[day], np.nan)
     return frame[SCHEMA], day, truth
 

@@ -177,7 +177,7 @@ class ForecastDesk:
         table["nights_capacity"] = capacity
         room_nights = capacity * len(table)
         peak = table.loc[table["nights_median"].idxmax()]
-        last_year = table["nights_last_year"]
+        last_year = table["nights_last_year"].where(table["nights_last_year"] >= 0)
         values = {
             **base,
             "occupancy": _percent(table["nights_median"].sum(), room_nights),

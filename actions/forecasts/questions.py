@@ -23,7 +23,7 @@ from intents.text import fold
 QUESTIONS_FILE = Path(__file__).resolve().parent / "questions.yaml"
 KINDS = ("demand", "cancellation", "price")
 DEFAULT_DAYS = {"demand": 30, "cancellation": 7, "price": 14}
-MONTH_NAME_MIN = 5
+MONTH_NAME_MIN = 4
 """Short month names ("mar", "dez", "may", "set") are everyday words in another sense."""
 
 
