@@ -100,6 +100,7 @@ class Runtime:
     notifier: Notifier
     media: MediaLibrary
     roles: RoleBook
+    forecasts: ForecastDesk | None = None
 
 
 def default_router() -> Router[Services]:
@@ -164,6 +165,7 @@ def build_runtime(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
     media = MediaLibrary(RedisMediaStore(redis) if redis else MemoryMediaStore(), settings.base_url)
+    forecasts = forecast_desk(settings, database, redis, metrics, renderer)
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
@@ -171,14 +173,14 @@ def build_runtime(
         checkout=checkout,
         media=media,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
-        forecasts=forecast_desk(settings, database, redis, metrics, renderer),
+        forecasts=forecasts,
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
     notifier = Notifier(renderer, MARKUPS, pending)
     return Runtime(
         settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
-        notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
+        notifier, media, RoleBook(settings.staff_ids, settings.admin_ids), forecasts,
     )  # fmt: skip
 
 

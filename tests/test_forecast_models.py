@@ -133,7 +133,9 @@ def test_a_model_with_another_feature_schema_refuses_to_load(
     metadata = json.loads(metadata_path.read_text())
     metadata["feature_schema"] = [*metadata["feature_schema"][1:], "loyalty_tier"]
     metadata_path.write_text(json.dumps(metadata))
-    with pytest.raises(SchemaMismatch, match=r"missing \['lead_time'\], unknown \['loyalty_tier'\]"):
+    with pytest.raises(
+        SchemaMismatch, match=r"missing \['lead_time'\], unknown \['loyalty_tier'\]"
+    ):
         registry.load(version)
     with pytest.raises(SchemaMismatch):
         registry.promote(version)

@@ -65,11 +65,15 @@ def rolling_origin(
             )
             total += int(chosen.sum())
     return Backtest(
-        mape={h: float(np.mean(errors[h])) for h in report},
-        naive_mape={h: float(np.mean(naive_errors[h])) for h in report},
+        mape={h: _mean(errors[h]) for h in report},
+        naive_mape={h: _mean(naive_errors[h]) for h in report},
         coverage=inside / max(total, 1),
         forecasts=total,
     )
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
 
 
 def _month_starts(series: object, origins: list[int]) -> list[pd.Period]:

@@ -68,7 +68,7 @@ def summary(metadata: dict[str, object]) -> str:
     elif isinstance(backtest, dict):
         for slug, result in backtest.items():
             mape, coverage = result["mape"], result["coverage_80"]
-            text += f", {slug} MAPE h7 {mape['7']:.1%} h30 {mape['30']:.1%} cover {coverage:.0%}"
+            text += f", {slug} MAPE h7 {mape['7']:.1%} h14 {mape['14']:.1%} cover {coverage:.0%}"
     return text
 
 

@@ -209,7 +209,7 @@ def _trees(
     features, _, truth = rows(series, origins, horizons, known_until)
     known = ~np.isnan(truth)
     return HistGradientBoostingRegressor(
-        loss="poisson", max_iter=200, learning_rate=0.08, random_state=seed
+        loss="poisson", max_iter=120, learning_rate=0.1, random_state=seed
     ).fit(features[known], truth[known])
 
 
@@ -234,7 +234,7 @@ def train(
                 panel(chosen, target),
                 known_until - 1,
                 TRAIN_HORIZONS,
-                origin_step=2,
+                origin_step=3,
             )
             for target in TARGETS
         }

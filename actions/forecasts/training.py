@@ -16,7 +16,7 @@ from actions.forecasts.backtest import rolling_origin
 from actions.forecasts.registry import Registry
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
-HOLDOUT_DAYS = 42
+HOLDOUT_DAYS = 28
 
 
 def _quiet(items: Iterable[Any]) -> Iterable[Any]:
@@ -46,7 +46,7 @@ def fit(
         first = (end - pd.Timedelta(days=HOLDOUT_DAYS)).date().isoformat()
         if (end - bookings["arrival"].min()).days > 3 * HOLDOUT_DAYS + demand.CALIBRATION_DAYS:
             backtests[str(slug)] = rolling_origin(
-                bookings, first, end.date().isoformat(), max_horizon=30, report=(7, 30)
+                bookings, first, end.date().isoformat(), max_horizon=14, report=(7, 14)
             ).as_dict()
     metadata["backtest"] = backtests
     return demand.train(history, progress), metadata

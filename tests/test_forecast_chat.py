@@ -1,0 +1,134 @@
+"""Staff ask for forecasts in chat (pt-BR, en, es) and get a summary and a chart; guests are
+refused; answers are cached per model version and counted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from actions.forecasts import training
+from actions.forecasts.history import to_frame
+from actions.forecasts.registry import MODELS, Registry
+from actions.forecasts.synthetic import generate
+from bot.app import Runtime, build_runtime, runtime_lifespan
+from bot.settings import Settings
+from bot.types import Message, Reply
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DEMO = "pousada-do-mar"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both models trained once on the demo's synthetic history (what the bot generates)."""
+    directory = tmp_path_factory.mktemp("forecasts")
+    registry = Registry(directory)
+    history = to_frame(generate(DEMO, datetime.now(UTC).date()))
+    for name in MODELS:
+        registry.promote(training.train_and_store(registry, name, history))
+    return directory
+
+
+@pytest.fixture
+async def runtime(
+    backend_settings: Callable[..., Settings], trained: Path
+) -> AsyncIterator[Runtime]:
+    settings = backend_settings(forecast_models_dir=trained)
+    async with runtime_lifespan(build_runtime(settings), upkeep=False) as running:
+        yield running
+
+
+async def ask(runtime: Runtime, text: str, locale: str, role: str = "staff") -> Reply:
+    result = await runtime.engine.handle(
+        Message("web", f"{role}-{locale}", f"{role}-{locale}", text=text, locale_hint=locale,
+                role=role)  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert result.status == "handled"
+    assert len(result.replies) == 1
+    return result.replies[0]
+
+
+async def chart_of(runtime: Runtime, reply: Reply) -> bytes:
+    assert reply.image is not None and reply.image.media_key
+    assert reply.image.url.endswith(f"/media/{reply.image.media_key}")
+    assert reply.image.alt
+    stored = await runtime.media.store.get(reply.image.media_key)
+    assert stored is not None and stored.content_type == "image/png"
+    assert stored.data.startswith(PNG_SIGNATURE)
+    return stored.data
+
+
+QUESTIONS = {
+    "pt-BR": [
+        ("previsão de ocupação de dezembro na Pousada do Mar", "Previsão de ocupação da Pousada do Mar", "Modelo demand-"),
+        ("quais reservas dessa semana devem cancelar?", "Modelo cancellation-", "Modelo cancellation-"),
+        ("preço sugerido pro feriado", "Diárias sugeridas na Pousada do Mar", "ocupação prevista"),
+    ],
+    "en": [
+        ("occupancy forecast for next month at Pousada do Mar", "Occupancy forecast for Pousada do Mar", "Model demand-"),
+        ("which bookings this week are likely to cancel?", "Model cancellation-", "Model cancellation-"),
+        ("what price should we charge next week?", "Suggested nightly rates at Pousada do Mar", "occupancy forecast"),
+    ],
+    "es": [
+        ("previsión de ocupación de diciembre en la Pousada do Mar", "Previsión de ocupación de Pousada do Mar", "Modelo demand-"),
+        ("¿qué reservas de esta semana pueden cancelarse?", "Modelo cancellation-", "Modelo cancellation-"),
+        ("¿qué precio cobrar la semana que viene?", "Tarifas por noche sugeridas en Pousada do Mar", "ocupación prevista"),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", sorted(QUESTIONS))
+async def test_staff_get_a_summary_and_a_chart_in_their_language(
+    runtime: Runtime, locale: str
+) -> None:
+    for question, opening, detail in QUESTIONS[locale]:
+        reply = await ask(runtime, question, locale)
+        assert opening in reply.text, reply.text
+        assert detail in reply.text, reply.text
+        await chart_of(runtime, reply)
+
+
+async def test_the_price_reason_names_forecast_and_usual_occupancy(runtime: Runtime) -> None:
+    reply = await ask(runtime, "what rate should we charge next week?", "en")
+    reasons = [line for line in reply.text.splitlines() if line.startswith("• ")]
+    assert len(reasons) == 3  # one per room type of the demo pousada
+    for line in reasons:
+        assert "occupancy forecast" in line and "% usual → " in line
+
+
+async def test_a_guest_asking_for_a_forecast_is_refused_politely(runtime: Runtime) -> None:
+    reply = await ask(runtime, "previsão de ocupação de dezembro na Pousada do Mar", "pt-BR",
+                      role="guest")  # fmt: skip
+    assert reply.image is None
+    assert "Modelo" not in reply.text
+    assert reply.text.startswith("Desculpe, isso")
+
+
+async def test_answers_are_cached_per_version_and_counted(runtime: Runtime) -> None:
+    registry = runtime.metrics.registry
+    first = await ask(runtime, "which bookings this week are likely to cancel?", "en")
+    second = await ask(runtime, "which bookings this week are likely to cancel?", "en")
+    assert second == first
+    assert registry.get_sample_value("rsv_forecast_cache_total", {"result": "miss"}) == 1
+    assert registry.get_sample_value("rsv_forecast_cache_total", {"result": "hit"}) == 1
+    assert registry.get_sample_value("rsv_forecast_cache_hit_ratio") == 0.5
+    other_language = await ask(runtime, "¿qué reservas de esta semana pueden cancelarse?", "es")
+    assert other_language.image != first.image
+
+
+async def test_a_fresh_install_trains_in_the_background_and_then_answers(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(forecast_models_dir=tmp_path / "empty-registry")
+    async with runtime_lifespan(build_runtime(settings), upkeep=False) as runtime:
+        waiting = await ask(runtime, "occupancy forecast for next week", "en")
+        assert "being trained" in waiting.text and waiting.image is None
+        forecasts = runtime.forecasts
+        assert forecasts is not None and forecasts._training is not None
+        await forecasts._training
+        answered = await ask(runtime, "occupancy forecast for next week", "en")
+        assert "Model demand-" in answered.text
+        await chart_of(runtime, answered)
