@@ -175,6 +175,8 @@ class ForecastDesk:
         table = self._forecast(demand_model, history, place.slug, today, question)
         capacity = place.rooms or float(table["nights_capacity"].iloc[0])
         table["nights_capacity"] = capacity
+        for column in ("nights_low", "nights_median", "nights_high"):
+            table[column] = table[column].clip(upper=capacity)  # no more rooms than there are
         room_nights = capacity * len(table)
         peak = table.loc[table["nights_median"].idxmax()]
         last_year = table["nights_last_year"].where(table["nights_last_year"] >= 0)
@@ -211,7 +213,7 @@ class ForecastDesk:
         )  # fmt: skip
         values: dict[str, Any] = {**base, "count": int(upcoming.sum())}
         if not upcoming.any():
-            return Answer("forecasts/risk", {**values, "bookings": [], "expected": 0})
+            return Answer("forecasts/risk", {**values, "bookings": [], "share": 0})
         scores = model.predict(history)[upcoming.to_numpy()]
         chosen = history[upcoming].assign(probability=scores)
         top = chosen.sort_values("probability", ascending=False).head(RISK_LIST)
@@ -221,7 +223,7 @@ class ForecastDesk:
              "arrival": row.arrival.date().isoformat(), "probability": round(100 * row.probability)}
             for row in top.itertuples()
         ]  # fmt: skip
-        values.update(bookings=bookings, expected=round(float(scores.sum()), 1))
+        values.update(bookings=bookings, share=round(100 * float(scores.mean())))
         labels = [f"{b['reference']} · {b['room']} · {b['arrival'][8:]}/{b['arrival'][5:7]}"
                   for b in bookings]  # fmt: skip
         png = charts.risk_chart(labels, top["probability"].tolist(), self._chart_words(locale),
