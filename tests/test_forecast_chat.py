@@ -52,30 +52,40 @@ async def ask(runtime: Runtime, text: str, locale: str, role: str = "staff") -> 
 
 
 async def chart_of(runtime: Runtime, reply: Reply) -> bytes:
-    assert reply.image is not None and reply.image.media_key
+    assert reply.image is not None
+    assert reply.image.media_key
     assert reply.image.url.endswith(f"/media/{reply.image.media_key}")
     assert reply.image.alt
     stored = await runtime.media.store.get(reply.image.media_key)
-    assert stored is not None and stored.content_type == "image/png"
+    assert stored is not None
+    assert stored.content_type == "image/png"
     assert stored.data.startswith(PNG_SIGNATURE)
     return stored.data
 
 
 QUESTIONS = {
     "pt-BR": [
-        ("previsão de ocupação de dezembro na Pousada do Mar", "Previsão de ocupação da Pousada do Mar", "Modelo demand-"),
-        ("quais reservas dessa semana devem cancelar?", "Modelo cancellation-", "Modelo cancellation-"),
+        ("previsão de ocupação de dezembro na Pousada do Mar",
+         "Previsão de ocupação da Pousada do Mar", "Modelo demand-"),
+        ("quais reservas dessa semana devem cancelar?",
+         "Modelo cancellation-", "Modelo cancellation-"),
         ("preço sugerido pro feriado", "Diárias sugeridas na Pousada do Mar", "ocupação prevista"),
     ],
     "en": [
-        ("occupancy forecast for next month at Pousada do Mar", "Occupancy forecast for Pousada do Mar", "Model demand-"),
-        ("which bookings this week are likely to cancel?", "Model cancellation-", "Model cancellation-"),
-        ("what price should we charge next week?", "Suggested nightly rates at Pousada do Mar", "occupancy forecast"),
+        ("occupancy forecast for next month at Pousada do Mar",
+         "Occupancy forecast for Pousada do Mar", "Model demand-"),
+        ("which bookings this week are likely to cancel?",
+         "Model cancellation-", "Model cancellation-"),
+        ("what price should we charge next week?",
+         "Suggested nightly rates at Pousada do Mar", "occupancy forecast"),
     ],
     "es": [
-        ("previsión de ocupación de diciembre en la Pousada do Mar", "Previsión de ocupación de Pousada do Mar", "Modelo demand-"),
-        ("¿qué reservas de esta semana pueden cancelarse?", "Modelo cancellation-", "Modelo cancellation-"),
-        ("¿qué precio cobrar la semana que viene?", "Tarifas por noche sugeridas en Pousada do Mar", "ocupación prevista"),
+        ("previsión de ocupación de diciembre en la Pousada do Mar",
+         "Previsión de ocupación de Pousada do Mar", "Modelo demand-"),
+        ("¿qué reservas de esta semana pueden cancelarse?",
+         "Modelo cancellation-", "Modelo cancellation-"),
+        ("¿qué precio cobrar la semana que viene?",
+         "Tarifas por noche sugeridas en Pousada do Mar", "ocupación prevista"),
     ],
 }  # fmt: skip
 
@@ -96,7 +106,8 @@ async def test_the_price_reason_names_forecast_and_usual_occupancy(runtime: Runt
     reasons = [line for line in reply.text.splitlines() if line.startswith("• ")]
     assert len(reasons) == 3  # one per room type of the demo pousada
     for line in reasons:
-        assert "occupancy forecast" in line and "% usual → " in line
+        assert "occupancy forecast" in line
+        assert "% usual → " in line
 
 
 async def test_a_guest_asking_for_a_forecast_is_refused_politely(runtime: Runtime) -> None:
@@ -125,9 +136,11 @@ async def test_a_fresh_install_trains_in_the_background_and_then_answers(
     settings = make_settings(forecast_models_dir=tmp_path / "empty-registry")
     async with runtime_lifespan(build_runtime(settings), upkeep=False) as runtime:
         waiting = await ask(runtime, "occupancy forecast for next week", "en")
-        assert "being trained" in waiting.text and waiting.image is None
+        assert "being trained" in waiting.text
+        assert waiting.image is None
         forecasts = runtime.forecasts
-        assert forecasts is not None and forecasts._training is not None
+        assert forecasts is not None
+        assert forecasts._training is not None
         await forecasts._training
         answered = await ask(runtime, "occupancy forecast for next week", "en")
         assert "Model demand-" in answered.text
