@@ -267,3 +267,30 @@ def test_questions_name_their_kind_and_period(
         kind, start, end,
     )  # fmt: skip
     assert question.clipped == ("June" in text)
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def test_ml_import_prints_a_summary_with_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("RSV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RSV_DATABASE_URL", raising=False)
+    path = tmp_path / "bookings.csv"
+    path.write_text("\n".join(SAMPLE) + "\n", encoding="utf-8")
+    for stored in (3, 0):
+        with pytest.raises(SystemExit) as exit_status:
+            main(["ml", "import", str(path)])
+        assert exit_status.value.code == 0
+        output = capsys.readouterr().out
+        assert f"5 rows read, {stored} new rows stored, 2 skipped" in output
+        assert "line 3: 5 fields instead of 32" in output
+        assert "line 5: lead_time is not a number: 'ten'" in output
+    (tmp_path / "empty.csv").write_text("hotel,lead_time\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_status:
+        main(["ml", "import", str(tmp_path / "empty.csv")])
+    assert exit_status.value.code == 2
+    assert "missing columns" in capsys.readouterr().out
