@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import actions.booking.models  # noqa: F401  (registers the tables on the metadata)
+import actions.payments.tables  # noqa: F401
 from actions.tables import Base
 
 
