@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from actions.booking.service import BookingService
     from actions.faq import Faq
+    from actions.payments.refunds import Refunds
     from actions.payments.sandbox import SandboxCheckout
+    from actions.payments.service import PaymentService
     from bot.media import MediaLibrary
 
 
@@ -23,3 +25,5 @@ class Services:
     media: MediaLibrary
     today: Callable[[str], date]
     """Today's date in a time zone (properties and conversations have their own)."""
+    payments: PaymentService
+    refunds: Refunds

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import actions.booking.models  # noqa: F401  (registers the tables on the metadata)
+import actions.booking.models
 import actions.payments.tables  # noqa: F401
 from actions.tables import Base
 
