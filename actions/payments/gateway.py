@@ -145,7 +145,6 @@ class Rest:
         headers: Mapping[str, str] | None = None,
         json: object = None,
         data: Mapping[str, str] | None = None,
-        auth: aiohttp.BasicAuth | None = None,
         error_code: Callable[[object], str | None] = lambda body: None,
     ) -> dict[str, object]:
         async def once() -> dict[str, object]:
@@ -156,7 +155,6 @@ class Rest:
                 headers=headers,
                 json=json,
                 data=data,
-                auth=auth,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
             ) as response:
                 body = (

@@ -11,13 +11,12 @@ transmission time against the tolerance.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-
-import aiohttp
 
 from actions.payments.gateway import (
     GatewayError,
@@ -62,7 +61,8 @@ class PayPalGateway:
         retries: int = 2,
         timeout_seconds: float = 10.0,
     ) -> None:
-        self._auth = aiohttp.BasicAuth(client_id, client_secret)
+        credentials = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self._basic = {"Authorization": f"Basic {credentials}"}
         self._webhook_id = webhook_id
         self._tolerance = tolerance_seconds
         self._rest = Rest(self.name, api_base.rstrip("/"), metrics, timeout_seconds, retries)
@@ -185,7 +185,7 @@ class PayPalGateway:
         async with self._token_lock:
             if self._token is None or self._token[1] <= time.monotonic():
                 answer = await self._rest.call(
-                    "POST", "/v1/oauth2/token", "token", auth=self._auth,
+                    "POST", "/v1/oauth2/token", "token", headers=self._basic,
                     data={"grant_type": "client_credentials"}, error_code=_error_code,
                 )  # fmt: skip
                 lifetime = float(str(answer.get("expires_in") or 300))

@@ -104,7 +104,9 @@ class StripeGateway:
         charge = getattr(intent, "latest_charge", None) if intent else None
         return PaymentStatus(
             reference=session.id,
-            reservation_code=(session.metadata or {}).get("reservation_code"),
+            reservation_code=session.metadata.to_dict().get("reservation_code")
+            if session.metadata
+            else None,
             state=_state(session.status, session.payment_status, getattr(intent, "status", None)),
             amount=session.amount_total or 0,
             currency=(session.currency or "").upper(),
