@@ -158,19 +158,18 @@ def shop_settings(
     return make_settings(**values)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def shop(
-    request: pytest.FixtureRequest,
+async def open_shop(
+    backend: str,
     aiohttp_client: Any,
     make_settings: Callable[..., Settings],
     tmp_path: Path,
-) -> AsyncIterator[Shop]:
+    **extra: Any,
+) -> Shop:
     fakes = [await FakeStripe().start(), await FakeMercadoPago().start(),
              await FakePayPal().start()]  # fmt: skip
-    url = f"sqlite+aiosqlite:///{tmp_path}/shop.db" if request.param == "sqlite" else POSTGRESQL_URL
+    url = f"sqlite+aiosqlite:///{tmp_path}/shop.db" if backend == "sqlite" else POSTGRESQL_URL
     database = await fresh_database(url)
     await database.close()
-    extra = getattr(request, "param_extra", {})
     runtime = build_runtime(shop_settings(make_settings, url, fakes, **extra))
     client = await aiohttp_client(create_app(runtime.settings, runtime))
     shop = Shop(runtime, client, *fakes)
@@ -181,7 +180,22 @@ async def shop(
 
     runtime.notifier.register("test", recorder)
     runtime.notifier.register(STAFF.channel, recorder)
-    yield shop
+    return shop
+
+
+async def close_shop(shop: Shop) -> None:
     await shop.settle()
-    for fake in fakes:
+    for fake in (shop.stripe, shop.mp, shop.paypal):
         await fake.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="shop")
+async def shop_fixture(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> AsyncIterator[Shop]:
+    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path)
+    yield opened
+    await close_shop(opened)

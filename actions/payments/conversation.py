@@ -89,17 +89,17 @@ async def approve(context: Ctx) -> Outcome:
 async def deny(context: Ctx) -> Outcome:
     refund_id = _refund_id(context)
     reason = context.parse.entities.get("reason")
-    if refund_id and reason not in DENIAL_REASONS:
+    refund = await context.services.refunds.get(refund_id) if refund_id else None
+    if refund is None or refund.state != "requested":
+        result = "unknown" if refund is None else "decided"
+        return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
+    if reason not in DENIAL_REASONS:
         choices = tuple(
             Choice(f"deny_{code}", payload=f"intent:refund_deny|id={refund_id}|reason={code}")
             for code in DENIAL_REASONS
         )
         return Outcome("payments/staff_deny_why", {"id": refund_id}, choices)
-    result = (
-        await context.services.refunds.deny(refund_id, _staff(context), str(reason))
-        if refund_id
-        else "unknown"
-    )
+    result = await context.services.refunds.deny(refund_id, _staff(context), str(reason))
     return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
 
 
