@@ -9,8 +9,10 @@ import pytest
 
 from actions.payments.reconcile import reconcile
 from bot.cli import main
-from tests.payments_shop import Shop
-from tests.payments_shop import shop_fixture  # noqa: F401  (the "shop" fixture)
+from tests.payments_shop import (
+    Shop,
+    shop_fixture,  # noqa: F401  (the "shop" fixture)
+)
 
 
 async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
