@@ -134,7 +134,8 @@ class PaymentService:
                 await self._flag(gateway_name, payment_id, code, status)
             return Settled("flagged", payment_id)
         if after == "paid":
-            return Settled(await self._confirm(gateway_name, payment_id, code, before), payment_id)
+            confirmed = await self._confirm(gateway_name, payment_id, code, before, status)
+            return Settled(confirmed, payment_id)
         if after != before:
             await self._tell_unpaid(gateway_name, code, after)
             return Settled("failed" if after == "failed" else "expired", payment_id)
@@ -181,7 +182,9 @@ class PaymentService:
                 .order_by(Payment.id.desc()).limit(1)
             )  # fmt: skip
 
-    async def _confirm(self, gateway_name: str, payment_id: int, code: str, before: str) -> Applied:
+    async def _confirm(
+        self, gateway_name: str, payment_id: int, code: str, before: str, status: PaymentStatus
+    ) -> Applied:
         try:
             reservation, first = await self._bookings.confirm_payment(
                 code, f"gateway:{gateway_name}"
@@ -196,9 +199,8 @@ class PaymentService:
             return "unknown"
         if first:
             self.metrics.succeeded.labels(gateway_name).inc()
-            payment = await self._payment(payment_id)
-            receipt = payment.receipt_url if payment else None
-            await self._notices.guest(reservation, "booking/confirmed", {"receipt_url": receipt})
+            receipt = {"receipt_url": status.receipt_url}
+            await self._notices.guest(reservation, "booking/confirmed", receipt)
             return "confirmed"
         return "already"
 

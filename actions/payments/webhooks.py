@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
@@ -27,6 +27,9 @@ log = structlog.get_logger("rsv360.payments")
 
 Received = Literal["accepted", "duplicate", "ignored", "rejected", "unknown_gateway", "unavailable"]
 MAX_ATTEMPTS = 20
+MAX_APPLYING = 32
+"""Events applied at once: the rest wait, so that receiving (store and answer) keeps its
+database connections under a burst."""
 
 
 class WebhookInbox:
@@ -34,6 +37,7 @@ class WebhookInbox:
         self._database = database
         self._payments = payments
         self._tasks: set[asyncio.Task[str | None]] = set()
+        self._applying = asyncio.Semaphore(MAX_APPLYING)
 
     async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes) -> Received:
         gateway = self._payments.gateways.get(gateway_name)
@@ -61,19 +65,27 @@ class WebhookInbox:
             metrics.webhooks.labels(gateway_name, "duplicate").inc()
             return "duplicate"
         metrics.webhooks.labels(gateway_name, "stored").inc()
-        task = asyncio.create_task(self.apply(event.id))
+        task = asyncio.create_task(self._first_apply(event.id, gateway_name, event.reference))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return "accepted"
 
     async def apply(self, event_id: int) -> str | None:
-        """Fetch the payment the event is about and apply it; None while that failed."""
+        """Apply a stored event again (the upkeep's retry); None while that fails."""
         async with self._database.session() as session:
             event = await session.get(WebhookEvent, event_id)
             if event is None or event.applied_at is not None:
                 return None
             event.attempts += 1
             gateway_name, reference = event.gateway, event.reference
+        return await self._apply(event_id, gateway_name, reference)
+
+    async def _first_apply(self, event_id: int, gateway_name: str, reference: str) -> str | None:
+        async with self._applying:
+            return await self._apply(event_id, gateway_name, reference)
+
+    async def _apply(self, event_id: int, gateway_name: str, reference: str) -> str | None:
+        """Fetch the payment the event is about and apply it; None while that failed."""
         try:
             status = await self._payments.gateways[gateway_name].status(reference)
             settled = await self._payments.apply(gateway_name, status)
@@ -85,8 +97,11 @@ class WebhookInbox:
             log.exception("webhook_apply_failed", gateway=gateway_name, event=event_id)
             return None
         async with self._database.session() as session:
-            stored = await session.get_one(WebhookEvent, event_id)
-            stored.applied_at, stored.outcome = datetime.now(UTC), settled.result
+            await session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.id == event_id)
+                .values(applied_at=datetime.now(UTC), outcome=settled.result)
+            )
         return settled.result
 
     async def retry_unapplied(self, older_than_seconds: float = 60.0) -> int:
