@@ -5,11 +5,14 @@ the provider's API, the reservation confirmed and the confirmation pushed to the
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from actions.payments.tables import WebhookEvent
 from tests.fakes.base import Fault
 from tests.payments_shop import (
+    STAFF,
+    Chat,
     Shop,
     shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
@@ -201,6 +204,10 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     )
     [entry] = await shop.ledger(code)
     assert entry.amount == 100  # what was really taken, so the ledger reconciles
+    team = Chat(shop.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
+    assert "aprovado e pago" in await team.sends(alert.buttons[0].payload or "")
+    [refund] = shop.stripe.refunds.values()
+    assert refund["amount"] == 100
 
 
 async def test_unknown_payments_are_acknowledged_and_ignored(shop: Shop) -> None:
@@ -277,3 +284,35 @@ async def _someone_elses_preference(shop: Shop) -> list[str]:
         "RSV-ZZZZZZ", 100_00, "USD", "elsewhere", "x@example.com",
         datetime.now(UTC) + timedelta(minutes=15), "http://x/", "someone-else"))  # fmt: skip
     return [link.reference]
+
+
+async def test_a_payment_after_the_hold_expired_is_refunded_whole(shop: Shop) -> None:
+    from sqlalchemy import update
+
+    from actions.booking.models import Reservation
+
+    guest, code = await shop.book("l1")
+    await shop.pay_with(guest, "Cartão (Stripe)")
+    session_id = guest.link().rsplit("/", 1)[-1]
+    async with shop.runtime.database.session() as session:
+        await session.execute(
+            update(Reservation)
+            .where(Reservation.code == code)
+            .values(hold_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    assert [r.code for r in await shop.runtime.bookings.expire_holds()] == [code]
+    shop.stripe.pay(session_id)  # Stripe's session outlived the hold
+    for _ in range(2):
+        body = shop.stripe.event("checkout.session.completed", session_id)
+        assert (
+            await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
+        )
+        await shop.settle()
+    assert (await shop.runtime.bookings.by_code(code)).state == "expired"
+    [refund] = shop.stripe.refunds.values()
+    assert refund["amount"] == shop.stripe.sessions[session_id]["amount_total"]
+    heard = shop.guest_heard("l1")
+    assert len(heard) == 2
+    assert "chegou quando a reserva já não estava guardada" in heard[0]
+    assert confirmations(shop, "l1", code) == 0
+    assert [e.kind for e in await shop.ledger(code)] == ["payment", "refund"]

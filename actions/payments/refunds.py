@@ -156,8 +156,15 @@ class Refunds:
         """Money that came for a hold already gone: all of it back, no approval needed."""
         async with self._database.session() as session:
             payment = await session.get(Payment, payment_id)
-        if payment is not None:
-            await self._open(payment, None, "hold_expired", "system", None, needs_approval=False)
+        if payment is None or await self._left(payment.id) <= 0:
+            return
+        try:
+            reservation = await self._bookings.by_code(payment.reservation_code)
+        except NotFound:
+            return
+        late = {"refund": await self._left(payment.id), "refund_currency": payment.currency}
+        await self._notices.guest(reservation, "payments/paid_late", late)
+        await self._open(payment, None, "hold_expired", "system", None, needs_approval=False)
 
     async def pending(self) -> list[Refund]:
         async with self._database.session() as session:
