@@ -35,6 +35,7 @@ class Chat:
     conversation: str
     channel: str = "test"
     role: str = "guest"
+    locale: str = "pt-BR"
     last: tuple[Reply, ...] = ()
 
     async def says(self, text: str) -> str:
@@ -57,7 +58,7 @@ class Chat:
     async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
         result = await self.runtime.engine.handle(
             Message(self.channel, self.conversation, f"user-{self.conversation}", text=text,
-                    payload=payload, locale_hint="pt-BR", role=self.role)  # type: ignore[arg-type]
+                    payload=payload, locale_hint=self.locale, role=self.role)  # type: ignore[arg-type]
         )  # fmt: skip
         assert result.status == "handled", result
         self.last = result.replies

@@ -189,3 +189,15 @@ async def test_the_admin_endpoint_lists_approves_and_denies(strict_shop: Shop) -
     assert (await client.post("/admin/refunds/999999/approve", headers=auth)).status == 404
     assert (await (await client.get("/admin/refunds", headers=auth)).json())["refunds"] == []
     assert len(shop.stripe.refunds) == 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "question", "answer"),
+    [("en", "where is my refund?", "You have no refunds in progress."),
+     ("es", "¿dónde está mi reembolso?", "No tienes reembolsos en curso.")],
+)  # fmt: skip
+async def test_refund_status_speaks_the_guests_language(
+    shop: Shop, locale: str, question: str, answer: str
+) -> None:
+    guest = Chat(shop.runtime, f"lang-{locale}", locale=locale)
+    assert answer in await guest.says(question)
