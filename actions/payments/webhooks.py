@@ -125,12 +125,14 @@ class WebhookInbox:
 
 
 async def run_payments_upkeep(inbox: WebhookInbox, every_seconds: float = 30.0) -> None:
-    """Until cancelled: apply the webhook events that were stored but not applied."""
+    """Until cancelled: apply the webhook events that were stored but not applied. It waits
+    first: at start-up the booking upkeep has the database's attention (on SQLite, one writer),
+    and no event is due for a retry before it is a minute old anyway."""
     while True:
+        await asyncio.sleep(every_seconds)
         try:
             retried = await inbox.retry_unapplied()
             if retried:
                 log.info("webhooks_retried", count=retried)
         except Exception:
             log.exception("payments_upkeep_failed")
-        await asyncio.sleep(every_seconds)
