@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from actions.booking.service import BookingService
     from actions.faq import Faq
     from actions.forecasts.desk import ForecastDesk
+    from actions.payments.refunds import Refunds
     from actions.payments.sandbox import SandboxCheckout
+    from actions.payments.service import PaymentService
     from bot.media import MediaLibrary
 
 
@@ -24,5 +26,6 @@ class Services:
     media: MediaLibrary
     today: Callable[[str], date]
     """Today's date in a time zone (properties and conversations have their own)."""
-    forecasts: ForecastDesk | None = None
-    """Staff forecasts (issue 7); None where a test wires the engine without them."""
+    payments: PaymentService
+    refunds: Refunds
+    forecasts: ForecastDesk

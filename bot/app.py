@@ -29,6 +29,7 @@ import actions.booking.conversation
 import actions.faq
 import actions.forecasts
 import actions.handoff
+import actions.payments.conversation
 import actions.smalltalk
 from actions.booking.catalog import seed
 from actions.booking.service import (
@@ -42,7 +43,23 @@ from actions.forecasts.cache import AnswerCache
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
-from actions.payments.sandbox import SandboxCheckout, SandboxPayments, hold_expiry_notice
+from actions.payments.desk import PaymentsDesk
+from actions.payments.gateway import Gateway
+from actions.payments.mercadopago import MercadoPagoGateway
+from actions.payments.metrics import PaymentMetrics
+from actions.payments.notices import Notices
+from actions.payments.paypal import PayPalGateway
+from actions.payments.refunds import Refunds
+from actions.payments.routing import Routes
+from actions.payments.sandbox import (
+    SandboxCheckout,
+    SandboxGateway,
+    SandboxPayments,
+    hold_expiry_notice,
+)
+from actions.payments.service import PaymentService
+from actions.payments.stripe_gateway import StripeGateway
+from actions.payments.webhooks import WebhookInbox, run_payments_upkeep
 from actions.services import Services
 from bot import migrations
 from bot.database import Database, sqlite_url
@@ -69,10 +86,12 @@ from bot.roles import RoleBook
 from bot.router import Router
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
-from bot.types import Outcome
+from bot.types import Address, Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
 from channels.media import MediaRoutes
+from channels.payment_admin import RefundAdmin
+from channels.payment_webhooks import PaymentWebhooks
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
@@ -100,12 +119,16 @@ class Runtime:
     notifier: Notifier
     media: MediaLibrary
     roles: RoleBook
-    forecasts: ForecastDesk | None = None
+    payments: PaymentService
+    refunds: Refunds
+    inbox: WebhookInbox
+    forecasts: ForecastDesk
 
 
 def default_router() -> Router[Services]:
     router: Router[Services] = Router("root")
     router.include_router(actions.booking.conversation.create_router())
+    router.include_router(actions.payments.conversation.create_router())
     router.include_router(actions.faq.create_router())
     router.include_router(actions.forecasts.create_router())
     router.include_router(actions.handoff.create_router())
@@ -166,6 +189,9 @@ def build_runtime(
     )
     media = MediaLibrary(RedisMediaStore(redis) if redis else MemoryMediaStore(), settings.base_url)
     forecasts = forecast_desk(settings, database, redis, metrics, renderer)
+    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
+    notifier = Notifier(renderer, MARKUPS, pending)
+    payments, refunds = build_payments(settings, database, bookings, checkout, notifier, metrics)
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
@@ -174,13 +200,15 @@ def build_runtime(
         media=media,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
         forecasts=forecasts,
+        payments=payments,
+        refunds=refunds,
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
-    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
-    notifier = Notifier(renderer, MARKUPS, pending)
     return Runtime(
         settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
-        notifier, media, RoleBook(settings.staff_ids, settings.admin_ids), forecasts,
+        notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
+        payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
+        forecasts=forecasts,
     )  # fmt: skip
 
 
@@ -256,12 +284,15 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
         tasks.append(asyncio.create_task(
             run_upkeep(runtime.bookings, runtime.database, hold_expiry_notice(runtime.notifier))
         ))  # fmt: skip
+        tasks.append(asyncio.create_task(run_payments_upkeep(runtime.inbox)))
     try:
         yield runtime
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.inbox.drain()
+        await close_gateways(runtime.payments)
         await runtime.database.close()
         for client in (runtime.redis, runtime.redis_waits):
             if client is not None:
@@ -318,13 +349,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     widget.mount(app)
     runtime.notifier.register(WEB, widget.deliver)
     CheckoutPages(
-        SandboxPayments(runtime.bookings, runtime.checkout, runtime.notifier),
+        SandboxPayments(runtime.bookings, runtime.checkout, runtime.notifier, runtime.payments),
         runtime.renderer,
         RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore(),
         secret=secret_key(settings),
         form_max_age=runtime.checkout.max_age_seconds,
     ).mount(app)
     MediaRoutes(runtime.media.store).mount(app)
+    mount_payments(app, runtime)
     RestChannel(
         runtime.engine,
         runtime.renderer,
@@ -344,3 +376,72 @@ async def _probe(check: Awaitable[object]) -> str:
     except Exception as error:
         return type(error).__name__
     return "ok"
+
+
+# -- payments (issue 5) -------------------------------------------------------------------------
+
+
+def build_payments(
+    settings: Settings,
+    database: Database,
+    bookings: BookingService,
+    checkout: SandboxCheckout,
+    notifier: Notifier,
+    metrics: Metrics,
+) -> tuple[PaymentService, Refunds]:
+    """The gateways that have credentials, the routes between them, and the refund desk."""
+    counters = PaymentMetrics(metrics.registry)
+    common: dict[str, Any] = {
+        "tolerance_seconds": settings.payment_webhook_tolerance_seconds,
+        "retries": settings.payment_gateway_retries,
+        "timeout_seconds": settings.payment_gateway_timeout_seconds,
+    }
+    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, bookings)}
+    if settings.stripe_api_key and settings.stripe_webhook_secret:
+        gateways["stripe"] = StripeGateway(
+            settings.stripe_api_key.get_secret_value(),
+            settings.stripe_webhook_secret.get_secret_value(),
+            counters, api_base=settings.stripe_api_base, **common,
+        )  # fmt: skip
+    if settings.mercadopago_access_token and settings.mercadopago_webhook_secret:
+        gateways["mercadopago"] = MercadoPagoGateway(
+            settings.mercadopago_access_token.get_secret_value(),
+            settings.mercadopago_webhook_secret.get_secret_value(),
+            counters, api_base=settings.mercadopago_api_base, **common,
+        )  # fmt: skip
+    if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
+        gateways["paypal"] = PayPalGateway(
+            settings.paypal_client_id, settings.paypal_client_secret.get_secret_value(),
+            settings.paypal_webhook_id, counters, api_base=settings.paypal_api_base, **common,
+        )  # fmt: skip
+    staff = None
+    if settings.staff_alerts:
+        channel, _, conversation = settings.staff_alerts.partition(":")
+        staff = Address(channel, conversation)
+    notices = Notices(notifier, staff, settings.default_locale)
+
+    def return_url(gateway: str, code: str) -> str:
+        token = checkout.link_for(code).rsplit("/", 1)[-1]
+        return f"{settings.base_url}/payments/return/{gateway}/{token}"
+
+    payments = PaymentService(database, bookings, gateways,
+                              Routes.parse(settings.payment_routes, gateways), notices, counters,
+                              return_url)  # fmt: skip
+    refunds = Refunds(database, bookings, payments, notices, settings.refund_approval_above)
+    payments.on_late_payment = refunds.refund_late_payment
+    return payments, refunds
+
+
+def mount_payments(app: web.Application, runtime: Runtime) -> None:
+    desk = PaymentsDesk(runtime.bookings, runtime.payments, runtime.refunds, runtime.inbox,
+                        runtime.checkout)  # fmt: skip
+    PaymentWebhooks(desk, runtime.renderer).mount(app)
+    keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
+    RefundAdmin(desk, keys).mount(app)
+
+
+async def close_gateways(payments: PaymentService) -> None:
+    for gateway in payments.gateways.values():
+        close = getattr(gateway, "close", None)
+        if close is not None:
+            await close()

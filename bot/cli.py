@@ -15,6 +15,7 @@ from tqdm import tqdm
 from actions.booking.catalog import seed
 from actions.forecasts import commands as forecast_commands
 from actions.forecasts.registry import Registry
+from actions.payments.reconcile import reconcile
 from bot import migrations
 from bot.app import (
     build_runtime,
@@ -58,6 +59,11 @@ def main(argv: list[str] | None = None) -> None:
     database_commands.add_parser("upgrade", help="migrate the schema to the newest revision")
     database_commands.add_parser("seed", help="add the demo catalog to an empty database")
     _forecast_commands(commands)
+    payments = commands.add_parser("payments", help="payments and the ledger")
+    payments_commands = payments.add_subparsers(dest="payments_command", required=True)
+    payments_commands.add_parser(
+        "reconcile", help="compare the ledger with the gateways; exit 1 on differences"
+    )
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -79,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         print(asyncio.run(_database(settings, arguments.db_command)))
     elif arguments.command == "ml":
         sys.exit(asyncio.run(_ml(settings, arguments)))
+    elif arguments.command == "payments":
+        sys.exit(asyncio.run(_reconcile(settings)))
     elif arguments.nlu_command == "train":
         _train(settings)
     elif arguments.nlu_command == "parse":
@@ -97,6 +105,23 @@ async def _database(settings: Settings, command: str) -> str:
         return "demo catalog added" if seeded else "the catalog is not empty: nothing added"
     finally:
         await database.close()
+
+
+async def _reconcile(settings: Settings) -> int:
+    async with runtime_lifespan(build_runtime(settings), upkeep=False) as runtime:
+        differences = await reconcile(
+            runtime.database,
+            runtime.payments,
+            progress=lambda rows: tqdm(rows, desc="payments", unit="payment"),
+        )
+    for found in differences:
+        print(
+            f"{found.reservation_code}  {found.gateway:<11} {found.reference}  "
+            f"paid {found.ledger_paid}/{found.gateway_paid}  "
+            f"refunded {found.ledger_refunded}/{found.gateway_refunded}  {found.note}"
+        )
+    print(f"{len(differences)} difference(s) (amounts in minor units: ledger/gateway)")
+    return 1 if differences else 0
 
 
 async def _chat(settings: Settings, user: str, locale: str | None) -> None:

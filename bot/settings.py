@@ -100,6 +100,56 @@ class Settings(BaseSettings):
     )
 
     # -- payments (issue 5) --
+    payment_routes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated gateways per currency and property, preferred first: "
+        "BRL=mercadopago+sandbox,USD=stripe+paypal,pousada-do-mar/EUR=paypal; sandbox when unset.",
+    )
+    stripe_api_key: SecretStr | None = Field(None, description="Stripe secret key; off unset.")
+    stripe_webhook_secret: SecretStr | None = Field(
+        None, description="Stripe endpoint signing secret (whsec_...); Stripe is off unset."
+    )
+    stripe_api_base: str = Field("https://api.stripe.com", description="Stripe API base URL.")
+    mercadopago_access_token: SecretStr | None = Field(
+        None, description="Mercado Pago access token; off unset."
+    )
+    mercadopago_webhook_secret: SecretStr | None = Field(
+        None, description="Mercado Pago webhook secret (x-signature); Mercado Pago is off unset."
+    )
+    mercadopago_api_base: str = Field(
+        "https://api.mercadopago.com", description="Mercado Pago API base URL."
+    )
+    paypal_client_id: str | None = Field(None, description="PayPal REST client id; off unset.")
+    paypal_client_secret: SecretStr | None = Field(None, description="PayPal REST secret.")
+    paypal_webhook_id: str | None = Field(
+        None, description="PayPal webhook id, for signature verification; PayPal is off unset."
+    )
+    paypal_api_base: str = Field(
+        "https://api-m.sandbox.paypal.com", description="PayPal API base (sandbox or live)."
+    )
+    payment_webhook_tolerance_seconds: int = Field(
+        300, gt=0, description="Oldest webhook timestamp accepted (replay protection)."
+    )
+    payment_gateway_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest wait for one gateway call."
+    )
+    payment_gateway_retries: int = Field(
+        2, ge=0, le=5, description="Retries of a gateway call after 429, 5xx or a timeout."
+    )
+    refund_approval_above: int = Field(
+        100_000,
+        ge=0,
+        description="Refunds above this amount (minor units, e.g. centavos) need staff approval.",
+    )
+    staff_alerts: str | None = Field(
+        None,
+        description="Where staff alerts and refund approvals go: channel:conversation "
+        "(slack:C0123); only logged when unset.",
+    )
+    payments_admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated bearer keys of the refunds admin endpoint; closed when unset.",
+    )
 
     # -- channels (issue 6) --
 
@@ -141,7 +191,10 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How long a message waits for its turn before it is refused."
     )
 
-    @field_validator("api_keys", "allowed_origins", "staff_ids", "admin_ids", mode="before")
+    @field_validator(
+        "api_keys", "allowed_origins", "staff_ids", "admin_ids", "payment_routes",
+        "payments_admin_keys", mode="before",
+    )  # fmt: skip
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

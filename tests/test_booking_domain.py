@@ -20,7 +20,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select, text, update
 
-import actions.booking.models  # noqa: F401  (registers the booking tables on the metadata)
+import actions.booking.models
+import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
 from actions.booking.catalog import extend_inventory, seed
 from actions.booking.models import Inventory, Product, Property, Rate, Reservation, Season
 from actions.booking.pricing import RateRule

@@ -16,6 +16,7 @@ from actions.booking.service import (
     StayTooShort,
     Unavailable,
 )
+from actions.payments.gateway import GatewayError
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import chosen_value, value_choice
@@ -327,7 +328,7 @@ BOOKING_FORM: Form[Services] = Form(
 # -- paying, looking up and cancelling ---------------------------------------------------------
 
 
-async def send_payment_link(context: Ctx) -> Outcome:
+async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
     reservation = await _reservation_in_question(context, states=ACTIVE)
     if reservation is None:
         return Outcome("booking/nothing_to_pay", {}, (Choice("menu_book", payload="intent:book"),))
@@ -341,12 +342,29 @@ async def send_payment_link(context: Ctx) -> Outcome:
             {"code": reservation.code},
             (Choice("book_again", payload="intent:book"),),
         )
-    link = context.services.checkout.link_for(reservation.code)
-    return Outcome(
-        "booking/payment_link",
-        reservation_facts(reservation, context.locale),
-        (Choice("pay_link", url=link),),
-    )
+    facts = reservation_facts(reservation, context.locale)
+    payments = context.services.payments
+    offered = payments.choices_for(reservation)
+    chosen = context.parse.entities.get("gateway")
+    if chosen not in offered:
+        if len(offered) > 1:  # the guest picks; the payload names the reservation and gateway
+            pay = f"intent:pay|code={reservation.code}|gateway="
+            choices = tuple(Choice(f"gateway_{name}", payload=pay + name) for name in offered)
+            return Outcome("payments/choose_gateway", facts, choices)
+        chosen = offered[0]
+    try:
+        link = await payments.link_for(reservation, str(chosen))
+    except GatewayError:
+        retry = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+        return Outcome("payments/gateway_unavailable", facts, (retry,))
+    outcomes = [Outcome("booking/payment_link", facts, (Choice("pay_link", url=link.url),))]
+    if link.pix_code:
+        image = None
+        if link.pix_qr_png:  # the alt text names the brand and the code, in no language
+            alt = f"Pix · {reservation.code}"
+            image = await context.services.media.publish(link.pix_qr_png, "image/png", alt)
+        outcomes.append(Outcome("payments/pix", {**facts, "pix_code": link.pix_code}, image=image))
+    return outcomes
 
 
 async def show_bookings(context: Ctx) -> Outcome:
@@ -405,9 +423,20 @@ async def cancel(context: Ctx) -> Outcome:
         done = await context.services.bookings.cancel(str(confirmed), _actor(context))
     except BookingError:
         return Outcome("booking/not_possible")
+    # The refund the policy gives goes back through the gateway that took the money; a large
+    # one waits for the staff, and the guest hears each step from the refund desk.
+    refund = None
+    if done.refund > 0:
+        refund = await context.services.refunds.request(
+            done.reservation.code, done.refund, "cancellation", _actor(context)
+        )
     return Outcome(
         "booking/cancelled",
-        {**reservation_facts(done.reservation, context.locale), "refund": done.refund},
+        {
+            **reservation_facts(done.reservation, context.locale),
+            "refund": done.refund,
+            "refund_state": refund.state if refund else None,
+        },
     )
 
 

@@ -20,8 +20,6 @@ from bot.types import STAFF, Image
 async def forecast(context: Context[Services]) -> Outcome:
     services = context.services
     desk = services.forecasts
-    if desk is None:
-        return Outcome("smalltalk/fallback")
     text = context.message.text or ""
     found = await services.bookings.find_properties(text)
     chosen = found[0] if found else await services.bookings.property_by_slug(desk.default_property)

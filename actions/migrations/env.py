@@ -8,8 +8,10 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+# Imported for their side effect: each registers its tables on the metadata.
 import actions.booking.models
-import actions.forecasts.models  # noqa: F401
+import actions.forecasts.models
+import actions.payments.tables  # noqa: F401
 from actions.tables import Base
 
 

@@ -8,7 +8,7 @@ tells the guest's chat.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,6 +27,15 @@ from actions.booking.service import (
     NotFound,
 )
 from actions.booking.upkeep import OnExpired
+from actions.payments.gateway import (
+    InvalidWebhook,
+    LinkRequest,
+    Notice,
+    PaymentLink,
+    PaymentStatus,
+    RefundResult,
+)
+from actions.payments.service import PaymentService
 from bot.proactive import Notifier
 from bot.types import Address, Checkout, Choice, Outcome
 
@@ -56,6 +65,35 @@ class SandboxCheckout:
         return code if isinstance(code, str) else None
 
 
+class SandboxGateway:
+    """The sandbox as a gateway: its link is our checkout page, its API our own tables."""
+
+    name = "sandbox"
+
+    def __init__(self, links: SandboxCheckout, bookings: BookingService) -> None:
+        self._links = links
+        self._bookings = bookings
+
+    async def create_link(self, request: LinkRequest) -> PaymentLink:
+        code = request.reservation_code
+        return PaymentLink(f"sandbox-{code}", self._links.link_for(code))
+
+    async def status(self, reference: str) -> PaymentStatus:
+        code = reference.removeprefix("sandbox-")
+        reservation = await self._bookings.by_code(code)
+        paid = reservation.state == CONFIRMED or reservation.refund_due is not None
+        return PaymentStatus(reference, code, "paid" if paid else "pending", reservation.total,
+                             reservation.currency, reference)  # fmt: skip
+
+    async def refund(
+        self, charge_reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> RefundResult:
+        return RefundResult(f"sandbox-{idempotency_key}", completed=True)
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice:
+        raise InvalidWebhook("sandbox")  # the sandbox pays on its own page, never by webhook
+
+
 BOOK_AGAIN = Choice("book_again", payload="intent:book")
 
 
@@ -78,16 +116,21 @@ class SandboxPayments:
     link names, paying it or a simulated decline, and the message the guest's chat gets."""
 
     def __init__(
-        self, bookings: BookingService, links: SandboxCheckout, notifier: Notifier
+        self,
+        bookings: BookingService,
+        links: SandboxCheckout,
+        notifier: Notifier,
+        payments: PaymentService,
     ) -> None:
         self._bookings = bookings
         self._links = links
         self._notifier = notifier
+        self._payments = payments
 
     async def checkout(self, token: str) -> Checkout | None:
         code = self._links.code_of(token)
         reservation = await self._find(code) if code else None
-        return _checkout_of(reservation) if reservation else None
+        return checkout_of(reservation) if reservation else None
 
     async def pay(self, token: str) -> Checkout | None:
         code = self._links.code_of(token)
@@ -105,16 +148,17 @@ class SandboxPayments:
             reservation = await self._bookings.by_code(code)
         else:
             if first:
+                await self._payments.record_sandbox_payment(reservation)
                 facts = reservation_facts(reservation, reservation.locale)
                 await _tell(self._notifier, reservation, Outcome("booking/confirmed", facts))
-        return _checkout_of(reservation)
+        return checkout_of(reservation)
 
     async def decline(self, token: str) -> Checkout | None:
         code = self._links.code_of(token)
         reservation = await self._find(code) if code else None
         if reservation is None:
             return None
-        checkout = _checkout_of(reservation)
+        checkout = checkout_of(reservation)
         if checkout.status == "payable":
             await self._bookings.note(reservation.code, "sandbox", "payment failed")
             pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
@@ -129,7 +173,7 @@ class SandboxPayments:
             return None
 
 
-def _checkout_of(reservation: Reservation) -> Checkout:
+def checkout_of(reservation: Reservation) -> Checkout:
     facts = {**reservation_facts(reservation, reservation.locale), "name": reservation.guest_name}
     if reservation.state == CONFIRMED:
         return Checkout("paid", reservation.locale, facts)

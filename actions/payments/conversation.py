@@ -1,0 +1,131 @@
+"""Refunds in chat: the guest's ``refund`` (status, and a request with a reason) and the
+staff's decisions from any channel (``refund_approve``, ``refund_deny``, ``refund_flagged``,
+kept for staff roles: a guest pressing a forwarded button is refused by the dispatcher)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actions.services import Services
+from bot import Choice, Context, Form, Outcome, Router, Slot
+from bot.forms import text_answer
+from bot.types import STAFF
+
+Ctx = Context[Services]
+DENIAL_REASONS = ("outside_policy", "no_show", "already_refunded")
+MAX_NOTE_CHARS = 500
+
+
+async def refund_status(context: Ctx) -> Outcome:
+    """The guest's refunds and how each stands; a button to ask for one where money is left."""
+    services = context.services
+    mine = await services.bookings.reservations_for(
+        context.message.channel, context.message.conversation_id
+    )
+    refunds = await services.refunds.of_reservations([r.code for r in mine])
+    items = [
+        {"code": r.reservation_code, "amount": r.amount, "currency": r.currency,
+         "state": r.state, "reason": r.decision_note}
+        for r in refunds
+    ]  # fmt: skip
+    choices = []
+    for reservation in mine:
+        found = await services.refunds.refundable(reservation.code)
+        if found is not None and found[1] > 0:
+            payload = f"intent:refund_request|code={reservation.code}"
+            choices.append(Choice("request_refund", payload, values={"code": reservation.code}))
+    return Outcome("payments/refund_status", {"items": items}, tuple(choices[:3]))
+
+
+def which_reservation(context: Ctx, asked: bool) -> str | None:
+    code = context.parse.entities.get("code") or context.parse.entities.get("booking_code")
+    return str(code).upper() if code else None
+
+
+async def refundable_reservation(context: Ctx, value: Any, values: Any) -> str | None:
+    mine = await context.services.bookings.reservations_for(
+        context.message.channel, context.message.conversation_id
+    )
+    if not any(r.code == value for r in mine):
+        return "payments/nothing_to_refund"
+    found = await context.services.refunds.refundable(str(value))
+    return None if found is not None and found[1] > 0 else "payments/nothing_to_refund"
+
+
+def valid_note(context: Ctx, value: Any, values: Any) -> str | None:
+    return None if 3 <= len(str(value)) <= MAX_NOTE_CHARS else "payments/ask_refund_reason"
+
+
+async def request_refund(context: Ctx, values: dict[str, Any]) -> Outcome:
+    refund = await context.services.refunds.request(
+        values["code"], None, "guest_request", f"guest:{context.message.channel}", values["reason"]
+    )
+    if refund is None:
+        return Outcome("payments/nothing_to_refund")
+    return Outcome("payments/refund_request_sent", {"code": refund.reservation_code})
+
+
+REFUND_FORM: Form[Services] = Form(
+    name="refund_request",
+    slots=(
+        Slot("code", "payments/nothing_to_refund", which_reservation, refundable_reservation),
+        Slot("reason", "payments/ask_refund_reason", text_answer, valid_note, free_text=True),
+    ),
+    complete=request_refund,
+    interruptions=frozenset({"faq", "help", "human"}),
+)
+
+
+async def approve(context: Ctx) -> Outcome:
+    refund_id = _refund_id(context)
+    result = (
+        await context.services.refunds.approve(refund_id, _staff(context))
+        if refund_id
+        else "unknown"
+    )
+    return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
+
+
+async def deny(context: Ctx) -> Outcome:
+    refund_id = _refund_id(context)
+    reason = context.parse.entities.get("reason")
+    refund = await context.services.refunds.get(refund_id) if refund_id else None
+    if refund is None or refund.state != "requested":
+        result = "unknown" if refund is None else "decided"
+        return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
+    if reason not in DENIAL_REASONS:
+        choices = tuple(
+            Choice(f"deny_{code}", payload=f"intent:refund_deny|id={refund_id}|reason={code}")
+            for code in DENIAL_REASONS
+        )
+        return Outcome("payments/staff_deny_why", {"id": refund_id}, choices)
+    result = await context.services.refunds.deny(refund_id, _staff(context), str(reason))
+    return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
+
+
+async def refund_flagged(context: Ctx) -> Outcome:
+    """A payment whose amount did not match: all of it back to the payer, on staff's word."""
+    payment_id = _refund_id(context)
+    refunds = context.services.refunds
+    refund = await refunds.refund_payment(payment_id, _staff(context)) if payment_id else None
+    result = refund.state if refund is not None else "unknown"
+    return Outcome("payments/staff_decided", {"id": refund.id if refund else 0, "result": result})
+
+
+def create_router() -> Router[Services]:
+    router: Router[Services] = Router("payments")
+    router.intent("refund")(refund_status)
+    router.form(REFUND_FORM, started_by="refund_request")
+    router.intent("refund_approve", roles=STAFF)(approve)
+    router.intent("refund_deny", roles=STAFF)(deny)
+    router.intent("refund_flagged", roles=STAFF)(refund_flagged)
+    return router
+
+
+def _refund_id(context: Ctx) -> int:
+    raw = str(context.parse.entities.get("id", ""))
+    return int(raw) if raw.isdigit() and len(raw) <= 12 else 0
+
+
+def _staff(context: Ctx) -> str:
+    return f"staff:{context.message.channel}"

@@ -1,0 +1,70 @@
+"""What the payment channels reach: webhooks and returns (``channels.payment_webhooks``) and
+refund decisions (``channels.payment_admin``), satisfied by the payments domain."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from actions.booking.service import BookingService, NotFound
+from actions.payments.gateway import GatewayError
+from actions.payments.refunds import Refunds
+from actions.payments.sandbox import SandboxCheckout, checkout_of
+from actions.payments.service import PaymentService
+from actions.payments.webhooks import Received, WebhookInbox
+from bot.types import Checkout
+
+
+class PaymentsDesk:
+    def __init__(
+        self,
+        bookings: BookingService,
+        payments: PaymentService,
+        refunds: Refunds,
+        inbox: WebhookInbox,
+        links: SandboxCheckout,
+    ) -> None:
+        self._bookings = bookings
+        self._payments = payments
+        self._refunds = refunds
+        self._inbox = inbox
+        self._links = links
+
+    async def receive(self, gateway: str, headers: Mapping[str, str], body: bytes) -> Received:
+        return await self._inbox.receive(gateway, headers, body)
+
+    async def returned(self, gateway: str, token: str, query: Mapping[str, str]) -> Checkout | None:
+        """The payer is back from the gateway's page: ask the gateway now rather than wait for
+        the webhook (PayPal's approved order is captured here; the webhook then finds it done)."""
+        code = self._links.code_of(token)
+        implementation = self._payments.gateways.get(gateway)
+        if code is None or implementation is None:
+            return None
+        payment = await self._payments.latest(code, gateway)
+        reference = query.get("token") if gateway == "paypal" else None
+        reference = reference or (payment.reference if payment else None)
+        if reference:
+            try:
+                status = await implementation.status(reference[:100])
+                if status.reservation_code == code:  # a link for one booking names no other
+                    await self._payments.apply(gateway, status)
+            except GatewayError:
+                pass  # the webhook will bring it; the page shows the reservation as it is
+        try:
+            return checkout_of(await self._bookings.by_code(code))
+        except NotFound:
+            return None
+
+    async def pending_refunds(self) -> list[dict[str, Any]]:
+        return [
+            {"id": r.id, "reservation": r.reservation_code, "amount": r.amount,
+             "currency": r.currency, "reason": r.reason, "note": r.guest_note,
+             "requested_at": r.created_at.isoformat()}
+            for r in await self._refunds.pending()
+        ]  # fmt: skip
+
+    async def approve_refund(self, refund_id: int, actor: str) -> str:
+        return await self._refunds.approve(refund_id, actor)
+
+    async def deny_refund(self, refund_id: int, actor: str, reason: str) -> str:
+        return await self._refunds.deny(refund_id, actor, reason)

@@ -1,0 +1,227 @@
+"""The one interface every payment gateway implements, and what it answers with.
+
+A gateway makes a payment link for a reservation, tells the truth about a payment by asking its
+own API, refunds all or part of it, and verifies and reads its webhooks. Every call that moves
+money carries an idempotency key of ours, so a retried call never charges or refunds twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, Protocol, TypeVar
+
+import aiohttp
+
+from actions.payments.metrics import PaymentMetrics
+
+PaymentState = Literal["pending", "paid", "failed", "expired"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRequest:
+    reservation_code: str
+    amount: int
+    currency: str
+    description: str
+    email: str
+    expires_at: datetime
+    """The hold's end: the gateway's link stops working then too."""
+    return_url: str
+    """Where the payer's browser comes back to (success, cancel and failure alike)."""
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLink:
+    reference: str
+    url: str
+    pix_code: str | None = None
+    """Pix copy-and-paste code (Mercado Pago), sent in the chat with its QR code."""
+    pix_qr_png: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentStatus:
+    """What the gateway's API says of a payment (never what a notification body claims)."""
+
+    reference: str
+    reservation_code: str | None
+    state: PaymentState
+    amount: int
+    currency: str
+    charge_reference: str | None = None
+    refunded: int = 0
+    receipt_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    reference: str
+    completed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A verified webhook: its id (for deduplication) and the object to fetch."""
+
+    event_id: str
+    kind: str
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A verified webhook about something we do not follow (answered 200, not stored)."""
+
+    kind: str
+
+
+class Gateway(Protocol):
+    name: str
+
+    async def create_link(self, request: LinkRequest) -> PaymentLink: ...
+
+    async def status(self, reference: str) -> PaymentStatus:
+        """The payment's truth; PayPal captures an approved order here."""
+
+    async def refund(
+        self, charge_reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> RefundResult: ...
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
+        """Raises InvalidWebhook for a bad signature, a stale timestamp or a malformed body."""
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not be reached after the retries."""
+
+    def __init__(self, gateway: str, status: int | None, code: str | None = None) -> None:
+        super().__init__(f"{gateway}: {status} {code or ''}".strip())
+        self.status, self.code = status, code
+
+
+class InvalidWebhook(Exception):
+    """Unsigned, wrongly signed, replayed or malformed: answered 4xx, nothing changes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def to_decimal(amount: int) -> Decimal:
+    """Minor units to the decimal amount REST APIs want (BRL, USD and EUR have two decimals)."""
+    return (Decimal(amount) / 100).quantize(Decimal("0.01"))
+
+
+def to_minor(amount: Decimal | float | str) -> int:
+    return int((Decimal(str(amount)) * 100).to_integral_value())
+
+
+@dataclass
+class Rest:
+    """JSON over aiohttp with the retries every gateway needs: 429 (after Retry-After), 5xx,
+    timeouts and dropped connections are retried with backoff; other 4xx are final."""
+
+    gateway: str
+    base_url: str
+    metrics: PaymentMetrics
+    timeout_seconds: float = 10.0
+    retries: int = 2
+    backoff_seconds: float = 0.2
+    session: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: object = None,
+        data: Mapping[str, str] | None = None,
+        error_code: Callable[[object], str | None] = lambda body: None,
+    ) -> dict[str, object]:
+        async def once() -> dict[str, object]:
+            session = self._session()
+            async with session.request(
+                method,
+                self.base_url + path,
+                headers=headers,
+                json=json,
+                data=data,
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+            ) as response:
+                body = (
+                    await response.json(content_type=None) if response.content_length != 0 else {}
+                )
+                if response.status >= 400:
+                    raise _Failed(response.status, error_code(body), response.headers)
+                return body if isinstance(body, dict) else {"items": body}
+
+        async def retried() -> dict[str, object]:
+            try:
+                return await _with_retries(once, self.retries, self.backoff_seconds)
+            except _Failed as failed:
+                raise GatewayError(self.gateway, failed.status, failed.code) from None
+            except (TimeoutError, aiohttp.ClientError):
+                raise GatewayError(self.gateway, None, "unreachable") from None
+
+        return await timed(self.metrics, self.gateway, operation, retried)
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession()
+        return self.session
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
+async def timed(
+    metrics: PaymentMetrics, gateway: str, operation: str, call: Callable[[], Awaitable[T]]
+) -> T:
+    """Run a gateway call, observing how long it took (retries included) whatever the end."""
+    started = time.perf_counter()
+    try:
+        return await call()
+    finally:
+        metrics.gateway_seconds.labels(gateway, operation).observe(time.perf_counter() - started)
+
+
+class _Failed(Exception):
+    def __init__(self, status: int, code: str | None, headers: Mapping[str, str]) -> None:
+        super().__init__(status)
+        self.status, self.code, self.headers = status, code, headers
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+    @property
+    def retry_after(self) -> float | None:
+        try:
+            return min(float(self.headers.get("Retry-After", "")), 5.0)
+        except ValueError:
+            return None
+
+
+async def _with_retries(call: Callable[[], Awaitable[T]], retries: int, backoff: float) -> T:
+    for attempt in range(retries + 1):
+        try:
+            return await call()
+        except _Failed as failed:
+            if not failed.retryable or attempt == retries:
+                raise
+            await asyncio.sleep(failed.retry_after or backoff * 2**attempt)
+        except (TimeoutError, aiohttp.ClientError):
+            if attempt == retries:
+                raise
+            await asyncio.sleep(backoff * 2**attempt)
+    raise AssertionError("unreachable")

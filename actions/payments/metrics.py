@@ -1,0 +1,47 @@
+"""Prometheus metrics of the payments, registered on the runtime's registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+_GATEWAY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class PaymentMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.created = Counter(
+            "rsv_payments_created", "Payment links made", ["gateway"], registry=registry
+        )
+        self.succeeded = Counter(
+            "rsv_payments_succeeded", "Payments confirmed", ["gateway"], registry=registry
+        )
+        self.failed = Counter(
+            "rsv_payments_failed", "Payments failed or expired", ["gateway"], registry=registry
+        )
+        self.flagged = Counter(
+            "rsv_payments_flagged",
+            "Payments whose amount or currency did not match the reservation",
+            ["gateway"],
+            registry=registry,
+        )
+        self.refunds = Counter(
+            "rsv_refunds", "Refunds by the state they reached", ["gateway", "state"],
+            registry=registry,
+        )  # fmt: skip
+        self.webhook_rejected = Counter(
+            "rsv_payment_webhooks_rejected",
+            "Webhooks refused (signature, replay, malformed)",
+            ["gateway", "reason"],
+            registry=registry,
+        )
+        self.webhooks = Counter(
+            "rsv_payment_webhooks", "Webhooks stored or found duplicate", ["gateway", "result"],
+            registry=registry,
+        )  # fmt: skip
+        self.gateway_seconds = Histogram(
+            "rsv_payment_gateway_seconds",
+            "Time a gateway call took, retries included",
+            ["gateway", "operation"],
+            buckets=_GATEWAY_BUCKETS,
+            registry=registry,
+        )

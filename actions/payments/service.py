@@ -1,0 +1,276 @@
+"""Payments of reservations: links from the right gateway, and what a gateway's answer changes.
+
+``apply`` is the one place a payment's state moves. It runs with the payment row locked, so any
+number of concurrent notifications of one payment record it once in the ledger, and the
+reservation's own lock (``BookingService.confirm_payment``) makes the guest hear the
+confirmation exactly once. States only move forward: ``created`` → ``paid`` / ``flagged`` /
+``failed`` / ``expired``, and a failure or expiry reported after the money came changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions.booking.models import Reservation
+from actions.booking.service import BookingService, HoldExpired, IllegalTransition, NotFound
+from actions.payments.gateway import Gateway, LinkRequest, PaymentLink, PaymentStatus
+from actions.payments.metrics import PaymentMetrics
+from actions.payments.notices import Notices, pay_again
+from actions.payments.routing import Routes
+from actions.payments.tables import LedgerEntry, Payment
+from bot.database import Database
+from bot.observability import pseudonym
+from bot.types import Choice, Outcome
+
+log = structlog.get_logger("rsv360.payments")
+
+Applied = Literal["confirmed", "already", "flagged", "failed", "expired", "pending", "unknown",
+                  "late"]  # fmt: skip
+OPEN = "created"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What ``apply`` did and to which payment."""
+
+    result: Applied
+    payment_id: int | None = None
+
+
+class PaymentService:
+    def __init__(
+        self,
+        database: Database,
+        bookings: BookingService,
+        gateways: Mapping[str, Gateway],
+        routes: Routes,
+        notices: Notices,
+        metrics: PaymentMetrics,
+        return_url: Callable[[str, str], str],
+        on_late_payment: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        self._database = database
+        self._bookings = bookings
+        self.gateways = gateways
+        self._routes = routes
+        self._notices = notices
+        self.metrics = metrics
+        self._return_url = return_url
+        self.on_late_payment = on_late_payment
+
+    def choices_for(self, reservation: Reservation) -> list[str]:
+        return self._routes.for_(reservation.property.slug, reservation.currency)
+
+    async def link_for(self, reservation: Reservation, gateway_name: str) -> PaymentLink:
+        """The open link of this gateway for the reservation, or a new one (with a new
+        idempotency key only after the previous one failed or expired)."""
+        async with self._database.session() as session:
+            open_ = await session.scalar(
+                select(Payment).where(Payment.reservation_code == reservation.code,
+                                      Payment.gateway == gateway_name, Payment.status == OPEN,
+                                      Payment.amount == reservation.total)
+                .order_by(Payment.id.desc()).limit(1)
+            )  # fmt: skip
+            if open_ is not None:
+                return PaymentLink(open_.reference, open_.url)
+            attempt = await session.scalar(
+                select(func.count()).select_from(Payment).where(
+                    Payment.reservation_code == reservation.code, Payment.gateway == gateway_name)
+            )  # fmt: skip
+        key = f"pay-{reservation.code}-{gateway_name}-{(attempt or 0) + 1}"
+        assert reservation.hold_expires_at is not None
+        link = await self.gateways[gateway_name].create_link(
+            LinkRequest(
+                reservation_code=reservation.code,
+                amount=reservation.total,
+                currency=reservation.currency,
+                description=f"{reservation.property.name} · {reservation.code}",
+                email=reservation.email,
+                expires_at=_aware(reservation.hold_expires_at),
+                return_url=self._return_url(gateway_name, reservation.code),
+                idempotency_key=key,
+            )
+        )
+        now = datetime.now(UTC)
+        async with self._database.session() as session:
+            existing = await session.scalar(select(Payment).where(Payment.idempotency_key == key))
+            if existing is None:  # a concurrent press made the same call: one row for both
+                session.add(Payment(reservation_code=reservation.code, gateway=gateway_name,
+                                    reference=link.reference, amount=reservation.total,
+                                    currency=reservation.currency, status=OPEN, url=link.url,
+                                    idempotency_key=key, created_at=now,
+                                    updated_at=now))  # fmt: skip
+        self.metrics.created.labels(gateway_name).inc()
+        log.info("payment_link", gateway=gateway_name, reservation=pseudonym(reservation.code))
+        return link
+
+    async def apply(self, gateway_name: str, status: PaymentStatus) -> Settled:
+        """Record what the gateway said of a payment and tell whom it concerns."""
+        async with self._database.session() as session:
+            payment = await self._locked_payment(session, gateway_name, status)
+            if payment is None:
+                log.warning("payment_unknown", gateway=gateway_name)
+                return Settled("unknown")
+            before = payment.status
+            if status.state == "paid" and before in (OPEN, "failed", "expired"):
+                matches = (status.amount, status.currency) == (payment.amount, payment.currency)
+                payment.status = "paid" if matches else "flagged"
+                payment.charge_reference = status.charge_reference or status.reference
+                payment.receipt_url = status.receipt_url
+                session.add(_ledger_payment(payment, status))
+            elif status.state in ("failed", "expired") and before == OPEN:
+                payment.status = status.state
+            payment.updated_at = datetime.now(UTC)
+            after, payment_id, code = payment.status, payment.id, payment.reservation_code
+        if after == "flagged":
+            if before != "flagged":
+                await self._flag(gateway_name, payment_id, code, status)
+            return Settled("flagged", payment_id)
+        if after == "paid":
+            confirmed = await self._confirm(gateway_name, payment_id, code, before, status)
+            return Settled(confirmed, payment_id)
+        if after != before:
+            await self._tell_unpaid(gateway_name, code, after)
+            return Settled("failed" if after == "failed" else "expired", payment_id)
+        return Settled("pending", payment_id)
+
+    async def record_sandbox_payment(self, reservation: Reservation) -> None:
+        """The sandbox page took the money itself (it refuses a hold that ran out): the
+        payment and its ledger row, on the link the guest was given or a new row."""
+        reference, now = f"sandbox-{reservation.code}", datetime.now(UTC)
+        async with self._database.session() as session:
+            payment = await session.scalar(
+                select(Payment).where(Payment.gateway == "sandbox", Payment.reference == reference)
+                .order_by(Payment.id.desc()).limit(1)
+            )  # fmt: skip
+            if payment is None:
+                payment = Payment(reservation_code=reservation.code, gateway="sandbox",
+                                  reference=reference, amount=reservation.total,
+                                  currency=reservation.currency, status=OPEN,
+                                  url="", idempotency_key=f"pay-{reservation.code}-sandbox-page",
+                                  created_at=now, updated_at=now)  # fmt: skip
+                session.add(payment)
+                await session.flush()
+            if payment.status == "paid":
+                return
+            payment.status, payment.charge_reference, payment.updated_at = "paid", reference, now
+            status = PaymentStatus(reference, reservation.code, "paid", reservation.total,
+                                   reservation.currency, reference)  # fmt: skip
+            session.add(_ledger_payment(payment, status))
+        self.metrics.succeeded.labels("sandbox").inc()
+
+    async def latest(self, code: str, gateway_name: str) -> Payment | None:
+        async with self._database.session() as session:
+            return await session.scalar(
+                select(Payment).where(Payment.reservation_code == code.upper(),
+                                      Payment.gateway == gateway_name)
+                .order_by(Payment.id.desc()).limit(1)
+            )  # fmt: skip
+
+    async def paid_payment(self, code: str) -> Payment | None:
+        async with self._database.session() as session:
+            return await session.scalar(
+                select(Payment).where(Payment.reservation_code == code.upper(),
+                                      Payment.status.in_(("paid", "flagged")))
+                .order_by(Payment.id.desc()).limit(1)
+            )  # fmt: skip
+
+    async def _confirm(
+        self, gateway_name: str, payment_id: int, code: str, before: str, status: PaymentStatus
+    ) -> Applied:
+        try:
+            reservation, first = await self._bookings.confirm_payment(
+                code, f"gateway:{gateway_name}"
+            )
+        except (HoldExpired, IllegalTransition):
+            # The money came after the hold ran out (or the reservation was cancelled): it is
+            # given back whole, once, however often this payment is reported.
+            if before != "paid" and self.on_late_payment is not None:
+                await self.on_late_payment(payment_id)
+            return "late"
+        except NotFound:
+            return "unknown"
+        if first:
+            self.metrics.succeeded.labels(gateway_name).inc()
+            receipt = {"receipt_url": status.receipt_url}
+            await self._notices.guest(reservation, "booking/confirmed", receipt)
+            return "confirmed"
+        return "already"
+
+    async def _tell_unpaid(self, gateway_name: str, code: str, state: str) -> None:
+        self.metrics.failed.labels(gateway_name).inc()
+        try:
+            reservation = await self._bookings.by_code(code)
+        except NotFound:
+            return
+        if reservation.state not in ("held", "pending_payment"):
+            return  # expired or cancelled: that was told when it happened
+        template = "booking/payment_failed" if state == "failed" else "payments/link_expired"
+        await self._notices.guest(reservation, template, choices=(pay_again(code),))
+
+    async def _flag(
+        self, gateway_name: str, payment_id: int, code: str, status: PaymentStatus
+    ) -> None:
+        self.metrics.flagged.labels(gateway_name).inc()
+        log.warning("payment_flagged", gateway=gateway_name, payment=payment_id)
+        payment = await self._payment(payment_id)
+        assert payment is not None
+        refund_all = Choice("staff_refund_all", payload=f"intent:refund_flagged|id={payment_id}")
+        await self._notices.staff(Outcome("payments/staff_flagged", {
+            "code": code, "gateway": gateway_name, "expected": payment.amount,
+            "expected_currency": payment.currency, "received": status.amount,
+            "received_currency": status.currency or payment.currency,
+        }, (refund_all,)))  # fmt: skip
+
+    async def _payment(self, payment_id: int) -> Payment | None:
+        async with self._database.session() as session:
+            return await session.get(Payment, payment_id)
+
+    async def _locked_payment(
+        self, session: AsyncSession, gateway_name: str, status: PaymentStatus
+    ) -> Payment | None:
+        by_reference = select(Payment).where(
+            Payment.gateway == gateway_name, Payment.reference == status.reference
+        )
+        # Mercado Pago notifies the payment, not the preference the link was made from: the
+        # reservation code the gateway carries (external reference) names the link then.
+        by_code = (
+            select(Payment)
+            .where(Payment.gateway == gateway_name,
+                   Payment.reservation_code == (status.reservation_code or ""))
+            .order_by(Payment.id.desc()).limit(1)
+        )  # fmt: skip
+        for query in (by_reference, by_code):
+            if not self._database.is_sqlite:
+                query = query.with_for_update()
+            payment = await session.scalar(query)
+            if payment is not None:
+                return payment
+        return None
+
+
+def _ledger_payment(payment: Payment, status: PaymentStatus) -> LedgerEntry:
+    return LedgerEntry(
+        reservation_code=payment.reservation_code,
+        payment_id=payment.id,
+        refund_id=None,
+        kind="payment",
+        gateway=payment.gateway,
+        gateway_reference=status.charge_reference or status.reference,
+        amount=status.amount,
+        currency=status.currency or payment.currency,
+        idempotency_key=payment.idempotency_key,
+        details={"link": payment.reference, "matches": payment.status == "paid"},
+        at=datetime.now(UTC),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

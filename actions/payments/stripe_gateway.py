@@ -1,0 +1,163 @@
+"""Stripe: a Checkout Session per payment link, refunds of its payment intent, signed webhooks.
+
+Only the SDK's ``*_async`` calls on a ``StripeClient`` with the aiohttp client: the sync ones
+would block the loop. Stripe requires a session to live at least 30 minutes, longer than a
+short hold: a payment that arrives after the hold is refunded by the payment service.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import stripe
+
+from actions.payments.gateway import (
+    GatewayError,
+    Ignored,
+    InvalidWebhook,
+    LinkRequest,
+    Notice,
+    PaymentLink,
+    PaymentState,
+    PaymentStatus,
+    RefundResult,
+    timed,
+)
+from actions.payments.metrics import PaymentMetrics
+
+MIN_SESSION_SECONDS = 30 * 60 + 60
+FOLLOWED = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+}
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(
+        self,
+        api_key: str,
+        webhook_secret: str,
+        metrics: PaymentMetrics,
+        *,
+        api_base: str = "https://api.stripe.com",
+        tolerance_seconds: int = 300,
+        retries: int = 2,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._http = stripe.AIOHTTPClient(timeout=timeout_seconds)
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base},
+            http_client=self._http,
+            max_network_retries=retries,
+        )
+        self._secret = webhook_secret
+        self._tolerance = tolerance_seconds
+        self._metrics = metrics
+
+    async def create_link(self, request: LinkRequest) -> PaymentLink:
+        expires_at = max(
+            int(request.expires_at.timestamp()), int(time.time()) + MIN_SESSION_SECONDS
+        )
+        params: Any = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.currency.lower(),
+                        "unit_amount": request.amount,
+                        "product_data": {"name": request.description},
+                    },
+                }
+            ],
+            "client_reference_id": request.reservation_code,
+            "metadata": {"reservation_code": request.reservation_code},
+            "payment_intent_data": {"metadata": {"reservation_code": request.reservation_code}},
+            "customer_email": request.email,
+            "success_url": request.return_url,
+            "cancel_url": request.return_url,
+            "expires_at": expires_at,
+        }
+        session = await self._call(
+            "create_link",
+            self._client.v1.checkout.sessions.create_async(
+                params, {"idempotency_key": request.idempotency_key}
+            ),
+        )
+        return PaymentLink(session.id, session.url or "")
+
+    async def status(self, reference: str) -> PaymentStatus:
+        session = await self._call(
+            "status",
+            self._client.v1.checkout.sessions.retrieve_async(
+                reference, {"expand": ["payment_intent.latest_charge"]}
+            ),
+        )
+        intent = session.payment_intent
+        charge = getattr(intent, "latest_charge", None) if intent else None
+        return PaymentStatus(
+            reference=session.id,
+            reservation_code=session.metadata.to_dict().get("reservation_code")
+            if session.metadata
+            else None,
+            state=_state(session.status, session.payment_status, getattr(intent, "status", None)),
+            amount=session.amount_total or 0,
+            currency=(session.currency or "").upper(),
+            charge_reference=intent if isinstance(intent, str) else getattr(intent, "id", None),
+            refunded=getattr(charge, "amount_refunded", 0) or 0,
+            receipt_url=getattr(charge, "receipt_url", None),
+        )
+
+    async def refund(
+        self, charge_reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> RefundResult:
+        refund = await self._call(
+            "refund",
+            self._client.v1.refunds.create_async(
+                {"payment_intent": charge_reference, "amount": amount},
+                {"idempotency_key": idempotency_key},
+            ),
+        )
+        return RefundResult(refund.id, refund.status == "succeeded")
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
+        try:
+            event = self._client.construct_event(
+                body, headers.get("Stripe-Signature"), self._secret, self._tolerance
+            )
+        except stripe.SignatureVerificationError:
+            raise InvalidWebhook("signature") from None
+        except ValueError:
+            raise InvalidWebhook("malformed") from None
+        if event.type not in FOLLOWED:
+            return Ignored(event.type)
+        return Notice(event.id, event.type, event.data.object["id"])
+
+    async def _call(self, operation: str, call: Any) -> Any:
+        async def run() -> Any:
+            try:
+                return await call
+            except stripe.StripeError as error:
+                raise GatewayError(self.name, error.http_status, error.code) from None
+
+        return await timed(self._metrics, self.name, operation, run)
+
+    async def close(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _state(status: str | None, payment_status: str | None, intent: str | None) -> PaymentState:
+    if payment_status in ("paid", "no_payment_required"):
+        return "paid"
+    if status == "expired":
+        return "expired"
+    if status == "complete" and intent in ("requires_payment_method", "canceled"):
+        return "failed"  # an asynchronous method (boleto, bank debit) that did not go through
+    return "pending"

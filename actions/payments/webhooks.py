@@ -1,0 +1,138 @@
+"""Inbound payment webhooks: verified, stored, acknowledged, then applied.
+
+``receive`` verifies the signature (each gateway its own way), stores the event unique by the
+gateway's event id and answers at once; the event is applied in a background task that fetches
+the payment from the gateway's API. An event stays unapplied until that succeeded, and
+``retry_unapplied`` (run by the payments upkeep) picks up whatever a crash or an unreachable
+gateway left behind, so a stored event is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
+from actions.payments.service import PaymentService
+from actions.payments.tables import WebhookEvent
+from bot.database import Database
+
+log = structlog.get_logger("rsv360.payments")
+
+Received = Literal["accepted", "duplicate", "ignored", "rejected", "unknown_gateway", "unavailable"]
+MAX_ATTEMPTS = 20
+MAX_APPLYING = 32
+"""Events applied at once: the rest wait, so that receiving (store and answer) keeps its
+database connections under a burst."""
+
+
+class WebhookInbox:
+    def __init__(self, database: Database, payments: PaymentService) -> None:
+        self._database = database
+        self._payments = payments
+        self._tasks: set[asyncio.Task[str | None]] = set()
+        self._applying = asyncio.Semaphore(MAX_APPLYING)
+
+    async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes) -> Received:
+        gateway = self._payments.gateways.get(gateway_name)
+        if gateway is None or gateway_name == "sandbox":
+            return "unknown_gateway"
+        metrics = self._payments.metrics
+        try:
+            notice = await gateway.verify(headers, body)
+        except InvalidWebhook as invalid:
+            metrics.webhook_rejected.labels(gateway_name, invalid.reason).inc()
+            log.warning("webhook_rejected", gateway=gateway_name, reason=invalid.reason)
+            return "rejected"
+        except GatewayError:  # PayPal's verification call failed: the sender will retry
+            metrics.webhook_rejected.labels(gateway_name, "unverifiable").inc()
+            return "unavailable"
+        if isinstance(notice, Ignored):
+            return "ignored"
+        try:
+            async with self._database.session() as session:
+                event = WebhookEvent(gateway=gateway_name, event_id=notice.event_id[:120],
+                                     kind=notice.kind[:80], reference=notice.reference[:100],
+                                     received_at=datetime.now(UTC))  # fmt: skip
+                session.add(event)
+        except IntegrityError:
+            metrics.webhooks.labels(gateway_name, "duplicate").inc()
+            return "duplicate"
+        metrics.webhooks.labels(gateway_name, "stored").inc()
+        task = asyncio.create_task(self._first_apply(event.id, gateway_name, event.reference))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return "accepted"
+
+    async def apply(self, event_id: int) -> str | None:
+        """Apply a stored event again (the upkeep's retry); None while that fails."""
+        async with self._database.session() as session:
+            event = await session.get(WebhookEvent, event_id)
+            if event is None or event.applied_at is not None:
+                return None
+            event.attempts += 1
+            gateway_name, reference = event.gateway, event.reference
+        return await self._apply(event_id, gateway_name, reference)
+
+    async def _first_apply(self, event_id: int, gateway_name: str, reference: str) -> str | None:
+        async with self._applying:
+            return await self._apply(event_id, gateway_name, reference)
+
+    async def _apply(self, event_id: int, gateway_name: str, reference: str) -> str | None:
+        """Fetch the payment the event is about and apply it; None while that failed."""
+        try:
+            status = await self._payments.gateways[gateway_name].status(reference)
+            settled = await self._payments.apply(gateway_name, status)
+        except GatewayError as error:
+            log.warning("webhook_apply_failed", gateway=gateway_name, event=event_id,
+                        status=error.status, code=error.code)  # fmt: skip
+            return None
+        except Exception:
+            log.exception("webhook_apply_failed", gateway=gateway_name, event=event_id)
+            return None
+        async with self._database.session() as session:
+            await session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.id == event_id)
+                .values(applied_at=datetime.now(UTC), outcome=settled.result)
+            )
+        return settled.result
+
+    async def retry_unapplied(self, older_than_seconds: float = 60.0) -> int:
+        """Apply the events left unapplied for a while (not those a task is applying now)."""
+        due = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+        async with self._database.session() as session:
+            ids = list(await session.scalars(
+                select(WebhookEvent.id)
+                .where(WebhookEvent.applied_at.is_(None), WebhookEvent.received_at < due,
+                       WebhookEvent.attempts < MAX_ATTEMPTS)
+                .order_by(WebhookEvent.id).limit(100)
+            ))  # fmt: skip
+        for event_id in ids:
+            await self.apply(event_id)
+        return len(ids)
+
+    async def drain(self) -> None:
+        """Wait for the events being applied now (shutdown, tests, benchmarks)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def run_payments_upkeep(inbox: WebhookInbox, every_seconds: float = 30.0) -> None:
+    """Until cancelled: apply the webhook events that were stored but not applied. It waits
+    first: at start-up the booking upkeep has the database's attention (on SQLite, one writer),
+    and no event is due for a retry before it is a minute old anyway."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            retried = await inbox.retry_unapplied()
+            if retried:
+                log.info("webhooks_retried", count=retried)
+        except Exception:
+            log.exception("payments_upkeep_failed")

@@ -1,0 +1,1 @@
+"""Local servers that answer like payment providers' documented APIs (tests and benchmarks)."""

@@ -1,0 +1,202 @@
+"""A bot with every gateway pointed at its local fake, on SQLite or PostgreSQL, a guest and a
+staff member who talk to it through the engine, and the messages the Notifier pushes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
+from bot import Message, Reply
+from bot.app import Runtime, build_runtime, create_app
+from bot.settings import Settings
+from bot.types import Address
+from tests.fakes.mercadopago import FakeMercadoPago
+from tests.fakes.paypal import FakePayPal
+from tests.fakes.stripe import FakeStripe
+from tests.test_booking_domain import POSTGRESQL_URL, fresh_database
+from tests.test_checkout import in_portuguese, off_season_stay
+
+CODE = re.compile(r"RSV-[A-Z0-9]{6}")
+STAFF = Address("staff", "room-1")
+ADMIN_KEY = "admin-key-for-tests"
+
+
+@dataclass
+class Chat:
+    runtime: Runtime
+    conversation: str
+    channel: str = "test"
+    role: str = "guest"
+    locale: str = "pt-BR"
+    last: tuple[Reply, ...] = ()
+
+    async def says(self, text: str) -> str:
+        return await self._turn(text=text)
+
+    async def presses(self, title: str) -> str:
+        button = next(b for r in self.last for b in r.buttons if b.title.startswith(title))
+        assert button.payload, f"{title} is a link button"
+        return await self.sends(button.payload)
+
+    async def sends(self, payload: str) -> str:
+        return await self._turn(payload=payload)
+
+    def link(self) -> str:
+        return next(b.url for reply in self.last for b in reply.buttons if b.url)
+
+    def buttons(self) -> list[str]:
+        return [button.title for reply in self.last for button in reply.buttons]
+
+    async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
+        result = await self.runtime.engine.handle(
+            Message(self.channel, self.conversation, f"user-{self.conversation}", text=text,
+                    payload=payload, locale_hint=self.locale, role=self.role)  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert result.status == "handled", result
+        self.last = result.replies
+        return "\n".join(reply.text for reply in result.replies)
+
+
+@dataclass
+class Shop:
+    runtime: Runtime
+    client: TestClient
+    stripe: FakeStripe
+    mp: FakeMercadoPago
+    paypal: FakePayPal
+    pushed: list[tuple[Address, Reply]] = field(default_factory=list)
+
+    def to(self, address: Address) -> list[Reply]:
+        return [reply for where, reply in self.pushed if where == address]
+
+    def guest_heard(self, conversation: str) -> list[str]:
+        return [reply.text for reply in self.to(Address("test", conversation))]
+
+    def staff_heard(self) -> list[Reply]:
+        return self.to(STAFF)
+
+    async def webhook(self, gateway: str, body: bytes, headers: dict[str, str]) -> int:
+        response = await self.client.post(f"/webhooks/payments/{gateway}", data=body,
+                                          headers=headers)  # fmt: skip
+        return response.status
+
+    async def settle(self) -> None:
+        await self.runtime.inbox.drain()
+
+    async def count(self, table: Any, *where: Any) -> int:
+        async with self.runtime.database.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(table).where(*where))
+                       or 0)  # fmt: skip
+
+    async def ledger(self, code: str) -> list[LedgerEntry]:
+        async with self.runtime.database.session() as session:
+            rows = await session.scalars(
+                select(LedgerEntry).where(LedgerEntry.reservation_code == code)
+                .order_by(LedgerEntry.id)
+            )  # fmt: skip
+            return list(rows)
+
+    async def payment(self, code: str) -> Payment:
+        async with self.runtime.database.session() as session:
+            found = await session.scalar(
+                select(Payment).where(Payment.reservation_code == code).order_by(Payment.id.desc())
+            )
+            assert found is not None
+            return found
+
+    async def events(self) -> int:
+        return await self.count(WebhookEvent)
+
+    async def book(self, conversation: str) -> tuple[Chat, str]:
+        """A guest books two off-season nights at the Pousada do Mar; the hold's code."""
+        guest = Chat(self.runtime, conversation)
+        checkin, checkout = off_season_stay()
+        stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+        await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
+        await guest.presses("Quarto Standard")
+        await guest.says("Maria Souza")
+        await guest.says("maria@example.com")
+        held = await guest.presses("Confirmar")
+        found = CODE.search(held)
+        assert found is not None, held
+        return guest, found.group(0)
+
+    async def pay_with(self, guest: Chat, label: str) -> str:
+        """Pay now → the gateway's button → the link's reply."""
+        choose = await guest.presses("Pagar agora")
+        assert "Como você prefere pagar" in choose
+        return await guest.presses(label)
+
+
+def shop_settings(
+    make_settings: Callable[..., Settings], database_url: str, fakes: Sequence[Any], **extra: Any
+) -> Settings:
+    stripe, mp, paypal = fakes
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "stripe_api_key": "sk_test_shop", "stripe_webhook_secret": stripe.webhook_secret,
+        "stripe_api_base": stripe.url,
+        "mercadopago_access_token": "TEST-shop", "mercadopago_webhook_secret": mp.webhook_secret,
+        "mercadopago_api_base": mp.url,
+        "paypal_client_id": paypal.client_id, "paypal_client_secret": paypal.secret,
+        "paypal_webhook_id": paypal.webhook_id, "paypal_api_base": paypal.url,
+        "payment_routes": ["BRL=stripe+mercadopago+paypal"],
+        "payment_gateway_timeout_seconds": 2.0,
+        "staff_alerts": f"{STAFF.channel}:{STAFF.conversation_id}",
+        "staff_ids": ["staff:user-room-1"],
+        "payments_admin_keys": [ADMIN_KEY],
+        "refund_approval_above": 5_000_00,
+    }  # fmt: skip
+    values.update(extra)
+    return make_settings(**values)
+
+
+async def open_shop(
+    backend: str,
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    **extra: Any,
+) -> Shop:
+    fakes = [await FakeStripe().start(), await FakeMercadoPago().start(),
+             await FakePayPal().start()]  # fmt: skip
+    url = f"sqlite+aiosqlite:///{tmp_path}/shop.db" if backend == "sqlite" else POSTGRESQL_URL
+    database = await fresh_database(url)
+    await database.close()
+    runtime = build_runtime(shop_settings(make_settings, url, fakes, **extra))
+    client = await aiohttp_client(create_app(runtime.settings, runtime))
+    shop = Shop(runtime, client, *fakes)
+
+    async def recorder(address: Address, replies: Sequence[Reply]) -> bool:
+        shop.pushed.extend((address, reply) for reply in replies)
+        return True
+
+    runtime.notifier.register("test", recorder)
+    runtime.notifier.register(STAFF.channel, recorder)
+    return shop
+
+
+async def close_shop(shop: Shop) -> None:
+    await shop.settle()
+    for fake in (shop.stripe, shop.mp, shop.paypal):
+        await fake.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="shop")
+async def shop_fixture(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> AsyncIterator[Shop]:
+    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path)
+    yield opened
+    await close_shop(opened)

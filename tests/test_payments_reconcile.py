@@ -1,0 +1,56 @@
+"""``rsv360 payments reconcile``: the ledger against the gateways' APIs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from actions.payments.reconcile import reconcile
+from bot.cli import main
+from tests.payments_shop import (
+    Shop,
+    shop_fixture,  # noqa: F401  (the "shop" fixture)
+)
+
+
+async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paid, paid_code = await shop.book("k1")
+    await shop.pay_with(paid, "Cartão (Stripe)")
+    session_id = paid.link().rsplit("/", 1)[-1]
+    shop.stripe.pay(session_id)
+    body = shop.stripe.event("checkout.session.completed", session_id)
+    assert await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
+    await shop.settle()
+    assert await reconcile(shop.runtime.database, shop.runtime.payments) == []
+
+    lost, lost_code = await shop.book("k2")
+    await shop.pay_with(lost, "PayPal")  # paid at PayPal, the notification never came
+    order_id = lost.link().rsplit("token=", 1)[-1]
+    shop.paypal.approve(order_id)
+    shop.stripe.intents[next(iter(shop.stripe.intents))]["latest_charge"]["amount_refunded"] = 500
+
+    found = {d.reservation_code: d for d in await reconcile(shop.runtime.database,
+                                                              shop.runtime.payments)}  # fmt: skip
+    assert set(found) == {paid_code, lost_code}
+    assert found[paid_code].note == "amounts differ"
+    assert (found[paid_code].ledger_refunded, found[paid_code].gateway_refunded) == (0, 500)
+    assert found[lost_code].note == "paid at the gateway, missing in the ledger"
+
+    settings: Any = shop.runtime.settings
+    for name in ("database_url", "data_dir", "models_dir", "stripe_api_base",
+                 "mercadopago_api_base", "paypal_api_base", "paypal_client_id",
+                 "paypal_webhook_id"):  # fmt: skip
+        monkeypatch.setenv(f"RSV_{name.upper()}", str(getattr(settings, name)))
+    for name in ("stripe_api_key", "stripe_webhook_secret", "mercadopago_access_token",
+                 "mercadopago_webhook_secret", "paypal_client_secret"):  # fmt: skip
+        monkeypatch.setenv(f"RSV_{name.upper()}", getattr(settings, name).get_secret_value())
+    with pytest.raises(SystemExit) as exited:
+        await asyncio.to_thread(main, ["payments", "reconcile"])
+    assert exited.value.code == 1
+    printed = capsys.readouterr().out
+    assert "2 difference(s)" in printed
+    assert lost_code in printed

@@ -1,0 +1,48 @@
+"""Which gateways a reservation is offered: routes by property and currency, and gateways
+without credentials left out rather than failing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from actions.payments.routing import Routes
+from bot.app import build_runtime
+from bot.settings import Settings
+
+
+def test_a_propertys_route_wins_over_its_currencys() -> None:
+    routes = Routes.parse(
+        ["BRL=mercadopago+sandbox", "USD=stripe+paypal", "hotel-serra-azul/BRL=stripe"],
+        enabled={"stripe", "mercadopago", "paypal"},
+    )
+    assert routes.for_("pousada-do-mar", "BRL") == ["mercadopago", "sandbox"]
+    assert routes.for_("hotel-serra-azul", "BRL") == ["stripe"]
+    assert routes.for_("pousada-do-mar", "USD") == ["stripe", "paypal"]
+    assert routes.for_("pousada-do-mar", "EUR") == ["sandbox"]
+
+
+def test_gateways_without_credentials_are_left_out() -> None:
+    routes = Routes.parse(["USD=stripe+paypal", "BRL=mercadopago"], enabled={"paypal"})
+    assert routes.for_("any", "USD") == ["paypal"]
+    assert routes.for_("any", "BRL") == ["sandbox"]
+
+
+@pytest.mark.parametrize("entry", ["BRL", "=stripe", "BRL=", "BRL=+"])
+def test_a_malformed_route_stops_the_start(entry: str) -> None:
+    with pytest.raises(ValueError, match="payment route"):
+        Routes.parse([entry], enabled=set())
+
+
+def test_the_runtime_builds_only_the_gateways_it_has_credentials_for(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(
+        payment_routes=["BRL=mercadopago+paypal+stripe"],
+        stripe_api_key="sk_test", stripe_webhook_secret="whsec_x",
+        paypal_client_id="client", paypal_client_secret="secret",  # no webhook id: off
+        mercadopago_access_token="TEST-token",  # no webhook secret: off
+    )  # fmt: skip
+    payments = build_runtime(settings).payments
+    assert set(payments.gateways) == {"sandbox", "stripe"}
