@@ -8,15 +8,20 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import secrets
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 from openai import AsyncOpenAI
@@ -41,12 +46,20 @@ from actions.services import Services
 from bot import migrations
 from bot.database import Database, sqlite_url
 from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
+from bot.delivery import (
+    DeliveryQueue,
+    MemoryUnreachableStore,
+    Pace,
+    RedisUnreachableStore,
+    UnreachableStore,
+)
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
 from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
 from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
+from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
 from bot.pipeline import Middleware
 from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies
 from bot.ratelimit import (
@@ -67,6 +80,8 @@ from bot.understanding import Understand
 from channels.checkout import CheckoutPages
 from channels.media import MediaRoutes
 from channels.rest import RestChannel
+from channels.telegram import CHANNEL as TELEGRAM
+from channels.telegram import TelegramChannel, TelegramSender
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
 from intents.artifacts import ModelStore, load_or_train
@@ -297,7 +312,71 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         api_keys=[key.get_secret_value() for key in settings.api_keys],
         max_text_chars=settings.max_text_chars,
     ).mount(app)
+    app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
     return app
+
+
+# -- Telegram, Slack and Discord (issue 6) ---------------------------------------------------
+
+
+PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
+
+
+def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str, Any]:
+    """Each provider channel whose credentials are set; one without them is simply off."""
+    mounted: dict[str, Any] = {}
+    settings = runtime.settings
+    payloads: PayloadStore = (
+        RedisPayloadStore(runtime.redis) if runtime.redis else MemoryPayloadStore()
+    )
+    unreachable: UnreachableStore = (
+        RedisUnreachableStore(runtime.redis) if runtime.redis else MemoryUnreachableStore()
+    )
+    if settings.telegram_token is not None:
+        telegram = telegram_channel(runtime, payloads, unreachable)
+        if settings.telegram_mode == "webhook":
+            telegram.mount_webhook(app, webhook_secret(settings, TELEGRAM))
+        else:
+            telegram.mount_polling(app)
+        runtime.notifier.register(TELEGRAM, telegram.deliver)
+        mounted[TELEGRAM] = telegram
+    return mounted
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    assert settings.telegram_token is not None
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else None
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    return Bot(settings.telegram_token.get_secret_value(), session=session)
+
+
+def telegram_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> TelegramChannel:
+    settings = runtime.settings
+    sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
+    pace = Pace(
+        settings.telegram_chat_interval_seconds,
+        settings.telegram_messages_per_second,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
+    return TelegramChannel(
+        runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
+        max_text_chars=settings.max_text_chars,
+    )  # fmt: skip
+
+
+def webhook_secret(settings: Settings, channel: str) -> str:
+    """The configured webhook secret, else one derived from the server's secret key."""
+    if channel == TELEGRAM and settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    digest = hmac.new(secret_key(settings).encode(), f"webhook:{channel}".encode(), "sha256")
+    return digest.hexdigest()
 
 
 # -- what the guest's chat is told without asking ----------------------------------------------
