@@ -161,6 +161,9 @@ class DeliveryQueue(Generic[T]):
             while queue:
                 await self._wait_turn(destination)
                 sent = await self._attempt(destination, queue.popleft())
+                # From the answer, not the request: two calls in flight could arrive closer
+                # together at the provider than they left here.
+                self._next_at[destination] = self._clock() + self._pace.per_destination_seconds
                 if not sent and await self._unreachable.is_marked(self._key(destination)):
                     self._metrics.deliveries.labels(self._channel, "skipped").inc(len(queue))
                     queue.clear()
@@ -171,13 +174,12 @@ class DeliveryQueue(Generic[T]):
                 self._next_at.pop(destination, None)
 
     async def _wait_turn(self, destination: str) -> None:
-        """Reserve the next slot both for the destination and overall, then sleep until it."""
+        """Sleep until the destination's next slot, reserving an overall slot too."""
         now = self._clock()
         slot = max(now, self._next_at.get(destination, 0.0))
         if self._pace.overall_per_second:
             slot = max(slot, self._overall_next_at)
             self._overall_next_at = slot + 1 / self._pace.overall_per_second
-        self._next_at[destination] = slot + self._pace.per_destination_seconds
         if slot > now:
             await asyncio.sleep(slot - now)
 
