@@ -61,7 +61,7 @@ from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
 from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
 from bot.pipeline import Middleware
-from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies
+from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies, Wakeups
 from bot.ratelimit import (
     RateLimit,
     RateLimiter,
@@ -181,7 +181,7 @@ def build_runtime(
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
-    notifier = Notifier(renderer, MARKUPS, pending)
+    notifier = Notifier(renderer, MARKUPS, pending, Wakeups(redis) if redis else None)
     return Runtime(
         settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
         notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
@@ -297,7 +297,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         notifier=runtime.notifier,
     )
     widget.mount(app)
-    runtime.notifier.register(WEB, widget.deliver)
+    runtime.notifier.register(WEB, widget.deliver, relayed=True)
     CheckoutPages(
         SandboxPayments(runtime.bookings, runtime.checkout, runtime.notifier),
         runtime.renderer,
