@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from actions.booking.service import BookingService
     from actions.faq import Faq
+    from actions.handoff.desk import HandoffDesk
     from actions.payments.sandbox import SandboxCheckout
     from bot.media import MediaLibrary
 
@@ -23,3 +24,4 @@ class Services:
     media: MediaLibrary
     today: Callable[[str], date]
     """Today's date in a time zone (properties and conversations have their own)."""
+    handoff: HandoffDesk

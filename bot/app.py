@@ -41,6 +41,8 @@ from actions.booking.upkeep import run_upkeep
 from actions.faq import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
+from actions.handoff.desk import HandoffDesk, Relay
+from actions.handoff.store import MemoryHandoffStore, RedisHandoffStore
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments, hold_expiry_notice
 from actions.services import Services
 from bot import migrations
@@ -76,6 +78,7 @@ from bot.roles import RoleBook
 from bot.router import Router
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
+from bot.types import Address
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
 from channels.media import MediaRoutes
@@ -150,6 +153,9 @@ def build_runtime(
         else MemoryConversationOrder(settings.order_max_wait_seconds)
     )
     understanding = build_understanding(settings)
+    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
+    notifier = Notifier(renderer, MARKUPS, pending, Wakeups(redis) if redis else None)
+    handoff = handoff_desk(settings, redis, notifier)
     steps: list[Middleware] = [
         Observe(metrics),
         Recover(responder),
@@ -162,6 +168,7 @@ def build_runtime(
             settings.session_max_bytes,
             settings.default_locale,
         ),
+        Relay(handoff),
         Understand(understanding),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
@@ -178,10 +185,9 @@ def build_runtime(
         checkout=checkout,
         media=media,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
+        handoff=handoff,
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
-    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
-    notifier = Notifier(renderer, MARKUPS, pending, Wakeups(redis) if redis else None)
     return Runtime(
         settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
         notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
@@ -341,6 +347,15 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
         runtime.notifier.register(TELEGRAM, telegram.deliver)
         mounted[TELEGRAM] = telegram
     return mounted
+
+
+def handoff_desk(settings: Settings, redis: Redis | None, notifier: Notifier) -> HandoffDesk:
+    team = None
+    if settings.handoff_address:
+        channel, _, conversation = settings.handoff_address.partition(":")
+        team = Address(channel, conversation)
+    store = RedisHandoffStore(redis) if redis else MemoryHandoffStore()
+    return HandoffDesk(store, notifier, team, settings.default_locale)
 
 
 def telegram_bot(settings: Settings) -> Bot:

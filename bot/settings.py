@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     )
     handoff_address: str | None = Field(
         None,
+        pattern=r"^[a-z]+:[^:\s]+$",
         description="Where guests' requests for a person go: channel:conversation "
         "(slack:C0123, telegram:-100123, discord:456); requests are only recorded unset.",
     )
