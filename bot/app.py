@@ -28,6 +28,11 @@ from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
 
 import actions.booking.conversation
 import actions.faq
@@ -83,6 +88,8 @@ from bot.understanding import Understand
 from channels.checkout import CheckoutPages
 from channels.media import MediaRoutes
 from channels.rest import RestChannel
+from channels.slack import CHANNEL as SLACK
+from channels.slack import SlackChannel, SlackSender
 from channels.telegram import CHANNEL as TELEGRAM
 from channels.telegram import TelegramChannel, TelegramSender
 from channels.web import CHANNEL as WEB
@@ -346,7 +353,34 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
             telegram.mount_polling(app)
         runtime.notifier.register(TELEGRAM, telegram.deliver)
         mounted[TELEGRAM] = telegram
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        slack = slack_channel(runtime, unreachable)
+        slack.mount(app)
+        runtime.notifier.register(SLACK, slack.deliver)
+        mounted[SLACK] = slack
     return mounted
+
+
+def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
+    settings = runtime.settings
+    assert settings.slack_bot_token is not None
+    assert settings.slack_signing_secret is not None
+    client = AsyncWebClient(
+        settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler()],
+    )
+    sender = SlackSender(client, runtime.media.store)
+    pace = Pace(
+        settings.slack_channel_interval_seconds, max_attempts=settings.delivery_max_attempts
+    )
+    queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
+    seen = RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore()
+    return SlackChannel(
+        runtime.engine, sender, queue, runtime.roles, seen,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+    )  # fmt: skip
 
 
 def handoff_desk(settings: Settings, redis: Redis | None, notifier: Notifier) -> HandoffDesk:

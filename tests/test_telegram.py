@@ -111,7 +111,7 @@ async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(
 ) -> None:
     greeting = await telegram.says(1001, "oi")
     assert greeting
-    assert greeting[0].startswith("Olá")
+    assert greeting[0].startswith(("Olá", "Oi"))
     sent = telegram.fake.sent("sendMessage", "1001")[-1]
     assert sent.params["parse_mode"] == "HTML"
 

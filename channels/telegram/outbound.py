@@ -27,7 +27,7 @@ from bot.delivery import RetryLater, Unreachable
 from bot.media import MediaStore
 from bot.payloads import PayloadStore
 from bot.types import Button, Reply
-from channels.telegram.text import CAPTION_LIMIT, escape, split_text
+from channels.telegram.text import CAPTION_LIMIT, MESSAGE_LIMIT, escape, split_text
 
 CALLBACK_DATA_BYTES = 64
 HTML = "HTML"
@@ -46,7 +46,7 @@ class TelegramSender:
 
     async def _send(self, chat_id: int, reply: Reply) -> None:
         keyboard = await self._keyboard(reply.buttons)
-        parts = split_text(reply.text)
+        parts = split_text(reply.text, MESSAGE_LIMIT)
         if reply.image is not None:
             photo: BufferedInputFile | str = reply.image.url
             if reply.image.media_key is not None:

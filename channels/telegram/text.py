@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 
+from channels.text import split_text
+
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -18,17 +20,4 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Parts of at most ``limit`` characters, cut at a paragraph, else a line, else a space."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[: limit + 1]
-        cut = next(
-            (at for at in (window.rfind(sep) for sep in ("\n\n", "\n", " ")) if at > 0), limit
-        )
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
+__all__ = ["CAPTION_LIMIT", "MESSAGE_LIMIT", "escape", "split_text"]
