@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import discord
 import structlog
+import yarl
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -83,9 +85,11 @@ from bot.roles import RoleBook
 from bot.router import Router
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
-from bot.types import Address
+from bot.types import Address, Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
+from channels.discord import CHANNEL as DISCORD
+from channels.discord import DiscordChannel, DiscordSender
 from channels.media import MediaRoutes
 from channels.rest import RestChannel
 from channels.slack import CHANNEL as SLACK
@@ -358,7 +362,40 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
         slack.mount(app)
         runtime.notifier.register(SLACK, slack.deliver)
         mounted[SLACK] = slack
+    if settings.discord_token is not None:
+        discord_ = discord_channel(runtime, payloads, unreachable)
+        discord_.mount(app)
+        runtime.notifier.register(DISCORD, discord_.deliver)
+        mounted[DISCORD] = discord_
     return mounted
+
+
+def discord_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> DiscordChannel:
+    settings = runtime.settings
+    assert settings.discord_token is not None
+    if settings.discord_api_url:  # discord.py keeps its endpoints on classes: one per process
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    intents = discord.Intents.none()
+    intents.guilds = intents.dm_messages = True
+    sender = DiscordSender(discord.Client(intents=intents), payloads, runtime.media.store)
+    # discord.py waits out Discord's rate-limit buckets itself, from the response headers.
+    pace = Pace(0.0, max_attempts=settings.delivery_max_attempts)
+    queue = DeliveryQueue(DISCORD, sender.send, pace, runtime.metrics, unreachable)
+    locale = runtime.renderer.default_locale
+    described = [
+        runtime.renderer.render(Outcome(f"channels/{name}"), locale, "plain").text
+        for name in ("discord_command", "discord_text")
+    ]
+    return DiscordChannel(
+        runtime.engine, sender, queue, payloads, runtime.roles,
+        token=settings.discord_token.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+        command_description=described[0], text_description=described[1],
+    )  # fmt: skip
 
 
 def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
