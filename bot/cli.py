@@ -14,11 +14,21 @@ from tqdm import tqdm
 
 from actions.booking.catalog import seed
 from bot import migrations
-from bot.app import build_runtime, build_understanding, create_app, runtime_lifespan
+from bot.app import (
+    build_runtime,
+    build_understanding,
+    create_app,
+    runtime_lifespan,
+    telegram_bot,
+    webhook_secret,
+)
 from bot.database import Database, sqlite_url
 from bot.locales import negotiate
 from bot.observability import configure_logging
 from bot.settings import Settings
+from channels.telegram import CHANNEL as TELEGRAM
+from channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK_PATH
+from channels.telegram import set_webhook
 from channels.terminal import TerminalChannel
 from intents import artifacts, classifier
 from intents.dataset import load_examples
@@ -49,6 +59,11 @@ def main(argv: list[str] | None = None) -> None:
     database_commands = database.add_subparsers(dest="db_command", required=True)
     database_commands.add_parser("upgrade", help="migrate the schema to the newest revision")
     database_commands.add_parser("seed", help="add the demo catalog to an empty database")
+    telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    telegram_commands.add_parser(
+        "set-webhook", help="point Telegram at RSV_PUBLIC_URL/telegram/webhook with the secret"
+    )
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -68,6 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_chat(settings, arguments.user, arguments.locale))
     elif arguments.command == "db":
         print(asyncio.run(_database(settings, arguments.db_command)))
+    elif arguments.command == "telegram":
+        if settings.telegram_token is None:
+            sys.exit("rsv360 telegram: set RSV_TELEGRAM_TOKEN first")
+        print(asyncio.run(set_telegram_webhook(settings)))
     elif arguments.nlu_command == "train":
         _train(settings)
     elif arguments.nlu_command == "parse":
@@ -86,6 +105,17 @@ async def _database(settings: Settings, command: str) -> str:
         return "demo catalog added" if seeded else "the catalog is not empty: nothing added"
     finally:
         await database.close()
+
+
+async def set_telegram_webhook(settings: Settings) -> str:
+    """Register the webhook (with its secret and the update types the bot handles)."""
+    bot = telegram_bot(settings)
+    url = f"{settings.base_url}{TELEGRAM_WEBHOOK_PATH}"
+    try:
+        await set_webhook(bot, url, webhook_secret(settings, TELEGRAM))
+    finally:
+        await bot.session.close()
+    return f"Telegram will post updates to {url}"
 
 
 async def _chat(settings: Settings, user: str, locale: str | None) -> None:

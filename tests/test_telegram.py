@@ -4,6 +4,7 @@ updates come in through the webhook with Telegram's secret token header."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,3 +231,52 @@ async def test_a_proactive_picture_is_uploaded_from_the_media_store(
     [photo] = await telegram.fake.wait_for("sendPhoto", 1)
     assert photo.file == b"\x89PNG-bytes"
     assert photo.params["caption"].startswith("You're welcome")
+
+
+async def test_set_webhook_registers_the_url_secret_and_update_types(
+    make_settings: SettingsFactory,
+) -> None:
+    from bot.cli import set_telegram_webhook
+
+    fake = FakeTelegram()
+    server = TestServer(fake.app())
+    await server.start_server()
+    settings = make_settings(
+        telegram_token=TOKEN,
+        telegram_api_url=str(server.make_url("")).rstrip("/"),
+        public_url="https://bot.pousada.example",
+        telegram_webhook_secret="s3cret-token_1",
+    )
+    try:
+        said = await set_telegram_webhook(settings)
+    finally:
+        await server.close()
+    [call] = fake.sent("setWebhook")
+    assert call.params["url"] == "https://bot.pousada.example/telegram/webhook"
+    assert call.params["secret_token"] == "s3cret-token_1"
+    assert json.loads(call.params["allowed_updates"]) == ["message", "callback_query"]
+    assert "https://bot.pousada.example/telegram/webhook" in said
+
+
+async def test_polling_mode_answers_without_a_webhook(
+    aiohttp_client: Any, make_settings: SettingsFactory
+) -> None:
+    fake = FakeTelegram()
+    server = TestServer(fake.app())
+    await server.start_server()
+    fake.updates.append(text_update(6001, "oi", update_id=1))
+    settings = make_settings(
+        telegram_token=TOKEN,
+        telegram_api_url=str(server.make_url("")).rstrip("/"),
+        telegram_mode="polling",
+    )
+    client = await aiohttp_client(create_app(settings))
+    try:
+        [answer] = await fake.wait_for("sendMessage", 1)
+        assert answer.chat_id == "6001"
+        assert fake.sent("deleteWebhook"), "a webhook would make Telegram refuse getUpdates"
+        response = await client.post(WEBHOOK_PATH, json=text_update(6001, "oi"))
+        assert response.status == 404, "no webhook route in polling mode"
+    finally:
+        await client.close()
+        await server.close()
