@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,8 @@ class FakeTelegram:
     blocked: set[str] = field(default_factory=set)
     updates: list[dict[str, Any]] = field(default_factory=list)
     retry_after: int = 1
+    listener: Callable[[Call], None] | None = None
+    """Called with each recorded call (the benchmark times answers with it)."""
     _failures: dict[str, list[int]] = field(default_factory=dict)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -98,6 +101,8 @@ class FakeTelegram:
             return _error(403, ERRORS[403])
         self.calls.append(call)
         self._arrived.set()
+        if self.listener is not None:
+            self.listener(call)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     async def _get_updates(self, params: dict[str, Any]) -> web.Response:
