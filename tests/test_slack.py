@@ -85,6 +85,7 @@ async def desk(aiohttp_client: Any, backend_settings: SettingsFactory) -> AsyncI
     servers = [TestServer(slack.app()), TestServer(telegram.app())]
     for server in servers:
         await server.start_server()
+    slack.base = str(servers[0].make_url("")).rstrip("/")
     settings = backend_settings(
         slack_bot_token=fakes.TOKEN,
         slack_signing_secret=fakes.SIGNING_SECRET,
@@ -264,3 +265,18 @@ def _telegram_secret(desk: Desk) -> str:
     from bot.app import webhook_secret
 
     return webhook_secret(desk.runtime.settings, "telegram")
+
+
+async def test_a_picture_from_the_media_store_is_uploaded(desk: Desk) -> None:
+    from bot.types import Address, Outcome
+
+    image = await desk.runtime.media.publish(b"\x89PNG-pool", "image/png", "the pool")
+    await desk.runtime.notifier.notify(
+        Address("slack", TEAM), "en", [Outcome("smalltalk/thanks", image=image)]
+    )
+    await desk.settle()
+    [upload] = desk.slack.sent("upload")
+    assert upload.params["bytes"] == b"\x89PNG-pool"
+    [complete] = desk.slack.sent("files.completeUploadExternal")
+    assert complete.params["channel_id"] == TEAM
+    assert desk.slack.texts(TEAM)[-1].startswith("You're welcome")

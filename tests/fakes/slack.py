@@ -44,6 +44,8 @@ class FakeSlack:
     locales: dict[str, str] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     retry_after: int = 1
+    base: str = ""
+    """This server's own URL, for the upload URLs it hands out."""
     _failures: dict[str, list[int]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -68,6 +70,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{id}", self._respond)
+        app.router.add_post("/upload/{id}", self._upload)
         return app
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -98,6 +101,10 @@ class FakeSlack:
         self._arrived.set()
         return web.Response(text="ok")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.calls.append(Call("upload", {"bytes": await request.read()}, time.monotonic()))
+        return web.Response(text="OK - 1")
+
     def _result(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return {"ok": True, "url": "https://hotel.slack.com/", "team": "Hotel",
@@ -109,6 +116,10 @@ class FakeSlack:
         if method == "usergroups.list":
             groups = [{"id": group, "users": users} for group, users in self.groups.items()]
             return {"ok": True, "usergroups": groups}
+        if method == "files.getUploadURLExternal":
+            return {"ok": True, "file_id": "F0001", "upload_url": f"{self.base}/upload/F0001"}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": "F0001", "title": "picture.png"}]}
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ts)}.0001"}
         return {"ok": True}
