@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from actions.booking.service import BookingService
     from actions.faq import Faq
     from actions.forecasts.desk import ForecastDesk
+    from actions.handoff.desk import HandoffDesk
     from actions.payments.refunds import Refunds
     from actions.payments.sandbox import SandboxCheckout
     from actions.payments.service import PaymentService
@@ -29,3 +30,4 @@ class Services:
     payments: PaymentService
     refunds: Refunds
     forecasts: ForecastDesk
+    handoff: HandoffDesk

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
@@ -17,13 +18,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import discord
 import structlog
+import yarl
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
 
 import actions.booking.conversation
 import actions.faq
@@ -43,6 +54,8 @@ from actions.forecasts.cache import AnswerCache
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
+from actions.handoff.desk import HandoffDesk, Relay
+from actions.handoff.store import MemoryHandoffStore, RedisHandoffStore
 from actions.payments.desk import PaymentsDesk
 from actions.payments.gateway import Gateway
 from actions.payments.mercadopago import MercadoPagoGateway
@@ -64,14 +77,22 @@ from actions.services import Services
 from bot import migrations
 from bot.database import Database, sqlite_url
 from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
+from bot.delivery import (
+    DeliveryQueue,
+    MemoryUnreachableStore,
+    Pace,
+    RedisUnreachableStore,
+    UnreachableStore,
+)
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
 from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
 from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
+from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
 from bot.pipeline import Middleware
-from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies
+from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies, Wakeups
 from bot.ratelimit import (
     RateLimit,
     RateLimiter,
@@ -89,10 +110,16 @@ from bot.settings import PACKAGE_ROOT, Settings
 from bot.types import Address, Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
+from channels.discord import CHANNEL as DISCORD
+from channels.discord import DiscordChannel, DiscordSender
 from channels.media import MediaRoutes
 from channels.payment_admin import RefundAdmin
 from channels.payment_webhooks import PaymentWebhooks
 from channels.rest import RestChannel
+from channels.slack import CHANNEL as SLACK
+from channels.slack import SlackChannel, SlackSender
+from channels.telegram import CHANNEL as TELEGRAM
+from channels.telegram import TelegramChannel, TelegramSender
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
 from intents.artifacts import ModelStore, load_or_train
@@ -167,6 +194,9 @@ def build_runtime(
         else MemoryConversationOrder(settings.order_max_wait_seconds)
     )
     understanding = build_understanding(settings)
+    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
+    notifier = Notifier(renderer, MARKUPS, pending, Wakeups(redis) if redis else None)
+    handoff = handoff_desk(settings, redis, notifier)
     steps: list[Middleware] = [
         Observe(metrics),
         Recover(responder),
@@ -179,6 +209,7 @@ def build_runtime(
             settings.session_max_bytes,
             settings.default_locale,
         ),
+        Relay(handoff),
         Understand(understanding),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
@@ -189,8 +220,6 @@ def build_runtime(
     )
     media = MediaLibrary(RedisMediaStore(redis) if redis else MemoryMediaStore(), settings.base_url)
     forecasts = forecast_desk(settings, database, redis, metrics, renderer)
-    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
-    notifier = Notifier(renderer, MARKUPS, pending)
     payments, refunds = build_payments(settings, database, bookings, checkout, notifier, metrics)
     services = Services(
         brand=settings.brand,
@@ -202,6 +231,7 @@ def build_runtime(
         forecasts=forecasts,
         payments=payments,
         refunds=refunds,
+        handoff=handoff,
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     return Runtime(
@@ -347,7 +377,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         notifier=runtime.notifier,
     )
     widget.mount(app)
-    runtime.notifier.register(WEB, widget.deliver)
+    runtime.notifier.register(WEB, widget.deliver, relayed=True)
     CheckoutPages(
         SandboxPayments(runtime.bookings, runtime.checkout, runtime.notifier, runtime.payments),
         runtime.renderer,
@@ -363,7 +393,140 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         api_keys=[key.get_secret_value() for key in settings.api_keys],
         max_text_chars=settings.max_text_chars,
     ).mount(app)
+    app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
     return app
+
+
+# -- Telegram, Slack and Discord (issue 6) ---------------------------------------------------
+
+
+PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
+
+
+def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str, Any]:
+    """Each provider channel whose credentials are set; one without them is simply off."""
+    mounted: dict[str, Any] = {}
+    settings = runtime.settings
+    payloads: PayloadStore = (
+        RedisPayloadStore(runtime.redis) if runtime.redis else MemoryPayloadStore()
+    )
+    unreachable: UnreachableStore = (
+        RedisUnreachableStore(runtime.redis) if runtime.redis else MemoryUnreachableStore()
+    )
+    if settings.telegram_token is not None:
+        telegram = telegram_channel(runtime, payloads, unreachable)
+        if settings.telegram_mode == "webhook":
+            telegram.mount_webhook(app, webhook_secret(settings, TELEGRAM))
+        else:
+            telegram.mount_polling(app)
+        runtime.notifier.register(TELEGRAM, telegram.deliver)
+        mounted[TELEGRAM] = telegram
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        slack = slack_channel(runtime, unreachable)
+        slack.mount(app)
+        runtime.notifier.register(SLACK, slack.deliver)
+        mounted[SLACK] = slack
+    if settings.discord_token is not None:
+        discord_ = discord_channel(runtime, payloads, unreachable)
+        discord_.mount(app)
+        runtime.notifier.register(DISCORD, discord_.deliver)
+        mounted[DISCORD] = discord_
+    return mounted
+
+
+def discord_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> DiscordChannel:
+    settings = runtime.settings
+    assert settings.discord_token is not None
+    if settings.discord_api_url:  # discord.py keeps its endpoints on classes: one per process
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    intents = discord.Intents.none()
+    intents.guilds = intents.dm_messages = True
+    sender = DiscordSender(discord.Client(intents=intents), payloads, runtime.media.store)
+    # discord.py waits out Discord's rate-limit buckets itself, from the response headers.
+    pace = Pace(0.0, max_attempts=settings.delivery_max_attempts)
+    queue = DeliveryQueue(DISCORD, sender.send, pace, runtime.metrics, unreachable)
+    locale = runtime.renderer.default_locale
+    described = [
+        runtime.renderer.render(Outcome(f"channels/{name}"), locale, "plain").text
+        for name in ("discord_command", "discord_text")
+    ]
+    return DiscordChannel(
+        runtime.engine, sender, queue, payloads, runtime.roles,
+        token=settings.discord_token.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+        command_description=described[0], text_description=described[1],
+    )  # fmt: skip
+
+
+def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
+    settings = runtime.settings
+    assert settings.slack_bot_token is not None
+    assert settings.slack_signing_secret is not None
+    client = AsyncWebClient(
+        settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler()],
+    )
+    sender = SlackSender(client, runtime.media.store)
+    pace = Pace(
+        settings.slack_channel_interval_seconds, max_attempts=settings.delivery_max_attempts
+    )
+    queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
+    seen = RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore()
+    return SlackChannel(
+        runtime.engine, sender, queue, runtime.roles, seen,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+    )  # fmt: skip
+
+
+def handoff_desk(settings: Settings, redis: Redis | None, notifier: Notifier) -> HandoffDesk:
+    team = None
+    if settings.handoff_address:
+        channel, _, conversation = settings.handoff_address.partition(":")
+        team = Address(channel, conversation)
+    store = RedisHandoffStore(redis) if redis else MemoryHandoffStore()
+    return HandoffDesk(store, notifier, team, settings.default_locale)
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    assert settings.telegram_token is not None
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else None
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    return Bot(settings.telegram_token.get_secret_value(), session=session)
+
+
+def telegram_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> TelegramChannel:
+    settings = runtime.settings
+    sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
+    pace = Pace(
+        settings.telegram_chat_interval_seconds,
+        settings.telegram_messages_per_second,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
+    return TelegramChannel(
+        runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
+        max_text_chars=settings.max_text_chars,
+    )  # fmt: skip
+
+
+def webhook_secret(settings: Settings, channel: str) -> str:
+    """The configured webhook secret, else one derived from the server's secret key."""
+    if channel == TELEGRAM and settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    digest = hmac.new(secret_key(settings).encode(), f"webhook:{channel}".encode(), "sha256")
+    return digest.hexdigest()
 
 
 # -- what the guest's chat is told without asking ----------------------------------------------

@@ -23,11 +23,16 @@ from bot.app import (
     create_app,
     prepare_database,
     runtime_lifespan,
+    telegram_bot,
+    webhook_secret,
 )
 from bot.database import Database, sqlite_url
 from bot.locales import negotiate
 from bot.observability import configure_logging
 from bot.settings import Settings
+from channels.telegram import CHANNEL as TELEGRAM
+from channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK_PATH
+from channels.telegram import set_webhook
 from channels.terminal import TerminalChannel
 from intents import artifacts, classifier
 from intents.dataset import load_examples
@@ -64,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
     payments_commands.add_parser(
         "reconcile", help="compare the ledger with the gateways; exit 1 on differences"
     )
+    telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    telegram_commands.add_parser(
+        "set-webhook", help="point Telegram at RSV_PUBLIC_URL/telegram/webhook with the secret"
+    )
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -87,6 +97,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(_ml(settings, arguments)))
     elif arguments.command == "payments":
         sys.exit(asyncio.run(_reconcile(settings)))
+    elif arguments.command == "telegram":
+        if settings.telegram_token is None:
+            sys.exit("rsv360 telegram: set RSV_TELEGRAM_TOKEN first")
+        print(asyncio.run(set_telegram_webhook(settings)))
     elif arguments.nlu_command == "train":
         _train(settings)
     elif arguments.nlu_command == "parse":
@@ -122,6 +136,17 @@ async def _reconcile(settings: Settings) -> int:
         )
     print(f"{len(differences)} difference(s) (amounts in minor units: ledger/gateway)")
     return 1 if differences else 0
+
+
+async def set_telegram_webhook(settings: Settings) -> str:
+    """Register the webhook (with its secret and the update types the bot handles)."""
+    bot = telegram_bot(settings)
+    url = f"{settings.base_url}{TELEGRAM_WEBHOOK_PATH}"
+    try:
+        await set_webhook(bot, url, webhook_secret(settings, TELEGRAM))
+    finally:
+        await bot.session.close()
+    return f"Telegram will post updates to {url}"
 
 
 async def _chat(settings: Settings, user: str, locale: str | None) -> None:

@@ -102,6 +102,18 @@ class Metrics:
             ["experiment", "variant"],
             registry=registry,
         )
+        self.deliveries = Counter(
+            "rsv_deliveries",
+            "Provider messages by result: sent, failed, unreachable, skipped",
+            ["channel", "result"],
+            registry=registry,
+        )
+        self.delivery_retries = Counter(
+            "rsv_delivery_retries",
+            "Provider calls retried after a 429, 5xx or network error",
+            ["channel"],
+            registry=registry,
+        )
 
 
 class Observe:

@@ -8,6 +8,13 @@ channel calls ``flush``.
 
 Delivery and flushing of one conversation run under one lock, so a reply pushed while the
 conversation reconnects is either delivered to the new connection or found by its flush.
+
+With several processes (Redis configured), a channel whose connections live in one process
+(the web widget's sockets) is registered ``relayed``: a notify in any process pushes the
+replies to the shared queue and publishes a wake-up (Redis pub/sub); the process holding the
+conversation's socket flushes it (``follow``). Nobody holding it: the replies wait as before.
+Provider channels (Telegram, Slack, Discord) need none of this: any process can call the
+provider's API, through the adapter's paced queue (``bot.delivery``).
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ import time
 import weakref
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot import keys
 from bot.observability import pseudonym
@@ -112,21 +120,66 @@ class RedisPendingReplies(PendingReplies):
         return [_reply_from(json.loads(document)) for document in documents]
 
 
+class Wakeups:
+    """Redis pub/sub of conversations that have replies waiting in the shared queue."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def publish(self, address: Address) -> None:
+        await self._redis.publish(keys.WEB_WAKEUPS, _conversation_key(address))
+
+    async def listen(self, ready: asyncio.Event) -> AsyncIterator[Address]:
+        async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(keys.WEB_WAKEUPS)
+            ready.set()
+            async for message in pubsub.listen():
+                channel, _, conversation = message["data"].decode().partition(":")
+                yield Address(channel, conversation)
+
+
 class Notifier:
     def __init__(
-        self, renderer: Renderer, markups: Mapping[str, Markup], pending: PendingReplies
+        self,
+        renderer: Renderer,
+        markups: Mapping[str, Markup],
+        pending: PendingReplies,
+        wakeups: Wakeups | None = None,
     ) -> None:
         self._renderer = renderer
         self._markups = markups
         self._pending = pending
+        self._wakeups = wakeups
+        self._relayed: set[str] = set()
         self._deliverers: dict[str, Deliver] = {}
         self._locks: weakref.WeakValueDictionary[Address, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
 
-    def register(self, channel: str, deliver: Deliver) -> None:
-        """The channel that can reach its open conversations (one deliverer per channel)."""
+    def register(self, channel: str, deliver: Deliver, *, relayed: bool = False) -> None:
+        """The channel that can reach its open conversations (one deliverer per channel);
+        ``relayed`` when they are open in one process only (see the module's notes)."""
         self._deliverers[channel] = deliver
+        if relayed:
+            self._relayed.add(channel)
+
+    async def follow(
+        self, channel: str, holds: Callable[[str], bool], ready: asyncio.Event
+    ) -> None:
+        """Flush each woken conversation of ``channel`` this process holds (runs until
+        cancelled); ``ready`` is set once subscribed. Returns at once without Redis."""
+        if self._wakeups is None:
+            ready.set()
+            return
+        while True:
+            try:
+                async for address in self._wakeups.listen(ready):
+                    if address.channel == channel and holds(address.conversation_id):
+                        await self.flush(address)
+            except (ConnectionError, RedisError):
+                # Replies wait in the shared queue meanwhile; the next hello flushes them.
+                log.exception("wakeups_lost", channel=channel)
+                await asyncio.sleep(1.0)
 
     async def notify(
         self, address: Address, locale: str | None, outcomes: Sequence[Outcome]
@@ -139,10 +192,15 @@ class Notifier:
         markup = self._markups.get(address.channel, "plain")
         language = self._renderer.locale_for(locale)
         replies = [self._renderer.render(outcome, language, markup) for outcome in outcomes]
-        async with self._lock(address):
-            delivered = await self._deliver(deliver, address, replies)
-            if not delivered:
-                await self._pending.push(address, replies)
+        if self._wakeups is not None and address.channel in self._relayed:
+            await self._pending.push(address, replies)
+            await self._wakeups.publish(address)
+            delivered = False  # whichever process holds the conversation flushes it
+        else:
+            async with self._lock(address):
+                delivered = await self._deliver(deliver, address, replies)
+                if not delivered:
+                    await self._pending.push(address, replies)
         log.info(
             "proactive",
             channel=address.channel,

@@ -152,6 +152,56 @@ class Settings(BaseSettings):
     )
 
     # -- channels (issue 6) --
+    telegram_token: SecretStr | None = Field(
+        None, description="Telegram bot token from @BotFather; the Telegram channel is off unset."
+    )
+    telegram_mode: Literal["webhook", "polling"] = Field(
+        "webhook", description="webhook (production, behind public_url) or polling (local dev)."
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None,
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; derived from "
+        "secret_key when unset.",
+    )
+    telegram_api_url: str | None = Field(
+        None, description="Bot API server base URL (a local server); api.telegram.org unset."
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None, description="Slack bot token (xoxb-...); the Slack channel is off unset."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack app signing secret that verifies every request from Slack."
+    )
+    slack_api_url: str | None = Field(
+        None, description="Slack Web API base URL ending in /api/; slack.com unset."
+    )
+    discord_token: SecretStr | None = Field(
+        None, description="Discord bot token; the Discord channel is off unset."
+    )
+    discord_api_url: str | None = Field(
+        None, description="Discord REST base (…/api/v10) and gateway are Discord's unset."
+    )
+    discord_gateway_url: str | None = Field(
+        None, description="Discord gateway ws:// URL; Discord's own unset."
+    )
+    handoff_address: str | None = Field(
+        None,
+        pattern=r"^[a-z]+:[^:\s]+$",
+        description="Where guests' requests for a person go: channel:conversation "
+        "(slack:C0123, telegram:-100123, discord:456); requests are only recorded unset.",
+    )
+    telegram_chat_interval_seconds: float = Field(
+        1.0, ge=0, description="Least time between two proactive messages to one Telegram chat."
+    )
+    telegram_messages_per_second: float = Field(
+        30.0, gt=0, description="Most proactive Telegram messages per second over all chats."
+    )
+    slack_channel_interval_seconds: float = Field(
+        1.0, ge=0, description="Least time between two proactive messages to one Slack channel."
+    )
+    delivery_max_attempts: int = Field(
+        5, ge=1, le=20, description="Tries of one provider message on 429/5xx before it is dropped."
+    )
 
     # -- forecasts (issue 7) --
     forecast_models_dir: Path | None = Field(

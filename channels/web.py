@@ -9,10 +9,11 @@ per browser tab); what came while none was open is sent after the next hello's s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,23 @@ class WebChannel:
         app.router.add_get("/widget.js", self._widget_script)
         app.router.add_get("/ws", self._websocket)
         app.on_shutdown.append(self._close_sockets)
+        app.cleanup_ctx.append(self._follow_wakeups)
+
+    async def _follow_wakeups(self, _: web.Application) -> AsyncIterator[None]:
+        """Replies the bot starts in another process reach the sockets open in this one."""
+        if self._notifier is None:
+            yield
+            return
+        ready = asyncio.Event()
+        follower = asyncio.create_task(
+            self._notifier.follow(CHANNEL, self._open.__contains__, ready)
+        )
+        subscribed = asyncio.create_task(ready.wait())
+        await asyncio.wait((follower, subscribed), return_when=asyncio.FIRST_COMPLETED)
+        subscribed.cancel()
+        yield
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
 
     async def _close_sockets(self, _: web.Application) -> None:
         """Tell every open widget that the server is going away; the widgets reconnect."""

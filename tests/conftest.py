@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
+from bot.observability import configure_logging
 from bot.settings import Settings
 from intents.artifacts import ModelStore, load_or_train
 from intents.entities import EntityExtractor
@@ -30,6 +31,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(autouse=True)
+def json_logs() -> None:
+    """Every test starts with the server's log configuration (a CLI test may have changed it),
+    so tests that read log lines see the same ones in any order."""
+    configure_logging("json", "INFO")
 
 
 @pytest.fixture

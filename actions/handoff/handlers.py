@@ -1,26 +1,36 @@
-"""A guest asks for a person: the request is recorded on the conversation for staff to pick up."""
+"""A guest asks for a person; staff take the conversation over and give it back to the bot."""
 
 from __future__ import annotations
 
 from actions.services import Services
 from bot import Context, Outcome, Router
-
-REQUESTED = "requested"
+from bot.types import STAFF
 
 
 async def request_person(context: Context[Services]) -> Outcome:
-    handoff = context.session.data.get("handoff")
-    if isinstance(handoff, dict) and handoff.get("status") == REQUESTED:
-        return Outcome("handoff/already_requested")
-    context.session.data["handoff"] = {
-        "status": REQUESTED,
-        "requested_at": context.message.received_at.isoformat(),
-        "locale": context.locale,
-    }
-    return Outcome("handoff/requested")
+    opened = await context.services.handoff.request(
+        context.message, context.locale, context.session.history
+    )
+    return Outcome("handoff/requested" if opened else "handoff/already_requested")
+
+
+async def take_over(context: Context[Services]) -> Outcome:
+    ticket = context.parse.entities.get("ticket")
+    if not isinstance(ticket, str):
+        return Outcome("handoff/unknown_ticket")
+    return await context.services.handoff.take(context.message, ticket)
+
+
+async def return_to_bot(context: Context[Services]) -> Outcome:
+    ticket = context.parse.entities.get("ticket")
+    if not isinstance(ticket, str):
+        return Outcome("handoff/unknown_ticket")
+    return await context.services.handoff.release(context.message, ticket)
 
 
 def create_router() -> Router[Services]:
     router: Router[Services] = Router("handoff")
     router.intent("human")(request_person)
+    router.intent("handoff_take", roles=STAFF)(take_over)
+    router.intent("handoff_release", roles=STAFF)(return_to_bot)
     return router

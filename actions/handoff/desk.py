@@ -1,0 +1,137 @@
+"""The handoff between a guest and the hotel's team, whatever channel each is on.
+
+A guest asks for a person: a ticket is opened and the team's channel (``RSV_HANDOFF_ADDRESS``)
+is told, in the team's locale, with the guest's channel, language and last messages, and a
+"Take over" button. The staff member who presses it is linked to the guest: from then on what
+they write in that conversation goes to the guest through the guest's own channel, and what
+the guest writes goes to them instead of being answered by the bot, until "Return to bot".
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import structlog
+
+from actions.handoff.store import REQUESTED, TAKEN, Handoff, HandoffStore
+from bot.context import Turn
+from bot.observability import pseudonym
+from bot.pipeline import Next
+from bot.proactive import Notifier
+from bot.types import STAFF, Address, Choice, Message, Outcome, TurnResult
+
+log = structlog.get_logger("rsv360.handoff")
+
+HISTORY_SHOWN = 6
+
+
+def staff_key(message: Message) -> str:
+    return f"{message.channel}:{message.conversation_id}:{message.user_id}"
+
+
+def _address(key: str) -> Address:
+    channel, conversation, *_ = key.split(":")
+    return Address(channel, conversation)
+
+
+class HandoffDesk:
+    def __init__(
+        self, store: HandoffStore, notifier: Notifier, team: Address | None, team_locale: str
+    ) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._team = team
+        self._team_locale = team_locale
+
+    async def request(
+        self, message: Message, locale: str, history: list[dict[str, Any]]
+    ) -> Handoff | None:
+        """Open a ticket and tell the team; None when the guest already has one open."""
+        guest = f"{message.channel}:{message.conversation_id}"
+        if await self._store.of_guest(guest) is not None:
+            return None
+        handoff = Handoff(secrets.token_urlsafe(9), guest, locale)
+        await self._store.save(handoff)
+        if self._team is not None:
+            shown = [entry for entry in history if entry.get("text")][-HISTORY_SHOWN:]
+            take = Choice("handoff_take", payload=f"intent:handoff_take|ticket={handoff.ticket}")
+            values = {"channel": message.channel, "locale": locale, "history": shown}
+            request = Outcome("handoff/staff_request", values, (take,))
+            await self._notifier.notify(self._team, self._team_locale, [request])
+        log.info("handoff_requested", guest=pseudonym(guest), team=self._team is not None)
+        return handoff
+
+    async def take(self, message: Message, ticket: str) -> Outcome:
+        handoff = await self._store.by_ticket(ticket)
+        if handoff is None:
+            return Outcome("handoff/unknown_ticket")
+        me = staff_key(message)
+        if handoff.status == TAKEN and handoff.staff != me:
+            return Outcome("handoff/already_taken")
+        earlier = await self._store.of_staff(me)
+        if earlier is not None and earlier.ticket != ticket:
+            return Outcome("handoff/finish_first", {}, (_release(earlier.ticket),))
+        taken = Handoff(handoff.ticket, handoff.guest, handoff.locale, TAKEN, me)
+        await self._store.save(taken)
+        await self._notifier.notify(
+            _address(handoff.guest), handoff.locale, [Outcome("handoff/taken")]
+        )
+        log.info("handoff_taken", guest=pseudonym(handoff.guest), staff=pseudonym(me))
+        channel = handoff.guest.split(":", 1)[0]
+        values = {"channel": channel, "locale": handoff.locale}
+        return Outcome("handoff/you_took", values, (_release(ticket),))
+
+    async def release(self, message: Message, ticket: str) -> Outcome:
+        handoff = await self._store.by_ticket(ticket)
+        if handoff is None:
+            return Outcome("handoff/unknown_ticket")
+        if handoff.status == TAKEN and handoff.staff != staff_key(message):
+            return Outcome("handoff/already_taken")
+        await self._store.close(handoff)
+        returned = Outcome("handoff/returned")
+        await self._notifier.notify(_address(handoff.guest), handoff.locale, [returned])
+        log.info("handoff_released", guest=pseudonym(handoff.guest))
+        return Outcome("handoff/released")
+
+    async def relay(self, turn: Turn) -> bool:
+        """Pass a taken-over conversation's text to the other side; True when it was."""
+        message = turn.message
+        if message.text is None:
+            return False  # buttons (return to bot, take over) go to their actions
+        if message.role in STAFF:
+            handoff = await self._store.of_staff(staff_key(message))
+            if handoff is not None and handoff.status == TAKEN:
+                says = Outcome("handoff/staff_says", {"text": message.text})
+                await self._notifier.notify(_address(handoff.guest), handoff.locale, [says])
+                log.info("handoff_relayed", to="guest", guest=pseudonym(handoff.guest))
+                return True
+        handoff = await self._store.of_guest(turn.conversation_key)
+        if handoff is None or handoff.status != TAKEN or handoff.staff is None:
+            return False
+        says = Outcome("handoff/guest_says", {"text": message.text})
+        await self._notifier.notify(_address(handoff.staff), self._team_locale, [says])
+        log.info("handoff_relayed", to="staff", guest=pseudonym(handoff.guest))
+        return True
+
+
+class Relay:
+    """Pipeline step (after the session is loaded): while a person has taken a conversation
+    over, messages go between guest and staff member instead of to the bot."""
+
+    def __init__(self, desk: HandoffDesk) -> None:
+        self._desk = desk
+
+    async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
+        if await self._desk.relay(turn):
+            if turn.session is not None and turn.message.text is not None:
+                turn.session.remember(turn.message.role, turn.message.text)
+            return TurnResult("handled")
+        return await call_next(turn)
+
+
+def _release(ticket: str) -> Choice:
+    return Choice("handoff_release", payload=f"intent:handoff_release|ticket={ticket}")
+
+
+__all__ = ["REQUESTED", "HandoffDesk", "Relay", "staff_key"]

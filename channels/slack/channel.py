@@ -1,0 +1,248 @@
+"""Slack, the team's channel: Events API (mentions, direct messages), the ``/rsv`` command and
+Block Kit buttons, mounted at ``/slack/events`` with Slack's request signature verified.
+
+Every listener acknowledges first (Slack wants an answer within 3 s and retries otherwise) and
+works after. Slack re-sends events it thinks were lost and may send one message as two events
+(``message.im`` and ``app_mention``): an event id is handled once, and so is a channel's ``ts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+
+from bot.dedupe import DedupeStore
+from bot.delivery import DeliveryQueue
+from bot.engine import Engine
+from bot.observability import pseudonym
+from bot.roles import RoleBook
+from bot.types import Address, Message, Reply
+from channels.slack.outbound import SlackSender, blocks_of
+
+CHANNEL = "slack"
+EVENTS_PATH = "/slack/events"
+COMMAND = "/rsv"
+MENTION = re.compile(r"<@[A-Z0-9]+>")
+LOOKUP_TTL_SECONDS = 300.0
+DEDUPE_TTL_SECONDS = 3600
+
+log = structlog.get_logger("rsv360.slack")
+
+
+class SlackChannel:
+    def __init__(
+        self,
+        engine: Engine[Any],
+        sender: SlackSender,
+        queue: DeliveryQueue[Reply],
+        roles: RoleBook,
+        seen: DedupeStore,
+        *,
+        signing_secret: str,
+        max_text_chars: int,
+    ) -> None:
+        self._engine = engine
+        self._sender = sender
+        self._queue = queue
+        self._roles = roles
+        self._seen = seen
+        self._max_text_chars = max_text_chars
+        self._people = _Directory(sender)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._verifier = SignatureVerifier(signing_secret)
+        self.app = AsyncApp(client=sender.client, signing_secret=signing_secret)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("message")(self._on_message)
+        self.app.command(COMMAND)(self._on_command)
+        self.app.action(re.compile(r"^rsv_\d+$"))(self._on_button)
+        self.app.error(self._on_error)
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(EVENTS_PATH, self._handle)
+        app.on_shutdown.append(self._finish)
+
+    async def drain(self) -> None:
+        """Wait for the work acknowledged requests started (shutdown; tests)."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    async def deliver(self, address: Address, replies: Sequence[Reply]) -> bool:
+        """The notifier's deliverer: queued, paced per channel and retried; True once queued."""
+        return await self._queue.put(address.conversation_id, list(replies))
+
+    async def _finish(self, _: web.Application) -> None:
+        await self.drain()
+        await self._queue.close()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        if not self._verifier.is_valid_request(body, dict(request.headers)):
+            log.warning("slack_signature_refused")
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:
+            log.warning("slack_request_malformed")
+            return web.json_response({"error": "malformed request"}, status=400)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    # -- listeners: acknowledge, then work in a task of our own --------------------------------
+
+    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any], ack: Any) -> None:
+        await ack()
+        self._start(self._event(event, body))
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], ack: Any) -> None:
+        await ack()
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return  # edits, joins, the bot's own messages; channel messages come as mentions
+        self._start(self._event(event, body))
+
+    async def _on_command(self, command: dict[str, Any], ack: Any, respond: AsyncRespond) -> None:
+        await ack()
+        self._start(self._command(command, respond))
+
+    async def _on_button(self, body: dict[str, Any], action: dict[str, Any], ack: Any) -> None:
+        await ack()
+        self._start(self._button(body, action))
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("slack_listener_failed", error=type(error).__name__)
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._guarded(work))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:  # the engine answers its own failures; this is the adapter's
+            log.exception("slack_work_failed")
+
+    # -- work ------------------------------------------------------------------------------------
+
+    async def _event(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        channel, user, ts = event.get("channel"), event.get("user"), event.get("ts")
+        text = MENTION.sub("", str(event.get("text") or "")).strip()
+        if not (isinstance(channel, str) and isinstance(user, str) and isinstance(ts, str)):
+            log.info("slack_event_ignored", kind=event.get("type"))
+            return
+        event_id = str(body.get("event_id") or ts)
+        if not await self._seen.first_seen("slack:events", event_id, DEDUPE_TTL_SECONDS):
+            log.info("slack_event_duplicate", kind=event.get("type"))
+            return
+        if not text or len(text) > self._max_text_chars:
+            log.info("slack_event_ignored", kind="empty_or_long")
+            return
+        thread = event.get("thread_ts")
+        await self._turn(channel, user, ts, text=text, reply=self._poster(channel, thread))
+
+    async def _command(self, command: dict[str, Any], respond: AsyncRespond) -> None:
+        channel, user = command.get("channel_id"), command.get("user_id")
+        if not (isinstance(channel, str) and isinstance(user, str)):
+            log.info("slack_event_ignored", kind="command")
+            return
+        text = str(command.get("text") or "").strip()[: self._max_text_chars] or "help"
+
+        async def answer(reply: Reply) -> None:
+            await respond(text=reply.text[:3000], blocks=blocks_of(reply))
+
+        await self._turn(channel, user, str(command.get("trigger_id")), text=text, reply=answer)
+
+    async def _button(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        channel = (body.get("channel") or {}).get("id")
+        user = (body.get("user") or {}).get("id")
+        payload = action.get("value")
+        if not (isinstance(channel, str) and isinstance(user, str) and isinstance(payload, str)):
+            log.info("slack_event_ignored", kind="block_actions")
+            return
+        thread = (body.get("message") or {}).get("thread_ts")
+        action_id = f"{action.get('action_ts')}:{action.get('action_id')}"
+        await self._turn(channel, user, action_id, payload=payload,
+                         reply=self._poster(channel, thread))  # fmt: skip
+
+    def _poster(self, channel: str, thread: str | None) -> Callable[[Reply], Awaitable[None]]:
+        async def post(reply: Reply) -> None:
+            await self._sender.send(channel, reply, thread)
+
+        return post
+
+    async def _turn(
+        self,
+        channel: str,
+        user: str,
+        update_id: str,
+        *,
+        reply: Callable[[Reply], Awaitable[None]],
+        text: str | None = None,
+        payload: str | None = None,
+    ) -> None:
+        locale, groups = await self._people.locale_of(user), await self._people.groups_of(user)
+        result = await self._engine.handle(
+            Message(
+                channel=CHANNEL,
+                conversation_id=channel,
+                user_id=user,
+                text=text,
+                payload=payload,
+                locale_hint=locale,
+                update_id=update_id,
+                role=self._roles.role_of(CHANNEL, user, groups),
+            )
+        )
+        try:
+            for answer in result.replies:
+                await reply(answer)
+        except Exception as error:
+            log.error("slack_reply_failed", channel=pseudonym(channel), error=type(error).__name__)
+
+
+class _Directory:
+    """Users' locales (users.info) and user groups (usergroups.list), looked up on demand and
+    kept a few minutes; a workspace that does not grant the scope just gives none."""
+
+    def __init__(self, sender: SlackSender) -> None:
+        self._client = sender.client
+        self._locales: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
+        self._groups: tuple[dict[str, frozenset[str]], float] | None = None
+
+    async def locale_of(self, user: str) -> str | None:
+        cached = self._locales.get(user)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        locale = None
+        try:
+            found = await self._client.users_info(user=user, include_locale=True)
+            locale = (found.get("user") or {}).get("locale")
+        except SlackApiError as error:
+            log.warning("slack_lookup_failed", call="users.info", error=error.response.get("error"))
+        self._locales[user] = (locale, time.monotonic() + LOOKUP_TTL_SECONDS)
+        while len(self._locales) > 10_000:
+            self._locales.popitem(last=False)
+        return locale
+
+    async def groups_of(self, user: str) -> list[str]:
+        if self._groups is None or self._groups[1] <= time.monotonic():
+            members: dict[str, frozenset[str]] = {}
+            try:
+                found = await self._client.usergroups_list(include_users=True)
+                for group in found.get("usergroups") or []:
+                    members[group["id"]] = frozenset(group.get("users") or ())
+            except SlackApiError as error:
+                log.warning("slack_lookup_failed", call="usergroups.list",
+                            error=error.response.get("error"))  # fmt: skip
+            self._groups = (members, time.monotonic() + LOOKUP_TTL_SECONDS)
+        return [group for group, users in self._groups[0].items() if user in users]

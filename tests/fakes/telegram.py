@@ -1,0 +1,200 @@
+"""A local Telegram Bot API server: answers like api.telegram.org for the methods we call.
+
+Calls arrive as ``POST /bot{token}/{method}`` (form-encoded, or multipart for uploads) and are
+recorded with their arrival time. Tests script failures: ``fail(method, status, times)`` answers
+the next calls with Telegram's error bodies (429 carries ``parameters.retry_after``), and chats
+in ``blocked`` answer 403 as for a user who blocked the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000001
+TOKEN = f"{BOT_ID}:AAE-test-token-for-the-local-bot-api"
+ERRORS = {
+    400: "Bad Request: message text is empty",
+    403: "Forbidden: bot was blocked by the user",
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    file: bytes | None = None
+
+    @property
+    def chat_id(self) -> str:
+        return str(self.params.get("chat_id"))
+
+    @property
+    def keyboard(self) -> list[list[dict[str, Any]]]:
+        markup = self.params.get("reply_markup")
+        return json.loads(markup)["inline_keyboard"] if markup else []
+
+
+@dataclass
+class FakeTelegram:
+    calls: list[Call] = field(default_factory=list)
+    blocked: set[str] = field(default_factory=set)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    retry_after: int = 1
+    listener: Callable[[Call], None] | None = None
+    """Called with each recorded call (the benchmark times answers with it)."""
+    _failures: dict[str, list[int]] = field(default_factory=dict)
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def fail(self, method: str, status: int, times: int = 1) -> None:
+        self._failures.setdefault(method, []).extend([status] * times)
+
+    def sent(self, method: str = "sendMessage", chat_id: str | None = None) -> list[Call]:
+        return [
+            call
+            for call in self.calls
+            if call.method == method and (chat_id is None or call.chat_id == chat_id)
+        ]
+
+    def texts(self, chat_id: str | None = None) -> list[str]:
+        return [call.params["text"] for call in self.sent("sendMessage", chat_id)]
+
+    async def wait_for(self, method: str, count: int, seconds: float = 10.0) -> list[Call]:
+        """The first ``count`` calls of a method, waiting for them to arrive."""
+        async with asyncio.timeout(seconds):
+            while len(self.sent(method)) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return self.sent(method)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post(r"/bot{token}/{method}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params, file = await _params(request)
+        if method == "getUpdates":
+            return await self._get_updates(params)
+        call = Call(method, params, time.monotonic(), file)
+        failures = self._failures.get(method)
+        if failures:
+            status = failures.pop(0)
+            return _error(status, ERRORS[status].format(retry_after=self.retry_after),
+                          {"retry_after": self.retry_after} if status == 429 else None)  # fmt: skip
+        if call.chat_id in self.blocked and method.startswith("send"):
+            return _error(403, ERRORS[403])
+        self.calls.append(call)
+        self._arrived.set()
+        if self.listener is not None:
+            self.listener(call)
+        return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    async def _get_updates(self, params: dict[str, Any]) -> web.Response:
+        offset = int(params.get("offset", 0))
+        ready = [update for update in self.updates if update["update_id"] >= offset]
+        if not ready:
+            await asyncio.sleep(0.05)
+        return web.json_response({"ok": True, "result": ready})
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "RSV", "username": "rsv360_bot"}
+        if method in ("sendMessage", "sendPhoto"):
+            chat = int(params["chat_id"])
+            message: dict[str, Any] = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat, "type": "private"},
+            }
+            if method == "sendMessage":
+                message["text"] = params["text"]
+            else:
+                message["photo"] = [
+                    {"file_id": "f1", "file_unique_id": "u1", "width": 1, "height": 1}
+                ]
+            return message
+        return True
+
+
+async def _params(request: web.Request) -> tuple[dict[str, Any], bytes | None]:
+    if request.content_type.startswith("multipart/"):
+        params: dict[str, Any] = {}
+        file = None
+        reader = await request.multipart()
+        async for part in reader:
+            if part.filename:  # type: ignore[union-attr]
+                file = await part.read()  # type: ignore[union-attr]
+            else:
+                params[part.name] = await part.text()  # type: ignore[union-attr]
+        return params, file
+    if request.content_type == "application/json":
+        return await request.json(), None
+    return dict(await request.post()), None  # type: ignore[arg-type]
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
+
+
+_update_ids = itertools.count(100_000)
+
+
+def text_update(chat_id: int, text: str, language: str | None = "pt-br", user_id: int | None = None,
+                update_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """An update as Telegram posts it for a private text message."""
+    user = {"id": user_id or chat_id, "is_bot": False, "first_name": "Ana"}
+    if language:
+        user["language_code"] = language
+    return {
+        "update_id": update_id if update_id is not None else next(_update_ids),
+        "message": {
+            "message_id": next(_update_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Ana"},
+            "from": user,
+            "text": text,
+        },
+    }
+
+
+def button_update(chat_id: int, data: str, language: str | None = "pt-br",
+                  user_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """An update for a press on an inline keyboard button of one of the bot's messages."""
+    user = {"id": user_id or chat_id, "is_bot": False, "first_name": "Ana"}
+    if language:
+        user["language_code"] = language
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": user,
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "RSV"},
+                "text": "…",
+            },
+        },
+    }

@@ -1,0 +1,282 @@
+"""The Telegram channel end to end: aiogram talks to a local Bot API server (tests/fakes), and
+updates come in through the webhook with Telegram's secret token header."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from actions.services import Services
+from bot import Context, Outcome, Router
+from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router, webhook_secret
+from bot.settings import Settings
+from bot.types import STAFF, Address
+from channels.telegram import WEBHOOK_PATH, TelegramChannel
+from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
+from tests.test_checkout import in_portuguese, off_season_stay
+
+SettingsFactory = Callable[..., Settings]
+STAFF_USER = 4242
+
+
+@dataclass
+class Telegram:
+    client: TestClient
+    fake: FakeTelegram
+    channel: TelegramChannel
+    secret: str
+    runtime: Any
+
+    async def post(self, update: Any, secret: str | None = None, raw: str | None = None) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.secret if secret is None else secret}
+        if raw is not None:
+            response = await self.client.post(WEBHOOK_PATH, data=raw, headers=headers)
+        else:
+            response = await self.client.post(WEBHOOK_PATH, json=update, headers=headers)
+        return response.status
+
+    async def says(self, chat: int, text: str, **options: Any) -> list[str]:
+        """Post the update, wait for the turn to finish and return what the chat got."""
+        return await self._turn(chat, text_update(chat, text, **options))
+
+    async def presses(self, chat: int, title: str) -> list[str]:
+        data = self.button(chat, title)["callback_data"]
+        return await self._turn(chat, button_update(chat, data))
+
+    def button(self, chat: int, title: str) -> dict[str, Any]:
+        for call in reversed(self.fake.calls):
+            if call.chat_id == str(chat):
+                for row in call.keyboard:
+                    if row[0]["text"].startswith(title):
+                        return dict(row[0])
+        raise AssertionError(f"no button {title!r}")
+
+    async def _turn(self, chat: int, update: Any) -> list[str]:
+        before = len(self.fake.sent(chat_id=str(chat)))
+        assert await self.post(update) == 200
+        await self.channel.drain()
+        return [
+            call.params.get("text") or call.params.get("caption", "")
+            for call in self.fake.sent(chat_id=str(chat))[before:]
+        ]
+
+
+def staff_router() -> Router[Services]:
+    """The capabilities plus one staff-only intent, as a forecast or refund approval is."""
+    router: Router[Services] = Router("test")
+    router.include_router(default_router())
+    kept: Router[Services] = Router("staff")
+
+    @kept.intent("ops_report", roles=STAFF)
+    async def report(context: Context[Services]) -> Outcome:
+        return Outcome("smalltalk/thanks")
+
+    @kept.intent("slow_report")
+    async def slow(context: Context[Services]) -> Outcome:
+        await asyncio.sleep(0.4)
+        return Outcome("smalltalk/thanks")
+
+    router.include_router(kept)
+    return router
+
+
+@pytest.fixture
+async def telegram(aiohttp_client: Any, backend_settings: SettingsFactory) -> Telegram:
+    fake = FakeTelegram()
+    server = TestServer(fake.app())
+    await server.start_server()
+    settings = backend_settings(
+        telegram_token=TOKEN,
+        telegram_api_url=str(server.make_url("")).rstrip("/"),
+        staff_ids=[f"telegram:{STAFF_USER}"],
+        telegram_chat_interval_seconds=0.01,
+    )
+    runtime = build_runtime(settings, router=staff_router())
+    app = create_app(settings, runtime)
+    client = await aiohttp_client(app)
+    yield Telegram(client, fake, app[PROVIDER_CHANNELS]["telegram"],
+                   webhook_secret(settings, "telegram"), runtime)  # fmt: skip
+    await server.close()
+
+
+async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(
+    telegram: Telegram,
+) -> None:
+    greeting = await telegram.says(1001, "oi")
+    assert greeting
+    assert greeting[0].startswith(("Olá", "Oi"))
+    sent = telegram.fake.sent("sendMessage", "1001")[-1]
+    assert sent.params["parse_mode"] == "HTML"
+
+    wifi = await telegram.says(1001, "qual a senha do wifi?")
+    assert any("Wi-Fi" in text or "wifi" in text.lower() for text in wifi), wifi
+
+    checkin, checkout = off_season_stay()
+    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    assert (
+        "Quantos hóspedes"
+        in (await telegram.says(1001, f"quero reservar na Pousada do Mar {stay}"))[-1]
+    )
+    assert "Quarto Standard" in " ".join(await telegram.presses(1001, "2 adultos"))
+    assert "Em nome de quem" in (await telegram.presses(1001, "Quarto Standard"))[-1]
+    assert "e-mail" in (await telegram.says(1001, "Maria Souza & Filhos"))[-1]
+    summary = (await telegram.says(1001, "maria@example.com"))[-1]
+    assert "Maria Souza &amp; Filhos" in summary, "escaped for the HTML parse mode"
+    assert re.search(r"RSV-[A-Z0-9]{6}", " ".join(await telegram.presses(1001, "Confirmar")))
+    assert "link de pagamento" in " ".join(await telegram.presses(1001, "Pagar agora"))
+    link = telegram.button(1001, "Abrir a página de pagamento")
+    assert link["url"].startswith("http")
+    assert "/checkout/sandbox/" in link["url"]
+    assert "callback_data" not in link
+
+
+async def test_typing_shows_while_a_slow_turn_works(telegram: Telegram) -> None:
+    assert await telegram._turn(1012, button_update(1012, "intent:slow_report"))
+    [typing] = telegram.fake.sent("sendChatAction", "1012")
+    assert typing.params["action"] == "typing"
+    await telegram.says(1012, "oi")
+    assert len(telegram.fake.sent("sendChatAction", "1012")) == 1, "a fast turn needs none"
+
+
+async def test_deep_link_opens_the_booking_of_that_property(telegram: Telegram) -> None:
+    texts = await telegram.says(1002, "/start pousada-do-mar")
+    assert "Para quando" in texts[-1] or "datas" in texts[-1], texts
+    assert telegram.button(1002, "Cancelar")
+
+
+async def test_language_code_is_the_locale_hint(telegram: Telegram) -> None:
+    assert (await telegram.says(1003, "/start", language="es"))[0].startswith("¡Hola")
+    assert (await telegram.says(1004, "/start", language="en"))[0].startswith(("Hello", "Hi"))
+
+
+async def test_a_staff_member_runs_a_staff_command_and_a_guest_is_refused(
+    telegram: Telegram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staff = await telegram._turn(STAFF_USER, button_update(STAFF_USER, "intent:ops_report"))
+    assert len(staff) == 1, staff
+    assert staff[0].startswith("De nada!")
+    guest = await telegram._turn(1005, button_update(1005, "intent:ops_report"))
+    assert "só para a equipe do hotel" in guest[0], guest
+
+
+async def test_a_long_payload_travels_as_a_short_key_within_64_bytes(
+    telegram: Telegram,
+) -> None:
+    payload = "intent:faq|topic=cancellation_policy|property=pousada-do-mar-and-a-long-slug"
+    data = await telegram.channel._sender._payloads.shorten(payload, 64)
+    assert len(data.encode()) <= 64
+    texts = await telegram._turn(1006, button_update(1006, data))
+    assert texts, "the expanded payload was answered"
+    unknown = await telegram._turn(1006, button_update(1006, "~unknownkey"))
+    assert unknown, "an expired key gets the unknown-button answer, not silence"
+
+
+async def test_a_retried_update_is_answered_once(telegram: Telegram) -> None:
+    update = text_update(1007, "oi", update_id=55)
+    assert await telegram.post(update) == 200
+    assert await telegram.post(update) == 200
+    await telegram.channel.drain()
+    assert len(telegram.fake.sent("sendMessage", "1007")) == 1
+
+
+async def test_a_wrong_or_missing_secret_token_is_401_and_nothing_happens(
+    telegram: Telegram,
+) -> None:
+    assert await telegram.post(text_update(1008, "oi"), secret="wrong") == 401
+    assert await telegram.post(text_update(1008, "oi"), secret="") == 401
+    await telegram.channel.drain()
+    assert telegram.fake.sent(chat_id="1008") == []
+
+
+async def test_malformed_updates_are_refused_with_a_log_line(
+    telegram: Telegram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert await telegram.post(None, raw="{not json") == 400
+    assert await telegram.post({"update_id": "x", "message": 3}) == 400
+    assert await telegram.post({"update_id": 9, "message": {"chat": {}}}) == 400
+    assert await telegram.post(None, raw="[]") == 400
+    assert capsys.readouterr().out.count("telegram_update_malformed") == 4
+    sticker = text_update(1009, "x")
+    del sticker["message"]["text"]
+    sticker["message"]["sticker"] = {"file_id": "s", "file_unique_id": "s", "type": "regular",
+                                     "width": 1, "height": 1, "is_animated": False,
+                                     "is_video": False}  # fmt: skip
+    assert await telegram.post(sticker) == 200
+    await telegram.channel.drain()
+    assert "telegram_update_ignored" in capsys.readouterr().out
+    assert telegram.fake.sent(chat_id="1009") == []
+
+
+async def test_a_message_over_the_limit_is_refused_politely(telegram: Telegram) -> None:
+    texts = await telegram.says(1010, "a" * 5000)
+    assert len(texts) == 1, texts
+    assert "longa" in texts[0]
+
+
+async def test_a_proactive_picture_is_uploaded_from_the_media_store(
+    telegram: Telegram,
+) -> None:
+    image = await telegram.runtime.media.publish(b"\x89PNG-bytes", "image/png", "the pool")
+    await telegram.runtime.notifier.notify(
+        Address("telegram", "1011"), "en", [Outcome("smalltalk/thanks", image=image)]
+    )
+    [photo] = await telegram.fake.wait_for("sendPhoto", 1)
+    assert photo.file == b"\x89PNG-bytes"
+    assert photo.params["caption"].startswith("You're welcome")
+
+
+async def test_set_webhook_registers_the_url_secret_and_update_types(
+    make_settings: SettingsFactory,
+) -> None:
+    from bot.cli import set_telegram_webhook
+
+    fake = FakeTelegram()
+    server = TestServer(fake.app())
+    await server.start_server()
+    settings = make_settings(
+        telegram_token=TOKEN,
+        telegram_api_url=str(server.make_url("")).rstrip("/"),
+        public_url="https://bot.pousada.example",
+        telegram_webhook_secret="s3cret-token_1",
+    )
+    try:
+        said = await set_telegram_webhook(settings)
+    finally:
+        await server.close()
+    [call] = fake.sent("setWebhook")
+    assert call.params["url"] == "https://bot.pousada.example/telegram/webhook"
+    assert call.params["secret_token"] == "s3cret-token_1"
+    assert json.loads(call.params["allowed_updates"]) == ["message", "callback_query"]
+    assert "https://bot.pousada.example/telegram/webhook" in said
+
+
+async def test_polling_mode_answers_without_a_webhook(
+    aiohttp_client: Any, make_settings: SettingsFactory
+) -> None:
+    fake = FakeTelegram()
+    server = TestServer(fake.app())
+    await server.start_server()
+    fake.updates.append(text_update(6001, "oi", update_id=1))
+    settings = make_settings(
+        telegram_token=TOKEN,
+        telegram_api_url=str(server.make_url("")).rstrip("/"),
+        telegram_mode="polling",
+    )
+    client = await aiohttp_client(create_app(settings))
+    try:
+        [answer] = await fake.wait_for("sendMessage", 1)
+        assert answer.chat_id == "6001"
+        assert fake.sent("deleteWebhook"), "a webhook would make Telegram refuse getUpdates"
+        response = await client.post(WEBHOOK_PATH, json=text_update(6001, "oi"))
+        assert response.status == 404, "no webhook route in polling mode"
+    finally:
+        await client.close()
+        await server.close()
