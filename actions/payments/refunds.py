@@ -127,30 +127,35 @@ class Refunds:
         return int(booked or 0) - int(open_ or 0)
 
     async def approve(self, refund_id: int, actor: str) -> Decision:
-        async with self._database.session() as session:
-            refund = await self._locked(session, refund_id)
-            if refund is None:
-                return "unknown"
-            if refund.state != "requested":
-                return "decided"
-            refund.state, refund.decided_by = "approved", actor
-            refund.updated_at = datetime.now(UTC)
+        refund = await self._decide(refund_id, "approved", actor)
+        if not isinstance(refund, Refund):
+            return refund
         log.info("refund_approved", refund=refund_id, by=pseudonym(actor))
         await self._tell_guest(refund, "payments/refund_approved")
         return await self._pay(refund_id)
 
     async def deny(self, refund_id: int, actor: str, note: str) -> Decision:
+        refund = await self._decide(refund_id, "denied", actor, note[:500])
+        if not isinstance(refund, Refund):
+            return refund
+        log.info("refund_denied", refund=refund_id, by=pseudonym(actor))
+        await self._tell_guest(refund, "payments/refund_denied", {"reason": refund.decision_note})
+        return "denied"
+
+    async def _decide(
+        self, refund_id: int, state: str, actor: str, note: str | None = None
+    ) -> Refund | Literal["unknown", "decided"]:
+        """Staff's word on a requested refund, once: a second decision changes nothing."""
         async with self._database.session() as session:
             refund = await self._locked(session, refund_id)
             if refund is None:
                 return "unknown"
             if refund.state != "requested":
                 return "decided"
-            refund.state, refund.decided_by = "denied", actor
-            refund.decision_note, refund.updated_at = note[:500], datetime.now(UTC)
-        log.info("refund_denied", refund=refund_id, by=pseudonym(actor))
-        await self._tell_guest(refund, "payments/refund_denied", {"reason": refund.decision_note})
-        return "denied"
+            refund.state, refund.decided_by, refund.updated_at = state, actor, datetime.now(UTC)
+            if note is not None:
+                refund.decision_note = note
+        return refund
 
     async def refund_late_payment(self, payment_id: int) -> None:
         """Money that came for a hold already gone: all of it back, no approval needed."""
