@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,8 +78,11 @@ class Desk:
             await queue.join()
 
 
-@pytest.fixture
-async def desk(aiohttp_client: Any, backend_settings: SettingsFactory) -> AsyncIterator[Desk]:
+@asynccontextmanager
+async def open_desk(
+    aiohttp_client: Any, backend_settings: SettingsFactory, **overrides: Any
+) -> AsyncIterator[Desk]:
+    """The bot with Slack and Telegram against their local fakes; ``overrides`` are settings."""
     slack, telegram = FakeSlack(), FakeTelegram()
     slack.locales = {GUEST: "pt-BR", STAFF: "pt-BR"}
     slack.groups = {"SFRONT01": [GROUPIE]}
@@ -96,15 +100,24 @@ async def desk(aiohttp_client: Any, backend_settings: SettingsFactory) -> AsyncI
         handoff_address=f"slack:{TEAM}",
         slack_channel_interval_seconds=0.0,
         telegram_chat_interval_seconds=0.0,
+        **overrides,
     )
     runtime = build_runtime(settings, router=staff_router())
     app = create_app(settings, runtime)
     client = await aiohttp_client(app)
     channels = app[PROVIDER_CHANNELS]
-    yield Desk(client, slack, telegram, channels["slack"], channels["telegram"],
-               str(servers[0].make_url("/respond/1")), runtime)  # fmt: skip
-    for server in servers:
-        await server.close()
+    try:
+        yield Desk(client, slack, telegram, channels["slack"], channels["telegram"],
+                   str(servers[0].make_url("/respond/1")), runtime)  # fmt: skip
+    finally:
+        for server in servers:
+            await server.close()
+
+
+@pytest.fixture
+async def desk(aiohttp_client: Any, backend_settings: SettingsFactory) -> AsyncIterator[Desk]:
+    async with open_desk(aiohttp_client, backend_settings) as opened:
+        yield opened
 
 
 async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(desk: Desk) -> None:
