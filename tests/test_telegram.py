@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -280,3 +281,21 @@ async def test_polling_mode_answers_without_a_webhook(
     finally:
         await client.close()
         await server.close()
+
+
+async def test_the_webhook_holds_back_while_too_many_updates_are_in_flight(
+    telegram: Telegram,
+) -> None:
+    assert telegram.channel._webhook is not None
+    telegram.channel._webhook._slots = asyncio.Semaphore(2)  # the bound, made small
+
+    async def post(chat: int) -> float:
+        assert await telegram.post(button_update(chat, "intent:slow_report")) == 200
+        return time.monotonic()
+
+    answered = await asyncio.gather(post(1101), post(1102), post(1103))
+    await telegram.channel.drain()
+    first_reply = min(call.at for call in telegram.fake.sent("sendMessage"))
+    assert sorted(answered)[1] < first_reply, "two updates are taken at once"
+    assert sorted(answered)[2] >= first_reply, "the third waits until a turn has finished"
+    assert {call.chat_id for call in telegram.fake.sent("sendMessage")} == {"1101", "1102", "1103"}

@@ -40,6 +40,10 @@ DEEP_LINK = re.compile(r"^/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$")
 COMMANDS = {"/help": "intent:help", "/start": "intent:greet"}
 UNKNOWN_BUTTON = "unknown"
 TYPING_AFTER_SECONDS = 0.25
+MAX_UPDATES_IN_FLIGHT = 128
+"""Updates handled at once; beyond it the webhook answers only when one finishes, so Telegram
+holds back (it keeps at most ``max_connections`` requests open) instead of a backlog of turns
+piling up behind their conversations' order and timing out."""
 
 log = structlog.get_logger("rsv360.telegram")
 
@@ -203,7 +207,12 @@ class TelegramChannel:
 
 class _CheckedRequestHandler(SimpleRequestHandler):
     """aiogram's webhook handler (secret token checked in constant time, 401 otherwise), but a
-    body that is not an update is answered 400 with a log line instead of failing a task."""
+    body that is not an update is answered 400 with a log line instead of failing a task, and
+    at most ``MAX_UPDATES_IN_FLIGHT`` updates are handled at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = asyncio.Semaphore(MAX_UPDATES_IN_FLIGHT)
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
         try:
@@ -212,9 +221,11 @@ class _CheckedRequestHandler(SimpleRequestHandler):
         except (ValueError, ValidationError) as error:
             log.warning("telegram_update_malformed", error=type(error).__name__)
             return web.json_response({"ok": False}, status=400)
+        await self._slots.acquire()
         task = asyncio.create_task(self._feed(bot, update))
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
+        task.add_done_callback(lambda _: self._slots.release())
         return web.json_response({})
 
     async def _feed(self, bot: Bot, update: Update) -> None:
