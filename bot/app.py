@@ -2,39 +2,28 @@
 
 ``build_runtime`` wires the engine (stores, pipeline, routers, renderer) without I/O;
 ``runtime_lifespan`` owns the connections and fails fast when a dependency is down;
-``create_app`` mounts every enabled channel in one aiohttp application.
+``create_app`` mounts every enabled channel in one aiohttp application. The payment gateways
+(``bot.compose_payments``) and the Telegram, Slack and Discord channels
+(``bot.compose_providers``) are wired in modules of their own, part of this root.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import discord
 import structlog
-import yarl
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 import actions.booking.conversation
 import actions.faq
@@ -43,9 +32,7 @@ import actions.handoff
 import actions.payments.conversation
 import actions.smalltalk
 from actions.booking.catalog import seed
-from actions.booking.service import (
-    BookingService,
-)
+from actions.booking.service import BookingService
 from actions.booking.upkeep import run_upkeep
 from actions.faq import Faq
 from actions.faq.knowledge import load_knowledge
@@ -56,41 +43,26 @@ from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
 from actions.handoff.desk import HandoffDesk, Relay
 from actions.handoff.store import MemoryHandoffStore, RedisHandoffStore
-from actions.payments.desk import PaymentsDesk
-from actions.payments.gateway import Gateway
-from actions.payments.mercadopago import MercadoPagoGateway
-from actions.payments.metrics import PaymentMetrics
-from actions.payments.notices import Notices
-from actions.payments.paypal import PayPalGateway
 from actions.payments.refunds import Refunds
-from actions.payments.routing import Routes
 from actions.payments.sandbox import (
     SandboxCheckout,
-    SandboxGateway,
     SandboxPayments,
     hold_expiry_notice,
 )
 from actions.payments.service import PaymentService
-from actions.payments.stripe_gateway import StripeGateway
 from actions.payments.webhooks import WebhookInbox, run_payments_upkeep
 from actions.services import Services
 from bot import migrations
+from bot.compose_payments import build_payments, close_gateways, mount_payments
+from bot.compose_providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.database import Database, sqlite_url
 from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
-from bot.delivery import (
-    DeliveryQueue,
-    MemoryUnreachableStore,
-    Pace,
-    RedisUnreachableStore,
-    UnreachableStore,
-)
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
 from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
 from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
-from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
 from bot.pipeline import Middleware
 from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies, Wakeups
 from bot.ratelimit import (
@@ -105,21 +77,14 @@ from bot.render import Markup, Renderer
 from bot.respond import Recover, Responder
 from bot.roles import RoleBook
 from bot.router import Router
+from bot.secret import secret_key
 from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
 from bot.settings import PACKAGE_ROOT, Settings
 from bot.types import Address, Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
-from channels.discord import CHANNEL as DISCORD
-from channels.discord import DiscordChannel, DiscordSender
 from channels.media import MediaRoutes
-from channels.payment_admin import RefundAdmin
-from channels.payment_webhooks import PaymentWebhooks
 from channels.rest import RestChannel
-from channels.slack import CHANNEL as SLACK
-from channels.slack import SlackChannel, SlackSender
-from channels.telegram import CHANNEL as TELEGRAM
-from channels.telegram import TelegramChannel, TelegramSender
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
 from intents.artifacts import ModelStore, load_or_train
@@ -329,18 +294,6 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
                 await client.aclose()
 
 
-def secret_key(settings: Settings) -> str:
-    """The configured secret, or one generated once and kept in the data directory."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value()
-    path: Path = settings.data_dir / "secret-key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
-
-
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
     runtime = runtime or build_runtime(settings)
     app = web.Application(client_max_size=1024 * 1024)
@@ -397,93 +350,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     return app
 
 
-# -- Telegram, Slack and Discord (issue 6) ---------------------------------------------------
-
-
-PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
-
-
-def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str, Any]:
-    """Each provider channel whose credentials are set; one without them is simply off."""
-    mounted: dict[str, Any] = {}
-    settings = runtime.settings
-    payloads: PayloadStore = (
-        RedisPayloadStore(runtime.redis) if runtime.redis else MemoryPayloadStore()
-    )
-    unreachable: UnreachableStore = (
-        RedisUnreachableStore(runtime.redis) if runtime.redis else MemoryUnreachableStore()
-    )
-    if settings.telegram_token is not None:
-        telegram = telegram_channel(runtime, payloads, unreachable)
-        if settings.telegram_mode == "webhook":
-            telegram.mount_webhook(app, webhook_secret(settings, TELEGRAM))
-        else:
-            telegram.mount_polling(app)
-        runtime.notifier.register(TELEGRAM, telegram.deliver)
-        mounted[TELEGRAM] = telegram
-    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
-        slack = slack_channel(runtime, unreachable)
-        slack.mount(app)
-        runtime.notifier.register(SLACK, slack.deliver)
-        mounted[SLACK] = slack
-    if settings.discord_token is not None:
-        discord_ = discord_channel(runtime, payloads, unreachable)
-        discord_.mount(app)
-        runtime.notifier.register(DISCORD, discord_.deliver)
-        mounted[DISCORD] = discord_
-    return mounted
-
-
-def discord_channel(
-    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
-) -> DiscordChannel:
-    settings = runtime.settings
-    assert settings.discord_token is not None
-    if settings.discord_api_url:  # discord.py keeps its endpoints on classes: one per process
-        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-    intents = discord.Intents.none()
-    intents.guilds = intents.dm_messages = True
-    sender = DiscordSender(discord.Client(intents=intents), payloads, runtime.media.store)
-    # discord.py waits out Discord's rate-limit buckets itself, from the response headers.
-    pace = Pace(0.0, max_attempts=settings.delivery_max_attempts)
-    queue = DeliveryQueue(DISCORD, sender.send, pace, runtime.metrics, unreachable)
-    locale = runtime.renderer.default_locale
-    described = [
-        runtime.renderer.render(Outcome(f"channels/{name}"), locale, "plain").text
-        for name in ("discord_command", "discord_text")
-    ]
-    return DiscordChannel(
-        runtime.engine, sender, queue, payloads, runtime.roles,
-        token=settings.discord_token.get_secret_value(),
-        max_text_chars=settings.max_text_chars,
-        command_description=described[0], text_description=described[1],
-    )  # fmt: skip
-
-
-def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
-    settings = runtime.settings
-    assert settings.slack_bot_token is not None
-    assert settings.slack_signing_secret is not None
-    client = AsyncWebClient(
-        settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
-        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler()],
-    )
-    sender = SlackSender(client, runtime.media.store)
-    pace = Pace(
-        settings.slack_channel_interval_seconds, max_attempts=settings.delivery_max_attempts
-    )
-    queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
-    seen = RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore()
-    return SlackChannel(
-        runtime.engine, sender, queue, runtime.roles, seen,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
-        max_text_chars=settings.max_text_chars,
-    )  # fmt: skip
-
-
 def handoff_desk(settings: Settings, redis: Redis | None, notifier: Notifier) -> HandoffDesk:
     team = None
     if settings.handoff_address:
@@ -493,45 +359,6 @@ def handoff_desk(settings: Settings, redis: Redis | None, notifier: Notifier) ->
     return HandoffDesk(store, notifier, team, settings.default_locale)
 
 
-def telegram_bot(settings: Settings) -> Bot:
-    assert settings.telegram_token is not None
-    api = (
-        TelegramAPIServer.from_base(settings.telegram_api_url)
-        if settings.telegram_api_url
-        else None
-    )
-    session = AiohttpSession(api=api) if api else AiohttpSession()
-    return Bot(settings.telegram_token.get_secret_value(), session=session)
-
-
-def telegram_channel(
-    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
-) -> TelegramChannel:
-    settings = runtime.settings
-    sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
-    pace = Pace(
-        settings.telegram_chat_interval_seconds,
-        settings.telegram_messages_per_second,
-        max_attempts=settings.delivery_max_attempts,
-    )
-    queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
-    return TelegramChannel(
-        runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
-        max_text_chars=settings.max_text_chars,
-    )  # fmt: skip
-
-
-def webhook_secret(settings: Settings, channel: str) -> str:
-    """The configured webhook secret, else one derived from the server's secret key."""
-    if channel == TELEGRAM and settings.telegram_webhook_secret is not None:
-        return settings.telegram_webhook_secret.get_secret_value()
-    digest = hmac.new(secret_key(settings).encode(), f"webhook:{channel}".encode(), "sha256")
-    return digest.hexdigest()
-
-
-# -- what the guest's chat is told without asking ----------------------------------------------
-
-
 async def _probe(check: Awaitable[object]) -> str:
     """ "ok", or the name of the error that a dependency answered with."""
     try:
@@ -539,72 +366,3 @@ async def _probe(check: Awaitable[object]) -> str:
     except Exception as error:
         return type(error).__name__
     return "ok"
-
-
-# -- payments (issue 5) -------------------------------------------------------------------------
-
-
-def build_payments(
-    settings: Settings,
-    database: Database,
-    bookings: BookingService,
-    checkout: SandboxCheckout,
-    notifier: Notifier,
-    metrics: Metrics,
-) -> tuple[PaymentService, Refunds]:
-    """The gateways that have credentials, the routes between them, and the refund desk."""
-    counters = PaymentMetrics(metrics.registry)
-    common: dict[str, Any] = {
-        "tolerance_seconds": settings.payment_webhook_tolerance_seconds,
-        "retries": settings.payment_gateway_retries,
-        "timeout_seconds": settings.payment_gateway_timeout_seconds,
-    }
-    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, bookings)}
-    if settings.stripe_api_key and settings.stripe_webhook_secret:
-        gateways["stripe"] = StripeGateway(
-            settings.stripe_api_key.get_secret_value(),
-            settings.stripe_webhook_secret.get_secret_value(),
-            counters, api_base=settings.stripe_api_base, **common,
-        )  # fmt: skip
-    if settings.mercadopago_access_token and settings.mercadopago_webhook_secret:
-        gateways["mercadopago"] = MercadoPagoGateway(
-            settings.mercadopago_access_token.get_secret_value(),
-            settings.mercadopago_webhook_secret.get_secret_value(),
-            counters, api_base=settings.mercadopago_api_base, **common,
-        )  # fmt: skip
-    if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
-        gateways["paypal"] = PayPalGateway(
-            settings.paypal_client_id, settings.paypal_client_secret.get_secret_value(),
-            settings.paypal_webhook_id, counters, api_base=settings.paypal_api_base, **common,
-        )  # fmt: skip
-    staff = None
-    if settings.staff_alerts:
-        channel, _, conversation = settings.staff_alerts.partition(":")
-        staff = Address(channel, conversation)
-    notices = Notices(notifier, staff, settings.default_locale)
-
-    def return_url(gateway: str, code: str) -> str:
-        token = checkout.link_for(code).rsplit("/", 1)[-1]
-        return f"{settings.base_url}/payments/return/{gateway}/{token}"
-
-    payments = PaymentService(database, bookings, gateways,
-                              Routes.parse(settings.payment_routes, gateways), notices, counters,
-                              return_url)  # fmt: skip
-    refunds = Refunds(database, bookings, payments, notices, settings.refund_approval_above)
-    payments.on_late_payment = refunds.refund_late_payment
-    return payments, refunds
-
-
-def mount_payments(app: web.Application, runtime: Runtime) -> None:
-    desk = PaymentsDesk(runtime.bookings, runtime.payments, runtime.refunds, runtime.inbox,
-                        runtime.checkout)  # fmt: skip
-    PaymentWebhooks(desk, runtime.renderer).mount(app)
-    keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
-    RefundAdmin(desk, keys).mount(app)
-
-
-async def close_gateways(payments: PaymentService) -> None:
-    for gateway in payments.gateways.values():
-        close = getattr(gateway, "close", None)
-        if close is not None:
-            await close()

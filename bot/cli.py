@@ -23,9 +23,8 @@ from bot.app import (
     create_app,
     prepare_database,
     runtime_lifespan,
-    telegram_bot,
-    webhook_secret,
 )
+from bot.compose_providers import telegram_bot, webhook_secret
 from bot.database import Database, sqlite_url
 from bot.locales import negotiate
 from bot.observability import configure_logging

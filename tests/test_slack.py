@@ -275,7 +275,7 @@ async def test_handoff_from_a_telegram_guest_to_the_slack_team_and_back(desk: De
 
 
 def _telegram_secret(desk: Desk) -> str:
-    from bot.app import webhook_secret
+    from bot.compose_providers import webhook_secret
 
     return webhook_secret(desk.runtime.settings, "telegram")
 

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from actions.services import Services
 from bot import Context, Outcome, Router
-from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router, webhook_secret
+from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
+from bot.compose_providers import webhook_secret
 from bot.settings import Settings
 from bot.types import STAFF, Address
 from channels.telegram import WEBHOOK_PATH, TelegramChannel

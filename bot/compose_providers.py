@@ -1,0 +1,161 @@
+"""Telegram, Slack and Discord wired from settings: each channel whose credentials are set,
+with its paced delivery queue; one without them is simply off."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.dedupe import MemoryDedupeStore, RedisDedupeStore
+from bot.delivery import (
+    DeliveryQueue,
+    MemoryUnreachableStore,
+    Pace,
+    RedisUnreachableStore,
+    UnreachableStore,
+)
+from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
+from bot.secret import secret_key
+from bot.settings import Settings
+from bot.types import Outcome
+from channels.discord import CHANNEL as DISCORD
+from channels.discord import DiscordChannel, DiscordSender
+from channels.slack import CHANNEL as SLACK
+from channels.slack import SlackChannel, SlackSender
+from channels.telegram import CHANNEL as TELEGRAM
+from channels.telegram import TelegramChannel, TelegramSender
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+
+PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
+
+
+def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str, Any]:
+    """Each provider channel whose credentials are set; one without them is simply off."""
+    mounted: dict[str, Any] = {}
+    settings = runtime.settings
+    payloads: PayloadStore = (
+        RedisPayloadStore(runtime.redis) if runtime.redis else MemoryPayloadStore()
+    )
+    unreachable: UnreachableStore = (
+        RedisUnreachableStore(runtime.redis) if runtime.redis else MemoryUnreachableStore()
+    )
+    if settings.telegram_token is not None:
+        telegram = telegram_channel(runtime, payloads, unreachable)
+        if settings.telegram_mode == "webhook":
+            telegram.mount_webhook(app, webhook_secret(settings, TELEGRAM))
+        else:
+            telegram.mount_polling(app)
+        runtime.notifier.register(TELEGRAM, telegram.deliver)
+        mounted[TELEGRAM] = telegram
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        slack = slack_channel(runtime, unreachable)
+        slack.mount(app)
+        runtime.notifier.register(SLACK, slack.deliver)
+        mounted[SLACK] = slack
+    if settings.discord_token is not None:
+        discord_ = discord_channel(runtime, payloads, unreachable)
+        discord_.mount(app)
+        runtime.notifier.register(DISCORD, discord_.deliver)
+        mounted[DISCORD] = discord_
+    return mounted
+
+
+def discord_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> DiscordChannel:
+    settings = runtime.settings
+    assert settings.discord_token is not None
+    if settings.discord_api_url:  # discord.py keeps its endpoints on classes: one per process
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    intents = discord.Intents.none()
+    intents.guilds = intents.dm_messages = True
+    sender = DiscordSender(discord.Client(intents=intents), payloads, runtime.media.store)
+    # discord.py waits out Discord's rate-limit buckets itself, from the response headers.
+    pace = Pace(0.0, max_attempts=settings.delivery_max_attempts)
+    queue = DeliveryQueue(DISCORD, sender.send, pace, runtime.metrics, unreachable)
+    locale = runtime.renderer.default_locale
+    described = [
+        runtime.renderer.render(Outcome(f"channels/{name}"), locale, "plain").text
+        for name in ("discord_command", "discord_text")
+    ]
+    return DiscordChannel(
+        runtime.engine, sender, queue, payloads, runtime.roles,
+        token=settings.discord_token.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+        command_description=described[0], text_description=described[1],
+    )  # fmt: skip
+
+
+def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
+    settings = runtime.settings
+    assert settings.slack_bot_token is not None
+    assert settings.slack_signing_secret is not None
+    client = AsyncWebClient(
+        settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler()],
+    )
+    sender = SlackSender(client, runtime.media.store)
+    pace = Pace(
+        settings.slack_channel_interval_seconds, max_attempts=settings.delivery_max_attempts
+    )
+    queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
+    seen = RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore()
+    return SlackChannel(
+        runtime.engine, sender, queue, runtime.roles, seen,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+    )  # fmt: skip
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    assert settings.telegram_token is not None
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else None
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    return Bot(settings.telegram_token.get_secret_value(), session=session)
+
+
+def telegram_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> TelegramChannel:
+    settings = runtime.settings
+    sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
+    pace = Pace(
+        settings.telegram_chat_interval_seconds,
+        settings.telegram_messages_per_second,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
+    return TelegramChannel(
+        runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
+        max_text_chars=settings.max_text_chars,
+    )  # fmt: skip
+
+
+def webhook_secret(settings: Settings, channel: str) -> str:
+    """The configured webhook secret, else one derived from the server's secret key."""
+    if channel == TELEGRAM and settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    digest = hmac.new(secret_key(settings).encode(), f"webhook:{channel}".encode(), "sha256")
+    return digest.hexdigest()
