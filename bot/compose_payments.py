@@ -92,6 +92,4 @@ def mount_payments(app: web.Application, runtime: Runtime) -> None:
 
 async def close_gateways(payments: PaymentService) -> None:
     for gateway in payments.gateways.values():
-        close = getattr(gateway, "close", None)
-        if close is not None:
-            await close()
+        await gateway.close()

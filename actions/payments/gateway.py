@@ -97,6 +97,9 @@ class Gateway(Protocol):
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         """Raises InvalidWebhook for a bad signature, a stale timestamp or a malformed body."""
 
+    async def close(self) -> None:
+        """Release the HTTP session (at shutdown)."""
+
 
 class GatewayError(Exception):
     """The gateway refused or could not be reached after the retries."""

@@ -93,6 +93,9 @@ class SandboxGateway:
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice:
         raise InvalidWebhook("sandbox")  # the sandbox pays on its own page, never by webhook
 
+    async def close(self) -> None:
+        """No connection of its own: its API is our database."""
+
 
 BOOK_AGAIN = Choice("book_again", payload="intent:book")
 
