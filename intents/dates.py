@@ -259,13 +259,19 @@ def _ordered(first: _DayMonthYear, second: _DayMonthYear, today: date) -> tuple[
 def _resolve(day_month_year: _DayMonthYear, not_before: date) -> date | None:
     """The date, or without a year its next occurrence on or after ``not_before``."""
     day, month, year = day_month_year
+    if year is not None:
+        return _valid_date(year, month, day)
+    # 29/2 comes round only in leap years, at most eight years apart (2096 → 2104).
+    for candidate_year in range(not_before.year, not_before.year + 9):
+        candidate = _valid_date(candidate_year, month, day)
+        if candidate is not None and candidate >= not_before:
+            return candidate
+    return None
+
+
+def _valid_date(year: int, month: int, day: int) -> date | None:
     try:
-        if year is not None:
-            return date(year, month, day)
-        candidate = date(not_before.year, month, day)
-        if candidate < not_before:
-            candidate = date(not_before.year + 1, month, day)
-        return candidate
+        return date(year, month, day)
     except ValueError:
         return None
 

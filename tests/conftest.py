@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
-from datetime import date
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
@@ -17,6 +17,7 @@ from bot.settings import Settings
 from intents.artifacts import ModelStore, load_or_train
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
+from tests.support.clock import NOW, REFERENCE_DAY
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -87,8 +88,13 @@ async def backend_settings(
         yield make_settings
 
 
-REFERENCE_DAY = date(2026, 12, 2)
-"""A Wednesday: the held-out NLU data's expected dates are computed from it."""
+@pytest.fixture(autouse=True)
+def frozen_time() -> Iterator[time_machine.Coordinates]:
+    """No test reads the wall clock: "now" starts at ``NOW`` and runs on from there (timeouts
+    and hold expiry still pass), whatever day the suite runs on. A test that needs another day
+    moves it: ``frozen_time.move_to(...)``."""
+    with time_machine.travel(NOW, tick=True) as coordinates:
+        yield coordinates
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,8 @@ from bot.types import Address
 from tests.fakes.mercadopago import FakeMercadoPago
 from tests.fakes.paypal import FakePayPal
 from tests.fakes.stripe import FakeStripe
+from tests.support.stays import Stay, in_portuguese, off_season_stay
 from tests.test_booking_domain import POSTGRESQL_URL, fresh_database
-from tests.test_checkout import in_portuguese, off_season_stay
 
 CODE = re.compile(r"RSV-[A-Z0-9]{6}")
 STAFF = Address("staff", "room-1")
@@ -115,10 +115,11 @@ class Shop:
     async def events(self) -> int:
         return await self.count(WebhookEvent)
 
-    async def book(self, conversation: str) -> tuple[Chat, str]:
-        """A guest books two off-season nights at the Pousada do Mar; the hold's code."""
+    async def book(self, conversation: str, stay: Stay | None = None) -> tuple[Chat, str]:
+        """A guest books ``stay`` (two off-season nights by default) at the Pousada do Mar; the
+        hold's code."""
         guest = Chat(self.runtime, conversation)
-        checkin, checkout = off_season_stay()
+        checkin, checkout = stay or off_season_stay()
         stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
         await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
         await guest.presses("Quarto Standard")

@@ -13,10 +13,9 @@ import random
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -25,15 +24,16 @@ from actions.booking.catalog import extend_inventory
 from actions.booking.models import Inventory, Product, Property, Rate, Reservation
 from actions.booking.service import BookingService, Guest, Unavailable
 from bot.database import Database
+from tests.support.clock import NOW, REFERENCE_DAY
 from tests.test_booking_domain import Clock, database_url, fresh_database
 
 REPO = Path(__file__).resolve().parents[1]
-TODAY = datetime.now(ZoneInfo("America/Sao_Paulo")).date()
-"""The holds run on the real clock (in the workers too): the stays are a few days ahead."""
+TODAY = REFERENCE_DAY
+"""The workers' clock is the suite's ``NOW`` too (passed in the spec): the stays are days ahead."""
 
 WORKER = """
 import asyncio, json, sys, time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -44,7 +44,8 @@ from bot.database import Database
 
 async def main(spec):
     database = Database(spec["url"])
-    service = BookingService(database)
+    now = datetime.fromisoformat(spec["now"])
+    service = BookingService(database, clock=lambda: now)
 
     async def warm():  # open the pool's connections before the start signal
         async with database.session() as session:
@@ -151,6 +152,7 @@ async def holds_from_processes(
     workers = []
     for number, stays in enumerate(stays_per_worker):
         spec = {
+            "now": NOW.isoformat(),
             "url": database.url,
             "product": product_id,
             "stays": [[checkin.isoformat(), checkout.isoformat()] for checkin, checkout in stays],
@@ -316,7 +318,7 @@ async def waiting_on_locks(database: Database) -> int:
 
 async def test_the_hold_sweep_never_deadlocks_with_a_new_hold(postgresql: Database) -> None:
     product_id = await last_room(postgresql, units=2)
-    clock = Clock(datetime.now(UTC))
+    clock = Clock(NOW)
     service = PausingService(postgresql, clock)
     guest = Guest("Ana", "ana@example.com")
     for checkin, checkout in ((night(4), night(7)), (night(0), night(3))):  # later stay first

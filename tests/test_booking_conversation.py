@@ -15,23 +15,18 @@ from actions.booking.service import Guest
 from bot import Message, Reply
 from bot.app import Runtime, build_runtime, runtime_lifespan
 from bot.settings import Settings
+from tests.support.clock import REFERENCE_DAY
+from tests.support.stays import minimum_stay, off_season_stay, spoken, today
 
 CODE = re.compile(r"RSV-[A-Z0-9]{6}")
 
 
-def next_march_10() -> date:
-    """Outside every demo season and inside the year of inventory, whenever the tests run."""
-    today = datetime.now(UTC).date()
-    candidate = date(today.year, 3, 10)
-    return candidate if candidate - timedelta(days=3) > today else date(today.year + 1, 3, 10)
-
-
-MARCH_10 = next_march_10()
-DATES = {
-    "pt-BR": f"de 10 a 13 de março de {MARCH_10.year}",
-    "en": f"from March 10 to 13 {MARCH_10.year}",
-    "es": f"del 10 al 13 de marzo de {MARCH_10.year}",
-}
+STAY = off_season_stay(REFERENCE_DAY, nights=3)
+"""Three off-season nights: no minimum stay, inside the year of inventory."""
+CHECKIN = STAY[0]
+LATER = off_season_stay(STAY[1], nights=2, lead_days=7)
+"""Two other off-season nights, for a guest who changes the dates."""
+DATES = {locale: spoken(STAY, locale) for locale in ("pt-BR", "en", "es")}
 
 
 @pytest.fixture
@@ -106,7 +101,7 @@ async def test_the_happy_path_from_wish_to_payment_link(runtime: Runtime, locale
     code = CODE.search(held)
     assert code is not None
     reservation = await runtime.bookings.by_code(code.group(0))
-    assert (reservation.state, reservation.checkin, reservation.adults) == ("held", MARCH_10, 2)
+    assert (reservation.state, reservation.checkin, reservation.adults) == ("held", CHECKIN, 2)
     assert (reservation.checkout - reservation.checkin).days == 3
     link = await guest.presses(words["pay"])
     assert words["link"] in link
@@ -155,7 +150,7 @@ async def test_full_dates_get_the_nearest_alternatives(runtime: Runtime) -> None
     async with runtime.database.session() as session:
         await session.execute(
             update(Inventory)
-            .where(Inventory.day >= MARCH_10, Inventory.day < MARCH_10 + timedelta(days=3))
+            .where(Inventory.day >= CHECKIN, Inventory.day < CHECKIN + timedelta(days=3))
             .values(taken=Inventory.total)
         )
     guest = Guest_(runtime, "en")
@@ -192,7 +187,7 @@ async def _held_reservation(runtime: Runtime, guest: Guest_, checkin: date, nigh
 
 async def test_paying_an_expired_hold_is_refused_clearly(runtime: Runtime) -> None:
     guest = Guest_(runtime, "pt-BR")
-    code = await _held_reservation(runtime, guest, MARCH_10)
+    code = await _held_reservation(runtime, guest, CHECKIN)
     async with runtime.database.session() as session:
         await session.execute(
             update(Reservation)
@@ -206,7 +201,7 @@ async def test_paying_an_expired_hold_is_refused_clearly(runtime: Runtime) -> No
 
 async def test_the_hold_expiring_during_payment_releases_the_rooms(runtime: Runtime) -> None:
     guest = Guest_(runtime, "pt-BR")
-    code = await _held_reservation(runtime, guest, MARCH_10)
+    code = await _held_reservation(runtime, guest, CHECKIN)
     await guest.says("quero pagar")
     async with runtime.database.session() as session:
         await session.execute(
@@ -222,7 +217,7 @@ async def test_the_hold_expiring_during_payment_releases_the_rooms(runtime: Runt
 
 async def test_cancelling_inside_the_free_window_refunds_everything(runtime: Runtime) -> None:
     guest = Guest_(runtime, "pt-BR")
-    code = await _held_reservation(runtime, guest, MARCH_10)
+    code = await _held_reservation(runtime, guest, CHECKIN)
     reservation, _ = await runtime.bookings.confirm_payment(code, "test")
     terms = await guest.says("quero cancelar minha reserva")
     assert "100% do valor pago" in terms
@@ -234,8 +229,8 @@ async def test_cancelling_inside_the_free_window_refunds_everything(runtime: Run
 
 async def test_cancelling_the_day_before_refunds_nothing(runtime: Runtime) -> None:
     guest = Guest_(runtime, "en")
-    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
-    code = await _held_reservation(runtime, guest, tomorrow, nights=4)
+    tomorrow = today() + timedelta(days=1)
+    code = await _held_reservation(runtime, guest, tomorrow, minimum_stay(tomorrow, today()))
     await runtime.bookings.confirm_payment(code, "test")
     terms = await guest.says(f"please cancel {code}")
     assert "you get back R$0.00 (0% of the amount paid)" in terms
@@ -245,7 +240,7 @@ async def test_cancelling_the_day_before_refunds_nothing(runtime: Runtime) -> No
 
 async def test_my_bookings_never_shows_another_guests_reservation(runtime: Runtime) -> None:
     owner = Guest_(runtime, "pt-BR", conversation="owner")
-    code = await _held_reservation(runtime, owner, MARCH_10)
+    code = await _held_reservation(runtime, owner, CHECKIN)
     listing = await owner.says("minhas reservas")
     assert code in listing
     stranger = Guest_(runtime, "pt-BR", conversation="stranger")
@@ -264,11 +259,6 @@ ASK_DATES = {
     "en": "What are your check-in and check-out dates?",
     "es": "¿Cuáles son las fechas de check-in y check-out?",
 }
-LATER = {
-    "pt-BR": f"de 17 a 19 de março de {MARCH_10.year}",
-    "en": f"from March 17 to 19 {MARCH_10.year}",
-    "es": f"del 17 al 19 de marzo de {MARCH_10.year}",
-}
 PLACE_AND_PARTY = {
     "pt-BR": "quero reservar na pousada do mar {dates}, somos um casal",
     "en": "I want to book pousada do mar {dates}, a couple",
@@ -282,9 +272,9 @@ async def test_change_dates_from_the_offers(runtime: Runtime, locale: str) -> No
     await guest.says(PLACE_AND_PARTY[locale].format(dates=DATES[locale]))
     assert CHANGE[locale] in guest.buttons()
     assert (await guest.presses(CHANGE[locale])).startswith(ASK_DATES[locale])
-    offers = await guest.says(LATER[locale])
-    assert "17" in offers
-    assert "19" in offers
+    offers = await guest.says(spoken(LATER, locale))
+    assert str(LATER[0].day) in offers
+    assert str(LATER[1].day) in offers
     assert any(WORDING[locale]["room"] in title for title in guest.buttons())
 
 
@@ -314,7 +304,7 @@ async def test_interruptions_and_corrections_in_every_language(
     await guest.says(WORDING[locale]["name"])
     await guest.says("guest@example.com")
     # new dates at the summary: the room must be chosen again, among the new offers
-    offers = await guest.says(LATER[locale])
-    assert "17" in offers
-    assert "19" in offers
+    offers = await guest.says(spoken(LATER, locale))
+    assert str(LATER[0].day) in offers
+    assert str(LATER[1].day) in offers
     assert any(WORDING[locale]["room"] in title for title in guest.buttons())

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,34 +26,17 @@ from bot.proactive import MAX_PENDING, MemoryPendingReplies, Notifier, RedisPend
 from bot.render import Renderer
 from bot.settings import PACKAGE_ROOT, Settings
 from bot.types import Address, Outcome, Reply
+from tests.support.stays import in_portuguese, off_season_stay
 
 TIMEOUT = 5.0
 SECRET = "test-widget-secret"  # what tests/conftest.py's make_settings configures
 CODE = re.compile(r"RSV-[A-Z0-9]{6}")
 TOTAL = re.compile(r"Total: (R\$\s[\d.]+,\d\d)")
 FORM = re.compile(r'name="form" value="([^"]+)"')
-MONTHS_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
-             "setembro", "outubro", "novembro", "dezembro")  # fmt: skip
 CONFIRMED = "Pagamento recebido! A reserva {code} está confirmada."
 
 SettingsFactory = Callable[..., Settings]
 Socket = Any  # aiohttp.ClientWebSocketResponse
-
-
-def off_season_stay(today: date | None = None) -> tuple[date, date]:
-    """Two nights about two weeks ahead, outside the demo's high seasons (no minimum stay)."""
-
-    def high(day: date) -> bool:
-        return day.month in (1, 2, 7) or (day.month == 12 and day.day >= 15)
-
-    start = (today or datetime.now(UTC).date()) + timedelta(days=14)
-    while high(start) or high(start + timedelta(days=1)):
-        start += timedelta(days=1)
-    return start, start + timedelta(days=2)
-
-
-def in_portuguese(day: date) -> str:
-    return f"{day.day} de {MONTHS_PT[day.month - 1]} de {day.year}"
 
 
 async def receive(ws: Socket) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from channels.discord import DiscordChannel
 from tests.conftest import REDIS_URL
 from tests.fakes import discord as fakes
 from tests.fakes.discord import FakeDiscord
-from tests.test_checkout import in_portuguese, off_season_stay
+from tests.support.stays import in_portuguese, off_season_stay
 from tests.test_telegram import staff_router
 
 SettingsFactory = Callable[..., Settings]

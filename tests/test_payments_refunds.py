@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from actions.booking.models import Property
+from actions.booking.policy import CancellationPolicy
 from bot.settings import Settings
 from tests.payments_shop import (
     ADMIN_KEY,
@@ -23,6 +24,7 @@ from tests.payments_shop import (
     open_shop,
     shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
+from tests.support.stays import Stay, stay_in_window
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -39,8 +41,10 @@ async def strict_shop(
     await close_shop(opened)
 
 
-async def paid_with(shop: Shop, conversation: str, label: str) -> tuple[Chat, str]:
-    guest, code = await shop.book(conversation)
+async def paid_with(
+    shop: Shop, conversation: str, label: str, stay: Stay | None = None
+) -> tuple[Chat, str]:
+    guest, code = await shop.book(conversation, stay)
     await shop.pay_with(guest, label)
     if label.startswith("Cartão"):
         session_id = guest.link().rsplit("/", 1)[-1]
@@ -96,10 +100,17 @@ async def test_cancelling_inside_the_free_window_refunds_all_through_stripe(shop
 async def test_cancelling_outside_the_free_window_refunds_part_through_mercadopago(
     shop: Shop,
 ) -> None:
-    guest, code = await paid_with(shop, "r2", "Pix ou cartão (Mercado Pago)")
+    policy = CancellationPolicy(free_until_days=60, partial_until_days=5, partial_refund_percent=50)
     async with shop.runtime.database.session() as session:
-        await session.execute(update(Property).values(free_cancel_days=60, partial_cancel_days=5,
-                                                      partial_refund_percent=50))  # fmt: skip
+        await session.execute(
+            update(Property).values(
+                free_cancel_days=policy.free_until_days,
+                partial_cancel_days=policy.partial_until_days,
+                partial_refund_percent=policy.partial_refund_percent,
+            )
+        )
+    stay = stay_in_window(policy, "partial")
+    guest, code = await paid_with(shop, "r2", "Pix ou cartão (Mercado Pago)", stay)
     reservation = await shop.runtime.bookings.by_code(code)
     await cancel(guest)
     [pix] = [p for p in shop.mp.payments.values() if p["external_reference"] == code]

@@ -20,7 +20,7 @@ from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack, signed
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram, text_update
-from tests.test_checkout import in_portuguese, off_season_stay
+from tests.support.stays import in_portuguese, off_season_stay
 from tests.test_telegram import staff_router
 
 SettingsFactory = Callable[..., Settings]

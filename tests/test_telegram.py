@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.types import STAFF, Address
 from channels.telegram import WEBHOOK_PATH, TelegramChannel
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
-from tests.test_checkout import in_portuguese, off_season_stay
+from tests.support.stays import in_portuguese, off_season_stay
 
 SettingsFactory = Callable[..., Settings]
 STAFF_USER = 4242

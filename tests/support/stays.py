@@ -1,0 +1,105 @@
+"""Scenario stays built from the demo catalog's own rules, counted from the frozen today.
+
+A test never picks dates by hand: it asks for a stay that is off-season, or whose check-in falls
+in a cancellation window, and gets the first one that the seasons and their minimum stays allow
+from whichever day the clock is frozen on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from actions.booking.catalog import demo_seasons
+from actions.booking.policy import CancellationPolicy
+
+DEMO_ZONE = ZoneInfo("America/Sao_Paulo")
+"""Every demo property's time zone: its "today" is the guests' and the policy's."""
+MONTHS = {
+    "pt-BR": ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
+              "setembro", "outubro", "novembro", "dezembro"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre"),
+}  # fmt: skip
+Window = Literal["free", "partial", "none"]
+Stay = tuple[date, date]
+
+
+def today() -> date:
+    """The demo properties' date on the frozen clock (tests/conftest.py's ``frozen_time``)."""
+    return datetime.now(DEMO_ZONE).date()
+
+
+def in_portuguese(day: date) -> str:
+    return f"{day.day} de {MONTHS['pt-BR'][day.month - 1]} de {day.year}"
+
+
+def spoken(stay: Stay, locale: str) -> str:
+    """The stay as a guest writes it, with full dates (any month, any year)."""
+    checkin, checkout = stay
+    if locale == "en":
+        month = MONTHS["en"]
+        return (f"from {month[checkin.month - 1]} {checkin.day} {checkin.year} "
+                f"to {month[checkout.month - 1]} {checkout.day} {checkout.year}")  # fmt: skip
+    if locale == "es":
+        month = MONTHS["es"]
+        return (f"del {checkin.day} de {month[checkin.month - 1]} de {checkin.year} "
+                f"al {checkout.day} de {month[checkout.month - 1]} de {checkout.year}")  # fmt: skip
+    return f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+
+
+def in_season(day: date, seeded_on: date) -> bool:
+    return any(start <= day <= end for _, start, end, _, _ in demo_seasons(seeded_on))
+
+
+def minimum_stay(checkin: date, seeded_on: date) -> int:
+    """The nights the demo requires for a stay starting on ``checkin`` (as the service reads it:
+    the longest minimum of the seasons covering the check-in day)."""
+    covering = [nights for _, start, end, nights, _ in demo_seasons(seeded_on)
+                if start <= checkin <= end]  # fmt: skip
+    return max([1, *covering])
+
+
+def off_season_stay(start_from: date | None = None, nights: int = 2, lead_days: int = 14) -> Stay:
+    """``nights`` nights at least ``lead_days`` ahead, none of them in a demo season, so no
+    minimum stay applies and the price is the base rate."""
+    day = start_from or today()
+    checkin = day + timedelta(days=lead_days)
+    while any(in_season(checkin + timedelta(days=n), day) for n in range(nights + 1)):
+        checkin += timedelta(days=1)
+    return checkin, checkin + timedelta(days=nights)
+
+
+def high_season_stay(start_from: date | None = None, lead_days: int = 1) -> Stay:
+    """The first stay at least ``lead_days`` ahead whose check-in is in a demo season, as long
+    as that season's minimum stay."""
+    day = start_from or today()
+    checkin = day + timedelta(days=lead_days)
+    while not in_season(checkin, day):
+        checkin += timedelta(days=1)
+    return checkin, checkin + timedelta(days=minimum_stay(checkin, day))
+
+
+def checkin_days(policy: CancellationPolicy, window: Window) -> range:
+    """How many days before check-in a cancellation falls in ``window`` of ``policy``."""
+    if window == "free":
+        return range(policy.free_until_days, policy.free_until_days + 30)
+    if window == "partial":
+        return range(policy.partial_until_days, policy.free_until_days)
+    return range(0, policy.partial_until_days)
+
+
+def stay_in_window(
+    policy: CancellationPolicy, window: Window, start_from: date | None = None
+) -> Stay:
+    """The shortest stay the seasons allow whose check-in, counted from today, puts a
+    cancellation in ``window`` of the policy (the earliest such check-in)."""
+    day = start_from or today()
+    ahead = checkin_days(policy, window)
+    if not ahead:
+        raise ValueError(f"the policy {policy} has no {window} window")
+    checkin = day + timedelta(days=ahead[0])
+    return checkin, checkin + timedelta(days=minimum_stay(checkin, day))
