@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from bot.observability import configure_logging
 from bot.settings import Settings
 from intents.artifacts import ModelStore, load_or_train
+from intents.classifier import NluModel
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 from tests.support.clock import NOW, REFERENCE_DAY
@@ -98,10 +99,16 @@ def frozen_time() -> Iterator[time_machine.Coordinates]:
 
 
 @pytest.fixture(scope="session")
-def understanding(models_dir: Path) -> ModelUnderstanding:
-    """The trained model, reading dates relative to ``REFERENCE_DAY``."""
+def intent_model(models_dir: Path) -> NluModel:
+    """The trained intent model, shared by the whole run."""
     model, _ = load_or_train(ModelStore(models_dir), threshold=Settings().nlu_threshold)
-    return ModelUnderstanding(model, EntityExtractor(), lambda: REFERENCE_DAY)
+    return model
+
+
+@pytest.fixture(scope="session")
+def understanding(intent_model: NluModel) -> ModelUnderstanding:
+    """The trained model, reading dates relative to ``REFERENCE_DAY``."""
+    return ModelUnderstanding(intent_model, EntityExtractor(), lambda: REFERENCE_DAY)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -135,6 +136,37 @@ class Shop:
         choose = await guest.presses("Pagar agora")
         assert "Como você prefere pagar" in choose
         return await guest.presses(label)
+
+
+async def paid_with(
+    shop: Shop, conversation: str, label: str, stay: Stay | None = None
+) -> tuple[Chat, str]:
+    guest, code = await shop.book(conversation, stay)
+    await shop.pay_with(guest, label)
+    if label.startswith("Cartão"):
+        session_id = guest.link().rsplit("/", 1)[-1]
+        shop.stripe.pay(session_id)
+        body = shop.stripe.event("checkout.session.completed", session_id)
+        headers = {"Stripe-Signature": shop.stripe.sign(body)}
+        assert await shop.webhook("stripe", body, headers) == 200
+    elif label.startswith("Pix"):
+        [pix_id] = [i for i, p in shop.mp.payments.items() if p["external_reference"] == code]
+        shop.mp.pay(pix_id)
+        body = shop.mp.notification(pix_id)
+        assert await shop.webhook("mercadopago", body, shop.mp.sign(body)) == 200
+    else:
+        order_id = parse_qs(urlsplit(guest.link()).query)["token"][0]
+        shop.paypal.approve(order_id)
+        body = shop.paypal.event("CHECKOUT.ORDER.APPROVED", order_id)
+        assert await shop.webhook("paypal", body, shop.paypal.sign(body)) == 200
+    await shop.settle()
+    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    return guest, code
+
+
+async def cancel(guest: Chat) -> str:
+    assert "Cancelar" in await guest.says("quero cancelar minha reserva")
+    return await guest.presses("Sim, cancelar")
 
 
 def shop_settings(

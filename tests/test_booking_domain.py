@@ -22,9 +22,9 @@ from sqlalchemy import Connection, func, select, text, update
 
 import actions.booking.models
 import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
-from actions.booking.catalog import extend_inventory, seed
+from actions.booking.catalog import demo_seasons, extend_inventory, seed
 from actions.booking.models import Inventory, Product, Property, Rate, Reservation, Season
-from actions.booking.pricing import RateRule
+from actions.booking.pricing import RateRule, SeasonRule
 from actions.booking.pricing import quote as price
 from actions.booking.service import (
     BookingError,
@@ -270,6 +270,23 @@ async def test_a_tour_is_priced_per_guest(service: BookingService, catalog: Cata
 def test_taxes_are_rounded_half_up_to_the_centavo(subtotal: int, percent: int, taxes: int) -> None:
     quote = price(d(1), d(2), 1, [RateRule(None, None, subtotal)], [], 1, percent, 0, "BRL")
     assert (quote.subtotal, quote.taxes, quote.total) == (subtotal, taxes, subtotal + taxes)
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_where_seasons_overlap_the_narrowest_sets_the_rate(order: int) -> None:
+    summer = SeasonRule(1, "Alta temporada", d(1), d(31), 2)
+    new_year = SeasonRule(2, "Réveillon", d(10), d(14), 4)
+    rates = [RateRule(None, None, 100), RateRule(1, None, 130), RateRule(2, None, 180)]
+    quote = price(d(9), d(13), 1, rates, [summer, new_year][::order], 1, 0, 0, "BRL")
+    assert [night.season for night in quote.nights] == ["Alta temporada", *["Réveillon"] * 3]
+    assert quote.subtotal == 130 + 3 * 180
+
+
+def test_the_demo_summer_runs_to_the_last_day_of_february_in_leap_years() -> None:
+    summers = {start.year: end for name, start, end, _, _ in demo_seasons(date(2027, 6, 1))
+               if name == "Alta temporada"}  # fmt: skip
+    assert summers[2027] == date(2028, 2, 29)
+    assert summers[2026] == date(2027, 2, 28)
 
 
 async def test_offers_list_the_free_products_that_fit_with_their_quotes(

@@ -103,3 +103,13 @@ def test_emails_and_booking_codes_are_normalised_in_any_intent() -> None:
         "minha reserva é rsv-ab12cd, email Maria.Silva@Example.COM", "pt_BR", "my_bookings", TODAY
     )
     assert found == {"booking_code": "RSV-AB12CD", "email": "maria.silva@example.com"}
+
+
+@pytest.mark.parametrize(
+    ("today", "checkin"),
+    [(date(2026, 12, 1), date(2028, 2, 29)), (date(2028, 2, 28), date(2028, 2, 29)),
+     (date(2028, 3, 1), date(2032, 2, 29))],
+)  # fmt: skip
+def test_the_29th_of_february_is_the_next_leap_years(today: date, checkin: date) -> None:
+    stay = stay_dates("de 29/2 a 2/3", "pt_BR", today)
+    assert (stay.checkin, stay.checkout) == (checkin, date(checkin.year, 3, 2))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import update
@@ -20,11 +19,13 @@ from tests.payments_shop import (
     STAFF,
     Chat,
     Shop,
+    cancel,
     close_shop,
     open_shop,
+    paid_with,
     shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
-from tests.support.stays import Stay, stay_in_window
+from tests.support.stays import stay_in_window
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -39,37 +40,6 @@ async def strict_shop(
                              refund_approval_above=100_00)  # fmt: skip
     yield opened
     await close_shop(opened)
-
-
-async def paid_with(
-    shop: Shop, conversation: str, label: str, stay: Stay | None = None
-) -> tuple[Chat, str]:
-    guest, code = await shop.book(conversation, stay)
-    await shop.pay_with(guest, label)
-    if label.startswith("Cartão"):
-        session_id = guest.link().rsplit("/", 1)[-1]
-        shop.stripe.pay(session_id)
-        body = shop.stripe.event("checkout.session.completed", session_id)
-        headers = {"Stripe-Signature": shop.stripe.sign(body)}
-        assert await shop.webhook("stripe", body, headers) == 200
-    elif label.startswith("Pix"):
-        [pix_id] = [i for i, p in shop.mp.payments.items() if p["external_reference"] == code]
-        shop.mp.pay(pix_id)
-        body = shop.mp.notification(pix_id)
-        assert await shop.webhook("mercadopago", body, shop.mp.sign(body)) == 200
-    else:
-        order_id = parse_qs(urlsplit(guest.link()).query)["token"][0]
-        shop.paypal.approve(order_id)
-        body = shop.paypal.event("CHECKOUT.ORDER.APPROVED", order_id)
-        assert await shop.webhook("paypal", body, shop.paypal.sign(body)) == 200
-    await shop.settle()
-    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
-    return guest, code
-
-
-async def cancel(guest: Chat) -> str:
-    assert "Cancelar" in await guest.says("quero cancelar minha reserva")
-    return await guest.presses("Sim, cancelar")
 
 
 def staff(shop: Shop) -> Chat:

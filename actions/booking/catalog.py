@@ -75,7 +75,13 @@ def demo_seasons(today: date) -> list[tuple[str, date, date, int, int]]:
     for year in (today.year - 1, today.year, today.year + 1):
         seasons += [
             ("Réveillon", date(year, 12, 28), date(year + 1, 1, 2), 4, 180),
-            ("Alta temporada", date(year, 12, 15), date(year + 1, 2, 28), 2, 130),
+            (
+                "Alta temporada",
+                date(year, 12, 15),
+                date(year + 1, 3, 1) - timedelta(days=1),
+                2,
+                130,
+            ),
             ("Férias de julho", date(year, 7, 1), date(year, 7, 31), 2, 120),
         ]
     return seasons

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,6 +17,9 @@ class SeasonRule:
 
     def covers(self, day: date) -> bool:
         return self.starts_on <= day <= self.ends_on
+
+    def length(self) -> int:
+        return (self.ends_on - self.starts_on).days
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ def quote(
         raise MinimumStayNotMet(required)
     nights = []
     for day in stay:
-        season = next((s for s in seasons if s.covers(day)), None)
+        season = _narrowest(s for s in seasons if s.covers(day))
         applicable = [
             rate
             for rate in rates
@@ -114,3 +117,8 @@ def quote(
         subtotal + taxes + fee_per_stay,
         currency,
     )
+
+
+def _narrowest(covering: Iterable[SeasonRule]) -> SeasonRule | None:
+    """Where seasons overlap (Réveillon inside the summer), the shorter one sets the rate."""
+    return min(covering, key=SeasonRule.length, default=None)

@@ -94,8 +94,8 @@ def _period(
         return _month(today.year, today.month)
     for name, month in _months().items():
         if re.search(rf"\b{name}\b", folded):
-            year = today.year if month >= today.month else today.year + 1
-            return _month(year, month)
+            this_year = _month(today.year, month)
+            return this_year if this_year[1] > today else _month(today.year + 1, month)
     stay = stay_dates(text, locale, today)
     if stay.checkin is not None:
         end = stay.checkout or stay.checkin + timedelta(days=stay.nights or 1)
