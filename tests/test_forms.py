@@ -106,12 +106,32 @@ async def test_slots_filled_by_entities_are_not_asked_and_confirm_leads_to_compl
     understanding: ModelUnderstanding,
 ) -> None:
     form: Form[None] = Form(
+        "email_and_nights",
+        (
+            Slot("email", "ask_email", entity("email")),
+            Slot("nights", "ask_nights", text_answer),
+        ),
+        done,
+        confirm="confirm",
+    )
+    chat = Conversation(understanding, form)
+    asked = await chat.say("I want to book a room guest@example.com")
+    assert templates(asked) == ["ask_nights"]
+    assert templates(await chat.say("2")) == ["confirm"]
+    completed = await chat.say("yes")
+    assert completed == [Outcome("contact/done", {"email": "guest@example.com", "nights": "2"})]
+    assert chat.session.form is None
+
+
+async def test_a_control_entity_ends_the_form_before_its_slot_is_filled(
+    understanding: ModelUnderstanding,
+) -> None:
+    form: Form[None] = Form(
         "promo_only", (Slot("promo", "ask_promo", entity("control")),), done, confirm="confirm"
     )
     chat = Conversation(understanding, form)
     assert templates(await chat.say("book")) == ["ask_promo"]
-    confirm = await chat.say("cancel")  # a control entity ends the form before filling
-    assert templates(confirm) == ["engine/form_cancelled"]
+    assert templates(await chat.say("cancel")) == ["engine/form_cancelled"]
     assert chat.session.form is None
 
 

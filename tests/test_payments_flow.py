@@ -42,7 +42,8 @@ async def test_stripe_book_pay_webhook_confirmation_with_receipt(shop: Shop) -> 
     assert confirmations(shop, "s1", code) == 1
     assert any("Comprovante: https://pay.stripe.com/receipts/" in text for text in heard)
     [entry] = await shop.ledger(code)
-    assert (entry.kind, entry.gateway, entry.amount) == ("payment", "stripe", entry.amount)
+    reservation = await shop.runtime.bookings.by_code(code)
+    assert (entry.kind, entry.gateway, entry.amount) == ("payment", "stripe", reservation.total)
     assert entry.gateway_reference in shop.stripe.intents
     assert entry.idempotency_key == f"pay-{code}-stripe-1"
     metrics = shop.runtime.metrics.registry

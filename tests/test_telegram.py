@@ -175,9 +175,11 @@ async def test_a_long_payload_travels_as_a_short_key_within_64_bytes(
     data = await telegram.channel._sender._payloads.shorten(payload, 64)
     assert len(data.encode()) <= 64
     texts = await telegram._turn(1006, button_update(1006, data))
-    assert texts, "the expanded payload was answered"
+    assert len(texts) == 1, texts
+    assert texts[0].startswith("Política de cancelamento da Pousada do Mar"), texts
     unknown = await telegram._turn(1006, button_update(1006, "~unknownkey"))
-    assert unknown, "an expired key gets the unknown-button answer, not silence"
+    assert len(unknown) == 1, unknown
+    assert "Esse botão não vale mais" in unknown[0], "an unknown key gets the expired-button answer"
 
 
 async def test_a_retried_update_is_answered_once(telegram: Telegram) -> None:
