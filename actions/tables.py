@@ -1,4 +1,5 @@
-"""The declarative base of every business table (bookings now; payments and forecasts later)."""
+"""The declarative base of every business table (bookings, payments, forecasts), so one
+metadata holds them all for Alembic."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The seam between the engine and whatever understands text (keywords now, a model later)."""
+"""The seam between the engine and whatever understands text (the trained model in `intents`),
+and the parser of button payloads, which need no understanding."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Stays and tours: the cancellation policy now; inventory and reservations to come."""
+"""Stays: the catalog of properties and rooms, quotes by season, inventory holds, reservations
+and their cancellation policy."""

@@ -1,1 +1,2 @@
-"""Payment links and their outcome; the built-in sandbox checkout until real gateways arrive."""
+"""Payment links and their outcome through Stripe, Mercado Pago, PayPal or the built-in sandbox;
+the ledger, refunds by policy and reconciliation."""

@@ -1,6 +1,6 @@
-"""What every provider fake shares: a server on 127.0.0.1, recorded requests, idempotent
+"""What the payment-gateway fakes share: a server on 127.0.0.1, recorded requests, idempotent
 replays by key, and faults to inject (an error status with the provider's body, or a delay
-longer than the client waits)."""
+longer than the client waits). The chat-provider fakes answer in their own protocols."""
 
 from __future__ import annotations
 
