@@ -40,7 +40,7 @@ def build_payments(
     metrics: Metrics,
 ) -> tuple[PaymentService, Refunds]:
     """The gateways that have credentials, the routes between them, and the refund desk."""
-    counters = PaymentMetrics(metrics.registry)
+    counters = PaymentMetrics(metrics.registry, metrics.loops)
     common: dict[str, Any] = {
         "tolerance_seconds": settings.payment_webhook_tolerance_seconds,
         "retries": settings.payment_gateway_retries,
