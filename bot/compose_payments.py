@@ -46,7 +46,7 @@ def build_payments(
         "retries": settings.payment_gateway_retries,
         "timeout_seconds": settings.payment_gateway_timeout_seconds,
     }
-    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, bookings)}
+    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, bookings, database)}
     if settings.stripe_api_key and settings.stripe_webhook_secret:
         gateways["stripe"] = StripeGateway(
             settings.stripe_api_key.get_secret_value(),
