@@ -79,6 +79,7 @@ def build_payments(
                               return_url)  # fmt: skip
     refunds = Refunds(database, bookings, payments, notices, settings.refund_approval_above)
     payments.on_late_payment = refunds.refund_late_payment
+    payments.on_duplicate_payment = refunds.refund_duplicate
     return payments, refunds
 
 

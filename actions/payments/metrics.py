@@ -27,6 +27,12 @@ class PaymentMetrics:
             ["gateway"],
             registry=registry,
         )
+        self.duplicates = Counter(
+            "rsv_payments_duplicate",
+            "Payments for a reservation another payment had already paid (refunded whole)",
+            ["gateway"],
+            registry=registry,
+        )
         self.refunds = Counter(
             "rsv_refunds", "Refunds by the state they reached", ["gateway", "state"],
             registry=registry,

@@ -127,6 +127,9 @@ class SandboxGateway:
                                         at=datetime.now(UTC)))  # fmt: skip
         return RefundResult(reference, completed=True)
 
+    async def expire_link(self, reference: str, reservation_code: str) -> None:
+        """The page takes nothing for a reservation that is no longer payable."""
+
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice:
         raise InvalidWebhook("sandbox")  # the sandbox pays on its own page, never by webhook
 
