@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from actions.payments.invariants import check as check_invariants
 from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
 from bot import Message, Reply
 from bot.app import Runtime, build_runtime, create_app
@@ -74,6 +75,9 @@ class Shop:
     mp: FakeMercadoPago
     paypal: FakePayPal
     pushed: list[tuple[Address, Reply]] = field(default_factory=list)
+    broken_on_purpose: set[str] = field(default_factory=set)
+    """Invariant rules a scenario breaks by design (money moved behind the bot's back): the
+    check at the end of the scenario expects a violation of each, and no other."""
 
     def to(self, address: Address) -> list[Reply]:
         return [reply for where, reply in self.pushed if where == address]
@@ -243,6 +247,9 @@ async def open_shop(
 
 async def close_shop(shop: Shop) -> None:
     await shop.settle()
+    violations = await check_invariants(shop.runtime.database, shop.runtime.payments.gateways,
+                                        shop.runtime.metrics.loops)  # fmt: skip
+    assert {v.rule for v in violations} == shop.broken_on_purpose, [str(v) for v in violations]
     for fake in (shop.stripe, shop.mp, shop.paypal):
         await fake.close()
 
