@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from actions.booking.models import Reservation
+from actions.booking.models import Reservation, ReservationEvent
 from actions.payments.gateway import Gateway, GatewayError
 from actions.payments.tables import LedgerEntry, Payment, Refund
 from bot.database import Database
@@ -59,6 +60,21 @@ async def check(
                 select(Reservation.code, Reservation.state, Reservation.refund_due)
             )
         }
+        cancelled_at = {
+            code: _aware(at)
+            for code, at in await session.execute(
+                select(Reservation.code, func.min(ReservationEvent.at))
+                .join(ReservationEvent, ReservationEvent.reservation_id == Reservation.id)
+                .where(ReservationEvent.to_state == "cancelled").group_by(Reservation.code)
+            )
+        }  # fmt: skip
+        paid_at = {
+            payment_id: _aware(at)
+            for payment_id, at in await session.execute(
+                select(LedgerEntry.payment_id, func.min(LedgerEntry.at))
+                .where(LedgerEntry.kind == "payment").group_by(LedgerEntry.payment_id)
+            )
+        }  # fmt: skip
         payments = list(await session.scalars(select(Payment).order_by(Payment.id)))
         refunds = list(await session.scalars(select(Refund).order_by(Refund.id)))
         ledger: dict[int, _Money] = defaultdict(_Money)
@@ -80,7 +96,10 @@ async def check(
     for code, (state, refund_due) in sorted(reservations.items()):
         rows = by_code.get(code, [])
         violations += _kept(code, state, rows)
-        violations += _owed(code, state, refund_due, rows, ledger, refunds_of)
+        # Money that came after the cancellation was never the policy's: it is owed whole.
+        late = {p.id for p in rows if code in cancelled_at and p.id in paid_at
+                and paid_at[p.id] > cancelled_at[code]}  # fmt: skip
+        violations += _owed(code, state, refund_due, rows, ledger, refunds_of, late)
     for payment in payments:
         if payment.id in ledger or payment.status in MONEY_STATES:
             checked = False
@@ -109,14 +128,17 @@ def _owed(
     rows: list[Payment],
     ledger: Mapping[int, _Money],
     refunds_of: Mapping[int, list[Refund]],
+    late: set[int],
 ) -> list[Violation]:
     violations = []
     for payment in rows:
         money = ledger.get(payment.id, _Money())
         answered = sum(r.amount for r in refunds_of.get(payment.id, [])
                        if r.state in COUNTED_REFUNDS)  # fmt: skip
-        if payment.status == "duplicate" or (
-            payment.status == KEPT and state in ("expired", "held", "pending_payment")
+        if (
+            payment.status == "duplicate"
+            or payment.id in late
+            or (payment.status == KEPT and state in ("expired", "held", "pending_payment"))
         ):
             if answered != money.paid:
                 violations.append(Violation(code, "refund_owed", f"payment {payment.id} "
@@ -160,3 +182,7 @@ async def _against_gateway(
 async def count_reservations(database: Database) -> int:
     async with database.session() as session:
         return int(await session.scalar(select(func.count()).select_from(Reservation)) or 0)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC

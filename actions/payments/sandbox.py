@@ -145,9 +145,9 @@ class SandboxGateway:
         )
         if session is None:
             async with self._database.session() as own:
-                sums = dict((await own.execute(query)).tuples().all())
+                sums = {kind: total for kind, total in await own.execute(query)}
         else:
-            sums = dict((await session.execute(query)).tuples().all())
+            sums = {kind: total for kind, total in await session.execute(query)}
         return int(sums.get("capture") or 0), int(sums.get("refund") or 0)
 
 
