@@ -277,7 +277,8 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     tasks = []
     if upkeep:
         tasks.append(asyncio.create_task(
-            run_upkeep(runtime.bookings, runtime.database, hold_expiry_notice(runtime.notifier))
+            run_upkeep(runtime.bookings, runtime.database, hold_expiry_notice(runtime.notifier),
+                       runtime.metrics.loops)
         ))  # fmt: skip
         tasks.append(asyncio.create_task(run_payments_upkeep(runtime.inbox)))
     try:

@@ -15,6 +15,8 @@ from tqdm import tqdm
 from actions.booking.catalog import seed
 from actions.forecasts import commands as forecast_commands
 from actions.forecasts.registry import Registry
+from actions.payments.invariants import check as check_invariants
+from actions.payments.invariants import count_reservations
 from actions.payments.reconcile import reconcile
 from bot import migrations
 from bot.app import (
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     payments = commands.add_parser("payments", help="payments and the ledger")
     payments_commands = payments.add_subparsers(dest="payments_command", required=True)
     payments_commands.add_parser(
+        "check", help="verify the money's invariants per reservation; exit 1 naming violations"
+    )
+    payments_commands.add_parser(
         "reconcile", help="compare the ledger with the gateways; exit 1 on differences"
     )
     telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
@@ -94,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         print(asyncio.run(_database(settings, arguments.db_command)))
     elif arguments.command == "ml":
         sys.exit(asyncio.run(_ml(settings, arguments)))
+    elif arguments.command == "payments" and arguments.payments_command == "check":
+        sys.exit(asyncio.run(_check(settings)))
     elif arguments.command == "payments":
         sys.exit(asyncio.run(_reconcile(settings)))
     elif arguments.command == "telegram":
@@ -135,6 +142,21 @@ async def _reconcile(settings: Settings) -> int:
         )
     print(f"{len(differences)} difference(s) (amounts in minor units: ledger/gateway)")
     return 1 if differences else 0
+
+
+async def _check(settings: Settings) -> int:
+    async with runtime_lifespan(build_runtime(settings), upkeep=False) as runtime:
+        violations = await check_invariants(
+            runtime.database, runtime.payments.gateways, runtime.metrics.loops
+        )
+        reservations = await count_reservations(runtime.database)
+    for violation in violations:
+        print(violation)
+    if violations:
+        print(f"{len(violations)} violation(s) of the payments invariants")
+        return 1
+    print(f"payments invariants hold for {reservations} reservation(s)")
+    return 0
 
 
 async def set_telegram_webhook(settings: Settings) -> str:

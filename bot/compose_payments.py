@@ -40,13 +40,13 @@ def build_payments(
     metrics: Metrics,
 ) -> tuple[PaymentService, Refunds]:
     """The gateways that have credentials, the routes between them, and the refund desk."""
-    counters = PaymentMetrics(metrics.registry)
+    counters = PaymentMetrics(metrics.registry, metrics.loops)
     common: dict[str, Any] = {
         "tolerance_seconds": settings.payment_webhook_tolerance_seconds,
         "retries": settings.payment_gateway_retries,
         "timeout_seconds": settings.payment_gateway_timeout_seconds,
     }
-    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, bookings)}
+    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, bookings, database)}
     if settings.stripe_api_key and settings.stripe_webhook_secret:
         gateways["stripe"] = StripeGateway(
             settings.stripe_api_key.get_secret_value(),
@@ -79,6 +79,7 @@ def build_payments(
                               return_url)  # fmt: skip
     refunds = Refunds(database, bookings, payments, notices, settings.refund_approval_above)
     payments.on_late_payment = refunds.refund_late_payment
+    payments.on_duplicate_payment = refunds.refund_duplicate
     return payments, refunds
 
 

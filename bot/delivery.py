@@ -159,19 +159,24 @@ class DeliveryQueue(Generic[T]):
         queue = self._queues[destination]
         try:
             while queue:
-                await self._wait_turn(destination)
-                sent = await self._attempt(destination, queue.popleft())
-                # From the answer, not the request: two calls in flight could arrive closer
-                # together at the provider than they left here.
-                self._next_at[destination] = self._clock() + self._pace.per_destination_seconds
-                if not sent and await self._unreachable.is_marked(self._key(destination)):
-                    self._metrics.deliveries.labels(self._channel, "skipped").inc(len(queue))
-                    queue.clear()
+                with self._metrics.loops.isolated("delivery"):
+                    await self._deliver(destination, queue)
         finally:
             del self._workers[destination]
             if not queue:
                 del self._queues[destination]
                 self._next_at.pop(destination, None)
+
+    async def _deliver(self, destination: str, queue: deque[T]) -> None:
+        item = queue.popleft()  # taken first: a failing item is never tried again here
+        await self._wait_turn(destination)
+        sent = await self._attempt(destination, item)
+        # From the answer, not the request: two calls in flight could arrive closer together
+        # at the provider than they left here.
+        self._next_at[destination] = self._clock() + self._pace.per_destination_seconds
+        if not sent and await self._unreachable.is_marked(self._key(destination)):
+            self._metrics.deliveries.labels(self._channel, "skipped").inc(len(queue))
+            queue.clear()
 
     async def _wait_turn(self, destination: str) -> None:
         """Sleep until the destination's next slot, reserving an overall slot too."""
@@ -199,8 +204,9 @@ class DeliveryQueue(Generic[T]):
                     "delivery_unreachable", channel=self._channel, to=self._pseudonym(destination)
                 )
                 return False
-            except Exception as error:
+            except Exception as error:  # this item only: the queue goes on
                 self._metrics.deliveries.labels(self._channel, "failed").inc()
+                self._metrics.loops.count("delivery")
                 log.error(
                     "delivery_rejected",
                     channel=self._channel,

@@ -12,6 +12,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from bot.context import Turn
+from bot.loops import LoopFailures
 from bot.pipeline import Next
 from bot.types import TurnResult
 
@@ -114,6 +115,7 @@ class Metrics:
             ["channel"],
             registry=registry,
         )
+        self.loops = LoopFailures(registry)
 
 
 class Observe:

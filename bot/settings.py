@@ -148,7 +148,8 @@ class Settings(BaseSettings):
     )
     payments_admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated bearer keys of the refunds admin endpoint; closed when unset.",
+        description="Comma-separated bearer keys of the refunds admin endpoint, each name:key "
+        "(decisions record admin:<name>) or a plain key; closed when unset.",
     )
 
     # -- channels (issue 6) --

@@ -3,14 +3,19 @@
 ``GET /admin/refunds`` lists them; ``POST /admin/refunds/{id}/approve`` and
 ``POST /admin/refunds/{id}/deny`` (JSON ``{"reason": "..."}``, required) decide one. Every call
 needs ``Authorization: Bearer <key>`` with a key of ``RSV_PAYMENTS_ADMIN_KEYS`` (compared in
-constant time); without keys configured the endpoint answers 401 to everyone. Deciding goes
+constant time); without keys configured the endpoint answers 401 to everyone. An entry
+``name:key`` names its key, and a decision is recorded as ``admin:<name>``; a plain key is named
+by a short fingerprint (``key-`` and 8 hex digits of its SHA-256), so decisions stay
+attributable without the key itself ever being stored. Deciding goes
 through a ``RefundDesk`` that the composition root passes in, the same one staff buttons reach.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -32,10 +37,25 @@ class RefundDesk(Protocol):
         """ "denied", "unknown" or "decided"."""
 
 
+KEY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def named_keys(entries: Sequence[str]) -> list[tuple[str, bytes]]:
+    """``name:key`` entries as (name, key); a plain key gets its fingerprint as its name."""
+    keys = []
+    for entry in entries:
+        name, colon, key = entry.partition(":")
+        if not (colon and KEY_NAME.fullmatch(name) and key):
+            name, key = "key-" + hashlib.sha256(entry.encode()).hexdigest()[:8], entry
+        if key:
+            keys.append((name, key.encode()))
+    return keys
+
+
 class RefundAdmin:
     def __init__(self, desk: RefundDesk, api_keys: Sequence[str]) -> None:
         self._desk = desk
-        self._keys = [key.encode() for key in api_keys if key]
+        self._keys = named_keys(api_keys)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/admin/refunds", self._list)
@@ -43,18 +63,20 @@ class RefundAdmin:
         app.router.add_post(r"/admin/refunds/{id:\d{1,12}}/deny", self._deny)
 
     async def _list(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
+        if self._caller(request) is None:
             return _unauthorised()
         return web.json_response({"refunds": await self._desk.pending_refunds()})
 
     async def _approve(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
+        caller = self._caller(request)
+        if caller is None:
             return _unauthorised()
-        result = await self._desk.approve_refund(int(request.match_info["id"]), "admin:rest")
+        result = await self._desk.approve_refund(int(request.match_info["id"]), caller)
         return _decided(result)
 
     async def _deny(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
+        caller = self._caller(request)
+        if caller is None:
             return _unauthorised()
         try:
             document = json.loads(await request.read() or b"null")
@@ -63,20 +85,19 @@ class RefundAdmin:
         reason = document.get("reason") if isinstance(document, dict) else None
         if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
             return web.json_response({"error": "reason_required"}, status=400)
-        result = await self._desk.deny_refund(
-            int(request.match_info["id"]), "admin:rest", reason.strip()
-        )
+        result = await self._desk.deny_refund(int(request.match_info["id"]), caller, reason.strip())
         return _decided(result)
 
-    def _authorised(self, request: web.Request) -> bool:
+    def _caller(self, request: web.Request) -> str | None:
+        """``admin:<key name>`` of the bearer key; None when it is no key of ours."""
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return False
+            return None
         given = token.strip().encode()
         # Every key compared, none skipped: the time does not tell which one was close.
-        matches = [hmac.compare_digest(given, key) for key in self._keys]
-        return any(matches)
+        matches = [name for name, key in self._keys if hmac.compare_digest(given, key)]
+        return f"admin:{matches[0]}" if matches else None
 
 
 def _unauthorised() -> web.Response:

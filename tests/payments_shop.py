@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from actions.payments.invariants import check as check_invariants
 from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
 from bot import Message, Reply
 from bot.app import Runtime, build_runtime, create_app
@@ -74,6 +75,9 @@ class Shop:
     mp: FakeMercadoPago
     paypal: FakePayPal
     pushed: list[tuple[Address, Reply]] = field(default_factory=list)
+    broken_on_purpose: set[str] = field(default_factory=set)
+    """Invariant rules a scenario breaks by design (money moved behind the bot's back): the
+    check at the end of the scenario expects a violation of each, and no other."""
 
     def to(self, address: Address) -> list[Reply]:
         return [reply for where, reply in self.pushed if where == address]
@@ -164,6 +168,30 @@ async def paid_with(
     return guest, code
 
 
+FORM = re.compile(r'name="form" value="([^"]+)"')
+EVERY_GATEWAY = ["BRL=sandbox+stripe+mercadopago+paypal"]
+TEST_PAYMENT = "Pagamento de teste"
+
+
+async def pay_on_sandbox_page(shop: Shop, link: str) -> int:
+    """The guest opens the sandbox page of ``link`` and presses pay; the answer's status."""
+    path = urlsplit(link).path
+    page = await shop.client.get(path)
+    found = FORM.search(await page.text())
+    assert found is not None
+    response = await shop.client.post(f"{path}/pay", data={"form": found.group(1)},
+                                      allow_redirects=False)  # fmt: skip
+    return response.status
+
+
+async def return_to(shop: Shop, gateway: str, link: str) -> int:
+    """The browser back at the return URL of ``gateway`` with the token of a sandbox ``link``
+    (every return URL of a reservation carries the same signed token)."""
+    token = urlsplit(link).path.rsplit("/", 1)[-1]
+    response = await shop.client.get(f"/payments/return/{gateway}/{token}")
+    return response.status
+
+
 async def cancel(guest: Chat) -> str:
     assert "Cancelar" in await guest.says("quero cancelar minha reserva")
     return await guest.presses("Sim, cancelar")
@@ -219,6 +247,9 @@ async def open_shop(
 
 async def close_shop(shop: Shop) -> None:
     await shop.settle()
+    violations = await check_invariants(shop.runtime.database, shop.runtime.payments.gateways,
+                                        shop.runtime.metrics.loops)  # fmt: skip
+    assert {v.rule for v in violations} == shop.broken_on_purpose, [str(v) for v in violations]
     for fake in (shop.stripe, shop.mp, shop.paypal):
         await fake.close()
 
@@ -231,5 +262,19 @@ async def shop_fixture(
     tmp_path: Path,
 ) -> AsyncIterator[Shop]:
     opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path)
+    yield opened
+    await close_shop(opened)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], name="every_shop")
+async def every_shop_fixture(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> AsyncIterator[Shop]:
+    """A shop whose guests choose among all four gateways, the sandbox page first."""
+    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path,
+                             payment_routes=EVERY_GATEWAY)  # fmt: skip
     yield opened
     await close_shop(opened)

@@ -12,6 +12,7 @@ import secrets
 import string
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -33,6 +34,7 @@ from actions.booking.models import (
 from actions.booking.policy import CancellationPolicy
 from actions.booking.pricing import MinimumStayNotMet, Quote, RateRule, SeasonRule, days, quote
 from bot.database import Database
+from bot.loops import LoopFailures
 from intents.text import fold
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
@@ -372,23 +374,40 @@ class BookingService:
             await self._release(session, reservation)
             return terms
 
-    async def expire_holds(self) -> list[Reservation]:
-        """Expire every hold whose time is up and give its inventory back."""
+    async def expire_holds(self, loops: LoopFailures | None = None) -> list[Reservation]:
+        """Expire every hold whose time is up and give its inventory back. Each hold has its
+        own transaction: with ``loops``, one that cannot be released is counted and the others
+        still go (else its error is raised)."""
         now = self._clock()
         async with self._database.session() as session:
-            query = (
-                select(Reservation)
+            due = list(await session.scalars(
+                select(Reservation.code)
                 .where(Reservation.state.in_(ACTIVE), Reservation.hold_expires_at < now)
-                # Released in (room type, day) order, the order holds lock in: no deadlock.
                 .order_by(Reservation.product_id, Reservation.checkin)
+            ))  # fmt: skip
+        expired = []
+        for code in due:
+            with loops.isolated("hold_expiry") if loops else nullcontext():
+                reservation = await self._expire_one(code, now)
+                if reservation is not None:
+                    expired.append(reservation)
+        return expired
+
+    async def _expire_one(self, code: str, now: datetime) -> Reservation | None:
+        async with self._database.session() as session:
+            query = select(Reservation).where(
+                Reservation.code == code,
+                Reservation.state.in_(ACTIVE),
+                Reservation.hold_expires_at < now,
             )
-            if not self._database.is_sqlite:
+            if not self._database.is_sqlite:  # another worker's sweep has it: that one releases
                 query = query.with_for_update(skip_locked=True, of=Reservation)
-            expired = list((await session.scalars(query)).unique())
-            for reservation in expired:
-                await self._transition(session, reservation, EXPIRED, "system:hold-expiry")
-                await self._release(session, reservation)
-            return expired
+            reservation = await session.scalar(query)
+            if reservation is None:
+                return None
+            await self._transition(session, reservation, EXPIRED, "system:hold-expiry")
+            await self._release(session, reservation)
+            return reservation
 
     async def reservations_for(self, channel: str, conversation_id: str) -> list[Reservation]:
         async with self._database.session() as session:

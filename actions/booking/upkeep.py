@@ -16,6 +16,7 @@ from actions.booking.catalog import extend_inventory
 from actions.booking.models import Reservation
 from actions.booking.service import BookingService
 from bot.database import Database
+from bot.loops import LoopFailures
 
 log = structlog.get_logger("rsv360.booking")
 
@@ -26,6 +27,7 @@ async def run_upkeep(
     service: BookingService,
     database: Database,
     on_expired: OnExpired,
+    loops: LoopFailures,
     every_seconds: float = 30.0,
     inventory_every: int = 120,
 ) -> None:
@@ -33,7 +35,7 @@ async def run_upkeep(
     passes = 0
     while True:
         try:
-            expired = await service.expire_holds()
+            expired = await service.expire_holds(loops)
             if expired:
                 log.info("holds_expired", count=len(expired))
                 await on_expired(expired)

@@ -128,4 +128,6 @@ def _refund_id(context: Ctx) -> int:
 
 
 def _staff(context: Ctx) -> str:
-    return f"staff:{context.message.channel}"
+    """Who decided: the staff member's identity on their channel, kept with the decision."""
+    message = context.message
+    return f"staff:{message.channel}:{message.user_id}"[:80]

@@ -94,6 +94,10 @@ class Gateway(Protocol):
         self, charge_reference: str, amount: int, currency: str, idempotency_key: str
     ) -> RefundResult: ...
 
+    async def expire_link(self, reference: str, reservation_code: str) -> None:
+        """Make an unpaid link unpayable where the gateway's API allows it (the reservation was
+        paid another way); raises GatewayError when the gateway refuses (already paid)."""
+
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         """Raises InvalidWebhook for a bad signature, a stale timestamp or a malformed body."""
 

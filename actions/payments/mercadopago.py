@@ -18,7 +18,9 @@ import io
 import json
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import segno
 
@@ -116,6 +118,22 @@ class MercadoPagoGateway:
                                   "refund", idempotency_key,
                                   {"amount": float(to_decimal(amount))})  # fmt: skip
         return RefundResult(str(refund["id"]), refund.get("status") == "approved")
+
+    async def expire_link(self, reference: str, reservation_code: str) -> None:
+        """The preference expires now, and the reservation's Pix charges still waiting are
+        cancelled (a payment already approved cannot be: it will be refunded when it comes)."""
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        await self._call("PUT", f"/checkout/preferences/{quote(reference, safe='')}", "expire_link",
+                         body={"expires": True, "expiration_date_to": now})  # fmt: skip
+        found = await self._call(
+            "GET",
+            f"/v1/payments/search?external_reference={quote(reservation_code, safe='')}",
+            "expire_link",
+        )
+        for payment in found.get("results", []):
+            if payment.get("payment_method_id") == "pix" and payment.get("status") == "pending":
+                await self._call("PUT", f"/v1/payments/{_safe(str(payment['id']))}",
+                                 "expire_link", body={"status": "cancelled"})  # fmt: skip
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         parts = dict(

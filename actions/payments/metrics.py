@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from bot.loops import LoopFailures
+
 _GATEWAY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class PaymentMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, loops: LoopFailures | None = None) -> None:
+        self.loops = loops or LoopFailures(registry)
         self.created = Counter(
             "rsv_payments_created", "Payment links made", ["gateway"], registry=registry
         )
@@ -21,6 +24,12 @@ class PaymentMetrics:
         self.flagged = Counter(
             "rsv_payments_flagged",
             "Payments whose amount or currency did not match the reservation",
+            ["gateway"],
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "rsv_payments_duplicate",
+            "Payments for a reservation another payment had already paid (refunded whole)",
             ["gateway"],
             registry=registry,
         )

@@ -131,6 +131,10 @@ class PayPalGateway:
         )  # fmt: skip
         return RefundResult(str(refund["id"]), refund.get("status") == "COMPLETED")
 
+    async def expire_link(self, reference: str, reservation_code: str) -> None:
+        """An order the payer has not approved has nothing to void: it lapses by itself, and
+        the link is closed on our side (an approved one is captured and refunded if paid)."""
+
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         transmission = {name: headers.get(f"paypal-{name}", "") for name in TRANSMISSION}
         if not all(transmission.values()):

@@ -57,27 +57,40 @@ async def reconcile(
         }
     differences = []
     for payment in progress(rows):
-        gateway = payments.gateways.get(payment.gateway)
         paid = sums.get((payment.id, "payment"), 0)
         refunded = -sums.get((payment.id, "refund"), 0)
-        lookup = payment.charge_reference if payment.gateway == "mercadopago" else payment.reference
-        if gateway is None or lookup is None:
-            if paid and gateway is None:
-                differences.append(_difference(payment, paid, 0, refunded, 0, "gateway disabled"))
-            continue
-        try:
-            status = await gateway.status(lookup)
-        except GatewayError as error:
-            note = f"gateway answered {error.status or 'nothing'}"
-            differences.append(_difference(payment, paid, 0, refunded, 0, note))
-            continue
-        taken = status.amount if status.state == "paid" else 0
-        if (taken, status.refunded) != (paid, refunded):
-            note = "paid at the gateway, missing in the ledger" if taken and not paid else (
-                "in the ledger, not paid at the gateway" if paid and not taken
-                else "amounts differ")  # fmt: skip
-            differences.append(_difference(payment, paid, taken, refunded, status.refunded, note))
+        checked = False
+        with payments.metrics.loops.isolated("reconcile"):
+            found = await _compare(payments, payment, paid, refunded)
+            checked = True
+        if not checked:  # an answer we could not read: reported, and the others still compared
+            found = _difference(payment, paid, 0, refunded, 0, "could not be checked")
+        if found is not None:
+            differences.append(found)
     return differences
+
+
+async def _compare(
+    payments: PaymentService, payment: Payment, paid: int, refunded: int
+) -> Difference | None:
+    gateway = payments.gateways.get(payment.gateway)
+    lookup = payment.charge_reference if payment.gateway == "mercadopago" else payment.reference
+    if gateway is None or lookup is None:
+        if paid and gateway is None:
+            return _difference(payment, paid, 0, refunded, 0, "gateway disabled")
+        return None
+    try:
+        status = await gateway.status(lookup)
+    except GatewayError as error:
+        note = f"gateway answered {error.status or 'nothing'}"
+        return _difference(payment, paid, 0, refunded, 0, note)
+    taken = status.amount if status.state == "paid" else 0
+    if (taken, status.refunded) == (paid, refunded):
+        return None
+    note = "paid at the gateway, missing in the ledger" if taken and not paid else (
+        "in the ledger, not paid at the gateway" if paid and not taken
+        else "amounts differ")  # fmt: skip
+    return _difference(payment, paid, taken, refunded, status.refunded, note)
 
 
 def _difference(

@@ -29,7 +29,7 @@ from bot.types import Choice, Outcome
 
 log = structlog.get_logger("rsv360.payments")
 
-Reason = Literal["cancellation", "guest_request", "hold_expired", "flagged"]
+Reason = Literal["cancellation", "guest_request", "hold_expired", "flagged", "duplicate"]
 Decision = Literal["paid", "failed", "denied", "unknown", "decided"]
 
 
@@ -170,6 +170,28 @@ class Refunds:
         late = {"refund": await self._left(payment.id), "refund_currency": payment.currency}
         await self._notices.guest(reservation, "payments/paid_late", late)
         await self._open(payment, None, "hold_expired", "system", None, needs_approval=False)
+
+    async def refund_duplicate(self, payment_id: int) -> None:
+        """A second payment of a reservation already paid: all of it back, at once unless it
+        is above the approval limit; the guest and the staff are told."""
+        async with self._database.session() as session:
+            payment = await session.get(Payment, payment_id)
+        left = await self._left(payment_id) if payment is not None else 0
+        if payment is None or left <= 0:
+            return
+        try:
+            reservation = await self._bookings.by_code(payment.reservation_code)
+        except NotFound:
+            return
+        twice = {"refund": left, "refund_currency": payment.currency}
+        await self._notices.guest(reservation, "payments/paid_twice", twice)
+        refund = await self._open(payment, None, "duplicate", "system", None,
+                                  needs_approval=left > self._approval_above)  # fmt: skip
+        if refund is not None:
+            await self._notices.staff(Outcome("payments/staff_paid_twice", {
+                "id": refund.id, "code": payment.reservation_code, "gateway": payment.gateway,
+                "amount": left, "currency": payment.currency,
+            }))  # fmt: skip
 
     async def pending(self) -> list[Refund]:
         async with self._database.session() as session:

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 
 import structlog
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.conversation import reservation_facts
 from actions.booking.models import Reservation
@@ -28,14 +31,18 @@ from actions.booking.service import (
 )
 from actions.booking.upkeep import OnExpired
 from actions.payments.gateway import (
+    GatewayError,
     InvalidWebhook,
     LinkRequest,
     Notice,
     PaymentLink,
+    PaymentState,
     PaymentStatus,
     RefundResult,
 )
 from actions.payments.service import PaymentService
+from actions.payments.tables import SandboxMovement
+from bot.database import Database
 from bot.proactive import Notifier
 from bot.types import Address, Checkout, Choice, Outcome
 
@@ -66,35 +73,82 @@ class SandboxCheckout:
 
 
 class SandboxGateway:
-    """The sandbox as a gateway: its link is our checkout page, its API our own tables."""
+    """The sandbox as a gateway: its link is our checkout page, and what it holds is what it
+    moved (``sandbox_movements``): a capture when the page took the money, a row per refund."""
 
     name = "sandbox"
 
-    def __init__(self, links: SandboxCheckout, bookings: BookingService) -> None:
+    def __init__(
+        self, links: SandboxCheckout, bookings: BookingService, database: Database
+    ) -> None:
         self._links = links
         self._bookings = bookings
+        self._database = database
 
     async def create_link(self, request: LinkRequest) -> PaymentLink:
         code = request.reservation_code
         return PaymentLink(f"sandbox-{code}", self._links.link_for(code))
 
+    async def capture(self, reservation: Reservation) -> bool:
+        """The page took the reservation's total; False when it had taken it already."""
+        try:
+            async with self._database.session() as session:
+                session.add(SandboxMovement(reservation_code=reservation.code, kind="capture",
+                                            reference=f"sandbox-{reservation.code}",
+                                            amount=reservation.total,
+                                            currency=reservation.currency,
+                                            at=datetime.now(UTC)))  # fmt: skip
+        except IntegrityError:
+            return False
+        return True
+
     async def status(self, reference: str) -> PaymentStatus:
         code = reference.removeprefix("sandbox-")
         reservation = await self._bookings.by_code(code)
-        paid = reservation.state == CONFIRMED or reservation.refund_due is not None
-        return PaymentStatus(reference, code, "paid" if paid else "pending", reservation.total,
-                             reservation.currency, reference)  # fmt: skip
+        captured, refunded = await self._held(code)
+        state: PaymentState = "paid" if captured else "pending"
+        return PaymentStatus(reference, code, state, captured or reservation.total,
+                             reservation.currency, reference, refunded)  # fmt: skip
 
     async def refund(
         self, charge_reference: str, amount: int, currency: str, idempotency_key: str
     ) -> RefundResult:
-        return RefundResult(f"sandbox-{idempotency_key}", completed=True)
+        code, reference = charge_reference.removeprefix("sandbox-"), f"sandbox-{idempotency_key}"
+        async with self._database.session() as session:
+            if await session.scalar(
+                select(SandboxMovement.id).where(SandboxMovement.reference == reference)
+            ):
+                return RefundResult(reference, completed=True)  # the same refund, asked again
+            captured, refunded = await self._held(code, session)
+            if amount <= 0 or amount > captured - refunded:
+                raise GatewayError("sandbox", 422, "amount_exceeds_captured")
+            session.add(SandboxMovement(reservation_code=code, kind="refund", reference=reference,
+                                        amount=amount, currency=currency,
+                                        at=datetime.now(UTC)))  # fmt: skip
+        return RefundResult(reference, completed=True)
+
+    async def expire_link(self, reference: str, reservation_code: str) -> None:
+        """The page takes nothing for a reservation that is no longer payable."""
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice:
         raise InvalidWebhook("sandbox")  # the sandbox pays on its own page, never by webhook
 
     async def close(self) -> None:
         """No connection of its own: its API is our database."""
+
+    async def _held(self, code: str, session: AsyncSession | None = None) -> tuple[int, int]:
+        """What the sandbox took for a reservation and what it gave back."""
+        query = (
+            select(SandboxMovement.kind, func.sum(SandboxMovement.amount))
+            .where(SandboxMovement.reservation_code == code)
+            .group_by(SandboxMovement.kind)
+        )
+        if session is None:
+            async with self._database.session() as own:
+                sums = {kind: total for kind, total in await own.execute(query)}
+        else:
+            sums = {kind: total for kind, total in await session.execute(query)}
+        return int(sums.get("capture") or 0), int(sums.get("refund") or 0)
 
 
 BOOK_AGAIN = Choice("book_again", payload="intent:book")
@@ -151,6 +205,9 @@ class SandboxPayments:
             reservation = await self._bookings.by_code(code)
         else:
             if first:
+                gateway = self._payments.gateways["sandbox"]
+                assert isinstance(gateway, SandboxGateway)
+                await gateway.capture(reservation)
                 await self._payments.record_sandbox_payment(reservation)
                 facts = reservation_facts(reservation, reservation.locale)
                 await _tell(self._notifier, reservation, Outcome("booking/confirmed", facts))

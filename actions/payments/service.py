@@ -15,12 +15,18 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.models import Reservation
 from actions.booking.service import BookingService, HoldExpired, IllegalTransition, NotFound
-from actions.payments.gateway import Gateway, LinkRequest, PaymentLink, PaymentStatus
+from actions.payments.gateway import (
+    Gateway,
+    GatewayError,
+    LinkRequest,
+    PaymentLink,
+    PaymentStatus,
+)
 from actions.payments.metrics import PaymentMetrics
 from actions.payments.notices import Notices, pay_again
 from actions.payments.routing import Routes
@@ -32,8 +38,13 @@ from bot.types import Choice, Outcome
 log = structlog.get_logger("rsv360.payments")
 
 Applied = Literal["confirmed", "already", "flagged", "failed", "expired", "pending", "unknown",
-                  "late"]  # fmt: skip
+                  "late", "duplicate"]  # fmt: skip
 OPEN = "created"
+CLOSED = "closed"
+"""A link left open when the reservation was paid another way: closed at its gateway where the
+API allows it, and here; a payment that still comes through it is refunded as a duplicate."""
+DUPLICATE = "duplicate"
+"""Money that came for a reservation another payment had already paid: given back whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +66,7 @@ class PaymentService:
         metrics: PaymentMetrics,
         return_url: Callable[[str, str], str],
         on_late_payment: Callable[[int], Awaitable[None]] | None = None,
+        on_duplicate_payment: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._database = database
         self._bookings = bookings
@@ -64,6 +76,7 @@ class PaymentService:
         self.metrics = metrics
         self._return_url = return_url
         self.on_late_payment = on_late_payment
+        self.on_duplicate_payment = on_duplicate_payment
 
     def choices_for(self, reservation: Reservation) -> list[str]:
         return self._routes.for_(reservation.property.slug, reservation.currency)
@@ -119,7 +132,7 @@ class PaymentService:
                 log.warning("payment_unknown", gateway=gateway_name)
                 return Settled("unknown")
             before = payment.status
-            if status.state == "paid" and before in (OPEN, "failed", "expired"):
+            if status.state == "paid" and before in (OPEN, "failed", "expired", CLOSED):
                 matches = (status.amount, status.currency) == (payment.amount, payment.currency)
                 payment.status = "paid" if matches else "flagged"
                 payment.charge_reference = status.charge_reference or status.reference
@@ -129,6 +142,8 @@ class PaymentService:
                 payment.status = status.state
             payment.updated_at = datetime.now(UTC)
             after, payment_id, code = payment.status, payment.id, payment.reservation_code
+        if after == DUPLICATE:
+            return Settled("duplicate", payment_id)
         if after == "flagged":
             if before != "flagged":
                 await self._flag(gateway_name, payment_id, code, status)
@@ -165,6 +180,7 @@ class PaymentService:
                                    reservation.currency, reference)  # fmt: skip
             session.add(_ledger_payment(payment, status))
         self.metrics.succeeded.labels("sandbox").inc()
+        await self._after_confirmation(reservation.code, payment.id)
 
     async def latest(self, code: str, gateway_name: str) -> Payment | None:
         async with self._database.session() as session:
@@ -201,8 +217,73 @@ class PaymentService:
             self.metrics.succeeded.labels(gateway_name).inc()
             receipt = {"receipt_url": status.receipt_url}
             await self._notices.guest(reservation, "booking/confirmed", receipt)
+            await self._after_confirmation(code, payment_id)
             return "confirmed"
+        if payment_id in await self._settle_duplicates(code):
+            return "duplicate"
         return "already"
+
+    async def _after_confirmation(self, code: str, payment_id: int) -> None:
+        await self.close_other_links(code, payment_id)
+        await self._settle_duplicates(code)  # a payment recorded while this one confirmed
+
+    async def close_other_links(self, code: str, kept_payment_id: int) -> None:
+        """The reservation is paid: every other link still open is closed at its gateway (where
+        the API allows it) and here, so that the guest cannot pay it a second time."""
+        async with self._database.session() as session:
+            links = list(await session.scalars(
+                select(Payment).where(Payment.reservation_code == code, Payment.status == OPEN,
+                                      Payment.id != kept_payment_id)
+            ))  # fmt: skip
+        for link in links:
+            with self.metrics.loops.isolated("close_links"):
+                await self._close(link)
+
+    async def _close(self, link: Payment) -> None:
+        try:
+            await self.gateways[link.gateway].expire_link(link.reference, link.reservation_code)
+        except GatewayError as error:
+            # Refused (already paid, say) or unreachable: closed here all the same, and a
+            # payment that comes through it is refunded as a duplicate.
+            log.warning("link_close_refused", gateway=link.gateway, status=error.status,
+                        code=error.code)  # fmt: skip
+        async with self._database.session() as session:
+            await session.execute(
+                update(Payment).where(Payment.id == link.id, Payment.status == OPEN)
+                .values(status=CLOSED, updated_at=datetime.now(UTC))
+            )  # fmt: skip
+
+    async def _settle_duplicates(self, code: str) -> list[int]:
+        """Keep one payment of a reservation, the first the ledger recorded; any other one
+        paid is marked duplicate and refunded whole. Under the reservation's row lock, so two
+        notifications at once keep the same one; the ids this call marked."""
+        async with self._database.session() as session:
+            lock = select(Reservation.id).where(Reservation.code == code)
+            if not self._database.is_sqlite:
+                lock = lock.with_for_update()
+            await session.execute(lock)
+            first_recorded = (
+                select(LedgerEntry.payment_id, func.min(LedgerEntry.id).label("first"))
+                .where(LedgerEntry.reservation_code == code, LedgerEntry.kind == "payment")
+                .group_by(LedgerEntry.payment_id).subquery()
+            )  # fmt: skip
+            paid = list(await session.scalars(
+                select(Payment).join(first_recorded, first_recorded.c.payment_id == Payment.id)
+                .where(Payment.status == "paid").order_by(first_recorded.c.first)
+            ))  # fmt: skip
+            for extra in paid[1:]:
+                extra.status, extra.updated_at = DUPLICATE, datetime.now(UTC)
+            marked = [extra.id for extra in paid[1:]]
+        for payment_id in marked:
+            self.metrics.duplicates.labels(self._gateway_of(paid, payment_id)).inc()
+            log.warning("payment_duplicate", payment=payment_id, reservation=pseudonym(code))
+            if self.on_duplicate_payment is not None:
+                await self.on_duplicate_payment(payment_id)
+        return marked
+
+    @staticmethod
+    def _gateway_of(payments: list[Payment], payment_id: int) -> str:
+        return next(p.gateway for p in payments if p.id == payment_id)
 
     async def _tell_unpaid(self, gateway_name: str, code: str, state: str) -> None:
         self.metrics.failed.labels(gateway_name).inc()

@@ -127,6 +127,9 @@ class StripeGateway:
         )
         return RefundResult(refund.id, refund.status == "succeeded")
 
+    async def expire_link(self, reference: str, reservation_code: str) -> None:
+        await self._call("expire_link", self._client.v1.checkout.sessions.expire_async(reference))
+
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         try:
             event = self._client.construct_event(

@@ -107,3 +107,20 @@ class LedgerEntry(Base):
     idempotency_key: Mapped[str] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SandboxMovement(Base):
+    """Money the built-in sandbox took (``capture``) or gave back (``refund``): what its
+    "account" holds, so that its status comes from what it moved and from nothing else."""
+
+    __tablename__ = "sandbox_movements"
+    __table_args__ = (Index("ix_sandbox_movements_reservation", "reservation_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_code: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    """``sandbox-<code>`` for the capture, ``sandbox-<refund key>`` for a refund: one each."""
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -82,20 +82,20 @@ class WebhookInbox:
 
     async def _first_apply(self, event_id: int, gateway_name: str, reference: str) -> str | None:
         async with self._applying:
-            return await self._apply(event_id, gateway_name, reference)
+            with self._payments.metrics.loops.isolated("webhook_apply"):
+                return await self._apply(event_id, gateway_name, reference)
+        return None  # failed and counted: the upkeep tries it again
 
     async def _apply(self, event_id: int, gateway_name: str, reference: str) -> str | None:
-        """Fetch the payment the event is about and apply it; None while that failed."""
+        """Fetch the payment the event is about and apply it; None while the gateway cannot
+        answer. Any other failure is raised for the caller's loop to count."""
         try:
             status = await self._payments.gateways[gateway_name].status(reference)
-            settled = await self._payments.apply(gateway_name, status)
         except GatewayError as error:
-            log.warning("webhook_apply_failed", gateway=gateway_name, event=event_id,
+            log.warning("webhook_apply_failed", gateway=gateway_name, event_row=event_id,
                         status=error.status, code=error.code)  # fmt: skip
             return None
-        except Exception:
-            log.exception("webhook_apply_failed", gateway=gateway_name, event=event_id)
-            return None
+        settled = await self._payments.apply(gateway_name, status)
         async with self._database.session() as session:
             await session.execute(
                 update(WebhookEvent)
@@ -115,7 +115,8 @@ class WebhookInbox:
                 .order_by(WebhookEvent.id).limit(100)
             ))  # fmt: skip
         for event_id in ids:
-            await self.apply(event_id)
+            with self._payments.metrics.loops.isolated("webhook_retry"):
+                await self.apply(event_id)
         return len(ids)
 
     async def drain(self) -> None:

@@ -9,6 +9,7 @@ import itertools
 import json
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +29,10 @@ class FakeMercadoPago(FakeProvider):
         self._ids = itertools.count(1_300_000_001)
         self.app.router.add_post("/checkout/preferences", self._preference)
         self.app.router.add_post("/v1/payments", self._create_payment)
+        self.app.router.add_get("/v1/payments/search", self._search)
         self.app.router.add_get("/v1/payments/{id}", self._payment)
+        self.app.router.add_put("/v1/payments/{id}", self._update_payment)
+        self.app.router.add_put("/checkout/preferences/{id}", self._update_preference)
         self.app.router.add_post("/v1/payments/{id}/refunds", self._refund)
 
     def idempotency_header(self) -> str:
@@ -44,8 +48,12 @@ class FakeMercadoPago(FakeProvider):
         """The payer pays a preference by card (a new payment) or a Pix charge (by its id)."""
         if reference in self.payments:
             payment = self.payments[reference]
+            if payment["status"] == "cancelled":
+                raise ValueError(f"payment {reference} was cancelled: nothing to pay")
         else:
             preference = self.preferences[reference]
+            if preference.get("expires") and preference["expiration_date_to"] <= _now():
+                raise ValueError(f"preference {reference} expired: nothing to pay")
             payment = self._new_payment(preference["items"][0]["unit_price"],
                                         preference["items"][0]["currency_id"],
                                         preference["external_reference"], "visa")  # fmt: skip
@@ -103,6 +111,29 @@ class FakeMercadoPago(FakeProvider):
             return _bad("id", "Payment not found", 2000, 404)
         return web.json_response(payment)
 
+    async def _update_preference(self, request: web.Request) -> web.Response:
+        preference = self.preferences.get(request.match_info["id"])
+        if preference is None:
+            return _bad("id", "Preference not found", 2000, 404)
+        preference.update(await request.json())
+        return web.json_response(preference)
+
+    async def _search(self, request: web.Request) -> web.Response:
+        reference = request.query.get("external_reference")
+        found = [p for p in self.payments.values() if p["external_reference"] == reference]
+        return web.json_response({"results": found, "paging": {"total": len(found)}})
+
+    async def _update_payment(self, request: web.Request) -> web.Response:
+        """Only a payment still waiting (pending, in process) can be cancelled."""
+        payment = self.payments.get(request.match_info["id"])
+        if payment is None:
+            return _bad("id", "Payment not found", 2000, 404)
+        body = await request.json()
+        if body.get("status") != "cancelled" or payment["status"] not in ("pending", "in_process"):
+            return _bad("status", "Invalid status transition", 4020)
+        payment["status"] = "cancelled"
+        return web.json_response(payment)
+
     async def _refund(self, request: web.Request) -> web.Response:
         payment = self.payments.get(request.match_info["id"])
         if payment is None or payment["status"] not in ("approved", "refunded"):
@@ -146,3 +177,8 @@ def _tiny_png_base64() -> str:
     buffer = io.BytesIO()
     segno.make("fake-qr").save(buffer, kind="png")
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _now() -> str:
+    """Now, as Mercado Pago writes its dates (compared as text: the same offset)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -24,6 +24,7 @@ class FakeStripe(FakeProvider):
         self.refunds: dict[str, dict[str, Any]] = {}
         self.app.router.add_post("/v1/checkout/sessions", self._create_session)
         self.app.router.add_get("/v1/checkout/sessions/{id}", self._session)
+        self.app.router.add_post("/v1/checkout/sessions/{id}/expire", self._expire)
         self.app.router.add_post("/v1/refunds", self._refund)
 
     def idempotency_header(self) -> str:
@@ -36,8 +37,11 @@ class FakeStripe(FakeProvider):
     # -- what the test makes happen ------------------------------------------------------------
 
     def pay(self, session_id: str, amount: int | None = None, currency: str | None = None) -> None:
-        """The payer completes the session (with another amount or currency, if asked)."""
+        """The payer completes the session (with another amount or currency, if asked); an
+        expired session's page takes no payment."""
         session = self.sessions[session_id]
+        if session["status"] != "open":
+            raise ValueError(f"session {session_id} is {session['status']}: nothing to pay")
         intent_id = "pi_" + secrets.token_hex(8)
         session.update(status="complete", payment_status="paid", payment_intent=intent_id)
         if amount is not None:
@@ -102,6 +106,19 @@ class FakeStripe(FakeProvider):
         if answer["payment_intent"] and any(e.startswith("payment_intent") for e in expand):
             answer["payment_intent"] = self.intents[answer["payment_intent"]]
         return web.json_response(answer)
+
+    async def _expire(self, request: web.Request) -> web.Response:
+        """Like Stripe's: only an open session can be expired."""
+        session = self.sessions.get(request.match_info["id"])
+        if session is None:
+            return _missing(request.match_info["id"])
+        if session["status"] != "open":
+            return web.json_response({"error": {
+                "type": "invalid_request_error", "code": "checkout_session_not_open",
+                "message": 'Only Checkout Sessions with a status in ["open"] can be expired.',
+            }}, status=400)  # fmt: skip
+        session.update(status="expired")
+        return web.json_response(session)
 
     async def _refund(self, request: web.Request) -> web.Response:
         form = await request.post()

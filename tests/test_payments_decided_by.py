@@ -1,0 +1,89 @@
+"""A refund decision records who made it: the admin key's name (``name:key`` entries, or a
+short fingerprint of a plain key) or the staff member's identity on their channel."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actions.payments.tables import Refund
+from bot.settings import Settings
+from channels.payment_admin import named_keys
+from tests.payments_shop import (
+    ADMIN_KEY,
+    STAFF,
+    Chat,
+    Shop,
+    cancel,
+    close_shop,
+    open_shop,
+    paid_with,
+)
+
+ALICE_KEY = "alice-key-for-tests"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def named_shop(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Any,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> AsyncIterator[Shop]:
+    """Refunds above R$ 100,00 wait for staff; two admin keys, one of them named."""
+    extra = {
+        "refund_approval_above": 100_00,
+        "payments_admin_keys": [f"alice:{ALICE_KEY}", ADMIN_KEY],
+    }
+    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path, **extra)
+    yield opened
+    await close_shop(opened)
+
+
+async def waiting_refund(shop: Shop, conversation: str) -> int:
+    guest, code = await paid_with(shop, conversation, "Cartão (Stripe)")
+    await cancel(guest)
+    [refund] = [r for r in await shop.runtime.refunds.pending() if r.reservation_code == code]
+    return refund.id
+
+
+async def decided_by(shop: Shop, refund_id: int) -> str | None:
+    refund = await shop.runtime.refunds.get(refund_id)
+    assert refund is not None
+    assert refund.state in ("paid", "denied")
+    return refund.decided_by
+
+
+async def test_decisions_name_the_admin_key_or_the_staff_member(named_shop: Shop) -> None:
+    shop = named_shop
+    by_alice, by_plain_key, by_staff = [await waiting_refund(shop, c) for c in ("n1", "n2", "n3")]
+
+    alice = {"Authorization": f"Bearer {ALICE_KEY}"}
+    assert (
+        await shop.client.post(f"/admin/refunds/{by_alice}/approve", headers=alice)
+    ).status == 200
+    plain = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    denied = await shop.client.post(f"/admin/refunds/{by_plain_key}/deny", headers=plain,
+                                    json={"reason": "Já estornado no balcão"})  # fmt: skip
+    assert denied.status == 200
+    staff = Chat(shop.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
+    await staff.sends(f"intent:refund_approve|id={by_staff}")
+
+    fingerprint = hashlib.sha256(ADMIN_KEY.encode()).hexdigest()[:8]
+    assert await decided_by(shop, by_alice) == "admin:alice"
+    assert await decided_by(shop, by_plain_key) == f"admin:key-{fingerprint}"
+    assert await decided_by(shop, by_staff) == f"staff:{STAFF.channel}:user-{STAFF.conversation_id}"
+    assert await shop.count(Refund, Refund.decided_by == "admin:rest") == 0
+
+
+def test_a_key_is_named_only_by_a_short_name_before_a_colon() -> None:
+    assert named_keys(["ops-team:s3cr3t", "plain", "a:b:c", "with space:k", ""]) == [
+        ("ops-team", b"s3cr3t"),
+        ("key-" + hashlib.sha256(b"plain").hexdigest()[:8], b"plain"),
+        ("a", b"b:c"),
+        ("key-" + hashlib.sha256(b"with space:k").hexdigest()[:8], b"with space:k"),
+    ]
