@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 import math
@@ -10,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.credentials import bearer_matches
 from bot.engine import Engine
 from bot.render import Renderer
 from bot.types import Message
@@ -77,11 +77,7 @@ class RestChannel:
     def _authorized(self, request: web.Request) -> bool:
         if not self._api_keys:
             return request.remote is not None and _is_loopback(request.remote)
-        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not credentials:
-            return False
-        offered = credentials.strip().encode()
-        return any(hmac.compare_digest(offered, key) for key in self._api_keys)
+        return bearer_matches(request.headers.get("Authorization", ""), self._api_keys)
 
     def _message(self, document: dict[str, Any]) -> Message:
         user_id = checked_optional(document.get("user_id"), MAX_ID_CHARS)

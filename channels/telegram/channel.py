@@ -24,6 +24,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.credentials import same_secret
 from bot.delivery import DeliveryQueue
 from bot.engine import Engine
 from bot.observability import pseudonym
@@ -213,6 +214,12 @@ class _CheckedRequestHandler(SimpleRequestHandler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._slots = asyncio.Semaphore(MAX_UPDATES_IN_FLIGHT)
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        # aiogram compares str, which raises on a header that is not ASCII: compare bytes.
+        return not self.secret_token or same_secret(
+            telegram_secret_token, self.secret_token.encode()
+        )
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
         try:
