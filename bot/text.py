@@ -27,11 +27,20 @@ def is_scalar_text(text: str) -> bool:
     return _LONE_SURROGATE.search(text) is None
 
 
+def scalar(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so that it always encodes."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def visible(text: str) -> str:
+    """NFC without invisible format characters; control characters are left for the caller."""
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+
+
 def clean(text: str) -> str:
     """Free text as the bot keeps it: NFC, no invisible format characters, line breaks as
     ``\\n`` and other control characters gone. The text must be scalar (``is_scalar_text``)."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _CONTROL.sub("", _INVISIBLE.sub("", text))
+    return _CONTROL.sub("", visible(text.replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def has_control(text: str) -> bool:
@@ -43,5 +52,4 @@ def one_line(text: str) -> str:
     """A name or an address as staff read it: NFC, nothing invisible, spaces collapsed. Control
     characters stay, so that the caller can refuse them (``has_control``) instead of storing
     something other than what the guest typed."""
-    text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
-    return " ".join(text.split())
+    return " ".join(visible(text).split())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 from typing import Any
 
@@ -11,6 +10,7 @@ from aiohttp import web
 
 from bot.credentials import bearer_matches
 from bot.engine import Engine
+from bot.json_body import MalformedJson, json_object
 from bot.render import Renderer
 from bot.types import Message
 from channels.wire import (
@@ -113,16 +113,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     except web.HTTPRequestEntityTooLarge:
         raise InvalidInput("payload_too_large") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("invalid_utf8") from None
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise InvalidInput("invalid_json") from None
-    if not isinstance(document, dict):
-        raise InvalidInput("invalid_request")
-    return document
+        return json_object(raw)
+    except MalformedJson as refused:
+        raise InvalidInput(refused.code) from None
 
 
 def _is_loopback(remote: str) -> bool:
