@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from bot.credentials import same_secret
 from bot.delivery import DeliveryQueue
 from bot.engine import Engine
+from bot.json_body import MalformedJson, json_object
 from bot.observability import pseudonym
 from bot.payloads import PayloadStore
 from bot.render import Renderer
@@ -223,9 +224,9 @@ class _CheckedRequestHandler(SimpleRequestHandler):
 
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
         try:
-            raw = await request.json(loads=bot.session.json_loads)
+            raw = json_object(await request.read())
             update = Update.model_validate(raw, context={"bot": bot})
-        except (ValueError, ValidationError) as error:
+        except (MalformedJson, ValidationError) as error:
             log.warning("telegram_update_malformed", error=type(error).__name__)
             return web.json_response({"ok": False}, status=400)
         await self._slots.acquire()
