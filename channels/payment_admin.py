@@ -9,7 +9,6 @@ through a ``RefundDesk`` that the composition root passes in, the same one staff
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -17,6 +16,8 @@ import structlog
 from aiohttp import web
 
 from bot.credentials import bearer_matches
+from bot.json_body import MalformedJson, json_object
+from bot.text import clean
 
 log = structlog.get_logger("rsv360.admin")
 
@@ -58,15 +59,14 @@ class RefundAdmin:
         if not self._authorised(request):
             return _unauthorised()
         try:
-            document = json.loads(await request.read() or b"null")
-        except (ValueError, UnicodeDecodeError):
+            document = json_object(await request.read())
+        except MalformedJson:
             return web.json_response({"error": "invalid_json"}, status=400)
-        reason = document.get("reason") if isinstance(document, dict) else None
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+        reason = document.get("reason")
+        reason = clean(reason).strip() if isinstance(reason, str) else ""  # staff read it
+        if not reason or len(reason) > MAX_REASON_CHARS:
             return web.json_response({"error": "reason_required"}, status=400)
-        result = await self._desk.deny_refund(
-            int(request.match_info["id"]), "admin:rest", reason.strip()
-        )
+        result = await self._desk.deny_refund(int(request.match_info["id"]), "admin:rest", reason)
         return _decided(result)
 
     def _authorised(self, request: web.Request) -> bool:

@@ -172,3 +172,13 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
     assert "RSV-" in held
     reservations = await postgresql_shop.runtime.bookings.reservations_for("test", "nul-1")
     assert [r.guest_name for r in reservations] == ["Maria So\u00faza"]
+
+
+async def test_a_refund_denial_body_that_is_not_an_object_or_too_deep_is_400(
+    sqlite_shop: Shop,
+) -> None:
+    auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    path = "/admin/refunds/1/deny"
+    for body in (b"[" * 100_000, b'{"reason": "\\ud800"}', b"[1]", b'{"reason": "\\u0000\\u202e"}'):
+        response = await sqlite_shop.client.post(path, data=body, headers=auth)
+        assert response.status == 400, body
