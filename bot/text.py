@@ -14,10 +14,14 @@ import unicodedata
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]"
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]"
 )
-"""Bidirectional overrides and isolates, zero-width and other invisible format characters."""
+"""Bidirectional overrides and isolates, zero-width spaces and other invisible format
+characters. The joiners and variation selectors are not among them: emoji (❤️, 👨‍👩‍👧) and
+scripts such as Persian need them in a message."""
+_JOINERS = re.compile("[\u200c\u200d\ufe00-\ufe0f]")
+"""Zero-width too, but only a name goes without them: two names that look alike are one."""
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 and C1 controls but tab and line feed (CR is folded into a line break by ``clean``)."""
 
@@ -52,4 +56,4 @@ def one_line(text: str) -> str:
     """A name or an address as staff read it: NFC, nothing invisible, spaces collapsed. Control
     characters stay, so that the caller can refuse them (``has_control``) instead of storing
     something other than what the guest typed."""
-    return " ".join(visible(text).split())
+    return " ".join(_JOINERS.sub("", visible(text)).split())

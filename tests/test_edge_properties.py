@@ -9,6 +9,7 @@ signature, not the signature check. The examples are fixed (the ``ci`` profile i
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,9 @@ from hypothesis import strategies as st
 
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, runtime_lifespan
 from bot.compose_providers import webhook_secret
+from bot.json_body import MalformedJson, json_object
 from bot.settings import Settings
+from bot.text import clean, has_control, one_line, scalar, visible
 from bot.types import Message
 from channels.slack import EVENTS_PATH
 from channels.telegram import WEBHOOK_PATH
@@ -357,3 +360,35 @@ def test_the_date_grammar_reads_any_text(text: str, locale: str) -> None:
     dates = stay_dates(text, locale, REFERENCE_DAY)
     if dates.checkin is not None and dates.checkout is not None:
         assert dates.checkin < dates.checkout
+
+
+# -- the pure rules underneath -----------------------------------------------------------------
+
+
+@settings(max_examples=200)
+@given(raw=raw_bodies | json_values.map(lambda value: as_json(value).encode()))
+def test_the_json_edge_parser_returns_an_object_or_refuses(raw: bytes) -> None:
+    refusal = None
+    try:
+        document = json_object(raw)
+    except MalformedJson as refused:
+        refusal = refused.code
+    if refusal is not None:
+        assert refusal in ("invalid_utf8", "invalid_json", "invalid_text", "invalid_request")
+        return
+    assert isinstance(document, dict)
+    json.dumps(document, ensure_ascii=False).encode()  # every string encodes: Redis, logs, SQL
+
+
+@settings(max_examples=200)
+@given(text=texts)
+def test_text_as_kept_and_as_staff_read_it(text: str) -> None:
+    kept = visible(scalar(text))
+    kept.encode()
+    assert unicodedata.is_normalized("NFC", kept)
+    assert "\u202e" not in kept
+    shown = clean(scalar(text))
+    assert not has_control(shown)
+    name = one_line(scalar(text))
+    assert "\u200d" not in name
+    assert name == name.strip()
