@@ -141,7 +141,8 @@ class MercadoPagoGateway:
         if abs(time.time() - seconds) > self._tolerance:
             raise InvalidWebhook("stale")
         try:
-            kind = identifier(document.get("type") or document.get("topic") or "-")
+            named = document.get("type") or document.get("topic")
+            kind = "" if named is None else identifier(named)
             if kind != "payment":
                 return Ignored(kind)
             event_id = identifier(document.get("id") or f"{data_id}:{request_id}", numbers=True)
