@@ -15,7 +15,7 @@ from bot.app import build_runtime, create_app, runtime_lifespan
 from bot.settings import Settings
 from bot.types import Message
 from tests.conftest import REDIS_URL
-from tests.payments_shop import ADMIN_KEY, Chat, Shop, close_shop, open_shop
+from tests.payments_shop import ADMIN_KEY, Chat, Shop, close_shop, open_shop, paid_with
 from tests.support.raw_http import raw_post
 from tests.support.stays import in_portuguese, off_season_stay
 
@@ -182,3 +182,17 @@ async def test_a_refund_denial_body_that_is_not_an_object_or_too_deep_is_400(
     for body in (b"[" * 100_000, b'{"reason": "\\ud800"}', b"[1]", b'{"reason": "\\u0000\\u202e"}'):
         response = await sqlite_shop.client.post(path, data=body, headers=auth)
         assert response.status == 400, body
+
+
+async def test_a_refund_reason_with_control_characters_reaches_staff_clean(
+    postgresql_shop: Shop,
+) -> None:
+    shop = postgresql_shop
+    guest, code = await paid_with(shop, "nul-2", "Cartão (Stripe)")
+    await guest.says("quero um reembolso")
+    await guest.presses(f"Pedir reembolso da {code}")
+    sent = await guest.says("o ar-condicionado\x00 estava\u202e quebrado\x07")
+    assert "já está com a nossa equipe" in sent
+    [review] = shop.staff_heard()
+    assert "o ar-condicionado estava quebrado" in review.text
+    assert "\x00" not in review.text
