@@ -61,6 +61,7 @@ from bot.dispatch import Dispatcher
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
 from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
+from bot.normalise import NormaliseText
 from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
 from bot.pipeline import Middleware
@@ -165,6 +166,7 @@ def build_runtime(
     steps: list[Middleware] = [
         Observe(metrics),
         Recover(responder),
+        NormaliseText(),
         Dedupe(dedupe_store, settings.dedupe_ttl_seconds, metrics),
         RateLimit(limiter, message_category, responder, metrics),
         Order(order, responder, metrics),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 from bot.context import Context, Outcomes, S
+from bot.text import clean
 from bot.types import Choice, Outcome
 
 T = TypeVar("T")
@@ -80,7 +81,8 @@ async def resolved(value: Maybe[T]) -> T:
 
 
 def text_answer(context: Context[Any], asked: bool) -> str | None:
-    """Extractor for free-text slots: the text (or chosen value) of the message that answers."""
+    """Extractor for free-text slots: the text (or chosen value) of the message that answers,
+    without control characters (a form's answer is stored, and staff read it)."""
     if not asked:
         return None
-    return chosen_value(context) or (context.message.text or "").strip() or None
+    return chosen_value(context) or clean(context.message.text or "").strip() or None

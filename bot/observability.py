@@ -61,7 +61,7 @@ def _exception_type_only(sio: Any, exc_info: Any) -> None:
 
 def pseudonym(identifier: str) -> str:
     """A stable stand-in for a user or conversation id, for logs and analytics."""
-    return hashlib.sha256(identifier.encode()).hexdigest()[:16]
+    return hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class Metrics:

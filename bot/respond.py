@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 
 import structlog
 
@@ -34,6 +35,12 @@ class Responder:
             return turn.session.locale
         return self._renderer.locale_for(turn.message.locale_hint)
 
+    def plain(self, turn: Turn, outcome: Outcome) -> Reply:
+        """``outcome`` in the hinted locale, without the session or experiments."""
+        locale = self._renderer.locale_for(turn.message.locale_hint)
+        markup = self._markups.get(turn.message.channel, "plain")
+        return self._renderer.render(outcome, locale, markup)
+
     async def replies(self, turn: Turn, outcomes: Sequence[Outcome]) -> tuple[Reply, ...]:
         locale = self.locale_of(turn)
         markup = self._markups.get(turn.message.channel, "plain")
@@ -52,7 +59,11 @@ class Responder:
 
 
 class Recover:
-    """Outermost step: a failing turn is logged and answered with an apology, never dropped."""
+    """Outermost step: a failing turn is logged and answered with an apology, never dropped.
+
+    The apology cannot fail in turn: what broke the turn (a store, the session, text that does
+    not encode) may break the usual rendering too, so it falls back to the plain template in
+    the hinted locale, and at worst to no reply rather than an exception."""
 
     def __init__(self, responder: Responder) -> None:
         self._responder = responder
@@ -61,10 +72,22 @@ class Recover:
         try:
             return await call_next(turn)
         except Exception:
-            log.exception(
-                "turn_failed",
-                channel=turn.message.channel,
-                conversation=pseudonym(turn.conversation_key),
-            )
-            replies = await self._responder.replies(turn, [Outcome("engine/error")])
-            return TurnResult("failed", replies)
+            _log_failure("turn_failed", turn)
+        try:
+            return TurnResult("failed", await self._responder.replies(turn, [APOLOGY]))
+        except Exception:
+            _log_failure("apology_failed", turn)
+        try:
+            return TurnResult("failed", (self._responder.plain(turn, APOLOGY),))
+        except Exception:
+            _log_failure("apology_failed", turn)
+            return TurnResult("failed")
+
+
+APOLOGY = Outcome("engine/error")
+
+
+def _log_failure(event: str, turn: Turn) -> None:
+    with suppress(Exception):  # a logger that fails must not take the apology with it
+        log.exception(event, channel=turn.message.channel,
+                      conversation=pseudonym(turn.conversation_key))  # fmt: skip

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import structlog
 from aiohttp import web
+
+from bot.credentials import header_bytes
+from bot.json_body import MalformedJson, json_object
+from bot.text import clean
 
 log = structlog.get_logger("rsv360.admin")
 
@@ -79,13 +82,14 @@ class RefundAdmin:
         if caller is None:
             return _unauthorised()
         try:
-            document = json.loads(await request.read() or b"null")
-        except (ValueError, UnicodeDecodeError):
+            document = json_object(await request.read())
+        except MalformedJson:
             return web.json_response({"error": "invalid_json"}, status=400)
-        reason = document.get("reason") if isinstance(document, dict) else None
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+        reason = document.get("reason")
+        reason = clean(reason).strip() if isinstance(reason, str) else ""  # staff read it
+        if not reason or len(reason) > MAX_REASON_CHARS:
             return web.json_response({"error": "reason_required"}, status=400)
-        result = await self._desk.deny_refund(int(request.match_info["id"]), caller, reason.strip())
+        result = await self._desk.deny_refund(int(request.match_info["id"]), caller, reason)
         return _decided(result)
 
     def _caller(self, request: web.Request) -> str | None:
@@ -94,7 +98,7 @@ class RefundAdmin:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
-        given = token.strip().encode()
+        given = header_bytes(token.strip())
         # Every key compared, none skipped: the time does not tell which one was close.
         matches = [name for name, key in self._keys if hmac.compare_digest(given, key)]
         return f"admin:{matches[0]}" if matches else None

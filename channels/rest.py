@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
-import json
 import math
 from typing import Any
 
 from aiohttp import web
 
+from bot.credentials import bearer_matches
 from bot.engine import Engine
+from bot.json_body import MalformedJson, json_object
 from bot.render import Renderer
 from bot.types import Message
 from channels.wire import (
@@ -77,11 +77,7 @@ class RestChannel:
     def _authorized(self, request: web.Request) -> bool:
         if not self._api_keys:
             return request.remote is not None and _is_loopback(request.remote)
-        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not credentials:
-            return False
-        offered = credentials.strip().encode()
-        return any(hmac.compare_digest(offered, key) for key in self._api_keys)
+        return bearer_matches(request.headers.get("Authorization", ""), self._api_keys)
 
     def _message(self, document: dict[str, Any]) -> Message:
         user_id = checked_optional(document.get("user_id"), MAX_ID_CHARS)
@@ -117,16 +113,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     except web.HTTPRequestEntityTooLarge:
         raise InvalidInput("payload_too_large") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("invalid_utf8") from None
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise InvalidInput("invalid_json") from None
-    if not isinstance(document, dict):
-        raise InvalidInput("invalid_request")
-    return document
+        return json_object(raw)
+    except MalformedJson as refused:
+        raise InvalidInput(refused.code) from None
 
 
 def _is_loopback(remote: str) -> bool:

@@ -10,7 +10,6 @@ per browser tab); what came while none was open is sent after the next hello's s
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Sequence
@@ -22,6 +21,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.engine import Engine
+from bot.json_body import MalformedJson, json_object
 from bot.proactive import Notifier
 from bot.render import Renderer
 from bot.types import Address, Message, Reply
@@ -157,12 +157,10 @@ class WebChannel:
         self, socket: web.WebSocketResponse, conversation: _Conversation, raw: str
     ) -> None:
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self._send_error(socket, conversation, "invalid_json")
-            return
-        if not isinstance(frame, dict):
-            await self._send_error(socket, conversation, "invalid_frame")
+            frame = json_object(raw)
+        except MalformedJson as refused:
+            code = "invalid_frame" if refused.code == "invalid_request" else refused.code
+            await self._send_error(socket, conversation, code)
             return
         try:
             if frame.get("type") == "hello":

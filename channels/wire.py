@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.render import Renderer
+from bot.text import is_scalar_text
 from bot.types import Outcome, Reply
 
 MAX_PAYLOAD_CHARS = 256
@@ -22,6 +23,8 @@ class InvalidInput(Exception):
 def checked_text(value: Any, max_chars: int) -> str:
     if not isinstance(value, str):
         raise InvalidInput("invalid_request")
+    if not is_scalar_text(value):
+        raise InvalidInput("invalid_text")
     text = value.strip()
     if not text:
         raise InvalidInput("empty_message")
@@ -35,6 +38,8 @@ def checked_optional(value: Any, max_chars: int) -> str | None:
         return None
     if not isinstance(value, str) or not value or len(value) > max_chars:
         raise InvalidInput("invalid_request")
+    if not is_scalar_text(value):
+        raise InvalidInput("invalid_text")
     return value
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, settings
 from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
@@ -21,6 +22,19 @@ from intents.understanding import ModelUnderstanding
 from tests.support.clock import NOW, REFERENCE_DAY
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
+
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    # The app under test is a fixture built once per test and shared by its examples, on
+    # purpose: the conversation must still answer after every hostile input.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+"""Reproducible: the same examples on every run and machine, nothing kept between runs."""
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's Chromium: CI installs it; Playwright's own browser download is never used."""
 CHROMIUM_ARGS = [

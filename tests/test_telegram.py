@@ -22,6 +22,7 @@ from bot.settings import Settings
 from bot.types import STAFF, Address
 from channels.telegram import WEBHOOK_PATH, TelegramChannel
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
+from tests.support.raw_http import raw_post
 from tests.support.stays import in_portuguese, off_season_stay
 
 SettingsFactory = Callable[..., Settings]
@@ -195,6 +196,10 @@ async def test_a_wrong_or_missing_secret_token_is_401_and_nothing_happens(
 ) -> None:
     assert await telegram.post(text_update(1008, "oi"), secret="wrong") == 401
     assert await telegram.post(text_update(1008, "oi"), secret="") == 401
+    body = json.dumps(text_update(1008, "oi")).encode()
+    for token in (b"caf\xc3\xa9", b"\xff\xfe", telegram.secret.encode() + b"\x80"):
+        header = [(b"X-Telegram-Bot-Api-Secret-Token", token)]
+        assert await raw_post(telegram.client, WEBHOOK_PATH, header, body) == 401
     await telegram.channel.drain()
     assert telegram.fake.sent(chat_id="1008") == []
 

@@ -303,6 +303,10 @@ BAD_FRAMES: list[Any] = [
     pytest.param({"type": "message", "text": "oi", "id": 5}, "invalid_request", id="id-number"),
     pytest.param({"type": "button", "payload": 5}, "invalid_request", id="payload-number"),
     pytest.param({"type": "button", "payload": "x" * 300}, "message_too_long", id="payload-long"),
+    pytest.param('{"type": "message", "text": "oi \\ud800"}', "invalid_text", id="lone-surrogate"),
+    pytest.param('{"type": "button", "payload":"\\udfff"}', "invalid_text", id="lone-in-button"),
+    pytest.param('{"type": "message", "text": "oi", "x": NaN}', "invalid_json", id="nan"),
+    pytest.param("[" * 100_000, "invalid_json", id="deep-nesting"),
     pytest.param(b"\xff\xfe{not utf-8", "invalid_utf8", id="binary-invalid-utf8"),
     pytest.param(b'{"type": "message", "text": "ol\xe1"}', "invalid_utf8", id="binary-latin1"),
 ]

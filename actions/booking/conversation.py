@@ -20,6 +20,7 @@ from actions.payments.gateway import GatewayError
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import chosen_value, value_choice
+from bot.text import has_control, one_line
 from intents.dates import names_a_month, stay_dates
 from intents.guests import guests
 from intents.text import EMAIL
@@ -215,11 +216,13 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
 
 
 def guest_name(context: Ctx, asked: bool) -> str | None:
-    text = (context.message.text or "").strip()
-    return " ".join(text.split()) if asked and text else None
+    text = one_line(context.message.text or "")
+    return text if asked and text else None
 
 
 def valid_name(context: Ctx, value: Any, values: Any) -> str | None:
+    if has_control(str(value)):  # PostgreSQL cannot store NUL; staff would not see the rest
+        return "booking/invalid_name_characters"
     return (
         None
         if NAME.fullmatch(str(value)) and any(c.isalpha() for c in value)
@@ -235,7 +238,7 @@ def guest_email(context: Ctx, asked: bool) -> str | None:
     if not asked or not text.strip():
         return None
     found = EMAIL.search(text)
-    return found.group(0).lower() if found else text.strip()
+    return found.group(0).lower() if found else one_line(text)
 
 
 def valid_email(context: Ctx, value: Any, values: Any) -> str | None:

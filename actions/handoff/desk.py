@@ -19,6 +19,7 @@ from bot.context import Turn
 from bot.observability import pseudonym
 from bot.pipeline import Next
 from bot.proactive import Notifier
+from bot.text import clean
 from bot.types import STAFF, Address, Choice, Message, Outcome, TurnResult
 
 log = structlog.get_logger("rsv360.handoff")
@@ -102,14 +103,14 @@ class HandoffDesk:
         if message.role in STAFF:
             handoff = await self._store.of_staff(staff_key(message))
             if handoff is not None and handoff.status == TAKEN:
-                says = Outcome("handoff/staff_says", {"text": message.text})
+                says = Outcome("handoff/staff_says", {"text": clean(message.text)})
                 await self._notifier.notify(_address(handoff.guest), handoff.locale, [says])
                 log.info("handoff_relayed", to="guest", guest=pseudonym(handoff.guest))
                 return True
         handoff = await self._store.of_guest(turn.conversation_key)
         if handoff is None or handoff.status != TAKEN or handoff.staff is None:
             return False
-        says = Outcome("handoff/guest_says", {"text": message.text})
+        says = Outcome("handoff/guest_says", {"text": clean(message.text)})
         await self._notifier.notify(_address(handoff.staff), self._team_locale, [says])
         log.info("handoff_relayed", to="staff", guest=pseudonym(handoff.guest))
         return True

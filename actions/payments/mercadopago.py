@@ -15,7 +15,6 @@ import binascii
 import hashlib
 import hmac
 import io
-import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from actions.payments.gateway import (
     to_minor,
 )
 from actions.payments.metrics import PaymentMetrics
+from bot.json_body import MalformedJson, at, identifier, json_object
 
 STATES: dict[str, PaymentState] = {
     "approved": "paid",
@@ -136,32 +136,37 @@ class MercadoPagoGateway:
                                  "expire_link", body={"status": "cancelled"})  # fmt: skip
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
-        parts = dict(
-            part.strip().split("=", 1)
-            for part in headers.get("x-signature", "").split(",")
-            if "=" in part
-        )
-        request_id = headers.get("x-request-id", "")
-        try:
-            document = json.loads(body)
-            data_id = str(document["data"]["id"])
-            timestamp = int(parts["ts"])
-        except (ValueError, KeyError, TypeError):
-            raise InvalidWebhook("malformed") from None
-        if not data_id.isdigit() or len(data_id) > 24:
-            raise InvalidWebhook("malformed")
-        manifest = f"id:{data_id.lower()};request-id:{request_id};ts:{parts['ts']};"
-        expected = hmac.new(self._secret, manifest.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, parts.get("v1", "")):
+        signature, request_id = headers.get("x-signature", ""), headers.get("x-request-id", "")
+        if not (signature + request_id).isascii():  # aiohttp hands over any bytes as escapes
             raise InvalidWebhook("signature")
+        parts = dict(part.strip().split("=", 1) for part in signature.split(",") if "=" in part)
+        stamp = parts.get("ts", "")
+        if not stamp.isdigit() or len(stamp) > 16:
+            raise InvalidWebhook("malformed")
+        try:
+            document = json_object(body)
+            data_id = identifier(at(document, "data", "id"), 24, numbers=True)
+        except MalformedJson:
+            raise InvalidWebhook("malformed") from None
+        if not data_id.isdigit():
+            raise InvalidWebhook("malformed")
+        manifest = f"id:{data_id.lower()};request-id:{request_id};ts:{stamp};"
+        expected = hmac.new(self._secret, manifest.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode()):
+            raise InvalidWebhook("signature")
+        timestamp = int(stamp)
         seconds = timestamp / 1000 if timestamp > 10**11 else timestamp  # ms in newer senders
         if abs(time.time() - seconds) > self._tolerance:
             raise InvalidWebhook("stale")
-        kind = str(document.get("type") or document.get("topic") or "")
-        if kind != "payment":
-            return Ignored(kind)
-        event_id = str(document.get("id") or f"{data_id}:{request_id}")
-        return Notice(event_id, str(document.get("action") or kind), data_id)
+        try:
+            named = document.get("type") or document.get("topic")
+            kind = "" if named is None else identifier(named)
+            if kind != "payment":
+                return Ignored(kind)
+            event_id = identifier(document.get("id") or f"{data_id}:{request_id}", numbers=True)
+            return Notice(event_id, identifier(document.get("action") or kind), data_id)
+        except MalformedJson:
+            raise InvalidWebhook("malformed") from None
 
     async def _call(
         self, method: str, path: str, operation: str, key: str | None = None, body: Any = None

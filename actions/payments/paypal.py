@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
+import math
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -33,6 +33,7 @@ from actions.payments.gateway import (
     to_minor,
 )
 from actions.payments.metrics import PaymentMetrics
+from bot.json_body import MalformedJson, at, identifier, json_object
 
 FOLLOWED = {
     "CHECKOUT.ORDER.APPROVED",
@@ -137,15 +138,17 @@ class PayPalGateway:
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         transmission = {name: headers.get(f"paypal-{name}", "") for name in TRANSMISSION}
-        if not all(transmission.values()):
+        if not all(transmission.values()) or not "".join(transmission.values()).isascii():
             raise InvalidWebhook("signature")
         try:
-            event = json.loads(body)
+            event = json_object(body)
             sent = datetime.fromisoformat(transmission["transmission-time"].replace("Z", "+00:00"))
-            event_id, kind, resource = str(event["id"]), str(event["event_type"]), event["resource"]
-        except (ValueError, KeyError, TypeError):
+            sent_at = sent.timestamp() if sent.tzinfo is not None else math.nan
+            event_id, kind = identifier(at(event, "id")), identifier(at(event, "event_type"))
+            resource = at(event, "resource")
+        except (ValueError, OverflowError, MalformedJson):
             raise InvalidWebhook("malformed") from None
-        if abs(time.time() - sent.timestamp()) > self._tolerance:
+        if not abs(time.time() - sent_at) <= self._tolerance:
             raise InvalidWebhook("stale")
         verdict = await self._call("POST", "/v1/notifications/verify-webhook-signature",
                                    "verify_webhook", None, {
@@ -161,14 +164,12 @@ class PayPalGateway:
             raise InvalidWebhook("signature")
         if kind not in FOLLOWED:
             return Ignored(kind)
-        order_id = (
-            resource.get("supplementary_data", {}).get("related_ids", {}).get("order_id")
-            if kind.startswith("PAYMENT.")
-            else resource.get("id")
-        )
-        if not order_id:
-            raise InvalidWebhook("malformed")
-        return Notice(event_id, kind, str(order_id))
+        related = ("supplementary_data", "related_ids", "order_id")
+        path = related if kind.startswith("PAYMENT.") else ("id",)
+        try:
+            return Notice(event_id, kind, identifier(at(resource, *path)))
+        except MalformedJson:
+            raise InvalidWebhook("malformed") from None
 
     async def _call(
         self, method: str, path: str, operation: str, key: str | None = None, body: Any = None

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from aiohttp import web
@@ -25,6 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.dedupe import DedupeStore
 from bot.delivery import DeliveryQueue
 from bot.engine import Engine
+from bot.json_body import MalformedJson, json_object
 from bot.observability import pseudonym
 from bot.roles import RoleBook
 from bot.types import Address, Message, Reply
@@ -91,6 +93,8 @@ class SlackChannel:
             log.warning("slack_signature_refused")
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
+            if not _an_object(body, request.content_type):
+                raise ValueError("not an object")
             bolt_request = await to_bolt_request(request)
         except ValueError:
             log.warning("slack_request_malformed")
@@ -246,3 +250,22 @@ class _Directory:
                             error=error.response.get("error"))  # fmt: skip
             self._groups = (members, time.monotonic() + LOOKUP_TTL_SECONDS)
         return [group for group, users in self._groups[0].items() if user in users]
+
+
+def _an_object(body: str, content_type: str) -> bool:
+    """Whether slack-bolt will read ``body`` as it assumes: a JSON object, or a form whose
+    ``payload`` (when it has one) is a JSON object. It fails on anything else (a 500)."""
+    if not body:
+        return True
+    if content_type == "application/json" or body.startswith("{"):
+        raw: str | None = body
+    else:
+        form = dict(parse_qsl(body, keep_blank_values=True)) if "payload" in body else {}
+        raw = form.get("payload")
+    if raw is None:
+        return True
+    try:
+        json_object(raw)
+    except MalformedJson:
+        return False
+    return True

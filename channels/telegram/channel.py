@@ -24,8 +24,10 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.credentials import same_secret
 from bot.delivery import DeliveryQueue
 from bot.engine import Engine
+from bot.json_body import MalformedJson, json_object
 from bot.observability import pseudonym
 from bot.payloads import PayloadStore
 from bot.render import Renderer
@@ -214,11 +216,17 @@ class _CheckedRequestHandler(SimpleRequestHandler):
         super().__init__(*args, **kwargs)
         self._slots = asyncio.Semaphore(MAX_UPDATES_IN_FLIGHT)
 
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        # aiogram compares str, which raises on a header that is not ASCII: compare bytes.
+        return not self.secret_token or same_secret(
+            telegram_secret_token, self.secret_token.encode()
+        )
+
     async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
         try:
-            raw = await request.json(loads=bot.session.json_loads)
+            raw = json_object(await request.read())
             update = Update.model_validate(raw, context={"bot": bot})
-        except (ValueError, ValidationError) as error:
+        except (MalformedJson, ValidationError) as error:
             log.warning("telegram_update_malformed", error=type(error).__name__)
             return web.json_response({"ok": False}, status=400)
         await self._slots.acquire()

@@ -69,9 +69,10 @@ class FakeMercadoPago(FakeProvider):
             "action": "payment.updated", "data": {"id": payment_id},
         }).encode()  # fmt: skip
 
-    def sign(self, body: bytes, request_id: str = "req-1", ts: int | None = None,
-             secret: str | None = None) -> dict[str, str]:  # fmt: skip
-        data_id = json.loads(body)["data"]["id"]
+    def sign(self, body: bytes, request_id: str = "req-1", ts: int | str | None = None,
+             secret: str | None = None, data_id: str | None = None) -> dict[str, str]:  # fmt: skip
+        """Headers signing ``body``; ``data_id`` for a body that has none of its own."""
+        data_id = json.loads(body)["data"]["id"] if data_id is None else data_id
         stamp = str(ts if ts is not None else int(time.time() * 1000))
         manifest = f"id:{data_id};request-id:{request_id};ts:{stamp};"
         digest = hmac.new((secret or self.webhook_secret).encode(), manifest.encode(),
