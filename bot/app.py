@@ -58,6 +58,7 @@ from bot.compose_providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.database import Database, sqlite_url
 from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
 from bot.dispatch import Dispatcher
+from bot.edges import EdgeLimiter, networks
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
 from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
@@ -83,6 +84,7 @@ from bot.settings import PACKAGE_ROOT, Settings
 from bot.types import Address, Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
+from channels.edges import edge_middleware
 from channels.media import MediaRoutes
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
@@ -115,6 +117,7 @@ class Runtime:
     refunds: Refunds
     inbox: WebhookInbox
     forecasts: ForecastDesk
+    edges: EdgeLimiter
 
 
 def default_router() -> Router[Services]:
@@ -145,9 +148,8 @@ def build_runtime(
     experiments = Experiments(load_experiments(settings.experiments_file), exposures)
     responder = Responder(renderer, experiments, MARKUPS, metrics)
     policy = RatePolicy.from_file(settings.rate_limits_file)
-    limiter = RateLimiter(
-        limits_storage(settings.redis_url, redis.connection_pool if redis else None), policy
-    )
+    storage = limits_storage(settings.redis_url, redis.connection_pool if redis else None)
+    limiter = RateLimiter(storage, policy)
 
     dedupe_store = RedisDedupeStore(redis) if redis else MemoryDedupeStore()
     session_store = RedisSessionStore(redis) if redis else MemorySessionStore()
@@ -204,6 +206,7 @@ def build_runtime(
         notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
         payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
         forecasts=forecasts,
+        edges=EdgeLimiter(storage, policy.edges, networks(settings.trusted_proxies)),
     )  # fmt: skip
 
 
@@ -296,7 +299,9 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
     runtime = runtime or build_runtime(settings)
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(
+        client_max_size=1024 * 1024, middlewares=[edge_middleware(runtime.edges, runtime.renderer)]
+    )
 
     async def lifespan(_: web.Application) -> AsyncIterator[None]:
         async with runtime_lifespan(runtime):
@@ -328,6 +333,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         allowed_origins=settings.allowed_origins,
         max_text_chars=settings.max_text_chars,
         notifier=runtime.notifier,
+        edges=runtime.edges,
     )
     widget.mount(app)
     runtime.notifier.register(WEB, widget.deliver, relayed=True)
@@ -345,6 +351,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         runtime.renderer,
         api_keys=[key.get_secret_value() for key in settings.api_keys],
         max_text_chars=settings.max_text_chars,
+        edges=runtime.edges,
     ).mount(app)
     app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
     return app
