@@ -254,3 +254,39 @@ async def test_webhook_endpoints_are_limited_per_source_address(
         assert response.status == 404
 
     await assert_too_many(await client.post("/webhooks/payments/nowhere", data=b"{}"))
+
+
+# --- admin authentication -----------------------------------------------------------------------
+
+ADMIN_KEY = "admin-key-never-logged"
+
+
+async def test_failed_admin_logins_are_logged_with_their_reason_and_then_refused(
+    aiohttp_client: Any,
+    backend_settings: SettingsFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = await app_client(
+        aiohttp_client, backend_settings, tmp_path, {"admin_failure_address": "3/hour"},
+        payments_admin_keys=ADMIN_KEY,
+    )  # fmt: skip
+    good = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert (await client.get("/admin/refunds", headers=good)).status == 200
+    attempts = [{}, {"Authorization": ADMIN_KEY}, {"Authorization": f"Bearer {ADMIN_KEY}x"}]
+    for headers in attempts:
+        assert (await client.get("/admin/refunds", headers=headers)).status == 401
+
+    refused = await client.get("/admin/refunds", headers=good)
+
+    assert refused.status == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    output = capsys.readouterr().out
+    lines = [json.loads(line) for line in output.splitlines() if "admin_unauthorised" in line]
+    assert [(line["reason"], line["client"]) for line in lines] == [
+        ("missing", "127.0.0.1"),
+        ("malformed", "127.0.0.1"),
+        ("unknown_key", "127.0.0.1"),
+        ("too_many_failures", "127.0.0.1"),
+    ]
+    assert ADMIN_KEY not in output
