@@ -65,6 +65,7 @@ from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
 from bot.observability import Metrics, Observe
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
 from bot.pipeline import Middleware
+from bot.private import private_directory
 from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies, Wakeups
 from bot.ratelimit import (
     RateLimit,
@@ -137,6 +138,7 @@ def build_runtime(
     router: Router[Services] | None = None,
 ) -> Runtime:
     """Wire the engine; ``router`` replaces the capabilities' routers (tests use their own)."""
+    private_directory(settings.data_dir)
     metrics = Metrics(registry or CollectorRegistry())
     redis, redis_waits = (
         (redis_client(settings.redis_url, settings), redis_client(settings.redis_url, settings))

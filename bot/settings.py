@@ -265,6 +265,17 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("secret_key", "ops_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes `RSV_SECRET_KEY=` for a variable the operator left unset.
+        if (
+            isinstance(value, str | SecretStr)
+            and not str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+        ):
+            return None
+        return value
+
     @field_validator("trusted_proxies", "ops_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
