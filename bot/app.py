@@ -62,7 +62,7 @@ from bot.edges import EdgeLimiter, networks
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
 from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
-from bot.observability import Metrics, Observe
+from bot.observability import Metrics, Observe, configure_pseudonyms
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
 from bot.pipeline import Middleware
 from bot.private import private_directory
@@ -139,6 +139,7 @@ def build_runtime(
 ) -> Runtime:
     """Wire the engine; ``router`` replaces the capabilities' routers (tests use their own)."""
     private_directory(settings.data_dir)
+    configure_pseudonyms(secret_key(settings))
     metrics = Metrics(registry or CollectorRegistry())
     redis, redis_waits = (
         (redis_client(settings.redis_url, settings), redis_client(settings.redis_url, settings))
