@@ -87,6 +87,7 @@ from bot.understanding import Understand
 from channels.checkout import CheckoutPages
 from channels.edges import edge_middleware
 from channels.media import MediaRoutes
+from channels.ops import OpsAccess
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
@@ -326,8 +327,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
 
     app.cleanup_ctx.append(lifespan)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", make_aiohttp_handler(runtime.metrics.registry))
+    ops = OpsAccess(
+        settings.ops_token.get_secret_value() if settings.ops_token else None,
+        networks(settings.ops_networks),
+    )
+    app.router.add_get("/readyz", ops.guard(readyz))
+    app.router.add_get("/metrics", ops.guard(make_aiohttp_handler(runtime.metrics.registry)))
     widget = WebChannel(
         runtime.engine,
         runtime.renderer,
