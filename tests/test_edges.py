@@ -222,6 +222,25 @@ async def test_hellos_are_limited_per_address_across_sockets(
     await assert_refused_frame(socket)
 
 
+async def test_behind_a_trusted_proxy_widget_clients_are_counted_apart(
+    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    client = await app_client(
+        aiohttp_client, make_settings, tmp_path, {"widget_connect_address": "1/minute"},
+        trusted_proxies="127.0.0.1/32",
+    )  # fmt: skip
+    for address in ("198.51.100.1", "198.51.100.2"):
+        socket = await client.ws_connect("/ws", headers={"X-Forwarded-For": address})
+        await socket.send_json({"type": "hello"})
+        assert (await receive(socket))["type"] == "session"
+        await socket.close()
+
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers={"X-Forwarded-For": "198.51.100.1"})
+
+    assert refused.value.status == 429
+
+
 async def test_messages_are_limited_per_socket_and_refused_unprocessed(
     aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
