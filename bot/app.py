@@ -210,7 +210,7 @@ def build_runtime(
         notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
         payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
         forecasts=forecasts,
-        edges=EdgeLimiter(storage, policy.edges, networks(settings.trusted_proxies)),
+        edges=EdgeLimiter(storage, policy.edges, networks(settings.trusted_proxies), metrics),
     )  # fmt: skip
 
 

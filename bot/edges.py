@@ -15,9 +15,14 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import structlog
 from limits import RateLimitItem
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+from bot.observability import Metrics, pseudonym
+
+log = structlog.get_logger("rsv360.limits")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -89,11 +94,16 @@ class EdgeLimiter:
     """Counts requests per edge (``rest_address``, ``widget_hello_socket`` …) and client."""
 
     def __init__(
-        self, storage: Storage, limits: Mapping[str, RateLimitItem], trusted: Sequence[Network]
+        self,
+        storage: Storage,
+        limits: Mapping[str, RateLimitItem],
+        trusted: Sequence[Network],
+        metrics: Metrics,
     ) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
         self._limits = dict(limits)
         self.trusted = tuple(trusted)
+        self._metrics = metrics
 
     async def hit(self, edge: str, who: str | None) -> EdgeDecision:
         """Count one request; refused when the client is over the edge's limit."""
@@ -112,5 +122,7 @@ class EdgeLimiter:
         return await self._refusal(item, edge, who)
 
     async def _refusal(self, item: RateLimitItem, edge: str, who: str | None) -> EdgeDecision:
+        self._metrics.rate_limited.labels("edge", edge).inc()
+        log.info("edge_limited", edge=edge, client=pseudonym(who or "-"))
         stats = await self._limiter.get_window_stats(item, edge, who or "-")
         return EdgeDecision(False, max(stats.reset_time - time.time(), 1.0))

@@ -105,7 +105,10 @@ async def test_one_api_key_is_limited_whatever_user_ids_it_sends(
 
 
 async def test_rest_requests_are_limited_per_client_address(
-    aiohttp_client: Any, backend_settings: SettingsFactory, tmp_path: Path
+    aiohttp_client: Any,
+    backend_settings: SettingsFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     client = await app_client(
         aiohttp_client, backend_settings, tmp_path, {"rest_address": "2/minute"}
@@ -117,6 +120,11 @@ async def test_rest_requests_are_limited_per_client_address(
     # Not behind a trusted proxy, a forged X-Forwarded-For is no new address.
     forged = {"X-Forwarded-For": "198.51.100.7"}
     await assert_too_many(await post(client, f"user-{uuid.uuid4().hex}", forged))
+    refusals = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "edge_limited" in line
+    ]
+    assert [line["edge"] for line in refusals] == ["rest_address", "rest_address"]
+    assert "127.0.0.1" not in {line["client"] for line in refusals}, "a pseudonym, not the address"
 
 
 async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance(
