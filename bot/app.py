@@ -58,13 +58,15 @@ from bot.compose_providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.database import Database, sqlite_url
 from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
 from bot.dispatch import Dispatcher
+from bot.edges import EdgeLimiter, networks
 from bot.engine import Engine
 from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
 from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
 from bot.normalise import NormaliseText
-from bot.observability import Metrics, Observe
+from bot.observability import Metrics, Observe, configure_pseudonyms
 from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
 from bot.pipeline import Middleware
+from bot.private import private_directory
 from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies, Wakeups
 from bot.ratelimit import (
     RateLimit,
@@ -84,7 +86,9 @@ from bot.settings import PACKAGE_ROOT, Settings
 from bot.types import Address, Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
+from channels.edges import edge_middleware
 from channels.media import MediaRoutes
+from channels.ops import OpsAccess
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
@@ -116,6 +120,7 @@ class Runtime:
     refunds: Refunds
     inbox: WebhookInbox
     forecasts: ForecastDesk
+    edges: EdgeLimiter
 
 
 def default_router() -> Router[Services]:
@@ -135,6 +140,8 @@ def build_runtime(
     router: Router[Services] | None = None,
 ) -> Runtime:
     """Wire the engine; ``router`` replaces the capabilities' routers (tests use their own)."""
+    private_directory(settings.data_dir)
+    configure_pseudonyms(secret_key(settings))
     metrics = Metrics(registry or CollectorRegistry())
     redis, redis_waits = (
         (redis_client(settings.redis_url, settings), redis_client(settings.redis_url, settings))
@@ -146,9 +153,8 @@ def build_runtime(
     experiments = Experiments(load_experiments(settings.experiments_file), exposures)
     responder = Responder(renderer, experiments, MARKUPS, metrics)
     policy = RatePolicy.from_file(settings.rate_limits_file)
-    limiter = RateLimiter(
-        limits_storage(settings.redis_url, redis.connection_pool if redis else None), policy
-    )
+    storage = limits_storage(settings.redis_url, redis.connection_pool if redis else None)
+    limiter = RateLimiter(storage, policy)
 
     dedupe_store = RedisDedupeStore(redis) if redis else MemoryDedupeStore()
     session_store = RedisSessionStore(redis) if redis else MemorySessionStore()
@@ -206,6 +212,7 @@ def build_runtime(
         notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
         payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
         forecasts=forecasts,
+        edges=EdgeLimiter(storage, policy.edges, networks(settings.trusted_proxies), metrics),
     )  # fmt: skip
 
 
@@ -299,7 +306,9 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
     runtime = runtime or build_runtime(settings)
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(
+        client_max_size=1024 * 1024, middlewares=[edge_middleware(runtime.edges, runtime.renderer)]
+    )
 
     async def lifespan(_: web.Application) -> AsyncIterator[None]:
         async with runtime_lifespan(runtime):
@@ -321,8 +330,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
 
     app.cleanup_ctx.append(lifespan)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", make_aiohttp_handler(runtime.metrics.registry))
+    ops = OpsAccess(
+        settings.ops_token.get_secret_value() if settings.ops_token else None,
+        networks(settings.ops_networks),
+    )
+    app.router.add_get("/readyz", ops.guard(readyz))
+    app.router.add_get("/metrics", ops.guard(make_aiohttp_handler(runtime.metrics.registry)))
     widget = WebChannel(
         runtime.engine,
         runtime.renderer,
@@ -331,6 +344,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         allowed_origins=settings.allowed_origins,
         max_text_chars=settings.max_text_chars,
         notifier=runtime.notifier,
+        edges=runtime.edges,
     )
     widget.mount(app)
     runtime.notifier.register(WEB, widget.deliver, relayed=True)
@@ -348,6 +362,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         runtime.renderer,
         api_keys=[key.get_secret_value() for key in settings.api_keys],
         max_text_chars=settings.max_text_chars,
+        edges=runtime.edges,
     ).mount(app)
     app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
     return app

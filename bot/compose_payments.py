@@ -88,7 +88,7 @@ def mount_payments(app: web.Application, runtime: Runtime) -> None:
                         runtime.checkout)  # fmt: skip
     PaymentWebhooks(desk, runtime.renderer).mount(app)
     keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
-    RefundAdmin(desk, keys).mount(app)
+    RefundAdmin(desk, keys, runtime.edges).mount(app)
 
 
 async def close_gateways(payments: PaymentService) -> None:

@@ -86,7 +86,9 @@ def discord_channel(
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
     intents = discord.Intents.none()
     intents.guilds = intents.dm_messages = True
-    sender = DiscordSender(discord.Client(intents=intents), payloads, runtime.media.store)
+    # Also refused per message (DiscordSender): any send that forgets it still pings nobody.
+    client = discord.Client(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+    sender = DiscordSender(client, payloads, runtime.media.store)
     # discord.py waits out Discord's rate-limit buckets itself, from the response headers.
     pace = Pace(0.0, max_attempts=settings.delivery_max_attempts)
     queue = DeliveryQueue(DISCORD, sender.send, pace, runtime.metrics, unreachable)

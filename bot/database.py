@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.private import private_directory, private_file
+
 
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'rsv360.db').resolve()}"
@@ -32,8 +34,9 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
             database = make_url(url).database
-            if database:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if database and database != ":memory:":
+                private_directory(Path(database).parent)
+                private_file(Path(database))
             options = {"connect_args": {"timeout": 30}}
         else:
             options.update(pool_size=20, max_overflow=20)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import secrets
 import time
 from traceback import format_tb
 from typing import Any
@@ -59,9 +61,23 @@ def _exception_type_only(sio: Any, exc_info: Any) -> None:
     sio.write(f"\n{frames}{exc_type.__name__}\n")
 
 
+# Until the composition root keys them, pseudonyms use a key of this process alone: unlinkable
+# across processes, but never guessable.
+_pseudonym_key = secrets.token_bytes(32)
+
+
+def configure_pseudonyms(server_secret: str) -> None:
+    """Key every pseudonym with the server's secret. A plain hash of a booking code (six
+    characters) or a Telegram id (a number) is reversed by trying them all; a keyed one is
+    not, for whoever reads the logs without the secret."""
+    global _pseudonym_key
+    _pseudonym_key = hmac.new(server_secret.encode(), b"rsv360:pseudonyms", "sha256").digest()
+
+
 def pseudonym(identifier: str) -> str:
     """A stable stand-in for a user or conversation id, for logs and analytics."""
-    return hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    encoded = identifier.encode("utf-8", "surrogatepass")
+    return hmac.new(_pseudonym_key, encoded, hashlib.sha256).hexdigest()[:16]
 
 
 class Metrics:

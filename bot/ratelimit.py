@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ class RatePolicy:
     default: Mapping[str, RateLimitItem]
     endpoints: Mapping[str, Mapping[str, RateLimitItem]]
     intents: Mapping[str, str]
+    edges: Mapping[str, RateLimitItem] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path) -> RatePolicy:
@@ -42,6 +43,7 @@ class RatePolicy:
                 for endpoint, limits in (document.get("endpoints") or {}).items()
             },
             intents=dict(document.get("intents") or {}),
+            edges=_items(document.get("edges") or {}),
         )
 
     def limit(self, category: str, endpoint: str) -> RateLimitItem | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from bot.private import private_directory, write_private
 from bot.settings import Settings
 
 
@@ -14,7 +15,6 @@ def secret_key(settings: Settings) -> str:
         return settings.secret_key.get_secret_value()
     path: Path = settings.data_dir / "secret-key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
+        private_directory(path.parent)
+        write_private(path, secrets.token_urlsafe(32))
     return path.read_text(encoding="utf-8").strip()

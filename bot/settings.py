@@ -5,6 +5,7 @@ Only the composition root (``bot.app``) and the CLI construct :class:`Settings`.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -89,6 +90,19 @@ class Settings(BaseSettings):
         description="Comma-separated Origins allowed on /ws besides the bot's own.",
     )
     max_text_chars: int = Field(4000, gt=0, description="Longest message text accepted.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated CIDRs of the reverse proxies in front of the bot; only their "
+        "X-Forwarded-For is believed (read from the right). Unset: the peer address is the client.",
+    )
+    ops_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that /metrics and /readyz require; open to every caller unset.",
+    )
+    ops_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated CIDRs allowed to call /metrics and /readyz; any unset.",
+    )
 
     staff_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -244,12 +258,30 @@ class Settings(BaseSettings):
 
     @field_validator(
         "api_keys", "allowed_origins", "staff_ids", "admin_ids", "payment_routes",
-        "payments_admin_keys", mode="before",
+        "payments_admin_keys", "trusted_proxies", "ops_networks", mode="before",
     )  # fmt: skip
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("secret_key", "ops_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes `RSV_SECRET_KEY=` for a variable the operator left unset.
+        if (
+            isinstance(value, str | SecretStr)
+            and not str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+        ):
+            return None
+        return value
+
+    @field_validator("trusted_proxies", "ops_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # a typo fails at start-up, not silently
         return value
 
     @property

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -22,12 +23,14 @@ import structlog
 from aiohttp import web
 
 from bot.credentials import header_bytes
+from bot.edges import EdgeLimiter, subject
 from bot.json_body import MalformedJson, json_object
 from bot.text import clean
 
 log = structlog.get_logger("rsv360.admin")
 
 MAX_REASON_CHARS = 500
+FAILURE_EDGE = "admin_failure_address"
 
 
 class RefundDesk(Protocol):
@@ -56,9 +59,12 @@ def named_keys(entries: Sequence[str]) -> list[tuple[str, bytes]]:
 
 
 class RefundAdmin:
-    def __init__(self, desk: RefundDesk, api_keys: Sequence[str]) -> None:
+    def __init__(
+        self, desk: RefundDesk, api_keys: Sequence[str], edges: EdgeLimiter | None = None
+    ) -> None:
         self._desk = desk
         self._keys = named_keys(api_keys)
+        self._edges = edges
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get("/admin/refunds", self._list)
@@ -66,21 +72,22 @@ class RefundAdmin:
         app.router.add_post(r"/admin/refunds/{id:\d{1,12}}/deny", self._deny)
 
     async def _list(self, request: web.Request) -> web.Response:
-        if self._caller(request) is None:
-            return _unauthorised()
+        caller = await self._caller(request)
+        if isinstance(caller, web.Response):
+            return caller
         return web.json_response({"refunds": await self._desk.pending_refunds()})
 
     async def _approve(self, request: web.Request) -> web.Response:
-        caller = self._caller(request)
-        if caller is None:
-            return _unauthorised()
+        caller = await self._caller(request)
+        if isinstance(caller, web.Response):
+            return caller
         result = await self._desk.approve_refund(int(request.match_info["id"]), caller)
         return _decided(result)
 
     async def _deny(self, request: web.Request) -> web.Response:
-        caller = self._caller(request)
-        if caller is None:
-            return _unauthorised()
+        caller = await self._caller(request)
+        if isinstance(caller, web.Response):
+            return caller
         try:
             document = json_object(await request.read())
         except MalformedJson:
@@ -92,23 +99,41 @@ class RefundAdmin:
         result = await self._desk.deny_refund(int(request.match_info["id"]), caller, reason)
         return _decided(result)
 
-    def _caller(self, request: web.Request) -> str | None:
-        """``admin:<key name>`` of the bearer key; None when it is no key of ours."""
-        header = request.headers.get("Authorization", "")
+    async def _caller(self, request: web.Request) -> str | web.Response:
+        """``admin:<key name>`` for a good key; else the answer. An address that failed too
+        often is refused even with a good key, or guessing would only be slowed down."""
+        address = subject(request.remote)
+        if self._edges is not None:
+            over = await self._edges.check(FAILURE_EDGE, address)
+            if not over.allowed:
+                log.warning("admin_unauthorised", reason="too_many_failures", client=address)
+                return web.json_response(
+                    {"error": "too_many_failures"}, status=429,
+                    headers={"Retry-After": str(math.ceil(over.retry_after))},
+                )  # fmt: skip
+        name, reason = self._key_name(request)
+        if name is not None:
+            return f"admin:{name}"
+        if self._edges is not None:
+            await self._edges.hit(FAILURE_EDGE, address)
+        # The reason and the address only: never the key, not even a prefix of it.
+        log.warning("admin_unauthorised", reason=reason, client=address)
+        return web.json_response(
+            {"error": "unauthorised"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    def _key_name(self, request: web.Request) -> tuple[str | None, str]:
+        """The name of the bearer key, or None and why not."""
+        header = request.headers.get("Authorization")
+        if header is None:
+            return None, "missing"
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
+        if scheme.lower() != "bearer" or not token.strip():
+            return None, "malformed"
         given = header_bytes(token.strip())
         # Every key compared, none skipped: the time does not tell which one was close.
         matches = [name for name, key in self._keys if hmac.compare_digest(given, key)]
-        return f"admin:{matches[0]}" if matches else None
-
-
-def _unauthorised() -> web.Response:
-    log.warning("admin_unauthorised")
-    return web.json_response(
-        {"error": "unauthorised"}, status=401, headers={"WWW-Authenticate": "Bearer"}
-    )
+        return (matches[0], "") if matches else (None, "unknown_key")
 
 
 def _decided(result: str) -> web.Response:

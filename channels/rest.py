@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.credentials import bearer_matches
+from bot.edges import EdgeLimiter, key_identity
 from bot.engine import Engine
 from bot.json_body import MalformedJson, json_object
 from bot.render import Renderer
@@ -35,8 +36,10 @@ class RestChannel:
         *,
         api_keys: list[str],
         max_text_chars: int,
+        edges: EdgeLimiter | None = None,
     ) -> None:
         self._engine = engine
+        self._edges = edges
         self._renderer = renderer
         self._api_keys = [key.encode() for key in api_keys]
         self._max_text_chars = max_text_chars
@@ -49,6 +52,9 @@ class RestChannel:
         try:
             if not self._authorized(request):
                 raise InvalidInput("unauthorized")
+            over = await self._over_key_limit(request)
+            if over is not None:
+                return self._error("rate_limited", None, 429, retry_after=over)
             document = await _json_body(request)
             locale_hint = (
                 document.get("locale") if isinstance(document.get("locale"), str) else None
@@ -78,6 +84,15 @@ class RestChannel:
         if not self._api_keys:
             return request.remote is not None and _is_loopback(request.remote)
         return bearer_matches(request.headers.get("Authorization", ""), self._api_keys)
+
+    async def _over_key_limit(self, request: web.Request) -> float | None:
+        """Seconds to wait when the request's API key is over its limit, whatever user ids it
+        spreads its messages over."""
+        if self._edges is None or not self._api_keys:
+            return None
+        key = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        decision = await self._edges.hit("rest_key", key_identity(key))
+        return None if decision.allowed else decision.retry_after
 
     def _message(self, document: dict[str, Any]) -> Message:
         user_id = checked_optional(document.get("user_id"), MAX_ID_CHARS)

@@ -10,6 +10,7 @@ per browser tab); what came while none was open is sent after the next hello's s
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Sequence
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from bot.edges import EdgeLimiter, subject
 from bot.engine import Engine
 from bot.json_body import MalformedJson, json_object
 from bot.proactive import Notifier
@@ -50,8 +52,10 @@ class WebChannel:
         allowed_origins: list[str],
         max_text_chars: int,
         notifier: Notifier | None = None,
+        edges: EdgeLimiter | None = None,
     ) -> None:
         self._engine = engine
+        self._edges = edges
         self._notifier = notifier
         self._renderer = renderer
         self._tokens = URLSafeTimedSerializer(secret, salt="rsv360-widget")
@@ -113,7 +117,7 @@ class WebChannel:
         socket = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
         await socket.prepare(request)
         self._sockets.add(socket)
-        conversation = _Conversation()
+        conversation = _Conversation(subject(request.remote))
         try:
             async for frame in socket:
                 if frame.type == WSMsgType.TEXT:
@@ -177,6 +181,16 @@ class WebChannel:
     ) -> None:
         locale = frame.get("locale")
         conversation.locale = locale if isinstance(locale, str) and len(locale) <= 35 else None
+        # Every hello may start a conversation, with a fresh per-user allowance: a socket and an
+        # address get only so many, and a socket that keeps asking is closed.
+        limited = await self._over_limit(
+            ("widget_hello_socket", conversation.socket),
+            ("widget_hello_address", conversation.address),
+        )
+        if limited is not None:
+            await self._refuse(socket, conversation, limited)
+            await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"rate limited")
+            return
         token = frame.get("token")
         self._forget(socket, conversation)  # a second hello may name another conversation
         conversation.id = None
@@ -204,6 +218,10 @@ class WebChannel:
     ) -> None:
         if conversation.id is None:
             raise InvalidInput("no_session")
+        limited = await self._over_limit(("widget_message_socket", conversation.socket))
+        if limited is not None:
+            await self._refuse(socket, conversation, limited)
+            return
         if frame["type"] == "message":
             text, payload = checked_text(frame.get("text"), self._max_text_chars), None
         else:
@@ -226,6 +244,27 @@ class WebChannel:
         if not result.replies:
             await socket.send_json({"type": "typing", "active": False})
 
+    async def _over_limit(self, *counted: tuple[str, str]) -> float | None:
+        """Seconds to wait when any of the (edge, client) counts is over its limit."""
+        if self._edges is None:
+            return None
+        for edge, who in counted:
+            decision = await self._edges.hit(edge, who)
+            if not decision.allowed:
+                return decision.retry_after
+        return None
+
+    async def _refuse(
+        self, socket: web.WebSocketResponse, conversation: _Conversation, retry_after: float
+    ) -> None:
+        await socket.send_json(
+            {
+                "type": "error",
+                **error_json(self._renderer, "rate_limited", conversation.locale),
+                "retry_after": math.ceil(retry_after),
+            }
+        )
+
     async def _send_error(
         self, socket: web.WebSocketResponse, conversation: _Conversation, code: str
     ) -> None:
@@ -237,8 +276,10 @@ class WebChannel:
 class _Conversation:
     """What one WebSocket connection knows about its visitor."""
 
-    __slots__ = ("id", "locale")
+    __slots__ = ("address", "id", "locale", "socket")
 
-    def __init__(self) -> None:
+    def __init__(self, address: str) -> None:
         self.id: str | None = None
         self.locale: str | None = None
+        self.address = address  # what the address limits count (bot.edges.subject)
+        self.socket = uuid.uuid4().hex  # what the per-socket limits count

@@ -161,6 +161,18 @@ async def test_proactive_messages_survive_429_and_5xx(server: Server) -> None:
     assert sent.content.startswith("You're welcome")
 
 
+async def test_guest_text_relayed_to_staff_pings_nobody(server: Server) -> None:
+    hostile = "@everyone @here <@123456789> <@&987654321> **now**"
+    await server.runtime.notifier.notify(
+        Address("discord", fakes.STAFF_CHANNEL), "en",
+        [Outcome("handoff/guest_says", {"text": hostile})],
+    )  # fmt: skip
+    await server.channel._queue.join()
+    [sent] = server.fake.sent(fakes.STAFF_CHANNEL)
+    assert sent.body["allowed_mentions"] == {"parse": []}, "no mention of any kind pings"
+    assert "\\*\\*now\\*\\*" in sent.content, "markdown escaped"
+
+
 async def test_a_redelivered_message_is_answered_once_and_a_malformed_press_changes_nothing(
     server: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -274,6 +274,31 @@ async def test_handoff_from_a_telegram_guest_to_the_slack_team_and_back(desk: De
     assert desk.telegram.texts(guest)[-1].startswith(("Olá", "Oi"))
 
 
+async def test_guest_text_relayed_to_the_team_cannot_mention_or_link_in_notifications(
+    desk: Desk,
+) -> None:
+    hostile = "<!channel> pague em <https://evil.example|seu banco> & <@USTAFF01>"
+
+    async def guest_says(text: str) -> None:
+        assert await desk.client.post("/telegram/webhook", json=text_update(5002, text),
+            headers={"X-Telegram-Bot-Api-Secret-Token": _telegram_secret(desk)})  # fmt: skip
+        await desk.settle()
+
+    await guest_says(hostile)
+    await guest_says("quero falar com um atendente")
+    await desk.press(TEAM, STAFF, desk.value(TEAM, "Assumir"))
+    await guest_says(hostile)
+
+    escaped = (
+        "&lt;!channel&gt; pague em &lt;https://evil.example|seu banco&gt; &amp; &lt;@USTAFF01&gt;"
+    )
+    request, *_, relayed = desk.slack.sent(channel=TEAM)
+    for call in (request, relayed):
+        assert escaped in call.params["text"], "the notification text is escaped"
+        assert "<!channel>" not in call.params["text"]
+        assert escaped in call.params["blocks"][0]["text"]["text"]
+
+
 def _telegram_secret(desk: Desk) -> str:
     from bot.compose_providers import webhook_secret
 

@@ -242,6 +242,21 @@ async def test_a_proactive_picture_is_uploaded_from_the_media_store(
     assert photo.params["caption"].startswith("You're welcome")
 
 
+async def test_guest_text_relayed_to_staff_stays_text_in_the_html_parse_mode(
+    telegram: Telegram,
+) -> None:
+    hostile = '<a href="https://evil.example">pague aqui</a> <b>&amp;</b>'
+    await telegram.runtime.notifier.notify(
+        Address("telegram", "1012"), "en", [Outcome("handoff/guest_says", {"text": hostile})]
+    )
+    [sent] = await telegram.fake.wait_for("sendMessage", 1)
+    assert sent.params["parse_mode"] == "HTML"
+    assert sent.params["text"] == (
+        'Guest: &lt;a href="https://evil.example"&gt;pague aqui&lt;/a&gt; '
+        "&lt;b&gt;&amp;amp;&lt;/b&gt;"
+    )
+
+
 async def test_set_webhook_registers_the_url_secret_and_update_types(
     make_settings: SettingsFactory,
 ) -> None:

@@ -30,7 +30,7 @@ from bot.json_body import MalformedJson, json_object
 from bot.observability import pseudonym
 from bot.roles import RoleBook
 from bot.types import Address, Message, Reply
-from channels.slack.outbound import SlackSender, blocks_of
+from channels.slack.outbound import SlackSender, blocks_of, fallback_text
 
 CHANNEL = "slack"
 EVENTS_PATH = "/slack/events"
@@ -162,7 +162,7 @@ class SlackChannel:
         text = str(command.get("text") or "").strip()[: self._max_text_chars] or "help"
 
         async def answer(reply: Reply) -> None:
-            await respond(text=reply.text[:3000], blocks=blocks_of(reply))
+            await respond(text=fallback_text(reply), blocks=blocks_of(reply))
 
         await self._turn(channel, user, str(command.get("trigger_id")), text=text, reply=answer)
 

@@ -30,6 +30,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def fallback_text(reply: Reply) -> str:
+    """The ``text`` Slack shows in notifications: mrkdwn like the blocks, so it is escaped the
+    same way, or a guest's ``<!channel>`` would ping the whole team from the notification."""
+    return escape(reply.text[:3000])
+
+
 def blocks_of(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(part)}}
@@ -74,10 +80,13 @@ class SlackSender:
                     alt = image.alt or "picture"
                     blocks = [{"type": "image", "image_url": image.url, "alt_text": alt}]
                     await self.client.chat_postMessage(
-                        channel=channel, text=alt, blocks=blocks, thread_ts=thread
+                        channel=channel, text=escape(alt), blocks=blocks, thread_ts=thread
                     )
             await self.client.chat_postMessage(
-                channel=channel, text=reply.text[:3000], blocks=blocks_of(reply), thread_ts=thread
+                channel=channel,
+                text=fallback_text(reply),
+                blocks=blocks_of(reply),
+                thread_ts=thread,
             )
 
 
