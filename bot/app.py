@@ -27,7 +27,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 import actions.booking.conversation
 import actions.faq
-import actions.forecasts
+import actions.forecasts.conversation
 import actions.handoff
 import actions.payments.conversation
 import actions.smalltalk
@@ -128,7 +128,7 @@ def default_router() -> Router[Services]:
     router.include_router(actions.booking.conversation.create_router())
     router.include_router(actions.payments.conversation.create_router())
     router.include_router(actions.faq.create_router())
-    router.include_router(actions.forecasts.create_router())
+    router.include_router(actions.forecasts.conversation.create_router())
     router.include_router(actions.handoff.create_router())
     router.include_router(actions.smalltalk.create_router())
     return router
@@ -264,13 +264,10 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
 
 
 async def prepare_database(database: Database, demo_property: str | None = None) -> None:
-    """The embedded SQLite file migrates itself; PostgreSQL must have been migrated with
-    ``rsv360 db upgrade``. An empty catalog gets the demo properties, and ``demo_property``
-    its synthetic booking history when it has none (for forecasts)."""
-    if database.is_sqlite:
-        await migrations.upgrade(database)
-    elif not await migrations.is_current(database):
-        raise RuntimeError("the database schema is not current: run `rsv360 db upgrade`")
+    """A current schema (``migrations.ensure_current``); an empty catalog gets the demo
+    properties, and ``demo_property`` its synthetic booking history when it has none (for
+    forecasts)."""
+    await migrations.ensure_current(database)
     if await seed(database, datetime.now(UTC).date()):
         log.info("demo_catalog_seeded")
     today = datetime.now(UTC).date()

@@ -9,35 +9,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from aiohttp import web
-from tqdm import tqdm
-
-from actions.booking.catalog import seed
-from actions.forecasts import commands as forecast_commands
-from actions.forecasts.registry import Registry
-from actions.payments.invariants import check as check_invariants
-from actions.payments.invariants import count_reservations
-from actions.payments.reconcile import reconcile
-from bot import migrations
-from bot.app import (
-    build_runtime,
-    build_understanding,
-    create_app,
-    prepare_database,
-    runtime_lifespan,
-)
-from bot.compose_providers import telegram_bot, webhook_secret
-from bot.database import Database, sqlite_url
-from bot.locales import negotiate
-from bot.observability import configure_logging
 from bot.settings import Settings
-from channels.telegram import CHANNEL as TELEGRAM
-from channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK_PATH
-from channels.telegram import set_webhook
-from channels.terminal import TerminalChannel
-from intents import artifacts, classifier
-from intents.dataset import load_examples
-from intents.evaluation import MalformedFile, Report, format_report, read_cases
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,7 +58,13 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(arguments, name, None) is not None
     }
     settings = Settings(**overrides)
+    from bot.observability import configure_logging
+
     if arguments.command == "serve":
+        from aiohttp import web
+
+        from bot.app import create_app
+
         configure_logging(settings.log_format, settings.log_level)
         app = create_app(settings)
         print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
@@ -106,7 +84,12 @@ def main(argv: list[str] | None = None) -> None:
     elif arguments.command == "telegram":
         if settings.telegram_token is None:
             sys.exit("rsv360 telegram: set RSV_TELEGRAM_TOKEN first")
-        print(asyncio.run(set_telegram_webhook(settings)))
+        from channels.telegram.registration import RegistrationFailed
+
+        try:
+            print(asyncio.run(set_telegram_webhook(settings)))
+        except RegistrationFailed as error:
+            sys.exit(f"rsv360 telegram: {error}")
     elif arguments.nlu_command == "train":
         _train(settings)
     elif arguments.nlu_command == "parse":
@@ -116,6 +99,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def _database(settings: Settings, command: str) -> str:
+    from actions.booking.catalog import seed
+    from bot import migrations
+    from bot.database import Database, sqlite_url
+
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
     try:
         if command == "upgrade":
@@ -128,7 +115,12 @@ async def _database(settings: Settings, command: str) -> str:
 
 
 async def _reconcile(settings: Settings) -> int:
-    async with runtime_lifespan(build_runtime(settings), upkeep=False) as runtime:
+    from tqdm import tqdm
+
+    from actions.payments.reconcile import reconcile
+    from bot.compose_payments import payments_books
+
+    async with payments_books(settings) as runtime:
         differences = await reconcile(
             runtime.database,
             runtime.payments,
@@ -145,7 +137,11 @@ async def _reconcile(settings: Settings) -> int:
 
 
 async def _check(settings: Settings) -> int:
-    async with runtime_lifespan(build_runtime(settings), upkeep=False) as runtime:
+    from actions.payments.invariants import check as check_invariants
+    from actions.payments.invariants import count_reservations
+    from bot.compose_payments import payments_books
+
+    async with payments_books(settings) as runtime:
         violations = await check_invariants(
             runtime.database, runtime.payments.gateways, runtime.metrics.loops
         )
@@ -161,21 +157,31 @@ async def _check(settings: Settings) -> int:
 
 async def set_telegram_webhook(settings: Settings) -> str:
     """Register the webhook (with its secret and the update types the bot handles)."""
-    bot = telegram_bot(settings)
-    url = f"{settings.base_url}{TELEGRAM_WEBHOOK_PATH}"
-    try:
-        await set_webhook(bot, url, webhook_secret(settings, TELEGRAM))
-    finally:
-        await bot.session.close()
+    from bot.secret import webhook_secret
+    from channels.telegram.registration import CHANNEL, WEBHOOK_PATH, set_webhook
+
+    assert settings.telegram_token is not None
+    url = f"{settings.base_url}{WEBHOOK_PATH}"
+    secret = webhook_secret(settings, CHANNEL)
+    token = settings.telegram_token.get_secret_value()
+    await set_webhook(token, url, secret, settings.telegram_api_url)
     return f"Telegram will post updates to {url}"
 
 
 async def _chat(settings: Settings, user: str, locale: str | None) -> None:
+    from bot.app import build_runtime, runtime_lifespan
+    from channels.terminal import TerminalChannel
+
     async with runtime_lifespan(build_runtime(settings)) as runtime:
         await TerminalChannel(runtime.engine, user_id=user, locale=locale).run()
 
 
 def _train(settings: Settings) -> None:
+    from tqdm import tqdm
+
+    from intents import artifacts, classifier
+    from intents.dataset import load_examples
+
     examples = load_examples()
     print(f"{len(examples)} examples")
     validation = classifier.cross_validate(
@@ -203,6 +209,9 @@ def _train(settings: Settings) -> None:
 
 
 async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str, object]:
+    from bot.app import build_understanding
+    from bot.locales import negotiate
+
     understanding = build_understanding(settings, today=arguments.today)
     locale = negotiate(arguments.locale, settings.default_locale)
     parse = await understanding.parse(arguments.text, locale)
@@ -214,6 +223,11 @@ async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str,
 
 
 async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.app import build_understanding
+    from intents.evaluation import MalformedFile, Report, format_report, read_cases
+
     try:
         cases = read_cases(arguments.file)
     except (MalformedFile, OSError) as error:
@@ -232,9 +246,6 @@ async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
-# -- forecasts (issue 7) ------------------------------------------------------------------------
-
-
 def _forecast_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ml = commands.add_parser("ml", help="forecast models: history, training and versions")
     ml_commands = ml.add_subparsers(dest="ml_command", required=True)
@@ -242,15 +253,24 @@ def _forecast_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     load.add_argument("path", type=Path)
     load.add_argument("--property", help="property slug for every row (default: the hotel column)")
     train = ml_commands.add_parser("train", help="train, measure and store new model versions")
-    train.add_argument("model", nargs="?", choices=forecast_commands.MODELS)
+    train.add_argument("model", nargs="?", help="cancellation or demand (default: both)")
     ml_commands.add_parser("list", help="every stored version; * marks the promoted ones")
     promote = ml_commands.add_parser("promote", help="serve this version")
     promote.add_argument("version")
     rollback = ml_commands.add_parser("rollback", help="serve the previously promoted version")
-    rollback.add_argument("model", nargs="?", choices=forecast_commands.MODELS)
+    rollback.add_argument("model", nargs="?", help="cancellation or demand")
 
 
 async def _ml(settings: Settings, arguments: argparse.Namespace) -> int:
+    from actions.forecasts import commands as forecast_commands
+    from actions.forecasts.registry import Registry
+    from bot.app import prepare_database
+    from bot.database import Database, sqlite_url
+
+    model = getattr(arguments, "model", None)
+    if model is not None and model not in forecast_commands.MODELS:
+        print(f"rsv360 ml: no model {model!r} ({' or '.join(forecast_commands.MODELS)})")
+        return 2
     registry = Registry(settings.forecast_model_directory)
     if arguments.ml_command == "list":
         return forecast_commands.list_versions(registry)

@@ -3,9 +3,13 @@ the refund desk, and the routes that gateways and staff call."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from actions.booking.service import BookingService
 from actions.payments.desk import PaymentsDesk
@@ -19,10 +23,13 @@ from actions.payments.routing import Routes
 from actions.payments.sandbox import SandboxCheckout, SandboxGateway
 from actions.payments.service import PaymentService
 from actions.payments.stripe_gateway import StripeGateway
-from bot.database import Database
+from bot import migrations
+from bot.database import Database, sqlite_url
 from bot.observability import Metrics
-from bot.proactive import Notifier
-from bot.settings import Settings
+from bot.proactive import MemoryPendingReplies, Notifier
+from bot.render import Renderer
+from bot.secret import secret_key
+from bot.settings import PACKAGE_ROOT, Settings
 from bot.types import Address
 from channels.payment_admin import RefundAdmin
 from channels.payment_webhooks import PaymentWebhooks
@@ -94,3 +101,33 @@ def mount_payments(app: web.Application, runtime: Runtime) -> None:
 async def close_gateways(payments: PaymentService) -> None:
     for gateway in payments.gateways.values():
         await gateway.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """The money without the conversation: what ``rsv360 payments`` commands read."""
+
+    database: Database
+    payments: PaymentService
+    metrics: Metrics
+
+
+@asynccontextmanager
+async def payments_books(settings: Settings) -> AsyncIterator[Books]:
+    """The database and the configured gateways, without the NLU model, the forecasts or any
+    channel, so a command that checks the money starts in a second."""
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    metrics = Metrics(CollectorRegistry())
+    renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
+    bookings = BookingService(database, hold_minutes=settings.hold_minutes)
+    checkout = SandboxCheckout(
+        secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
+    )
+    notifier = Notifier(renderer, {}, MemoryPendingReplies())
+    payments, _ = build_payments(settings, database, bookings, checkout, notifier, metrics)
+    try:
+        await migrations.ensure_current(database)
+        yield Books(database, payments, metrics)
+    finally:
+        await close_gateways(payments)
+        await database.close()

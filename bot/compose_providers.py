@@ -3,7 +3,6 @@ with its paced delivery queue; one without them is simply off."""
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -27,15 +26,18 @@ from bot.delivery import (
     UnreachableStore,
 )
 from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
-from bot.secret import secret_key
+from bot.secret import webhook_secret
 from bot.settings import Settings
 from bot.types import Outcome
-from channels.discord import CHANNEL as DISCORD
-from channels.discord import DiscordChannel, DiscordSender
-from channels.slack import CHANNEL as SLACK
-from channels.slack import SlackChannel, SlackSender
-from channels.telegram import CHANNEL as TELEGRAM
-from channels.telegram import TelegramChannel, TelegramSender
+from channels.discord.channel import CHANNEL as DISCORD
+from channels.discord.channel import DiscordChannel
+from channels.discord.outbound import DiscordSender
+from channels.slack.channel import CHANNEL as SLACK
+from channels.slack.channel import SlackChannel
+from channels.slack.outbound import SlackSender
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.outbound import TelegramSender
+from channels.telegram.registration import CHANNEL as TELEGRAM
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -153,11 +155,3 @@ def telegram_channel(
         runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
         max_text_chars=settings.max_text_chars,
     )  # fmt: skip
-
-
-def webhook_secret(settings: Settings, channel: str) -> str:
-    """The configured webhook secret, else one derived from the server's secret key."""
-    if channel == TELEGRAM and settings.telegram_webhook_secret is not None:
-        return settings.telegram_webhook_secret.get_secret_value()
-    digest = hmac.new(secret_key(settings).encode(), f"webhook:{channel}".encode(), "sha256")
-    return digest.hexdigest()

@@ -35,3 +35,12 @@ async def is_current(database: Database) -> bool:
 
     async with database.engine.connect() as connection:
         return await connection.run_sync(current) == head
+
+
+async def ensure_current(database: Database) -> None:
+    """The embedded SQLite file migrates itself; PostgreSQL must have been migrated with
+    ``rsv360 db upgrade`` (so that two web workers never race to migrate it)."""
+    if database.is_sqlite:
+        await upgrade(database)
+    elif not await is_current(database):
+        raise RuntimeError("the database schema is not current: run `rsv360 db upgrade`")

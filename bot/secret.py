@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from pathlib import Path
 
@@ -18,3 +19,11 @@ def secret_key(settings: Settings) -> str:
         private_directory(path.parent)
         write_private(path, secrets.token_urlsafe(32))
     return path.read_text(encoding="utf-8").strip()
+
+
+def webhook_secret(settings: Settings, channel: str) -> str:
+    """The configured webhook secret, else one derived from the server's secret key."""
+    if channel == "telegram" and settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    digest = hmac.new(secret_key(settings).encode(), f"webhook:{channel}".encode(), "sha256")
+    return digest.hexdigest()

@@ -31,7 +31,7 @@ from bot.media import MemoryMediaStore
 from bot.observability import Metrics
 from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
 from bot.types import Reply
-from channels.telegram import TelegramSender
+from channels.telegram.outbound import TelegramSender
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
 

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.settings import Settings
 from bot.types import Address, Choice, Outcome
-from channels.discord import DiscordChannel
+from channels.discord.channel import DiscordChannel
 from tests.conftest import REDIS_URL
 from tests.fakes import discord as fakes
 from tests.fakes.discord import FakeDiscord

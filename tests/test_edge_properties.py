@@ -23,13 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, runtime_lifespan
-from bot.compose_providers import webhook_secret
 from bot.json_body import MalformedJson, json_object
+from bot.secret import webhook_secret
 from bot.settings import Settings
 from bot.text import clean, has_control, one_line, scalar, visible
 from bot.types import Message
 from channels.slack import EVENTS_PATH
-from channels.telegram import WEBHOOK_PATH
+from channels.telegram.registration import WEBHOOK_PATH
 from intents.dates import stay_dates
 from intents.understanding import ModelUnderstanding
 from tests.fakes import slack as slack_fakes

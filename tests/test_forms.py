@@ -11,7 +11,7 @@ from bot.dispatch import Dispatcher
 from bot.forms import SlotExtractor, text_answer, value_choice
 from bot.sessions import Session
 from bot.understanding import parse_payload
-from intents import ModelUnderstanding
+from intents.understanding import ModelUnderstanding
 
 
 def entity(name: str) -> SlotExtractor[None]:

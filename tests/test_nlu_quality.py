@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from intents import ModelUnderstanding
 from intents.evaluation import Report, read_cases
+from intents.understanding import ModelUnderstanding
 
 HELD_OUT = sorted((Path(__file__).parent / "data").glob("nlu_heldout_*.csv"))
 

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.settings import Settings
 from channels.slack import EVENTS_PATH, SlackChannel
-from channels.telegram import TelegramChannel
+from channels.telegram.channel import TelegramChannel
 from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack, signed
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
@@ -300,7 +300,7 @@ async def test_guest_text_relayed_to_the_team_cannot_mention_or_link_in_notifica
 
 
 def _telegram_secret(desk: Desk) -> str:
-    from bot.compose_providers import webhook_secret
+    from bot.secret import webhook_secret
 
     return webhook_secret(desk.runtime.settings, "telegram")
 

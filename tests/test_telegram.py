@@ -17,10 +17,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
-from bot.compose_providers import webhook_secret
+from bot.secret import webhook_secret
 from bot.settings import Settings
 from bot.types import STAFF, Address
-from channels.telegram import WEBHOOK_PATH, TelegramChannel
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.registration import WEBHOOK_PATH
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
 from tests.support.raw_http import raw_post
 from tests.support.stays import in_portuguese, off_season_stay
@@ -280,6 +281,24 @@ async def test_set_webhook_registers_the_url_secret_and_update_types(
     assert call.params["secret_token"] == "s3cret-token_1"
     assert json.loads(call.params["allowed_updates"]) == ["message", "callback_query"]
     assert "https://bot.pousada.example/telegram/webhook" in said
+
+
+async def test_a_refused_webhook_registration_says_why(make_settings: SettingsFactory) -> None:
+    from bot.cli import set_telegram_webhook
+    from channels.telegram.registration import RegistrationFailed
+
+    fake = FakeTelegram()
+    fake.fail("setWebhook", 400)
+    server = TestServer(fake.app())
+    await server.start_server()
+    settings = make_settings(
+        telegram_token=TOKEN, telegram_api_url=str(server.make_url("")).rstrip("/")
+    )
+    try:
+        with pytest.raises(RegistrationFailed, match="message text is empty"):
+            await set_telegram_webhook(settings)
+    finally:
+        await server.close()
 
 
 async def test_polling_mode_answers_without_a_webhook(

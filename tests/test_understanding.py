@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.understanding import parse_payload
-from intents import ModelUnderstanding
+from intents.understanding import ModelUnderstanding
 
 
 @pytest.mark.parametrize(

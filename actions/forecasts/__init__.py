@@ -1,5 +1,4 @@
-"""Forecasts for staff: demand with intervals, cancellation risk and price suggestions."""
+"""Forecasts for staff: demand with intervals, cancellation risk and price suggestions.
 
-from actions.forecasts.conversation import create_router
-
-__all__ = ["create_router"]
+The package imports nothing itself, so its table models load without scikit-learn.
+"""

@@ -33,11 +33,9 @@ from bot.payloads import PayloadStore
 from bot.render import Renderer
 from bot.roles import RoleBook
 from bot.types import Address, Message, Outcome, Reply
-from channels.telegram.outbound import TelegramSender, provider_errors
+from channels.telegram.outbound import TelegramSender
+from channels.telegram.registration import ALLOWED_UPDATES, CHANNEL, WEBHOOK_PATH
 
-CHANNEL = "telegram"
-WEBHOOK_PATH = "/telegram/webhook"
-ALLOWED_UPDATES = ["message", "callback_query"]
 DEEP_LINK = re.compile(r"^/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$")
 COMMANDS = {"/help": "intent:help", "/start": "intent:greet"}
 UNKNOWN_BUTTON = "unknown"
@@ -250,12 +248,3 @@ def _command_payload(text: str) -> str | None:
         return f"intent:book|property={slug}" if slug else COMMANDS["/start"]
     command = text.split("@", 1)[0].lower()
     return COMMANDS.get(command) if command.startswith("/") and command != "/start" else None
-
-
-async def set_webhook(bot: Bot, url: str, secret_token: str) -> bool:
-    """Register the webhook with the update types the channel handles."""
-    async with provider_errors():
-        return await bot.set_webhook(
-            url, secret_token=secret_token, allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-        )  # fmt: skip

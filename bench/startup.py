@@ -1,0 +1,91 @@
+"""Start-up time of the commands that need neither the NLU model nor a provider SDK.
+
+    .venv/bin/python bench/startup.py [--runs 7]
+
+Each command runs as its own process (as an operator types it) against a fresh data
+directory with an embedded SQLite database; ``telegram set-webhook`` talks to the local Bot
+API server of the tests. Prints the median and the slowest wall time per command, in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiohttp.test_utils import TestServer
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.fakes.telegram import TOKEN, FakeTelegram
+
+COMMANDS = [
+    ["--help"],
+    ["db", "upgrade"],
+    ["db", "seed"],
+    ["payments", "check"],
+    ["payments", "reconcile"],
+    ["telegram", "set-webhook"],
+]
+
+
+async def timed(command: list[str], environment: dict[str, str]) -> float:
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *command,
+        env=environment,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"rsv360 {' '.join(command)} failed: {errors.decode()[-400:]}")
+    return time.perf_counter() - started
+
+
+async def measure(runs: int) -> dict[str, dict[str, float]]:
+    fake = FakeTelegram()
+    server = TestServer(fake.app())
+    await server.start_server()
+    results: dict[str, dict[str, float]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as data:
+            environment = {
+                **os.environ,
+                "RSV_DATA_DIR": data,
+                "RSV_TELEGRAM_TOKEN": TOKEN,
+                "RSV_TELEGRAM_API_URL": str(server.make_url("")).rstrip("/"),
+                "RSV_PUBLIC_URL": "https://bot.example",
+            }
+            for key in ("RSV_DATABASE_URL", "RSV_REDIS_URL"):
+                environment.pop(key, None)
+            await timed(["db", "upgrade"], environment)  # the first run creates the file
+            for command in tqdm(COMMANDS, desc="commands", unit="command"):
+                seconds = [await timed(command, environment) for _ in range(runs)]
+                results[" ".join(command)] = {
+                    "median_s": round(statistics.median(seconds), 2),
+                    "max_s": round(max(seconds), 2),
+                }
+    finally:
+        await server.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    arguments = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(arguments.runs)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
