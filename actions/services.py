@@ -8,7 +8,9 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from actions.booking.service import BookingService
+    from actions.booking.holds import Holds
+    from actions.booking.quotes import Quotes
+    from actions.booking.reservations import Reservations
     from actions.faq import Faq
     from actions.forecasts.desk import ForecastDesk
     from actions.handoff.desk import HandoffDesk
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
 class Services:
     brand: str
     faq: Faq
-    bookings: BookingService
+    quotes: Quotes
+    holds: Holds
+    reservations: Reservations
     checkout: SandboxCheckout
     media: MediaLibrary
     today: Callable[[str], date]

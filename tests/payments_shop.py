@@ -164,7 +164,7 @@ async def paid_with(
         body = shop.paypal.event("CHECKOUT.ORDER.APPROVED", order_id)
         assert await shop.webhook("paypal", body, shop.paypal.sign(body)) == 200
     await shop.settle()
-    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
     return guest, code
 
 

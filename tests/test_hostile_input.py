@@ -170,7 +170,7 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
     await guest.says("maria@example.com")
     held = await guest.presses("Confirmar")
     assert "RSV-" in held
-    reservations = await postgresql_shop.runtime.bookings.reservations_for("test", "nul-1")
+    reservations = await postgresql_shop.runtime.reservations.reservations_for("test", "nul-1")
     assert [r.guest_name for r in reservations] == ["Maria So\u00faza"]
 
 

@@ -20,8 +20,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from actions.booking.holds import Guest
 from actions.booking.models import Inventory, Property
-from actions.booking.service import Guest, policy_of
+from actions.booking.reservations import policy_of
 from actions.forecasts.demand import HORIZON
 from actions.forecasts.questions import read_question
 from bot.app import Runtime, build_runtime, runtime_lifespan
@@ -159,19 +160,19 @@ async def test_a_hold_is_released_when_its_minutes_run_out(
     today: date, runtime: Runtime, frozen_time: time_machine.Coordinates
 ) -> None:
     checkin, checkout = off_season_stay(today)
-    place = await runtime.bookings.property_by_slug("pousada-do-mar")
+    place = await runtime.quotes.property_by_slug("pousada-do-mar")
     assert place is not None
-    [offer, *_] = await runtime.bookings.offers(place.id, checkin, checkout, 2, 0)
-    held = await runtime.bookings.hold(
+    [offer, *_] = await runtime.quotes.offers(place.id, checkin, checkout, 2, 0)
+    held = await runtime.holds.hold(
         offer.product.id, checkin, checkout, 2, 0, Guest("Rita", "rita@example.com"), "web",
         "hold", "pt_BR", "test",
     )  # fmt: skip
 
     frozen_time.shift(timedelta(minutes=runtime.settings.hold_minutes - 1))
-    assert await runtime.bookings.expire_holds() == []
+    assert await runtime.holds.expire_holds() == []
     frozen_time.shift(timedelta(minutes=2))
-    assert [r.code for r in await runtime.bookings.expire_holds()] == [held.code]
-    assert await runtime.bookings.expire_holds() == []
+    assert [r.code for r in await runtime.holds.expire_holds()] == [held.code]
+    assert await runtime.holds.expire_holds() == []
     async with runtime.database.session() as session:
         taken = await session.scalars(
             select(Inventory.taken).where(
@@ -194,9 +195,9 @@ async def test_cancelling_refunds_what_the_policy_window_gives(today: date, shop
         percent = policy.refund_percent(days_before)
         assert minimum_stay(stay[0], today) == (stay[1] - stay[0]).days
         guest, code = await paid_with(shop, f"cancel-{window}", "Cartão (Stripe)", stay)
-        total = (await shop.runtime.bookings.by_code(code)).total
+        total = (await shop.runtime.reservations.by_code(code)).total
         await cancel(guest)
-        cancelled = await shop.runtime.bookings.by_code(code)
+        cancelled = await shop.runtime.reservations.by_code(code)
         assert (cancelled.state, cancelled.refund_due) == ("cancelled", total * percent // 100)
         kept = total - total * percent // 100
         assert held_by_stripe(shop, code) == kept, (window, days_before)

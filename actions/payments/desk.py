@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from actions.booking.service import BookingService, NotFound
+from actions.booking.errors import NotFound
+from actions.booking.reservations import Reservations
 from actions.payments.gateway import GatewayError
 from actions.payments.refunds import Refunds
 from actions.payments.sandbox import SandboxCheckout, checkout_of
@@ -18,13 +19,13 @@ from bot.types import Checkout
 class PaymentsDesk:
     def __init__(
         self,
-        bookings: BookingService,
+        reservations: Reservations,
         payments: PaymentService,
         refunds: Refunds,
         inbox: WebhookInbox,
         links: SandboxCheckout,
     ) -> None:
-        self._bookings = bookings
+        self._reservations = reservations
         self._payments = payments
         self._refunds = refunds
         self._inbox = inbox
@@ -51,7 +52,7 @@ class PaymentsDesk:
             except GatewayError:
                 pass  # the webhook will bring it; the page shows the reservation as it is
         try:
-            return checkout_of(await self._bookings.by_code(code))
+            return checkout_of(await self._reservations.by_code(code))
         except NotFound:
             return None
 

@@ -2,7 +2,7 @@
 
 ``apply`` is the one place a payment's state moves. It runs with the payment row locked, so any
 number of concurrent notifications of one payment record it once in the ledger, and the
-reservation's own lock (``BookingService.confirm_payment``) makes the guest hear the
+reservation's own lock (``Reservations.confirm_payment``) makes the guest hear the
 confirmation exactly once. States only move forward: ``created`` → ``paid`` / ``flagged`` /
 ``failed`` / ``expired``, and a failure or expiry reported after the money came changes nothing.
 """
@@ -18,8 +18,9 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
 from actions.booking.models import Reservation
-from actions.booking.service import BookingService, HoldExpired, IllegalTransition, NotFound
+from actions.booking.reservations import Reservations
 from actions.payments.gateway import (
     Gateway,
     GatewayError,
@@ -59,7 +60,7 @@ class PaymentService:
     def __init__(
         self,
         database: Database,
-        bookings: BookingService,
+        reservations: Reservations,
         gateways: Mapping[str, Gateway],
         routes: Routes,
         notices: Notices,
@@ -69,7 +70,7 @@ class PaymentService:
         on_duplicate_payment: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._database = database
-        self._bookings = bookings
+        self._reservations = reservations
         self.gateways = gateways
         self._routes = routes
         self._notices = notices
@@ -202,7 +203,7 @@ class PaymentService:
         self, gateway_name: str, payment_id: int, code: str, before: str, status: PaymentStatus
     ) -> Applied:
         try:
-            reservation, first = await self._bookings.confirm_payment(
+            reservation, first = await self._reservations.confirm_payment(
                 code, f"gateway:{gateway_name}"
             )
         except (HoldExpired, IllegalTransition):
@@ -288,7 +289,7 @@ class PaymentService:
     async def _tell_unpaid(self, gateway_name: str, code: str, state: str) -> None:
         self.metrics.failed.labels(gateway_name).inc()
         try:
-            reservation = await self._bookings.by_code(code)
+            reservation = await self._reservations.by_code(code)
         except NotFound:
             return
         if reservation.state not in ("held", "pending_payment"):
