@@ -36,13 +36,15 @@ class PaymentsDesk:
 
     async def returned(self, gateway: str, token: str, query: Mapping[str, str]) -> Checkout | None:
         """The payer is back from the gateway's page: ask the gateway now rather than wait for
-        the webhook (PayPal's approved order is captured here; the webhook then finds it done)."""
+        the webhook (a PayPal order, named in the return URL, is captured here; the webhook then
+        finds it done)."""
         code = self._links.code_of(token)
         implementation = self._payments.gateways.get(gateway)
         if code is None or implementation is None:
             return None
         payment = await self._payments.latest(code, gateway)
-        reference = query.get("token") if gateway == "paypal" else None
+        named = implementation.return_parameter
+        reference = query.get(named) if named else None
         reference = reference or (payment.reference if payment else None)
         if reference:
             try:

@@ -71,6 +71,10 @@ class SandboxGateway:
     moved (``sandbox_movements``): a capture when the page took the money, a row per refund."""
 
     name = "sandbox"
+    takes_webhooks = False
+    status_by_charge = False
+    return_parameter: str | None = None
+    keeps_own_books = True
 
     def __init__(
         self, links: SandboxCheckout, reservations: Reservations, database: Database

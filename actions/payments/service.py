@@ -30,7 +30,7 @@ from actions.payments.gateway import (
 )
 from actions.payments.metrics import PaymentMetrics
 from actions.payments.notices import Notices, pay_again
-from actions.payments.routing import Routes
+from actions.payments.routing import SANDBOX, Routes
 from actions.payments.tables import LedgerEntry, Payment
 from bot.database import Database
 from bot.observability import pseudonym
@@ -163,11 +163,11 @@ class PaymentService:
         reference, now = f"sandbox-{reservation.code}", datetime.now(UTC)
         async with self._database.session() as session:
             payment = await session.scalar(
-                select(Payment).where(Payment.gateway == "sandbox", Payment.reference == reference)
+                select(Payment).where(Payment.gateway == SANDBOX, Payment.reference == reference)
                 .order_by(Payment.id.desc()).limit(1)
             )  # fmt: skip
             if payment is None:
-                payment = Payment(reservation_code=reservation.code, gateway="sandbox",
+                payment = Payment(reservation_code=reservation.code, gateway=SANDBOX,
                                   reference=reference, amount=reservation.total,
                                   currency=reservation.currency, status=OPEN,
                                   url="", idempotency_key=f"pay-{reservation.code}-sandbox-page",
@@ -180,7 +180,7 @@ class PaymentService:
             status = PaymentStatus(reference, reservation.code, "paid", reservation.total,
                                    reservation.currency, reference)  # fmt: skip
             session.add(_ledger_payment(payment, status))
-        self.metrics.succeeded.labels("sandbox").inc()
+        self.metrics.succeeded.labels(SANDBOX).inc()
         await self._after_confirmation(reservation.code, payment.id)
 
     async def latest(self, code: str, gateway_name: str) -> Payment | None:
