@@ -400,6 +400,12 @@ async def cancel(context: Ctx) -> Outcome:
     )
 
 
+def deep_link(property_slug: str) -> str:
+    """The button payload a link into the chat opens (Telegram's ``/start <parameter>``): the
+    booking of that property."""
+    return f"intent:book|property={property_slug}"
+
+
 def create_router() -> Router[Services]:
     router: Router[Services] = Router("booking")
     router.form(BOOKING_FORM, started_by="book")

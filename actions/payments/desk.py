@@ -8,12 +8,12 @@ from typing import Any
 
 from actions.booking.errors import NotFound
 from actions.booking.reservations import Reservations
+from actions.payments.checkout import Checkout, checkout_of
 from actions.payments.gateway import GatewayError
 from actions.payments.refunds import Refunds
-from actions.payments.sandbox import SandboxCheckout, checkout_of
+from actions.payments.sandbox import SandboxCheckout
 from actions.payments.service import PaymentService
 from actions.payments.webhooks import Received, WebhookInbox
-from bot.types import Checkout
 
 
 class PaymentsDesk:

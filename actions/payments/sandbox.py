@@ -22,8 +22,8 @@ from actions.booking.conversation import reservation_facts
 from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
 from actions.booking.models import Reservation
 from actions.booking.reservations import Reservations
-from actions.booking.states import ACTIVE, CANCELLED, CONFIRMED
 from actions.booking.upkeep import OnExpired
+from actions.payments.checkout import Checkout, checkout_of
 from actions.payments.gateway import (
     GatewayError,
     InvalidWebhook,
@@ -38,7 +38,7 @@ from actions.payments.service import PaymentService
 from actions.payments.tables import SandboxMovement
 from bot.database import Database
 from bot.proactive import Notifier
-from bot.types import Address, Checkout, Choice, Outcome
+from bot.types import Address, Choice, Outcome
 
 log = structlog.get_logger("rsv360.payments")
 
@@ -229,19 +229,6 @@ class SandboxPayments:
             return await self._reservations.by_code(code)
         except NotFound:
             return None
-
-
-def checkout_of(reservation: Reservation) -> Checkout:
-    facts = {**reservation_facts(reservation, reservation.locale), "name": reservation.guest_name}
-    if reservation.state == CONFIRMED:
-        return Checkout("paid", reservation.locale, facts)
-    if reservation.state == CANCELLED:
-        return Checkout("closed", reservation.locale, facts)
-    expires = reservation.hold_expires_at
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)  # SQLite hands back naive UTC datetimes
-    payable = reservation.state in ACTIVE and expires is not None and expires > datetime.now(UTC)
-    return Checkout("payable" if payable else "expired", reservation.locale, facts)
 
 
 async def _tell(notifier: Notifier, reservation: Reservation, outcome: Outcome) -> None:
