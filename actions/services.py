@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from actions.booking.holds import Holds
     from actions.booking.quotes import Quotes
     from actions.booking.reservations import Reservations
-    from actions.faq import Faq
+    from actions.faq.conversation import Faq
     from actions.forecasts.desk import ForecastDesk
     from actions.handoff.desk import HandoffDesk
     from actions.payments.refunds import Refunds

@@ -51,12 +51,12 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import actions.booking.models  # noqa: F401  (registers the booking tables on the metadata)
+import actions.booking.tables  # noqa: F401  (registers the booking tables on the metadata)
 from actions.booking.catalog import FRIDAY, SATURDAY, demo_seasons, extend_inventory
 from actions.booking.errors import StayTooShort, Unavailable
 from actions.booking.holds import Guest, Holds
-from actions.booking.models import Inventory, Product, Property, Rate, Season
 from actions.booking.quotes import Quotes
+from actions.booking.tables import Inventory, Product, Property, Rate, Season
 from actions.tables import Base
 from bot import migrations
 from bot.database import Database

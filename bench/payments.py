@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actions.booking.errors import StayTooShort, Unavailable
 from actions.booking.holds import Guest
-from actions.booking.models import Product
+from actions.booking.tables import Product
 from actions.payments.tables import LedgerEntry
 from bot import migrations
 from bot.app import build_runtime, create_app

@@ -26,17 +26,17 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
 
 import actions.booking.conversation
-import actions.faq
-import actions.forecasts
-import actions.handoff
+import actions.faq.conversation
+import actions.forecasts.conversation
+import actions.handoff.conversation
 import actions.payments.conversation
-import actions.smalltalk
+import actions.smalltalk.conversation
 from actions.booking.catalog import seed
 from actions.booking.holds import Holds
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.upkeep import run_upkeep
-from actions.faq import Faq
+from actions.faq.conversation import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
 from actions.forecasts.cache import AnswerCache
@@ -131,10 +131,10 @@ def default_router() -> Router[Services]:
     router: Router[Services] = Router("root")
     router.include_router(actions.booking.conversation.create_router())
     router.include_router(actions.payments.conversation.create_router())
-    router.include_router(actions.faq.create_router())
-    router.include_router(actions.forecasts.create_router())
-    router.include_router(actions.handoff.create_router())
-    router.include_router(actions.smalltalk.create_router())
+    router.include_router(actions.faq.conversation.create_router())
+    router.include_router(actions.forecasts.conversation.create_router())
+    router.include_router(actions.handoff.conversation.create_router())
+    router.include_router(actions.smalltalk.conversation.create_router())
     return router
 
 

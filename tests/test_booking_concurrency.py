@@ -24,7 +24,7 @@ from actions.booking import holds
 from actions.booking.catalog import extend_inventory
 from actions.booking.errors import Unavailable
 from actions.booking.holds import Guest, Holds, release
-from actions.booking.models import Inventory, Product, Property, Rate, Reservation
+from actions.booking.tables import Inventory, Product, Property, Rate, Reservation
 from bot.database import Database
 from tests.support.clock import NOW, REFERENCE_DAY
 from tests.test_booking_domain import Clock, database_url, fresh_database

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from actions.booking.holds import Guest
-from actions.booking.models import Inventory, Reservation
+from actions.booking.tables import Inventory, Reservation
 from bot import Message, Reply
 from bot.app import Runtime, build_runtime, runtime_lifespan
 from bot.settings import Settings

@@ -20,7 +20,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select, text, update
 
-import actions.booking.models
+import actions.booking.tables
 import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
 from actions.booking.catalog import demo_seasons, extend_inventory, seed
 from actions.booking.errors import (
@@ -32,11 +32,11 @@ from actions.booking.errors import (
     Unavailable,
 )
 from actions.booking.holds import Guest, Holds, new_code
-from actions.booking.models import Inventory, Product, Property, Rate, Reservation, Season
 from actions.booking.pricing import RateRule, SeasonRule
 from actions.booking.pricing import quote as price
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
+from actions.booking.tables import Inventory, Product, Property, Rate, Reservation, Season
 from actions.tables import Base
 from bot import migrations
 from bot.database import Database

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import update
 
-from actions.booking.models import Reservation
+from actions.booking.tables import Reservation
 from bot.app import Runtime, build_runtime, create_app, hold_expiry_notice
 from bot.proactive import MAX_PENDING, MemoryPendingReplies, Notifier, RedisPendingReplies
 from bot.render import Renderer

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry
 from sqlalchemy import update
 
-from actions.booking.models import Inventory, Reservation
+from actions.booking.tables import Inventory, Reservation
 from actions.payments.reconcile import reconcile
 from actions.payments.tables import WebhookEvent
 from bot.delivery import Pace

@@ -290,7 +290,7 @@ async def _someone_elses_preference(shop: Shop) -> list[str]:
 async def test_a_payment_after_the_hold_expired_is_refunded_whole(shop: Shop) -> None:
     from sqlalchemy import update
 
-    from actions.booking.models import Reservation
+    from actions.booking.tables import Reservation
 
     guest, code = await shop.book("l1")
     await shop.pay_with(guest, "Cartão (Stripe)")

@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from actions.booking.errors import BookingError
 from actions.booking.holds import Guest
-from actions.booking.models import Product, Property
+from actions.booking.tables import Product, Property
 from actions.payments.desk import PaymentsDesk
 from actions.payments.invariants import check
 from actions.payments.sandbox import SandboxPayments

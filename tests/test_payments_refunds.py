@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from actions.booking.models import Property
 from actions.booking.policy import CancellationPolicy
+from actions.booking.tables import Property
 from bot.settings import Settings
 from tests.payments_shop import (
     ADMIN_KEY,

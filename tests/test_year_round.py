@@ -21,8 +21,8 @@ import time_machine
 from sqlalchemy import select
 
 from actions.booking.holds import Guest
-from actions.booking.models import Inventory, Property
 from actions.booking.reservations import policy_of
+from actions.booking.tables import Inventory, Property
 from actions.forecasts.demand import HORIZON
 from actions.forecasts.questions import read_question
 from bot.app import Runtime, build_runtime, runtime_lifespan

@@ -9,8 +9,8 @@ from typing import Any
 
 from actions.booking.errors import BookingError, StayTooShort, Unavailable
 from actions.booking.holds import Guest
-from actions.booking.models import Reservation
 from actions.booking.states import ACTIVE, CONFIRMED
+from actions.booking.tables import Reservation
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import chosen_value, value_choice

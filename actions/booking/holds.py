@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.errors import Unavailable
-from actions.booking.models import Inventory, Product, Property, Reservation, ReservationEvent
 from actions.booking.pricing import days
 from actions.booking.quotes import (
     check_party,
@@ -31,6 +30,7 @@ from actions.booking.quotes import (
     units_for,
 )
 from actions.booking.states import ACTIVE, EXPIRED, HELD, transition
+from actions.booking.tables import Inventory, Product, Property, Reservation, ReservationEvent
 from bot.database import Database
 from bot.loops import LoopFailures
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.errors import InvalidStay, StayTooShort, TooManyGuests, Unavailable
-from actions.booking.models import Inventory, Product, Property, Rate, Season
 from actions.booking.pricing import MinimumStayNotMet, Quote, RateRule, SeasonRule, quote
+from actions.booking.tables import Inventory, Product, Property, Rate, Season
 from bot.database import Database
 from intents.text import fold
 

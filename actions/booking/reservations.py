@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.errors import HoldExpired, NotFound
 from actions.booking.holds import release
-from actions.booking.models import Property, Reservation, ReservationEvent
 from actions.booking.policy import CancellationPolicy
 from actions.booking.quotes import local_today
 from actions.booking.states import ACTIVE, CANCELLED, CONFIRMED, EXPIRED, PENDING, transition
+from actions.booking.tables import Property, Reservation, ReservationEvent
 from bot.database import Database
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.errors import IllegalTransition
-from actions.booking.models import Reservation, ReservationEvent
+from actions.booking.tables import Reservation, ReservationEvent
 
 HELD, PENDING, CONFIRMED, CANCELLED, EXPIRED = (
     "held",

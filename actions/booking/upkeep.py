@@ -14,7 +14,7 @@ import structlog
 
 from actions.booking.catalog import extend_inventory
 from actions.booking.holds import Holds
-from actions.booking.models import Reservation
+from actions.booking.tables import Reservation
 from bot.database import Database
 from bot.loops import LoopFailures
 

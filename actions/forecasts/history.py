@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from actions.booking.models import Product, Property, Reservation
-from actions.forecasts.models import HistoricalBooking
+from actions.booking.tables import Product, Property, Reservation
+from actions.forecasts.tables import HistoricalBooking
 from bot.database import Database
 
 CATEGORIES = (

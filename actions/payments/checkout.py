@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from actions.booking.conversation import reservation_facts
-from actions.booking.models import Reservation
 from actions.booking.states import ACTIVE, CANCELLED, CONFIRMED
+from actions.booking.tables import Reservation
 
 CheckoutStatus = Literal["payable", "paid", "expired", "closed"]
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from actions.booking.models import Reservation, ReservationEvent
+from actions.booking.tables import Reservation, ReservationEvent
 from actions.payments.gateway import Gateway, GatewayError, status_lookup
 from actions.payments.tables import LedgerEntry, Payment, Refund
 from bot.database import Database

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.conversation import reservation_facts
 from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
-from actions.booking.models import Reservation
 from actions.booking.reservations import Reservations
+from actions.booking.tables import Reservation
 from actions.booking.upkeep import OnExpired
 from actions.payments.checkout import Checkout, checkout_of
 from actions.payments.gateway import (

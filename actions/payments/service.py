@@ -19,8 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
-from actions.booking.models import Reservation
 from actions.booking.reservations import Reservations
+from actions.booking.tables import Reservation
 from actions.payments.gateway import (
     Gateway,
     GatewayError,
