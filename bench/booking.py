@@ -332,14 +332,14 @@ async def measure_offers(
             cpu_before, wall_before = time.process_time(), time.perf_counter()
             busy_before, _ = machine_busy_seconds()
         place = rng.randint(1, catalog.places)
-        checkin = catalog.today + timedelta(days=rng.randint(1, catalog.days - STAY_NIGHTS - 1))
+        check_in = catalog.today + timedelta(days=rng.randint(1, catalog.days - STAY_NIGHTS - 1))
         children = rng.choice((0, 0, 1))
         measured = number >= warmup
         started = time.perf_counter()
         with timer.recording() if measured else nullcontext():
             try:
                 found = await quotes.offers(
-                    place, checkin, checkin + timedelta(days=STAY_NIGHTS), 2, children
+                    place, check_in, check_in + timedelta(days=STAY_NIGHTS), 2, children
                 )
                 outcome = "offers" if found else "sold out"
             except StayTooShort:
@@ -404,12 +404,12 @@ async def measure_holds(
     plans = [(rng.choice(products), rng.choice(checkins)) for _ in range(attempts)]
     taken_before, _ = await inventory_totals(database, products)
 
-    async def one(number: int, product_id: int, checkin: date) -> tuple[str, float, int]:
+    async def one(number: int, product_id: int, check_in: date) -> tuple[str, float, int]:
         started = time.perf_counter()
         guest = Guest(f"Bench Guest {number}", f"guest{number}@bench.example")
         try:
             reservation = await hold_desk.hold(
-                product_id, checkin, checkin + timedelta(days=STAY_NIGHTS), 2, 0, guest,
+                product_id, check_in, check_in + timedelta(days=STAY_NIGHTS), 2, 0, guest,
                 "bench", f"bench-{number}", "pt_BR", "bench",
             )  # fmt: skip
             outcome, units = "succeeded", reservation.units

@@ -189,10 +189,10 @@ async def place_and_link(runtime: Any, stripe: FakeStripe, count: int) -> list[t
             if len(made) == count:
                 break
             conversation = f"c{len(made)}"
-            checkin = today + timedelta(days=day)
+            check_in = today + timedelta(days=day)
             try:
                 reservation = await runtime.holds.hold(
-                    product.id, checkin, checkin + timedelta(days=1), 1, 0,
+                    product.id, check_in, check_in + timedelta(days=1), 1, 0,
                     Guest("Bench Guest", "bench@example.com"), "bench", conversation, "pt_BR",
                     actor="bench",
                 )  # fmt: skip

@@ -124,8 +124,8 @@ class Shop:
         """A guest books ``stay`` (two off-season nights by default) at the Pousada do Mar; the
         hold's code."""
         guest = Chat(self.runtime, conversation)
-        checkin, checkout = stay or off_season_stay()
-        stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+        check_in, check_out = stay or off_season_stay()
+        stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
         await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
         await guest.presses("Quarto Standard")
         await guest.says("Maria Souza")

@@ -126,11 +126,11 @@ async def concurrent_holds(database: Database, product_id: int, stays: list[Stay
     """Fire every hold at once in this process; the results are codes, or the exceptions."""
     service = Holds(database)
 
-    async def one(number: int, checkin: date, checkout: date) -> Any:
+    async def one(number: int, check_in: date, check_out: date) -> Any:
         guest = Guest(f"Guest {number}", f"guest{number}@example.com")
-        reservation = await service.hold(product_id, checkin, checkout, 1, 0, guest, "web",
+        reservation = await service.hold(product_id, check_in, check_out, 1, 0, guest, "web",
                                          f"conv-{number}", "pt_BR", "guest:web")  # fmt: skip
-        return {"code": reservation.code, "stay": [checkin.isoformat(), checkout.isoformat()]}
+        return {"code": reservation.code, "stay": [check_in.isoformat(), check_out.isoformat()]}
 
     outcomes = await asyncio.gather(
         *(one(number, *stay) for number, stay in enumerate(stays)), return_exceptions=True
@@ -158,7 +158,9 @@ async def holds_from_processes(
             "now": NOW.isoformat(),
             "url": database.url,
             "product": product_id,
-            "stays": [[checkin.isoformat(), checkout.isoformat()] for checkin, checkout in stays],
+            "stays": [
+                [check_in.isoformat(), check_out.isoformat()] for check_in, check_out in stays
+            ],
             "ready": str(directory / f"ready-{number}"),
             "start": str(start),
             "tag": f"worker{number}",
@@ -214,9 +216,9 @@ async def assert_inventory_matches(database: Database, product_id: int, results:
     expected: Counter[date] = Counter()
     for result in results:
         if "code" in result:
-            checkin, checkout = (date.fromisoformat(day) for day in result["stay"])
-            for offset in range((checkout - checkin).days):
-                expected[checkin + timedelta(days=offset)] += 1
+            check_in, check_out = (date.fromisoformat(day) for day in result["stay"])
+            for offset in range((check_out - check_in).days):
+                expected[check_in + timedelta(days=offset)] += 1
     for day, (used, total) in (await taken(database, product_id)).items():
         assert 0 <= used <= total, day
         assert used == expected[day], day
@@ -327,8 +329,8 @@ async def test_the_hold_sweep_never_deadlocks_with_a_new_hold(
     pause = PausingRelease()
     monkeypatch.setattr(holds, "release", pause)
     guest = Guest("Ana", "ana@example.com")
-    for checkin, checkout in ((night(4), night(7)), (night(0), night(3))):  # later stay first
-        await service.hold(product_id, checkin, checkout, 1, 0, guest, "web", "a", "pt_BR", "t")
+    for check_in, check_out in ((night(4), night(7)), (night(0), night(3))):  # later stay first
+        await service.hold(product_id, check_in, check_out, 1, 0, guest, "web", "a", "pt_BR", "t")
     clock.advance(minutes=16)
     pause.pausing = True
     sweep = asyncio.ensure_future(service.expire_holds())

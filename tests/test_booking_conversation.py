@@ -101,8 +101,8 @@ async def test_the_happy_path_from_wish_to_payment_link(runtime: Runtime, locale
     code = CODE.search(held)
     assert code is not None
     reservation = await runtime.reservations.by_code(code.group(0))
-    assert (reservation.state, reservation.checkin, reservation.adults) == ("held", CHECKIN, 2)
-    assert (reservation.checkout - reservation.checkin).days == 3
+    assert (reservation.state, reservation.check_in, reservation.adults) == ("held", CHECKIN, 2)
+    assert (reservation.check_out - reservation.check_in).days == 3
     link = await guest.presses(words["pay"])
     assert words["link"] in link
     assert "/checkout/sandbox/" in guest.link()
@@ -172,12 +172,16 @@ async def test_an_invalid_email_is_asked_again(runtime: Runtime) -> None:
     assert "Please check your booking" in await guest.says("ann@example.com")
 
 
-async def _held_reservation(runtime: Runtime, guest: Guest_, checkin: date, nights: int = 2) -> str:
+async def _held_reservation(
+    runtime: Runtime, guest: Guest_, check_in: date, nights: int = 2
+) -> str:
     place = await runtime.quotes.property_by_slug("pousada-do-mar")
     assert place is not None
-    offers = await runtime.quotes.offers(place.id, checkin, checkin + timedelta(days=nights), 2, 0)
+    offers = await runtime.quotes.offers(
+        place.id, check_in, check_in + timedelta(days=nights), 2, 0
+    )
     reservation = await runtime.holds.hold(
-        offers[0].product.id, checkin, checkin + timedelta(days=nights), 2, 0,
+        offers[0].product.id, check_in, check_in + timedelta(days=nights), 2, 0,
         Guest("Rita", "rita@example.com"), "web", guest.conversation, "pt_BR", "test",
     )  # fmt: skip
     return reservation.code

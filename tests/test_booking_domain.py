@@ -207,15 +207,15 @@ def d(day: int) -> date:
 async def hold(
     holds: Holds,
     product_id: int,
-    checkin: date,
-    checkout: date,
+    check_in: date,
+    check_out: date,
     adults: int = 2,
     children: int = 0,
     guest: Guest = GUEST,
     conversation: str = "conv-a",
     channel: str = "web",
 ) -> Reservation:
-    return await holds.hold(product_id, checkin, checkout, adults, children, guest, channel,
+    return await holds.hold(product_id, check_in, check_out, adults, children, guest, channel,
                               conversation, "pt_BR", f"guest:{channel}")  # fmt: skip
 
 
@@ -372,11 +372,11 @@ async def test_offers_refuse_a_party_without_an_adult(quotes: Quotes, catalog: C
 async def test_a_stay_that_ends_before_it_starts_is_a_booking_error(
     quotes: Quotes, holds: Holds, catalog: Catalog
 ) -> None:
-    for checkout in (d(10), d(9)):
+    for check_out in (d(10), d(9)):
         with pytest.raises(BookingError):
-            await quotes.quote(catalog.std, d(10), checkout, 2, 0)
+            await quotes.quote(catalog.std, d(10), check_out, 2, 0)
         with pytest.raises(BookingError):
-            await hold(holds, catalog.std, d(10), checkout)
+            await hold(holds, catalog.std, d(10), check_out)
 
 
 # -- availability -----------------------------------------------------------------------------

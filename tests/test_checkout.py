@@ -98,8 +98,8 @@ class Booking:
 async def book(client: TestClient) -> Booking:
     """The whole booking in the widget, up to the payment link."""
     chat = await open_chat(client)
-    checkin, checkout = off_season_stay()
-    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    check_in, check_out = off_season_stay()
+    stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     assert "Quantos hóspedes" in await chat.says(f"quero reservar na Pousada do Mar {stay}")
     assert "Quarto Standard" in await chat.presses("2 adultos")
     assert "Em nome de quem" in await chat.presses("Quarto Standard")

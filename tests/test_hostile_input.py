@@ -160,8 +160,8 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
     postgresql_shop: Shop,
 ) -> None:
     guest = Chat(postgresql_shop.runtime, "nul-1")
-    checkin, checkout = off_season_stay()
-    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    check_in, check_out = off_season_stay()
+    stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
     await guest.presses("Quarto Standard")
     refused = await guest.says("Maria\x00 Souza")

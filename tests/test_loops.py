@@ -65,7 +65,7 @@ async def test_hold_expiry_goes_past_a_hold_that_cannot_be_released(shop: Shop) 
         # A count broken by hand: giving the poisoned hold's rooms back would go below zero.
         await session.execute(
             update(Inventory)
-            .where(Inventory.product_id == first.product_id, Inventory.day == first.checkin)
+            .where(Inventory.product_id == first.product_id, Inventory.day == first.check_in)
             .values(taken=0)
         )
 

@@ -108,7 +108,7 @@ class MoneyStories(RuleBasedStateMachine):
 
     def _desk(self) -> PaymentsDesk:
         r = self.runtime
-        return PaymentsDesk(r.bookings, r.payments, r.refunds, r.inbox, r.checkout)
+        return PaymentsDesk(r.reservations, r.payments, r.refunds, r.inbox, r.checkout)
 
     def _sessions_of(self, code: str) -> list[str]:
         return [sid for sid, s in self.stripe.sessions.items()
@@ -123,11 +123,11 @@ class MoneyStories(RuleBasedStateMachine):
     @rule(target=reservations)
     def book(self) -> str:
         first, _ = off_season_stay()
-        checkin = first + timedelta(days=self.nights)
+        check_in = first + timedelta(days=self.nights)
         self.nights += 3  # each stay its own nights: the rooms never run out
-        checkout = checkin + timedelta(days=2)
+        check_out = check_in + timedelta(days=2)
         held = self.run(self.runtime.holds.hold(
-            self.product_id, checkin, checkout, 2, 0, Guest("Ana", "ana@example.com"), "test",
+            self.product_id, check_in, check_out, 2, 0, Guest("Ana", "ana@example.com"), "test",
             f"conv-{uuid.uuid4().hex[:8]}", "pt_BR", "guest:test",
         ))  # fmt: skip
         return str(held.code)
@@ -146,7 +146,7 @@ class MoneyStories(RuleBasedStateMachine):
     @rule(code=reservations)
     def pay_on_the_sandbox_page(self, code: str) -> None:
         r = self.runtime
-        page = SandboxPayments(r.bookings, r.checkout, r.notifier, r.payments)
+        page = SandboxPayments(r.reservations, r.checkout, r.notifier, r.payments)
         self.run(page.pay(self._token(code)))
 
     @rule(code=reservations, notify=st.booleans())

@@ -76,17 +76,17 @@ def stay(context: Ctx, asked: bool) -> Any | None:
         entities.update(stay_dates(text, context.locale, reference).as_entities())
     if "checkin" not in entities:
         return None
-    checkin = date.fromisoformat(str(entities["checkin"]))
+    check_in = date.fromisoformat(str(entities["checkin"]))
     if "checkout" in entities:
-        checkout = date.fromisoformat(str(entities["checkout"]))
+        check_out = date.fromisoformat(str(entities["checkout"]))
     elif "nights" in entities:
-        checkout = checkin + timedelta(days=int(entities["nights"]))
+        check_out = check_in + timedelta(days=int(entities["nights"]))
     elif earlier and "checkout" in earlier:  # a correction keeps the stay's length
         length = date.fromisoformat(earlier["checkout"]) - date.fromisoformat(earlier["checkin"])
-        checkout = checkin + length
+        check_out = check_in + length
     else:
-        return {"checkin": checkin.isoformat()}
-    return {"checkin": checkin.isoformat(), "checkout": checkout.isoformat()}
+        return {"checkin": check_in.isoformat()}
+    return {"checkin": check_in.isoformat(), "checkout": check_out.isoformat()}
 
 
 async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
@@ -100,10 +100,13 @@ async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str 
             for n in (1, 2, 3, 4, 7)
         )
         return Outcome("booking/how_many_nights", {"checkin": value["checkin"]}, nights)
-    checkin, checkout = date.fromisoformat(value["checkin"]), date.fromisoformat(value["checkout"])
-    if checkin < context.services.today("America/Sao_Paulo"):
+    check_in, check_out = (
+        date.fromisoformat(value["checkin"]),
+        date.fromisoformat(value["checkout"]),
+    )
+    if check_in < context.services.today("America/Sao_Paulo"):
         return "booking/date_in_past"
-    if not 0 < (checkout - checkin).days <= MAX_NIGHTS:
+    if not 0 < (check_out - check_in).days <= MAX_NIGHTS:
         return Outcome("booking/stay_length", {"max_nights": MAX_NIGHTS})
     return None
 
@@ -189,9 +192,12 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
         )
         change_dates = Choice("change_dates", payload="form:change:dates")
         return Outcome("booking/offers", {**facts, "offers": lines}, (*choices, change_dates))
-    checkin, checkout = date.fromisoformat(dates["checkin"]), date.fromisoformat(dates["checkout"])
+    check_in, check_out = (
+        date.fromisoformat(dates["checkin"]),
+        date.fromisoformat(dates["checkout"]),
+    )
     shifted = await quotes.alternatives(
-        place.id, checkin, checkout, party_["adults"], party_["children"]
+        place.id, check_in, check_out, party_["adults"], party_["children"]
     )
     choices = tuple(
         Choice(
@@ -451,9 +457,9 @@ def reservation_facts(reservation: Reservation, locale: str) -> dict[str, Any]:
         "state": reservation.state,
         "property": reservation.property.name,
         "room": reservation.product.name(locale),
-        "checkin": reservation.checkin.isoformat(),
-        "checkout": reservation.checkout.isoformat(),
-        "nights": (reservation.checkout - reservation.checkin).days,
+        "checkin": reservation.check_in.isoformat(),
+        "checkout": reservation.check_out.isoformat(),
+        "nights": (reservation.check_out - reservation.check_in).days,
         "adults": reservation.adults,
         "children": reservation.children,
         "total": reservation.total,

@@ -83,8 +83,8 @@ class Holds:
             reservation = Reservation(
                 property_id=place.id,
                 product_id=product.id,
-                checkin=check_in,
-                checkout=check_out,
+                check_in=check_in,
+                check_out=check_out,
                 units=units,
                 adults=adults,
                 children=children,
@@ -126,7 +126,7 @@ class Holds:
                 await session.scalars(
                     select(Reservation.code)
                     .where(Reservation.state.in_(ACTIVE), Reservation.hold_expires_at < now)
-                    .order_by(Reservation.product_id, Reservation.checkin)
+                    .order_by(Reservation.product_id, Reservation.check_in)
                 )
             )
         expired = []
@@ -181,8 +181,8 @@ async def release(session: AsyncSession, reservation: Reservation) -> None:
         update(Inventory)
         .where(
             Inventory.product_id == reservation.product_id,
-            Inventory.day >= reservation.checkin,
-            Inventory.day < reservation.checkout,
+            Inventory.day >= reservation.check_in,
+            Inventory.day < reservation.check_out,
         )
         .values(taken=Inventory.taken - reservation.units)
         .execution_options(synchronize_session=False)

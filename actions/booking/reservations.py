@@ -106,7 +106,7 @@ class Reservations:
                 .where(
                     Reservation.channel == channel, Reservation.conversation_id == conversation_id
                 )
-                .order_by(Reservation.checkin.desc())
+                .order_by(Reservation.check_in.desc())
                 .limit(10)
             )
             return list(found.unique())
@@ -140,7 +140,7 @@ class Reservations:
     def _terms(self, reservation: Reservation) -> Cancellation:
         if reservation.state != CONFIRMED:
             return Cancellation(reservation, 0, 0)  # nothing was paid
-        days_before = (reservation.checkin - local_today(self._clock(), reservation.property)).days
+        days_before = (reservation.check_in - local_today(self._clock(), reservation.property)).days
         percent = policy_of(reservation.property).refund_percent(days_before)
         return Cancellation(reservation, percent, reservation.total * percent // 100)
 
