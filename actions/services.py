@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from actions.forecasts.desk import ForecastDesk
     from actions.handoff.desk import HandoffDesk
     from actions.payments.refunds import Refunds
-    from actions.payments.sandbox import SandboxCheckout
     from actions.payments.service import PaymentService
     from bot.media import MediaLibrary
 
@@ -27,7 +26,6 @@ class Services:
     quotes: Quotes
     holds: Holds
     reservations: Reservations
-    checkout: SandboxCheckout
     media: MediaLibrary
     today: Callable[[str], date]
     """Today's date in a time zone (properties and conversations have their own)."""

@@ -207,7 +207,6 @@ def build_runtime(
         quotes=quotes,
         holds=holds,
         reservations=reservations,
-        checkout=checkout,
         media=media,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
         forecasts=forecasts,
