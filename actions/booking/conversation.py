@@ -481,4 +481,5 @@ def _nights(dates: dict[str, str]) -> int:
 
 
 def guest_actor(context: Ctx) -> str:
+    """Who the audit trail says acted when a guest changes a reservation."""
     return f"guest:{context.message.channel}"
