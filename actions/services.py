@@ -8,12 +8,13 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from actions.booking.service import BookingService
-    from actions.faq import Faq
+    from actions.booking.holds import Holds
+    from actions.booking.quotes import Quotes
+    from actions.booking.reservations import Reservations
+    from actions.faq.conversation import Faq
     from actions.forecasts.desk import ForecastDesk
     from actions.handoff.desk import HandoffDesk
     from actions.payments.refunds import Refunds
-    from actions.payments.sandbox import SandboxCheckout
     from actions.payments.service import PaymentService
     from bot.media import MediaLibrary
 
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 class Services:
     brand: str
     faq: Faq
-    bookings: BookingService
-    checkout: SandboxCheckout
+    quotes: Quotes
+    holds: Holds
+    reservations: Reservations
     media: MediaLibrary
     today: Callable[[str], date]
     """Today's date in a time zone (properties and conversations have their own)."""

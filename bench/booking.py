@@ -5,7 +5,7 @@ For each backend (an embedded SQLite file, PostgreSQL on loopback) the script:
 1. migrates an empty schema (``bot.migrations.upgrade``) and bulk-loads a catalog of 200
    properties with 3 room types each, the demo's seasons and weekday rates, and a year of
    inventory (219,000 rows), about a third of the days already partly or fully taken;
-2. times ``BookingService.offers`` (availability and a quote of every free room type) for a
+2. times ``Quotes.offers`` (availability and a quote of every free room type) for a
    3-night stay at a random property and date, one call at a time, after a warm-up;
 3. fires 200 holds at once (``asyncio.gather``) on 20 room types and 5 overlapping check-in
    days, so that many compete for the same rooms, and checks the inventory afterwards;
@@ -51,10 +51,12 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import actions.booking.models  # noqa: F401  (registers the booking tables on the metadata)
+import actions.booking.tables  # noqa: F401  (registers the booking tables on the metadata)
 from actions.booking.catalog import FRIDAY, SATURDAY, demo_seasons, extend_inventory
-from actions.booking.models import Inventory, Product, Property, Rate, Season
-from actions.booking.service import BookingService, Guest, StayTooShort, Unavailable
+from actions.booking.errors import StayTooShort, Unavailable
+from actions.booking.holds import Guest, Holds
+from actions.booking.quotes import Quotes
+from actions.booking.tables import Inventory, Product, Property, Rate, Season
 from actions.tables import Base
 from bot import migrations
 from bot.database import Database
@@ -311,7 +313,7 @@ def free_window(today: date, length: int) -> date:
 
 
 async def measure_offers(
-    service: BookingService,
+    quotes: Quotes,
     catalog: Catalog,
     calls: int,
     warmup: int,
@@ -330,14 +332,14 @@ async def measure_offers(
             cpu_before, wall_before = time.process_time(), time.perf_counter()
             busy_before, _ = machine_busy_seconds()
         place = rng.randint(1, catalog.places)
-        checkin = catalog.today + timedelta(days=rng.randint(1, catalog.days - STAY_NIGHTS - 1))
+        check_in = catalog.today + timedelta(days=rng.randint(1, catalog.days - STAY_NIGHTS - 1))
         children = rng.choice((0, 0, 1))
         measured = number >= warmup
         started = time.perf_counter()
         with timer.recording() if measured else nullcontext():
             try:
-                found = await service.offers(
-                    place, checkin, checkin + timedelta(days=STAY_NIGHTS), 2, children
+                found = await quotes.offers(
+                    place, check_in, check_in + timedelta(days=STAY_NIGHTS), 2, children
                 )
                 outcome = "offers" if found else "sold out"
             except StayTooShort:
@@ -388,7 +390,7 @@ async def inventory_totals(database: Database, product_ids: Sequence[int]) -> tu
 
 async def measure_holds(
     database: Database,
-    service: BookingService,
+    hold_desk: Holds,
     catalog: Catalog,
     attempts: int,
     hot_products: int,
@@ -402,12 +404,12 @@ async def measure_holds(
     plans = [(rng.choice(products), rng.choice(checkins)) for _ in range(attempts)]
     taken_before, _ = await inventory_totals(database, products)
 
-    async def one(number: int, product_id: int, checkin: date) -> tuple[str, float, int]:
+    async def one(number: int, product_id: int, check_in: date) -> tuple[str, float, int]:
         started = time.perf_counter()
         guest = Guest(f"Bench Guest {number}", f"guest{number}@bench.example")
         try:
-            reservation = await service.hold(
-                product_id, checkin, checkin + timedelta(days=STAY_NIGHTS), 2, 0, guest,
+            reservation = await hold_desk.hold(
+                product_id, check_in, check_in + timedelta(days=STAY_NIGHTS), 2, 0, guest,
                 "bench", f"bench-{number}", "pt_BR", "bench",
             )  # fmt: skip
             outcome, units = "succeeded", reservation.units
@@ -497,11 +499,12 @@ async def run_backend(backend: str, arguments: argparse.Namespace) -> dict[str, 
         )
         timer = StatementTimer(database)
         rng = random.Random(arguments.seed + 1)
-        service = BookingService(database, hold_minutes=15, clock=lambda: datetime.now(UTC))
+        quotes = Quotes(database)
+        hold_desk = Holds(database, hold_minutes=15, clock=lambda: datetime.now(UTC))
         quiet = {"offers": await wait_for_quiet_machine(arguments.quiet_wait)}
         log(f"offers: other load before the window {quiet['offers']} cores")
         offers = await measure_offers(
-            service, catalog, arguments.calls, arguments.warmup, arguments.max_seconds, rng, timer
+            quotes, catalog, arguments.calls, arguments.warmup, arguments.max_seconds, rng, timer
         )
         log(f"offers: p50 {offers['p50_ms']:.2f} ms, p95 {offers['p95_ms']:.2f} ms, "
             f"p99 {offers['p99_ms']:.2f} ms")  # fmt: skip
@@ -512,7 +515,7 @@ async def run_backend(backend: str, arguments: argparse.Namespace) -> dict[str, 
         }  # fmt: skip
         quiet["holds"] = await wait_for_quiet_machine(arguments.quiet_wait)
         holds = await measure_holds(
-            database, service, catalog, arguments.holds, arguments.hot_products,
+            database, hold_desk, catalog, arguments.holds, arguments.hot_products,
             arguments.checkin_days, arguments.max_seconds, rng,
         )  # fmt: skip
         log(f"holds: {holds['succeeded']} succeeded, {holds['unavailable']} unavailable, "

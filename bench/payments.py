@@ -49,8 +49,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actions.booking.models import Product
-from actions.booking.service import Guest, StayTooShort, Unavailable
+from actions.booking.errors import StayTooShort, Unavailable
+from actions.booking.holds import Guest
+from actions.booking.tables import Product
 from actions.payments.tables import LedgerEntry
 from bot import migrations
 from bot.app import build_runtime, create_app
@@ -188,16 +189,16 @@ async def place_and_link(runtime: Any, stripe: FakeStripe, count: int) -> list[t
             if len(made) == count:
                 break
             conversation = f"c{len(made)}"
-            checkin = today + timedelta(days=day)
+            check_in = today + timedelta(days=day)
             try:
-                reservation = await runtime.bookings.hold(
-                    product.id, checkin, checkin + timedelta(days=1), 1, 0,
+                reservation = await runtime.holds.hold(
+                    product.id, check_in, check_in + timedelta(days=1), 1, 0,
                     Guest("Bench Guest", "bench@example.com"), "bench", conversation, "pt_BR",
                     actor="bench",
                 )  # fmt: skip
             except (StayTooShort, Unavailable):
                 continue
-            reservation = await runtime.bookings.begin_payment(reservation.code, "bench")
+            reservation = await runtime.reservations.begin_payment(reservation.code, "bench")
             link = await runtime.payments.link_for(reservation, "stripe")
             made.append((conversation, link.reference))
             bar.update()

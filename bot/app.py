@@ -26,15 +26,17 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
 
 import actions.booking.conversation
-import actions.faq
+import actions.faq.conversation
 import actions.forecasts.conversation
-import actions.handoff
+import actions.handoff.conversation
 import actions.payments.conversation
-import actions.smalltalk
+import actions.smalltalk.conversation
 from actions.booking.catalog import seed
-from actions.booking.service import BookingService
+from actions.booking.holds import Holds
+from actions.booking.quotes import Quotes
+from actions.booking.reservations import Reservations
 from actions.booking.upkeep import run_upkeep
-from actions.faq import Faq
+from actions.faq.conversation import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
 from actions.forecasts.cache import AnswerCache
@@ -111,7 +113,9 @@ class Runtime:
     redis: Redis | None
     redis_waits: Redis | None
     database: Database
-    bookings: BookingService
+    quotes: Quotes
+    holds: Holds
+    reservations: Reservations
     checkout: SandboxCheckout
     notifier: Notifier
     media: MediaLibrary
@@ -127,10 +131,10 @@ def default_router() -> Router[Services]:
     router: Router[Services] = Router("root")
     router.include_router(actions.booking.conversation.create_router())
     router.include_router(actions.payments.conversation.create_router())
-    router.include_router(actions.faq.create_router())
+    router.include_router(actions.faq.conversation.create_router())
     router.include_router(actions.forecasts.conversation.create_router())
-    router.include_router(actions.handoff.create_router())
-    router.include_router(actions.smalltalk.create_router())
+    router.include_router(actions.handoff.conversation.create_router())
+    router.include_router(actions.smalltalk.conversation.create_router())
     return router
 
 
@@ -187,18 +191,22 @@ def build_runtime(
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
-    bookings = BookingService(database, hold_minutes=settings.hold_minutes)
+    quotes, reservations = Quotes(database), Reservations(database)
+    holds = Holds(database, hold_minutes=settings.hold_minutes)
     checkout = SandboxCheckout(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
     media = MediaLibrary(RedisMediaStore(redis) if redis else MemoryMediaStore(), settings.base_url)
     forecasts = forecast_desk(settings, database, redis, metrics, renderer)
-    payments, refunds = build_payments(settings, database, bookings, checkout, notifier, metrics)
+    payments, refunds = build_payments(
+        settings, database, reservations, checkout, notifier, metrics
+    )
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
-        bookings=bookings,
-        checkout=checkout,
+        quotes=quotes,
+        holds=holds,
+        reservations=reservations,
         media=media,
         today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
         forecasts=forecasts,
@@ -208,8 +216,8 @@ def build_runtime(
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     return Runtime(
-        settings, engine, renderer, metrics, redis, redis_waits, database, bookings, checkout,
-        notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
+        settings, engine, renderer, metrics, redis, redis_waits, database, quotes, holds,
+        reservations, checkout, notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
         payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
         forecasts=forecasts,
         edges=EdgeLimiter(storage, policy.edges, networks(settings.trusted_proxies), metrics),
@@ -283,7 +291,7 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     tasks = []
     if upkeep:
         tasks.append(asyncio.create_task(
-            run_upkeep(runtime.bookings, runtime.database, hold_expiry_notice(runtime.notifier),
+            run_upkeep(runtime.holds, runtime.database, hold_expiry_notice(runtime.notifier),
                        runtime.metrics.loops)
         ))  # fmt: skip
         tasks.append(asyncio.create_task(run_payments_upkeep(runtime.inbox)))
@@ -346,7 +354,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     widget.mount(app)
     runtime.notifier.register(WEB, widget.deliver, relayed=True)
     CheckoutPages(
-        SandboxPayments(runtime.bookings, runtime.checkout, runtime.notifier, runtime.payments),
+        SandboxPayments(runtime.reservations, runtime.checkout, runtime.notifier, runtime.payments),
         runtime.renderer,
         RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore(),
         secret=secret_key(settings),

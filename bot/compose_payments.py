@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from actions.booking.service import BookingService
+from actions.booking.reservations import Reservations
 from actions.payments.desk import PaymentsDesk
 from actions.payments.gateway import Gateway
 from actions.payments.mercadopago import MercadoPagoGateway
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 def build_payments(
     settings: Settings,
     database: Database,
-    bookings: BookingService,
+    reservations: Reservations,
     checkout: SandboxCheckout,
     notifier: Notifier,
     metrics: Metrics,
@@ -53,7 +53,7 @@ def build_payments(
         "retries": settings.payment_gateway_retries,
         "timeout_seconds": settings.payment_gateway_timeout_seconds,
     }
-    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, bookings, database)}
+    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, reservations, database)}
     if settings.stripe_api_key and settings.stripe_webhook_secret:
         gateways["stripe"] = StripeGateway(
             settings.stripe_api_key.get_secret_value(),
@@ -81,17 +81,17 @@ def build_payments(
         token = checkout.link_for(code).rsplit("/", 1)[-1]
         return f"{settings.base_url}/payments/return/{gateway}/{token}"
 
-    payments = PaymentService(database, bookings, gateways,
+    payments = PaymentService(database, reservations, gateways,
                               Routes.parse(settings.payment_routes, gateways), notices, counters,
                               return_url)  # fmt: skip
-    refunds = Refunds(database, bookings, payments, notices, settings.refund_approval_above)
+    refunds = Refunds(database, reservations, payments, notices, settings.refund_approval_above)
     payments.on_late_payment = refunds.refund_late_payment
     payments.on_duplicate_payment = refunds.refund_duplicate
     return payments, refunds
 
 
 def mount_payments(app: web.Application, runtime: Runtime) -> None:
-    desk = PaymentsDesk(runtime.bookings, runtime.payments, runtime.refunds, runtime.inbox,
+    desk = PaymentsDesk(runtime.reservations, runtime.payments, runtime.refunds, runtime.inbox,
                         runtime.checkout)  # fmt: skip
     PaymentWebhooks(desk, runtime.renderer).mount(app)
     keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
@@ -119,12 +119,12 @@ async def payments_books(settings: Settings) -> AsyncIterator[Books]:
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
     metrics = Metrics(CollectorRegistry())
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
-    bookings = BookingService(database, hold_minutes=settings.hold_minutes)
+    reservations = Reservations(database)
     checkout = SandboxCheckout(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
     notifier = Notifier(renderer, {}, MemoryPendingReplies())
-    payments, _ = build_payments(settings, database, bookings, checkout, notifier, metrics)
+    payments, _ = build_payments(settings, database, reservations, checkout, notifier, metrics)
     try:
         await migrations.ensure_current(database)
         yield Books(database, payments, metrics)

@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from actions.booking.conversation import deep_link
 from bot.dedupe import MemoryDedupeStore, RedisDedupeStore
 from bot.delivery import (
     DeliveryQueue,
@@ -153,5 +154,5 @@ def telegram_channel(
     queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
     return TelegramChannel(
         runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
-        max_text_chars=settings.max_text_chars,
+        max_text_chars=settings.max_text_chars, deep_link=deep_link,
     )  # fmt: skip

@@ -1,4 +1,5 @@
-"""Every Redis key the bot writes, in one place.
+"""Every Redis key the engine writes, in one place; capabilities keep theirs beside their stores,
+under the same ``PREFIX``.
 
 Per-conversation keys share a ``{hash tag}`` so that Redis Cluster keeps each conversation's keys
 in one slot, where the order scripts need them.
@@ -45,11 +46,6 @@ def media(key: str) -> str:
     return f"{PREFIX}:media:{key}"
 
 
-def forecast_answer(property_slug: str, version: str, period: str, locale: str) -> str:
-    """A staff forecast answer, per property, model version, period and language."""
-    return f"{PREFIX}:forecast:{property_slug}:{version}:{period}:{locale}"
-
-
 def short_payload(key: str) -> str:
     """A button payload too long for a provider's callback field, under its short key."""
     return f"{PREFIX}:payload:{key}"
@@ -58,21 +54,6 @@ def short_payload(key: str) -> str:
 def unreachable(address_key: str) -> str:
     """A chat that refused our messages (a Telegram user who blocked the bot)."""
     return f"{PREFIX}:unreachable:{address_key}"
-
-
-def handoff(conversation_key: str) -> str:
-    """A guest conversation's request for a person, and who took it over."""
-    return f"{PREFIX}:handoff:{{{conversation_key}}}"
-
-
-def handoff_ticket(ticket: str) -> str:
-    """A handoff request by its short ticket id, as staff buttons name it."""
-    return f"{PREFIX}:handoff:ticket:{ticket}"
-
-
-def handoff_staff(staff_key: str) -> str:
-    """The guest conversation a staff member took over in one of their conversations."""
-    return f"{PREFIX}:handoff:staff:{staff_key}"
 
 
 WEB_WAKEUPS = f"{PREFIX}:web:wakeups"

@@ -105,18 +105,3 @@ class TurnResult:
     status: TurnStatus
     replies: tuple[Reply, ...] = ()
     retry_after: float | None = None
-
-
-CheckoutStatus = Literal["payable", "paid", "expired", "closed"]
-
-
-@dataclass(frozen=True, slots=True)
-class Checkout:
-    """What a payment link is for now: ``payable`` (held), ``paid``, ``expired`` (the hold ran
-    out) or ``closed`` (cancelled); the reservation's locale and the pages' template values
-    (code, property, room, checkin, checkout, nights, adults, children, total, currency,
-    minutes_left, name)."""
-
-    status: CheckoutStatus
-    locale: str
-    values: Mapping[str, Any]

@@ -27,7 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.dedupe import DedupeStore
 from bot.render import Renderer
-from bot.types import Checkout, Outcome
+from bot.types import Outcome
 
 log = structlog.get_logger("rsv360.checkout")
 
@@ -48,15 +48,29 @@ HEADERS = {
 }
 
 
+class CheckoutView(Protocol):
+    """What a payment link is for now, as the pages need it: ``status`` is ``payable``,
+    ``paid``, ``expired`` or ``closed``; ``values`` are the pages' template values."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def locale(self) -> str: ...
+
+    @property
+    def values(self) -> Mapping[str, Any]: ...
+
+
 class PaymentDesk(Protocol):
     """The reservation side of the sandbox gateway; None for a link that names nothing."""
 
-    async def checkout(self, token: str) -> Checkout | None: ...
+    async def checkout(self, token: str) -> CheckoutView | None: ...
 
-    async def pay(self, token: str) -> Checkout | None:
+    async def pay(self, token: str) -> CheckoutView | None:
         """Take the payment (once however often it is asked) and tell the guest's chat."""
 
-    async def decline(self, token: str) -> Checkout | None:
+    async def decline(self, token: str) -> CheckoutView | None:
         """Simulate a declined card: record it and tell the guest's chat while it is payable."""
 
 

@@ -14,17 +14,16 @@ says how it stands, like the sandbox checkout's result page.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, Protocol
+from typing import Protocol
 
 from aiohttp import web
 
 from bot.render import Renderer
-from bot.types import Checkout, Outcome
-from channels.checkout import HEADERS, STYLESHEET
+from bot.types import Outcome
+from channels.checkout import HEADERS, STYLESHEET, CheckoutView
 
 MAX_BODY_BYTES = 256 * 1024
 
-Received = Literal["accepted", "duplicate", "ignored", "rejected", "unknown_gateway", "unavailable"]
 STATUS: dict[str, int] = {
     "accepted": 200,
     "duplicate": 200,
@@ -36,10 +35,13 @@ STATUS: dict[str, int] = {
 
 
 class WebhookDesk(Protocol):
-    async def receive(self, gateway: str, headers: Mapping[str, str], body: bytes) -> Received:
-        """Verify and store one notification; apply it later."""
+    async def receive(self, gateway: str, headers: Mapping[str, str], body: bytes) -> str:
+        """Verify and store one notification; apply it later. The result is one of ``STATUS``'s
+        keys (the payments desk's ``Received``)."""
 
-    async def returned(self, gateway: str, token: str, query: Mapping[str, str]) -> Checkout | None:
+    async def returned(
+        self, gateway: str, token: str, query: Mapping[str, str]
+    ) -> CheckoutView | None:
         """The payment of a signed return link as the gateway now tells it; None for a
         forged or outdated link."""
 

@@ -97,16 +97,16 @@ HOLIDAYS: dict[str, tuple[int, int, int | None]] = {
 
 @dataclass(frozen=True, slots=True)
 class StayDates:
-    checkin: date | None = None
-    checkout: date | None = None
+    check_in: date | None = None
+    check_out: date | None = None
     nights: int | None = None
 
     def as_entities(self) -> dict[str, str | int]:
         found: dict[str, str | int] = {}
-        if self.checkin:
-            found["checkin"] = self.checkin.isoformat()
-        if self.checkout:
-            found["checkout"] = self.checkout.isoformat()
+        if self.check_in:
+            found["checkin"] = self.check_in.isoformat()
+        if self.check_out:
+            found["checkout"] = self.check_out.isoformat()
         elif self.nights:
             found["nights"] = self.nights
         return found
@@ -184,20 +184,20 @@ def stay_dates(text: str, locale: str, today: date) -> StayDates:
     nights = _nights(grammar, folded)
     span = _range(grammar, folded, today)
     if span is not None:
-        return StayDates(checkin=span[0], checkout=span[1])
+        return StayDates(check_in=span[0], check_out=span[1])
     weekend = grammar.weekend.search(folded)
     if weekend is not None and nights is None:
         saturday = today + timedelta(days=(5 - today.weekday()) % 7)
         if weekend.group(1) or weekend.group(2):
             saturday += timedelta(days=7)
-        return StayDates(checkin=saturday, checkout=saturday + timedelta(days=2))
+        return StayDates(check_in=saturday, check_out=saturday + timedelta(days=2))
     mentions = _mentions(grammar, folded, today)
     if len(mentions) >= 2 and mentions[1] > mentions[0] and nights is None:
-        return StayDates(checkin=mentions[0], checkout=mentions[1])  # "chego dia 5 e saio dia 9"
-    checkin = mentions[0] if mentions else None
-    if checkin is None and weekend is not None:
-        checkin = today + timedelta(days=(5 - today.weekday()) % 7)
-    return StayDates(checkin=checkin, nights=nights)
+        return StayDates(check_in=mentions[0], check_out=mentions[1])  # "chego dia 5 e saio dia 9"
+    check_in = mentions[0] if mentions else None
+    if check_in is None and weekend is not None:
+        check_in = today + timedelta(days=(5 - today.weekday()) % 7)
+    return StayDates(check_in=check_in, nights=nights)
 
 
 def _nights(grammar: _Grammar, folded: str) -> int | None:

@@ -124,8 +124,8 @@ class Shop:
         """A guest books ``stay`` (two off-season nights by default) at the Pousada do Mar; the
         hold's code."""
         guest = Chat(self.runtime, conversation)
-        checkin, checkout = stay or off_season_stay()
-        stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+        check_in, check_out = stay or off_season_stay()
+        stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
         await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
         await guest.presses("Quarto Standard")
         await guest.says("Maria Souza")
@@ -164,7 +164,7 @@ async def paid_with(
         body = shop.paypal.event("CHECKOUT.ORDER.APPROVED", order_id)
         assert await shop.webhook("paypal", body, shop.paypal.sign(body)) == 200
     await shop.settle()
-    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
     return guest, code
 
 

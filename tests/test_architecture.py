@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,36 @@ def test_packages_import_only_what_their_room_allows(package: str) -> None:
         if str(path.relative_to(PACKAGE_ROOT)) not in COMPOSITION
     }
     assert {path: roots for path, roots in offenders.items() if roots} == {}
+
+
+def capability_imports(root: Path) -> dict[str, set[str]]:
+    """Which capabilities (``actions/<name>/`` packages) each one imports, type-only imports
+    included: a cycle hidden behind ``TYPE_CHECKING`` still ties the two together."""
+    capabilities = {init.parent.name for init in (root / "actions").glob("*/__init__.py")}
+    graph: dict[str, set[str]] = {name: set() for name in capabilities}
+    for name in capabilities:
+        for path in sorted((root / "actions" / name).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                modules = []
+                if isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    modules = [f"{node.module}.{alias.name}" for alias in node.names]
+                for module in modules:
+                    top, _, rest = module.partition(".")
+                    imported = rest.split(".")[0]
+                    if top == "actions" and imported in capabilities - {name}:
+                        graph[name].add(imported)
+    return graph
+
+
+def test_capabilities_depend_on_each_other_in_one_direction() -> None:
+    graph = capability_imports(PACKAGE_ROOT)
+    assert {"booking", "payments"} <= graph.keys()
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as cycle:
+        pytest.fail(f"capabilities import each other: {' → '.join(cycle.args[1])}")
 
 
 def test_only_the_settings_read_the_environment() -> None:

@@ -62,8 +62,8 @@ async def test_a_guest_books_pays_on_the_sandbox_page_and_the_widget_confirms(
         await page.goto(f"{base_url}/")
         await expect(page.get_by_test_id("rsv-panel")).to_be_visible()
 
-        checkin, checkout = off_season_stay()
-        stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+        check_in, check_out = off_season_stay()
+        stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
         await say(page, f"quero reservar na Pousada do Mar {stay}")
         await bot_says(page, "Quantos hóspedes")
         await press(page, "2 adultos")

@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from actions.booking import holds
 from actions.booking.catalog import extend_inventory
-from actions.booking.models import Inventory, Product, Property, Rate, Reservation
-from actions.booking.service import BookingService, Guest, Unavailable
+from actions.booking.errors import Unavailable
+from actions.booking.holds import Guest, Holds, release
+from actions.booking.tables import Inventory, Product, Property, Rate, Reservation
 from bot.database import Database
 from tests.support.clock import NOW, REFERENCE_DAY
 from tests.test_booking_domain import Clock, database_url, fresh_database
@@ -38,14 +40,15 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from actions.booking.service import BookingService, Guest, Unavailable
+from actions.booking.errors import Unavailable
+from actions.booking.holds import Guest, Holds
 from bot.database import Database
 
 
 async def main(spec):
     database = Database(spec["url"])
     now = datetime.fromisoformat(spec["now"])
-    service = BookingService(database, clock=lambda: now)
+    service = Holds(database, clock=lambda: now)
 
     async def warm():  # open the pool's connections before the start signal
         async with database.session() as session:
@@ -121,13 +124,13 @@ def night(offset: int) -> date:
 
 async def concurrent_holds(database: Database, product_id: int, stays: list[Stay]) -> list[Any]:
     """Fire every hold at once in this process; the results are codes, or the exceptions."""
-    service = BookingService(database)
+    service = Holds(database)
 
-    async def one(number: int, checkin: date, checkout: date) -> Any:
+    async def one(number: int, check_in: date, check_out: date) -> Any:
         guest = Guest(f"Guest {number}", f"guest{number}@example.com")
-        reservation = await service.hold(product_id, checkin, checkout, 1, 0, guest, "web",
+        reservation = await service.hold(product_id, check_in, check_out, 1, 0, guest, "web",
                                          f"conv-{number}", "pt_BR", "guest:web")  # fmt: skip
-        return {"code": reservation.code, "stay": [checkin.isoformat(), checkout.isoformat()]}
+        return {"code": reservation.code, "stay": [check_in.isoformat(), check_out.isoformat()]}
 
     outcomes = await asyncio.gather(
         *(one(number, *stay) for number, stay in enumerate(stays)), return_exceptions=True
@@ -155,7 +158,9 @@ async def holds_from_processes(
             "now": NOW.isoformat(),
             "url": database.url,
             "product": product_id,
-            "stays": [[checkin.isoformat(), checkout.isoformat()] for checkin, checkout in stays],
+            "stays": [
+                [check_in.isoformat(), check_out.isoformat()] for check_in, check_out in stays
+            ],
             "ready": str(directory / f"ready-{number}"),
             "start": str(start),
             "tag": f"worker{number}",
@@ -211,9 +216,9 @@ async def assert_inventory_matches(database: Database, product_id: int, results:
     expected: Counter[date] = Counter()
     for result in results:
         if "code" in result:
-            checkin, checkout = (date.fromisoformat(day) for day in result["stay"])
-            for offset in range((checkout - checkin).days):
-                expected[checkin + timedelta(days=offset)] += 1
+            check_in, check_out = (date.fromisoformat(day) for day in result["stay"])
+            for offset in range((check_out - check_in).days):
+                expected[check_in + timedelta(days=offset)] += 1
     for day, (used, total) in (await taken(database, product_id)).items():
         assert 0 <= used <= total, day
         assert used == expected[day], day
@@ -286,18 +291,17 @@ async def test_a_mix_of_overlapping_stays_from_two_processes(
 # -- the hold sweep against new holds ---------------------------------------------------------
 
 
-class PausingService(BookingService):
+class PausingRelease:
     """Stops after the first release of a sweep until the test lets it go on: the moment when
     the sweep holds one reservation's days and is about to release the next reservation's."""
 
-    def __init__(self, database: Database, clock: Any) -> None:
-        super().__init__(database, hold_minutes=15, clock=clock)
+    def __init__(self) -> None:
         self.released = asyncio.Event()
         self.go_on = asyncio.Event()
         self.pausing = False
 
-    async def _release(self, session: Any, reservation: Reservation) -> None:  # type: ignore[override]
-        await BookingService._release(session, reservation)
+    async def __call__(self, session: Any, reservation: Reservation) -> None:
+        await release(session, reservation)
         if self.pausing and not self.released.is_set():
             self.released.set()
             await self.go_on.wait()
@@ -316,17 +320,21 @@ async def waiting_on_locks(database: Database) -> int:
         )
 
 
-async def test_the_hold_sweep_never_deadlocks_with_a_new_hold(postgresql: Database) -> None:
+async def test_the_hold_sweep_never_deadlocks_with_a_new_hold(
+    postgresql: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     product_id = await last_room(postgresql, units=2)
     clock = Clock(NOW)
-    service = PausingService(postgresql, clock)
+    service = Holds(postgresql, hold_minutes=15, clock=clock)
+    pause = PausingRelease()
+    monkeypatch.setattr(holds, "release", pause)
     guest = Guest("Ana", "ana@example.com")
-    for checkin, checkout in ((night(4), night(7)), (night(0), night(3))):  # later stay first
-        await service.hold(product_id, checkin, checkout, 1, 0, guest, "web", "a", "pt_BR", "t")
+    for check_in, check_out in ((night(4), night(7)), (night(0), night(3))):  # later stay first
+        await service.hold(product_id, check_in, check_out, 1, 0, guest, "web", "a", "pt_BR", "t")
     clock.advance(minutes=16)
-    service.pausing = True
+    pause.pausing = True
     sweep = asyncio.ensure_future(service.expire_holds())
-    await asyncio.wait_for(service.released.wait(), 10)  # the later stay's days are locked
+    await asyncio.wait_for(pause.released.wait(), 10)  # the later stay's days are locked
     new_hold = asyncio.ensure_future(
         service.hold(product_id, night(0), night(7), 1, 0, guest, "web", "b", "pt_BR", "t")
     )
@@ -334,7 +342,7 @@ async def test_the_hold_sweep_never_deadlocks_with_a_new_hold(postgresql: Databa
         if await waiting_on_locks(postgresql):
             break
         await asyncio.sleep(0.01)
-    service.go_on.set()
+    pause.go_on.set()
     outcomes = await asyncio.wait_for(asyncio.gather(sweep, new_hold, return_exceptions=True), 30)
     assert [type(outcome).__name__ for outcome in outcomes] == ["list", "Reservation"]
     state = await taken(postgresql, product_id)

@@ -20,23 +20,23 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select, text, update
 
-import actions.booking.models
+import actions.booking.tables
 import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
 from actions.booking.catalog import demo_seasons, extend_inventory, seed
-from actions.booking.models import Inventory, Product, Property, Rate, Reservation, Season
-from actions.booking.pricing import RateRule, SeasonRule
-from actions.booking.pricing import quote as price
-from actions.booking.service import (
+from actions.booking.errors import (
     BookingError,
-    BookingService,
-    Guest,
     HoldExpired,
     IllegalTransition,
     StayTooShort,
     TooManyGuests,
     Unavailable,
-    new_code,
 )
+from actions.booking.holds import Guest, Holds, new_code
+from actions.booking.pricing import RateRule, SeasonRule
+from actions.booking.pricing import quote as price
+from actions.booking.quotes import Quotes
+from actions.booking.reservations import Reservations
+from actions.booking.tables import Inventory, Product, Property, Rate, Reservation, Season
 from actions.tables import Base
 from bot import migrations
 from bot.database import Database
@@ -99,8 +99,18 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(database: Database, clock: Clock) -> BookingService:
-    return BookingService(database, hold_minutes=15, clock=clock)
+def quotes(database: Database, clock: Clock) -> Quotes:
+    return Quotes(database, clock)
+
+
+@pytest.fixture
+def holds(database: Database, clock: Clock) -> Holds:
+    return Holds(database, hold_minutes=15, clock=clock)
+
+
+@pytest.fixture
+def reservations(database: Database, clock: Clock) -> Reservations:
+    return Reservations(database, clock)
 
 
 @dataclass(frozen=True)
@@ -195,17 +205,17 @@ def d(day: int) -> date:
 
 
 async def hold(
-    service: BookingService,
+    holds: Holds,
     product_id: int,
-    checkin: date,
-    checkout: date,
+    check_in: date,
+    check_out: date,
     adults: int = 2,
     children: int = 0,
     guest: Guest = GUEST,
     conversation: str = "conv-a",
     channel: str = "web",
 ) -> Reservation:
-    return await service.hold(product_id, checkin, checkout, adults, children, guest, channel,
+    return await holds.hold(product_id, check_in, check_out, adults, children, guest, channel,
                               conversation, "pt_BR", f"guest:{channel}")  # fmt: skip
 
 
@@ -233,9 +243,9 @@ async def test_the_migration_builds_the_schema_the_models_describe(database: Dat
 
 
 async def test_a_quote_prices_every_night_with_its_most_specific_rate(
-    service: BookingService, catalog: Catalog
+    quotes: Quotes, catalog: Catalog
 ) -> None:
-    offer = await service.quote(catalog.std, d(18), d(22), 2, 1)
+    offer = await quotes.quote(catalog.std, d(18), d(22), 2, 1)
     nights = [(night.day, night.amount, night.season) for night in offer.quote.nights]
     assert nights == [
         (d(18), 10010, None),  # Thursday: the base rate
@@ -252,13 +262,13 @@ async def test_a_quote_prices_every_night_with_its_most_specific_rate(
     assert offer.quote.as_json()["nights"][2] == ["2027-03-20", 20000, "Feriado"]
 
 
-async def test_a_tour_is_priced_per_guest(service: BookingService, catalog: Catalog) -> None:
-    offer = await service.quote(catalog.boat, d(10), d(11), 2, 1)
+async def test_a_tour_is_priced_per_guest(quotes: Quotes, catalog: Catalog) -> None:
+    offer = await quotes.quote(catalog.boat, d(10), d(11), 2, 1)
     assert offer.quote.units == 3
     assert [night.amount for night in offer.quote.nights] == [15000]
     assert (offer.quote.subtotal, offer.quote.taxes, offer.quote.fees) == (15000, 750, 4000)
     assert offer.quote.total == 19750
-    room = await service.quote(catalog.std, d(10), d(11), 2, 1)
+    room = await quotes.quote(catalog.std, d(10), d(11), 2, 1)
     assert room.quote.units == 1  # a room is one unit whoever sleeps in it
     assert room.quote.subtotal == 10010
 
@@ -290,9 +300,9 @@ def test_the_demo_summer_runs_to_the_last_day_of_february_in_leap_years() -> Non
 
 
 async def test_offers_list_the_free_products_that_fit_with_their_quotes(
-    service: BookingService, catalog: Catalog
+    quotes: Quotes, catalog: Catalog
 ) -> None:
-    offers = await service.offers(catalog.place, d(8), d(10), 2, 0)
+    offers = await quotes.offers(catalog.place, d(8), d(10), 2, 0)
     # family asks for 3 nights: left out of a 2-night search
     assert [offer.product.code for offer in offers] == ["std", "boat", "double"]
     assert [offer.quote.total for offer in offers] == [
@@ -300,7 +310,7 @@ async def test_offers_list_the_free_products_that_fit_with_their_quotes(
         2 * 2 * 5000 + 1000 + 4000,
         40000 + 2000 + 4000,
     ]
-    longer = await service.offers(catalog.place, d(8), d(11), 2, 0)
+    longer = await quotes.offers(catalog.place, d(8), d(11), 2, 0)
     assert "family" in [offer.product.code for offer in longer]
 
 
@@ -308,29 +318,27 @@ async def test_offers_list_the_free_products_that_fit_with_their_quotes(
 
 
 async def test_a_season_minimum_stay_is_refused_in_offers_and_quotes(
-    service: BookingService, catalog: Catalog
+    quotes: Quotes, catalog: Catalog
 ) -> None:
     with pytest.raises(StayTooShort) as short:
-        await service.offers(catalog.place, SEASON_START, SEASON_START + timedelta(days=2), 2, 0)
+        await quotes.offers(catalog.place, SEASON_START, SEASON_START + timedelta(days=2), 2, 0)
     assert short.value.required == 3
     with pytest.raises(StayTooShort) as short:
-        await service.quote(catalog.std, SEASON_START, SEASON_START + timedelta(days=2), 2, 0)
+        await quotes.quote(catalog.std, SEASON_START, SEASON_START + timedelta(days=2), 2, 0)
     assert short.value.required == 3
-    three = await service.offers(
-        catalog.place, SEASON_START, SEASON_START + timedelta(days=3), 2, 0
-    )
+    three = await quotes.offers(catalog.place, SEASON_START, SEASON_START + timedelta(days=3), 2, 0)
     assert "std" in [offer.product.code for offer in three]
 
 
 async def test_a_products_own_minimum_stay(
-    service: BookingService, catalog: Catalog, database: Database
+    quotes: Quotes, holds: Holds, catalog: Catalog, database: Database
 ) -> None:
     with pytest.raises(StayTooShort) as short:
-        await service.quote(catalog.family, d(8), d(10), 2, 0)
+        await quotes.quote(catalog.family, d(8), d(10), 2, 0)
     assert short.value.required == 3
-    assert (await service.quote(catalog.family, d(8), d(11), 2, 0)).quote.subtotal == 90000
+    assert (await quotes.quote(catalog.family, d(8), d(11), 2, 0)).quote.subtotal == 90000
     with pytest.raises(StayTooShort):
-        await hold(service, catalog.family, d(8), d(10))
+        await hold(holds, catalog.family, d(8), d(10))
     assert set((await taken_by_day(database, catalog.family)).values()) == {0}
 
 
@@ -338,46 +346,44 @@ async def test_a_products_own_minimum_stay(
 
 
 async def test_a_party_that_does_not_fit_is_refused(
-    service: BookingService, catalog: Catalog, database: Database
+    quotes: Quotes, holds: Holds, catalog: Catalog, database: Database
 ) -> None:
     for adults, children in [(3, 0), (2, 2), (0, 1), (0, 0), (1, -1)]:
         with pytest.raises(TooManyGuests):
-            await service.quote(catalog.std, d(8), d(10), adults, children)
+            await quotes.quote(catalog.std, d(8), d(10), adults, children)
         with pytest.raises(TooManyGuests):
-            await hold(service, catalog.std, d(8), d(10), adults, children)
-    offers = await service.offers(catalog.place, d(8), d(11), 3, 0)
+            await hold(holds, catalog.std, d(8), d(10), adults, children)
+    offers = await quotes.offers(catalog.place, d(8), d(11), 3, 0)
     assert [offer.product.code for offer in offers] == ["family", "boat"]
-    offers = await service.offers(catalog.place, d(8), d(11), 2, 1)
+    offers = await quotes.offers(catalog.place, d(8), d(11), 2, 1)
     assert [offer.product.code for offer in offers] == ["std", "family", "boat"]
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
 
 
-async def test_offers_refuse_a_party_without_an_adult(
-    service: BookingService, catalog: Catalog
-) -> None:
+async def test_offers_refuse_a_party_without_an_adult(quotes: Quotes, catalog: Catalog) -> None:
     for adults, children in [(0, 1), (0, 0), (1, -1)]:
         try:
-            found = await service.offers(catalog.place, d(8), d(10), adults, children)
+            found = await quotes.offers(catalog.place, d(8), d(10), adults, children)
         except TooManyGuests:
             found = []
         assert found == []
 
 
 async def test_a_stay_that_ends_before_it_starts_is_a_booking_error(
-    service: BookingService, catalog: Catalog
+    quotes: Quotes, holds: Holds, catalog: Catalog
 ) -> None:
-    for checkout in (d(10), d(9)):
+    for check_out in (d(10), d(9)):
         with pytest.raises(BookingError):
-            await service.quote(catalog.std, d(10), checkout, 2, 0)
+            await quotes.quote(catalog.std, d(10), check_out, 2, 0)
         with pytest.raises(BookingError):
-            await hold(service, catalog.std, d(10), checkout)
+            await hold(holds, catalog.std, d(10), check_out)
 
 
 # -- availability -----------------------------------------------------------------------------
 
 
 async def test_a_sold_out_day_excludes_a_product(
-    service: BookingService, catalog: Catalog, database: Database
+    quotes: Quotes, holds: Holds, catalog: Catalog, database: Database
 ) -> None:
     async with database.session() as session:
         await session.execute(
@@ -385,22 +391,20 @@ async def test_a_sold_out_day_excludes_a_product(
             .where(Inventory.product_id == catalog.std, Inventory.day == d(9))
             .values(taken=1)
         )
-    codes = [offer.product.code for offer in await service.offers(catalog.place, d(8), d(10), 2, 0)]
+    codes = [offer.product.code for offer in await quotes.offers(catalog.place, d(8), d(10), 2, 0)]
     assert codes == ["boat", "double"]
-    codes = [
-        offer.product.code for offer in await service.offers(catalog.place, d(10), d(12), 2, 0)
-    ]
+    codes = [offer.product.code for offer in await quotes.offers(catalog.place, d(10), d(12), 2, 0)]
     assert codes == ["std", "boat", "double"]  # the checkout day is not a night
     with pytest.raises(Unavailable):
-        await hold(service, catalog.std, d(8), d(10))
+        await hold(holds, catalog.std, d(8), d(10))
 
 
 async def test_alternatives_are_shifted_stays_that_are_free(
-    service: BookingService, catalog: Catalog, database: Database
+    quotes: Quotes, catalog: Catalog, database: Database
 ) -> None:
     await sell_out(database, d(10))
-    assert await service.offers(catalog.place, d(9), d(11), 2, 0) == []
-    found = await service.alternatives(catalog.place, d(9), d(11), 2, 0)
+    assert await quotes.offers(catalog.place, d(9), d(11), 2, 0) == []
+    found = await quotes.alternatives(catalog.place, d(9), d(11), 2, 0)
     assert [(start, end) for start, end, _ in found] == [
         (d(8), d(10)),
         (d(11), d(13)),
@@ -408,40 +412,40 @@ async def test_alternatives_are_shifted_stays_that_are_free(
     ]
     for start, end, offer in found:
         assert [night.day for night in offer.quote.nights] == [start, start + timedelta(days=1)]
-        free = await service.offers(catalog.place, start, end, 2, 0)
+        free = await quotes.offers(catalog.place, start, end, 2, 0)
         assert offer.product.id in [other.product.id for other in free]
         assert offer.quote.total == min(other.quote.total for other in free)  # the cheapest
 
 
 async def test_alternatives_never_start_in_the_past(
-    service: BookingService, catalog: Catalog, database: Database
+    quotes: Quotes, catalog: Catalog, database: Database
 ) -> None:
     await sell_out(database, d(2))
-    found = await service.alternatives(catalog.place, d(2), d(3), 2, 0)
+    found = await quotes.alternatives(catalog.place, d(2), d(3), 2, 0)
     starts = [start for start, _, _ in found]
     assert d(1) in starts
     assert all(start >= TODAY for start in starts)
 
 
 async def test_a_stay_beyond_the_inventory_window_is_unavailable_and_takes_nothing(
-    service: BookingService, catalog: Catalog, database: Database
+    quotes: Quotes, holds: Holds, catalog: Catalog, database: Database
 ) -> None:
     last = TODAY + timedelta(days=INVENTORY_DAYS - 1)
-    assert await service.offers(catalog.place, last, last + timedelta(days=2), 2, 0) == []
+    assert await quotes.offers(catalog.place, last, last + timedelta(days=2), 2, 0) == []
     with pytest.raises(Unavailable):
-        await hold(service, catalog.double, last, last + timedelta(days=2))
+        await hold(holds, catalog.double, last, last + timedelta(days=2))
     assert (await taken_by_day(database, catalog.double))[last] == 0  # the partial take rolled back
     with pytest.raises(Unavailable):
-        await hold(service, catalog.double, TODAY - timedelta(days=1), TODAY + timedelta(days=1))
+        await hold(holds, catalog.double, TODAY - timedelta(days=1), TODAY + timedelta(days=1))
 
 
 # -- holds ------------------------------------------------------------------------------------
 
 
 async def test_a_hold_takes_inventory_and_the_last_room_goes_once(
-    service: BookingService, catalog: Catalog, database: Database
+    holds: Holds, catalog: Catalog, database: Database
 ) -> None:
-    first = await hold(service, catalog.std, d(8), d(10))
+    first = await hold(holds, catalog.std, d(8), d(10))
     assert first.state == "held"
     assert CODE.match(first.code)
     assert first.total == 20020 + 1001 + 4000
@@ -450,119 +454,126 @@ async def test_a_hold_takes_inventory_and_the_last_room_goes_once(
     taken = await taken_by_day(database, catalog.std)
     assert (taken[d(7)], taken[d(8)], taken[d(9)], taken[d(10)]) == (0, 1, 1, 0)
     with pytest.raises(Unavailable):
-        await hold(service, catalog.std, d(9), d(11), guest=Guest("Bruno", "b@example.com"))
+        await hold(holds, catalog.std, d(9), d(11), guest=Guest("Bruno", "b@example.com"))
     assert (await taken_by_day(database, catalog.std))[d(10)] == 0
-    after = await hold(service, catalog.std, d(10), d(12))  # checkout day is free
+    after = await hold(holds, catalog.std, d(10), d(12))  # checkout day is free
     assert after.code != first.code
 
 
 async def test_hold_codes_have_the_format_and_are_unique(
-    service: BookingService, catalog: Catalog, database: Database
+    holds: Holds, catalog: Catalog, database: Database
 ) -> None:
-    codes = [(await hold(service, catalog.boat, d(15), d(16), 1)).code for _ in range(200)]
+    codes = [(await hold(holds, catalog.boat, d(15), d(16), 1)).code for _ in range(200)]
     assert all(CODE.match(code) for code in codes)
     assert len(set(codes)) == 200
     assert (await taken_by_day(database, catalog.boat))[d(15)] == 200
     with pytest.raises(Unavailable):
-        await hold(service, catalog.boat, d(15), d(16), 1)
+        await hold(holds, catalog.boat, d(15), d(16), 1)
     assert all(CODE.match(new_code()) for _ in range(1000))
 
 
 async def test_a_hold_expires_by_itself(
-    service: BookingService, catalog: Catalog, database: Database, clock: Clock
+    holds: Holds, reservations: Reservations, catalog: Catalog, database: Database, clock: Clock
 ) -> None:
-    held = await hold(service, catalog.std, d(8), d(10))
+    held = await hold(holds, catalog.std, d(8), d(10))
     clock.advance(minutes=14, seconds=59)
-    assert await service.expire_holds() == []
-    assert (await service.by_code(held.code)).state == "held"
+    assert await holds.expire_holds() == []
+    assert (await reservations.by_code(held.code)).state == "held"
     clock.advance(seconds=2)
-    expired = await service.expire_holds()
+    expired = await holds.expire_holds()
     assert [reservation.code for reservation in expired] == [held.code]
-    assert (await service.by_code(held.code)).state == "expired"
+    assert (await reservations.by_code(held.code)).state == "expired"
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
-    last = (await service.history(held.code))[-1]
+    last = (await reservations.history(held.code))[-1]
     assert (last.from_state, last.to_state, last.actor) == ("held", "expired", "system:hold-expiry")
     assert aware(last.at) == clock.now
-    assert await service.expire_holds() == []  # a second sweep releases nothing twice
+    assert await holds.expire_holds() == []  # a second sweep releases nothing twice
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
-    await hold(service, catalog.std, d(8), d(10))  # the room can be sold again
+    await hold(holds, catalog.std, d(8), d(10))  # the room can be sold again
 
 
 async def test_a_pending_payment_expires_too(
-    service: BookingService, catalog: Catalog, database: Database, clock: Clock
+    holds: Holds, reservations: Reservations, catalog: Catalog, database: Database, clock: Clock
 ) -> None:
-    held = await hold(service, catalog.std, d(8), d(10))
-    await service.begin_payment(held.code, "guest:web")
+    held = await hold(holds, catalog.std, d(8), d(10))
+    await reservations.begin_payment(held.code, "guest:web")
     clock.advance(minutes=16)
-    assert [r.code for r in await service.expire_holds()] == [held.code]
+    assert [r.code for r in await holds.expire_holds()] == [held.code]
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
 
 
 @pytest.mark.parametrize("step", ["confirm_payment", "begin_payment"])
 async def test_paying_an_expired_hold_raises_hold_expired(
-    service: BookingService, catalog: Catalog, clock: Clock, step: str
+    holds: Holds, reservations: Reservations, catalog: Catalog, clock: Clock, step: str
 ) -> None:
-    held = await hold(service, catalog.std, d(8), d(10))
+    held = await hold(holds, catalog.std, d(8), d(10))
     clock.advance(minutes=15, seconds=1)
     with pytest.raises(HoldExpired):
-        await getattr(service, step)(held.code, "payments:webhook")
-    assert (await service.by_code(held.code)).state in ("held", "expired")  # never paid
+        await getattr(reservations, step)(held.code, "payments:webhook")
+    assert (await reservations.by_code(held.code)).state in ("held", "expired")  # never paid
 
 
 @pytest.mark.parametrize("step", ["confirm_payment", "begin_payment"])
 async def test_paying_an_expired_hold_expires_it_and_releases_the_room(
-    service: BookingService, catalog: Catalog, database: Database, clock: Clock, step: str
+    holds: Holds,
+    reservations: Reservations,
+    catalog: Catalog,
+    database: Database,
+    clock: Clock,
+    step: str,
 ) -> None:
     """HoldExpired must be raised after the unit of work commits: raised inside it, the expiry
     and the released rooms were rolled back (the room stayed taken until the next sweep)."""
-    held = await hold(service, catalog.std, d(8), d(10))
+    held = await hold(holds, catalog.std, d(8), d(10))
     clock.advance(minutes=15, seconds=1)
     with pytest.raises(HoldExpired):
-        await getattr(service, step)(held.code, "payments:webhook")
+        await getattr(reservations, step)(held.code, "payments:webhook")
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
-    assert (await service.by_code(held.code)).state == "expired"
-    last = (await service.history(held.code))[-1]
+    assert (await reservations.by_code(held.code)).state == "expired"
+    last = (await reservations.history(held.code))[-1]
     assert (last.to_state, last.actor) == ("expired", "system:hold-expiry")
 
 
 async def test_an_overdue_hold_is_released_by_the_sweep_after_a_late_payment(
-    service: BookingService, catalog: Catalog, database: Database, clock: Clock
+    holds: Holds, reservations: Reservations, catalog: Catalog, database: Database, clock: Clock
 ) -> None:
-    held = await hold(service, catalog.std, d(8), d(10))
+    held = await hold(holds, catalog.std, d(8), d(10))
     clock.advance(minutes=20)
     with pytest.raises(HoldExpired):
-        await service.confirm_payment(held.code, "payments:webhook")
-    await service.expire_holds()
-    assert (await service.by_code(held.code)).state == "expired"
+        await reservations.confirm_payment(held.code, "payments:webhook")
+    await holds.expire_holds()
+    assert (await reservations.by_code(held.code)).state == "expired"
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
     with pytest.raises(IllegalTransition):  # a payment after the sweep
-        await service.confirm_payment(held.code, "payments:webhook")
+        await reservations.confirm_payment(held.code, "payments:webhook")
 
 
 async def test_payment_steps_are_idempotent(
-    service: BookingService, catalog: Catalog, database: Database, clock: Clock
+    holds: Holds, reservations: Reservations, catalog: Catalog, database: Database, clock: Clock
 ) -> None:
-    held = await hold(service, catalog.std, d(8), d(10))
+    held = await hold(holds, catalog.std, d(8), d(10))
     clock.advance(minutes=1)
-    first = await service.begin_payment(held.code, "guest:web")
-    again = await service.begin_payment(held.code.lower(), "guest:web")
+    first = await reservations.begin_payment(held.code, "guest:web")
+    again = await reservations.begin_payment(held.code.lower(), "guest:web")
     assert (first.state, again.state) == ("pending_payment", "pending_payment")
     clock.advance(minutes=1)
-    confirmed, changed = await service.confirm_payment(held.code, "payments:webhook")
+    confirmed, changed = await reservations.confirm_payment(held.code, "payments:webhook")
     assert (confirmed.state, changed) == ("confirmed", True)
     assert confirmed.hold_expires_at is None
-    repeated, changed = await service.confirm_payment(held.code, "payments:webhook")
+    repeated, changed = await reservations.confirm_payment(held.code, "payments:webhook")
     assert (repeated.state, changed, repeated.code) == ("confirmed", False, held.code)
-    states = [(e.from_state, e.to_state) for e in await service.history(held.code)]
+    states = [(e.from_state, e.to_state) for e in await reservations.history(held.code)]
     assert states == [(None, "held"), ("held", "pending_payment"), ("pending_payment", "confirmed")]
     clock.advance(days=1)  # a confirmed reservation never expires
-    assert await service.expire_holds() == []
+    assert await holds.expire_holds() == []
     assert (await taken_by_day(database, catalog.std))[d(8)] == 1
 
 
-async def test_a_hold_can_be_confirmed_directly(service: BookingService, catalog: Catalog) -> None:
-    held = await hold(service, catalog.std, d(8), d(10))
-    confirmed, changed = await service.confirm_payment(held.code, "payments:webhook")
+async def test_a_hold_can_be_confirmed_directly(
+    holds: Holds, reservations: Reservations, catalog: Catalog
+) -> None:
+    held = await hold(holds, catalog.std, d(8), d(10))
+    confirmed, changed = await reservations.confirm_payment(held.code, "payments:webhook")
     assert (confirmed.state, changed) == ("confirmed", True)
 
 
@@ -570,46 +581,46 @@ async def test_a_hold_can_be_confirmed_directly(service: BookingService, catalog
 
 
 async def test_illegal_transitions_are_refused(
-    service: BookingService, catalog: Catalog, database: Database, clock: Clock
+    holds: Holds, reservations: Reservations, catalog: Catalog, database: Database, clock: Clock
 ) -> None:
-    expired = await hold(service, catalog.double, d(8), d(10))
+    expired = await hold(holds, catalog.double, d(8), d(10))
     clock.advance(minutes=16)
-    await service.expire_holds()
-    cancelled = await hold(service, catalog.double, d(8), d(10))
-    await service.cancel(cancelled.code, "guest:web")
-    confirmed = await hold(service, catalog.double, d(8), d(10))
-    await service.confirm_payment(confirmed.code, "payments:webhook")
+    await holds.expire_holds()
+    cancelled = await hold(holds, catalog.double, d(8), d(10))
+    await reservations.cancel(cancelled.code, "guest:web")
+    confirmed = await hold(holds, catalog.double, d(8), d(10))
+    await reservations.confirm_payment(confirmed.code, "payments:webhook")
     attempts = [
-        (service.cancel, expired.code),
-        (service.begin_payment, expired.code),
-        (service.confirm_payment, expired.code),
-        (service.begin_payment, cancelled.code),
-        (service.confirm_payment, cancelled.code),
-        (service.cancel, cancelled.code),
-        (service.begin_payment, confirmed.code),
+        (reservations.cancel, expired.code),
+        (reservations.begin_payment, expired.code),
+        (reservations.confirm_payment, expired.code),
+        (reservations.begin_payment, cancelled.code),
+        (reservations.confirm_payment, cancelled.code),
+        (reservations.cancel, cancelled.code),
+        (reservations.begin_payment, confirmed.code),
     ]
     for step, code in attempts:
         with pytest.raises(IllegalTransition):
             await step(code, "staff:ana")
-    assert (await service.by_code(expired.code)).state == "expired"
-    assert (await service.by_code(cancelled.code)).state == "cancelled"
-    assert (await service.by_code(confirmed.code)).state == "confirmed"
+    assert (await reservations.by_code(expired.code)).state == "expired"
+    assert (await reservations.by_code(cancelled.code)).state == "cancelled"
+    assert (await reservations.by_code(confirmed.code)).state == "confirmed"
     # only the confirmed one still holds a room, and an illegal step released nothing
     assert (await taken_by_day(database, catalog.double))[d(8)] == 1
 
 
 async def test_the_history_lists_every_change_with_its_actor(
-    service: BookingService, catalog: Catalog, clock: Clock
+    holds: Holds, reservations: Reservations, catalog: Catalog, clock: Clock
 ) -> None:
-    held = await hold(service, catalog.std, d(20), d(23))
+    held = await hold(holds, catalog.std, d(20), d(23))
     clock.advance(minutes=1)
-    await service.begin_payment(held.code, "guest:web")
+    await reservations.begin_payment(held.code, "guest:web")
     clock.advance(minutes=1)
-    await service.confirm_payment(held.code, "payments:webhook")
-    await service.note(held.code, "staff:ana", "late arrival, around 23:00")
+    await reservations.confirm_payment(held.code, "payments:webhook")
+    await reservations.note(held.code, "staff:ana", "late arrival, around 23:00")
     clock.advance(days=1)
-    terms = await service.cancel(held.code, "staff:ana")
-    events = await service.history(held.code)
+    terms = await reservations.cancel(held.code, "staff:ana")
+    events = await reservations.history(held.code)
     assert [(e.from_state, e.to_state, e.actor, e.note) for e in events] == [
         (None, "held", "guest:web", None),
         ("held", "pending_payment", "guest:web", None),
@@ -638,21 +649,22 @@ async def test_the_history_lists_every_change_with_its_actor(
     ],
 )
 async def test_the_refund_counts_days_on_the_propertys_calendar(
-    service: BookingService,
+    holds: Holds,
+    reservations: Reservations,
     catalog: Catalog,
     database: Database,
     clock: Clock,
     moment: datetime,
     percent: int,
 ) -> None:
-    held = await hold(service, catalog.std, d(15), d(17))
-    await service.confirm_payment(held.code, "payments:webhook")
+    held = await hold(holds, catalog.std, d(15), d(17))
+    await reservations.confirm_payment(held.code, "payments:webhook")
     clock.now = moment
-    terms = await service.cancellation_terms(held.code)
+    terms = await reservations.cancellation_terms(held.code)
     assert (terms.refund_percent, terms.refund) == (percent, held.total * percent // 100)
-    cancelled = await service.cancel(held.code, "guest:web")
+    cancelled = await reservations.cancel(held.code, "guest:web")
     assert (cancelled.refund_percent, cancelled.refund) == (percent, terms.refund)
-    stored = await service.by_code(held.code)
+    stored = await reservations.by_code(held.code)
     assert (stored.state, stored.refund_due) == ("cancelled", terms.refund)
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
 
@@ -664,29 +676,29 @@ async def test_the_day_boundary_follows_the_propertys_time_zone(
     east = await build_catalog(database)
     west = await build_catalog(database, slug="pousada-oeste", name="Pousada Oeste",
                                timezone="America/Manaus")  # fmt: skip
-    service = BookingService(database, clock=clock)
+    holds, reservations = Holds(database, clock=clock), Reservations(database, clock)
     codes = []
     for place in (east, west):
-        held = await hold(service, place.double, d(15), d(17))
-        await service.confirm_payment(held.code, "payments:webhook")
+        held = await hold(holds, place.double, d(15), d(17))
+        await reservations.confirm_payment(held.code, "payments:webhook")
         codes.append(held.code)
     clock.now = datetime(2027, 3, 9, 3, 30, tzinfo=UTC)  # 9 March in São Paulo, 8th in Manaus
-    east_terms, west_terms = [await service.cancellation_terms(code) for code in codes]
+    east_terms, west_terms = [await reservations.cancellation_terms(code) for code in codes]
     assert (east_terms.refund_percent, west_terms.refund_percent) == (50, 100)
 
 
 async def test_an_unpaid_reservation_refunds_nothing_and_gives_the_room_back(
-    service: BookingService, catalog: Catalog, database: Database
+    holds: Holds, reservations: Reservations, catalog: Catalog, database: Database
 ) -> None:
-    held = await hold(service, catalog.std, d(20), d(23))
-    pending = await hold(service, catalog.double, d(20), d(23))
-    await service.begin_payment(pending.code, "guest:web")
+    held = await hold(holds, catalog.std, d(20), d(23))
+    pending = await hold(holds, catalog.double, d(20), d(23))
+    await reservations.begin_payment(pending.code, "guest:web")
     for code, product in ((held.code, catalog.std), (pending.code, catalog.double)):
-        terms = await service.cancellation_terms(code)
+        terms = await reservations.cancellation_terms(code)
         assert (terms.refund_percent, terms.refund) == (0, 0)
-        cancelled = await service.cancel(code, "guest:web")
+        cancelled = await reservations.cancel(code, "guest:web")
         assert cancelled.refund == 0
-        stored = await service.by_code(code)
+        stored = await reservations.by_code(code)
         assert (stored.state, stored.refund_due, stored.hold_expires_at) == ("cancelled", 0, None)
         assert set((await taken_by_day(database, product)).values()) == {0}
 
@@ -695,39 +707,41 @@ async def test_an_unpaid_reservation_refunds_nothing_and_gives_the_room_back(
 
 
 async def test_a_reservation_is_found_by_its_code_and_email_only(
-    service: BookingService, catalog: Catalog
+    holds: Holds, reservations: Reservations, catalog: Catalog
 ) -> None:
-    ana = await hold(service, catalog.double, d(8), d(10))
-    bruno = await hold(service, catalog.double, d(8), d(10), guest=Guest("Bruno", "bruno@x.com"),
+    ana = await hold(holds, catalog.double, d(8), d(10))
+    bruno = await hold(holds, catalog.double, d(8), d(10), guest=Guest("Bruno", "bruno@x.com"),
                        conversation="conv-b")  # fmt: skip
-    found = await service.find(ana.code, "ana.souza@example.com")
+    found = await reservations.find(ana.code, "ana.souza@example.com")
     assert found is not None
     assert (found.code, found.property.slug, found.product.code) == (
         ana.code,
         "pousada-teste",
         "double",
     )
-    assert (await service.find(ana.code.lower(), "  ANA.SOUZA@EXAMPLE.COM ")) is not None
-    assert await service.find(ana.code, "bruno@x.com") is None
-    assert await service.find(bruno.code, GUEST.email) is None
-    assert await service.find(ana.code, "") is None
-    assert await service.find(ana.code, "ana.souza@example.co") is None
-    assert await service.find("RSV-ZZZZZZ", GUEST.email) is None
-    bruno_found = await service.find(bruno.code, "Bruno@X.com")
+    assert (await reservations.find(ana.code.lower(), "  ANA.SOUZA@EXAMPLE.COM ")) is not None
+    assert await reservations.find(ana.code, "bruno@x.com") is None
+    assert await reservations.find(bruno.code, GUEST.email) is None
+    assert await reservations.find(ana.code, "") is None
+    assert await reservations.find(ana.code, "ana.souza@example.co") is None
+    assert await reservations.find("RSV-ZZZZZZ", GUEST.email) is None
+    bruno_found = await reservations.find(bruno.code, "Bruno@X.com")
     assert bruno_found is not None
     assert bruno_found.guest_name == "Bruno"
 
 
 async def test_a_conversation_lists_only_its_reservations(
-    service: BookingService, catalog: Catalog
+    holds: Holds, reservations: Reservations, catalog: Catalog
 ) -> None:
-    mine = [await hold(service, catalog.double, d(day), d(day + 2)) for day in (8, 12)]
-    await hold(service, catalog.double, d(8), d(10), conversation="conv-b")
-    await hold(service, catalog.double, d(8), d(10), channel="whatsapp")
-    listed = await service.reservations_for("web", "conv-a")
+    mine = [await hold(holds, catalog.double, d(day), d(day + 2)) for day in (8, 12)]
+    await hold(holds, catalog.double, d(8), d(10), conversation="conv-b")
+    await hold(holds, catalog.double, d(8), d(10), channel="whatsapp")
+    listed = await reservations.reservations_for("web", "conv-a")
     assert [r.code for r in listed] == [mine[1].code, mine[0].code]  # latest check-in first
-    assert await service.reservations_for("web", "conv-z") == []
-    assert [r.channel for r in await service.reservations_for("whatsapp", "conv-a")] == ["whatsapp"]
+    assert await reservations.reservations_for("web", "conv-z") == []
+    assert [r.channel for r in await reservations.reservations_for("whatsapp", "conv-a")] == [
+        "whatsapp"
+    ]
 
 
 # -- the catalog ------------------------------------------------------------------------------
@@ -746,36 +760,36 @@ SEARCHES = [
 
 async def test_properties_are_found_by_name_or_city(database: Database) -> None:
     assert await seed(database, TODAY)
-    service = BookingService(database)
+    quotes = Quotes(database)
     for words, slugs in SEARCHES:
-        found = await service.find_properties(words)
+        found = await quotes.find_properties(words)
         assert sorted(place.slug for place in found) == slugs, words
 
 
 async def test_the_demo_seed_is_idempotent(database: Database) -> None:
     assert await seed(database, TODAY) is True
-    service = BookingService(database, clock=Clock())
-    places = await service.properties()
+    quotes = Quotes(database, Clock())
+    places = await quotes.properties()
     rows = await inventory_rows(database)
     assert [place.slug for place in places] == [
         "pousada-do-mar", "pousada-sol-nascente", "hotel-serra-azul", "eco-tours-paraty"
     ]  # fmt: skip
     assert rows == 9 * 400
     assert await seed(database, TODAY) is False
-    assert len(await service.properties()) == 4
+    assert len(await quotes.properties()) == 4
     assert await inventory_rows(database) == rows
-    mar = await service.property_by_slug("pousada-do-mar")
+    mar = await quotes.property_by_slug("pousada-do-mar")
     assert mar is not None
-    offers = await service.offers(mar.id, d(8), d(10), 2, 0)
+    offers = await quotes.offers(mar.id, d(8), d(10), 2, 0)
     assert [offer.product.code for offer in offers] == ["standard", "ocean-view", "family-chalet"]
 
 
 async def test_extending_the_inventory_keeps_existing_days_and_what_is_taken(
-    service: BookingService, catalog: Catalog, database: Database
+    holds: Holds, catalog: Catalog, database: Database
 ) -> None:
     before = await inventory_rows(database)
     assert before == 4 * INVENTORY_DAYS
-    await hold(service, catalog.std, d(8), d(10))
+    await hold(holds, catalog.std, d(8), d(10))
     await extend_inventory(database, TODAY, days=INVENTORY_DAYS)
     assert await inventory_rows(database) == before
     await extend_inventory(database, TODAY + timedelta(days=10), days=INVENTORY_DAYS)

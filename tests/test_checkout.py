@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import update
 
-from actions.booking.models import Reservation
+from actions.booking.tables import Reservation
 from bot.app import Runtime, build_runtime, create_app, hold_expiry_notice
 from bot.proactive import MAX_PENDING, MemoryPendingReplies, Notifier, RedisPendingReplies
 from bot.render import Renderer
@@ -98,8 +98,8 @@ class Booking:
 async def book(client: TestClient) -> Booking:
     """The whole booking in the widget, up to the payment link."""
     chat = await open_chat(client)
-    checkin, checkout = off_season_stay()
-    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    check_in, check_out = off_season_stay()
+    stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     assert "Quantos hóspedes" in await chat.says(f"quero reservar na Pousada do Mar {stay}")
     assert "Quarto Standard" in await chat.presses("2 adultos")
     assert "Em nome de quem" in await chat.presses("Quarto Standard")
@@ -148,7 +148,7 @@ class Shop:
         return response.status, response.headers.get("Location", "")
 
     async def state(self, code: str) -> str:
-        return (await self.runtime.bookings.by_code(code)).state
+        return (await self.runtime.reservations.by_code(code)).state
 
     async def expire(self, code: str) -> None:
         """The hold ran out a minute ago (the upkeep has not swept it yet)."""
@@ -208,7 +208,7 @@ async def test_paying_confirms_once_and_every_open_tab_hears_it(shop: Shop) -> N
     assert (status, 'data-status="paid"' in html, FORM.search(html)) == (200, True, None)
     await nothing_more(booking.chat)
     await nothing_more(other_tab)
-    history = await shop.runtime.bookings.history(booking.code)
+    history = await shop.runtime.reservations.history(booking.code)
     assert [event.to_state for event in history].count("confirmed") == 1
 
 
@@ -225,7 +225,7 @@ async def test_a_failed_payment_is_told_with_a_pay_button_and_the_hold_stays(sho
         {"title": "Pagar agora", "payload": f"intent:pay|code={booking.code}"}
     ]
     assert await shop.state(booking.code) == "pending_payment"
-    last = (await shop.runtime.bookings.history(booking.code))[-1]
+    last = (await shop.runtime.reservations.history(booking.code))[-1]
     assert (last.actor, last.note) == ("sandbox", "payment failed")
 
     status, html = await shop.page(location)
@@ -270,14 +270,14 @@ async def test_paying_after_the_hold_expired_says_so_on_the_page_and_in_the_chat
 
     assert await shop.post(booking.path + "/pay", form) == (303, location)  # sent again
     await nothing_more(booking.chat)
-    assert await shop.runtime.bookings.expire_holds() == []  # the sweep has nothing to tell
+    assert await shop.runtime.holds.expire_holds() == []  # the sweep has nothing to tell
 
 
 async def test_expired_holds_are_told_in_the_chat(shop: Shop) -> None:
     booking = await book(shop.client)
     await shop.expire(booking.code)
 
-    expired = await shop.runtime.bookings.expire_holds()
+    expired = await shop.runtime.holds.expire_holds()
     assert [r.code for r in expired] == [booking.code]
     await hold_expiry_notice(shop.runtime.notifier)(expired)
 

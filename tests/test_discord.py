@@ -105,8 +105,8 @@ async def test_the_slash_command_is_registered_at_startup(server: Server) -> Non
 async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(server: Server) -> None:
     assert (await server.says("oi"))[0].startswith(("Olá", "Oi"))
     assert "wi-fi" in (await server.says("qual a senha do wifi?"))[-1].lower()
-    checkin, checkout = off_season_stay()
-    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    check_in, check_out = off_season_stay()
+    stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     asked = await server.says(f"quero reservar na Pousada do Mar {stay}")
     assert "Quantos hóspedes" in asked[-1]
     dm = {"guild": False, "channel_id": server.dm}

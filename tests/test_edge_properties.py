@@ -358,8 +358,8 @@ async def test_the_nlu_reads_any_text(
 )  # fmt: skip
 def test_the_date_grammar_reads_any_text(text: str, locale: str) -> None:
     dates = stay_dates(text, locale, REFERENCE_DAY)
-    if dates.checkin is not None and dates.checkout is not None:
-        assert dates.checkin < dates.checkout
+    if dates.check_in is not None and dates.check_out is not None:
+        assert dates.check_in < dates.check_out
 
 
 # -- the pure rules underneath -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-import actions.smalltalk
+import actions.smalltalk.conversation
 from actions.services import Services
 from bot import Context, Message, Outcome, Router
 from bot.app import build_runtime, runtime_lifespan
@@ -130,7 +130,7 @@ async def test_a_failing_action_is_answered_with_an_apology(
     async def explode(context: Context[Services]) -> Outcome:
         raise RuntimeError("boom")
 
-    router.include_router(actions.smalltalk.create_router())
+    router.include_router(actions.smalltalk.conversation.create_router())
     async with runtime_lifespan(build_runtime(make_settings(), router=router)) as runtime:
         failed = await runtime.engine.handle(message("oi"))
     assert failed.status == "failed"

@@ -110,6 +110,6 @@ def test_emails_and_booking_codes_are_normalised_in_any_intent() -> None:
     [(date(2026, 12, 1), date(2028, 2, 29)), (date(2028, 2, 28), date(2028, 2, 29)),
      (date(2028, 3, 1), date(2032, 2, 29))],
 )  # fmt: skip
-def test_the_29th_of_february_is_the_next_leap_years(today: date, checkin: date) -> None:
+def test_the_29th_of_february_is_the_next_leap_years(today: date, check_in: date) -> None:
     stay = stay_dates("de 29/2 a 2/3", "pt_BR", today)
-    assert (stay.checkin, stay.checkout) == (checkin, date(checkin.year, 3, 2))
+    assert (stay.check_in, stay.check_out) == (check_in, date(check_in.year, 3, 2))

@@ -20,9 +20,9 @@ from sqlalchemy import func, select, text
 from actions.forecasts import cancellation, charts, demand, training
 from actions.forecasts.history import load_history, to_frame
 from actions.forecasts.importer import import_file
-from actions.forecasts.models import HistoricalBooking
 from actions.forecasts.questions import read_question
 from actions.forecasts.registry import Registry, RegistryError, SchemaMismatch
+from actions.forecasts.tables import HistoricalBooking
 from actions.tables import Base
 from bot import migrations
 from bot.database import Database

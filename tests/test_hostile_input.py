@@ -160,8 +160,8 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
     postgresql_shop: Shop,
 ) -> None:
     guest = Chat(postgresql_shop.runtime, "nul-1")
-    checkin, checkout = off_season_stay()
-    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    check_in, check_out = off_season_stay()
+    stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
     await guest.presses("Quarto Standard")
     refused = await guest.says("Maria\x00 Souza")
@@ -170,7 +170,7 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
     await guest.says("maria@example.com")
     held = await guest.presses("Confirmar")
     assert "RSV-" in held
-    reservations = await postgresql_shop.runtime.bookings.reservations_for("test", "nul-1")
+    reservations = await postgresql_shop.runtime.reservations.reservations_for("test", "nul-1")
     assert [r.guest_name for r in reservations] == ["Maria So\u00faza"]
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry
 from sqlalchemy import update
 
-from actions.booking.models import Inventory, Reservation
+from actions.booking.tables import Inventory, Reservation
 from actions.payments.reconcile import reconcile
 from actions.payments.tables import WebhookEvent
 from bot.delivery import Pace
@@ -49,7 +49,7 @@ async def test_webhook_retries_go_past_a_poisoned_event(shop: Shop) -> None:
 
     assert await shop.runtime.inbox.retry_unapplied() == 3
 
-    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
     assert await shop.count(WebhookEvent, WebhookEvent.applied_at.is_(None)) == 2
     assert failures(shop.runtime.metrics.registry, "webhook_retry") == 1
 
@@ -65,14 +65,14 @@ async def test_hold_expiry_goes_past_a_hold_that_cannot_be_released(shop: Shop) 
         # A count broken by hand: giving the poisoned hold's rooms back would go below zero.
         await session.execute(
             update(Inventory)
-            .where(Inventory.product_id == first.product_id, Inventory.day == first.checkin)
+            .where(Inventory.product_id == first.product_id, Inventory.day == first.check_in)
             .values(taken=0)
         )
 
-    expired = await shop.runtime.bookings.expire_holds(shop.runtime.metrics.loops)
+    expired = await shop.runtime.holds.expire_holds(shop.runtime.metrics.loops)
 
     assert [r.code for r in expired] == [healthy]
-    assert (await shop.runtime.bookings.by_code(poisoned)).state != "expired"
+    assert (await shop.runtime.reservations.by_code(poisoned)).state != "expired"
     assert failures(shop.runtime.metrics.registry, "hold_expiry") == 1
 
 

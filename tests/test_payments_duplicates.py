@@ -72,7 +72,7 @@ async def test_paying_closes_the_other_links_at_their_gateways(every_shop: Shop)
 
     assert await pay_on_sandbox_page(shop, links["sandbox"]) == 303
 
-    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
     assert await statuses(shop, code) == {"sandbox": "paid", "stripe": "closed",
                                           "mercadopago": "closed", "paypal": "closed"}  # fmt: skip
     session_id = links["stripe"].rsplit("/", 1)[-1]
@@ -98,7 +98,7 @@ async def test_a_payment_that_still_comes_is_refunded_whole_and_told(every_shop:
     await stripe_webhook(shop, session_id)
     await stripe_webhook(shop, session_id)  # told twice: refunded once
 
-    total = (await shop.runtime.bookings.by_code(code)).total
+    total = (await shop.runtime.reservations.by_code(code)).total
     ledger = [(e.kind, e.gateway, e.amount) for e in await shop.ledger(code)]
     assert ledger == [("payment", "sandbox", total), ("payment", "stripe", total),
                       ("refund", "stripe", -total)]  # fmt: skip
@@ -107,7 +107,7 @@ async def test_a_payment_that_still_comes_is_refunded_whole_and_told(every_shop:
     assert (await statuses(shop, code))["stripe"] == "duplicate"
     assert sum(TOLD_TWICE in text for text in shop.guest_heard("c2")) == 1
     assert sum(PAID_TWICE in reply.text for reply in shop.staff_heard()) == 1
-    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
     metrics = shop.runtime.metrics.registry
     assert metrics.get_sample_value("rsv_payments_duplicate_total", {"gateway": "stripe"}) == 1
 

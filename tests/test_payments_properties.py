@@ -29,8 +29,9 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from actions.booking.models import Product, Property
-from actions.booking.service import BookingError, Guest
+from actions.booking.errors import BookingError
+from actions.booking.holds import Guest
+from actions.booking.tables import Product, Property
 from actions.payments.desk import PaymentsDesk
 from actions.payments.invariants import check
 from actions.payments.sandbox import SandboxPayments
@@ -107,7 +108,7 @@ class MoneyStories(RuleBasedStateMachine):
 
     def _desk(self) -> PaymentsDesk:
         r = self.runtime
-        return PaymentsDesk(r.bookings, r.payments, r.refunds, r.inbox, r.checkout)
+        return PaymentsDesk(r.reservations, r.payments, r.refunds, r.inbox, r.checkout)
 
     def _sessions_of(self, code: str) -> list[str]:
         return [sid for sid, s in self.stripe.sessions.items()
@@ -122,11 +123,11 @@ class MoneyStories(RuleBasedStateMachine):
     @rule(target=reservations)
     def book(self) -> str:
         first, _ = off_season_stay()
-        checkin = first + timedelta(days=self.nights)
+        check_in = first + timedelta(days=self.nights)
         self.nights += 3  # each stay its own nights: the rooms never run out
-        checkout = checkin + timedelta(days=2)
-        held = self.run(self.runtime.bookings.hold(
-            self.product_id, checkin, checkout, 2, 0, Guest("Ana", "ana@example.com"), "test",
+        check_out = check_in + timedelta(days=2)
+        held = self.run(self.runtime.holds.hold(
+            self.product_id, check_in, check_out, 2, 0, Guest("Ana", "ana@example.com"), "test",
             f"conv-{uuid.uuid4().hex[:8]}", "pt_BR", "guest:test",
         ))  # fmt: skip
         return str(held.code)
@@ -135,7 +136,7 @@ class MoneyStories(RuleBasedStateMachine):
     def ask_for_a_link(self, code: str, gateway: str) -> None:
         async def link() -> None:
             try:
-                reservation = await self.runtime.bookings.begin_payment(code, "guest:test")
+                reservation = await self.runtime.reservations.begin_payment(code, "guest:test")
             except BookingError:
                 return  # expired, cancelled or paid: the chat offers no link then
             await self.runtime.payments.link_for(reservation, gateway)
@@ -145,7 +146,7 @@ class MoneyStories(RuleBasedStateMachine):
     @rule(code=reservations)
     def pay_on_the_sandbox_page(self, code: str) -> None:
         r = self.runtime
-        page = SandboxPayments(r.bookings, r.checkout, r.notifier, r.payments)
+        page = SandboxPayments(r.reservations, r.checkout, r.notifier, r.payments)
         self.run(page.pay(self._token(code)))
 
     @rule(code=reservations, notify=st.booleans())
@@ -183,7 +184,7 @@ class MoneyStories(RuleBasedStateMachine):
     def cancel(self, code: str) -> None:
         async def cancel() -> None:
             try:
-                done = await self.runtime.bookings.cancel(code, "guest:test")
+                done = await self.runtime.reservations.cancel(code, "guest:test")
             except BookingError:
                 return
             if done.refund > 0:  # as the chat's cancel action does
@@ -207,7 +208,7 @@ class MoneyStories(RuleBasedStateMachine):
     @rule()
     def holds_run_out(self) -> None:
         self.clock.shift(timedelta(minutes=20))
-        self.run(self.runtime.bookings.expire_holds(self.runtime.metrics.loops))
+        self.run(self.runtime.holds.expire_holds(self.runtime.metrics.loops))
 
     @rule()
     def restart(self) -> None:

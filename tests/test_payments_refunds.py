@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from actions.booking.models import Property
 from actions.booking.policy import CancellationPolicy
+from actions.booking.tables import Property
 from bot.settings import Settings
 from tests.payments_shop import (
     ADMIN_KEY,
@@ -48,7 +48,7 @@ def staff(shop: Shop) -> Chat:
 
 async def test_cancelling_inside_the_free_window_refunds_all_through_stripe(shop: Shop) -> None:
     guest, code = await paid_with(shop, "r1", "Cartão (Stripe)")
-    total = (await shop.runtime.bookings.by_code(code)).total
+    total = (await shop.runtime.reservations.by_code(code)).total
     done = await cancel(guest)
     assert "está a caminho" in done
     [refund] = shop.stripe.refunds.values()
@@ -81,7 +81,7 @@ async def test_cancelling_outside_the_free_window_refunds_part_through_mercadopa
         )
     stay = stay_in_window(policy, "partial")
     guest, code = await paid_with(shop, "r2", "Pix ou cartão (Mercado Pago)", stay)
-    reservation = await shop.runtime.bookings.by_code(code)
+    reservation = await shop.runtime.reservations.by_code(code)
     await cancel(guest)
     [pix] = [p for p in shop.mp.payments.values() if p["external_reference"] == code]
     assert round(pix["transaction_amount_refunded"] * 100) == reservation.total * 50 // 100
@@ -139,7 +139,7 @@ async def test_a_refund_asked_outside_the_policy_is_denied_with_a_reason(shop: S
     assert "Motivo: está fora da política de cancelamento." in told
     assert "não aprovado" in await guest.says("qual o status do meu reembolso?")
     assert shop.stripe.refunds == {}
-    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
 
 
 async def test_the_admin_endpoint_lists_approves_and_denies(strict_shop: Shop) -> None:

@@ -126,8 +126,8 @@ async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(desk: De
     assert desk.value("DGUEST01", "Reservar") == "intent:book"
     answer = await desk.event("DGUEST01", GUEST, "qual a senha do wifi?")
     assert "wi-fi" in answer[-1].params["text"].lower()
-    checkin, checkout = off_season_stay()
-    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    check_in, check_out = off_season_stay()
+    stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     asked = await desk.event("DGUEST01", GUEST, f"quero reservar na Pousada do Mar {stay}")
     assert "Quantos hóspedes" in asked[-1].params["text"]
     await desk.press("DGUEST01", GUEST, desk.value("DGUEST01", "2 adultos"))

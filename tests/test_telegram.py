@@ -122,8 +122,8 @@ async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(
     wifi = await telegram.says(1001, "qual a senha do wifi?")
     assert any("Wi-Fi" in text or "wifi" in text.lower() for text in wifi), wifi
 
-    checkin, checkout = off_season_stay()
-    stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+    check_in, check_out = off_season_stay()
+    stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     assert (
         "Quantos hóspedes"
         in (await telegram.says(1001, f"quero reservar na Pousada do Mar {stay}"))[-1]

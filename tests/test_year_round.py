@@ -20,8 +20,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from actions.booking.models import Inventory, Property
-from actions.booking.service import Guest, policy_of
+from actions.booking.holds import Guest
+from actions.booking.reservations import policy_of
+from actions.booking.tables import Inventory, Property
 from actions.forecasts.demand import HORIZON
 from actions.forecasts.questions import read_question
 from bot.app import Runtime, build_runtime, runtime_lifespan
@@ -111,11 +112,11 @@ async def test_relative_dates_are_read_from_today(today: date, intent_model: Nlu
     }
     for text, stay in expected.items():
         entities = (await reading.parse(text, "pt_BR")).entities
-        checkin = date.fromisoformat(entities["checkin"])
-        checkout = entities.get("checkout")
+        check_in = date.fromisoformat(entities["checkin"])
+        check_out = entities.get("checkout")
         nights = entities.get("nights")
-        read = (checkout and date.fromisoformat(checkout)) or checkin + timedelta(days=nights)
-        assert (checkin, read) == stay, text
+        read = (check_out and date.fromisoformat(check_out)) or check_in + timedelta(days=nights)
+        assert (check_in, read) == stay, text
 
 
 def test_forecast_periods_are_counted_from_today(today: date) -> None:
@@ -144,40 +145,42 @@ def test_forecast_periods_are_counted_from_today(today: date) -> None:
 async def test_the_minimum_stay_of_the_season_is_asked_for_and_then_offered(
     today: date, runtime: Runtime
 ) -> None:
-    checkin, checkout = high_season_stay(today)
-    required = (checkout - checkin).days
+    check_in, check_out = high_season_stay(today)
+    required = (check_out - check_in).days
     guest = Chat(runtime, "min-stay", channel="web")
     wish = "quero reservar na Pousada do Mar {}, somos um casal"
     if required > 1:
-        refused = await guest.says(wish.format(spoken((checkin, checkout - timedelta(1)), "pt-BR")))
+        refused = await guest.says(
+            wish.format(spoken((check_in, check_out - timedelta(1)), "pt-BR"))
+        )
         assert f"estadia mínima é de {required} noites" in refused
-    offers = await guest.says(wish.format(spoken((checkin, checkout), "pt-BR")))
+    offers = await guest.says(wish.format(spoken((check_in, check_out), "pt-BR")))
     assert "Quarto Standard" in " ".join(guest.buttons()), offers
 
 
 async def test_a_hold_is_released_when_its_minutes_run_out(
     today: date, runtime: Runtime, frozen_time: time_machine.Coordinates
 ) -> None:
-    checkin, checkout = off_season_stay(today)
-    place = await runtime.bookings.property_by_slug("pousada-do-mar")
+    check_in, check_out = off_season_stay(today)
+    place = await runtime.quotes.property_by_slug("pousada-do-mar")
     assert place is not None
-    [offer, *_] = await runtime.bookings.offers(place.id, checkin, checkout, 2, 0)
-    held = await runtime.bookings.hold(
-        offer.product.id, checkin, checkout, 2, 0, Guest("Rita", "rita@example.com"), "web",
+    [offer, *_] = await runtime.quotes.offers(place.id, check_in, check_out, 2, 0)
+    held = await runtime.holds.hold(
+        offer.product.id, check_in, check_out, 2, 0, Guest("Rita", "rita@example.com"), "web",
         "hold", "pt_BR", "test",
     )  # fmt: skip
 
     frozen_time.shift(timedelta(minutes=runtime.settings.hold_minutes - 1))
-    assert await runtime.bookings.expire_holds() == []
+    assert await runtime.holds.expire_holds() == []
     frozen_time.shift(timedelta(minutes=2))
-    assert [r.code for r in await runtime.bookings.expire_holds()] == [held.code]
-    assert await runtime.bookings.expire_holds() == []
+    assert [r.code for r in await runtime.holds.expire_holds()] == [held.code]
+    assert await runtime.holds.expire_holds() == []
     async with runtime.database.session() as session:
         taken = await session.scalars(
             select(Inventory.taken).where(
                 Inventory.product_id == offer.product.id,
-                Inventory.day >= checkin,
-                Inventory.day < checkout,
+                Inventory.day >= check_in,
+                Inventory.day < check_out,
             )
         )
         assert set(taken) == {0}
@@ -194,9 +197,9 @@ async def test_cancelling_refunds_what_the_policy_window_gives(today: date, shop
         percent = policy.refund_percent(days_before)
         assert minimum_stay(stay[0], today) == (stay[1] - stay[0]).days
         guest, code = await paid_with(shop, f"cancel-{window}", "Cartão (Stripe)", stay)
-        total = (await shop.runtime.bookings.by_code(code)).total
+        total = (await shop.runtime.reservations.by_code(code)).total
         await cancel(guest)
-        cancelled = await shop.runtime.bookings.by_code(code)
+        cancelled = await shop.runtime.reservations.by_code(code)
         assert (cancelled.state, cancelled.refund_due) == ("cancelled", total * percent // 100)
         kept = total - total * percent // 100
         assert held_by_stripe(shop, code) == kept, (window, days_before)

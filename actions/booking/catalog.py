@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.booking.models import Inventory, Product, Property, Rate, Season
+from actions.booking.tables import Inventory, Product, Property, Rate, Season
 from bot.database import Database
 
 INVENTORY_DAYS = 400

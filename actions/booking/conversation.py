@@ -1,4 +1,5 @@
-"""Booking in chat: the booking form, the payment link, "my bookings" and cancellation."""
+"""Booking in chat: the booking form, "my bookings" and cancellation (the payment link is
+``actions.payments.conversation``'s)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,10 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from actions.booking.models import Reservation
-from actions.booking.service import (
-    ACTIVE,
-    CONFIRMED,
-    BookingError,
-    Guest,
-    HoldExpired,
-    StayTooShort,
-    Unavailable,
-)
-from actions.payments.gateway import GatewayError
+from actions.booking.errors import BookingError, StayTooShort, Unavailable
+from actions.booking.holds import Guest
+from actions.booking.states import ACTIVE, CONFIRMED
+from actions.booking.tables import Reservation
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import chosen_value, value_choice
@@ -41,7 +35,7 @@ async def which_property(context: Ctx, asked: bool) -> Any | None:
     text = context.message.text or ""
     if not text or not (asked or context.parse.intent == "book"):
         return None
-    found = await context.services.bookings.find_properties(text)
+    found = await context.services.quotes.find_properties(text)
     if len(found) == 1:
         return found[0].slug
     if len(found) > 1 and asked:
@@ -52,17 +46,17 @@ async def which_property(context: Ctx, asked: bool) -> Any | None:
 async def known_property(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
     if isinstance(value, dict):
         places = [
-            await context.services.bookings.property_by_slug(slug) for slug in value["ambiguous"]
+            await context.services.quotes.property_by_slug(slug) for slug in value["ambiguous"]
         ]
         choices = tuple(value_choice("place", p.slug, name=p.name) for p in places if p)
         return Outcome("booking/which_property", {}, choices)
-    if await context.services.bookings.property_by_slug(str(value)) is None:
+    if await context.services.quotes.property_by_slug(str(value)) is None:
         return "booking/unknown_property"
     return None
 
 
 async def ask_property(context: Ctx, values: Any) -> Outcome:
-    places = await context.services.bookings.properties()
+    places = await context.services.quotes.properties()
     choices = tuple(value_choice("place", p.slug, name=f"{p.name} · {p.city}") for p in places)
     return Outcome("booking/ask_property", {}, choices)
 
@@ -82,17 +76,17 @@ def stay(context: Ctx, asked: bool) -> Any | None:
         entities.update(stay_dates(text, context.locale, reference).as_entities())
     if "checkin" not in entities:
         return None
-    checkin = date.fromisoformat(str(entities["checkin"]))
+    check_in = date.fromisoformat(str(entities["checkin"]))
     if "checkout" in entities:
-        checkout = date.fromisoformat(str(entities["checkout"]))
+        check_out = date.fromisoformat(str(entities["checkout"]))
     elif "nights" in entities:
-        checkout = checkin + timedelta(days=int(entities["nights"]))
+        check_out = check_in + timedelta(days=int(entities["nights"]))
     elif earlier and "checkout" in earlier:  # a correction keeps the stay's length
         length = date.fromisoformat(earlier["checkout"]) - date.fromisoformat(earlier["checkin"])
-        checkout = checkin + length
+        check_out = check_in + length
     else:
-        return {"checkin": checkin.isoformat()}
-    return {"checkin": checkin.isoformat(), "checkout": checkout.isoformat()}
+        return {"checkin": check_in.isoformat()}
+    return {"checkin": check_in.isoformat(), "checkout": check_out.isoformat()}
 
 
 async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
@@ -106,10 +100,13 @@ async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str 
             for n in (1, 2, 3, 4, 7)
         )
         return Outcome("booking/how_many_nights", {"checkin": value["checkin"]}, nights)
-    checkin, checkout = date.fromisoformat(value["checkin"]), date.fromisoformat(value["checkout"])
-    if checkin < context.services.today("America/Sao_Paulo"):
+    check_in, check_out = (
+        date.fromisoformat(value["checkin"]),
+        date.fromisoformat(value["checkout"]),
+    )
+    if check_in < context.services.today("America/Sao_Paulo"):
         return "booking/date_in_past"
-    if not 0 < (checkout - checkin).days <= MAX_NIGHTS:
+    if not 0 < (check_out - check_in).days <= MAX_NIGHTS:
         return Outcome("booking/stay_length", {"max_nights": MAX_NIGHTS})
     return None
 
@@ -157,8 +154,8 @@ async def bookable(context: Ctx, value: Any, values: Any) -> Outcome | None:
 
 async def offers_prompt(context: Ctx, values: Any) -> Outcome:
     """Availability and prices for the stay, or the nearest alternatives when nothing is free."""
-    bookings = context.services.bookings
-    place = await bookings.property_by_slug(values["property"])
+    quotes = context.services.quotes
+    place = await quotes.property_by_slug(values["property"])
     assert place is not None
     dates, party_ = values["dates"], values["guests"]
     try:
@@ -195,9 +192,12 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
         )
         change_dates = Choice("change_dates", payload="form:change:dates")
         return Outcome("booking/offers", {**facts, "offers": lines}, (*choices, change_dates))
-    checkin, checkout = date.fromisoformat(dates["checkin"]), date.fromisoformat(dates["checkout"])
-    shifted = await bookings.alternatives(
-        place.id, checkin, checkout, party_["adults"], party_["children"]
+    check_in, check_out = (
+        date.fromisoformat(dates["checkin"]),
+        date.fromisoformat(dates["checkout"]),
+    )
+    shifted = await quotes.alternatives(
+        place.id, check_in, check_out, party_["adults"], party_["children"]
     )
     choices = tuple(
         Choice(
@@ -248,16 +248,16 @@ def valid_email(context: Ctx, value: Any, values: Any) -> str | None:
 
 
 async def summary(context: Ctx, values: Any) -> Outcome:
-    bookings = context.services.bookings
+    quotes = context.services.quotes
     dates, party_ = values["dates"], values["guests"]
-    offer = await bookings.quote(
+    offer = await quotes.quote(
         values["product"],
         date.fromisoformat(dates["checkin"]),
         date.fromisoformat(dates["checkout"]),
         party_["adults"],
         party_["children"],
     )
-    place = await bookings.property_by_slug(values["property"])
+    place = await quotes.property_by_slug(values["property"])
     assert place is not None
     return Outcome(
         "booking/summary",
@@ -282,7 +282,7 @@ async def summary(context: Ctx, values: Any) -> Outcome:
 async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
     dates, party_ = values["dates"], values["guests"]
     try:
-        reservation = await context.services.bookings.hold(
+        reservation = await context.services.holds.hold(
             values["product"],
             date.fromisoformat(dates["checkin"]),
             date.fromisoformat(dates["checkout"]),
@@ -292,7 +292,7 @@ async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
             context.message.channel,
             context.message.conversation_id,
             context.locale,
-            actor=_actor(context),
+            actor=guest_actor(context),
         )
     except Unavailable:
         return [Outcome("booking/taken", {}, (Choice("book_again", payload="intent:book"),))]
@@ -328,57 +328,20 @@ BOOKING_FORM: Form[Services] = Form(
 )
 
 
-# -- paying, looking up and cancelling ---------------------------------------------------------
-
-
-async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
-    reservation = await _reservation_in_question(context, states=ACTIVE)
-    if reservation is None:
-        return Outcome("booking/nothing_to_pay", {}, (Choice("menu_book", payload="intent:book"),))
-    try:
-        reservation = await context.services.bookings.begin_payment(
-            reservation.code, _actor(context)
-        )
-    except HoldExpired:
-        return Outcome(
-            "booking/hold_expired",
-            {"code": reservation.code},
-            (Choice("book_again", payload="intent:book"),),
-        )
-    facts = reservation_facts(reservation, context.locale)
-    payments = context.services.payments
-    offered = payments.choices_for(reservation)
-    chosen = context.parse.entities.get("gateway")
-    if chosen not in offered:
-        if len(offered) > 1:  # the guest picks; the payload names the reservation and gateway
-            pay = f"intent:pay|code={reservation.code}|gateway="
-            choices = tuple(Choice(f"gateway_{name}", payload=pay + name) for name in offered)
-            return Outcome("payments/choose_gateway", facts, choices)
-        chosen = offered[0]
-    try:
-        link = await payments.link_for(reservation, str(chosen))
-    except GatewayError:
-        retry = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
-        return Outcome("payments/gateway_unavailable", facts, (retry,))
-    outcomes = [Outcome("booking/payment_link", facts, (Choice("pay_link", url=link.url),))]
-    if link.pix_code:
-        image = None
-        if link.pix_qr_png:  # the alt text names the brand and the code, in no language
-            alt = f"Pix · {reservation.code}"
-            image = await context.services.media.publish(link.pix_qr_png, "image/png", alt)
-        outcomes.append(Outcome("payments/pix", {**facts, "pix_code": link.pix_code}, image=image))
-    return outcomes
+# -- looking up and cancelling ---------------------------------------------------------
 
 
 async def show_bookings(context: Ctx) -> Outcome:
-    bookings = context.services.bookings
+    reservations = context.services.reservations
     code, email = context.parse.entities.get("booking_code"), context.parse.entities.get("email")
     if code and email:
-        found = await bookings.find(str(code), str(email))
+        found = await reservations.find(str(code), str(email))
         if found is None:
             return Outcome("booking/lookup_failed")
         return Outcome("booking/details", reservation_facts(found, context.locale))
-    mine = await bookings.reservations_for(context.message.channel, context.message.conversation_id)
+    mine = await reservations.reservations_for(
+        context.message.channel, context.message.conversation_id
+    )
     if code:
         match = next((r for r in mine if r.code == str(code).upper()), None)
         if match is not None:
@@ -397,10 +360,10 @@ async def show_bookings(context: Ctx) -> Outcome:
 
 
 async def start_cancellation(context: Ctx) -> Outcome:
-    reservation = await _reservation_in_question(context, states=(*ACTIVE, CONFIRMED))
+    reservation = await reservation_in_question(context, states=(*ACTIVE, CONFIRMED))
     if reservation is None:
         return Outcome("booking/nothing_to_cancel")
-    terms = await context.services.bookings.cancellation_terms(reservation.code)
+    terms = await context.services.reservations.cancellation_terms(reservation.code)
     context.session.data["cancelling"] = reservation.code
     return Outcome(
         "booking/cancel_terms",
@@ -423,7 +386,7 @@ async def cancel(context: Ctx) -> Outcome:
         return await start_cancellation(context)
     context.session.data.pop("cancelling", None)
     try:
-        done = await context.services.bookings.cancel(str(confirmed), _actor(context))
+        done = await context.services.reservations.cancel(str(confirmed), guest_actor(context))
     except BookingError:
         return Outcome("booking/not_possible")
     # The refund the policy gives goes back through the gateway that took the money; a large
@@ -431,7 +394,7 @@ async def cancel(context: Ctx) -> Outcome:
     refund = None
     if done.refund > 0:
         refund = await context.services.refunds.request(
-            done.reservation.code, done.refund, "cancellation", _actor(context)
+            done.reservation.code, done.refund, "cancellation", guest_actor(context)
         )
     return Outcome(
         "booking/cancelled",
@@ -443,10 +406,15 @@ async def cancel(context: Ctx) -> Outcome:
     )
 
 
+def deep_link(property_slug: str) -> str:
+    """The button payload a link into the chat opens (Telegram's ``/start <parameter>``): the
+    booking of that property."""
+    return f"intent:book|property={property_slug}"
+
+
 def create_router() -> Router[Services]:
     router: Router[Services] = Router("booking")
     router.form(BOOKING_FORM, started_by="book")
-    router.intent("pay")(send_payment_link)
     router.intent("my_bookings")(show_bookings)
     router.intent("cancel")(cancel)
     return router
@@ -456,12 +424,12 @@ def create_router() -> Router[Services]:
 
 
 async def _offers(context: Ctx, values: Any) -> list[Any]:
-    bookings = context.services.bookings
-    place = await bookings.property_by_slug(values["property"])
+    quotes = context.services.quotes
+    place = await quotes.property_by_slug(values["property"])
     if place is None:
         return []
     dates, party_ = values["dates"], values["guests"]
-    return await bookings.offers(
+    return await quotes.offers(
         place.id,
         date.fromisoformat(dates["checkin"]),
         date.fromisoformat(dates["checkout"]),
@@ -470,9 +438,9 @@ async def _offers(context: Ctx, values: Any) -> list[Any]:
     )
 
 
-async def _reservation_in_question(context: Ctx, states: tuple[str, ...]) -> Reservation | None:
+async def reservation_in_question(context: Ctx, states: tuple[str, ...]) -> Reservation | None:
     """The reservation a guest means: the code they gave if it is theirs, else their latest."""
-    mine = await context.services.bookings.reservations_for(
+    mine = await context.services.reservations.reservations_for(
         context.message.channel, context.message.conversation_id
     )
     code = context.parse.entities.get("code") or context.parse.entities.get("booking_code")
@@ -489,9 +457,9 @@ def reservation_facts(reservation: Reservation, locale: str) -> dict[str, Any]:
         "state": reservation.state,
         "property": reservation.property.name,
         "room": reservation.product.name(locale),
-        "checkin": reservation.checkin.isoformat(),
-        "checkout": reservation.checkout.isoformat(),
-        "nights": (reservation.checkout - reservation.checkin).days,
+        "checkin": reservation.check_in.isoformat(),
+        "checkout": reservation.check_out.isoformat(),
+        "nights": (reservation.check_out - reservation.check_in).days,
         "adults": reservation.adults,
         "children": reservation.children,
         "total": reservation.total,
@@ -512,5 +480,6 @@ def _nights(dates: dict[str, str]) -> int:
     return (date.fromisoformat(dates["checkout"]) - date.fromisoformat(dates["checkin"])).days
 
 
-def _actor(context: Ctx) -> str:
+def guest_actor(context: Ctx) -> str:
+    """Who the audit trail says acted when a guest changes a reservation."""
     return f"guest:{context.message.channel}"

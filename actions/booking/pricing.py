@@ -69,13 +69,13 @@ class MinimumStayNotMet(ValueError):
         self.required = required
 
 
-def days(checkin: date, checkout: date) -> list[date]:
-    return [checkin + timedelta(days=offset) for offset in range((checkout - checkin).days)]
+def days(check_in: date, check_out: date) -> list[date]:
+    return [check_in + timedelta(days=offset) for offset in range((check_out - check_in).days)]
 
 
 def quote(
-    checkin: date,
-    checkout: date,
+    check_in: date,
+    check_out: date,
     units: int,
     rates: Sequence[RateRule],
     seasons: Sequence[SeasonRule],
@@ -84,13 +84,13 @@ def quote(
     fee_per_stay: int,
     currency: str,
 ) -> Quote:
-    """The price of ``units`` (rooms, or guests of a tour) from ``checkin`` to ``checkout``.
+    """The price of ``units`` (rooms, or guests of a tour) from ``check_in`` to ``check_out``.
 
     Taxes are rounded half up to the centavo on the subtotal; fees are per stay."""
-    stay = days(checkin, checkout)
+    stay = days(check_in, check_out)
     if not stay:
-        raise ValueError("checkout must be after checkin")
-    required = max([base_min_stay, *(s.min_stay for s in seasons if s.covers(checkin))])
+        raise ValueError("check-out must be after check-in")
+    required = max([base_min_stay, *(s.min_stay for s in seasons if s.covers(check_in))])
     if len(stay) < required:
         raise MinimumStayNotMet(required)
     nights = []

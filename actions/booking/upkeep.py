@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import structlog
 
 from actions.booking.catalog import extend_inventory
-from actions.booking.models import Reservation
-from actions.booking.service import BookingService
+from actions.booking.holds import Holds
+from actions.booking.tables import Reservation
 from bot.database import Database
 from bot.loops import LoopFailures
 
@@ -24,7 +24,7 @@ OnExpired = Callable[[Sequence[Reservation]], Awaitable[None]]
 
 
 async def run_upkeep(
-    service: BookingService,
+    holds: Holds,
     database: Database,
     on_expired: OnExpired,
     loops: LoopFailures,
@@ -35,7 +35,7 @@ async def run_upkeep(
     passes = 0
     while True:
         try:
-            expired = await service.expire_holds(loops)
+            expired = await holds.expire_holds(loops)
             if expired:
                 log.info("holds_expired", count=len(expired))
                 await on_expired(expired)

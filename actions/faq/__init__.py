@@ -1,3 +1,1 @@
-from actions.faq.handlers import Faq, create_router
-
-__all__ = ["Faq", "create_router"]
+"""Questions about the stay, answered from each property's knowledge file."""

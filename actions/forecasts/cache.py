@@ -13,7 +13,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from redis.asyncio import Redis
 
-from bot import keys
+from bot.keys import PREFIX
 
 TTL_SECONDS = 15 * 60
 """Shorter than the media store's day, so a cached answer's chart is still served."""
@@ -61,4 +61,5 @@ class AnswerCache:
 
 
 def cache_key(slug: str, version: str, period: str, locale: str) -> str:
-    return keys.forecast_answer(slug, version, period, locale)
+    """A staff forecast answer's Redis key, per property, model version, period and language."""
+    return f"{PREFIX}:forecast:{slug}:{version}:{period}:{locale}"

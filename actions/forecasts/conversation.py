@@ -21,8 +21,8 @@ async def forecast(context: Context[Services]) -> Outcome:
     services = context.services
     desk = services.forecasts
     text = context.message.text or ""
-    found = await services.bookings.find_properties(text)
-    chosen = found[0] if found else await services.bookings.property_by_slug(desk.default_property)
+    found = await services.quotes.find_properties(text)
+    chosen = found[0] if found else await services.quotes.property_by_slug(desk.default_property)
     if chosen is None or chosen.kind == "tour_operator":
         return Outcome("forecasts/unknown_property")
     today = services.today(chosen.timezone)

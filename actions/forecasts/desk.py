@@ -21,7 +21,7 @@ import pandas as pd
 import structlog
 from sqlalchemy import select
 
-from actions.booking.models import Product, Property
+from actions.booking.tables import Product, Property
 from actions.forecasts import cancellation, charts, demand, pricing, training
 from actions.forecasts.cache import AnswerCache
 from actions.forecasts.history import load_history

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from actions.booking.models import Product, Property, Reservation
-from actions.forecasts.models import HistoricalBooking
+from actions.booking.tables import Product, Property, Reservation
+from actions.forecasts.tables import HistoricalBooking
 from bot.database import Database
 
 CATEGORIES = (
@@ -103,12 +103,12 @@ async def _live(session: Any, property_slug: str | None) -> list[dict[str, Any]]
         query = query.where(Property.slug == property_slug)
     rows = []
     for reservation, slug, code in (await session.execute(query)).unique():
-        nights = (reservation.checkout - reservation.checkin).days
+        nights = (reservation.check_out - reservation.check_in).days
         cancelled = reservation.state == "cancelled"
         weekend = sum(
             1
             for offset in range(nights)
-            if (reservation.checkin.toordinal() + offset) % 7 in (5, 6)  # Fri and Sat nights
+            if (reservation.check_in.toordinal() + offset) % 7 in (5, 6)  # Fri and Sat nights
         )
         rows.append({
             "property": slug, "room_type": code, "meal": "BB", "country": "BRA",
@@ -120,7 +120,7 @@ async def _live(session: Any, property_slug: str | None) -> list[dict[str, Any]]
             "previous_cancellations": 0, "previous_bookings_not_canceled": 0,
             "parking_spaces": 0, "special_requests": 0, "is_canceled": cancelled,
             "is_repeated_guest": False, "booked_on": reservation.created_at.date(),
-            "arrival": reservation.checkin,
+            "arrival": reservation.check_in,
             "cancelled_on": reservation.updated_at.date() if cancelled else None,
             "id": reservation.id, "reference": reservation.code,
         })  # fmt: skip

@@ -97,9 +97,9 @@ def _period(
             this_year = _month(today.year, month)
             return this_year if this_year[1] > today else _month(today.year + 1, month)
     stay = stay_dates(text, locale, today)
-    if stay.checkin is not None:
-        end = stay.checkout or stay.checkin + timedelta(days=stay.nights or 1)
-        return stay.checkin, max(end - timedelta(days=1), stay.checkin), None
+    if stay.check_in is not None:
+        end = stay.check_out or stay.check_in + timedelta(days=stay.nights or 1)
+        return stay.check_in, max(end - timedelta(days=1), stay.check_in), None
     return today + timedelta(days=1), today + timedelta(days=DEFAULT_DAYS[kind]), None
 
 

@@ -1,3 +1,1 @@
-from actions.handoff.handlers import create_router
-
-__all__ = ["create_router"]
+"""A person instead of the bot: the guest's request, and staff taking the conversation over."""

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
 
-from bot import keys
+from bot.keys import PREFIX
 
 TTL_SECONDS = 2 * 24 * 60 * 60
 REQUESTED = "requested"
@@ -91,28 +91,28 @@ class RedisHandoffStore(HandoffStore):
     async def save(self, handoff: Handoff) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             document = json.dumps(asdict(handoff))
-            pipe.set(keys.handoff_ticket(handoff.ticket), document, ex=TTL_SECONDS)
-            pipe.set(keys.handoff(handoff.guest), handoff.ticket, ex=TTL_SECONDS)
+            pipe.set(ticket_key(handoff.ticket), document, ex=TTL_SECONDS)
+            pipe.set(guest_key(handoff.guest), handoff.ticket, ex=TTL_SECONDS)
             if handoff.staff is not None:
-                pipe.set(keys.handoff_staff(handoff.staff), handoff.ticket, ex=TTL_SECONDS)
+                pipe.set(staff_key(handoff.staff), handoff.ticket, ex=TTL_SECONDS)
             await pipe.execute()
 
     async def by_ticket(self, ticket: str) -> Handoff | None:
-        raw = await self._redis.get(keys.handoff_ticket(ticket))
+        raw = await self._redis.get(ticket_key(ticket))
         return Handoff(**json.loads(raw)) if raw else None
 
     async def of_guest(self, guest: str) -> Handoff | None:
-        return await self._linked(keys.handoff(guest))
+        return await self._linked(guest_key(guest))
 
     async def of_staff(self, staff: str) -> Handoff | None:
-        return await self._linked(keys.handoff_staff(staff))
+        return await self._linked(staff_key(staff))
 
     async def close(self, handoff: Handoff) -> None:
-        links = [keys.handoff(handoff.guest)]
+        links = [guest_key(handoff.guest)]
         if handoff.staff is not None:
-            links.append(keys.handoff_staff(handoff.staff))
+            links.append(staff_key(handoff.staff))
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.handoff_ticket(handoff.ticket))
+            pipe.delete(ticket_key(handoff.ticket))
             for link in links:  # a guest and a staff member have one open handoff at most
                 pipe.delete(link)
             await pipe.execute()
@@ -120,3 +120,18 @@ class RedisHandoffStore(HandoffStore):
     async def _linked(self, link: str) -> Handoff | None:
         ticket = await self._redis.get(link)
         return await self.by_ticket(ticket.decode()) if isinstance(ticket, bytes) else None
+
+
+def guest_key(conversation_key: str) -> str:
+    """A guest conversation's request for a person, and who took it over."""
+    return f"{PREFIX}:handoff:{{{conversation_key}}}"
+
+
+def ticket_key(ticket: str) -> str:
+    """A handoff request by its short ticket id, as staff buttons name it."""
+    return f"{PREFIX}:handoff:ticket:{ticket}"
+
+
+def staff_key(staff: str) -> str:
+    """The guest conversation a staff member took over in one of their conversations."""
+    return f"{PREFIX}:handoff:staff:{staff}"

@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 # Imported for their side effect: each registers its tables on the metadata.
-import actions.booking.models
-import actions.forecasts.models
+import actions.booking.tables
+import actions.forecasts.tables
 import actions.payments.tables  # noqa: F401
 from actions.tables import Base
 

@@ -1,11 +1,16 @@
-"""Refunds in chat: the guest's ``refund`` (status, and a request with a reason) and the
-staff's decisions from any channel (``refund_approve``, ``refund_deny``, ``refund_flagged``,
-kept for staff roles: a guest pressing a forwarded button is refused by the dispatcher)."""
+"""Payments in chat: the guest's ``pay`` (a link for their reservation, from a gateway they
+choose), ``refund`` (status, and a request with a reason) and the staff's decisions from any
+channel (``refund_approve``, ``refund_deny``, ``refund_flagged``, kept for staff roles: a guest
+pressing a forwarded button is refused by the dispatcher)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from actions.booking.conversation import guest_actor, reservation_facts, reservation_in_question
+from actions.booking.errors import HoldExpired
+from actions.booking.states import ACTIVE
+from actions.payments.gateway import GatewayError
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import text_answer
@@ -16,10 +21,49 @@ DENIAL_REASONS = ("outside_policy", "no_show", "already_refunded")
 MAX_NOTE_CHARS = 500
 
 
+async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
+    reservation = await reservation_in_question(context, states=ACTIVE)
+    if reservation is None:
+        return Outcome("booking/nothing_to_pay", {}, (Choice("menu_book", payload="intent:book"),))
+    try:
+        reservation = await context.services.reservations.begin_payment(
+            reservation.code, guest_actor(context)
+        )
+    except HoldExpired:
+        return Outcome(
+            "booking/hold_expired",
+            {"code": reservation.code},
+            (Choice("book_again", payload="intent:book"),),
+        )
+    facts = reservation_facts(reservation, context.locale)
+    payments = context.services.payments
+    offered = payments.choices_for(reservation)
+    chosen = context.parse.entities.get("gateway")
+    if chosen not in offered:
+        if len(offered) > 1:  # the guest picks; the payload names the reservation and gateway
+            pay = f"intent:pay|code={reservation.code}|gateway="
+            choices = tuple(Choice(f"gateway_{name}", payload=pay + name) for name in offered)
+            return Outcome("payments/choose_gateway", facts, choices)
+        chosen = offered[0]
+    try:
+        link = await payments.link_for(reservation, str(chosen))
+    except GatewayError:
+        retry = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+        return Outcome("payments/gateway_unavailable", facts, (retry,))
+    outcomes = [Outcome("booking/payment_link", facts, (Choice("pay_link", url=link.url),))]
+    if link.pix_code:
+        image = None
+        if link.pix_qr_png:  # the alt text names the brand and the code, in no language
+            alt = f"Pix · {reservation.code}"
+            image = await context.services.media.publish(link.pix_qr_png, "image/png", alt)
+        outcomes.append(Outcome("payments/pix", {**facts, "pix_code": link.pix_code}, image=image))
+    return outcomes
+
+
 async def refund_status(context: Ctx) -> Outcome:
     """The guest's refunds and how each stands; a button to ask for one where money is left."""
     services = context.services
-    mine = await services.bookings.reservations_for(
+    mine = await services.reservations.reservations_for(
         context.message.channel, context.message.conversation_id
     )
     refunds = await services.refunds.of_reservations([r.code for r in mine])
@@ -43,7 +87,7 @@ def which_reservation(context: Ctx, asked: bool) -> str | None:
 
 
 async def refundable_reservation(context: Ctx, value: Any, values: Any) -> str | None:
-    mine = await context.services.bookings.reservations_for(
+    mine = await context.services.reservations.reservations_for(
         context.message.channel, context.message.conversation_id
     )
     if not any(r.code == value for r in mine):
@@ -58,7 +102,7 @@ def valid_note(context: Ctx, value: Any, values: Any) -> str | None:
 
 async def request_refund(context: Ctx, values: dict[str, Any]) -> Outcome:
     refund = await context.services.refunds.request(
-        values["code"], None, "guest_request", f"guest:{context.message.channel}", values["reason"]
+        values["code"], None, "guest_request", guest_actor(context), values["reason"]
     )
     if refund is None:
         return Outcome("payments/nothing_to_refund")
@@ -114,6 +158,7 @@ async def refund_flagged(context: Ctx) -> Outcome:
 
 def create_router() -> Router[Services]:
     router: Router[Services] = Router("payments")
+    router.intent("pay")(send_payment_link)
     router.intent("refund")(refund_status)
     router.form(REFUND_FORM, started_by="refund_request")
     router.intent("refund_approve", roles=STAFF)(approve)

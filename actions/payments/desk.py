@@ -6,25 +6,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from actions.booking.service import BookingService, NotFound
+from actions.booking.errors import NotFound
+from actions.booking.reservations import Reservations
+from actions.payments.checkout import Checkout, checkout_of
 from actions.payments.gateway import GatewayError
 from actions.payments.refunds import Refunds
-from actions.payments.sandbox import SandboxCheckout, checkout_of
+from actions.payments.sandbox import SandboxCheckout
 from actions.payments.service import PaymentService
 from actions.payments.webhooks import Received, WebhookInbox
-from bot.types import Checkout
 
 
 class PaymentsDesk:
     def __init__(
         self,
-        bookings: BookingService,
+        reservations: Reservations,
         payments: PaymentService,
         refunds: Refunds,
         inbox: WebhookInbox,
         links: SandboxCheckout,
     ) -> None:
-        self._bookings = bookings
+        self._reservations = reservations
         self._payments = payments
         self._refunds = refunds
         self._inbox = inbox
@@ -35,13 +36,15 @@ class PaymentsDesk:
 
     async def returned(self, gateway: str, token: str, query: Mapping[str, str]) -> Checkout | None:
         """The payer is back from the gateway's page: ask the gateway now rather than wait for
-        the webhook (PayPal's approved order is captured here; the webhook then finds it done)."""
+        the webhook (a PayPal order, named in the return URL, is captured here; the webhook then
+        finds it done)."""
         code = self._links.code_of(token)
         implementation = self._payments.gateways.get(gateway)
         if code is None or implementation is None:
             return None
         payment = await self._payments.latest(code, gateway)
-        reference = query.get("token") if gateway == "paypal" else None
+        named = implementation.return_parameter
+        reference = query.get(named) if named else None
         reference = reference or (payment.reference if payment else None)
         if reference:
             try:
@@ -51,7 +54,7 @@ class PaymentsDesk:
             except GatewayError:
                 pass  # the webhook will bring it; the page shows the reservation as it is
         try:
-            return checkout_of(await self._bookings.by_code(code))
+            return checkout_of(await self._reservations.by_code(code))
         except NotFound:
             return None
 

@@ -83,7 +83,22 @@ class Ignored:
 
 
 class Gateway(Protocol):
+    """A payment provider, and how the rest of the payments domain must treat it (what it says
+    of itself, so that nothing outside the gateway modules asks for one by name)."""
+
     name: str
+    takes_webhooks: bool
+    """Whether the provider notifies us at ``/webhooks/payments/{name}``; a gateway that pays on
+    our own page (the sandbox) answers that URL 404."""
+    status_by_charge: bool
+    """Whether ``status`` is asked with the payment's charge reference (Mercado Pago: the
+    payment, since its preference has no state) rather than the link's reference."""
+    return_parameter: str | None
+    """The return URL's query parameter that names the payment (PayPal's ``token``, the order:
+    asking its status captures it); None when the latest link of the reservation is asked."""
+    keeps_own_books: bool
+    """Whether what it holds is only in our database (the sandbox), so reconciliation has no
+    second opinion to compare the ledger with."""
 
     async def create_link(self, request: LinkRequest) -> PaymentLink: ...
 
@@ -119,6 +134,16 @@ class InvalidWebhook(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def status_lookup(
+    gateway: Gateway | None, reference: str, charge_reference: str | None
+) -> str | None:
+    """The reference to ask ``gateway.status`` with for a payment we recorded; None when the
+    gateway is not enabled (or the payment has no such reference yet)."""
+    if gateway is None:
+        return None
+    return charge_reference if gateway.status_by_charge else reference
 
 
 def to_decimal(amount: int) -> Decimal:

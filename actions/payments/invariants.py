@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from actions.booking.models import Reservation, ReservationEvent
-from actions.payments.gateway import Gateway, GatewayError
+from actions.booking.tables import Reservation, ReservationEvent
+from actions.payments.gateway import Gateway, GatewayError, status_lookup
 from actions.payments.tables import LedgerEntry, Payment, Refund
 from bot.database import Database
 from bot.loops import LoopFailures
@@ -160,7 +160,7 @@ async def _against_gateway(
     payment: Payment, money: _Money, gateways: Mapping[str, Gateway]
 ) -> Violation | None:
     gateway = gateways.get(payment.gateway)
-    lookup = payment.charge_reference if payment.gateway == "mercadopago" else payment.reference
+    lookup = status_lookup(gateway, payment.reference, payment.charge_reference)
     if gateway is None or lookup is None:
         return Violation(payment.reservation_code, "ledger_vs_gateway",
                          f"payment {payment.id}: {payment.gateway} cannot be asked")  # fmt: skip

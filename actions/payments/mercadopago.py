@@ -51,6 +51,10 @@ STATES: dict[str, PaymentState] = {
 
 class MercadoPagoGateway:
     name = "mercadopago"
+    takes_webhooks = True
+    status_by_charge = True
+    return_parameter: str | None = None
+    keeps_own_books = False
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from actions.booking.conversation import reservation_facts
-from actions.booking.models import Reservation
+from actions.booking.tables import Reservation
 from bot.proactive import Notifier
 from bot.types import Address, Choice, Outcome
 

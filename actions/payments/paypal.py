@@ -49,6 +49,10 @@ TRANSMISSION = ("auth-algo", "cert-url", "transmission-id", "transmission-sig",
 
 class PayPalGateway:
     name = "paypal"
+    takes_webhooks = True
+    status_by_charge = False
+    return_parameter: str | None = "token"
+    keeps_own_books = False
 
     def __init__(
         self,

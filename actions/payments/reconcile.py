@@ -1,8 +1,8 @@
 """Reconciliation: the ledger's totals per payment against what the gateway's API says now.
 
 A difference is a payment the gateway took but the ledger lacks (a lost notification), a ledger
-payment the gateway does not confirm, or refunds that do not add up. The sandbox is its own
-ledger and is not compared.
+payment the gateway does not confirm, or refunds that do not add up. A gateway that keeps its
+own books in our database (the sandbox) is not compared.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from actions.payments.gateway import GatewayError
+from actions.payments.gateway import GatewayError, status_lookup
 from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment
 from bot.database import Database
@@ -40,9 +40,10 @@ async def reconcile(
     progress: Callable[[list[Payment]], Iterable[Payment]] = lambda items: items,
 ) -> list[Difference]:
     since = datetime.now(UTC) - timedelta(days=RECENT_UNPAID_DAYS)
+    own_books = [name for name, gateway in payments.gateways.items() if gateway.keeps_own_books]
     async with database.session() as session:
         rows = list(await session.scalars(
-            select(Payment).where(Payment.gateway != "sandbox",
+            select(Payment).where(Payment.gateway.not_in(own_books),
                                   (Payment.status.in_(("paid", "flagged")))
                                   | (Payment.created_at >= since))
             .order_by(Payment.id)
@@ -74,7 +75,7 @@ async def _compare(
     payments: PaymentService, payment: Payment, paid: int, refunded: int
 ) -> Difference | None:
     gateway = payments.gateways.get(payment.gateway)
-    lookup = payment.charge_reference if payment.gateway == "mercadopago" else payment.reference
+    lookup = status_lookup(gateway, payment.reference, payment.charge_reference)
     if gateway is None or lookup is None:
         if paid and gateway is None:
             return _difference(payment, paid, 0, refunded, 0, "gateway disabled")

@@ -18,7 +18,8 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.booking.service import BookingService, NotFound
+from actions.booking.errors import NotFound
+from actions.booking.reservations import Reservations
 from actions.payments.gateway import GatewayError
 from actions.payments.notices import Notices
 from actions.payments.service import PaymentService
@@ -37,13 +38,13 @@ class Refunds:
     def __init__(
         self,
         database: Database,
-        bookings: BookingService,
+        reservations: Reservations,
         payments: PaymentService,
         notices: Notices,
         approval_above: int,
     ) -> None:
         self._database = database
-        self._bookings = bookings
+        self._reservations = reservations
         self._payments = payments
         self._notices = notices
         self._approval_above = approval_above
@@ -164,7 +165,7 @@ class Refunds:
         if payment is None or await self._left(payment.id) <= 0:
             return
         try:
-            reservation = await self._bookings.by_code(payment.reservation_code)
+            reservation = await self._reservations.by_code(payment.reservation_code)
         except NotFound:
             return
         late = {"refund": await self._left(payment.id), "refund_currency": payment.currency}
@@ -180,7 +181,7 @@ class Refunds:
         if payment is None or left <= 0:
             return
         try:
-            reservation = await self._bookings.by_code(payment.reservation_code)
+            reservation = await self._reservations.by_code(payment.reservation_code)
         except NotFound:
             return
         twice = {"refund": left, "refund_currency": payment.currency}
@@ -266,7 +267,7 @@ class Refunds:
         self, refund: Refund, template: str, extra: dict[str, object] | None = None
     ) -> None:
         try:
-            reservation = await self._bookings.by_code(refund.reservation_code)
+            reservation = await self._reservations.by_code(refund.reservation_code)
         except NotFound:
             return
         await self._notices.guest(reservation, template, {

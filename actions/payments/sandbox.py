@@ -19,17 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.conversation import reservation_facts
-from actions.booking.models import Reservation
-from actions.booking.service import (
-    ACTIVE,
-    CANCELLED,
-    CONFIRMED,
-    BookingService,
-    HoldExpired,
-    IllegalTransition,
-    NotFound,
-)
+from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
+from actions.booking.reservations import Reservations
+from actions.booking.tables import Reservation
 from actions.booking.upkeep import OnExpired
+from actions.payments.checkout import Checkout, checkout_of
 from actions.payments.gateway import (
     GatewayError,
     InvalidWebhook,
@@ -44,7 +38,7 @@ from actions.payments.service import PaymentService
 from actions.payments.tables import SandboxMovement
 from bot.database import Database
 from bot.proactive import Notifier
-from bot.types import Address, Checkout, Choice, Outcome
+from bot.types import Address, Choice, Outcome
 
 log = structlog.get_logger("rsv360.payments")
 
@@ -77,12 +71,16 @@ class SandboxGateway:
     moved (``sandbox_movements``): a capture when the page took the money, a row per refund."""
 
     name = "sandbox"
+    takes_webhooks = False
+    status_by_charge = False
+    return_parameter: str | None = None
+    keeps_own_books = True
 
     def __init__(
-        self, links: SandboxCheckout, bookings: BookingService, database: Database
+        self, links: SandboxCheckout, reservations: Reservations, database: Database
     ) -> None:
         self._links = links
-        self._bookings = bookings
+        self._reservations = reservations
         self._database = database
 
     async def create_link(self, request: LinkRequest) -> PaymentLink:
@@ -104,7 +102,7 @@ class SandboxGateway:
 
     async def status(self, reference: str) -> PaymentStatus:
         code = reference.removeprefix("sandbox-")
-        reservation = await self._bookings.by_code(code)
+        reservation = await self._reservations.by_code(code)
         captured, refunded = await self._held(code)
         state: PaymentState = "paid" if captured else "pending"
         return PaymentStatus(reference, code, state, captured or reservation.total,
@@ -174,12 +172,12 @@ class SandboxPayments:
 
     def __init__(
         self,
-        bookings: BookingService,
+        reservations: Reservations,
         links: SandboxCheckout,
         notifier: Notifier,
         payments: PaymentService,
     ) -> None:
-        self._bookings = bookings
+        self._reservations = reservations
         self._links = links
         self._notifier = notifier
         self._payments = payments
@@ -194,15 +192,15 @@ class SandboxPayments:
         if code is None:
             return None
         try:
-            reservation, first = await self._bookings.confirm_payment(code, actor="sandbox")
+            reservation, first = await self._reservations.confirm_payment(code, actor="sandbox")
         except NotFound:
             return None
         except HoldExpired:  # expired now, committed: the upkeep's sweep will not tell it again
-            reservation = await self._bookings.by_code(code)
+            reservation = await self._reservations.by_code(code)
             expired = Outcome("booking/payment_expired", {"code": code}, (BOOK_AGAIN,))
             await _tell(self._notifier, reservation, expired)
         except IllegalTransition:  # expired or cancelled earlier: the chat was told then
-            reservation = await self._bookings.by_code(code)
+            reservation = await self._reservations.by_code(code)
         else:
             if first:
                 gateway = self._payments.gateways["sandbox"]
@@ -220,7 +218,7 @@ class SandboxPayments:
             return None
         checkout = checkout_of(reservation)
         if checkout.status == "payable":
-            await self._bookings.note(reservation.code, "sandbox", "payment failed")
+            await self._reservations.note(reservation.code, "sandbox", "payment failed")
             pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
             failed = Outcome("booking/payment_failed", checkout.values, (pay_now,))
             await _tell(self._notifier, reservation, failed)
@@ -228,22 +226,9 @@ class SandboxPayments:
 
     async def _find(self, code: str) -> Reservation | None:
         try:
-            return await self._bookings.by_code(code)
+            return await self._reservations.by_code(code)
         except NotFound:
             return None
-
-
-def checkout_of(reservation: Reservation) -> Checkout:
-    facts = {**reservation_facts(reservation, reservation.locale), "name": reservation.guest_name}
-    if reservation.state == CONFIRMED:
-        return Checkout("paid", reservation.locale, facts)
-    if reservation.state == CANCELLED:
-        return Checkout("closed", reservation.locale, facts)
-    expires = reservation.hold_expires_at
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)  # SQLite hands back naive UTC datetimes
-    payable = reservation.state in ACTIVE and expires is not None and expires > datetime.now(UTC)
-    return Checkout("payable" if payable else "expired", reservation.locale, facts)
 
 
 async def _tell(notifier: Notifier, reservation: Reservation, outcome: Outcome) -> None:

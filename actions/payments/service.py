@@ -2,7 +2,7 @@
 
 ``apply`` is the one place a payment's state moves. It runs with the payment row locked, so any
 number of concurrent notifications of one payment record it once in the ledger, and the
-reservation's own lock (``BookingService.confirm_payment``) makes the guest hear the
+reservation's own lock (``Reservations.confirm_payment``) makes the guest hear the
 confirmation exactly once. States only move forward: ``created`` → ``paid`` / ``flagged`` /
 ``failed`` / ``expired``, and a failure or expiry reported after the money came changes nothing.
 """
@@ -18,8 +18,9 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.booking.models import Reservation
-from actions.booking.service import BookingService, HoldExpired, IllegalTransition, NotFound
+from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
+from actions.booking.reservations import Reservations
+from actions.booking.tables import Reservation
 from actions.payments.gateway import (
     Gateway,
     GatewayError,
@@ -29,7 +30,7 @@ from actions.payments.gateway import (
 )
 from actions.payments.metrics import PaymentMetrics
 from actions.payments.notices import Notices, pay_again
-from actions.payments.routing import Routes
+from actions.payments.routing import SANDBOX, Routes
 from actions.payments.tables import LedgerEntry, Payment
 from bot.database import Database
 from bot.observability import pseudonym
@@ -59,7 +60,7 @@ class PaymentService:
     def __init__(
         self,
         database: Database,
-        bookings: BookingService,
+        reservations: Reservations,
         gateways: Mapping[str, Gateway],
         routes: Routes,
         notices: Notices,
@@ -69,7 +70,7 @@ class PaymentService:
         on_duplicate_payment: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._database = database
-        self._bookings = bookings
+        self._reservations = reservations
         self.gateways = gateways
         self._routes = routes
         self._notices = notices
@@ -162,11 +163,11 @@ class PaymentService:
         reference, now = f"sandbox-{reservation.code}", datetime.now(UTC)
         async with self._database.session() as session:
             payment = await session.scalar(
-                select(Payment).where(Payment.gateway == "sandbox", Payment.reference == reference)
+                select(Payment).where(Payment.gateway == SANDBOX, Payment.reference == reference)
                 .order_by(Payment.id.desc()).limit(1)
             )  # fmt: skip
             if payment is None:
-                payment = Payment(reservation_code=reservation.code, gateway="sandbox",
+                payment = Payment(reservation_code=reservation.code, gateway=SANDBOX,
                                   reference=reference, amount=reservation.total,
                                   currency=reservation.currency, status=OPEN,
                                   url="", idempotency_key=f"pay-{reservation.code}-sandbox-page",
@@ -179,7 +180,7 @@ class PaymentService:
             status = PaymentStatus(reference, reservation.code, "paid", reservation.total,
                                    reservation.currency, reference)  # fmt: skip
             session.add(_ledger_payment(payment, status))
-        self.metrics.succeeded.labels("sandbox").inc()
+        self.metrics.succeeded.labels(SANDBOX).inc()
         await self._after_confirmation(reservation.code, payment.id)
 
     async def latest(self, code: str, gateway_name: str) -> Payment | None:
@@ -202,7 +203,7 @@ class PaymentService:
         self, gateway_name: str, payment_id: int, code: str, before: str, status: PaymentStatus
     ) -> Applied:
         try:
-            reservation, first = await self._bookings.confirm_payment(
+            reservation, first = await self._reservations.confirm_payment(
                 code, f"gateway:{gateway_name}"
             )
         except (HoldExpired, IllegalTransition):
@@ -288,7 +289,7 @@ class PaymentService:
     async def _tell_unpaid(self, gateway_name: str, code: str, state: str) -> None:
         self.metrics.failed.labels(gateway_name).inc()
         try:
-            reservation = await self._bookings.by_code(code)
+            reservation = await self._reservations.by_code(code)
         except NotFound:
             return
         if reservation.state not in ("held", "pending_payment"):

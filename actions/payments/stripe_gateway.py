@@ -39,6 +39,10 @@ FOLLOWED = {
 
 class StripeGateway:
     name = "stripe"
+    takes_webhooks = True
+    status_by_charge = False
+    return_parameter: str | None = None
+    keeps_own_books = False
 
     def __init__(
         self,

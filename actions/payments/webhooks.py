@@ -41,7 +41,7 @@ class WebhookInbox:
 
     async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes) -> Received:
         gateway = self._payments.gateways.get(gateway_name)
-        if gateway is None or gateway_name == "sandbox":
+        if gateway is None or not gateway.takes_webhooks:
             return "unknown_gateway"
         metrics = self._payments.metrics
         try:

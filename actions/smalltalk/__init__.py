@@ -1,3 +1,1 @@
-from actions.smalltalk.handlers import create_router
-
-__all__ = ["create_router"]
+"""Greetings, thanks, goodbyes, the help menu and the fallback."""

@@ -4,15 +4,16 @@ Webhook mode answers Telegram at once and handles the update in a background tas
 sends again after 60 s without an answer); polling mode is for a laptop without a public URL.
 Either way one aiogram ``Dispatcher`` turns messages and button presses into ``bot.Message``:
 the Telegram user's ``language_code`` is the locale hint, the update id dedupes re-deliveries,
-``/start <slug>`` (a ``t.me/<bot>?start=pousada-do-mar`` link) opens the booking of that
-property.
+``/start <parameter>`` (a ``t.me/<bot>?start=pousada-do-mar`` link) becomes the button payload
+that the ``deep_link`` mapping passed in by the composition root gives it (the booking of that
+property): the adapter does not know what a parameter means.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -59,6 +60,7 @@ class TelegramChannel:
         roles: RoleBook,
         *,
         max_text_chars: int,
+        deep_link: Callable[[str], str],
     ) -> None:
         self._engine = engine
         self._renderer = renderer
@@ -67,6 +69,7 @@ class TelegramChannel:
         self._payloads = payloads
         self._roles = roles
         self._max_text_chars = max_text_chars
+        self._deep_link = deep_link
         self.bot = sender.bot
         self.dispatcher = Dispatcher()
         router = Router(name=CHANNEL)
@@ -126,7 +129,7 @@ class TelegramChannel:
 
     async def _on_text(self, message: TelegramMessage, event_update: Update) -> None:
         text = (message.text or "").strip()
-        payload = _command_payload(text)
+        payload = _command_payload(text, self._deep_link)
         if payload is None and len(text) > self._max_text_chars:
             await self._refuse(message, "message_too_long")
             return
@@ -241,10 +244,10 @@ class _CheckedRequestHandler(SimpleRequestHandler):
             log.exception("telegram_update_failed", update=update.update_id)
 
 
-def _command_payload(text: str) -> str | None:
+def _command_payload(text: str, deep_link: Callable[[str], str]) -> str | None:
     match = DEEP_LINK.match(text)
     if match is not None:
-        slug = match.group(1)
-        return f"intent:book|property={slug}" if slug else COMMANDS["/start"]
+        parameter = match.group(1)
+        return deep_link(parameter) if parameter else COMMANDS["/start"]
     command = text.split("@", 1)[0].lower()
     return COMMANDS.get(command) if command.startswith("/") and command != "/start" else None

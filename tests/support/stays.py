@@ -39,27 +39,29 @@ def in_portuguese(day: date) -> str:
 
 def spoken(stay: Stay, locale: str) -> str:
     """The stay as a guest writes it, with full dates (any month, any year)."""
-    checkin, checkout = stay
+    check_in, check_out = stay
     if locale == "en":
         month = MONTHS["en"]
-        return (f"from {month[checkin.month - 1]} {checkin.day} {checkin.year} "
-                f"to {month[checkout.month - 1]} {checkout.day} {checkout.year}")  # fmt: skip
+        return (f"from {month[check_in.month - 1]} {check_in.day} {check_in.year} "
+                f"to {month[check_out.month - 1]} {check_out.day} {check_out.year}")  # fmt: skip
     if locale == "es":
         month = MONTHS["es"]
-        return (f"del {checkin.day} de {month[checkin.month - 1]} de {checkin.year} "
-                f"al {checkout.day} de {month[checkout.month - 1]} de {checkout.year}")  # fmt: skip
-    return f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+        return (
+            f"del {check_in.day} de {month[check_in.month - 1]} de {check_in.year} "
+            f"al {check_out.day} de {month[check_out.month - 1]} de {check_out.year}"
+        )
+    return f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
 
 
 def in_season(day: date, seeded_on: date) -> bool:
     return any(start <= day <= end for _, start, end, _, _ in demo_seasons(seeded_on))
 
 
-def minimum_stay(checkin: date, seeded_on: date) -> int:
-    """The nights the demo requires for a stay starting on ``checkin`` (as the service reads it:
+def minimum_stay(check_in: date, seeded_on: date) -> int:
+    """The nights the demo requires for a stay starting on ``check_in`` (as the service reads it:
     the longest minimum of the seasons covering the check-in day)."""
     covering = [nights for _, start, end, nights, _ in demo_seasons(seeded_on)
-                if start <= checkin <= end]  # fmt: skip
+                if start <= check_in <= end]  # fmt: skip
     return max([1, *covering])
 
 
@@ -67,20 +69,20 @@ def off_season_stay(start_from: date | None = None, nights: int = 2, lead_days: 
     """``nights`` nights at least ``lead_days`` ahead, none of them in a demo season, so no
     minimum stay applies and the price is the base rate."""
     day = start_from or today()
-    checkin = day + timedelta(days=lead_days)
-    while any(in_season(checkin + timedelta(days=n), day) for n in range(nights + 1)):
-        checkin += timedelta(days=1)
-    return checkin, checkin + timedelta(days=nights)
+    check_in = day + timedelta(days=lead_days)
+    while any(in_season(check_in + timedelta(days=n), day) for n in range(nights + 1)):
+        check_in += timedelta(days=1)
+    return check_in, check_in + timedelta(days=nights)
 
 
 def high_season_stay(start_from: date | None = None, lead_days: int = 1) -> Stay:
     """The first stay at least ``lead_days`` ahead whose check-in is in a demo season, as long
     as that season's minimum stay."""
     day = start_from or today()
-    checkin = day + timedelta(days=lead_days)
-    while not in_season(checkin, day):
-        checkin += timedelta(days=1)
-    return checkin, checkin + timedelta(days=minimum_stay(checkin, day))
+    check_in = day + timedelta(days=lead_days)
+    while not in_season(check_in, day):
+        check_in += timedelta(days=1)
+    return check_in, check_in + timedelta(days=minimum_stay(check_in, day))
 
 
 def checkin_days(policy: CancellationPolicy, window: Window) -> range:
@@ -101,5 +103,5 @@ def stay_in_window(
     ahead = checkin_days(policy, window)
     if not ahead:
         raise ValueError(f"the policy {policy} has no {window} window")
-    checkin = day + timedelta(days=ahead[0])
-    return checkin, checkin + timedelta(days=minimum_stay(checkin, day))
+    check_in = day + timedelta(days=ahead[0])
+    return check_in, check_in + timedelta(days=minimum_stay(check_in, day))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from actions.booking.service import policy_of
+from actions.booking.reservations import policy_of
 from actions.faq.knowledge import PropertyKnowledge
 from actions.faq.topics import TopicFinder
 from actions.services import Services
@@ -37,7 +37,7 @@ async def answer_question(context: Context[Services]) -> Outcome:
         )
         return Outcome("faq/topics", {"property": knowledge.name}, choices)
     if topic == "cancellation_policy":
-        place = await context.services.bookings.property_by_slug(knowledge.slug)
+        place = await context.services.quotes.property_by_slug(knowledge.slug)
         if place is None:
             return Outcome("faq/unknown", {"property": knowledge.name},
                            (Choice("menu_human", payload="intent:human"),))  # fmt: skip

@@ -119,8 +119,8 @@ class Reservation(Base):
     code: Mapped[str] = mapped_column(String(10), unique=True)
     property_id: Mapped[int] = mapped_column(ForeignKey("properties.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
-    checkin: Mapped[date] = mapped_column(Date)
-    checkout: Mapped[date] = mapped_column(Date)
+    check_in: Mapped[date] = mapped_column("checkin", Date)
+    check_out: Mapped[date] = mapped_column("checkout", Date)
     units: Mapped[int]
     adults: Mapped[int]
     children: Mapped[int] = mapped_column(default=0)
