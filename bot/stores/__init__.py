@@ -39,30 +39,41 @@ from bot.stores.redis import (
     redis_rate_limits,
 )
 
+# Bounds of the in-process stores that grow with traffic (an entry per update, button or push).
 MAX_REMEMBERED_UPDATES = 100_000
 MAX_SHORT_PAYLOADS = 100_000
 MAX_WAITING_CONVERSATIONS = 10_000
-"""Bounds of the in-process stores that grow with traffic rather than with conversations."""
 
 
 @dataclass(frozen=True, slots=True)
 class Stores:
+    """Every store, each named for what it keeps; its owner (in brackets) wraps it."""
+
     dedupe: ValueStore
-    """Update ids seen (``bot.dedupe``): the pipeline's, the checkout forms', Slack events'."""
+    """Update ids seen: the pipeline's, the checkout forms', Slack events' (``bot.dedupe``)."""
     sessions: ValueStore
+    """One JSON document per conversation (``bot.sessions``)."""
     payloads: ValueStore
     """Button payloads too long for a provider, under their short keys (``bot.payloads``)."""
     unreachable: ValueStore
     """Chats that refused the bot (``bot.delivery``)."""
     handoffs: ValueStore
+    """Open handoffs and who took them (``actions.handoff.store``)."""
     forecast_answers: ValueStore
+    """Staff forecast answers (``actions.forecasts.cache``)."""
     pending_replies: ListStore
+    """Replies waiting for a conversation to connect (``bot.proactive``)."""
     media: MediaStore
+    """Published pictures (``bot.media``)."""
     exposures: ExposureLog
+    """A/B exposures (``bot.experiments``)."""
     order: ConversationOrder
+    """One turn at a time per conversation (``bot.ordering``)."""
     rate_limits: Storage
+    """The ``limits`` library's counters (``bot.ratelimit``, ``bot.edges``)."""
     wakeups: Wakeups | None
-    """Relays replies to the process holding a conversation; None in one process."""
+    """Relays replies to the process holding a conversation (``bot.proactive``); None in one
+    process, where there is nobody to relay to."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ class ExpiringMap(Generic[V]):
 
     Entries stay in the order they were put, and every put drops the expired ones at the front,
     so memory holds little more than the live entries without a sweep over the whole map. That
-    is exact when a map's entries share one TTL, as each store's do; an entry behind one that
-    lives longer is dropped when it is read, or crowded out.
+    is exact when a map's entries share one TTL, as most stores' do; an expired entry behind
+    one that lives longer is dropped when it is read, or crowded out.
     """
 
     def __init__(

@@ -1,7 +1,8 @@
 """Every store kept in Redis: shared by all processes and kept across restarts.
 
-Keys are chosen by the stores' owners (``bot/keys.py``); what is stored under them, and how,
-must stay readable by the running version: change it only with a migration.
+The generic stores are given their keys by their owners, the other mechanisms name their own:
+all of them in ``bot/keys.py``. What is stored under a key, and how, must stay readable by the
+version running beside a new one: change it only with a migration.
 """
 
 from __future__ import annotations
