@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
 from actions.handoff.desk import HandoffDesk, Relay
-from actions.handoff.store import MemoryHandoffStore, RedisHandoffStore
+from actions.handoff.store import HandoffStore
 from actions.payments.refunds import Refunds
 from actions.payments.sandbox import (
     SandboxCheckout,
@@ -58,24 +59,23 @@ from bot import migrations
 from bot.compose_payments import build_payments, close_gateways, mount_payments
 from bot.compose_providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.database import Database, sqlite_url
-from bot.dedupe import Dedupe, MemoryDedupeStore, RedisDedupeStore
+from bot.dedupe import Dedupe, DedupeStore
 from bot.dispatch import Dispatcher
 from bot.edges import EdgeLimiter, networks
 from bot.engine import Engine
-from bot.experiments import Experiments, MemoryExposureLog, RedisExposureLog, load_experiments
-from bot.media import MediaLibrary, MemoryMediaStore, RedisMediaStore
+from bot.experiments import Experiments, load_experiments
+from bot.media import MediaLibrary
 from bot.normalise import NormaliseText
 from bot.observability import Metrics, Observe, configure_pseudonyms
-from bot.ordering import MemoryConversationOrder, Order, RedisConversationOrder
+from bot.ordering import Order
 from bot.pipeline import Middleware
 from bot.private import private_directory
-from bot.proactive import MemoryPendingReplies, Notifier, RedisPendingReplies, Wakeups
+from bot.proactive import Notifier, PendingReplies
 from bot.ratelimit import (
     RateLimit,
     RateLimiter,
     RatePolicy,
     intent_category,
-    limits_storage,
     message_category,
 )
 from bot.render import Markup, Renderer
@@ -83,8 +83,9 @@ from bot.respond import Recover, Responder
 from bot.roles import RoleBook
 from bot.router import Router
 from bot.secret import secret_key
-from bot.sessions import LoadSession, MemorySessionStore, RedisSessionStore
+from bot.sessions import LoadSession
 from bot.settings import PACKAGE_ROOT, Settings
+from bot.stores import RedisClients, Stores, build_stores
 from bot.types import Address, Outcome
 from bot.understanding import Understand
 from channels.checkout import CheckoutPages
@@ -110,8 +111,8 @@ class Runtime:
     engine: Engine[Services]
     renderer: Renderer
     metrics: Metrics
-    redis: Redis | None
-    redis_waits: Redis | None
+    redis: RedisClients | None
+    stores: Stores
     database: Database
     quotes: Quotes
     holds: Holds
@@ -147,41 +148,27 @@ def build_runtime(
     private_directory(settings.data_dir)
     configure_pseudonyms(secret_key(settings))
     metrics = Metrics(registry or CollectorRegistry())
-    redis, redis_waits = (
-        (redis_client(settings.redis_url, settings), redis_client(settings.redis_url, settings))
-        if settings.redis_url
-        else (None, None)
+    redis = redis_clients(settings)
+    stores = build_stores(
+        redis, settings.order_lease_seconds, settings.order_max_wait_seconds, time.monotonic
     )
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
-    exposures = RedisExposureLog(redis) if redis else MemoryExposureLog()
-    experiments = Experiments(load_experiments(settings.experiments_file), exposures)
+    experiments = Experiments(load_experiments(settings.experiments_file), stores.exposures)
     responder = Responder(renderer, experiments, MARKUPS, metrics)
     policy = RatePolicy.from_file(settings.rate_limits_file)
-    storage = limits_storage(settings.redis_url, redis.connection_pool if redis else None)
-    limiter = RateLimiter(storage, policy)
-
-    dedupe_store = RedisDedupeStore(redis) if redis else MemoryDedupeStore()
-    session_store = RedisSessionStore(redis) if redis else MemorySessionStore()
-    order = (
-        RedisConversationOrder(
-            redis, settings.order_lease_seconds, settings.order_max_wait_seconds, redis_waits
-        )
-        if redis
-        else MemoryConversationOrder(settings.order_max_wait_seconds)
-    )
+    limiter = RateLimiter(stores.rate_limits, policy)
     understanding = build_understanding(settings)
-    pending = RedisPendingReplies(redis) if redis else MemoryPendingReplies()
-    notifier = Notifier(renderer, MARKUPS, pending, Wakeups(redis) if redis else None)
-    handoff = handoff_desk(settings, redis, notifier)
+    notifier = Notifier(renderer, MARKUPS, PendingReplies(stores.pending_replies), stores.wakeups)
+    handoff = handoff_desk(settings, stores, notifier)
     steps: list[Middleware] = [
         Observe(metrics),
         Recover(responder),
         NormaliseText(),
-        Dedupe(dedupe_store, settings.dedupe_ttl_seconds, metrics),
+        Dedupe(DedupeStore(stores.dedupe), settings.dedupe_ttl_seconds, metrics),
         RateLimit(limiter, message_category, responder, metrics),
-        Order(order, responder, metrics),
+        Order(stores.order, responder, metrics),
         LoadSession(
-            session_store,
+            stores.sessions,
             settings.session_ttl_seconds,
             settings.session_max_bytes,
             settings.default_locale,
@@ -196,8 +183,8 @@ def build_runtime(
     checkout = SandboxCheckout(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
-    media = MediaLibrary(RedisMediaStore(redis) if redis else MemoryMediaStore(), settings.base_url)
-    forecasts = forecast_desk(settings, database, redis, metrics, renderer)
+    media = MediaLibrary(stores.media, settings.base_url)
+    forecasts = forecast_desk(settings, database, stores, metrics, renderer)
     payments, refunds = build_payments(
         settings, database, reservations, checkout, notifier, metrics
     )
@@ -215,17 +202,20 @@ def build_runtime(
         handoff=handoff,
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
+    edges = EdgeLimiter(
+        stores.rate_limits, policy.edges, networks(settings.trusted_proxies), metrics
+    )
     return Runtime(
-        settings, engine, renderer, metrics, redis, redis_waits, database, quotes, holds,
+        settings, engine, renderer, metrics, redis, stores, database, quotes, holds,
         reservations, checkout, notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
         payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
         forecasts=forecasts,
-        edges=EdgeLimiter(storage, policy.edges, networks(settings.trusted_proxies), metrics),
+        edges=edges,
     )  # fmt: skip
 
 
 def forecast_desk(
-    settings: Settings, database: Database, redis: Redis | None, metrics: Metrics,
+    settings: Settings, database: Database, stores: Stores, metrics: Metrics,
     renderer: Renderer,
 ) -> ForecastDesk:  # fmt: skip
     """Staff forecasts (issue 7): models from the registry, answers cached, words rendered."""
@@ -237,18 +227,27 @@ def forecast_desk(
         database,
         Registry(settings.forecast_model_directory),
         settings.pricing_dir,
-        AnswerCache(redis, metrics.registry, settings.forecast_cache_seconds),
+        AnswerCache(stores.forecast_answers, metrics.registry, settings.forecast_cache_seconds),
         words,
         settings.default_property,
     )
 
 
-def redis_client(url: str, settings: Settings) -> Redis:
-    """A client whose pool makes a caller wait for a free connection rather than fail."""
-    pool = BlockingConnectionPool.from_url(
-        url, max_connections=settings.redis_max_connections, timeout=settings.order_max_wait_seconds
-    )
-    return Redis(connection_pool=pool)
+def redis_clients(settings: Settings) -> RedisClients | None:
+    """The clients when Redis is configured; their pools make a caller wait for a free
+    connection rather than fail."""
+    url = settings.redis_url
+    if url is None:
+        return None
+    pools = [
+        BlockingConnectionPool.from_url(
+            url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.order_max_wait_seconds,
+        )
+        for _ in range(2)
+    ]
+    return RedisClients(url, Redis(connection_pool=pools[0]), Redis(connection_pool=pools[1]))
 
 
 def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
@@ -304,9 +303,8 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
         await runtime.inbox.drain()
         await close_gateways(runtime.payments)
         await runtime.database.close()
-        for client in (runtime.redis, runtime.redis_waits):
-            if client is not None:
-                await client.aclose()
+        if runtime.redis is not None:
+            await runtime.redis.close()
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
@@ -356,7 +354,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     CheckoutPages(
         SandboxPayments(runtime.reservations, runtime.checkout, runtime.notifier, runtime.payments),
         runtime.renderer,
-        RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore(),
+        DedupeStore(runtime.stores.dedupe),
         secret=secret_key(settings),
         form_max_age=runtime.checkout.max_age_seconds,
     ).mount(app)
@@ -373,13 +371,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     return app
 
 
-def handoff_desk(settings: Settings, redis: Redis | None, notifier: Notifier) -> HandoffDesk:
+def handoff_desk(settings: Settings, stores: Stores, notifier: Notifier) -> HandoffDesk:
     team = None
     if settings.handoff_address:
         channel, _, conversation = settings.handoff_address.partition(":")
         team = Address(channel, conversation)
-    store = RedisHandoffStore(redis) if redis else MemoryHandoffStore()
-    return HandoffDesk(store, notifier, team, settings.default_locale)
+    return HandoffDesk(HandoffStore(stores.handoffs), notifier, team, settings.default_locale)
 
 
 async def _probe(check: Awaitable[object]) -> str:

@@ -26,10 +26,11 @@ from actions.payments.stripe_gateway import StripeGateway
 from bot import migrations
 from bot.database import Database, sqlite_url
 from bot.observability import Metrics
-from bot.proactive import MemoryPendingReplies, Notifier
+from bot.proactive import Notifier, PendingReplies
 from bot.render import Renderer
 from bot.secret import secret_key
 from bot.settings import PACKAGE_ROOT, Settings
+from bot.stores.memory import MemoryListStore
 from bot.types import Address
 from channels.payment_admin import RefundAdmin
 from channels.payment_webhooks import PaymentWebhooks
@@ -123,7 +124,7 @@ async def payments_books(settings: Settings) -> AsyncIterator[Books]:
     checkout = SandboxCheckout(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
-    notifier = Notifier(renderer, {}, MemoryPendingReplies())
+    notifier = Notifier(renderer, {}, PendingReplies(MemoryListStore()))
     payments, _ = build_payments(settings, database, reservations, checkout, notifier, metrics)
     try:
         await migrations.ensure_current(database)

@@ -18,15 +18,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.booking.conversation import deep_link
-from bot.dedupe import MemoryDedupeStore, RedisDedupeStore
-from bot.delivery import (
-    DeliveryQueue,
-    MemoryUnreachableStore,
-    Pace,
-    RedisUnreachableStore,
-    UnreachableStore,
-)
-from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
+from bot.dedupe import DedupeStore
+from bot.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.payloads import PayloadStore
 from bot.secret import webhook_secret
 from bot.settings import Settings
 from bot.types import Outcome
@@ -51,12 +45,8 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
     """Each provider channel whose credentials are set; one without them is simply off."""
     mounted: dict[str, Any] = {}
     settings = runtime.settings
-    payloads: PayloadStore = (
-        RedisPayloadStore(runtime.redis) if runtime.redis else MemoryPayloadStore()
-    )
-    unreachable: UnreachableStore = (
-        RedisUnreachableStore(runtime.redis) if runtime.redis else MemoryUnreachableStore()
-    )
+    payloads = PayloadStore(runtime.stores.payloads)
+    unreachable = UnreachableStore(runtime.stores.unreachable)
     if settings.telegram_token is not None:
         telegram = telegram_channel(runtime, payloads, unreachable)
         if settings.telegram_mode == "webhook":
@@ -122,9 +112,8 @@ def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChann
         settings.slack_channel_interval_seconds, max_attempts=settings.delivery_max_attempts
     )
     queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
-    seen = RedisDedupeStore(runtime.redis) if runtime.redis else MemoryDedupeStore()
     return SlackChannel(
-        runtime.engine, sender, queue, runtime.roles, seen,
+        runtime.engine, sender, queue, runtime.roles, DedupeStore(runtime.stores.dedupe),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         max_text_chars=settings.max_text_chars,
     )  # fmt: skip

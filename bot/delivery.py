@@ -21,17 +21,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import structlog
-from redis.asyncio import Redis
 
 from bot import keys
 from bot.observability import Metrics, pseudonym
+from bot.stores.base import ValueStore
 
 log = structlog.get_logger("rsv360.delivery")
 
@@ -64,43 +63,20 @@ class Pace:
     max_backoff_seconds: float = 60.0
 
 
-class UnreachableStore(ABC):
-    @abstractmethod
-    async def mark(self, address_key: str) -> None: ...
+class UnreachableStore:
+    """Destinations that refused the bot, remembered ``UNREACHABLE_TTL_SECONDS``."""
 
-    @abstractmethod
-    async def clear(self, address_key: str) -> None: ...
-
-    @abstractmethod
-    async def is_marked(self, address_key: str) -> bool: ...
-
-
-class MemoryUnreachableStore(UnreachableStore):
-    def __init__(self) -> None:
-        self._marked: set[str] = set()
+    def __init__(self, values: ValueStore) -> None:
+        self._values = values
 
     async def mark(self, address_key: str) -> None:
-        self._marked.add(address_key)
+        await self._values.put(keys.unreachable(address_key), "1", UNREACHABLE_TTL_SECONDS)
 
     async def clear(self, address_key: str) -> None:
-        self._marked.discard(address_key)
+        await self._values.delete(keys.unreachable(address_key))
 
     async def is_marked(self, address_key: str) -> bool:
-        return address_key in self._marked
-
-
-class RedisUnreachableStore(UnreachableStore):
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    async def mark(self, address_key: str) -> None:
-        await self._redis.set(keys.unreachable(address_key), 1, ex=UNREACHABLE_TTL_SECONDS)
-
-    async def clear(self, address_key: str) -> None:
-        await self._redis.delete(keys.unreachable(address_key))
-
-    async def is_marked(self, address_key: str) -> bool:
-        return bool(await self._redis.exists(keys.unreachable(address_key)))
+        return await self._values.get(keys.unreachable(address_key)) is not None
 
 
 class DeliveryQueue(Generic[T]):

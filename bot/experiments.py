@@ -8,20 +8,15 @@ experiment sends everyone to its winner, or to control when none was declared.
 from __future__ import annotations
 
 import hashlib
-import json
-import time
-from abc import ABC, abstractmethod
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from redis.asyncio import Redis
 
-from bot import keys
 from bot.sessions import Session
+from bot.stores.base import ExposureLog
 
 CONTROL = "control"
 
@@ -67,50 +62,6 @@ def load_experiments(path: Path) -> list[Experiment]:
     ]
 
 
-class ExposureLog(ABC):
-    @abstractmethod
-    async def record(self, experiment: str, variant: str, subject: str) -> None: ...
-
-    @abstractmethod
-    async def counts(self, experiment: str) -> Counter[str]:
-        """Exposures per variant."""
-
-
-class MemoryExposureLog(ExposureLog):
-    def __init__(self) -> None:
-        self._counts: dict[str, Counter[str]] = {}
-
-    async def record(self, experiment: str, variant: str, subject: str) -> None:
-        self._counts.setdefault(experiment, Counter())[variant] += 1
-
-    async def counts(self, experiment: str) -> Counter[str]:
-        return Counter(self._counts.get(experiment, Counter()))
-
-
-class RedisExposureLog(ExposureLog):
-    """A capped stream of exposures for analysis, plus counters per variant."""
-
-    def __init__(self, redis: Redis, max_events: int = 1_000_000) -> None:
-        self._redis = redis
-        self._max_events = max_events
-
-    async def record(self, experiment: str, variant: str, subject: str) -> None:
-        event = {"experiment": experiment, "variant": variant, "subject": subject}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(
-                keys.EXPOSURES,
-                {"event": json.dumps(event), "at": f"{time.time():.3f}"},
-                maxlen=self._max_events,
-                approximate=True,
-            )
-            pipe.hincrby(keys.exposure_counts(experiment), variant, 1)
-            await pipe.execute()
-
-    async def counts(self, experiment: str) -> Counter[str]:
-        stored = await self._redis.hgetall(keys.exposure_counts(experiment))
-        return Counter({_text(variant): int(count) for variant, count in stored.items()})
-
-
 class Experiments:
     def __init__(self, experiments: list[Experiment], exposures: ExposureLog) -> None:
         self._by_template = {experiment.template: experiment for experiment in experiments}
@@ -132,7 +83,3 @@ class Experiments:
             session.experiments[experiment.name] = variant
         await self.exposures.record(experiment.name, variant, subject)
         return Exposure(experiment.name, variant, recorded=True)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import weakref
-from abc import ABC, abstractmethod
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot import keys
 from bot.observability import pseudonym
 from bot.render import Markup, Renderer
+from bot.stores.base import ListStore, Wakeups
 from bot.types import Address, Button, Image, Outcome, Reply
 
 log = structlog.get_logger("rsv360.proactive")
@@ -46,96 +43,22 @@ Deliver = Callable[[Address, Sequence[Reply]], Awaitable[bool]]
 """Sends replies to every open connection of a conversation; False when it has none."""
 
 
-class PendingReplies(ABC):
-    """Replies waiting for a conversation to connect, oldest first, the newest ``MAX_PENDING``."""
+class PendingReplies:
+    """Replies waiting for a conversation to connect, oldest first, the newest ``MAX_PENDING``,
+    kept ``PENDING_TTL_SECONDS`` after the last push."""
 
-    @abstractmethod
-    async def push(self, address: Address, replies: Sequence[Reply]) -> None: ...
+    def __init__(self, lists: ListStore) -> None:
+        self._lists = lists
 
-    @abstractmethod
+    async def push(self, address: Address, replies: Sequence[Reply]) -> None:
+        documents = [json.dumps(_reply_document(reply)) for reply in replies]
+        key = keys.pending_replies(_conversation_key(address))
+        await self._lists.push(key, documents, MAX_PENDING, PENDING_TTL_SECONDS)
+
     async def take(self, address: Address) -> list[Reply]:
         """Every waiting reply of the conversation, removed from the queue."""
-
-
-class MemoryPendingReplies(PendingReplies):
-    def __init__(
-        self,
-        max_conversations: int = 10_000,
-        ttl_seconds: float = PENDING_TTL_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._queues: OrderedDict[Address, deque[Reply]] = OrderedDict()
-        self._expires: dict[Address, float] = {}
-        self._max_conversations = max_conversations
-        self._ttl = ttl_seconds
-        self._clock = clock
-
-    async def push(self, address: Address, replies: Sequence[Reply]) -> None:
-        self._forget_expired()
-        queue = self._queues.pop(address, None) or deque(maxlen=MAX_PENDING)
-        queue.extend(replies)
-        self._queues[address] = queue  # the most recently pushed conversation goes last
-        self._expires[address] = self._clock() + self._ttl
-        while len(self._queues) > self._max_conversations:
-            oldest, _ = self._queues.popitem(last=False)
-            del self._expires[oldest]
-
-    async def take(self, address: Address) -> list[Reply]:
-        self._forget_expired()
-        self._expires.pop(address, None)
-        return list(self._queues.pop(address, ()))
-
-    def _forget_expired(self) -> None:
-        # Each push moves its conversation to the end with a fresh expiry: oldest first.
-        now = self._clock()
-        while self._queues:
-            address = next(iter(self._queues))
-            if self._expires[address] > now:
-                return
-            del self._queues[address], self._expires[address]
-
-
-class RedisPendingReplies(PendingReplies):
-    """A Redis list per conversation: RPUSH, LTRIM to the newest, a day's TTL; taken in MULTI."""
-
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    async def push(self, address: Address, replies: Sequence[Reply]) -> None:
-        if not replies:
-            return
-        key = keys.pending_replies(_conversation_key(address))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *(json.dumps(_reply_document(reply)) for reply in replies))
-            pipe.ltrim(key, -MAX_PENDING, -1)
-            pipe.expire(key, PENDING_TTL_SECONDS)
-            await pipe.execute()
-
-    async def take(self, address: Address) -> list[Reply]:
-        key = keys.pending_replies(_conversation_key(address))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.lrange(key, 0, -1)
-            pipe.delete(key)
-            documents, _ = await pipe.execute()
+        documents = await self._lists.take(keys.pending_replies(_conversation_key(address)))
         return [_reply_from(json.loads(document)) for document in documents]
-
-
-class Wakeups:
-    """Redis pub/sub of conversations that have replies waiting in the shared queue."""
-
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    async def publish(self, address: Address) -> None:
-        await self._redis.publish(keys.WEB_WAKEUPS, _conversation_key(address))
-
-    async def listen(self, ready: asyncio.Event) -> AsyncIterator[Address]:
-        async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(keys.WEB_WAKEUPS)
-            ready.set()
-            async for message in pubsub.listen():
-                channel, _, conversation = message["data"].decode().partition(":")
-                yield Address(channel, conversation)
 
 
 class Notifier:

@@ -7,16 +7,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import structlog
 import yaml
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio import ConnectionPool
 
-from bot import keys
 from bot.context import Turn
 from bot.observability import Metrics
 from bot.pipeline import Next
@@ -82,17 +79,6 @@ class RateLimiter:
             retry_after=max(stats.reset_time - time.time(), 0.0),
             first_refusal=await self._limiter.hit(notice, *identity),
         )
-
-
-def limits_storage(redis_url: str | None, pool: ConnectionPool | None = None) -> Storage:
-    """Redis when configured, sharing the bot's connection pool; in-process otherwise."""
-    if redis_url is None:
-        return MemoryStorage()
-    # limits types its options as scalars, but hands a connection_pool to redis-py as it is.
-    shared: dict[str, Any] = {} if pool is None else {"connection_pool": pool}
-    return RedisStorage(
-        "async+" + redis_url, implementation="redispy", key_prefix=keys.RATE_LIMIT_PREFIX, **shared
-    )
 
 
 class RateLimit:

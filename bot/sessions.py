@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 
 from bot import keys
 from bot.context import Turn
 from bot.locales import negotiate
 from bot.pipeline import Next
+from bot.stores.base import ValueStore
 from bot.types import TurnResult
 
 SCHEMA_VERSION = 1
@@ -86,68 +84,21 @@ def load_session(raw: str | None, conversation_id: str, locale: str) -> Session:
         return fresh
 
 
-class SessionStore(ABC):
-    @abstractmethod
-    async def read(self, conversation_key: str) -> str | None: ...
-
-    @abstractmethod
-    async def write(self, conversation_key: str, raw: str, ttl_seconds: int) -> None: ...
-
-
-class MemorySessionStore(SessionStore):
-    SWEEP_EVERY = 1024
-
-    def __init__(self) -> None:
-        self._documents: dict[str, tuple[str, float]] = {}
-        self._writes = 0
-
-    async def read(self, conversation_key: str) -> str | None:
-        entry = self._documents.get(conversation_key)
-        if entry is None:
-            return None
-        raw, expires_at = entry
-        if expires_at <= time.monotonic():
-            del self._documents[conversation_key]
-            return None
-        return raw
-
-    async def write(self, conversation_key: str, raw: str, ttl_seconds: int) -> None:
-        now = time.monotonic()
-        self._documents[conversation_key] = (raw, now + ttl_seconds)
-        self._writes += 1
-        if self._writes % self.SWEEP_EVERY == 0:
-            # Conversations that never come back would otherwise stay in memory for good.
-            expired = [key for key, (_, expires_at) in self._documents.items() if expires_at <= now]
-            for key in expired:
-                del self._documents[key]
-
-
-class RedisSessionStore(SessionStore):
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    async def read(self, conversation_key: str) -> str | None:
-        raw = await self._redis.get(keys.session(conversation_key))
-        return raw.decode() if isinstance(raw, bytes) else raw
-
-    async def write(self, conversation_key: str, raw: str, ttl_seconds: int) -> None:
-        await self._redis.set(keys.session(conversation_key), raw, ex=ttl_seconds)
-
-
 class LoadSession:
     """Pipeline step: loads the conversation's session before the turn and saves it after."""
 
     def __init__(
-        self, store: SessionStore, ttl_seconds: int, max_bytes: int, default_locale: str
+        self, sessions: ValueStore, ttl_seconds: int, max_bytes: int, default_locale: str
     ) -> None:
-        self._store = store
+        self._sessions = sessions
         self._ttl = ttl_seconds
         self._max_bytes = max_bytes
         self._default_locale = default_locale
 
     async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
         message = turn.message
-        raw = await self._store.read(turn.conversation_key)
+        key = keys.session(turn.conversation_key)
+        raw = await self._sessions.get(key)
         session = load_session(raw, message.conversation_id, self._default_locale)
         session.locale = negotiate(message.locale_hint, session.locale)
         session.user_id = message.user_id
@@ -155,7 +106,5 @@ class LoadSession:
         result = await call_next(turn)
         for reply in result.replies:
             session.remember("bot", reply.text)
-        await self._store.write(
-            turn.conversation_key, dump_session(session, self._max_bytes), self._ttl
-        )
+        await self._sessions.put(key, dump_session(session, self._max_bytes), self._ttl)
         return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.media import MediaStore
+from bot.stores.base import MediaStore
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",

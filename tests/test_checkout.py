@@ -22,10 +22,12 @@ from sqlalchemy import update
 
 from actions.booking.tables import Reservation
 from bot.app import Runtime, build_runtime, create_app, hold_expiry_notice
-from bot.proactive import MAX_PENDING, MemoryPendingReplies, Notifier, RedisPendingReplies
+from bot.proactive import MAX_PENDING, PENDING_TTL_SECONDS, Notifier, PendingReplies
 from bot.render import Renderer
 from bot.settings import PACKAGE_ROOT, Settings
-from bot.types import Address, Outcome, Reply
+from bot.stores.memory import MemoryListStore
+from bot.stores.redis import RedisListStore
+from bot.types import Address, Button, Outcome, Reply
 from tests.support.stays import in_portuguese, off_season_stay
 
 TIMEOUT = 5.0
@@ -394,30 +396,30 @@ def test_checkout_pages_escape_values_and_speak_the_reservations_language() -> N
 async def test_pending_replies_keep_the_newest_and_are_taken_once(redis: Any) -> None:
     address = Address("web", "conversation-1")
     replies = [Reply(f"reply {n}") for n in range(MAX_PENDING + 5)]
-    for store in (MemoryPendingReplies(), RedisPendingReplies(redis)):
+    replies[0] = Reply("with a button", (Button("Pay", url="https://pay.example/1"),))
+    for store in (PendingReplies(MemoryListStore()), PendingReplies(RedisListStore(redis))):
         await store.push(address, replies[:10])
         await store.push(address, replies[10:])
         assert await store.take(address) == replies[-MAX_PENDING:]
         assert await store.take(address) == []
-    await RedisPendingReplies(redis).push(address, replies[:1])
-    assert 0 < await redis.ttl("rsv:pending:{web:conversation-1}") <= 24 * 60 * 60
+        await store.push(address, replies[:1])
+        assert await store.take(address) == replies[:1], "a reply's buttons travel with it"
+    await PendingReplies(RedisListStore(redis)).push(address, replies[:1])
+    assert 0 < await redis.ttl("rsv:pending:{web:conversation-1}") <= PENDING_TTL_SECONDS
 
 
 async def test_memory_pending_replies_are_forgotten_after_a_day() -> None:
     now = [0.0]
-    store = MemoryPendingReplies(max_conversations=2, clock=lambda: now[0])
-    first, second, third = (Address("web", name) for name in ("a", "b", "c"))
-    for address in (first, second, third):
-        await store.push(address, [Reply(address.conversation_id)])
-    assert await store.take(first) == []  # the oldest conversation made room
-    now[0] = 24 * 60 * 60 + 1
-    assert await store.take(second) == []
-    assert await store.take(third) == []
+    store = PendingReplies(MemoryListStore(lambda: now[0]))
+    address = Address("web", "a")
+    await store.push(address, [Reply("later")])
+    now[0] = PENDING_TTL_SECONDS + 1
+    assert await store.take(address) == []
 
 
 async def test_a_notice_for_a_channel_without_deliverer_is_dropped() -> None:
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", "pt_BR")
-    pending = MemoryPendingReplies()
+    pending = PendingReplies(MemoryListStore())
     notifier = Notifier(renderer, {"web": "html"}, pending)
     address = Address("terminal", "t-1")
     await notifier.notify(address, "en", [Outcome("booking/hold_expired", {"code": "RSV-X"})])

@@ -20,16 +20,11 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from bot.delivery import (
-    DeliveryQueue,
-    MemoryUnreachableStore,
-    Pace,
-    RedisUnreachableStore,
-    UnreachableStore,
-)
-from bot.media import MemoryMediaStore
+from bot.delivery import DeliveryQueue, Pace, UnreachableStore
 from bot.observability import Metrics
-from bot.payloads import MemoryPayloadStore, PayloadStore, RedisPayloadStore
+from bot.payloads import PayloadStore
+from bot.stores.memory import MemoryMediaStore, MemoryValueStore
+from bot.stores.redis import RedisValueStore
 from bot.types import Reply
 from channels.telegram.outbound import TelegramSender
 from tests.fakes.telegram import TOKEN, FakeTelegram
@@ -61,12 +56,13 @@ async def line() -> AsyncIterator[Callable[[Pace], Line]]:
     await server.start_server()
     api = TelegramAPIServer.from_base(str(server.make_url("")).rstrip("/"))
     bot = Bot(TOKEN, session=AiohttpSession(api=api))
-    sender = TelegramSender(bot, MemoryPayloadStore(), MemoryMediaStore())
+    sender = TelegramSender(bot, PayloadStore(MemoryValueStore()), MemoryMediaStore())
     queues: list[DeliveryQueue[Reply]] = []
 
     def make(pace: Pace) -> Line:
         metrics = Metrics(CollectorRegistry())
-        queue = DeliveryQueue("telegram", sender.send, pace, metrics, MemoryUnreachableStore())
+        unreachable = UnreachableStore(MemoryValueStore())
+        queue = DeliveryQueue("telegram", sender.send, pace, metrics, unreachable)
         queues.append(queue)
         return Line(fake, queue, metrics)
 
@@ -172,9 +168,8 @@ async def test_a_reply_is_sent_at_once_with_the_same_retries(
 async def stores(
     request: pytest.FixtureRequest, redis: Redis
 ) -> tuple[PayloadStore, UnreachableStore]:
-    if request.param == "redis":
-        return RedisPayloadStore(redis), RedisUnreachableStore(redis)
-    return MemoryPayloadStore(), MemoryUnreachableStore()
+    values = RedisValueStore(redis) if request.param == "redis" else MemoryValueStore()
+    return PayloadStore(values), UnreachableStore(values)
 
 
 async def test_long_payloads_get_stable_short_keys(

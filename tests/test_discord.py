@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
+from bot.payloads import PayloadStore
 from bot.settings import Settings
 from bot.types import Address, Choice, Outcome
 from channels.discord.channel import DiscordChannel
@@ -147,7 +148,8 @@ async def test_a_long_payload_becomes_a_custom_id_of_100_characters_at_most(
     await server.channel._queue.join()
     button = server.button("Cancelar")
     assert len(button["custom_id"]) <= 100
-    assert await server.channel._payloads.expand(button["custom_id"]) == payload
+    payloads = PayloadStore(server.runtime.stores.payloads)
+    assert await payloads.expand(button["custom_id"]) == payload
 
 
 async def test_proactive_messages_survive_429_and_5xx(server: Server) -> None:

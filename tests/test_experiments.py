@@ -7,16 +7,12 @@ from collections import Counter
 import pytest
 from redis.asyncio import Redis
 
-from bot.experiments import (
-    Experiment,
-    Experiments,
-    ExposureLog,
-    MemoryExposureLog,
-    RedisExposureLog,
-    load_experiments,
-)
+from bot.experiments import Experiment, Experiments, load_experiments
 from bot.sessions import Session
 from bot.settings import PACKAGE_ROOT
+from bot.stores.base import ExposureLog
+from bot.stores.memory import MemoryExposureLog
+from bot.stores.redis import RedisExposureLog
 
 
 @pytest.fixture(params=["memory", "redis"])

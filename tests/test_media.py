@@ -9,8 +9,11 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import build_runtime, create_app
-from bot.media import Media, MediaLibrary, MediaStore, MemoryMediaStore, RedisMediaStore
+from bot.media import MediaLibrary
 from bot.settings import Settings
+from bot.stores.base import Media, MediaStore
+from bot.stores.memory import MemoryMediaStore
+from bot.stores.redis import RedisMediaStore
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
@@ -42,7 +45,7 @@ async def test_redis_pictures_expire(redis: Redis) -> None:
 
 async def test_the_memory_store_forgets_expired_and_the_oldest_beyond_its_size() -> None:
     now = [0.0]
-    store = MemoryMediaStore(max_bytes=2 * len(PNG), clock=lambda: now[0])
+    store = MemoryMediaStore(lambda: now[0], max_bytes=2 * len(PNG))
     for key in ("a", "b", "c"):
         await store.put(key, Media(PNG, "image/png"), 10)
     assert await store.get("a") is None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.app import build_runtime, create_app
+from bot.proactive import PendingReplies
 from bot.settings import Settings
 from bot.types import Address, Outcome
 from tests.conftest import REDIS_URL
@@ -29,7 +30,8 @@ async def test_a_notify_in_process_a_reaches_a_socket_open_in_process_b(
     frame = await receive(chat.ws)
     assert frame["type"] == "message"
     assert frame["text"].startswith("You're welcome")
-    assert await process_a.notifier._pending.take(Address("web", chat.conversation_id)) == []
+    pending = PendingReplies(process_a.stores.pending_replies)
+    assert await pending.take(Address("web", chat.conversation_id)) == []
 
 
 async def test_a_notify_while_no_process_holds_the_conversation_waits_for_its_hello(

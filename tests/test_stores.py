@@ -1,116 +1,288 @@
-"""Dedupe and session stores: one suite for the in-process and the Redis implementation."""
+"""The stores' contracts, each run against the in-process and the Redis backend, on a fake clock.
+
+Redis keeps its own time, so "time passes" there by shortening every key's TTL by as much
+(``Backend.pass_time``): no test sleeps, and each one checks the TTL Redis was given.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.dedupe import DedupeStore, MemoryDedupeStore, RedisDedupeStore
-from bot.sessions import (
-    SCHEMA_VERSION,
-    FormState,
-    MemorySessionStore,
-    RedisSessionStore,
-    Session,
-    SessionStore,
-    dump_session,
-    load_session,
-)
+from actions.forecasts.cache import AnswerCache
+from actions.handoff.store import TAKEN, TTL_SECONDS, Handoff, HandoffStore
+from bot.dedupe import DedupeStore
+from bot.stores import RedisClients, Stores, build_stores
+from bot.stores.base import Media
+from bot.stores.expiring import ExpiringMap
+from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
+from tests.conftest import REDIS_URL
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Backend:
+    """The stores of one backend under test, and time passing for them."""
+
+    stores: Stores
+    clock: FakeClock
+    redis: Redis | None
+
+    async def pass_time(self, seconds: float) -> None:
+        self.clock.now += seconds
+        if self.redis is None:
+            return
+        elapsed_ms = int(seconds * 1000)
+        async for key in self.redis.scan_iter():
+            left_ms = await self.redis.pttl(key)
+            if 0 < left_ms <= elapsed_ms:
+                await self.redis.delete(key)
+            elif left_ms > elapsed_ms:
+                await self.redis.pexpire(key, left_ms - elapsed_ms)
+
+    async def assert_ttl(self, key: str, seconds: int) -> None:
+        """Redis was told to keep the key ``seconds``; in memory ``pass_time`` alone tells."""
+        if self.redis is not None:
+            assert seconds - 1 <= await self.redis.ttl(key) <= seconds
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def dedupe_store(request: pytest.FixtureRequest, redis: Redis) -> DedupeStore:
-    return MemoryDedupeStore() if request.param == "memory" else RedisDedupeStore(redis)
+async def backend(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[Backend]:
+    clock = FakeClock()
+    if request.param == "memory":
+        yield Backend(build_stores(None, 5.0, 5.0, clock), clock, None)
+        return
+    clients = RedisClients(REDIS_URL, Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL))
+    yield Backend(build_stores(clients, 5.0, 5.0, clock), clock, redis)
+    await clients.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def session_store(request: pytest.FixtureRequest, redis: Redis) -> SessionStore:
-    return MemorySessionStore() if request.param == "memory" else RedisSessionStore(redis)
+# -- ValueStore ---------------------------------------------------------------------------------
 
 
-async def test_an_update_id_is_first_seen_once(dedupe_store: DedupeStore) -> None:
-    assert await dedupe_store.first_seen("telegram:1", "1", 600)
-    assert not await dedupe_store.first_seen("telegram:1", "1", 600)
-    assert await dedupe_store.first_seen("slack:1", "1", 600)
-    assert await dedupe_store.first_seen("telegram:2", "1", 600)
-    assert await dedupe_store.first_seen("telegram:1", "2", 600)
+async def test_a_value_is_read_back_and_overwritten(backend: Backend) -> None:
+    values = backend.stores.sessions
+    assert await values.get("k") is None
+    await values.put("k", "olá {1}", 60)
+    assert await values.get("k") == "olá {1}"
+    await values.put("k", "again", 60)
+    assert await values.get("k") == "again"
 
 
-async def test_concurrent_deliveries_of_one_update_pass_once(dedupe_store: DedupeStore) -> None:
-    firsts = await asyncio.gather(*(dedupe_store.first_seen("web", "x", 600) for _ in range(20)))
-    assert firsts.count(True) == 1
+async def test_a_value_lives_its_ttl_and_no_longer(backend: Backend) -> None:
+    values = backend.stores.sessions
+    await values.put("k", "v", 60)
+    await backend.assert_ttl("k", 60)
+    await backend.pass_time(59)
+    assert await values.get("k") == "v"
+    await backend.pass_time(2)
+    assert await values.get("k") is None
 
 
-async def test_an_update_id_is_forgotten_after_its_ttl(dedupe_store: DedupeStore) -> None:
-    assert await dedupe_store.first_seen("web", "short", 1)
-    await asyncio.sleep(1.1)
-    assert await dedupe_store.first_seen("web", "short", 1)
+async def test_a_new_put_starts_a_new_ttl(backend: Backend) -> None:
+    values = backend.stores.sessions
+    await values.put("k", "v", 60)
+    await backend.pass_time(40)
+    await values.put("k", "w", 60)
+    await backend.pass_time(40)
+    assert await values.get("k") == "w"
 
 
-async def test_redis_dedupe_keys_carry_the_ttl(redis: Redis) -> None:
-    await RedisDedupeStore(redis).first_seen("web:c", "ttl", 600)
-    assert 590 < await redis.ttl(keys.dedupe("web:c", "ttl")) <= 600
+async def test_put_new_writes_only_an_absent_or_expired_key(backend: Backend) -> None:
+    values = backend.stores.dedupe
+    assert await values.put_new("k", "1", 60)
+    assert not await values.put_new("k", "2", 60)
+    assert await values.get("k") == "1"
+    await backend.pass_time(61)
+    assert await values.put_new("k", "3", 60)
 
 
-async def test_a_session_round_trips(session_store: SessionStore) -> None:
-    session = Session(conversation_id="c1", locale="es", user_id="u1")
-    session.form = FormState("contact", {"email": "a@b.co"}, asking="name")
-    session.experiments["greeting_tone"] = "warm"
-    session.remember("guest", "hola", "greet")
-    await session_store.write("web:c1", dump_session(session, 16_384), 60)
-    loaded = load_session(await session_store.read("web:c1"), "c1", "pt_BR")
-    assert loaded == session
+async def test_of_concurrent_put_news_one_wins(backend: Backend) -> None:
+    values = backend.stores.dedupe
+    wins = await asyncio.gather(*(values.put_new("k", str(n), 60) for n in range(20)))
+    assert wins.count(True) == 1
 
 
-async def test_a_session_expires(session_store: SessionStore) -> None:
-    await session_store.write("web:c2", dump_session(Session("c2", "en"), 16_384), 1)
-    await asyncio.sleep(1.1)
-    assert await session_store.read("web:c2") is None
+async def test_put_all_writes_every_value_with_the_ttl(backend: Backend) -> None:
+    values = backend.stores.handoffs
+    await values.put_all({"a": "1", "b": "2"}, 60)
+    assert [await values.get(key) for key in "ab"] == ["1", "2"]
+    await backend.assert_ttl("b", 60)
+    await backend.pass_time(61)
+    assert [await values.get(key) for key in "ab"] == [None, None]
 
 
-def test_an_oversized_session_drops_its_oldest_history_first() -> None:
-    session = Session(conversation_id="c", locale="pt_BR")
-    for number in range(20):
-        session.remember("guest", f"{number:02d} " + "x" * 400)
-    raw = dump_session(session, 4096)
-    assert len(raw.encode()) <= 4096
-    kept = load_session(raw, "c", "pt_BR").history
-    assert kept
-    assert kept[-1]["text"].startswith("19 ")
-    assert len(kept) < 20
+async def test_delete_removes_the_keys_it_names(backend: Backend) -> None:
+    values = backend.stores.unreachable
+    await values.put_all({"a": "1", "b": "2", "c": "3"}, 60)
+    await values.delete("a", "b", "never-written")
+    assert [await values.get(key) for key in "abc"] == [None, None, "3"]
 
 
-def test_a_session_too_big_even_without_history_is_reset_but_keeps_its_locale() -> None:
-    session = Session(conversation_id="c", locale="es", data={"blob": "y" * 10_000})
-    loaded = load_session(dump_session(session, 2048), "c", "pt_BR")
-    assert loaded.locale == "es"
-    assert loaded.data == {}
+# -- ListStore ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "raw",
-    ["not json", "[1, 2]", json.dumps({"v": SCHEMA_VERSION + 1, "locale": "en"}), '{"v": 1}'],
-)
-def test_an_unreadable_or_unknown_session_starts_fresh(raw: str) -> None:
-    assert load_session(raw, "c", "pt_BR") == Session(conversation_id="c", locale="pt_BR")
+async def test_a_list_keeps_the_newest_values_and_is_taken_once(backend: Backend) -> None:
+    lists = backend.stores.pending_replies
+    await lists.push("k", ["1", "2", "3"], 4, 60)
+    await lists.push("k", ["4", "5"], 4, 60)
+    assert await lists.take("k") == ["2", "3", "4", "5"]
+    assert await lists.take("k") == []
 
 
-def test_history_is_bounded() -> None:
-    session = Session(conversation_id="c", locale="en")
-    for number in range(100):
-        session.remember("guest", str(number))
-    assert len(session.history) == 20
-    assert session.history[-1]["text"] == "99"
+async def test_pushing_nothing_leaves_no_list(backend: Backend) -> None:
+    lists = backend.stores.pending_replies
+    await lists.push("k", [], 4, 60)
+    assert await lists.take("k") == []
+    assert backend.redis is None or not await backend.redis.exists("k")
 
 
-async def test_the_memory_store_sweeps_conversations_that_never_return() -> None:
-    store = MemorySessionStore()
-    await store.write("web:gone", "{}", 1)
-    await asyncio.sleep(1.05)
-    for number in range(MemorySessionStore.SWEEP_EVERY):
-        await store.write(f"web:{number}", "{}", 60)
-    assert "web:gone" not in store._documents
+async def test_a_list_lives_its_ttl_from_the_last_push(backend: Backend) -> None:
+    lists = backend.stores.pending_replies
+    await lists.push("k", ["1"], 4, 60)
+    await backend.pass_time(40)
+    await lists.push("k", ["2"], 4, 60)
+    await backend.assert_ttl("k", 60)
+    await backend.pass_time(40)
+    assert await lists.take("k") == ["1", "2"]
+    await lists.push("k", ["3"], 4, 60)
+    await backend.pass_time(61)
+    assert await lists.take("k") == []
+
+
+# -- MediaStore ---------------------------------------------------------------------------------
+
+
+async def test_a_picture_is_read_back_until_its_ttl(backend: Backend) -> None:
+    media = backend.stores.media
+    picture = Media(b"\x89PNG\r\n\x1a\n\x00\xff", "image/png")
+    await media.put("k", picture, 60)
+    await backend.assert_ttl("rsv:media:k", 60)
+    assert await media.get("k") == picture
+    assert await media.get("unknown") is None
+    await backend.pass_time(61)
+    assert await media.get("k") is None
+
+
+# -- what owners keep in them ---------------------------------------------------------------------
+
+
+async def test_an_update_id_is_first_seen_once_per_scope_and_ttl(backend: Backend) -> None:
+    dedupe = DedupeStore(backend.stores.dedupe)
+    assert await dedupe.first_seen("telegram:1", "1", 600)
+    assert not await dedupe.first_seen("telegram:1", "1", 600)
+    assert await dedupe.first_seen("slack:1", "1", 600)
+    assert await dedupe.first_seen("telegram:1", "2", 600)
+    await backend.assert_ttl("rsv:dedupe:{telegram:1}:1", 600)
+    await backend.pass_time(601)
+    assert await dedupe.first_seen("telegram:1", "1", 600)
+
+
+async def test_a_handoff_is_found_by_ticket_guest_and_staff_until_closed(
+    backend: Backend,
+) -> None:
+    handoffs = HandoffStore(backend.stores.handoffs)
+    requested = Handoff("T1", "web:guest", "pt_BR")
+    await handoffs.save(requested)
+    assert await handoffs.of_guest("web:guest") == requested
+    assert await handoffs.of_staff("slack:team:u1") is None
+    taken = Handoff("T1", "web:guest", "pt_BR", TAKEN, "slack:team:u1")
+    await handoffs.save(taken)
+    assert await handoffs.by_ticket("T1") == taken
+    assert await handoffs.of_staff("slack:team:u1") == taken
+    for key in (
+        "rsv:handoff:ticket:T1",
+        "rsv:handoff:{web:guest}",
+        "rsv:handoff:staff:slack:team:u1",
+    ):
+        await backend.assert_ttl(key, TTL_SECONDS)
+    await handoffs.close(taken)
+    assert await handoffs.by_ticket("T1") is None
+    assert await handoffs.of_guest("web:guest") is None
+    assert await handoffs.of_staff("slack:team:u1") is None
+
+
+async def test_a_forgotten_handoff_ends_by_itself(backend: Backend) -> None:
+    handoffs = HandoffStore(backend.stores.handoffs)
+    await handoffs.save(Handoff("T2", "web:guest", "en"))
+    await backend.pass_time(TTL_SECONDS + 1)
+    assert await handoffs.of_guest("web:guest") is None
+
+
+async def test_a_forecast_answer_is_cached_for_its_ttl(backend: Backend) -> None:
+    cache = AnswerCache(backend.stores.forecast_answers, CollectorRegistry(), ttl_seconds=900)
+    await cache.put("rsv:forecast:p:v1:2027-01:en", {"text": "full"})
+    assert await cache.get("rsv:forecast:p:v1:2027-01:en") == {"text": "full"}
+    await backend.pass_time(901)
+    assert await cache.get("rsv:forecast:p:v1:2027-01:en") is None
+
+
+# -- the in-process bounds ----------------------------------------------------------------------
+
+
+def test_beyond_its_bound_the_map_forgets_the_least_recently_put() -> None:
+    entries: ExpiringMap[str] = ExpiringMap(FakeClock(), max_size=2)
+    entries.put("a", "1", 60)
+    entries.put("b", "2", 60)
+    entries.put("a", "1 again", 60)
+    entries.put("c", "3", 60)
+    assert [entries.get(key) for key in "abc"] == ["1 again", None, "3"]
+
+
+def test_a_sized_map_holds_up_to_its_size_in_all() -> None:
+    entries: ExpiringMap[bytes] = ExpiringMap(FakeClock(), max_size=10, size_of=len)
+    for key in "abc":
+        entries.put(key, b"x" * 4, 60)
+    assert [entries.get(key) for key in "abc"] == [None, b"xxxx", b"xxxx"]
+    entries.put("big", b"x" * 11, 60)
+    assert [entries.get(key) for key in ("b", "c", "big")] == [None, None, None]
+
+
+def test_an_entry_is_gone_once_its_ttl_is_over_and_pop_takes_it() -> None:
+    clock = FakeClock()
+    entries: ExpiringMap[str] = ExpiringMap(clock)
+    entries.put("short", "1", 10)
+    entries.put("long", "2", 100)
+    clock.now += 10
+    assert entries.get("short") is None
+    assert entries.pop("long") == "2"
+    assert entries.get("long") is None
+
+
+async def test_the_in_process_stores_keep_their_bounds() -> None:
+    clock = FakeClock()
+    values = MemoryValueStore(clock, max_entries=2)
+    for key in "abc":
+        await values.put(key, key, 60)
+    assert [await values.get(key) for key in "abc"] == [None, "b", "c"]
+    lists = MemoryListStore(clock, max_lists=1)
+    await lists.push("a", ["1"], 4, 60)
+    await lists.push("b", ["2"], 4, 60)
+    assert (await lists.take("a"), await lists.take("b")) == ([], ["2"])
+    media = MemoryMediaStore(clock, max_bytes=8)
+    for key in "ab":
+        await media.put(key, Media(b"x" * 5, "image/png"), 60)
+    assert (await media.get("a"), await media.get("b")) == (None, Media(b"x" * 5, "image/png"))
+
+
+async def test_one_function_chooses_the_backend_of_every_store(redis: Redis) -> None:
+    memory = build_stores(None, 5.0, 5.0)
+    shared = build_stores(RedisClients(REDIS_URL, redis, redis), 5.0, 5.0)
+    for stores, backend in ((memory, "Memory"), (shared, "Redis")):
+        members = [getattr(stores, name) for name in Stores.__dataclass_fields__]
+        chosen = [type(store).__name__ for store in members if store is not None]
+        assert all(name.startswith(backend) for name in chosen), chosen
+    assert memory.wakeups is None
+    assert shared.wakeups is not None

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
+from bot.payloads import PayloadStore
 from bot.secret import webhook_secret
 from bot.settings import Settings
 from bot.types import STAFF, Address
@@ -174,7 +175,7 @@ async def test_a_long_payload_travels_as_a_short_key_within_64_bytes(
     telegram: Telegram,
 ) -> None:
     payload = "intent:faq|topic=cancellation_policy|property=pousada-do-mar-and-a-long-slug"
-    data = await telegram.channel._sender._payloads.shorten(payload, 64)
+    data = await PayloadStore(telegram.runtime.stores.payloads).shorten(payload, 64)
     assert len(data.encode()) <= 64
     texts = await telegram._turn(1006, button_update(1006, data))
     assert len(texts) == 1, texts

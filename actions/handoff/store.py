@@ -8,13 +8,10 @@ after the last change, so a forgotten handoff ends by itself.
 from __future__ import annotations
 
 import json
-import time
-from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 
-from redis.asyncio import Redis
-
 from bot.keys import PREFIX
+from bot.stores.base import ValueStore
 
 TTL_SECONDS = 2 * 24 * 60 * 60
 REQUESTED = "requested"
@@ -32,74 +29,23 @@ class Handoff:
     """Who took it: ``channel:conversation_id:user_id`` of the staff member."""
 
 
-class HandoffStore(ABC):
-    @abstractmethod
+class HandoffStore:
+    def __init__(self, values: ValueStore) -> None:
+        self._values = values
+
     async def save(self, handoff: Handoff) -> None:
         """Store the handoff and link its guest (and staff member, when taken) to it."""
-
-    @abstractmethod
-    async def by_ticket(self, ticket: str) -> Handoff | None: ...
-
-    @abstractmethod
-    async def of_guest(self, guest: str) -> Handoff | None: ...
-
-    @abstractmethod
-    async def of_staff(self, staff: str) -> Handoff | None: ...
-
-    @abstractmethod
-    async def close(self, handoff: Handoff) -> None: ...
-
-
-class MemoryHandoffStore(HandoffStore):
-    def __init__(self) -> None:
-        self._tickets: dict[str, tuple[Handoff, float]] = {}
-        self._links: dict[str, str] = {}
-
-    async def save(self, handoff: Handoff) -> None:
-        self._tickets[handoff.ticket] = (handoff, time.monotonic() + TTL_SECONDS)
-        self._links[f"guest:{handoff.guest}"] = handoff.ticket
+        documents = {
+            ticket_key(handoff.ticket): json.dumps(asdict(handoff)),
+            guest_key(handoff.guest): handoff.ticket,
+        }
         if handoff.staff is not None:
-            self._links[f"staff:{handoff.staff}"] = handoff.ticket
+            documents[staff_key(handoff.staff)] = handoff.ticket
+        await self._values.put_all(documents, TTL_SECONDS)
 
     async def by_ticket(self, ticket: str) -> Handoff | None:
-        item = self._tickets.get(ticket)
-        if item is None or item[1] <= time.monotonic():
-            return None
-        return item[0]
-
-    async def of_guest(self, guest: str) -> Handoff | None:
-        return await self._linked(f"guest:{guest}")
-
-    async def of_staff(self, staff: str) -> Handoff | None:
-        return await self._linked(f"staff:{staff}")
-
-    async def close(self, handoff: Handoff) -> None:
-        self._tickets.pop(handoff.ticket, None)
-        for link in (f"guest:{handoff.guest}", f"staff:{handoff.staff}"):
-            if self._links.get(link) == handoff.ticket:
-                del self._links[link]
-
-    async def _linked(self, link: str) -> Handoff | None:
-        ticket = self._links.get(link)
-        return await self.by_ticket(ticket) if ticket else None
-
-
-class RedisHandoffStore(HandoffStore):
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    async def save(self, handoff: Handoff) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            document = json.dumps(asdict(handoff))
-            pipe.set(ticket_key(handoff.ticket), document, ex=TTL_SECONDS)
-            pipe.set(guest_key(handoff.guest), handoff.ticket, ex=TTL_SECONDS)
-            if handoff.staff is not None:
-                pipe.set(staff_key(handoff.staff), handoff.ticket, ex=TTL_SECONDS)
-            await pipe.execute()
-
-    async def by_ticket(self, ticket: str) -> Handoff | None:
-        raw = await self._redis.get(ticket_key(ticket))
-        return Handoff(**json.loads(raw)) if raw else None
+        document = await self._values.get(ticket_key(ticket))
+        return Handoff(**json.loads(document)) if document else None
 
     async def of_guest(self, guest: str) -> Handoff | None:
         return await self._linked(guest_key(guest))
@@ -108,18 +54,15 @@ class RedisHandoffStore(HandoffStore):
         return await self._linked(staff_key(staff))
 
     async def close(self, handoff: Handoff) -> None:
+        # A guest and a staff member have one open handoff at most: their links go with it.
         links = [guest_key(handoff.guest)]
         if handoff.staff is not None:
             links.append(staff_key(handoff.staff))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(ticket_key(handoff.ticket))
-            for link in links:  # a guest and a staff member have one open handoff at most
-                pipe.delete(link)
-            await pipe.execute()
+        await self._values.delete(ticket_key(handoff.ticket), *links)
 
     async def _linked(self, link: str) -> Handoff | None:
-        ticket = await self._redis.get(link)
-        return await self.by_ticket(ticket.decode()) if isinstance(ticket, bytes) else None
+        ticket = await self._values.get(link)
+        return await self.by_ticket(ticket) if ticket else None
 
 
 def guest_key(conversation_key: str) -> str:

@@ -17,8 +17,8 @@ import discord
 from aiohttp import ClientError
 
 from bot.delivery import RetryLater, Unreachable
-from bot.media import MediaStore
 from bot.payloads import PayloadStore
+from bot.stores.base import MediaStore
 from bot.types import Button, Reply
 from channels.text import split_text
 

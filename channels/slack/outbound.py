@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import RetryLater, Unreachable
-from bot.media import MediaStore
+from bot.stores.base import MediaStore
 from bot.types import Reply
 from channels.text import split_text
 

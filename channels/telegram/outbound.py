@@ -24,8 +24,8 @@ from aiogram.types import (
 )
 
 from bot.delivery import RetryLater, Unreachable
-from bot.media import MediaStore
 from bot.payloads import PayloadStore
+from bot.stores.base import MediaStore
 from bot.types import Button, Reply
 from channels.telegram.text import CAPTION_LIMIT, MESSAGE_LIMIT, escape, split_text
 

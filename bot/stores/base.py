@@ -1,0 +1,106 @@
+"""What the stores promise, whichever backend keeps the data.
+
+Most stores are one of two generic primitives, used by their owners under their own keys
+(``bot/keys.py``): ``ValueStore`` (text under a key, with a TTL) and ``ListStore`` (a capped
+list under a key, with a TTL). The rest are mechanisms of their own: pictures, the exposure
+log, the conversation order and the cross-process wake-ups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from bot.types import Address
+
+Clock = Callable[[], float]
+"""Seconds from any fixed point (``time.monotonic``); what the in-process stores expire by."""
+
+
+class ValueStore(ABC):
+    """Text values under keys, each kept ``ttl_seconds`` after it was last written."""
+
+    @abstractmethod
+    async def get(self, key: str) -> str | None:
+        """The value, or None when it was never written, was deleted or has expired."""
+
+    @abstractmethod
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None: ...
+
+    @abstractmethod
+    async def put_new(self, key: str, value: str, ttl_seconds: int) -> bool:
+        """Write only when the key holds no value; True when this call wrote it (atomic)."""
+
+    @abstractmethod
+    async def put_all(self, values: Mapping[str, str], ttl_seconds: int) -> None:
+        """Write every value at once: a reader sees all of them or none."""
+
+    @abstractmethod
+    async def delete(self, *keys: str) -> None: ...
+
+
+class ListStore(ABC):
+    """Lists of text values under keys, each kept ``ttl_seconds`` after its last push."""
+
+    @abstractmethod
+    async def push(self, key: str, values: Sequence[str], keep: int, ttl_seconds: int) -> None:
+        """Append the values, keeping the newest ``keep``; pushing none changes nothing."""
+
+    @abstractmethod
+    async def take(self, key: str) -> list[str]:
+        """Every value of the list, oldest first, and the list is gone (atomic)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    data: bytes
+    content_type: str
+
+
+class MediaStore(ABC):
+    """Pictures under keys, each kept for its TTL."""
+
+    @abstractmethod
+    async def put(self, key: str, media: Media, ttl_seconds: int) -> None: ...
+
+    @abstractmethod
+    async def get(self, key: str) -> Media | None: ...
+
+
+class ExposureLog(ABC):
+    """Which variant of an experiment each subject saw, counted per variant."""
+
+    @abstractmethod
+    async def record(self, experiment: str, variant: str, subject: str) -> None: ...
+
+    @abstractmethod
+    async def counts(self, experiment: str) -> Counter[str]:
+        """Exposures per variant."""
+
+
+class TurnTimeout(Exception):
+    """The conversation stayed busy for longer than the bounded wait."""
+
+
+class ConversationOrder(ABC):
+    """One turn at a time per conversation, first come, first served."""
+
+    @abstractmethod
+    def turn(self, conversation_key: str) -> AbstractAsyncContextManager[None]:
+        """Holds the conversation's turn while inside; raises ``TurnTimeout`` when the wait
+        for it runs out."""
+
+
+class Wakeups(ABC):
+    """Tells every process that a conversation has replies waiting in the shared queue."""
+
+    @abstractmethod
+    async def publish(self, address: Address) -> None: ...
+
+    @abstractmethod
+    def listen(self, ready: asyncio.Event) -> AsyncIterator[Address]:
+        """The woken conversations, as they come; ``ready`` is set once subscribed."""
