@@ -218,7 +218,7 @@ def forecast_desk(
     settings: Settings, database: Database, stores: Stores, metrics: Metrics,
     renderer: Renderer,
 ) -> ForecastDesk:  # fmt: skip
-    """Staff forecasts (issue 7): models from the registry, answers cached, words rendered."""
+    """Staff forecasts: models from the registry, answers cached, words rendered."""
 
     def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
         return renderer.render(Outcome(template, values), locale, "plain").text

@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated admin identities, as staff_ids."
     )
 
-    # -- payments (issue 5) --
+    # -- payments --
     payment_routes: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated gateways per currency and property, preferred first: "
@@ -166,7 +166,7 @@ class Settings(BaseSettings):
         "(decisions record admin:<name>) or a plain key; closed when unset.",
     )
 
-    # -- channels (issue 6) --
+    # -- provider channels --
     telegram_token: SecretStr | None = Field(
         None, description="Telegram bot token from @BotFather; the Telegram channel is off unset."
     )
@@ -218,7 +218,7 @@ class Settings(BaseSettings):
         5, ge=1, le=20, description="Tries of one provider message on 429/5xx before it is dropped."
     )
 
-    # -- forecasts (issue 7) --
+    # -- forecasts --
     forecast_models_dir: Path | None = Field(
         None,
         description="Where forecast model versions and the promoted list are kept; defaults to "
