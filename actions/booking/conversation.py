@@ -21,6 +21,7 @@ from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import chosen_value, value_choice
 from bot.text import has_control, one_line
+from bot.understanding import button_payload
 from intents.dates import names_a_month, stay_dates
 from intents.guests import guests
 from intents.text import EMAIL
@@ -29,6 +30,8 @@ MAX_NIGHTS = 30
 NAME = re.compile(r"^[^\d@#<>{}\[\]_=+*/\\|]{2,80}$")
 GUEST_CHOICES = ("1-0", "2-0", "2-1", "2-2", "4-0")
 Ctx = Context[Services]
+BOOK_AGAIN = Choice("book_again", payload=button_payload("book"))
+MENU_BOOK = Choice("menu_book", payload=button_payload("book"))
 
 
 # -- the booking form ------------------------------------------------------------------------
@@ -100,7 +103,7 @@ async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str 
         nights = tuple(
             Choice(
                 "nights",
-                payload=f"intent:book|checkin={value['checkin']}|nights={n}",
+                payload=button_payload("book", checkin=value["checkin"], nights=n),
                 values={"count": n},
             )
             for n in (1, 2, 3, 4, 7)
@@ -202,7 +205,7 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
     choices = tuple(
         Choice(
             "alternative_dates",
-            payload=f"intent:book|checkin={start.isoformat()}|checkout={end.isoformat()}",
+            payload=button_payload("book", checkin=start.isoformat(), checkout=end.isoformat()),
             values={
                 "checkin": start.isoformat(),
                 "checkout": end.isoformat(),
@@ -295,11 +298,11 @@ async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
             actor=_actor(context),
         )
     except Unavailable:
-        return [Outcome("booking/taken", {}, (Choice("book_again", payload="intent:book"),))]
+        return [Outcome("booking/taken", {}, (BOOK_AGAIN,))]
     except BookingError:
-        return [Outcome("booking/not_possible", {}, (Choice("book_again", payload="intent:book"),))]
+        return [Outcome("booking/not_possible", {}, (BOOK_AGAIN,))]
     context.session.data["property"] = values["property"]
-    pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+    pay_now = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
     return [Outcome("booking/held", reservation_facts(reservation, context.locale), (pay_now,))]
 
 
@@ -334,7 +337,7 @@ BOOKING_FORM: Form[Services] = Form(
 async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
     reservation = await _reservation_in_question(context, states=ACTIVE)
     if reservation is None:
-        return Outcome("booking/nothing_to_pay", {}, (Choice("menu_book", payload="intent:book"),))
+        return Outcome("booking/nothing_to_pay", {}, (MENU_BOOK,))
     try:
         reservation = await context.services.bookings.begin_payment(
             reservation.code, _actor(context)
@@ -343,7 +346,7 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
         return Outcome(
             "booking/hold_expired",
             {"code": reservation.code},
-            (Choice("book_again", payload="intent:book"),),
+            (BOOK_AGAIN,),
         )
     facts = reservation_facts(reservation, context.locale)
     payments = context.services.payments
@@ -351,14 +354,18 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
     chosen = context.parse.entities.get("gateway")
     if chosen not in offered:
         if len(offered) > 1:  # the guest picks; the payload names the reservation and gateway
-            pay = f"intent:pay|code={reservation.code}|gateway="
-            choices = tuple(Choice(f"gateway_{name}", payload=pay + name) for name in offered)
+            choices = tuple(
+                Choice(
+                    f"gateway_{name}", button_payload("pay", code=reservation.code, gateway=name)
+                )
+                for name in offered
+            )
             return Outcome("payments/choose_gateway", facts, choices)
         chosen = offered[0]
     try:
         link = await payments.link_for(reservation, str(chosen))
     except GatewayError:
-        retry = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+        retry = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
         return Outcome("payments/gateway_unavailable", facts, (retry,))
     outcomes = [Outcome("booking/payment_link", facts, (Choice("pay_link", url=link.url),))]
     if link.pix_code:
@@ -385,11 +392,13 @@ async def show_bookings(context: Ctx) -> Outcome:
             return Outcome("booking/details", reservation_facts(match, context.locale))
         return Outcome("booking/need_email", {"code": str(code).upper()})
     if not mine:
-        return Outcome("booking/none_found", {}, (Choice("menu_book", payload="intent:book"),))
+        return Outcome("booking/none_found", {}, (MENU_BOOK,))
     items = [reservation_facts(r, context.locale) for r in mine]
     choices = tuple(
         Choice(
-            "details", payload=f"intent:my_bookings|booking_code={r.code}", values={"code": r.code}
+            "details",
+            payload=button_payload("my_bookings", booking_code=r.code),
+            values={"code": r.code},
         )
         for r in mine[:5]
     )
@@ -411,8 +420,8 @@ async def start_cancellation(context: Ctx) -> Outcome:
             "paid": reservation.state == CONFIRMED,
         },
         (
-            Choice("confirm_cancel", payload=f"intent:cancel|confirm={reservation.code}"),
-            Choice("keep_booking", payload="intent:my_bookings"),
+            Choice("confirm_cancel", payload=button_payload("cancel", confirm=reservation.code)),
+            Choice("keep_booking", payload=button_payload("my_bookings")),
         ),
     )
 

@@ -10,6 +10,7 @@ from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import text_answer
 from bot.types import STAFF
+from bot.understanding import button_payload
 
 Ctx = Context[Services]
 DENIAL_REASONS = ("outside_policy", "no_show", "already_refunded")
@@ -32,7 +33,7 @@ async def refund_status(context: Ctx) -> Outcome:
     for reservation in mine:
         found = await services.refunds.refundable(reservation.code)
         if found is not None and found[1] > 0:
-            payload = f"intent:refund_request|code={reservation.code}"
+            payload = button_payload("refund_request", code=reservation.code)
             choices.append(Choice("request_refund", payload, values={"code": reservation.code}))
     return Outcome("payments/refund_status", {"items": items}, tuple(choices[:3]))
 
@@ -95,7 +96,7 @@ async def deny(context: Ctx) -> Outcome:
         return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
     if reason not in DENIAL_REASONS:
         choices = tuple(
-            Choice(f"deny_{code}", payload=f"intent:refund_deny|id={refund_id}|reason={code}")
+            Choice(f"deny_{code}", payload=button_payload("refund_deny", id=refund_id, reason=code))
             for code in DENIAL_REASONS
         )
         return Outcome("payments/staff_deny_why", {"id": refund_id}, choices)

@@ -33,13 +33,14 @@ from bot.payloads import PayloadStore
 from bot.render import Renderer
 from bot.roles import RoleBook
 from bot.types import Address, Message, Outcome, Reply
+from bot.understanding import button_payload
 from channels.telegram.outbound import TelegramSender, provider_errors
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
 DEEP_LINK = re.compile(r"^/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$")
-COMMANDS = {"/help": "intent:help", "/start": "intent:greet"}
+COMMANDS = {"/help": button_payload("help"), "/start": button_payload("greet")}
 UNKNOWN_BUTTON = "unknown"
 TYPING_AFTER_SECONDS = 0.25
 MAX_UPDATES_IN_FLIGHT = 128
@@ -247,7 +248,7 @@ def _command_payload(text: str) -> str | None:
     match = DEEP_LINK.match(text)
     if match is not None:
         slug = match.group(1)
-        return f"intent:book|property={slug}" if slug else COMMANDS["/start"]
+        return button_payload("book", property=slug) if slug else COMMANDS["/start"]
     command = text.split("@", 1)[0].lower()
     return COMMANDS.get(command) if command.startswith("/") and command != "/start" else None
 
