@@ -36,6 +36,8 @@ TOO_LONG = Outcome("errors/message_too_long")
 
 Answer = Callable[[Reply], Awaitable[bool]]
 """Sends one reply of a turn where the message came from; False when it was not sent."""
+Thinking = AbstractAsyncContextManager[object] | None
+"""What the provider shows while the engine works (Telegram's typing), if anything."""
 
 log = structlog.get_logger("rsv360.channels")
 
@@ -62,7 +64,6 @@ class ProviderChannel:
         renderer: Renderer,
         roles: RoleBook,
         queue: DeliveryQueue[Reply],
-        *,
         max_text_chars: int,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
@@ -74,14 +75,8 @@ class ProviderChannel:
         self._queue = queue
         self._max_text_chars = max_text_chars
 
-    async def turn(
-        self,
-        inbound: Inbound,
-        answer: Answer,
-        thinking: AbstractAsyncContextManager[object] | None = None,
-    ) -> None:
-        """One message in, its replies out; ``thinking`` is what the provider shows while the
-        engine works (Telegram's typing)."""
+    async def turn(self, inbound: Inbound, answer: Answer, thinking: Thinking = None) -> None:
+        """One message in, its replies out."""
         async with thinking or nullcontext():
             replies = await self._replies(inbound)
         where = pseudonym(f"{self.channel}:{inbound.conversation_id}")

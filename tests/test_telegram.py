@@ -322,16 +322,9 @@ async def test_the_webhook_holds_back_while_too_many_updates_are_in_flight(
     sender = TelegramSender(telegram_bot(runtime.settings), payloads, runtime.media.store)
     unreachable = MemoryUnreachableStore()
     queue = DeliveryQueue("telegram", sender.send, Pace(0.0), runtime.metrics, unreachable)
-    channel = TelegramChannel(
-        runtime.engine,
-        runtime.renderer,
-        sender,
-        queue,
-        payloads,
-        runtime.roles,
-        max_text_chars=runtime.settings.max_text_chars,
-        max_in_flight=2,
-    )
+    parts = (runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles)
+    limit = runtime.settings.max_text_chars
+    channel = TelegramChannel(*parts, max_text_chars=limit, max_in_flight=2)
     app = web.Application()
     channel.mount_webhook(app, telegram.secret)
     bounded = Telegram(await aiohttp_client(app), telegram.fake, channel, telegram.secret, runtime)

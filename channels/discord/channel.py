@@ -48,15 +48,7 @@ class DiscordChannel(ProviderChannel):
         text_description: str,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        super().__init__(
-            CHANNEL,
-            engine,
-            renderer,
-            roles,
-            queue,
-            max_text_chars=max_text_chars,
-            max_in_flight=max_in_flight,
-        )
+        super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
         self._sender = sender
         self._payloads = payloads
         self._token = token

@@ -60,15 +60,7 @@ class TelegramChannel(ProviderChannel):
         max_text_chars: int,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        super().__init__(
-            CHANNEL,
-            engine,
-            renderer,
-            roles,
-            queue,
-            max_text_chars=max_text_chars,
-            max_in_flight=max_in_flight,
-        )
+        super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
         self._sender = sender
         self._payloads = payloads
         self._secret = b""
