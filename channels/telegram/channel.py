@@ -78,11 +78,7 @@ class TelegramChannel(ProviderChannel):
     def mount_webhook(self, app: web.Application, secret_token: str) -> None:
         self._secret = secret_token.encode()
         app.router.add_post(WEBHOOK_PATH, self._on_webhook)
-        app.on_shutdown.append(self._finish)
         app.on_cleanup.append(self._close)
-
-    async def _finish(self, _: web.Application) -> None:
-        await self.drain()
 
     def mount_polling(self, app: web.Application) -> None:
         async def polling(_: web.Application) -> Any:
