@@ -83,7 +83,7 @@ class ProviderChannel:
         for reply in replies:
             try:
                 sent = await answer(reply)
-            except Exception as error:  # what bot.delivery does not classify: a bug or a refusal
+            except Exception as error:  # a direct answer's failure (Slack's respond, a follow-up)
                 failure = type(error).__name__
                 log.error(
                     "channel_reply_failed", channel=self.channel, conversation=where, error=failure
