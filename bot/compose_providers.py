@@ -91,11 +91,17 @@ def discord_channel(
         for name in ("discord_command", "discord_text")
     ]
     return DiscordChannel(
-        runtime.engine, sender, queue, payloads, runtime.roles,
+        runtime.engine,
+        runtime.renderer,
+        sender,
+        queue,
+        payloads,
+        runtime.roles,
         token=settings.discord_token.get_secret_value(),
         max_text_chars=settings.max_text_chars,
-        command_description=described[0], text_description=described[1],
-    )  # fmt: skip
+        command_description=described[0],
+        text_description=described[1],
+    )
 
 
 def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
@@ -113,10 +119,15 @@ def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChann
     )
     queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
     return SlackChannel(
-        runtime.engine, sender, queue, runtime.roles, DedupeStore(runtime.stores.dedupe),
+        runtime.engine,
+        runtime.renderer,
+        sender,
+        queue,
+        runtime.roles,
+        DedupeStore(runtime.stores.dedupe),
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         max_text_chars=settings.max_text_chars,
-    )  # fmt: skip
+    )
 
 
 def telegram_bot(settings: Settings) -> Bot:

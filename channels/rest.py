@@ -14,9 +14,9 @@ from bot.engine import Engine
 from bot.json_body import MalformedJson, json_object
 from bot.render import Renderer
 from bot.types import Message
+from bot.understanding import MAX_PAYLOAD_CHARS
 from channels.wire import (
     MAX_ID_CHARS,
-    MAX_PAYLOAD_CHARS,
     InvalidInput,
     checked_optional,
     checked_text,

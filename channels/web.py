@@ -27,9 +27,9 @@ from bot.json_body import MalformedJson, json_object
 from bot.proactive import Notifier
 from bot.render import Renderer
 from bot.types import Address, Message, Reply
+from bot.understanding import MAX_PAYLOAD_CHARS
 from channels.wire import (
     MAX_ID_CHARS,
-    MAX_PAYLOAD_CHARS,
     InvalidInput,
     checked_optional,
     checked_text,

@@ -8,7 +8,6 @@ from bot.render import Renderer
 from bot.text import is_scalar_text
 from bot.types import Outcome, Reply
 
-MAX_PAYLOAD_CHARS = 256
 MAX_ID_CHARS = 128
 
 

@@ -189,3 +189,14 @@ async def test_a_redelivered_message_is_answered_once_and_a_malformed_press_chan
     assert (await server.says("obrigado"))[0].startswith("De nada"), "the bot is still there"
     assert "discord_interaction_ignored" in capsys.readouterr().out
     assert server.fake.follow_ups() == []
+
+
+async def test_text_over_the_limit_gets_the_polite_reply_in_the_users_language(
+    server: Server,
+) -> None:
+    too_long = "a" * (server.runtime.settings.max_text_chars + 1)
+    assert await server.says(too_long) == [
+        "A mensagem é longa demais. Envie uma mais curta, por favor."
+    ]
+    english = await server.interacts(fakes.slash(GUEST, too_long, guild=True, locale="en-US"))
+    assert english == ["The message is too long. Please send a shorter one."]

@@ -318,3 +318,24 @@ async def test_a_picture_from_the_media_store_is_uploaded(desk: Desk) -> None:
     [complete] = desk.slack.sent("files.completeUploadExternal")
     assert complete.params["channel_id"] == TEAM
     assert desk.slack.texts(TEAM)[-1].startswith("You're welcome")
+
+
+async def test_text_over_the_limit_gets_the_polite_reply_in_the_users_language(
+    desk: Desk,
+) -> None:
+    too_long = "a" * (desk.runtime.settings.max_text_chars + 1)
+    [refused] = await desk.event("DGUEST05", GUEST, too_long)
+    assert refused.params["text"] == "A mensagem é longa demais. Envie uma mais curta, por favor."
+    desk.slack.locales["UENGLISH"] = "en-US"
+    [english] = await desk.event("DGUEST06", "UENGLISH", too_long)
+    assert english.params["text"] == "The message is too long. Please send a shorter one."
+    body = fakes.command(TEAM, STAFF, too_long, desk.respond_url)
+    response = await desk.client.post(
+        EVENTS_PATH,
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)},
+    )
+    assert response.status == 200
+    await desk.settle()
+    [answer] = desk.slack.sent("response_url")
+    assert answer.params["text"] == "A mensagem é longa demais. Envie uma mais curta, por favor."

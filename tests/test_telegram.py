@@ -12,16 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from actions.booking.conversation import deep_link
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
+from bot.compose_providers import telegram_bot
+from bot.delivery import DeliveryQueue, Pace, UnreachableStore
 from bot.payloads import PayloadStore
 from bot.secret import webhook_secret
 from bot.settings import Settings
+from bot.stores.memory import MemoryValueStore
 from bot.types import STAFF, Address
 from channels.telegram.channel import TelegramChannel
+from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import WEBHOOK_PATH
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
 from tests.support.raw_http import raw_post
@@ -226,10 +232,15 @@ async def test_malformed_updates_are_refused_with_a_log_line(
     assert telegram.fake.sent(chat_id="1009") == []
 
 
-async def test_a_message_over_the_limit_is_refused_politely(telegram: Telegram) -> None:
-    texts = await telegram.says(1010, "a" * 5000)
-    assert len(texts) == 1, texts
-    assert "longa" in texts[0]
+async def test_a_message_over_the_limit_is_refused_politely_in_the_users_language(
+    telegram: Telegram,
+) -> None:
+    limit = telegram.runtime.settings.max_text_chars
+    assert await telegram.says(1010, "a" * limit), "at the limit it is a message like any other"
+    texts = await telegram.says(1010, "a" * (limit + 1))
+    assert texts == ["A mensagem é longa demais. Envie uma mais curta, por favor."]
+    english = await telegram.says(1010, "a" * (limit + 1), language="en")
+    assert english == ["The message is too long. Please send a shorter one."]
 
 
 async def test_a_proactive_picture_is_uploaded_from_the_media_store(
@@ -327,17 +338,26 @@ async def test_polling_mode_answers_without_a_webhook(
 
 
 async def test_the_webhook_holds_back_while_too_many_updates_are_in_flight(
-    telegram: Telegram,
+    telegram: Telegram, aiohttp_client: Any
 ) -> None:
-    assert telegram.channel._webhook is not None
-    telegram.channel._webhook._slots = asyncio.Semaphore(2)  # the bound, made small
+    runtime = telegram.runtime
+    payloads = PayloadStore(MemoryValueStore())
+    sender = TelegramSender(telegram_bot(runtime.settings), payloads, runtime.media.store)
+    unreachable = UnreachableStore(MemoryValueStore())
+    queue = DeliveryQueue("telegram", sender.send, Pace(0.0), runtime.metrics, unreachable)
+    parts = (runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles)
+    limit = runtime.settings.max_text_chars
+    channel = TelegramChannel(*parts, max_text_chars=limit, deep_link=deep_link, max_in_flight=2)
+    app = web.Application()
+    channel.mount_webhook(app, telegram.secret)
+    bounded = Telegram(await aiohttp_client(app), telegram.fake, channel, telegram.secret, runtime)
 
     async def post(chat: int) -> float:
-        assert await telegram.post(button_update(chat, "intent:slow_report")) == 200
+        assert await bounded.post(button_update(chat, "intent:slow_report")) == 200
         return time.monotonic()
 
     answered = await asyncio.gather(post(1101), post(1102), post(1103))
-    await telegram.channel.drain()
+    await channel.drain()
     first_reply = min(call.at for call in telegram.fake.sent("sendMessage"))
     assert sorted(answered)[1] < first_reply, "two updates are taken at once"
     assert sorted(answered)[2] >= first_reply, "the third waits until a turn has finished"

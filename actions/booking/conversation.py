@@ -15,6 +15,7 @@ from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import chosen_value, value_choice
 from bot.text import has_control, one_line
+from bot.understanding import button_payload
 from intents.dates import names_a_month, stay_dates
 from intents.guests import guests
 from intents.text import EMAIL
@@ -23,6 +24,8 @@ MAX_NIGHTS = 30
 NAME = re.compile(r"^[^\d@#<>{}\[\]_=+*/\\|]{2,80}$")
 GUEST_CHOICES = ("1-0", "2-0", "2-1", "2-2", "4-0")
 Ctx = Context[Services]
+BOOK_AGAIN = Choice("book_again", payload=button_payload("book"))
+MENU_BOOK = Choice("menu_book", payload=button_payload("book"))
 
 
 # -- the booking form ------------------------------------------------------------------------
@@ -94,7 +97,7 @@ async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str 
         nights = tuple(
             Choice(
                 "nights",
-                payload=f"intent:book|checkin={value['checkin']}|nights={n}",
+                payload=button_payload("book", checkin=value["checkin"], nights=n),
                 values={"count": n},
             )
             for n in (1, 2, 3, 4, 7)
@@ -202,7 +205,7 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
     choices = tuple(
         Choice(
             "alternative_dates",
-            payload=f"intent:book|checkin={start.isoformat()}|checkout={end.isoformat()}",
+            payload=button_payload("book", checkin=start.isoformat(), checkout=end.isoformat()),
             values={
                 "checkin": start.isoformat(),
                 "checkout": end.isoformat(),
@@ -295,11 +298,11 @@ async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
             actor=guest_actor(context),
         )
     except Unavailable:
-        return [Outcome("booking/taken", {}, (Choice("book_again", payload="intent:book"),))]
+        return [Outcome("booking/taken", {}, (BOOK_AGAIN,))]
     except BookingError:
-        return [Outcome("booking/not_possible", {}, (Choice("book_again", payload="intent:book"),))]
+        return [Outcome("booking/not_possible", {}, (BOOK_AGAIN,))]
     context.session.data["property"] = values["property"]
-    pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+    pay_now = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
     return [Outcome("booking/held", reservation_facts(reservation, context.locale), (pay_now,))]
 
 
@@ -348,11 +351,13 @@ async def show_bookings(context: Ctx) -> Outcome:
             return Outcome("booking/details", reservation_facts(match, context.locale))
         return Outcome("booking/need_email", {"code": str(code).upper()})
     if not mine:
-        return Outcome("booking/none_found", {}, (Choice("menu_book", payload="intent:book"),))
+        return Outcome("booking/none_found", {}, (MENU_BOOK,))
     items = [reservation_facts(r, context.locale) for r in mine]
     choices = tuple(
         Choice(
-            "details", payload=f"intent:my_bookings|booking_code={r.code}", values={"code": r.code}
+            "details",
+            payload=button_payload("my_bookings", booking_code=r.code),
+            values={"code": r.code},
         )
         for r in mine[:5]
     )
@@ -374,8 +379,8 @@ async def start_cancellation(context: Ctx) -> Outcome:
             "paid": reservation.state == CONFIRMED,
         },
         (
-            Choice("confirm_cancel", payload=f"intent:cancel|confirm={reservation.code}"),
-            Choice("keep_booking", payload="intent:my_bookings"),
+            Choice("confirm_cancel", payload=button_payload("cancel", confirm=reservation.code)),
+            Choice("keep_booking", payload=button_payload("my_bookings")),
         ),
     )
 
@@ -409,7 +414,7 @@ async def cancel(context: Ctx) -> Outcome:
 def deep_link(property_slug: str) -> str:
     """The button payload a link into the chat opens (Telegram's ``/start <parameter>``): the
     booking of that property."""
-    return f"intent:book|property={property_slug}"
+    return button_payload("book", property=property_slug)
 
 
 def create_router() -> Router[Services]:

@@ -10,6 +10,7 @@ from actions.faq.knowledge import PropertyKnowledge
 from actions.faq.topics import TopicFinder
 from actions.services import Services
 from bot import Choice, Context, Outcome, Router
+from bot.understanding import button_payload
 
 MENU_TOPICS = ("checkin", "breakfast", "parking", "pets", "wifi", "address", "cancellation_policy")
 
@@ -33,14 +34,15 @@ async def answer_question(context: Context[Services]) -> Outcome:
         topic = faq.topics.topic_of(context.message.text, context.locale)
     if topic is None or topic not in faq.topics.topics:
         choices = tuple(
-            Choice(f"topic_{name}", payload=f"intent:faq|topic={name}") for name in MENU_TOPICS
+            Choice(f"topic_{name}", payload=button_payload("faq", topic=name))
+            for name in MENU_TOPICS
         )
         return Outcome("faq/topics", {"property": knowledge.name}, choices)
     if topic == "cancellation_policy":
         place = await context.services.quotes.property_by_slug(knowledge.slug)
         if place is None:
-            return Outcome("faq/unknown", {"property": knowledge.name},
-                           (Choice("menu_human", payload="intent:human"),))  # fmt: skip
+            menu = (Choice("menu_human", payload=button_payload("human")),)
+            return Outcome("faq/unknown", {"property": knowledge.name}, menu)
         policy = policy_of(place)  # the same policy that cancellations apply
         return Outcome(
             "faq/cancellation_policy",
@@ -56,7 +58,7 @@ async def answer_question(context: Context[Services]) -> Outcome:
         return Outcome(
             "faq/unknown",
             {"property": knowledge.name},
-            (Choice("menu_human", payload="intent:human"),),
+            (Choice("menu_human", payload=button_payload("human")),),
         )
     choices = ()
     if topic == "address" and knowledge.map_url:

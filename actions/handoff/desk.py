@@ -21,6 +21,7 @@ from bot.pipeline import Next
 from bot.proactive import Notifier
 from bot.text import clean
 from bot.types import STAFF, Address, Choice, Message, Outcome, TurnResult
+from bot.understanding import button_payload
 
 log = structlog.get_logger("rsv360.handoff")
 
@@ -56,7 +57,9 @@ class HandoffDesk:
         await self._store.save(handoff)
         if self._team is not None:
             shown = [entry for entry in history if entry.get("text")][-HISTORY_SHOWN:]
-            take = Choice("handoff_take", payload=f"intent:handoff_take|ticket={handoff.ticket}")
+            take = Choice(
+                "handoff_take", payload=button_payload("handoff_take", ticket=handoff.ticket)
+            )
             values = {"channel": message.channel, "locale": locale, "history": shown}
             request = Outcome("handoff/staff_request", values, (take,))
             await self._notifier.notify(self._team, self._team_locale, [request])
@@ -132,7 +135,7 @@ class Relay:
 
 
 def _release(ticket: str) -> Choice:
-    return Choice("handoff_release", payload=f"intent:handoff_release|ticket={ticket}")
+    return Choice("handoff_release", payload=button_payload("handoff_release", ticket=ticket))
 
 
 __all__ = ["REQUESTED", "HandoffDesk", "Relay", "staff_key"]

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.booking.conversation import guest_actor, reservation_facts, reservation_in_question
+from actions.booking.conversation import (
+    BOOK_AGAIN,
+    MENU_BOOK,
+    guest_actor,
+    reservation_facts,
+    reservation_in_question,
+)
 from actions.booking.errors import HoldExpired
 from actions.booking.states import ACTIVE
 from actions.payments.gateway import GatewayError
@@ -15,6 +21,7 @@ from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.forms import text_answer
 from bot.types import STAFF
+from bot.understanding import button_payload
 
 Ctx = Context[Services]
 DENIAL_REASONS = ("outside_policy", "no_show", "already_refunded")
@@ -24,7 +31,7 @@ MAX_NOTE_CHARS = 500
 async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
     reservation = await reservation_in_question(context, states=ACTIVE)
     if reservation is None:
-        return Outcome("booking/nothing_to_pay", {}, (Choice("menu_book", payload="intent:book"),))
+        return Outcome("booking/nothing_to_pay", {}, (MENU_BOOK,))
     try:
         reservation = await context.services.reservations.begin_payment(
             reservation.code, guest_actor(context)
@@ -33,7 +40,7 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
         return Outcome(
             "booking/hold_expired",
             {"code": reservation.code},
-            (Choice("book_again", payload="intent:book"),),
+            (BOOK_AGAIN,),
         )
     facts = reservation_facts(reservation, context.locale)
     payments = context.services.payments
@@ -41,14 +48,18 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
     chosen = context.parse.entities.get("gateway")
     if chosen not in offered:
         if len(offered) > 1:  # the guest picks; the payload names the reservation and gateway
-            pay = f"intent:pay|code={reservation.code}|gateway="
-            choices = tuple(Choice(f"gateway_{name}", payload=pay + name) for name in offered)
+            choices = tuple(
+                Choice(
+                    f"gateway_{name}", button_payload("pay", code=reservation.code, gateway=name)
+                )
+                for name in offered
+            )
             return Outcome("payments/choose_gateway", facts, choices)
         chosen = offered[0]
     try:
         link = await payments.link_for(reservation, str(chosen))
     except GatewayError:
-        retry = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+        retry = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
         return Outcome("payments/gateway_unavailable", facts, (retry,))
     outcomes = [Outcome("booking/payment_link", facts, (Choice("pay_link", url=link.url),))]
     if link.pix_code:
@@ -76,7 +87,7 @@ async def refund_status(context: Ctx) -> Outcome:
     for reservation in mine:
         found = await services.refunds.refundable(reservation.code)
         if found is not None and found[1] > 0:
-            payload = f"intent:refund_request|code={reservation.code}"
+            payload = button_payload("refund_request", code=reservation.code)
             choices.append(Choice("request_refund", payload, values={"code": reservation.code}))
     return Outcome("payments/refund_status", {"items": items}, tuple(choices[:3]))
 
@@ -139,7 +150,7 @@ async def deny(context: Ctx) -> Outcome:
         return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
     if reason not in DENIAL_REASONS:
         choices = tuple(
-            Choice(f"deny_{code}", payload=f"intent:refund_deny|id={refund_id}|reason={code}")
+            Choice(f"deny_{code}", payload=button_payload("refund_deny", id=refund_id, reason=code))
             for code in DENIAL_REASONS
         )
         return Outcome("payments/staff_deny_why", {"id": refund_id}, choices)

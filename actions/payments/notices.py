@@ -11,6 +11,7 @@ from actions.booking.conversation import reservation_facts
 from actions.booking.tables import Reservation
 from bot.proactive import Notifier
 from bot.types import Address, Choice, Outcome
+from bot.understanding import button_payload
 
 log = structlog.get_logger("rsv360.payments")
 
@@ -51,4 +52,4 @@ class Notices:
 
 
 def pay_again(code: str) -> Choice:
-    return Choice("new_payment_link", payload=f"intent:pay|code={code}")
+    return Choice("new_payment_link", payload=button_payload("pay", code=code))

@@ -27,6 +27,7 @@ from actions.payments.tables import LedgerEntry, Payment, Refund
 from bot.database import Database
 from bot.observability import pseudonym
 from bot.types import Choice, Outcome
+from bot.understanding import button_payload
 
 log = structlog.get_logger("rsv360.payments")
 
@@ -281,6 +282,6 @@ def _review(refund: Refund, gateway: str) -> Outcome:
         {"id": refund.id, "code": refund.reservation_code, "amount": refund.amount,
          "currency": refund.currency, "reason": refund.reason, "note": refund.guest_note or "",
          "gateway": gateway},
-        (Choice("refund_approve", payload=f"intent:refund_approve|id={refund.id}"),
-         Choice("refund_deny", payload=f"intent:refund_deny|id={refund.id}")),
+        (Choice("refund_approve", payload=button_payload("refund_approve", id=refund.id)),
+         Choice("refund_deny", payload=button_payload("refund_deny", id=refund.id))),
     )  # fmt: skip

@@ -39,6 +39,7 @@ from actions.payments.tables import SandboxMovement
 from bot.database import Database
 from bot.proactive import Notifier
 from bot.types import Address, Choice, Outcome
+from bot.understanding import button_payload
 
 log = structlog.get_logger("rsv360.payments")
 
@@ -149,7 +150,7 @@ class SandboxGateway:
         return int(sums.get("capture") or 0), int(sums.get("refund") or 0)
 
 
-BOOK_AGAIN = Choice("book_again", payload="intent:book")
+BOOK_AGAIN = Choice("book_again", payload=button_payload("book"))
 
 
 def hold_expiry_notice(notifier: Notifier) -> OnExpired:
@@ -219,7 +220,7 @@ class SandboxPayments:
         checkout = checkout_of(reservation)
         if checkout.status == "payable":
             await self._reservations.note(reservation.code, "sandbox", "payment failed")
-            pay_now = Choice("pay_now", payload=f"intent:pay|code={reservation.code}")
+            pay_now = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
             failed = Outcome("booking/payment_failed", checkout.values, (pay_now,))
             await _tell(self._notifier, reservation, failed)
         return checkout

@@ -35,6 +35,7 @@ from actions.payments.tables import LedgerEntry, Payment
 from bot.database import Database
 from bot.observability import pseudonym
 from bot.types import Choice, Outcome
+from bot.understanding import button_payload
 
 log = structlog.get_logger("rsv360.payments")
 
@@ -304,7 +305,9 @@ class PaymentService:
         log.warning("payment_flagged", gateway=gateway_name, payment=payment_id)
         payment = await self._payment(payment_id)
         assert payment is not None
-        refund_all = Choice("staff_refund_all", payload=f"intent:refund_flagged|id={payment_id}")
+        refund_all = Choice(
+            "staff_refund_all", payload=button_payload("refund_flagged", id=payment_id)
+        )
         await self._notices.staff(Outcome("payments/staff_flagged", {
             "code": code, "gateway": gateway_name, "expected": payment.amount,
             "expected_currency": payment.currency, "received": status.amount,

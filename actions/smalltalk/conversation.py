@@ -5,12 +5,13 @@ from __future__ import annotations
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.types import Choice
+from bot.understanding import button_payload
 
 MENU = (
-    Choice("menu_book", payload="intent:book"),
-    Choice("menu_faq", payload="intent:faq"),
-    Choice("menu_my_bookings", payload="intent:my_bookings"),
-    Choice("menu_human", payload="intent:human"),
+    Choice("menu_book", payload=button_payload("book")),
+    Choice("menu_faq", payload=button_payload("faq")),
+    Choice("menu_my_bookings", payload=button_payload("my_bookings")),
+    Choice("menu_human", payload=button_payload("human")),
 )
 
 

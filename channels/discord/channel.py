@@ -8,7 +8,7 @@ commands and button presses are acknowledged at once (deferred) and answered as 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -18,11 +18,13 @@ from discord import app_commands
 
 from bot.delivery import DeliveryQueue
 from bot.engine import Engine
-from bot.observability import pseudonym
 from bot.payloads import PayloadStore
+from bot.render import Renderer
 from bot.roles import RoleBook
-from bot.types import Address, Message, Reply
+from bot.types import Reply
+from channels.background import MAX_IN_FLIGHT
 from channels.discord.outbound import DiscordSender, provider_errors
+from channels.provider import Inbound, ProviderChannel
 
 CHANNEL = "discord"
 UNKNOWN_BUTTON = "unknown"
@@ -30,10 +32,11 @@ UNKNOWN_BUTTON = "unknown"
 log = structlog.get_logger("rsv360.discord")
 
 
-class DiscordChannel:
+class DiscordChannel(ProviderChannel):
     def __init__(
         self,
         engine: Engine[Any],
+        renderer: Renderer,
         sender: DiscordSender,
         queue: DeliveryQueue[Reply],
         payloads: PayloadStore,
@@ -43,17 +46,14 @@ class DiscordChannel:
         max_text_chars: int,
         command_description: str,
         text_description: str,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        self._engine = engine
+        super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
         self._sender = sender
-        self._queue = queue
         self._payloads = payloads
-        self._roles = roles
         self._token = token
-        self._max_text_chars = max_text_chars
         self.client = sender.client
         self.tree = app_commands.CommandTree(self.client)
-        self._inflight: set[asyncio.Task[Any]] = set()
 
         @self.tree.command(name="rsv", description=command_description[:100])
         @app_commands.describe(text=text_description[:100])
@@ -71,21 +71,12 @@ class DiscordChannel:
         await self.client.login(self._token)
         connection = asyncio.create_task(self.client.connect(reconnect=True))
         yield
-        await self.drain()
-        await self._queue.close()
+        await self.close()
         await self.client.close()
         await asyncio.gather(connection, return_exceptions=True)
 
     async def _setup(self) -> None:
         await self.tree.sync()  # registers /rsv with Discord (PUT applications/{id}/commands)
-
-    async def drain(self) -> None:
-        while self._inflight:
-            await asyncio.gather(*list(self._inflight), return_exceptions=True)
-
-    async def deliver(self, address: Address, replies: Sequence[Reply]) -> bool:
-        """The notifier's deliverer: queued and retried; True once queued."""
-        return await self._queue.put(address.conversation_id, list(replies))
 
     # -- events ----------------------------------------------------------------------------
 
@@ -93,22 +84,20 @@ class DiscordChannel:
         if message.author.bot or message.guild is not None:
             return  # servers talk to the bot through /rsv; only direct messages are read
         text = message.content.strip()
-        if not text or len(text) > self._max_text_chars:
-            log.info("discord_message_ignored", kind="empty_or_long")
+        if not text:
+            log.info("discord_message_ignored", kind="empty")
             return
         channel = str(message.channel.id)
 
-        async def post(reply: Reply) -> None:
-            if not await self._queue.send_now(channel, reply):
-                log.warning("discord_reply_lost", channel=pseudonym(f"{CHANNEL}:{channel}"))
+        async def post(reply: Reply) -> bool:
+            return await self._queue.send_now(channel, reply)
 
-        await self._track(self._turn(channel, message.author, str(message.id), None, post,
-                                     text=text))  # fmt: skip
+        inbound = _inbound(channel, message.author, str(message.id), None, text=text)
+        await self.work.start(self.turn(inbound, post))
 
     async def _on_command(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.response.defer(thinking=True)
-        text = text.strip()[: self._max_text_chars] or "help"
-        await self._track(self._interaction_turn(interaction, text=text))
+        await self.work.start(self._interaction_turn(interaction, text=text.strip() or "help"))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type != discord.InteractionType.component:
@@ -120,59 +109,43 @@ class DiscordChannel:
             return
         await interaction.response.defer()
         payload = await self._payloads.expand(custom_id) or UNKNOWN_BUTTON
-        await self._track(self._interaction_turn(interaction, payload=payload))
+        await self.work.start(self._interaction_turn(interaction, payload=payload))
 
     # -- work --------------------------------------------------------------------------------
 
     async def _interaction_turn(
-        self, interaction: discord.Interaction, *, text: str | None = None,
-        payload: str | None = None,
-    ) -> None:  # fmt: skip
-        channel = str(interaction.channel_id)
-
-        async def follow_up(reply: Reply) -> None:
-            async with provider_errors():
-                for message in await self._sender.messages(reply):
-                    await interaction.followup.send(**message)
-
-        await self._turn(channel, interaction.user, str(interaction.id), str(interaction.locale),
-                         follow_up, text=text, payload=payload)  # fmt: skip
-
-    async def _turn(
         self,
-        channel: str,
-        user: discord.User | discord.Member,
-        update_id: str,
-        locale: str | None,
-        reply: Callable[[Reply], Awaitable[None]],
+        interaction: discord.Interaction,
         *,
         text: str | None = None,
         payload: str | None = None,
     ) -> None:
-        groups = [str(role.id) for role in user.roles] if isinstance(user, discord.Member) else []
-        result = await self._engine.handle(
-            Message(
-                channel=CHANNEL,
-                conversation_id=channel,
-                user_id=str(user.id),
-                text=text,
-                payload=payload,
-                locale_hint=locale,
-                update_id=update_id,
-                role=self._roles.role_of(CHANNEL, str(user.id), groups),
-            )
-        )
-        for answer in result.replies:
-            await reply(answer)
+        async def follow_up(reply: Reply) -> bool:
+            async with provider_errors():
+                for message in await self._sender.messages(reply):
+                    await interaction.followup.send(**message)
+            return True
 
-    async def _track(self, work: Awaitable[None]) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
-        try:
-            await work
-        except Exception:  # the engine answers its own failures; this is the adapter's
-            log.exception("discord_work_failed")
-        finally:
-            if task is not None:
-                self._inflight.discard(task)
+        inbound = _inbound(
+            str(interaction.channel_id),
+            interaction.user,
+            str(interaction.id),
+            str(interaction.locale),
+            text=text,
+            payload=payload,
+        )
+        await self.turn(inbound, follow_up)
+
+
+def _inbound(
+    channel: str,
+    user: discord.User | discord.Member,
+    update_id: str,
+    locale: str | None,
+    *,
+    text: str | None = None,
+    payload: str | None = None,
+) -> Inbound:
+    """Staff are recognised by their server roles, which only a member of a server has."""
+    groups = tuple(str(role.id) for role in user.roles) if isinstance(user, discord.Member) else ()
+    return Inbound(channel, str(user.id), update_id, text, payload, locale, groups)

@@ -8,11 +8,9 @@ works after. Slack re-sends events it thinks were lost and may send one message 
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,9 +25,11 @@ from bot.dedupe import DedupeStore
 from bot.delivery import DeliveryQueue
 from bot.engine import Engine
 from bot.json_body import MalformedJson, json_object
-from bot.observability import pseudonym
+from bot.render import Renderer
 from bot.roles import RoleBook
-from bot.types import Address, Message, Reply
+from bot.types import Reply
+from channels.background import MAX_IN_FLIGHT
+from channels.provider import Answer, Inbound, ProviderChannel
 from channels.slack.outbound import SlackSender, blocks_of, fallback_text
 
 CHANNEL = "slack"
@@ -42,10 +42,11 @@ DEDUPE_TTL_SECONDS = 3600
 log = structlog.get_logger("rsv360.slack")
 
 
-class SlackChannel:
+class SlackChannel(ProviderChannel):
     def __init__(
         self,
         engine: Engine[Any],
+        renderer: Renderer,
         sender: SlackSender,
         queue: DeliveryQueue[Reply],
         roles: RoleBook,
@@ -53,15 +54,12 @@ class SlackChannel:
         *,
         signing_secret: str,
         max_text_chars: int,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        self._engine = engine
+        super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
         self._sender = sender
-        self._queue = queue
-        self._roles = roles
         self._seen = seen
-        self._max_text_chars = max_text_chars
         self._people = _Directory(sender)
-        self._inflight: set[asyncio.Task[None]] = set()
         self._verifier = SignatureVerifier(signing_secret)
         self.app = AsyncApp(client=sender.client, signing_secret=signing_secret)
         self.app.event("app_mention")(self._on_mention)
@@ -74,18 +72,8 @@ class SlackChannel:
         app.router.add_post(EVENTS_PATH, self._handle)
         app.on_shutdown.append(self._finish)
 
-    async def drain(self) -> None:
-        """Wait for the work acknowledged requests started (shutdown; tests)."""
-        while self._inflight:
-            await asyncio.gather(*list(self._inflight), return_exceptions=True)
-
-    async def deliver(self, address: Address, replies: Sequence[Reply]) -> bool:
-        """The notifier's deliverer: queued, paced per channel and retried; True once queued."""
-        return await self._queue.put(address.conversation_id, list(replies))
-
     async def _finish(self, _: web.Application) -> None:
-        await self.drain()
-        await self._queue.close()
+        await self.close()
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.text()
@@ -101,40 +89,28 @@ class SlackChannel:
             return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
-    # -- listeners: acknowledge, then work in a task of our own --------------------------------
+    # -- listeners: acknowledge, then work in the background -----------------------------------
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any], ack: Any) -> None:
         await ack()
-        self._start(self._event(event, body))
+        await self.work.start(self._event(event, body))
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], ack: Any) -> None:
         await ack()
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return  # edits, joins, the bot's own messages; channel messages come as mentions
-        self._start(self._event(event, body))
+        await self.work.start(self._event(event, body))
 
     async def _on_command(self, command: dict[str, Any], ack: Any, respond: AsyncRespond) -> None:
         await ack()
-        self._start(self._command(command, respond))
+        await self.work.start(self._command(command, respond))
 
     async def _on_button(self, body: dict[str, Any], action: dict[str, Any], ack: Any) -> None:
         await ack()
-        self._start(self._button(body, action))
+        await self.work.start(self._button(body, action))
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("slack_listener_failed", error=type(error).__name__)
-
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(self._guarded(work))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-
-    @staticmethod
-    async def _guarded(work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        except Exception:  # the engine answers its own failures; this is the adapter's
-            log.exception("slack_work_failed")
 
     # -- work ------------------------------------------------------------------------------------
 
@@ -148,8 +124,8 @@ class SlackChannel:
         if not await self._seen.first_seen("slack:events", event_id, DEDUPE_TTL_SECONDS):
             log.info("slack_event_duplicate", kind=event.get("type"))
             return
-        if not text or len(text) > self._max_text_chars:
-            log.info("slack_event_ignored", kind="empty_or_long")
+        if not text:
+            log.info("slack_event_ignored", kind="empty")
             return
         thread = event.get("thread_ts")
         await self._turn(channel, user, ts, text=text, reply=self._poster(channel, thread))
@@ -159,10 +135,11 @@ class SlackChannel:
         if not (isinstance(channel, str) and isinstance(user, str)):
             log.info("slack_event_ignored", kind="command")
             return
-        text = str(command.get("text") or "").strip()[: self._max_text_chars] or "help"
+        text = str(command.get("text") or "").strip() or "help"
 
-        async def answer(reply: Reply) -> None:
+        async def answer(reply: Reply) -> bool:
             await respond(text=fallback_text(reply), blocks=blocks_of(reply))
+            return True
 
         await self._turn(channel, user, str(command.get("trigger_id")), text=text, reply=answer)
 
@@ -175,12 +152,13 @@ class SlackChannel:
             return
         thread = (body.get("message") or {}).get("thread_ts")
         action_id = f"{action.get('action_ts')}:{action.get('action_id')}"
-        await self._turn(channel, user, action_id, payload=payload,
-                         reply=self._poster(channel, thread))  # fmt: skip
+        poster = self._poster(channel, thread)
+        await self._turn(channel, user, action_id, payload=payload, reply=poster)
 
-    def _poster(self, channel: str, thread: str | None) -> Callable[[Reply], Awaitable[None]]:
-        async def post(reply: Reply) -> None:
+    def _poster(self, channel: str, thread: str | None) -> Answer:
+        async def post(reply: Reply) -> bool:
             await self._sender.send(channel, reply, thread)
+            return True
 
         return post
 
@@ -190,28 +168,15 @@ class SlackChannel:
         user: str,
         update_id: str,
         *,
-        reply: Callable[[Reply], Awaitable[None]],
+        reply: Answer,
         text: str | None = None,
         payload: str | None = None,
     ) -> None:
         locale, groups = await self._people.locale_of(user), await self._people.groups_of(user)
-        result = await self._engine.handle(
-            Message(
-                channel=CHANNEL,
-                conversation_id=channel,
-                user_id=user,
-                text=text,
-                payload=payload,
-                locale_hint=locale,
-                update_id=update_id,
-                role=self._roles.role_of(CHANNEL, user, groups),
-            )
+        inbound = Inbound(
+            channel, user, update_id, text, payload, locale_hint=locale, groups=tuple(groups)
         )
-        try:
-            for answer in result.replies:
-                await reply(answer)
-        except Exception as error:
-            log.error("slack_reply_failed", channel=pseudonym(channel), error=type(error).__name__)
+        await self.turn(inbound, reply)
 
 
 class _Directory:

@@ -4,24 +4,22 @@ Webhook mode answers Telegram at once and handles the update in a background tas
 sends again after 60 s without an answer); polling mode is for a laptop without a public URL.
 Either way one aiogram ``Dispatcher`` turns messages and button presses into ``bot.Message``:
 the Telegram user's ``language_code`` is the locale hint, the update id dedupes re-deliveries,
-``/start <parameter>`` (a ``t.me/<bot>?start=pousada-do-mar`` link) becomes the button payload
-that the ``deep_link`` mapping passed in by the composition root gives it (the booking of that
-property): the adapter does not know what a parameter means.
+``/start <slug>`` (a ``t.me/<bot>?start=pousada-do-mar`` link) opens the booking of that
+property.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import structlog
-from aiogram import Bot, Dispatcher, F, Router
-from aiogram.types import CallbackQuery, Update
+from aiogram import Dispatcher, F, Router
+from aiogram.types import CallbackQuery, Update, User
 from aiogram.types import Message as TelegramMessage
 from aiogram.utils.chat_action import ChatActionSender
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -29,27 +27,26 @@ from bot.credentials import same_secret
 from bot.delivery import DeliveryQueue
 from bot.engine import Engine
 from bot.json_body import MalformedJson, json_object
-from bot.observability import pseudonym
 from bot.payloads import PayloadStore
 from bot.render import Renderer
 from bot.roles import RoleBook
-from bot.types import Address, Message, Outcome, Reply
+from bot.types import Reply
+from bot.understanding import button_payload
+from channels.background import MAX_IN_FLIGHT
+from channels.provider import Inbound, ProviderChannel
 from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import ALLOWED_UPDATES, CHANNEL, WEBHOOK_PATH
 
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEEP_LINK = re.compile(r"^/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$")
-COMMANDS = {"/help": "intent:help", "/start": "intent:greet"}
+COMMANDS = {"/help": button_payload("help"), "/start": button_payload("greet")}
 UNKNOWN_BUTTON = "unknown"
 TYPING_AFTER_SECONDS = 0.25
-MAX_UPDATES_IN_FLIGHT = 128
-"""Updates handled at once; beyond it the webhook answers only when one finishes, so Telegram
-holds back (it keeps at most ``max_connections`` requests open) instead of a backlog of turns
-piling up behind their conversations' order and timing out."""
 
 log = structlog.get_logger("rsv360.telegram")
 
 
-class TelegramChannel:
+class TelegramChannel(ProviderChannel):
     def __init__(
         self,
         engine: Engine[Any],
@@ -61,14 +58,14 @@ class TelegramChannel:
         *,
         max_text_chars: int,
         deep_link: Callable[[str], str],
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        self._engine = engine
-        self._renderer = renderer
+        """``deep_link`` turns a ``/start <parameter>`` link into the button payload it opens
+        (the capability behind the link decides, not the channel)."""
+        super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
         self._sender = sender
-        self._queue = queue
         self._payloads = payloads
-        self._roles = roles
-        self._max_text_chars = max_text_chars
+        self._secret = b""
         self._deep_link = deep_link
         self.bot = sender.bot
         self.dispatcher = Dispatcher()
@@ -78,36 +75,26 @@ class TelegramChannel:
         router.callback_query()(self._on_button)
         self.dispatcher.include_router(router)
         self._polling: asyncio.Task[None] | None = None
-        self._webhook: _CheckedRequestHandler | None = None
 
     # -- mounting ----------------------------------------------------------------------------
 
     def mount_webhook(self, app: web.Application, secret_token: str) -> None:
-        self._webhook = _CheckedRequestHandler(
-            self.dispatcher, self.bot, handle_in_background=True, secret_token=secret_token
-        )
-        app.router.add_post(WEBHOOK_PATH, self._webhook.handle)
-        app.on_shutdown.append(self._finish)
+        self._secret = secret_token.encode()
+        app.router.add_post(WEBHOOK_PATH, self._on_webhook)
         app.on_cleanup.append(self._close)
-
-    async def drain(self) -> None:
-        """Wait for the updates being handled (shutdown lets them finish; tests wait on it)."""
-        if self._webhook is not None:
-            while tasks := list(self._webhook._background_feed_update_tasks):
-                await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _finish(self, _: web.Application) -> None:
-        await self.drain()
 
     def mount_polling(self, app: web.Application) -> None:
         async def polling(_: web.Application) -> Any:
             await self.bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
             self._polling = asyncio.create_task(
                 self.dispatcher.start_polling(
-                    self.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False,
+                    self.bot,
+                    allowed_updates=ALLOWED_UPDATES,
+                    handle_signals=False,
                     close_bot_session=False,
+                    tasks_concurrency_limit=self.work.limit,
                 )
-            )  # fmt: skip
+            )
             yield
             await self.dispatcher.stop_polling()
             await asyncio.gather(self._polling, return_exceptions=True)
@@ -116,23 +103,31 @@ class TelegramChannel:
         app.on_cleanup.append(self._close)
 
     async def _close(self, _: web.Application) -> None:
-        await self._queue.close()
+        await self.close()
         await self.bot.session.close()
 
-    # -- proactive ---------------------------------------------------------------------------
-
-    async def deliver(self, address: Address, replies: Sequence[Reply]) -> bool:
-        """The notifier's deliverer: queued, paced and retried; True once queued."""
-        return await self._queue.put(address.conversation_id, list(replies))
-
     # -- inbound -----------------------------------------------------------------------------
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        """Answered at once, the update handled after. aiogram's ``SimpleRequestHandler`` has
+        no public hook for the parts we need (a 400 for a body that is not an update, a bound
+        on the updates in flight, the secret compared as bytes), so the request is ours and
+        the update goes through the dispatcher's public ``feed_update``."""
+        # aiogram compares str, which raises on a header that is not ASCII: compare bytes.
+        if not same_secret(request.headers.get(SECRET_HEADER, ""), self._secret):
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            raw = json_object(await request.read())
+            update = Update.model_validate(raw, context={"bot": self.bot})
+        except (MalformedJson, ValidationError) as error:
+            log.warning("telegram_update_malformed", error=type(error).__name__)
+            return web.json_response({"ok": False}, status=400)
+        await self.work.start(self.dispatcher.feed_update(self.bot, update))
+        return web.json_response({})
 
     async def _on_text(self, message: TelegramMessage, event_update: Update) -> None:
         text = (message.text or "").strip()
         payload = _command_payload(text, self._deep_link)
-        if payload is None and len(text) > self._max_text_chars:
-            await self._refuse(message, "message_too_long")
-            return
         await self._handle(message, event_update, text=None if payload else text, payload=payload)
 
     async def _on_other(self, message: TelegramMessage, event_update: Update) -> None:
@@ -145,15 +140,9 @@ class TelegramChannel:
         if query.message is None or query.data is None:
             log.info("telegram_update_ignored", kind="callback", update=event_update.update_id)
             return
-        payload = await self._payloads.expand(query.data)
-        chat_id = query.message.chat.id
-        await self._turn(
-            chat_id,
-            query.from_user.id,
-            query.from_user.language_code,
-            event_update.update_id,
-            payload=payload or UNKNOWN_BUTTON,
-        )
+        payload = await self._payloads.expand(query.data) or UNKNOWN_BUTTON
+        user = query.from_user
+        await self._turn(query.message.chat.id, user, event_update, payload=payload)
 
     async def _handle(
         self, message: TelegramMessage, update: Update, *, text: str | None, payload: str | None
@@ -161,87 +150,37 @@ class TelegramChannel:
         if message.from_user is None:
             log.info("telegram_update_ignored", kind="anonymous", update=update.update_id)
             return
-        user = message.from_user
-        await self._turn(
-            message.chat.id, user.id, user.language_code, update.update_id, text=text,
-            payload=payload,
-        )  # fmt: skip
+        await self._turn(message.chat.id, message.from_user, update, text=text, payload=payload)
 
     async def _turn(
         self,
         chat_id: int,
-        user_id: int,
-        language: str | None,
-        update_id: int,
+        user: User,
+        update: Update,
         *,
         text: str | None = None,
         payload: str | None = None,
     ) -> None:
         destination = str(chat_id)
         await self._queue.reachable_again(destination)
+
+        async def answer(reply: Reply) -> bool:
+            return await self._queue.send_now(destination, reply)
+
+        inbound = Inbound(
+            destination,
+            str(user.id),
+            str(update.update_id),
+            text=text,
+            payload=payload,
+            locale_hint=user.language_code,
+        )
         # Typing shows only when the turn is slow (the LLM helping): a fast answer needs none,
         # and every action call counts against the chat's limits.
-        async with ChatActionSender.typing(
+        typing = ChatActionSender.typing(
             bot=self.bot, chat_id=chat_id, initial_sleep=TYPING_AFTER_SECONDS
-        ):
-            result = await self._engine.handle(
-                Message(
-                    channel=CHANNEL,
-                    conversation_id=destination,
-                    user_id=str(user_id),
-                    text=text,
-                    payload=payload,
-                    locale_hint=language,
-                    update_id=str(update_id),
-                    role=self._roles.role_of(CHANNEL, str(user_id)),
-                )
-            )
-        for reply in result.replies:
-            if not await self._queue.send_now(destination, reply):
-                log.warning("telegram_reply_lost", chat=pseudonym(f"{CHANNEL}:{destination}"))
-                return
-
-    async def _refuse(self, message: TelegramMessage, code: str) -> None:
-        language = message.from_user.language_code if message.from_user else None
-        locale = self._renderer.locale_for(language)
-        reply = self._renderer.render(Outcome(f"errors/{code}"), locale, "plain")
-        await self._queue.send_now(str(message.chat.id), reply)
-
-
-class _CheckedRequestHandler(SimpleRequestHandler):
-    """aiogram's webhook handler (secret token checked in constant time, 401 otherwise), but a
-    body that is not an update is answered 400 with a log line instead of failing a task, and
-    at most ``MAX_UPDATES_IN_FLIGHT`` updates are handled at once."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._slots = asyncio.Semaphore(MAX_UPDATES_IN_FLIGHT)
-
-    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
-        # aiogram compares str, which raises on a header that is not ASCII: compare bytes.
-        return not self.secret_token or same_secret(
-            telegram_secret_token, self.secret_token.encode()
         )
-
-    async def _handle_request_background(self, bot: Bot, request: web.Request) -> web.Response:
-        try:
-            raw = json_object(await request.read())
-            update = Update.model_validate(raw, context={"bot": bot})
-        except (MalformedJson, ValidationError) as error:
-            log.warning("telegram_update_malformed", error=type(error).__name__)
-            return web.json_response({"ok": False}, status=400)
-        await self._slots.acquire()
-        task = asyncio.create_task(self._feed(bot, update))
-        self._background_feed_update_tasks.add(task)
-        task.add_done_callback(self._background_feed_update_tasks.discard)
-        task.add_done_callback(lambda _: self._slots.release())
-        return web.json_response({})
-
-    async def _feed(self, bot: Bot, update: Update) -> None:
-        try:
-            await self.dispatcher.feed_update(bot, update, **self.data)
-        except Exception:  # the engine answers its own failures; this is the adapter's
-            log.exception("telegram_update_failed", update=update.update_id)
+        await self.turn(inbound, answer, thinking=typing)
 
 
 def _command_payload(text: str, deep_link: Callable[[str], str]) -> str | None:
