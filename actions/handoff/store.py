@@ -11,6 +11,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 from redis.asyncio import Redis
 
@@ -91,28 +92,28 @@ class RedisHandoffStore(HandoffStore):
     async def save(self, handoff: Handoff) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             document = json.dumps(asdict(handoff))
-            pipe.set(ticket_key(handoff.ticket), document, ex=TTL_SECONDS)
-            pipe.set(guest_key(handoff.guest), handoff.ticket, ex=TTL_SECONDS)
+            pipe.set(key("ticket", handoff.ticket), document, ex=TTL_SECONDS)
+            pipe.set(key("guest", handoff.guest), handoff.ticket, ex=TTL_SECONDS)
             if handoff.staff is not None:
-                pipe.set(staff_key(handoff.staff), handoff.ticket, ex=TTL_SECONDS)
+                pipe.set(key("staff", handoff.staff), handoff.ticket, ex=TTL_SECONDS)
             await pipe.execute()
 
     async def by_ticket(self, ticket: str) -> Handoff | None:
-        raw = await self._redis.get(ticket_key(ticket))
+        raw = await self._redis.get(key("ticket", ticket))
         return Handoff(**json.loads(raw)) if raw else None
 
     async def of_guest(self, guest: str) -> Handoff | None:
-        return await self._linked(guest_key(guest))
+        return await self._linked(key("guest", guest))
 
     async def of_staff(self, staff: str) -> Handoff | None:
-        return await self._linked(staff_key(staff))
+        return await self._linked(key("staff", staff))
 
     async def close(self, handoff: Handoff) -> None:
-        links = [guest_key(handoff.guest)]
+        links = [key("guest", handoff.guest)]
         if handoff.staff is not None:
-            links.append(staff_key(handoff.staff))
+            links.append(key("staff", handoff.staff))
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(ticket_key(handoff.ticket))
+            pipe.delete(key("ticket", handoff.ticket))
             for link in links:  # a guest and a staff member have one open handoff at most
                 pipe.delete(link)
             await pipe.execute()
@@ -122,16 +123,9 @@ class RedisHandoffStore(HandoffStore):
         return await self.by_ticket(ticket.decode()) if isinstance(ticket, bytes) else None
 
 
-def guest_key(conversation_key: str) -> str:
-    """A guest conversation's request for a person, and who took it over."""
-    return f"{PREFIX}:handoff:{{{conversation_key}}}"
-
-
-def ticket_key(ticket: str) -> str:
-    """A handoff request by its short ticket id, as staff buttons name it."""
-    return f"{PREFIX}:handoff:ticket:{ticket}"
-
-
-def staff_key(staff: str) -> str:
-    """The guest conversation a staff member took over in one of their conversations."""
-    return f"{PREFIX}:handoff:staff:{staff}"
+def key(kind: Literal["guest", "ticket", "staff"], name: str) -> str:
+    """The store's Redis keys: a guest conversation's request for a person and who took it over
+    (``guest``, under the conversation's hash tag), a request by its short ticket id as staff
+    buttons name it (``ticket``), and the guest conversation a staff member took over in one of
+    their conversations (``staff``)."""
+    return f"{PREFIX}:handoff:{{{name}}}" if kind == "guest" else f"{PREFIX}:handoff:{kind}:{name}"
