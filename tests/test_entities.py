@@ -106,7 +106,7 @@ def test_emails_and_booking_codes_are_normalised_in_any_intent() -> None:
 
 
 @pytest.mark.parametrize(
-    ("today", "checkin"),
+    ("today", "check_in"),
     [(date(2026, 12, 1), date(2028, 2, 29)), (date(2028, 2, 28), date(2028, 2, 29)),
      (date(2028, 3, 1), date(2032, 2, 29))],
 )  # fmt: skip

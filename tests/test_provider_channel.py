@@ -11,11 +11,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from bot.delivery import DeliveryQueue, Pace, UnreachableStore
-from bot.stores.memory import MemoryValueStore
 from bot.observability import Metrics
 from bot.render import Renderer
 from bot.roles import RoleBook
 from bot.settings import PACKAGE_ROOT
+from bot.stores.memory import MemoryValueStore
 from bot.types import Message, Reply, TurnResult
 from channels.background import BackgroundWork
 from channels.provider import Inbound, ProviderChannel

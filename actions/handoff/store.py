@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 from bot.keys import PREFIX
 from bot.stores.base import ValueStore
@@ -36,45 +37,38 @@ class HandoffStore:
     async def save(self, handoff: Handoff) -> None:
         """Store the handoff and link its guest (and staff member, when taken) to it."""
         documents = {
-            ticket_key(handoff.ticket): json.dumps(asdict(handoff)),
-            guest_key(handoff.guest): handoff.ticket,
+            key("ticket", handoff.ticket): json.dumps(asdict(handoff)),
+            key("guest", handoff.guest): handoff.ticket,
         }
         if handoff.staff is not None:
-            documents[staff_key(handoff.staff)] = handoff.ticket
+            documents[key("staff", handoff.staff)] = handoff.ticket
         await self._values.put_all(documents, TTL_SECONDS)
 
     async def by_ticket(self, ticket: str) -> Handoff | None:
-        document = await self._values.get(ticket_key(ticket))
+        document = await self._values.get(key("ticket", ticket))
         return Handoff(**json.loads(document)) if document else None
 
     async def of_guest(self, guest: str) -> Handoff | None:
-        return await self._linked(guest_key(guest))
+        return await self._linked(key("guest", guest))
 
     async def of_staff(self, staff: str) -> Handoff | None:
-        return await self._linked(staff_key(staff))
+        return await self._linked(key("staff", staff))
 
     async def close(self, handoff: Handoff) -> None:
         # A guest and a staff member have one open handoff at most: their links go with it.
-        links = [guest_key(handoff.guest)]
+        links = [key("guest", handoff.guest)]
         if handoff.staff is not None:
-            links.append(staff_key(handoff.staff))
-        await self._values.delete(ticket_key(handoff.ticket), *links)
+            links.append(key("staff", handoff.staff))
+        await self._values.delete(key("ticket", handoff.ticket), *links)
 
     async def _linked(self, link: str) -> Handoff | None:
         ticket = await self._values.get(link)
         return await self.by_ticket(ticket) if ticket else None
 
 
-def guest_key(conversation_key: str) -> str:
-    """A guest conversation's request for a person, and who took it over."""
-    return f"{PREFIX}:handoff:{{{conversation_key}}}"
-
-
-def ticket_key(ticket: str) -> str:
-    """A handoff request by its short ticket id, as staff buttons name it."""
-    return f"{PREFIX}:handoff:ticket:{ticket}"
-
-
-def staff_key(staff: str) -> str:
-    """The guest conversation a staff member took over in one of their conversations."""
-    return f"{PREFIX}:handoff:staff:{staff}"
+def key(kind: Literal["guest", "ticket", "staff"], name: str) -> str:
+    """The store's Redis keys: a guest conversation's request for a person and who took it over
+    (``guest``, under the conversation's hash tag), a request by its short ticket id as staff
+    buttons name it (``ticket``), and the guest conversation a staff member took over in one of
+    their conversations (``staff``)."""
+    return f"{PREFIX}:handoff:{{{name}}}" if kind == "guest" else f"{PREFIX}:handoff:{kind}:{name}"
