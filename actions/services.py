@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from actions.handoff.desk import HandoffDesk
     from actions.payments.refunds import Refunds
     from actions.payments.service import PaymentService
-    from bot.media import MediaLibrary
+    from bot.outbound.media import MediaLibrary
 
 
 @dataclass(frozen=True, slots=True)

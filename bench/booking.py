@@ -2,7 +2,7 @@
 
 For each backend (an embedded SQLite file, PostgreSQL on loopback) the script:
 
-1. migrates an empty schema (``bot.migrations.upgrade``) and bulk-loads a catalog of 200
+1. migrates an empty schema (``bot.stores.migrations.upgrade``) and bulk-loads a catalog of 200
    properties with 3 room types each, the demo's seasons and weekday rates, and a year of
    inventory (219,000 rows), about a third of the days already partly or fully taken;
 2. times ``Quotes.offers`` (availability and a quote of every free room type) for a
@@ -58,8 +58,8 @@ from actions.booking.holds import Guest, Holds
 from actions.booking.quotes import Quotes
 from actions.booking.tables import Inventory, Product, Property, Rate, Season
 from actions.tables import Base
-from bot import migrations
-from bot.database import Database
+from bot.stores import migrations
+from bot.stores.database import Database
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "booking.json"

@@ -13,7 +13,7 @@ in messages and in seconds.
 
 Reported per scenario: messages per second (replies completed in the window), client-observed
 round-trip latency, and server-side per-turn latency read exactly from the server's
-``"event": "turn"`` log lines (their ``ms`` field, timed by ``bot.observability.Observe``).
+``"event": "turn"`` log lines (their ``ms`` field, timed by ``bot.core.observability.Observe``).
 CPU use of the server, the load generator and Redis over the window tells who was the bottleneck.
 
     .venv/bin/python bench/load.py                      # full run, 4 to 6 minutes
@@ -53,10 +53,10 @@ import aiohttp
 from figures import summary
 from redis.asyncio import Redis
 
-from bot.locales import SUPPORTED_LOCALES
-from bot.render import Renderer
-from bot.settings import PACKAGE_ROOT
-from bot.types import Outcome
+from bot.core.locales import SUPPORTED_LOCALES
+from bot.core.render import Renderer
+from bot.core.types import Outcome
+from bot.root.settings import PACKAGE_ROOT
 
 BENCH_DIR = Path(__file__).resolve().parent
 RATE_LIMITS_FILE = BENCH_DIR / "ratelimits.yaml"
@@ -207,11 +207,11 @@ def free_port() -> int:
 
 
 def server_command() -> list[str]:
-    """``rsv360 serve`` from this interpreter's environment (bot.cli has no ``__main__``)."""
+    """``rsv360 serve`` from this interpreter's environment (bot.root.cli has no ``__main__``)."""
     script = Path(sys.executable).with_name("rsv360")
     if script.exists():
         return [str(script), "serve"]
-    return [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
+    return [sys.executable, "-c", "from bot.root.cli import main; main()", "serve"]
 
 
 def open_log(path: Path) -> IO[bytes]:

@@ -20,7 +20,7 @@ import dateparser
 from figures import summary
 from tqdm import tqdm
 
-from bot.settings import Settings
+from bot.root.settings import Settings
 from intents.artifacts import ModelStore, load_or_train
 from intents.entities import EntityExtractor
 from intents.evaluation import read_cases

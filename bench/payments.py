@@ -1,6 +1,6 @@
 """Benchmark of payment confirmations: signed Stripe webhooks in, confirmations out.
 
-One worker (one process, one event loop) runs the real application (``bot.app.create_app``)
+One worker (one process, one event loop) runs the real application (``bot.root.app.create_app``)
 on loopback with PostgreSQL, Stripe pointed at the local fake of ``tests/fakes/stripe.py``. The
 script:
 
@@ -53,12 +53,12 @@ from actions.booking.errors import StayTooShort, Unavailable
 from actions.booking.holds import Guest
 from actions.booking.tables import Product
 from actions.payments.tables import LedgerEntry
-from bot import migrations
-from bot.app import build_runtime, create_app
-from bot.database import Database
-from bot.observability import configure_logging
-from bot.settings import Settings
-from bot.types import Address, Reply
+from bot.core.observability import configure_logging
+from bot.core.types import Address, Reply
+from bot.root.app import build_runtime, create_app
+from bot.root.settings import Settings
+from bot.stores import migrations
+from bot.stores.database import Database
 from tests.fakes.stripe import FakeStripe
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/rsv360_bench_payments"

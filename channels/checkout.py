@@ -25,9 +25,9 @@ import structlog
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from bot.dedupe import DedupeStore
-from bot.render import Renderer
-from bot.types import Outcome
+from bot.core.render import Renderer
+from bot.core.types import Outcome
+from bot.steps.dedupe import DedupeStore
 
 log = structlog.get_logger("rsv360.checkout")
 

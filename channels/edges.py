@@ -1,4 +1,4 @@
-"""The HTTP side of ``bot.edges``: every request carries its real client address, and the
+"""The HTTP side of ``bot.edge.limits``: every request carries its real client address, and the
 routes that anyone on the internet can call are limited per address before their handler runs.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot.edges import EdgeDecision, EdgeLimiter, client_address, subject
-from bot.render import Renderer
+from bot.core.render import Renderer
+from bot.edge.limits import EdgeDecision, EdgeLimiter, client_address, subject
 from channels.wire import error_json
 
 EDGE_ROUTES: tuple[tuple[str, str], ...] = (

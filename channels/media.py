@@ -1,4 +1,4 @@
-"""``GET /media/{key}``: the pictures the bot published (``bot.media``), for the widget."""
+"""``GET /media/{key}``: the pictures the bot published (``bot.outbound.media``), for the widget."""
 
 from __future__ import annotations
 

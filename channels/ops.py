@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.edges import Network, within
+from bot.edge.limits import Network, within
 
 
 class OpsAccess:

@@ -22,10 +22,10 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 
-from bot.credentials import header_bytes
-from bot.edges import EdgeLimiter, subject
-from bot.json_body import MalformedJson, json_object
-from bot.text import clean
+from bot.core.text import clean
+from bot.edge.credentials import header_bytes
+from bot.edge.json_body import MalformedJson, json_object
+from bot.edge.limits import EdgeLimiter, subject
 
 log = structlog.get_logger("rsv360.admin")
 

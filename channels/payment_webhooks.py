@@ -18,8 +18,8 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.render import Renderer
-from bot.types import Outcome
+from bot.core.render import Renderer
+from bot.core.types import Outcome
 from channels.checkout import HEADERS, STYLESHEET, CheckoutView
 
 MAX_BODY_BYTES = 256 * 1024

@@ -24,12 +24,12 @@ from typing import Any
 
 import structlog
 
-from bot.delivery import DeliveryQueue
-from bot.engine import Engine
-from bot.observability import pseudonym
-from bot.render import Renderer
-from bot.roles import RoleBook
-from bot.types import Address, Message, Outcome, Reply
+from bot.core.engine import Engine
+from bot.core.observability import pseudonym
+from bot.core.render import Renderer
+from bot.core.roles import RoleBook
+from bot.core.types import Address, Message, Outcome, Reply
+from bot.outbound.delivery import DeliveryQueue
 from channels.background import MAX_IN_FLIGHT, BackgroundWork
 
 TOO_LONG = Outcome("errors/message_too_long")

@@ -8,13 +8,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.credentials import bearer_matches
-from bot.edges import EdgeLimiter, key_identity
-from bot.engine import Engine
-from bot.json_body import MalformedJson, json_object
-from bot.render import Renderer
-from bot.types import Message
-from bot.understanding import MAX_PAYLOAD_CHARS
+from bot.core.buttons import MAX_PAYLOAD_CHARS
+from bot.core.engine import Engine
+from bot.core.render import Renderer
+from bot.core.types import Message
+from bot.edge.credentials import bearer_matches
+from bot.edge.json_body import MalformedJson, json_object
+from bot.edge.limits import EdgeLimiter, key_identity
 from channels.wire import (
     MAX_ID_CHARS,
     InvalidInput,

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
-from bot.engine import Engine
-from bot.types import Message, Reply
+from bot.core.engine import Engine
+from bot.core.types import Message, Reply
 
 CHANNEL = "terminal"
 

@@ -3,8 +3,8 @@
 A visitor's conversation id travels in a signed token (itsdangerous), so a reload or a
 reconnect resumes the same conversation; a forged or expired token starts a new one.
 
-Messages the bot starts (``bot.proactive``) go to every open socket of the conversation (one
-per browser tab); what came while none was open is sent after the next hello's session frame.
+Messages the bot starts (``bot.outbound.proactive``) go to every open socket of the conversation
+(one per browser tab); what came while none was open is sent after the next hello's session frame.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from bot.edges import EdgeLimiter, subject
-from bot.engine import Engine
-from bot.json_body import MalformedJson, json_object
-from bot.proactive import Notifier
-from bot.render import Renderer
-from bot.types import Address, Message, Reply
-from bot.understanding import MAX_PAYLOAD_CHARS
+from bot.core.buttons import MAX_PAYLOAD_CHARS
+from bot.core.engine import Engine
+from bot.core.render import Renderer
+from bot.core.types import Address, Message, Reply
+from bot.edge.json_body import MalformedJson, json_object
+from bot.edge.limits import EdgeLimiter, subject
+from bot.outbound.proactive import Notifier
 from channels.wire import (
     MAX_ID_CHARS,
     InvalidInput,
@@ -281,5 +281,5 @@ class _Conversation:
     def __init__(self, address: str) -> None:
         self.id: str | None = None
         self.locale: str | None = None
-        self.address = address  # what the address limits count (bot.edges.subject)
+        self.address = address  # what the address limits count (bot.edge.limits.subject)
         self.socket = uuid.uuid4().hex  # what the per-socket limits count

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.render import Renderer
-from bot.text import is_scalar_text
-from bot.types import Outcome, Reply
+from bot.core.render import Renderer
+from bot.core.text import is_scalar_text
+from bot.core.types import Outcome, Reply
 
 MAX_ID_CHARS = 128
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.locales import negotiate
-from bot.types import Parse
+from bot.core.locales import negotiate
+from bot.core.types import Parse
 from intents.dataset import LABELS
 
 ENTITY_KEYS = ("checkin", "checkout", "nights", "adults", "children", "email", "booking_code")

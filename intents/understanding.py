@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from bot.sessions import Session
-from bot.types import Parse
+from bot.core.types import Parse
+from bot.steps.sessions import Session
 from intents.assist import LlmAssist
 from intents.classifier import NluModel
 from intents.entities import EntityExtractor

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, settings
 from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
-from bot.observability import configure_logging
-from bot.settings import Settings
+from bot.core.observability import configure_logging
+from bot.root.settings import Settings
 from intents.artifacts import ModelStore, load_or_train
 from intents.classifier import NluModel
 from intents.entities import EntityExtractor

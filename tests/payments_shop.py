@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from actions.payments.invariants import check as check_invariants
 from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
 from bot import Message, Reply
-from bot.app import Runtime, build_runtime, create_app
-from bot.settings import Settings
-from bot.types import Address
+from bot.core.types import Address
+from bot.root.app import Runtime, build_runtime, create_app
+from bot.root.settings import Settings
 from tests.fakes.mercadopago import FakeMercadoPago
 from tests.fakes.paypal import FakePayPal
 from tests.fakes.stripe import FakeStripe

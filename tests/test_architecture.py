@@ -9,19 +9,15 @@ from pathlib import Path
 import pytest
 
 import bot
-from bot.settings import PACKAGE_ROOT
+from bot.root.settings import PACKAGE_ROOT
 
-COMPOSITION = {
-    "bot/app.py",
-    "bot/cli.py",
-    "bot/compose_payments.py",
-    "bot/compose_providers.py",
-}
+ROOT = "bot/root"
+"""The composition root: the one room that may import every other."""
 FORBIDDEN = {
     "bot": {"channels", "actions", "intents"},
-    "channels": {"actions", "intents"},
-    "actions": {"channels"},
-    "intents": {"channels", "actions"},
+    "channels": {"actions", "intents", "bot.root"},
+    "actions": {"channels", "bot.root"},
+    "intents": {"channels", "actions", "bot.root"},
 }
 
 
@@ -29,24 +25,38 @@ def python_files(package: str) -> list[Path]:
     return sorted((PACKAGE_ROOT / package).rglob("*.py"))
 
 
-def imported_roots(path: Path) -> set[str]:
-    roots = set()
+def imported_modules(path: Path) -> set[str]:
+    modules = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def forbidden_imports(path: Path, forbidden: set[str]) -> list[str]:
+    return sorted(
+        module
+        for module in imported_modules(path)
+        if any(module == room or module.startswith(f"{room}.") for room in forbidden)
+    )
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_packages_import_only_what_their_room_allows(package: str) -> None:
     offenders = {
-        str(path.relative_to(PACKAGE_ROOT)): sorted(imported_roots(path) & FORBIDDEN[package])
+        str(path.relative_to(PACKAGE_ROOT)): forbidden_imports(path, FORBIDDEN[package])
         for path in python_files(package)
-        if str(path.relative_to(PACKAGE_ROOT)) not in COMPOSITION
+        if not path.is_relative_to(PACKAGE_ROOT / ROOT)
     }
-    assert {path: roots for path, roots in offenders.items() if roots} == {}
+    assert {path: modules for path, modules in offenders.items() if modules} == {}
+
+
+def test_the_room_rule_sees_an_offending_import(tmp_path: Path) -> None:
+    engine_module = tmp_path / "offender.py"
+    engine_module.write_text("from actions.booking.quotes import Quotes\nimport bot.core\n")
+    assert forbidden_imports(engine_module, FORBIDDEN["bot"]) == ["actions.booking.quotes.Quotes"]
 
 
 def capability_imports(root: Path) -> dict[str, set[str]]:
@@ -110,7 +120,7 @@ def test_the_engine_package_exports_its_public_names() -> None:
 
 
 def test_the_readme_documents_every_setting() -> None:
-    from bot.settings import Settings
+    from bot.root.settings import Settings
 
     readme = (PACKAGE_ROOT / "README.md").read_text(encoding="utf-8")
     undocumented = [

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.root.app import create_app
+from bot.root.settings import Settings
 from tests.support.stays import in_portuguese, off_season_stay
 from tests.test_widget_browser import TIMEOUT_MS, messages, say
 

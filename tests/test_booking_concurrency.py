@@ -25,7 +25,7 @@ from actions.booking.catalog import extend_inventory
 from actions.booking.errors import Unavailable
 from actions.booking.holds import Guest, Holds, release
 from actions.booking.tables import Inventory, Product, Property, Rate, Reservation
-from bot.database import Database
+from bot.stores.database import Database
 from tests.support.clock import NOW, REFERENCE_DAY
 from tests.test_booking_domain import Clock, database_url, fresh_database
 
@@ -42,7 +42,7 @@ from sqlalchemy import text
 
 from actions.booking.errors import Unavailable
 from actions.booking.holds import Guest, Holds
-from bot.database import Database
+from bot.stores.database import Database
 
 
 async def main(spec):

@@ -13,8 +13,8 @@ from sqlalchemy import update
 from actions.booking.holds import Guest
 from actions.booking.tables import Inventory, Reservation
 from bot import Message, Reply
-from bot.app import Runtime, build_runtime, runtime_lifespan
-from bot.settings import Settings
+from bot.root.app import Runtime, build_runtime, runtime_lifespan
+from bot.root.settings import Settings
 from tests.support.clock import REFERENCE_DAY
 from tests.support.stays import minimum_stay, off_season_stay, spoken, today
 

@@ -38,8 +38,8 @@ from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.tables import Inventory, Product, Property, Rate, Reservation, Season
 from actions.tables import Base
-from bot import migrations
-from bot.database import Database
+from bot.stores import migrations
+from bot.stores.database import Database
 
 POSTGRESQL_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 CODE = re.compile(r"^RSV-[A-Z0-9]{6}$")

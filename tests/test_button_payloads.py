@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.understanding import MAX_PAYLOAD_CHARS, UNKNOWN_BUTTON, button_payload, parse_payload
+from bot.core.buttons import MAX_PAYLOAD_CHARS, UNKNOWN_BUTTON, button_payload, parse_payload
 
 names = st.from_regex(r"[a-z_]{1,32}", fullmatch=True)
 values = st.from_regex(r"[\w.-]{1,64}", fullmatch=True)

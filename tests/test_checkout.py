@@ -21,13 +21,13 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import update
 
 from actions.booking.tables import Reservation
-from bot.app import Runtime, build_runtime, create_app, hold_expiry_notice
-from bot.proactive import MAX_PENDING, PENDING_TTL_SECONDS, Notifier, PendingReplies
-from bot.render import Renderer
-from bot.settings import PACKAGE_ROOT, Settings
+from bot.core.render import Renderer
+from bot.core.types import Address, Button, Outcome, Reply
+from bot.outbound.proactive import MAX_PENDING, PENDING_TTL_SECONDS, Notifier, PendingReplies
+from bot.root.app import Runtime, build_runtime, create_app, hold_expiry_notice
+from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.stores.memory import MemoryListStore
 from bot.stores.redis import RedisListStore
-from bot.types import Address, Button, Outcome, Reply
 from tests.support.stays import in_portuguese, off_season_stay
 
 TIMEOUT = 5.0

@@ -17,7 +17,7 @@ import pytest
 HEAVY = ("sklearn", "aiogram", "discord", "slack_sdk", "slack_bolt", "openai", "matplotlib")
 PROBE = """
 import json, sys
-from bot.cli import main
+from bot.root.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit:

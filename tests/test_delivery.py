@@ -20,12 +20,12 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from bot.delivery import DeliveryQueue, Pace, UnreachableStore
-from bot.observability import Metrics
-from bot.payloads import PayloadStore
+from bot.core.observability import Metrics
+from bot.core.payloads import PayloadStore
+from bot.core.types import Reply
+from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
 from bot.stores.memory import MemoryMediaStore, MemoryValueStore
 from bot.stores.redis import RedisValueStore
-from bot.types import Reply
 from channels.telegram.outbound import TelegramSender
 from tests.fakes.telegram import TOKEN, FakeTelegram
 

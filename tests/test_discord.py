@@ -13,10 +13,10 @@ import discord
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
-from bot.payloads import PayloadStore
-from bot.settings import Settings
-from bot.types import Address, Choice, Outcome
+from bot.core.payloads import PayloadStore
+from bot.core.types import Address, Choice, Outcome
+from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
+from bot.root.settings import Settings
 from channels.discord.channel import DiscordChannel
 from tests.conftest import REDIS_URL
 from tests.fakes import discord as fakes

@@ -22,12 +22,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, runtime_lifespan
-from bot.json_body import MalformedJson, json_object
-from bot.secret import webhook_secret
-from bot.settings import Settings
-from bot.text import clean, has_control, one_line, scalar, visible
-from bot.types import Message
+from bot.core.text import clean, has_control, one_line, scalar, visible
+from bot.core.types import Message
+from bot.edge.json_body import MalformedJson, json_object
+from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app, runtime_lifespan
+from bot.root.secret import webhook_secret
+from bot.root.settings import Settings
 from channels.slack import EVENTS_PATH
 from channels.telegram.registration import WEBHOOK_PATH
 from intents.dates import stay_dates

@@ -1,5 +1,5 @@
-"""Limits per client address, API key and widget socket (``bot.edges``), end to end against the
-real application, with the rate-limits file's ``edges:`` made small enough to reach.
+"""Limits per client address, API key and widget socket (``bot.edge.limits``), end to end
+against the real application, with the rate-limits file's ``edges:`` made small enough to reach.
 
 The aiohttp test client connects from 127.0.0.1; a test that wants other clients declares
 127.0.0.1 a trusted proxy and names them in ``X-Forwarded-For``.
@@ -18,9 +18,9 @@ import yaml
 from aiohttp import WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
-from bot.edges import client_address, networks, subject
-from bot.settings import PACKAGE_ROOT, Settings
+from bot.edge.limits import client_address, networks, subject
+from bot.root.app import create_app
+from bot.root.settings import PACKAGE_ROOT, Settings
 
 SettingsFactory = Callable[..., Settings]
 URL = "/api/v1/messages"

@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry
 import actions.smalltalk.conversation
 from actions.services import Services
 from bot import Context, Message, Outcome, Router
-from bot.app import build_runtime, runtime_lifespan
-from bot.observability import configure_logging
-from bot.settings import Settings
-from bot.types import STAFF, TurnResult
+from bot.core.observability import configure_logging
+from bot.core.types import STAFF, TurnResult
+from bot.root.app import build_runtime, runtime_lifespan
+from bot.root.settings import Settings
 
 
 def message(text: str | None = None, *, user: str = "u1", **fields: object) -> Message:

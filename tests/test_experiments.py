@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from redis.asyncio import Redis
 
-from bot.experiments import Experiment, Experiments, load_experiments
-from bot.sessions import Session
-from bot.settings import PACKAGE_ROOT
+from bot.core.experiments import Experiment, Experiments, load_experiments
+from bot.root.settings import PACKAGE_ROOT
+from bot.steps.sessions import Session
 from bot.stores.base import ExposureLog
 from bot.stores.memory import MemoryExposureLog
 from bot.stores.redis import RedisExposureLog

@@ -12,8 +12,8 @@ from actions.booking.policy import CancellationPolicy
 from actions.faq.knowledge import KNOWLEDGE_DIR
 from actions.faq.topics import TopicFinder
 from bot import Message, Reply
-from bot.app import Runtime, build_runtime, runtime_lifespan
-from bot.settings import Settings
+from bot.root.app import Runtime, build_runtime, runtime_lifespan
+from bot.root.settings import Settings
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from actions.forecasts import training
 from actions.forecasts.history import to_frame
 from actions.forecasts.registry import MODELS, Registry
 from actions.forecasts.synthetic import generate
-from bot.app import Runtime, build_runtime, runtime_lifespan
-from bot.settings import Settings
-from bot.types import Message, Reply
+from bot.core.types import Message, Reply
+from bot.root.app import Runtime, build_runtime, runtime_lifespan
+from bot.root.settings import Settings
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEMO = "pousada-do-mar"

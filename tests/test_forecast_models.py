@@ -24,8 +24,8 @@ from actions.forecasts.questions import read_question
 from actions.forecasts.registry import Registry, RegistryError, SchemaMismatch
 from actions.forecasts.tables import HistoricalBooking
 from actions.tables import Base
-from bot import migrations
-from bot.database import Database
+from bot.stores import migrations
+from bot.stores.database import Database
 from tests.test_booking_domain import POSTGRESQL_URL
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -275,7 +275,7 @@ def test_questions_name_their_kind_and_period(
 def test_ml_import_prints_a_summary_with_line_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.root.cli import main
 
     monkeypatch.setenv("RSV_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("RSV_DATABASE_URL", raising=False)

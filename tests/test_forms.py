@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import Context, Form, Message, Outcome, Router, Slot
-from bot.dispatch import Dispatcher
-from bot.forms import SlotExtractor, text_answer, value_choice
-from bot.sessions import Session
-from bot.understanding import parse_payload
+from bot.core.buttons import parse_payload
+from bot.core.dispatch import Dispatcher
+from bot.core.forms import SlotExtractor, text_answer, value_choice
+from bot.steps.sessions import Session
 from intents.understanding import ModelUnderstanding
 
 

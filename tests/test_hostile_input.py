@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_runtime, create_app, runtime_lifespan
-from bot.settings import Settings
-from bot.types import Message
+from bot.core.types import Message
+from bot.root.app import build_runtime, create_app, runtime_lifespan
+from bot.root.settings import Settings
 from tests.conftest import REDIS_URL
 from tests.payments_shop import ADMIN_KEY, Chat, Shop, close_shop, open_shop, paid_with
 from tests.support.raw_http import raw_post

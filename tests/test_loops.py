@@ -13,8 +13,8 @@ from sqlalchemy import update
 from actions.booking.tables import Inventory, Reservation
 from actions.payments.reconcile import reconcile
 from actions.payments.tables import WebhookEvent
-from bot.delivery import Pace
-from bot.types import Reply
+from bot.core.types import Reply
+from bot.outbound.delivery import Pace
 from tests.fakes.base import Fault
 from tests.payments_shop import (
     Shop,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_runtime, create_app
-from bot.media import MediaLibrary
-from bot.settings import Settings
+from bot.outbound.media import MediaLibrary
+from bot.root.app import build_runtime, create_app
+from bot.root.settings import Settings
 from bot.stores.base import Media, MediaStore
 from bot.stores.memory import MemoryMediaStore
 from bot.stores.redis import RedisMediaStore

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import build_understanding
-from bot.settings import Settings
+from bot.root.app import build_understanding
+from bot.root.settings import Settings
 
 TODAY = date(2026, 12, 2)
 

@@ -12,7 +12,7 @@ import pytest
 import skops.io as skops
 import yaml
 
-from bot.settings import PACKAGE_ROOT
+from bot.root.settings import PACKAGE_ROOT
 from intents import classifier
 from intents.artifacts import ModelStore, artifact_key, load_or_train
 from intents.dataset import LABELS, load_examples

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.root.app import create_app
+from bot.root.settings import Settings
 
 SettingsFactory = Callable[..., Settings]
 OPS = ("/metrics", "/readyz")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot import keys
+from bot.stores import keys
 from bot.stores.base import ConversationOrder, TurnTimeout
 from bot.stores.memory import MemoryConversationOrder
 from bot.stores.redis import RedisConversationOrder

@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from bot.settings import PACKAGE_ROOT
+from bot.root.settings import PACKAGE_ROOT
 
 
 def test_the_installed_wheel_runs_a_conversation(tmp_path: Path, models_dir: Path) -> None:

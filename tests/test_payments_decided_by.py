@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from actions.payments.tables import Refund
-from bot.settings import Settings
+from bot.root.settings import Settings
 from channels.payment_admin import named_keys
 from tests.payments_shop import (
     ADMIN_KEY,

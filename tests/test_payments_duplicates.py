@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from actions.payments.tables import Payment, Refund
-from bot.settings import Settings
+from bot.root.settings import Settings
 from tests.payments_shop import (
     EVERY_GATEWAY,
     TEST_PAYMENT,

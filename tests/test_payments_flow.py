@@ -270,7 +270,7 @@ async def test_an_event_stored_while_the_gateway_is_down_is_applied_later(shop: 
 
 
 def _guest(conversation: str):  # type: ignore[no-untyped-def]
-    from bot.types import Address
+    from bot.core.types import Address
 
     return Address("test", conversation)
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from actions.payments.tables import Payment
-from bot.cli import main
+from bot.root.cli import main
 from tests.payments_shop import (
     Shop,
     paid_with,

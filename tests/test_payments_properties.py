@@ -36,9 +36,9 @@ from actions.payments.desk import PaymentsDesk
 from actions.payments.invariants import check
 from actions.payments.sandbox import SandboxPayments
 from actions.payments.tables import Payment
-from bot.app import Runtime, build_runtime, prepare_database
-from bot.compose_payments import close_gateways
-from bot.settings import Settings
+from bot.root.app import Runtime, build_runtime, prepare_database
+from bot.root.payments import close_gateways
+from bot.root.settings import Settings
 from tests.fakes.stripe import FakeStripe
 from tests.support.stays import off_season_stay
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from actions.payments.reconcile import reconcile
-from bot.cli import main
+from bot.root.cli import main
 from tests.payments_shop import (
     Shop,
     shop_fixture,  # noqa: F401  (the "shop" fixture)

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from actions.booking.policy import CancellationPolicy
 from actions.booking.tables import Property
-from bot.settings import Settings
+from bot.root.settings import Settings
 from tests.payments_shop import (
     ADMIN_KEY,
     STAFF,

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from actions.payments.routing import Routes
-from bot.app import build_runtime
-from bot.settings import Settings
+from bot.root.app import build_runtime
+from bot.root.settings import Settings
 
 
 def test_a_propertys_route_wins_over_its_currencys() -> None:

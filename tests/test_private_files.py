@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_runtime, runtime_lifespan
-from bot.secret import secret_key
-from bot.settings import Settings
+from bot.root.app import build_runtime, runtime_lifespan
+from bot.root.secret import secret_key
+from bot.root.settings import Settings
 
 SettingsFactory = Callable[..., Settings]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.app import build_runtime, create_app
-from bot.proactive import PendingReplies
-from bot.settings import Settings
-from bot.types import Address, Outcome
+from bot.core.types import Address, Outcome
+from bot.outbound.proactive import PendingReplies
+from bot.root.app import build_runtime, create_app
+from bot.root.settings import Settings
 from tests.conftest import REDIS_URL
 from tests.test_checkout import open_chat, receive
 

@@ -10,13 +10,13 @@ import asyncio
 import pytest
 from prometheus_client import CollectorRegistry
 
-from bot.delivery import DeliveryQueue, Pace, UnreachableStore
-from bot.observability import Metrics
-from bot.render import Renderer
-from bot.roles import RoleBook
-from bot.settings import PACKAGE_ROOT
+from bot.core.observability import Metrics
+from bot.core.render import Renderer
+from bot.core.roles import RoleBook
+from bot.core.types import Message, Reply, TurnResult
+from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.root.settings import PACKAGE_ROOT
 from bot.stores.memory import MemoryValueStore
-from bot.types import Message, Reply, TurnResult
 from channels.background import BackgroundWork
 from channels.provider import Inbound, ProviderChannel
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.app import build_runtime, runtime_lifespan
-from bot.settings import Settings
-from bot.types import Message
+from bot.core.types import Message
+from bot.root.app import build_runtime, runtime_lifespan
+from bot.root.settings import Settings
 
 SettingsFactory = Callable[..., Settings]
 TELEGRAM_ID = "123456789"

@@ -8,10 +8,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.locales import SUPPORTED_LOCALES, negotiate
-from bot.render import Renderer
-from bot.settings import PACKAGE_ROOT
-from bot.types import Choice, Outcome
+from bot.core.locales import SUPPORTED_LOCALES, negotiate
+from bot.core.render import Renderer
+from bot.core.types import Choice, Outcome
+from bot.root.settings import PACKAGE_ROOT
 
 PROMPTS = PACKAGE_ROOT / "prompts"
 LOCALES = PACKAGE_ROOT / "locales"

@@ -17,8 +17,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.root.app import create_app
+from bot.root.settings import Settings
 from tests.conftest import REDIS_URL
 
 URL = "/api/v1/messages"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import Context, Outcome, Router
-from bot.roles import RoleBook
-from bot.types import STAFF
+from bot.core.roles import RoleBook
+from bot.core.types import STAFF
 
 
 async def say_a(context: Context[None]) -> Outcome:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.sessions import SCHEMA_VERSION, FormState, Session, dump_session, load_session
+from bot.steps.sessions import SCHEMA_VERSION, FormState, Session, dump_session, load_session
 
 
 def test_a_session_round_trips() -> None:

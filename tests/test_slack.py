@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
-from bot.settings import Settings
+from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
+from bot.root.settings import Settings
 from channels.slack import EVENTS_PATH, SlackChannel
 from channels.telegram.channel import TelegramChannel
 from tests.fakes import slack as fakes
@@ -142,7 +142,7 @@ async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(desk: De
 
 
 def test_mrkdwn_control_characters_are_escaped_and_long_text_split() -> None:
-    from bot.types import Button, Reply
+    from bot.core.types import Button, Reply
     from channels.slack.outbound import SECTION_LIMIT, blocks_of
 
     blocks = blocks_of(Reply("<!channel> a <b> & c", (Button("Pay", url="https://x/pay"),)))
@@ -218,7 +218,7 @@ async def test_malformed_requests_are_ignored_with_a_log_line(
 
 
 async def test_proactive_messages_are_retried_on_429_and_500_then_counted(desk: Desk) -> None:
-    from bot.types import Address, Outcome
+    from bot.core.types import Address, Outcome
 
     desk.slack.fail("chat.postMessage", 429)
     desk.slack.fail("chat.postMessage", 500)
@@ -300,13 +300,13 @@ async def test_guest_text_relayed_to_the_team_cannot_mention_or_link_in_notifica
 
 
 def _telegram_secret(desk: Desk) -> str:
-    from bot.secret import webhook_secret
+    from bot.root.secret import webhook_secret
 
     return webhook_secret(desk.runtime.settings, "telegram")
 
 
 async def test_a_picture_from_the_media_store_is_uploaded(desk: Desk) -> None:
-    from bot.types import Address, Outcome
+    from bot.core.types import Address, Outcome
 
     image = await desk.runtime.media.publish(b"\x89PNG-pool", "image/png", "the pool")
     await desk.runtime.notifier.notify(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.root.settings import Settings
 from tests.test_forecast_chat import PNG_SIGNATURE, trained
 from tests.test_slack import GUEST, STAFF, Desk, open_desk
 

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from actions.forecasts.cache import AnswerCache
 from actions.handoff.store import TAKEN, TTL_SECONDS, Handoff, HandoffStore
-from bot.dedupe import DedupeStore
+from bot.steps.dedupe import DedupeStore
 from bot.stores import RedisClients, Stores, build_stores
 from bot.stores.base import Media
 from bot.stores.expiring import ExpiringMap

@@ -18,14 +18,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from actions.booking.conversation import deep_link
 from actions.services import Services
 from bot import Context, Outcome, Router
-from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
-from bot.compose_providers import telegram_bot
-from bot.delivery import DeliveryQueue, Pace, UnreachableStore
-from bot.payloads import PayloadStore
-from bot.secret import webhook_secret
-from bot.settings import Settings
+from bot.core.payloads import PayloadStore
+from bot.core.types import STAFF, Address
+from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
+from bot.root.providers import telegram_bot
+from bot.root.secret import webhook_secret
+from bot.root.settings import Settings
 from bot.stores.memory import MemoryValueStore
-from bot.types import STAFF, Address
 from channels.telegram.channel import TelegramChannel
 from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import WEBHOOK_PATH
@@ -273,7 +273,7 @@ async def test_guest_text_relayed_to_staff_stays_text_in_the_html_parse_mode(
 async def test_set_webhook_registers_the_url_secret_and_update_types(
     make_settings: SettingsFactory,
 ) -> None:
-    from bot.cli import set_telegram_webhook
+    from bot.root.cli import set_telegram_webhook
 
     fake = FakeTelegram()
     server = TestServer(fake.app())
@@ -296,7 +296,7 @@ async def test_set_webhook_registers_the_url_secret_and_update_types(
 
 
 async def test_a_refused_webhook_registration_says_why(make_settings: SettingsFactory) -> None:
-    from bot.cli import set_telegram_webhook
+    from bot.root.cli import set_telegram_webhook
     from channels.telegram.registration import RegistrationFailed
 
     fake = FakeTelegram()

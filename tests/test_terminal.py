@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app import build_runtime, runtime_lifespan
-from bot.settings import Settings
+from bot.root.app import build_runtime, runtime_lifespan
+from bot.root.settings import Settings
 from channels.terminal import TerminalChannel
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.understanding import parse_payload
+from bot.core.buttons import parse_payload
 from intents.understanding import ModelUnderstanding
 
 

@@ -18,8 +18,8 @@ from aiohttp import WSCloseCode, WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.root.app import create_app
+from bot.root.settings import Settings
 
 TIMEOUT = 5.0
 MIB = 1024 * 1024

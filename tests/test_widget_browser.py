@@ -21,8 +21,8 @@ from playwright.async_api import (
     expect,
 )
 
-from bot.app import create_app
-from bot.settings import Settings
+from bot.root.app import create_app
+from bot.root.settings import Settings
 
 pytestmark = pytest.mark.browser
 

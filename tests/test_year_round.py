@@ -25,8 +25,8 @@ from actions.booking.reservations import policy_of
 from actions.booking.tables import Inventory, Property
 from actions.forecasts.demand import HORIZON
 from actions.forecasts.questions import read_question
-from bot.app import Runtime, build_runtime, runtime_lifespan
-from bot.settings import Settings
+from bot.root.app import Runtime, build_runtime, runtime_lifespan
+from bot.root.settings import Settings
 from intents.classifier import NluModel
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding

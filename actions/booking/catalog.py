@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.tables import Inventory, Product, Property, Rate, Season
-from bot.database import Database
+from bot.stores.database import Database
 
 INVENTORY_DAYS = 400
 FRIDAY, SATURDAY = 4, 5

@@ -13,9 +13,9 @@ from actions.booking.states import ACTIVE, CONFIRMED
 from actions.booking.tables import Reservation
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
-from bot.forms import chosen_value, value_choice
-from bot.text import has_control, one_line
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.forms import chosen_value, value_choice
+from bot.core.text import has_control, one_line
 from intents.dates import names_a_month, stay_dates
 from intents.guests import guests
 from intents.text import EMAIL

@@ -31,8 +31,8 @@ from actions.booking.quotes import (
 )
 from actions.booking.states import ACTIVE, EXPIRED, HELD, transition
 from actions.booking.tables import Inventory, Product, Property, Reservation, ReservationEvent
-from bot.database import Database
-from bot.loops import LoopFailures
+from bot.core.loops import LoopFailures
+from bot.stores.database import Database
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.booking.errors import InvalidStay, StayTooShort, TooManyGuests, Unavailable
 from actions.booking.pricing import MinimumStayNotMet, Quote, RateRule, SeasonRule, quote
 from actions.booking.tables import Inventory, Product, Property, Rate, Season
-from bot.database import Database
+from bot.stores.database import Database
 from intents.text import fold
 
 CATALOG_SECONDS = 60.0

@@ -19,7 +19,7 @@ from actions.booking.policy import CancellationPolicy
 from actions.booking.quotes import local_today
 from actions.booking.states import ACTIVE, CANCELLED, CONFIRMED, EXPIRED, PENDING, transition
 from actions.booking.tables import Property, Reservation, ReservationEvent
-from bot.database import Database
+from bot.stores.database import Database
 
 
 @dataclass(frozen=True, slots=True)

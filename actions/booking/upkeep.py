@@ -15,8 +15,8 @@ import structlog
 from actions.booking.catalog import extend_inventory
 from actions.booking.holds import Holds
 from actions.booking.tables import Reservation
-from bot.database import Database
-from bot.loops import LoopFailures
+from bot.core.loops import LoopFailures
+from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.booking")
 

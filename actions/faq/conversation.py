@@ -10,7 +10,7 @@ from actions.faq.knowledge import PropertyKnowledge
 from actions.faq.topics import TopicFinder
 from actions.services import Services
 from bot import Choice, Context, Outcome, Router
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
 
 MENU_TOPICS = ("checkin", "breakfast", "parking", "pets", "wifi", "address", "cancellation_policy")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from bot.keys import PREFIX
 from bot.stores.base import ValueStore
+from bot.stores.keys import PREFIX
 
 TTL_SECONDS = 15 * 60
 """Shorter than the media store's day, so a cached answer's chart is still served."""

@@ -1,6 +1,6 @@
 """``rsv360 ml``: import history, train, list, promote and roll back forecast models.
 
-Called by ``bot/cli.py`` with the database and the registry; prints for a person at a terminal.
+Called by ``bot/root/cli.py`` with the database and the registry; prints for a person at a terminal.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from actions.forecasts.registry import MODELS, Registry, RegistryError
 
 __all__ = ["MODELS", "import_history", "list_versions", "promote", "rollback", "train"]
 from actions.forecasts.synthetic import ensure_demo_history
-from bot.database import Database
+from bot.stores.database import Database
 
 SHOWN_ERRORS = 20
 

@@ -14,7 +14,7 @@ from actions.forecasts.cache import cache_key
 from actions.forecasts.questions import read_question
 from actions.services import Services
 from bot import Context, Outcome, Router
-from bot.types import STAFF, Image
+from bot.core.types import STAFF, Image
 
 
 async def forecast(context: Context[Services]) -> Outcome:

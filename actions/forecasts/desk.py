@@ -28,7 +28,7 @@ from actions.forecasts.history import load_history
 from actions.forecasts.questions import Question
 from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
-from bot.database import Database
+from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.forecasts")
 

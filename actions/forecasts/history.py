@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from actions.booking.tables import Product, Property, Reservation
 from actions.forecasts.tables import HistoricalBooking
-from bot.database import Database
+from bot.stores.database import Database
 
 CATEGORIES = (
     "property", "room_type", "meal", "country", "market_segment", "distribution_channel",

@@ -21,7 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from actions.forecasts.history import store
-from bot.database import Database
+from bot.stores.database import Database
 
 MONTHS = {
     name: number

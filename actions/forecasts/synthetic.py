@@ -18,7 +18,7 @@ import numpy as np
 
 from actions.forecasts.features import brazil_holidays
 from actions.forecasts.history import has_history, store
-from bot.database import Database
+from bot.stores.database import Database
 
 SOURCE = "synthetic"
 SEED = 2026

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actions.services import Services
 from bot import Context, Outcome, Router
-from bot.types import STAFF
+from bot.core.types import STAFF
 
 
 async def request_person(context: Context[Services]) -> Outcome:

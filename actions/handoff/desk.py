@@ -15,13 +15,13 @@ from typing import Any
 import structlog
 
 from actions.handoff.store import REQUESTED, TAKEN, Handoff, HandoffStore
-from bot.context import Turn
-from bot.observability import pseudonym
-from bot.pipeline import Next
-from bot.proactive import Notifier
-from bot.text import clean
-from bot.types import STAFF, Address, Choice, Message, Outcome, TurnResult
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.context import Turn
+from bot.core.observability import pseudonym
+from bot.core.pipeline import Next
+from bot.core.text import clean
+from bot.core.types import STAFF, Address, Choice, Message, Outcome, TurnResult
+from bot.outbound.proactive import Notifier
 
 log = structlog.get_logger("rsv360.handoff")
 

@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from bot.keys import PREFIX
 from bot.stores.base import ValueStore
+from bot.stores.keys import PREFIX
 
 TTL_SECONDS = 2 * 24 * 60 * 60
 REQUESTED = "requested"

@@ -19,9 +19,9 @@ from actions.booking.states import ACTIVE
 from actions.payments.gateway import GatewayError
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
-from bot.forms import text_answer
-from bot.types import STAFF
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.forms import text_answer
+from bot.core.types import STAFF
 
 Ctx = Context[Services]
 DENIAL_REASONS = ("outside_policy", "no_show", "already_refunded")

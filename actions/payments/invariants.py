@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from actions.booking.tables import Reservation, ReservationEvent
 from actions.payments.gateway import Gateway, GatewayError, status_lookup
 from actions.payments.tables import LedgerEntry, Payment, Refund
-from bot.database import Database
-from bot.loops import LoopFailures
+from bot.core.loops import LoopFailures
+from bot.stores.database import Database
 
 KEPT = "paid"
 MONEY_STATES = ("paid", "flagged", "duplicate")

@@ -38,7 +38,7 @@ from actions.payments.gateway import (
     to_minor,
 )
 from actions.payments.metrics import PaymentMetrics
-from bot.json_body import MalformedJson, at, identifier, json_object
+from bot.edge.json_body import MalformedJson, at, identifier, json_object
 
 STATES: dict[str, PaymentState] = {
     "approved": "paid",

@@ -9,9 +9,9 @@ import structlog
 
 from actions.booking.conversation import reservation_facts
 from actions.booking.tables import Reservation
-from bot.proactive import Notifier
-from bot.types import Address, Choice, Outcome
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.types import Address, Choice, Outcome
+from bot.outbound.proactive import Notifier
 
 log = structlog.get_logger("rsv360.payments")
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from actions.payments.gateway import GatewayError, status_lookup
 from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment
-from bot.database import Database
+from bot.stores.database import Database
 
 RECENT_UNPAID_DAYS = 3
 """Links younger than this that the ledger holds as unpaid are asked about too."""

@@ -24,10 +24,10 @@ from actions.payments.gateway import GatewayError
 from actions.payments.notices import Notices
 from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment, Refund
-from bot.database import Database
-from bot.observability import pseudonym
-from bot.types import Choice, Outcome
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.observability import pseudonym
+from bot.core.types import Choice, Outcome
+from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.payments")
 

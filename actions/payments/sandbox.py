@@ -36,10 +36,10 @@ from actions.payments.gateway import (
 )
 from actions.payments.service import PaymentService
 from actions.payments.tables import SandboxMovement
-from bot.database import Database
-from bot.proactive import Notifier
-from bot.types import Address, Choice, Outcome
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.types import Address, Choice, Outcome
+from bot.outbound.proactive import Notifier
+from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.payments")
 

@@ -32,10 +32,10 @@ from actions.payments.metrics import PaymentMetrics
 from actions.payments.notices import Notices, pay_again
 from actions.payments.routing import SANDBOX, Routes
 from actions.payments.tables import LedgerEntry, Payment
-from bot.database import Database
-from bot.observability import pseudonym
-from bot.types import Choice, Outcome
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.observability import pseudonym
+from bot.core.types import Choice, Outcome
+from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.payments")
 

@@ -26,7 +26,7 @@ from actions.payments.gateway import (
     timed,
 )
 from actions.payments.metrics import PaymentMetrics
-from bot.json_body import MalformedJson, at, identifier, json_object
+from bot.edge.json_body import MalformedJson, at, identifier, json_object
 
 MIN_SESSION_SECONDS = 30 * 60 + 60
 FOLLOWED = {

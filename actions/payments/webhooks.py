@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
 from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
-from bot.database import Database
+from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.payments")
 

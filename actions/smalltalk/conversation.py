@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from actions.services import Services
 from bot import Context, Outcome, Router
-from bot.types import Choice
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.types import Choice
 
 MENU = (
     Choice("menu_book", payload=button_payload("book")),

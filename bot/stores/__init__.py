@@ -50,30 +50,31 @@ class Stores:
     """Every store, each named for what it keeps; its owner (in brackets) wraps it."""
 
     dedupe: ValueStore
-    """Update ids seen: the pipeline's, the checkout forms', Slack events' (``bot.dedupe``)."""
+    """Update ids seen: the pipeline's, the checkout forms', Slack events'
+    (``bot.steps.dedupe``)."""
     sessions: ValueStore
-    """One JSON document per conversation (``bot.sessions``)."""
+    """One JSON document per conversation (``bot.steps.sessions``)."""
     payloads: ValueStore
-    """Button payloads too long for a provider, under their short keys (``bot.payloads``)."""
+    """Button payloads too long for a provider, under their short keys (``bot.core.payloads``)."""
     unreachable: ValueStore
-    """Chats that refused the bot (``bot.delivery``)."""
+    """Chats that refused the bot (``bot.outbound.delivery``)."""
     handoffs: ValueStore
     """Open handoffs and who took them (``actions.handoff.store``)."""
     forecast_answers: ValueStore
     """Staff forecast answers (``actions.forecasts.cache``)."""
     pending_replies: ListStore
-    """Replies waiting for a conversation to connect (``bot.proactive``)."""
+    """Replies waiting for a conversation to connect (``bot.outbound.proactive``)."""
     media: MediaStore
-    """Published pictures (``bot.media``)."""
+    """Published pictures (``bot.outbound.media``)."""
     exposures: ExposureLog
-    """A/B exposures (``bot.experiments``)."""
+    """A/B exposures (``bot.core.experiments``)."""
     order: ConversationOrder
-    """One turn at a time per conversation (``bot.ordering``)."""
+    """One turn at a time per conversation (``bot.steps.ordering``)."""
     rate_limits: Storage
-    """The ``limits`` library's counters (``bot.ratelimit``, ``bot.edges``)."""
+    """The ``limits`` library's counters (``bot.steps.ratelimit``, ``bot.edge.limits``)."""
     wakeups: Wakeups | None
-    """Relays replies to the process holding a conversation (``bot.proactive``); None in one
-    process, where there is nobody to relay to."""
+    """Relays replies to the process holding a conversation (``bot.outbound.proactive``); None
+    in one process, where there is nobody to relay to."""
 
 
 @dataclass(frozen=True, slots=True)

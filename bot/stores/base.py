@@ -1,7 +1,7 @@
 """What the stores promise, whichever backend keeps the data.
 
 Most stores are one of two generic primitives, used by their owners under their own keys
-(``bot/keys.py``): ``ValueStore`` (text under a key, with a TTL) and ``ListStore`` (a capped
+(``bot/stores/keys.py``): ``ValueStore`` (text under a key, with a TTL) and ``ListStore`` (a capped
 list under a key, with a TTL). The rest are mechanisms of their own: pictures, the exposure
 log, the conversation order and the cross-process wake-ups.
 """
@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from bot.types import Address
+from bot.core.types import Address
 
 Clock = Callable[[], float]
 """Seconds from any fixed point (``time.monotonic``); what the in-process stores expire by."""

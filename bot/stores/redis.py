@@ -1,8 +1,8 @@
 """Every store kept in Redis: shared by all processes and kept across restarts.
 
 The generic stores are given their keys by their owners, the other mechanisms name their own:
-all of them in ``bot/keys.py``. What is stored under a key, and how, must stay readable by the
-version running beside a new one: change it only with a migration.
+all of them in ``bot/stores/keys.py``. What is stored under a key, and how, must stay readable
+by the version running beside a new one: change it only with a migration.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import ConnectionPool, Redis
 
-from bot import keys
+from bot.core.types import Address
+from bot.stores import keys
 from bot.stores.base import (
     ConversationOrder,
     ExposureLog,
@@ -30,7 +31,6 @@ from bot.stores.base import (
     ValueStore,
     Wakeups,
 )
-from bot.types import Address
 
 
 class RedisValueStore(ValueStore):

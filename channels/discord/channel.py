@@ -16,12 +16,12 @@ import structlog
 from aiohttp import web
 from discord import app_commands
 
-from bot.delivery import DeliveryQueue
-from bot.engine import Engine
-from bot.payloads import PayloadStore
-from bot.render import Renderer
-from bot.roles import RoleBook
-from bot.types import Reply
+from bot.core.engine import Engine
+from bot.core.payloads import PayloadStore
+from bot.core.render import Renderer
+from bot.core.roles import RoleBook
+from bot.core.types import Reply
+from bot.outbound.delivery import DeliveryQueue
 from channels.background import MAX_IN_FLIGHT
 from channels.discord.outbound import DiscordSender, provider_errors
 from channels.provider import Inbound, ProviderChannel

@@ -1,9 +1,9 @@
 """A reply as Discord messages: escaped markdown, buttons as components, pictures as files.
 
 A button's ``custom_id`` holds at most 100 characters: longer payloads travel as short keys
-(``bot.payloads``). Mentions are never allowed, so no guest text can ping ``@everyone``.
+(``bot.core.payloads``). Mentions are never allowed, so no guest text can ping ``@everyone``.
 discord.py honours Discord's rate-limit headers itself (it waits out each bucket and retries
-429s and 5xx); what still fails becomes a ``bot.delivery`` outcome.
+429s and 5xx); what still fails becomes a ``bot.outbound.delivery`` outcome.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import discord
 from aiohttp import ClientError
 
-from bot.delivery import RetryLater, Unreachable
-from bot.payloads import PayloadStore
+from bot.core.payloads import PayloadStore
+from bot.core.types import Button, Reply
+from bot.outbound.delivery import RetryLater, Unreachable
 from bot.stores.base import MediaStore
-from bot.types import Button, Reply
 from channels.text import split_text
 
 CUSTOM_ID_CHARS = 100

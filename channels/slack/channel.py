@@ -21,13 +21,13 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
-from bot.dedupe import DedupeStore
-from bot.delivery import DeliveryQueue
-from bot.engine import Engine
-from bot.json_body import MalformedJson, json_object
-from bot.render import Renderer
-from bot.roles import RoleBook
-from bot.types import Reply
+from bot.core.engine import Engine
+from bot.core.render import Renderer
+from bot.core.roles import RoleBook
+from bot.core.types import Reply
+from bot.edge.json_body import MalformedJson, json_object
+from bot.outbound.delivery import DeliveryQueue
+from bot.steps.dedupe import DedupeStore
 from channels.background import MAX_IN_FLIGHT
 from channels.provider import Answer, Inbound, ProviderChannel
 from channels.slack.outbound import SlackSender, blocks_of, fallback_text

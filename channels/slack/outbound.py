@@ -2,8 +2,9 @@
 
 Button values carry the payload itself (Slack allows 2000 characters); link buttons open their
 URL. Pictures are uploaded from the media store when the bytes are ours, else shown by URL.
-Failures become ``bot.delivery`` outcomes: ``ratelimited``/429 → ``RetryLater(Retry-After)``,
-5xx → ``RetryLater()``, a channel the bot may no longer write to → ``Unreachable``.
+Failures become ``bot.outbound.delivery`` outcomes: ``ratelimited``/429 →
+``RetryLater(Retry-After)``, 5xx → ``RetryLater()``, a channel the bot may no longer write to →
+``Unreachable``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import RetryLater, Unreachable
+from bot.core.types import Reply
+from bot.outbound.delivery import RetryLater, Unreachable
 from bot.stores.base import MediaStore
-from bot.types import Reply
 from channels.text import split_text
 
 SECTION_LIMIT = 3000
@@ -66,7 +67,8 @@ class SlackSender:
         self._media = media
 
     async def send(self, channel: str, reply: Reply, thread: str | None = None) -> None:
-        """One reply: raises ``RetryLater`` or ``Unreachable`` as ``bot.delivery`` expects."""
+        """One reply: raises ``RetryLater`` or ``Unreachable``, as ``bot.outbound.delivery``
+        expects."""
         async with provider_errors():
             image = reply.image
             if image is not None:

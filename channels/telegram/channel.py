@@ -23,15 +23,15 @@ from aiogram.utils.chat_action import ChatActionSender
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.credentials import same_secret
-from bot.delivery import DeliveryQueue
-from bot.engine import Engine
-from bot.json_body import MalformedJson, json_object
-from bot.payloads import PayloadStore
-from bot.render import Renderer
-from bot.roles import RoleBook
-from bot.types import Reply
-from bot.understanding import button_payload
+from bot.core.buttons import button_payload
+from bot.core.engine import Engine
+from bot.core.payloads import PayloadStore
+from bot.core.render import Renderer
+from bot.core.roles import RoleBook
+from bot.core.types import Reply
+from bot.edge.credentials import same_secret
+from bot.edge.json_body import MalformedJson, json_object
+from bot.outbound.delivery import DeliveryQueue
 from channels.background import MAX_IN_FLIGHT
 from channels.provider import Inbound, ProviderChannel
 from channels.telegram.outbound import TelegramSender

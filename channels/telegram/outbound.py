@@ -1,7 +1,7 @@
 """A reply as Telegram API calls: text in HTML parse mode, inline keyboards, photos.
 
-Provider failures become ``bot.delivery`` outcomes: 429 → ``RetryLater(retry_after)``, 5xx and
-network errors → ``RetryLater()``, 403 (blocked, kicked) → ``Unreachable``.
+Provider failures become ``bot.outbound.delivery`` outcomes: 429 → ``RetryLater(retry_after)``,
+5xx and network errors → ``RetryLater()``, 403 (blocked, kicked) → ``Unreachable``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from aiogram.types import (
     LinkPreviewOptions,
 )
 
-from bot.delivery import RetryLater, Unreachable
-from bot.payloads import PayloadStore
+from bot.core.payloads import PayloadStore
+from bot.core.types import Button, Reply
+from bot.outbound.delivery import RetryLater, Unreachable
 from bot.stores.base import MediaStore
-from bot.types import Button, Reply
 from channels.telegram.text import CAPTION_LIMIT, MESSAGE_LIMIT, escape, split_text
 
 CALLBACK_DATA_BYTES = 64
@@ -40,7 +40,8 @@ class TelegramSender:
         self._media = media
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        """One reply: raises ``RetryLater`` or ``Unreachable`` as ``bot.delivery`` expects."""
+        """One reply: raises ``RetryLater`` or ``Unreachable``, as ``bot.outbound.delivery``
+        expects."""
         async with provider_errors():
             await self._send(int(chat_id), reply)
 

@@ -1,0 +1,1 @@
+"""The engine core: messages, the pipeline, routers, forms, dispatch and rendering."""

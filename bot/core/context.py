@@ -1,0 +1,47 @@
+"""The typed context an action receives, and the per-turn state the pipeline builds up."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from bot.core.types import Message, Outcome, Parse
+
+if TYPE_CHECKING:
+    from bot.steps.sessions import Session
+
+S = TypeVar("S")
+
+
+@dataclass(slots=True)
+class Turn:
+    """One message on its way through the pipeline; each step fills in what it is for."""
+
+    message: Message
+    session: Session | None = None
+    parse: Parse | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return f"{self.message.channel}:{self.message.conversation_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Context(Generic[S]):
+    message: Message
+    parse: Parse
+    session: Session
+    services: S
+
+    @property
+    def locale(self) -> str:
+        return self.session.locale
+
+
+Outcomes = Outcome | Sequence[Outcome]
+Handler = Callable[[Context[S]], Awaitable[Outcomes]]
+
+
+def as_list(outcomes: Outcomes) -> list[Outcome]:
+    return [outcomes] if isinstance(outcomes, Outcome) else list(outcomes)

@@ -1,0 +1,40 @@
+"""One item of a loop over independent items fails alone.
+
+Background passes (webhook retries, hold expiry, proactive delivery, reconciliation) walk lists
+whose items have nothing to do with each other; one that always fails must not stop the others
+on every pass. ``LoopFailures.isolated`` wraps one item: its exception is logged (the type only,
+see ``bot.core.observability``) and counted in ``rsv_loop_item_failures_total{loop=...}``, and the
+loop goes on. Cancellation is not an ``Exception`` and still stops the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter
+
+log = structlog.get_logger("rsv360.loops")
+
+
+class LoopFailures:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._counter = Counter(
+            "rsv_loop_item_failures",
+            "Items of a background loop that failed and were skipped",
+            ["loop"],
+            registry=registry,
+        )
+
+    @contextmanager
+    def isolated(self, loop: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception:
+            self.count(loop)
+            log.exception("loop_item_failed", loop=loop)
+
+    def count(self, loop: str) -> None:
+        """An item failure the loop caught and logged itself."""
+        self._counter.labels(loop).inc()

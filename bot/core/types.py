@@ -1,0 +1,108 @@
+"""Channel-neutral types that every part of the bot builds on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Role = Literal["guest", "staff", "admin"]
+"""Who is writing: channels resolve it from configuration (``bot.core.roles``); guests by
+default."""
+STAFF: frozenset[Role] = frozenset({"staff", "admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a reply goes: a conversation on one channel."""
+
+    channel: str
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One inbound update, as every channel adapter hands it to the engine."""
+
+    channel: str
+    conversation_id: str
+    user_id: str
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    text: str | None = None
+    payload: str | None = None
+    locale_hint: str | None = None
+    update_id: str | None = None
+    role: Role = "guest"
+
+    @property
+    def address(self) -> Address:
+        return Address(self.channel, self.conversation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A quick-reply button (payload) or a link button (url)."""
+
+    title: str
+    payload: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A picture by public URL; ``media_key`` names its bytes in the media store, for channels
+    that upload pictures rather than link them."""
+
+    url: str
+    alt: str = ""
+    media_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    image: Image | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """What the understanding step made of a message."""
+
+    intent: str
+    confidence: float
+    entities: Mapping[str, Any]
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button as an action asks for it: a label key from ``prompts/labels.j2``."""
+
+    label: str
+    payload: str | None = None
+    url: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an action decided to say: a template key, its values and its buttons."""
+
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    choices: tuple[Choice, ...] = ()
+    image: Image | None = None
+
+
+TurnStatus = Literal["handled", "duplicate", "rate_limited", "busy", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """What the engine did with one message, for the adapter to translate."""
+
+    status: TurnStatus
+    replies: tuple[Reply, ...] = ()
+    retry_after: float | None = None

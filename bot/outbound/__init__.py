@@ -1,0 +1,1 @@
+"""What leaves the engine outside a turn: paced delivery, proactive replies, media."""

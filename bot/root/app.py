@@ -1,0 +1,387 @@
+"""The composition root: the only place that turns settings into running parts.
+
+``build_runtime`` wires the engine (stores, pipeline, routers, renderer) without I/O;
+``runtime_lifespan`` owns the connections and fails fast when a dependency is down;
+``create_app`` mounts every enabled channel in one aiohttp application. The payment gateways
+(``bot.root.payments``) and the Telegram, Slack and Discord channels
+(``bot.root.providers``) are wired in modules of their own, part of this root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader
+from openai import AsyncOpenAI
+from prometheus_client import CollectorRegistry
+from prometheus_client.aiohttp import make_aiohttp_handler
+from redis.asyncio import BlockingConnectionPool, Redis
+
+import actions.booking.conversation
+import actions.faq.conversation
+import actions.forecasts.conversation
+import actions.handoff.conversation
+import actions.payments.conversation
+import actions.smalltalk.conversation
+from actions.booking.catalog import seed
+from actions.booking.holds import Holds
+from actions.booking.quotes import Quotes
+from actions.booking.reservations import Reservations
+from actions.booking.upkeep import run_upkeep
+from actions.faq.conversation import Faq
+from actions.faq.knowledge import load_knowledge
+from actions.faq.topics import TopicFinder
+from actions.forecasts.cache import AnswerCache
+from actions.forecasts.desk import ForecastDesk
+from actions.forecasts.registry import Registry
+from actions.forecasts.synthetic import ensure_demo_history
+from actions.handoff.desk import HandoffDesk, Relay
+from actions.handoff.store import HandoffStore
+from actions.payments.refunds import Refunds
+from actions.payments.sandbox import (
+    SandboxCheckout,
+    SandboxPayments,
+    hold_expiry_notice,
+)
+from actions.payments.service import PaymentService
+from actions.payments.webhooks import WebhookInbox, run_payments_upkeep
+from actions.services import Services
+from bot.core.dispatch import Dispatcher
+from bot.core.engine import Engine
+from bot.core.experiments import Experiments, load_experiments
+from bot.core.observability import Metrics, Observe, configure_pseudonyms
+from bot.core.pipeline import Middleware
+from bot.core.render import Markup, Renderer
+from bot.core.respond import Recover, Responder
+from bot.core.roles import RoleBook
+from bot.core.router import Router
+from bot.core.types import Address, Outcome
+from bot.edge.limits import EdgeLimiter, networks
+from bot.outbound.media import MediaLibrary
+from bot.outbound.proactive import Notifier, PendingReplies
+from bot.root.payments import build_payments, close_gateways, mount_payments
+from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
+from bot.root.secret import secret_key
+from bot.root.settings import PACKAGE_ROOT, Settings
+from bot.steps.dedupe import Dedupe, DedupeStore
+from bot.steps.normalise import NormaliseText
+from bot.steps.ordering import Order
+from bot.steps.ratelimit import (
+    RateLimit,
+    RateLimiter,
+    RatePolicy,
+    intent_category,
+    message_category,
+)
+from bot.steps.sessions import LoadSession
+from bot.steps.understanding import Understand
+from bot.stores import RedisClients, Stores, build_stores, migrations
+from bot.stores.database import Database, sqlite_url
+from bot.stores.private import private_directory
+from channels.checkout import CheckoutPages
+from channels.edges import edge_middleware
+from channels.media import MediaRoutes
+from channels.ops import OpsAccess
+from channels.rest import RestChannel
+from channels.web import CHANNEL as WEB
+from channels.web import WebChannel
+from intents.artifacts import ModelStore, load_or_train
+from intents.assist import LlmAssist
+from intents.entities import EntityExtractor
+from intents.understanding import ModelUnderstanding
+
+log = structlog.get_logger("rsv360.app")
+
+MARKUPS: dict[str, Markup] = {"web": "html", "rest": "plain", "terminal": "plain"}
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    engine: Engine[Services]
+    renderer: Renderer
+    metrics: Metrics
+    redis: RedisClients | None
+    stores: Stores
+    database: Database
+    quotes: Quotes
+    holds: Holds
+    reservations: Reservations
+    checkout: SandboxCheckout
+    notifier: Notifier
+    media: MediaLibrary
+    roles: RoleBook
+    payments: PaymentService
+    refunds: Refunds
+    inbox: WebhookInbox
+    forecasts: ForecastDesk
+    edges: EdgeLimiter
+
+
+def default_router() -> Router[Services]:
+    router: Router[Services] = Router("root")
+    router.include_router(actions.booking.conversation.create_router())
+    router.include_router(actions.payments.conversation.create_router())
+    router.include_router(actions.faq.conversation.create_router())
+    router.include_router(actions.forecasts.conversation.create_router())
+    router.include_router(actions.handoff.conversation.create_router())
+    router.include_router(actions.smalltalk.conversation.create_router())
+    return router
+
+
+def build_runtime(
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    router: Router[Services] | None = None,
+) -> Runtime:
+    """Wire the engine; ``router`` replaces the capabilities' routers (tests use their own)."""
+    private_directory(settings.data_dir)
+    configure_pseudonyms(secret_key(settings))
+    metrics = Metrics(registry or CollectorRegistry())
+    redis = redis_clients(settings)
+    stores = build_stores(
+        redis, settings.order_lease_seconds, settings.order_max_wait_seconds, time.monotonic
+    )
+    renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
+    experiments = Experiments(load_experiments(settings.experiments_file), stores.exposures)
+    responder = Responder(renderer, experiments, MARKUPS, metrics)
+    policy = RatePolicy.from_file(settings.rate_limits_file)
+    limiter = RateLimiter(stores.rate_limits, policy)
+    understanding = build_understanding(settings)
+    notifier = Notifier(renderer, MARKUPS, PendingReplies(stores.pending_replies), stores.wakeups)
+    handoff = handoff_desk(settings, stores, notifier)
+    steps: list[Middleware] = [
+        Observe(metrics),
+        Recover(responder),
+        NormaliseText(),
+        Dedupe(DedupeStore(stores.dedupe), settings.dedupe_ttl_seconds, metrics),
+        RateLimit(limiter, message_category, responder, metrics),
+        Order(stores.order, responder, metrics),
+        LoadSession(
+            stores.sessions,
+            settings.session_ttl_seconds,
+            settings.session_max_bytes,
+            settings.default_locale,
+        ),
+        Relay(handoff),
+        Understand(understanding),
+        RateLimit(limiter, intent_category(policy), responder, metrics),
+    ]
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    quotes, reservations = Quotes(database), Reservations(database)
+    holds = Holds(database, hold_minutes=settings.hold_minutes)
+    checkout = SandboxCheckout(
+        secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
+    )
+    media = MediaLibrary(stores.media, settings.base_url)
+    forecasts = forecast_desk(settings, database, stores, metrics, renderer)
+    payments, refunds = build_payments(
+        settings, database, reservations, checkout, notifier, metrics
+    )
+    services = Services(
+        brand=settings.brand,
+        faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
+        quotes=quotes,
+        holds=holds,
+        reservations=reservations,
+        media=media,
+        today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
+        forecasts=forecasts,
+        payments=payments,
+        refunds=refunds,
+        handoff=handoff,
+    )
+    engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
+    edges = EdgeLimiter(
+        stores.rate_limits, policy.edges, networks(settings.trusted_proxies), metrics
+    )
+    return Runtime(
+        settings, engine, renderer, metrics, redis, stores, database, quotes, holds,
+        reservations, checkout, notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
+        payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
+        forecasts=forecasts,
+        edges=edges,
+    )  # fmt: skip
+
+
+def forecast_desk(
+    settings: Settings, database: Database, stores: Stores, metrics: Metrics,
+    renderer: Renderer,
+) -> ForecastDesk:  # fmt: skip
+    """Staff forecasts: models from the registry, answers cached, words rendered."""
+
+    def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
+        return renderer.render(Outcome(template, values), locale, "plain").text
+
+    return ForecastDesk(
+        database,
+        Registry(settings.forecast_model_directory),
+        settings.pricing_dir,
+        AnswerCache(stores.forecast_answers, metrics.registry, settings.forecast_cache_seconds),
+        words,
+        settings.default_property,
+    )
+
+
+def redis_clients(settings: Settings) -> RedisClients | None:
+    """The clients when Redis is configured; their pools make a caller wait for a free
+    connection rather than fail."""
+    url = settings.redis_url
+    if url is None:
+        return None
+    pools = [
+        BlockingConnectionPool.from_url(
+            url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.order_max_wait_seconds,
+        )
+        for _ in range(2)
+    ]
+    return RedisClients(url, Redis(connection_pool=pools[0]), Redis(connection_pool=pools[1]))
+
+
+def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
+    """The trained model (trained now when the data or code changed) and, when configured, the
+    LLM that helps with unsure messages."""
+    model, _ = load_or_train(ModelStore(settings.model_directory), settings.nlu_threshold)
+    zone = ZoneInfo(settings.timezone)
+    assist = None
+    if settings.llm_base_url is not None:
+        client = AsyncOpenAI(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key.get_secret_value(),
+            timeout=settings.llm_timeout_seconds,
+            max_retries=1,
+        )
+        prompts = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "prompts"), autoescape=False)
+        system_prompt = prompts.get_template("nlu/assist_system.j2")
+        assist = LlmAssist(client, settings.llm_model, system_prompt, settings.timezone)
+    clock = (lambda: today) if today is not None else (lambda: datetime.now(zone).date())
+    return ModelUnderstanding(model, EntityExtractor(), clock, assist)
+
+
+async def prepare_database(database: Database, demo_property: str | None = None) -> None:
+    """A current schema (``migrations.ensure_current``); an empty catalog gets the demo
+    properties, and ``demo_property`` its synthetic booking history when it has none (for
+    forecasts)."""
+    await migrations.ensure_current(database)
+    if await seed(database, datetime.now(UTC).date()):
+        log.info("demo_catalog_seeded")
+    today = datetime.now(UTC).date()
+    if demo_property and await ensure_demo_history(database, demo_property, today):
+        log.info("demo_history_generated")
+
+
+@asynccontextmanager
+async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterator[Runtime]:
+    if runtime.redis is not None:
+        await runtime.redis.ping()
+    await prepare_database(runtime.database, runtime.settings.default_property)
+    tasks = []
+    if upkeep:
+        tasks.append(asyncio.create_task(
+            run_upkeep(runtime.holds, runtime.database, hold_expiry_notice(runtime.notifier),
+                       runtime.metrics.loops)
+        ))  # fmt: skip
+        tasks.append(asyncio.create_task(run_payments_upkeep(runtime.inbox)))
+    try:
+        yield runtime
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.inbox.drain()
+        await close_gateways(runtime.payments)
+        await runtime.database.close()
+        if runtime.redis is not None:
+            await runtime.redis.close()
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
+    runtime = runtime or build_runtime(settings)
+    app = web.Application(
+        client_max_size=1024 * 1024, middlewares=[edge_middleware(runtime.edges, runtime.renderer)]
+    )
+
+    async def lifespan(_: web.Application) -> AsyncIterator[None]:
+        async with runtime_lifespan(runtime):
+            yield
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks: dict[str, str] = {}
+        if runtime.redis is not None:
+            checks["redis"] = await _probe(runtime.redis.ping())
+        checks["database"] = await _probe(runtime.database.ping())
+        ready = all(state == "ok" for state in checks.values())
+        return web.json_response(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status=200 if ready else 503,
+        )
+
+    app.cleanup_ctx.append(lifespan)
+    app.router.add_get("/healthz", healthz)
+    ops = OpsAccess(
+        settings.ops_token.get_secret_value() if settings.ops_token else None,
+        networks(settings.ops_networks),
+    )
+    app.router.add_get("/readyz", ops.guard(readyz))
+    app.router.add_get("/metrics", ops.guard(make_aiohttp_handler(runtime.metrics.registry)))
+    widget = WebChannel(
+        runtime.engine,
+        runtime.renderer,
+        secret=secret_key(settings),
+        token_max_age=settings.widget_token_max_age_seconds,
+        allowed_origins=settings.allowed_origins,
+        max_text_chars=settings.max_text_chars,
+        notifier=runtime.notifier,
+        edges=runtime.edges,
+    )
+    widget.mount(app)
+    runtime.notifier.register(WEB, widget.deliver, relayed=True)
+    CheckoutPages(
+        SandboxPayments(runtime.reservations, runtime.checkout, runtime.notifier, runtime.payments),
+        runtime.renderer,
+        DedupeStore(runtime.stores.dedupe),
+        secret=secret_key(settings),
+        form_max_age=runtime.checkout.max_age_seconds,
+    ).mount(app)
+    MediaRoutes(runtime.media.store).mount(app)
+    mount_payments(app, runtime)
+    RestChannel(
+        runtime.engine,
+        runtime.renderer,
+        api_keys=[key.get_secret_value() for key in settings.api_keys],
+        max_text_chars=settings.max_text_chars,
+        edges=runtime.edges,
+    ).mount(app)
+    app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
+    return app
+
+
+def handoff_desk(settings: Settings, stores: Stores, notifier: Notifier) -> HandoffDesk:
+    team = None
+    if settings.handoff_address:
+        channel, _, conversation = settings.handoff_address.partition(":")
+        team = Address(channel, conversation)
+    return HandoffDesk(HandoffStore(stores.handoffs), notifier, team, settings.default_locale)
+
+
+async def _probe(check: Awaitable[object]) -> str:
+    """ "ok", or the name of the error that a dependency answered with."""
+    try:
+        await check
+    except Exception as error:
+        return type(error).__name__
+    return "ok"

@@ -1,0 +1,294 @@
+"""``rsv360``: serve every channel, chat in a terminal, and train or check the NLU model."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bot.root.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="rsv360", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run every enabled channel in one web server")
+    serve.add_argument("--host", help="address to listen on (RSV_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (RSV_PORT)")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--locale", help="pt-BR, en or es (default: detected)")
+    chat.add_argument("--user", default="terminal-user", help="user id of this conversation")
+    nlu = commands.add_parser("nlu", help="train, try and evaluate the intent model")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    nlu_commands.add_parser("train", help="cross-validate, train and store the model")
+    parse = nlu_commands.add_parser("parse", help="print how one message is understood")
+    parse.add_argument("text")
+    parse.add_argument("--locale", help="the conversation's locale (default: detected)")
+    parse.add_argument("--today", type=date.fromisoformat, help="reference date YYYY-MM-DD")
+    evaluate = nlu_commands.add_parser("evaluate", help="score a labelled CSV")
+    evaluate.add_argument("file", type=Path, help="CSV with columns text,locale,intent,entities")
+    evaluate.add_argument("--today", type=date.fromisoformat, help="reference date YYYY-MM-DD")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    database = commands.add_parser("db", help="database schema and demo data")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("upgrade", help="migrate the schema to the newest revision")
+    database_commands.add_parser("seed", help="add the demo catalog to an empty database")
+    _forecast_commands(commands)
+    payments = commands.add_parser("payments", help="payments and the ledger")
+    payments_commands = payments.add_subparsers(dest="payments_command", required=True)
+    payments_commands.add_parser(
+        "check", help="verify the money's invariants per reservation; exit 1 naming violations"
+    )
+    payments_commands.add_parser(
+        "reconcile", help="compare the ledger with the gateways; exit 1 on differences"
+    )
+    telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    telegram_commands.add_parser(
+        "set-webhook", help="point Telegram at RSV_PUBLIC_URL/telegram/webhook with the secret"
+    )
+    arguments = parser.parse_args(argv)
+
+    overrides = {
+        name: getattr(arguments, name)
+        for name in ("host", "port")
+        if getattr(arguments, name, None) is not None
+    }
+    settings = Settings(**overrides)
+    from bot.core.observability import configure_logging
+
+    if arguments.command == "serve":
+        from aiohttp import web
+
+        from bot.root.app import create_app
+
+        configure_logging(settings.log_format, settings.log_level)
+        app = create_app(settings)
+        print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
+        return
+    configure_logging("console", "WARNING")
+    if arguments.command == "chat":
+        asyncio.run(_chat(settings, arguments.user, arguments.locale))
+    elif arguments.command == "db":
+        print(asyncio.run(_database(settings, arguments.db_command)))
+    elif arguments.command == "ml":
+        sys.exit(asyncio.run(_ml(settings, arguments)))
+    elif arguments.command == "payments" and arguments.payments_command == "check":
+        sys.exit(asyncio.run(_check(settings)))
+    elif arguments.command == "payments":
+        sys.exit(asyncio.run(_reconcile(settings)))
+    elif arguments.command == "telegram":
+        if settings.telegram_token is None:
+            sys.exit("rsv360 telegram: set RSV_TELEGRAM_TOKEN first")
+        from channels.telegram.registration import RegistrationFailed
+
+        try:
+            print(asyncio.run(set_telegram_webhook(settings)))
+        except RegistrationFailed as error:
+            sys.exit(f"rsv360 telegram: {error}")
+    elif arguments.nlu_command == "train":
+        _train(settings)
+    elif arguments.nlu_command == "parse":
+        print(json.dumps(asyncio.run(_parse(settings, arguments)), ensure_ascii=False))
+    else:
+        sys.exit(asyncio.run(_evaluate(settings, arguments)))
+
+
+async def _database(settings: Settings, command: str) -> str:
+    from actions.booking.catalog import seed
+    from bot.stores import migrations
+    from bot.stores.database import Database, sqlite_url
+
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    try:
+        if command == "upgrade":
+            await migrations.upgrade(database)
+            return "schema is at the newest revision"
+        seeded = await seed(database, datetime.now(UTC).date())
+        return "demo catalog added" if seeded else "the catalog is not empty: nothing added"
+    finally:
+        await database.close()
+
+
+async def _reconcile(settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from actions.payments.reconcile import reconcile
+    from bot.root.payments import payments_books
+
+    async with payments_books(settings) as runtime:
+        differences = await reconcile(
+            runtime.database,
+            runtime.payments,
+            progress=lambda rows: tqdm(rows, desc="payments", unit="payment"),
+        )
+    for found in differences:
+        print(
+            f"{found.reservation_code}  {found.gateway:<11} {found.reference}  "
+            f"paid {found.ledger_paid}/{found.gateway_paid}  "
+            f"refunded {found.ledger_refunded}/{found.gateway_refunded}  {found.note}"
+        )
+    print(f"{len(differences)} difference(s) (amounts in minor units: ledger/gateway)")
+    return 1 if differences else 0
+
+
+async def _check(settings: Settings) -> int:
+    from actions.payments.invariants import check as check_invariants
+    from actions.payments.invariants import count_reservations
+    from bot.root.payments import payments_books
+
+    async with payments_books(settings) as runtime:
+        violations = await check_invariants(
+            runtime.database, runtime.payments.gateways, runtime.metrics.loops
+        )
+        reservations = await count_reservations(runtime.database)
+    for violation in violations:
+        print(violation)
+    if violations:
+        print(f"{len(violations)} violation(s) of the payments invariants")
+        return 1
+    print(f"payments invariants hold for {reservations} reservation(s)")
+    return 0
+
+
+async def set_telegram_webhook(settings: Settings) -> str:
+    """Register the webhook (with its secret and the update types the bot handles)."""
+    from bot.root.secret import webhook_secret
+    from channels.telegram.registration import CHANNEL, WEBHOOK_PATH, set_webhook
+
+    assert settings.telegram_token is not None
+    url = f"{settings.base_url}{WEBHOOK_PATH}"
+    secret = webhook_secret(settings, CHANNEL)
+    token = settings.telegram_token.get_secret_value()
+    await set_webhook(token, url, secret, settings.telegram_api_url)
+    return f"Telegram will post updates to {url}"
+
+
+async def _chat(settings: Settings, user: str, locale: str | None) -> None:
+    from bot.root.app import build_runtime, runtime_lifespan
+    from channels.terminal import TerminalChannel
+
+    async with runtime_lifespan(build_runtime(settings)) as runtime:
+        await TerminalChannel(runtime.engine, user_id=user, locale=locale).run()
+
+
+def _train(settings: Settings) -> None:
+    from tqdm import tqdm
+
+    from intents import artifacts, classifier
+    from intents.dataset import load_examples
+
+    examples = load_examples()
+    print(f"{len(examples)} examples")
+    validation = classifier.cross_validate(
+        examples,
+        settings.nlu_threshold,
+        progress=lambda folds: tqdm(folds, desc="cross-validation", unit="fold"),
+    )
+    print(f"cross-validated accuracy {validation.accuracy:.1%} ({validation.folds} folds)")
+    for locale, accuracy in validation.per_locale.items():
+        print(f"  {locale:<6} {accuracy:.1%}")
+    with tqdm(total=1, desc="final model", unit="model") as bar:
+        model = classifier.train(examples, settings.nlu_threshold)
+        bar.update()
+    key = artifacts.artifact_key()
+    path = artifacts.ModelStore(settings.model_directory).save(
+        key,
+        model,
+        artifacts.training_metadata(
+            key,
+            len(examples),
+            cross_validation={"accuracy": validation.accuracy, "per_locale": validation.per_locale},
+        ),
+    )
+    print(f"stored {path}")
+
+
+async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str, object]:
+    from bot.core.locales import negotiate
+    from bot.root.app import build_understanding
+
+    understanding = build_understanding(settings, today=arguments.today)
+    locale = negotiate(arguments.locale, settings.default_locale)
+    parse = await understanding.parse(arguments.text, locale)
+    return {
+        "intent": {"name": parse.intent, "confidence": parse.confidence},
+        "locale": parse.locale.replace("_", "-"),
+        "entities": dict(parse.entities),
+    }
+
+
+async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.root.app import build_understanding
+    from intents.evaluation import MalformedFile, Report, format_report, read_cases
+
+    try:
+        cases = read_cases(arguments.file)
+    except (MalformedFile, OSError) as error:
+        print(f"rsv360 nlu evaluate: {error}", file=sys.stderr)
+        return 2
+    understanding = build_understanding(settings, today=arguments.today)
+    report = Report()
+    for case in tqdm(cases, desc="evaluating", unit="msg", disable=arguments.json):
+        report.add(case, await understanding.parse(case.text, case.locale))
+    summary = report.as_dict()
+    print(
+        json.dumps(summary, ensure_ascii=False, indent=2)
+        if arguments.json
+        else format_report(summary)
+    )
+    return 0
+
+
+def _forecast_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ml = commands.add_parser("ml", help="forecast models: history, training and versions")
+    ml_commands = ml.add_subparsers(dest="ml_command", required=True)
+    load = ml_commands.add_parser("import", help="import Hotel Booking Demand rows (csv or zip)")
+    load.add_argument("path", type=Path)
+    load.add_argument("--property", help="property slug for every row (default: the hotel column)")
+    train = ml_commands.add_parser("train", help="train, measure and store new model versions")
+    train.add_argument("model", nargs="?", help="cancellation or demand (default: both)")
+    ml_commands.add_parser("list", help="every stored version; * marks the promoted ones")
+    promote = ml_commands.add_parser("promote", help="serve this version")
+    promote.add_argument("version")
+    rollback = ml_commands.add_parser("rollback", help="serve the previously promoted version")
+    rollback.add_argument("model", nargs="?", help="cancellation or demand")
+
+
+async def _ml(settings: Settings, arguments: argparse.Namespace) -> int:
+    from actions.forecasts import commands as forecast_commands
+    from actions.forecasts.registry import Registry
+    from bot.root.app import prepare_database
+    from bot.stores.database import Database, sqlite_url
+
+    model = getattr(arguments, "model", None)
+    if model is not None and model not in forecast_commands.MODELS:
+        print(f"rsv360 ml: no model {model!r} ({' or '.join(forecast_commands.MODELS)})")
+        return 2
+    registry = Registry(settings.forecast_model_directory)
+    if arguments.ml_command == "list":
+        return forecast_commands.list_versions(registry)
+    if arguments.ml_command == "promote":
+        return forecast_commands.promote(registry, arguments.version)
+    if arguments.ml_command == "rollback":
+        return forecast_commands.rollback(registry, arguments.model)
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    try:
+        await prepare_database(database)
+        if arguments.ml_command == "import":
+            return await forecast_commands.import_history(
+                database, arguments.path, arguments.property
+            )
+        names = [arguments.model] if arguments.model else list(forecast_commands.MODELS)
+        today = datetime.now(UTC).date()
+        return await forecast_commands.train(
+            database, registry, names, settings.default_property, today
+        )
+    finally:
+        await database.close()

@@ -1,0 +1,134 @@
+"""Payments wired from settings: the gateways that have credentials, the routes between them,
+the refund desk, and the routes that gateways and staff call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from actions.booking.reservations import Reservations
+from actions.payments.desk import PaymentsDesk
+from actions.payments.gateway import Gateway
+from actions.payments.mercadopago import MercadoPagoGateway
+from actions.payments.metrics import PaymentMetrics
+from actions.payments.notices import Notices
+from actions.payments.paypal import PayPalGateway
+from actions.payments.refunds import Refunds
+from actions.payments.routing import Routes
+from actions.payments.sandbox import SandboxCheckout, SandboxGateway
+from actions.payments.service import PaymentService
+from actions.payments.stripe_gateway import StripeGateway
+from bot.core.observability import Metrics
+from bot.core.render import Renderer
+from bot.core.types import Address
+from bot.outbound.proactive import Notifier, PendingReplies
+from bot.root.secret import secret_key
+from bot.root.settings import PACKAGE_ROOT, Settings
+from bot.stores import migrations
+from bot.stores.database import Database, sqlite_url
+from bot.stores.memory import MemoryListStore
+from channels.payment_admin import RefundAdmin
+from channels.payment_webhooks import PaymentWebhooks
+
+if TYPE_CHECKING:
+    from bot.root.app import Runtime
+
+
+def build_payments(
+    settings: Settings,
+    database: Database,
+    reservations: Reservations,
+    checkout: SandboxCheckout,
+    notifier: Notifier,
+    metrics: Metrics,
+) -> tuple[PaymentService, Refunds]:
+    """The gateways that have credentials, the routes between them, and the refund desk."""
+    counters = PaymentMetrics(metrics.registry, metrics.loops)
+    common: dict[str, Any] = {
+        "tolerance_seconds": settings.payment_webhook_tolerance_seconds,
+        "retries": settings.payment_gateway_retries,
+        "timeout_seconds": settings.payment_gateway_timeout_seconds,
+    }
+    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, reservations, database)}
+    if settings.stripe_api_key and settings.stripe_webhook_secret:
+        gateways["stripe"] = StripeGateway(
+            settings.stripe_api_key.get_secret_value(),
+            settings.stripe_webhook_secret.get_secret_value(),
+            counters, api_base=settings.stripe_api_base, **common,
+        )  # fmt: skip
+    if settings.mercadopago_access_token and settings.mercadopago_webhook_secret:
+        gateways["mercadopago"] = MercadoPagoGateway(
+            settings.mercadopago_access_token.get_secret_value(),
+            settings.mercadopago_webhook_secret.get_secret_value(),
+            counters, api_base=settings.mercadopago_api_base, **common,
+        )  # fmt: skip
+    if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
+        gateways["paypal"] = PayPalGateway(
+            settings.paypal_client_id, settings.paypal_client_secret.get_secret_value(),
+            settings.paypal_webhook_id, counters, api_base=settings.paypal_api_base, **common,
+        )  # fmt: skip
+    staff = None
+    if settings.staff_alerts:
+        channel, _, conversation = settings.staff_alerts.partition(":")
+        staff = Address(channel, conversation)
+    notices = Notices(notifier, staff, settings.default_locale)
+
+    def return_url(gateway: str, code: str) -> str:
+        token = checkout.link_for(code).rsplit("/", 1)[-1]
+        return f"{settings.base_url}/payments/return/{gateway}/{token}"
+
+    payments = PaymentService(database, reservations, gateways,
+                              Routes.parse(settings.payment_routes, gateways), notices, counters,
+                              return_url)  # fmt: skip
+    refunds = Refunds(database, reservations, payments, notices, settings.refund_approval_above)
+    payments.on_late_payment = refunds.refund_late_payment
+    payments.on_duplicate_payment = refunds.refund_duplicate
+    return payments, refunds
+
+
+def mount_payments(app: web.Application, runtime: Runtime) -> None:
+    desk = PaymentsDesk(runtime.reservations, runtime.payments, runtime.refunds, runtime.inbox,
+                        runtime.checkout)  # fmt: skip
+    PaymentWebhooks(desk, runtime.renderer).mount(app)
+    keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
+    RefundAdmin(desk, keys, runtime.edges).mount(app)
+
+
+async def close_gateways(payments: PaymentService) -> None:
+    for gateway in payments.gateways.values():
+        await gateway.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """The money without the conversation: what ``rsv360 payments`` commands read."""
+
+    database: Database
+    payments: PaymentService
+    metrics: Metrics
+
+
+@asynccontextmanager
+async def payments_books(settings: Settings) -> AsyncIterator[Books]:
+    """The database and the configured gateways, without the NLU model, the forecasts or any
+    channel, so a command that checks the money starts in a second."""
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    metrics = Metrics(CollectorRegistry())
+    renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
+    reservations = Reservations(database)
+    checkout = SandboxCheckout(
+        secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
+    )
+    notifier = Notifier(renderer, {}, PendingReplies(MemoryListStore()))
+    payments, _ = build_payments(settings, database, reservations, checkout, notifier, metrics)
+    try:
+        await migrations.ensure_current(database)
+        yield Books(database, payments, metrics)
+    finally:
+        await close_gateways(payments)
+        await database.close()

@@ -1,0 +1,158 @@
+"""Telegram, Slack and Discord wired from settings: each channel whose credentials are set,
+with its paced delivery queue; one without them is simply off."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from actions.booking.conversation import deep_link
+from bot.core.payloads import PayloadStore
+from bot.core.types import Outcome
+from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.root.secret import webhook_secret
+from bot.root.settings import Settings
+from bot.steps.dedupe import DedupeStore
+from channels.discord.channel import CHANNEL as DISCORD
+from channels.discord.channel import DiscordChannel
+from channels.discord.outbound import DiscordSender
+from channels.slack.channel import CHANNEL as SLACK
+from channels.slack.channel import SlackChannel
+from channels.slack.outbound import SlackSender
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.outbound import TelegramSender
+from channels.telegram.registration import CHANNEL as TELEGRAM
+
+if TYPE_CHECKING:
+    from bot.root.app import Runtime
+
+
+PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
+
+
+def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str, Any]:
+    """Each provider channel whose credentials are set; one without them is simply off."""
+    mounted: dict[str, Any] = {}
+    settings = runtime.settings
+    payloads = PayloadStore(runtime.stores.payloads)
+    unreachable = UnreachableStore(runtime.stores.unreachable)
+    if settings.telegram_token is not None:
+        telegram = telegram_channel(runtime, payloads, unreachable)
+        if settings.telegram_mode == "webhook":
+            telegram.mount_webhook(app, webhook_secret(settings, TELEGRAM))
+        else:
+            telegram.mount_polling(app)
+        runtime.notifier.register(TELEGRAM, telegram.deliver)
+        mounted[TELEGRAM] = telegram
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        slack = slack_channel(runtime, unreachable)
+        slack.mount(app)
+        runtime.notifier.register(SLACK, slack.deliver)
+        mounted[SLACK] = slack
+    if settings.discord_token is not None:
+        discord_ = discord_channel(runtime, payloads, unreachable)
+        discord_.mount(app)
+        runtime.notifier.register(DISCORD, discord_.deliver)
+        mounted[DISCORD] = discord_
+    return mounted
+
+
+def discord_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> DiscordChannel:
+    settings = runtime.settings
+    assert settings.discord_token is not None
+    if settings.discord_api_url:  # discord.py keeps its endpoints on classes: one per process
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    intents = discord.Intents.none()
+    intents.guilds = intents.dm_messages = True
+    # Also refused per message (DiscordSender): any send that forgets it still pings nobody.
+    client = discord.Client(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+    sender = DiscordSender(client, payloads, runtime.media.store)
+    # discord.py waits out Discord's rate-limit buckets itself, from the response headers.
+    pace = Pace(0.0, max_attempts=settings.delivery_max_attempts)
+    queue = DeliveryQueue(DISCORD, sender.send, pace, runtime.metrics, unreachable)
+    locale = runtime.renderer.default_locale
+    described = [
+        runtime.renderer.render(Outcome(f"channels/{name}"), locale, "plain").text
+        for name in ("discord_command", "discord_text")
+    ]
+    return DiscordChannel(
+        runtime.engine,
+        runtime.renderer,
+        sender,
+        queue,
+        payloads,
+        runtime.roles,
+        token=settings.discord_token.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+        command_description=described[0],
+        text_description=described[1],
+    )
+
+
+def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
+    settings = runtime.settings
+    assert settings.slack_bot_token is not None
+    assert settings.slack_signing_secret is not None
+    client = AsyncWebClient(
+        settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler()],
+    )
+    sender = SlackSender(client, runtime.media.store)
+    pace = Pace(
+        settings.slack_channel_interval_seconds, max_attempts=settings.delivery_max_attempts
+    )
+    queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
+    return SlackChannel(
+        runtime.engine,
+        runtime.renderer,
+        sender,
+        queue,
+        runtime.roles,
+        DedupeStore(runtime.stores.dedupe),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+    )
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    assert settings.telegram_token is not None
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else None
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    return Bot(settings.telegram_token.get_secret_value(), session=session)
+
+
+def telegram_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> TelegramChannel:
+    settings = runtime.settings
+    sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
+    pace = Pace(
+        settings.telegram_chat_interval_seconds,
+        settings.telegram_messages_per_second,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
+    return TelegramChannel(
+        runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
+        max_text_chars=settings.max_text_chars, deep_link=deep_link,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""The pipeline's steps, in the order the composition root lists them."""

@@ -1,0 +1,110 @@
+"""Conversation state: one JSON document per conversation, loaded and saved once per turn."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import structlog
+
+from bot.core.context import Turn
+from bot.core.locales import negotiate
+from bot.core.pipeline import Next
+from bot.core.types import TurnResult
+from bot.stores import keys
+from bot.stores.base import ValueStore
+
+SCHEMA_VERSION = 1
+HISTORY_LIMIT = 20
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class FormState:
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+    asking: str | None = None
+    confirming: bool = False
+
+
+@dataclass
+class Session:
+    conversation_id: str
+    locale: str
+    user_id: str = ""
+    form: FormState | None = None
+    experiments: dict[str, str] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    slowed_down: bool = False
+
+    def remember(self, role: str, text: str, intent: str | None = None) -> None:
+        self.history.append({"role": role, "text": text[:500], "intent": intent})
+        del self.history[:-HISTORY_LIMIT]
+
+
+SESSION_FIELDS = tuple(field.name for field in fields(Session) if field.name != "form")
+
+
+def dump_session(session: Session, max_bytes: int) -> str:
+    """Serialize, dropping the oldest history (then the form) until it fits ``max_bytes``."""
+    # Shallow on purpose: json.dumps walks the nested values itself (asdict would copy them).
+    document: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        **{name: getattr(session, name) for name in SESSION_FIELDS},
+        "form": None if session.form is None else vars(session.form),
+    }
+    raw = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    while len(raw.encode()) > max_bytes and document["history"]:
+        document["history"] = document["history"][len(document["history"]) // 2 + 1 :]
+        raw = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    if len(raw.encode()) > max_bytes:
+        log.warning("session_over_cap_reset", size=len(raw.encode()), max_bytes=max_bytes)
+        document.update(form=None, data={}, history=[])
+        raw = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return raw
+
+
+def load_session(raw: str | None, conversation_id: str, locale: str) -> Session:
+    """Parse a stored document; an unreadable or unknown-version one starts a fresh session."""
+    fresh = Session(conversation_id=conversation_id, locale=locale)
+    if raw is None:
+        return fresh
+    try:
+        document = json.loads(raw)
+        if document.pop("v", None) != SCHEMA_VERSION:
+            log.warning("session_schema_unknown", conversation=conversation_id)
+            return fresh
+        form = document.pop("form", None)
+        return Session(**document, form=FormState(**form) if form else None)
+    except (ValueError, TypeError):
+        log.warning("session_unreadable", conversation=conversation_id)
+        return fresh
+
+
+class LoadSession:
+    """Pipeline step: loads the conversation's session before the turn and saves it after."""
+
+    def __init__(
+        self, sessions: ValueStore, ttl_seconds: int, max_bytes: int, default_locale: str
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_seconds
+        self._max_bytes = max_bytes
+        self._default_locale = default_locale
+
+    async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
+        message = turn.message
+        key = keys.session(turn.conversation_key)
+        raw = await self._sessions.get(key)
+        session = load_session(raw, message.conversation_id, self._default_locale)
+        session.locale = negotiate(message.locale_hint, session.locale)
+        session.user_id = message.user_id
+        turn.session = session
+        result = await call_next(turn)
+        for reply in result.replies:
+            session.remember("bot", reply.text)
+        await self._sessions.put(key, dump_session(session, self._max_bytes), self._ttl)
+        return result
