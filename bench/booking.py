@@ -165,34 +165,66 @@ def catalog_rows(
 ) -> tuple[list[dict[str, Any]], ...]:
     places, seasons, products, rates = [], [], [], []
     for place_id in range(1, properties + 1):
-        places.append({"id": place_id, "slug": f"bench-{place_id:04d}",
-                       "name": f"Pousada Bench {place_id}", "kind": "pousada",
-                       "city": rng.choice(CITIES), "timezone": "America/Sao_Paulo",
-                       "currency": "BRL", "tax_percent": rng.choice((0, 5, 10)),
-                       "fee_per_stay": rng.choice((0, 3000, 4000)), "free_cancel_days": 7,
-                       "partial_cancel_days": 2, "partial_refund_percent": 50})  # fmt: skip
+        places.append(
+            {
+                "id": place_id,
+                "slug": f"bench-{place_id:04d}",
+                "name": f"Pousada Bench {place_id}",
+                "kind": "pousada",
+                "city": rng.choice(CITIES),
+                "timezone": "America/Sao_Paulo",
+                "currency": "BRL",
+                "tax_percent": rng.choice((0, 5, 10)),
+                "fee_per_stay": rng.choice((0, 3000, 4000)),
+                "free_cancel_days": 7,
+                "partial_cancel_days": 2,
+                "partial_refund_percent": 50,
+            }
+        )
         season_ids = []
         for name, starts_on, ends_on, min_stay, percent in demo_seasons(today):
             season_id = len(seasons) + 1
-            seasons.append({"id": season_id, "property_id": place_id, "name": name,
-                            "starts_on": starts_on, "ends_on": ends_on,
-                            "min_stay": min_stay})  # fmt: skip
+            seasons.append(
+                {
+                    "id": season_id,
+                    "property_id": place_id,
+                    "name": name,
+                    "starts_on": starts_on,
+                    "ends_on": ends_on,
+                    "min_stay": min_stay,
+                }
+            )
             season_ids.append((season_id, percent))
         for code, names, units, max_adults, max_children, base in ROOM_TYPES:
             product_id = len(products) + 1
-            products.append({"id": product_id, "property_id": place_id, "code": code,
-                             "kind": "room", "names": names, "units": units,
-                             "max_adults": max_adults, "max_children": max_children,
-                             "min_stay": 1})  # fmt: skip
+            products.append(
+                {
+                    "id": product_id,
+                    "property_id": place_id,
+                    "code": code,
+                    "kind": "room",
+                    "names": names,
+                    "units": units,
+                    "max_adults": max_adults,
+                    "max_children": max_children,
+                    "min_stay": 1,
+                }
+            )
             amounts = [(None, None, base), (None, FRIDAY, base * 120 // 100),
                        (None, SATURDAY, base * 120 // 100)]  # fmt: skip
             amounts += [
                 (season_id, None, base * percent // 100) for season_id, percent in season_ids
             ]
             for season_id, weekday, amount in amounts:
-                rates.append({"id": len(rates) + 1, "product_id": product_id,
-                              "season_id": season_id, "weekday": weekday,
-                              "amount": amount})  # fmt: skip
+                rates.append(
+                    {
+                        "id": len(rates) + 1,
+                        "product_id": product_id,
+                        "season_id": season_id,
+                        "weekday": weekday,
+                        "amount": amount,
+                    }
+                )
     return places, seasons, products, rates
 
 
@@ -204,8 +236,12 @@ def inventory_rows(
         total = product["units"]
         for offset in range(days):
             taken = rng.randint(1, total) if rng.random() < occupancy else 0
-            yield {"product_id": product["id"], "day": today + timedelta(days=offset),
-                   "total": total, "taken": taken}  # fmt: skip
+            yield {
+                "product_id": product["id"],
+                "day": today + timedelta(days=offset),
+                "total": total,
+                "taken": taken,
+            }
 
 
 async def build_catalog(
@@ -216,17 +252,25 @@ async def build_catalog(
     today = datetime.now(ZONE).date()
     places, seasons, products, rates = catalog_rows(properties, today, rng)
     async with database.session() as session:
-        for model, rows in ((Property, places), (Season, seasons), (Product, products),
-                            (Rate, rates)):  # fmt: skip
+        for model, rows in (
+            (Property, places),
+            (Season, seasons),
+            (Product, products),
+            (Rate, rates),
+        ):
             await session.execute(insert(model), rows)
         if not database.is_sqlite:  # explicit ids: move the sequences past them
             for table in ("properties", "seasons", "products", "rates"):
-                await session.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT max(id) FROM {table}))"
-                ))  # fmt: skip
-    log(f"catalog: {len(places)} properties, {len(products)} room types, {len(seasons)} seasons, "
-        f"{len(rates)} rates")  # fmt: skip
+                await session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+    log(
+        f"catalog: {len(places)} properties, {len(products)} room types, {len(seasons)} seasons, "
+        f"{len(rates)} rates"
+    )
     expected = len(products) * days
     chunk: list[dict[str, Any]] = []
     written = 0
@@ -409,9 +453,17 @@ async def measure_holds(
         guest = Guest(f"Bench Guest {number}", f"guest{number}@bench.example")
         try:
             reservation = await hold_desk.hold(
-                product_id, check_in, check_in + timedelta(days=STAY_NIGHTS), 2, 0, guest,
-                "bench", f"bench-{number}", "pt_BR", "bench",
-            )  # fmt: skip
+                product_id,
+                check_in,
+                check_in + timedelta(days=STAY_NIGHTS),
+                2,
+                0,
+                guest,
+                "bench",
+                f"bench-{number}",
+                "pt_BR",
+                "bench",
+            )
             outcome, units = "succeeded", reservation.units
         except Unavailable:
             outcome, units = "unavailable", 0
@@ -419,8 +471,10 @@ async def measure_holds(
             outcome, units = f"error: {type(error).__name__}: {error}"[:200], 0
         return outcome, (time.perf_counter() - started) * 1000, units
 
-    log(f"holds: {attempts} at once on {hot_products} room types, check-in {checkins[0]} "
-        f"to {checkins[-1]}, {STAY_NIGHTS} nights")  # fmt: skip
+    log(
+        f"holds: {attempts} at once on {hot_products} room types, check-in {checkins[0]} "
+        f"to {checkins[-1]}, {STAY_NIGHTS} nights"
+    )
     started = time.perf_counter()
     try:
         results = await asyncio.wait_for(
@@ -471,8 +525,13 @@ async def measure_extend(database: Database, catalog: Catalog) -> dict[str, Any]
     await probe
     async with database.session() as session:
         rows = await session.scalar(select(func.count()).select_from(Inventory))
-    return {"rows_attempted": attempted, "rows_after": rows, "seconds": seconds,
-            "bench_cpu_s": cpu, "max_loop_lag_ms": max(lags, default=None)}  # fmt: skip
+    return {
+        "rows_attempted": attempted,
+        "rows_after": rows,
+        "seconds": seconds,
+        "bench_cpu_s": cpu,
+        "max_loop_lag_ms": max(lags, default=None),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,24 +565,39 @@ async def run_backend(backend: str, arguments: argparse.Namespace) -> dict[str, 
         offers = await measure_offers(
             quotes, catalog, arguments.calls, arguments.warmup, arguments.max_seconds, rng, timer
         )
-        log(f"offers: p50 {offers['p50_ms']:.2f} ms, p95 {offers['p95_ms']:.2f} ms, "
-            f"p99 {offers['p99_ms']:.2f} ms")  # fmt: skip
+        log(
+            f"offers: p50 {offers['p50_ms']:.2f} ms, p95 {offers['p95_ms']:.2f} ms, "
+            f"p99 {offers['p99_ms']:.2f} ms"
+        )
         statements = {
-            name: {"count_per_call": len(values) / max(offers["count"], 1),
-                   "mean_ms": sum(values) / len(values), "p50_ms": percentile(sorted(values), 0.5)}
+            name: {
+                "count_per_call": len(values) / max(offers["count"], 1),
+                "mean_ms": sum(values) / len(values),
+                "p50_ms": percentile(sorted(values), 0.5),
+            }
             for name, values in sorted(timer.times.items(), key=lambda item: -sum(item[1]))
-        }  # fmt: skip
+        }
         quiet["holds"] = await wait_for_quiet_machine(arguments.quiet_wait)
         holds = await measure_holds(
-            database, hold_desk, catalog, arguments.holds, arguments.hot_products,
-            arguments.checkin_days, arguments.max_seconds, rng,
-        )  # fmt: skip
-        log(f"holds: {holds['succeeded']} succeeded, {holds['unavailable']} unavailable, "
-            f"{holds['errors']} errors in {holds['wall_s']:.2f} s")  # fmt: skip
+            database,
+            hold_desk,
+            catalog,
+            arguments.holds,
+            arguments.hot_products,
+            arguments.checkin_days,
+            arguments.max_seconds,
+            rng,
+        )
+        log(
+            f"holds: {holds['succeeded']} succeeded, {holds['unavailable']} unavailable, "
+            f"{holds['errors']} errors in {holds['wall_s']:.2f} s"
+        )
         quiet["extend_inventory"] = await wait_for_quiet_machine(arguments.quiet_wait)
         extend = await measure_extend(database, catalog)
-        log(f"extend_inventory: {extend['seconds']:.2f} s, event loop blocked up to "
-            f"{extend['max_loop_lag_ms']:.0f} ms")  # fmt: skip
+        log(
+            f"extend_inventory: {extend['seconds']:.2f} s, event loop blocked up to "
+            f"{extend['max_loop_lag_ms']:.0f} ms"
+        )
         return {
             "backend": backend,
             "server": version,
@@ -569,11 +643,22 @@ def machine() -> dict[str, Any]:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=BENCH_DIR, check=False).stdout.strip()  # fmt: skip
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    capture_output=True, text=True, cwd=BENCH_DIR,
-                                    check=False).stdout.strip())  # fmt: skip
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=BENCH_DIR,
+            check=False,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                cwd=BENCH_DIR,
+                check=False,
+            ).stdout.strip()
+        )
     except OSError:
         commit, dirty = "", False
     import aiosqlite
@@ -643,29 +728,44 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql (default both)")  # fmt: skip
-    parser.add_argument("--postgresql-url",
-                        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRESQL_URL),
-                        help="loopback only; the database is created when missing")  # fmt: skip
+    parser.add_argument(
+        "--backends",
+        default="sqlite,postgresql",
+        help="comma-separated: sqlite, postgresql (default both)",
+    )
+    parser.add_argument(
+        "--postgresql-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRESQL_URL),
+        help="loopback only; the database is created when missing",
+    )
     parser.add_argument("--properties", type=int, default=200)
     parser.add_argument("--days", type=int, default=365, help="inventory days per room type")
-    parser.add_argument("--occupancy", type=float, default=0.35,
-                        help="share of days with some rooms already taken")  # fmt: skip
+    parser.add_argument(
+        "--occupancy", type=float, default=0.35, help="share of days with some rooms already taken"
+    )
     parser.add_argument("--calls", type=int, default=500, help="measured offers calls")
     parser.add_argument("--warmup", type=int, default=50, help="offers calls left out")
     parser.add_argument("--holds", type=int, default=200, help="concurrent hold attempts")
-    parser.add_argument("--hot-products", type=int, default=20,
-                        help="room types the holds are spread over")  # fmt: skip
-    parser.add_argument("--checkin-days", type=int, default=5,
-                        help="consecutive check-in days the holds are spread over")  # fmt: skip
-    parser.add_argument("--max-seconds", type=float, default=120.0,
-                        help="bound of each measured phase")  # fmt: skip
-    parser.add_argument("--quiet-wait", type=float, default=30.0,
-                        help="seconds to wait for a quiet machine before each phase")  # fmt: skip
+    parser.add_argument(
+        "--hot-products", type=int, default=20, help="room types the holds are spread over"
+    )
+    parser.add_argument(
+        "--checkin-days",
+        type=int,
+        default=5,
+        help="consecutive check-in days the holds are spread over",
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=120.0, help="bound of each measured phase"
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help="seconds to wait for a quiet machine before each phase",
+    )
     parser.add_argument("--seed", type=int, default=360)
-    parser.add_argument("--quick", action="store_true",
-                        help="20 properties, 200 calls, 100 holds")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="20 properties, 200 calls, 100 holds")
     parser.add_argument("--keep", action="store_true", help="keep the databases' tables")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     arguments = parser.parse_args()

@@ -80,9 +80,12 @@ def demand_bench(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
     results = {}
     for hotel in sorted(frame["property"].unique()):
         backtest = rolling_origin(
-            frame[frame["property"] == hotel], "2017-06-01", "2017-08-31", max_horizon=30,
+            frame[frame["property"] == hotel],
+            "2017-06-01",
+            "2017-08-31",
+            max_horizon=30,
             report=(1, 7, 14, 30),
-        )  # fmt: skip
+        )
         results[hotel] = backtest.as_dict()
     return results
 
@@ -119,8 +122,10 @@ def answer_bench(calls: int = 40) -> dict[str, float]:
         charts.demand_chart(table, WORDS, "Pousada do Mar")
         if index >= 3:
             timings.append(time.perf_counter() - started)
-    return {"p50_ms": 1000 * float(np.percentile(timings, 50)),
-            "p95_ms": 1000 * float(np.percentile(timings, 95))}  # fmt: skip
+    return {
+        "p50_ms": 1000 * float(np.percentile(timings, 50)),
+        "p95_ms": 1000 * float(np.percentile(timings, 95)),
+    }
 
 
 def main() -> None:
@@ -142,12 +147,16 @@ def main() -> None:
     c, s, a = results["cancellation"], results["speed"], results["answer"]
     print("| measure | value |\n|---|---|")
     print(f"| cancellation ROC AUC (2017-01..08) | {c['roc_auc']:.3f} |")
-    print(f"| Brier calibrated / booster / base rate | {c['brier']:.4f} / {c['brier_raw']:.4f} / "
-          f"{c['brier_base_rate']:.4f} |")  # fmt: skip
+    print(
+        f"| Brier calibrated / booster / base rate | {c['brier']:.4f} / {c['brier_raw']:.4f} / "
+        f"{c['brier_base_rate']:.4f} |"
+    )
     for hotel, backtest in results["demand"].items():
         mape, naive = backtest["mape"], backtest["naive_mape"]  # type: ignore[index]
-        print(f"| {hotel} MAPE h=7 / h=30 (naive) | {mape['7']:.1%} / {mape['30']:.1%} "
-              f"({naive['7']:.1%} / {naive['30']:.1%}) |")  # fmt: skip
+        print(
+            f"| {hotel} MAPE h=7 / h=30 (naive) | {mape['7']:.1%} / {mape['30']:.1%} "
+            f"({naive['7']:.1%} / {naive['30']:.1%}) |"
+        )
         print(f"| {hotel} 80% interval coverage | {backtest['coverage_80']:.1%} |")
     print(f"| cancellation training, {s['rows']} rows | {s['cancellation_train_seconds']:.1f} s |")
     print(f"| batched scoring | {s['scoring_per_minute']:,.0f} / minute |")

@@ -192,10 +192,17 @@ async def place_and_link(runtime: Any, stripe: FakeStripe, count: int) -> list[t
             check_in = today + timedelta(days=day)
             try:
                 reservation = await runtime.holds.hold(
-                    product.id, check_in, check_in + timedelta(days=1), 1, 0,
-                    Guest("Bench Guest", "bench@example.com"), "bench", conversation, "pt_BR",
+                    product.id,
+                    check_in,
+                    check_in + timedelta(days=1),
+                    1,
+                    0,
+                    Guest("Bench Guest", "bench@example.com"),
+                    "bench",
+                    conversation,
+                    "pt_BR",
                     actor="bench",
-                )  # fmt: skip
+                )
             except (StayTooShort, Unavailable):
                 continue
             reservation = await runtime.reservations.begin_payment(reservation.code, "bench")
@@ -221,10 +228,12 @@ def main() -> None:
         default=0.0,
         help="webhooks per second (0: as fast as the concurrency allows)",
     )
-    parser.add_argument("--duplicates", type=float, default=0.1,
-                        help="share of webhooks delivered twice")  # fmt: skip
-    parser.add_argument("--postgresql-url",
-                        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))  # fmt: skip
+    parser.add_argument(
+        "--duplicates", type=float, default=0.1, help="share of webhooks delivered twice"
+    )
+    parser.add_argument(
+        "--postgresql-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    )
     parser.add_argument("--models-dir", type=Path, default=Path("data/models"))
     arguments = parser.parse_args()
     configure_logging("console", "WARNING")
@@ -233,14 +242,18 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     ack, confirmation = result["ack_ms"], result["confirmation_ms"]
-    print("| payments | deliveries | offered rate | confirmations/s | ack p50 / p99 ms "
-          "| confirmation p50 / p99 ms | one confirmation each | ledger rows |")  # fmt: skip
+    print(
+        "| payments | deliveries | offered rate | confirmations/s | ack p50 / p99 ms "
+        "| confirmation p50 / p99 ms | one confirmation each | ledger rows |"
+    )
     print("|---|---|---|---|---|---|---|---|")
-    print(f"| {result['payments']} | {result['deliveries']} | {result['rate']} "
-          f"| {result['confirmations_per_second']} | {ack['p50_ms']} / {ack['p99_ms']} "
-          f"| {confirmation['p50_ms']} / {confirmation['p99_ms']} "
-          f"| {result['confirmations_sent'] == result['payments']} "
-          f"| {result['ledger_rows']} |")  # fmt: skip
+    print(
+        f"| {result['payments']} | {result['deliveries']} | {result['rate']} "
+        f"| {result['confirmations_per_second']} | {ack['p50_ms']} / {ack['p99_ms']} "
+        f"| {confirmation['p50_ms']} / {confirmation['p99_ms']} "
+        f"| {result['confirmations_sent'] == result['payments']} "
+        f"| {result['ledger_rows']} |"
+    )
 
 
 if __name__ == "__main__":

@@ -63,13 +63,23 @@ class TelegramServer(Server):
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
-        env.update(RSV_TELEGRAM_TOKEN=TOKEN, RSV_TELEGRAM_API_URL=self.fake_url,
-                   RSV_TELEGRAM_WEBHOOK_SECRET=SECRET, RSV_TELEGRAM_MODE="webhook")  # fmt: skip
+        env.update(
+            RSV_TELEGRAM_TOKEN=TOKEN,
+            RSV_TELEGRAM_API_URL=self.fake_url,
+            RSV_TELEGRAM_WEBHOOK_SECRET=SECRET,
+            RSV_TELEGRAM_MODE="webhook",
+        )
         return env
 
 
-async def run(backend: str, chats: int, warmup: float, seconds: float,
-              rates: list[float], burst_seconds: float) -> list[dict[str, Any]]:  # fmt: skip
+async def run(
+    backend: str,
+    chats: int,
+    warmup: float,
+    seconds: float,
+    rates: list[float],
+    burst_seconds: float,
+) -> list[dict[str, Any]]:
     fake = FakeTelegram()
     waiting: dict[str, asyncio.Future[float]] = {}
 
@@ -86,17 +96,30 @@ async def run(backend: str, chats: int, warmup: float, seconds: float,
         await flush_redis(redis_url)
     results = []
     with tempfile.TemporaryDirectory(prefix="rsv-bench-telegram-") as scratch:
-        server = TelegramServer(str(api.make_url("")).rstrip("/"), backend, redis_url,
-                                Path(scratch), DEFAULT_MODELS_DIR)  # fmt: skip
+        server = TelegramServer(
+            str(api.make_url("")).rstrip("/"), backend, redis_url, Path(scratch), DEFAULT_MODELS_DIR
+        )
         await server.start()
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=chats)) as http:
                 load = Load(server, fake, waiting, http, chats)
-                results.append({"backend": backend, "chats": chats, "load": "burst",
-                                **await load.burst(1.0, burst_seconds)})  # fmt: skip
+                results.append(
+                    {
+                        "backend": backend,
+                        "chats": chats,
+                        "load": "burst",
+                        **await load.burst(1.0, burst_seconds),
+                    }
+                )
                 for rate in rates:
-                    results.append({"backend": backend, "chats": chats, "load": f"paced {rate:g}/s",
-                                    **await load.paced(rate, warmup, seconds)})  # fmt: skip
+                    results.append(
+                        {
+                            "backend": backend,
+                            "chats": chats,
+                            "load": f"paced {rate:g}/s",
+                            **await load.paced(rate, warmup, seconds),
+                        }
+                    )
         finally:
             await server.stop()
             await api.close()
@@ -106,9 +129,14 @@ async def run(backend: str, chats: int, warmup: float, seconds: float,
 
 
 class Load:
-    def __init__(self, server: Server, fake: FakeTelegram,
-                 waiting: dict[str, asyncio.Future[float]], http: aiohttp.ClientSession,
-                 chats: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        server: Server,
+        fake: FakeTelegram,
+        waiting: dict[str, asyncio.Future[float]],
+        http: aiohttp.ClientSession,
+        chats: int,
+    ) -> None:
         self.url = f"{server.base}/telegram/webhook"
         self.fake, self.waiting, self.http, self.chats = fake, waiting, http, chats
         self.update_ids = itertools.count(1)
@@ -155,9 +183,14 @@ class Load:
         with contextlib.suppress(TimeoutError):
             await self.fake.wait_for("sendMessage", before + posted, seconds=DRAIN_TIMEOUT)
         answered = len(self.fake.sent("sendMessage")) - before
-        return {"updates_per_second": accepted / seconds, "refused": refused, "posted": posted,
-                "answered": answered, "drain_seconds": time.monotonic() - drain_started,
-                "processed_per_second": answered / (time.monotonic() - started)}  # fmt: skip
+        return {
+            "updates_per_second": accepted / seconds,
+            "refused": refused,
+            "posted": posted,
+            "answered": answered,
+            "drain_seconds": time.monotonic() - drain_started,
+            "processed_per_second": answered / (time.monotonic() - started),
+        }
 
     async def paced(self, rate: float, warmup: float, seconds: float) -> dict[str, Any]:
         """``rate`` updates a second over all chats, each chat waiting for its answer."""
@@ -195,8 +228,11 @@ class Load:
                 bar.update()
 
             await asyncio.gather(*(tracked(number) for number in range(self.chats)))
-        return {"updates_per_second": len(latencies) / seconds, "timeouts": timeouts,
-                "latency": summary(latencies)}  # fmt: skip
+        return {
+            "updates_per_second": len(latencies) / seconds,
+            "timeouts": timeouts,
+            "latency": summary(latencies),
+        }
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -204,16 +240,21 @@ def table(results: list[dict[str, Any]]) -> str:
              "| lost |", "|---|--:|---|--:|--:|--:|"]  # fmt: skip
     for result in results:
         if result["load"] == "burst":
-            latency = (f"all answered {result['drain_seconds']:.1f} s after the burst "
-                       f"({result['processed_per_second']:.0f}/s processed)")  # fmt: skip
+            latency = (
+                f"all answered {result['drain_seconds']:.1f} s after the burst "
+                f"({result['processed_per_second']:.0f}/s processed)"
+            )
             lost = result["posted"] - result["answered"]  # not answered within DRAIN_TIMEOUT
         else:
             figures = result["latency"]
-            latency = " / ".join(f"{figures[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms",
-                                                                 "max_ms"))  # fmt: skip
+            latency = " / ".join(
+                f"{figures[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+            )
             lost = result["timeouts"]
-        lines.append(f"| {result['backend']} | {result['chats']} | {result['load']} | "
-                     f"{result['updates_per_second']:.0f} | {latency} | {lost} |")  # fmt: skip
+        lines.append(
+            f"| {result['backend']} | {result['chats']} | {result['load']} | "
+            f"{result['updates_per_second']:.0f} | {latency} | {lost} |"
+        )
     return "\n".join(lines)
 
 
@@ -234,13 +275,27 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     for backend in arguments.backends.split(","):
-        runs = asyncio.run(run(backend, arguments.chats, arguments.warmup, arguments.seconds,
-                               rates, arguments.burst_seconds))  # fmt: skip
+        runs = asyncio.run(
+            run(
+                backend,
+                arguments.chats,
+                arguments.warmup,
+                arguments.seconds,
+                rates,
+                arguments.burst_seconds,
+            )
+        )
         results.extend(runs)
         print(table(runs), flush=True)  # each backend's figures as soon as they are known
-        OUTPUT.write_text(json.dumps({"machine": {"cpus": os.cpu_count(),
-                                                  "python": platform.python_version()},
-                                      "results": results}, indent=2))  # fmt: skip
+        OUTPUT.write_text(
+            json.dumps(
+                {
+                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                    "results": results,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -108,9 +108,10 @@ class RefundAdmin:
             if not over.allowed:
                 log.warning("admin_unauthorised", reason="too_many_failures", client=address)
                 return web.json_response(
-                    {"error": "too_many_failures"}, status=429,
+                    {"error": "too_many_failures"},
+                    status=429,
                     headers={"Retry-After": str(math.ceil(over.retry_after))},
-                )  # fmt: skip
+                )
         name, reason = self._key_name(request)
         if name is not None:
             return f"admin:{name}"

@@ -69,12 +69,21 @@ class PaymentWebhooks:
             request.match_info["gateway"], request.match_info["token"], request.query
         )
         if checkout is None:
-            page = self._renderer.render(Outcome("checkout/not_found", {"stylesheet": STYLESHEET}),
-                                         self._renderer.locale_for(None), "html")  # fmt: skip
-            return web.Response(text=page.text, status=404, content_type="text/html",
-                                charset="utf-8", headers=HEADERS)  # fmt: skip
+            page = self._renderer.render(
+                Outcome("checkout/not_found", {"stylesheet": STYLESHEET}),
+                self._renderer.locale_for(None),
+                "html",
+            )
+            return web.Response(
+                text=page.text,
+                status=404,
+                content_type="text/html",
+                charset="utf-8",
+                headers=HEADERS,
+            )
         status = "failed" if checkout.status == "payable" else checkout.status
         values = {**checkout.values, "status": status, "stylesheet": STYLESHEET, "page_url": ""}
         page = self._renderer.render(Outcome("checkout/result", values), checkout.locale, "html")
-        return web.Response(text=page.text, content_type="text/html", charset="utf-8",
-                            headers=HEADERS)  # fmt: skip
+        return web.Response(
+            text=page.text, content_type="text/html", charset="utf-8", headers=HEADERS
+        )

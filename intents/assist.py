@@ -43,8 +43,10 @@ class AssistReading(BaseModel):
 
     def entity_values(self) -> dict[str, Any]:
         values = self.entities.model_dump(exclude_none=True)
-        return {key: value.isoformat() if isinstance(value, date) else value
-                for key, value in values.items()}  # fmt: skip
+        return {
+            key: value.isoformat() if isinstance(value, date) else value
+            for key, value in values.items()
+        }
 
 
 class LlmAssist:

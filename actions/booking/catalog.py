@@ -105,24 +105,48 @@ async def _add_property(session: AsyncSession, spec: dict[str, Any], today: date
     await session.flush()
     seasons = []
     for name, starts_on, ends_on, min_stay, percent in demo_seasons(today):
-        season = Season(property_id=place.id, name=name, starts_on=starts_on, ends_on=ends_on,
-                        min_stay=min_stay if spec["kind"] != "tour_operator" else 1)  # fmt: skip
+        season = Season(
+            property_id=place.id,
+            name=name,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            min_stay=min_stay if spec["kind"] != "tour_operator" else 1,
+        )
         session.add(season)
         seasons.append((season, percent))
     await session.flush()
     for code, kind, names, max_adults, max_children, base, units in spec["products"]:
-        product = Product(property_id=place.id, code=code, kind=kind, names=names, units=units,
-                          max_adults=max_adults, max_children=max_children)  # fmt: skip
+        product = Product(
+            property_id=place.id,
+            code=code,
+            kind=kind,
+            names=names,
+            units=units,
+            max_adults=max_adults,
+            max_children=max_children,
+        )
         session.add(product)
         await session.flush()
         session.add(Rate(product_id=product.id, season_id=None, weekday=None, amount=base))
         if kind == "room":
             for weekday in (FRIDAY, SATURDAY):
-                session.add(Rate(product_id=product.id, season_id=None, weekday=weekday,
-                                 amount=base * 120 // 100))  # fmt: skip
+                session.add(
+                    Rate(
+                        product_id=product.id,
+                        season_id=None,
+                        weekday=weekday,
+                        amount=base * 120 // 100,
+                    )
+                )
         for season, percent in seasons:
-            session.add(Rate(product_id=product.id, season_id=season.id, weekday=None,
-                             amount=base * percent // 100))  # fmt: skip
+            session.add(
+                Rate(
+                    product_id=product.id,
+                    season_id=season.id,
+                    weekday=None,
+                    amount=base * percent // 100,
+                )
+            )
 
 
 async def extend_inventory(database: Database, today: date, days: int = INVENTORY_DAYS) -> int:
@@ -145,10 +169,14 @@ async def extend_inventory(database: Database, today: date, days: int = INVENTOR
                 else today
             )
             rows += [
-                {"product_id": product.id, "day": start + timedelta(days=offset),
-                 "total": product.units, "taken": 0}
+                {
+                    "product_id": product.id,
+                    "day": start + timedelta(days=offset),
+                    "total": product.units,
+                    "taken": 0,
+                }
                 for offset in range((horizon - start).days)
-            ]  # fmt: skip
+            ]
         insert = pg_insert if not database.is_sqlite else sqlite_insert
         if rows:
             await session.execute(insert(Inventory).on_conflict_do_nothing(), rows)

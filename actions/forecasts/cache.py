@@ -28,9 +28,10 @@ class AnswerCache:
             "rsv_forecast_cache", "Forecast answer lookups", ["result"], registry=registry
         )
         self.hit_ratio = Gauge(
-            "rsv_forecast_cache_hit_ratio", "Share of forecast answers served from the cache",
+            "rsv_forecast_cache_hit_ratio",
+            "Share of forecast answers served from the cache",
             registry=registry,
-        )  # fmt: skip
+        )
         self._hits = self._total = 0
 
     async def get(self, key: str) -> dict[str, Any] | None:

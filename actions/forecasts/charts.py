@@ -41,15 +41,29 @@ def demand_chart(table: pd.DataFrame, words: Mapping[str, str], title: str) -> b
     days = table["date"]
     capacity = table["nights_capacity"].iloc[0]
     share = 100 / capacity
-    axes.fill_between(days, table["nights_low"] * share, table["nights_high"] * share,
-                      color=BAND, alpha=0.6, label=words["interval"])  # fmt: skip
+    axes.fill_between(
+        days,
+        table["nights_low"] * share,
+        table["nights_high"] * share,
+        color=BAND,
+        alpha=0.6,
+        label=words["interval"],
+    )
     axes.plot(days, table["nights_median"] * share, color=LINE, lw=2, label=words["forecast"])
-    axes.plot(days, table["nights_on_books"] * share, color=BOOKED, lw=1, ls="--",
-              label=words["on_books"])  # fmt: skip
+    axes.plot(
+        days, table["nights_on_books"] * share, color=BOOKED, lw=1, ls="--", label=words["on_books"]
+    )
     last_year = table["nights_last_year"].where(table["nights_last_year"] >= 0)
     if last_year.notna().any():
-        axes.plot(days, last_year * share, color=LAST_YEAR, lw=1, marker=".",
-                  ls="none", label=words["last_year"])  # fmt: skip
+        axes.plot(
+            days,
+            last_year * share,
+            color=LAST_YEAR,
+            lw=1,
+            marker=".",
+            ls="none",
+            label=words["last_year"],
+        )
     axes.set_ylabel(words["occupancy"])
     axes.set_ylim(0, 110)
     axes.set_title(title, fontsize=10)
@@ -59,8 +73,9 @@ def demand_chart(table: pd.DataFrame, words: Mapping[str, str], title: str) -> b
     return _png(figure)
 
 
-def risk_chart(labels: Sequence[str], probabilities: Sequence[float], words: Mapping[str, str],
-               title: str) -> bytes:  # fmt: skip
+def risk_chart(
+    labels: Sequence[str], probabilities: Sequence[float], words: Mapping[str, str], title: str
+) -> bytes:
     """Horizontal bars: the bookings likeliest to cancel, riskiest on top."""
     figure = Figure(figsize=(SIZE[0], 0.45 * max(len(labels), 3) + 1.2))
     axes = figure.subplots()
@@ -82,11 +97,15 @@ def price_chart(tables: Mapping[str, pd.DataFrame], words: Mapping[str, str], ti
     axes = figure.subplots()
     for index, (room, table) in enumerate(tables.items()):
         colour = f"C{index}"
-        axes.plot(table["date"], table["suggested"], color=colour, lw=2,
-                  label=f"{room} · {words['suggested']}")  # fmt: skip
+        axes.plot(
+            table["date"],
+            table["suggested"],
+            color=colour,
+            lw=2,
+            label=f"{room} · {words['suggested']}",
+        )
         axes.plot(table["date"], table["usual_rate"], color=colour, lw=1, ls=":")
-        axes.fill_between(table["date"], table["floor"], table["ceiling"], color=colour,
-                          alpha=0.07)  # fmt: skip
+        axes.fill_between(table["date"], table["floor"], table["ceiling"], color=colour, alpha=0.07)
     axes.plot([], [], color="black", lw=1, ls=":", label=words["usual"])
     axes.set_ylabel(words["rate"])
     axes.set_title(title, fontsize=10)

@@ -46,9 +46,12 @@ async def train(
     for name in names:
         with tqdm(total=1, desc=f"training {name}", unit="model") as bar:
             version = await asyncio.to_thread(
-                training.train_and_store, registry, name, history,
+                training.train_and_store,
+                registry,
+                name,
+                history,
                 lambda items: tqdm(list(items), desc="series", unit="series", leave=False),
-            )  # fmt: skip
+            )
             bar.update()
         metadata = registry.metadata(version)
         print(f"stored {version}: {summary(metadata)}")

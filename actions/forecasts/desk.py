@@ -52,8 +52,10 @@ class Place:
     names: dict[str, dict[str, str]]
 
     def room_names(self, locale: str) -> dict[str, str]:
-        return {code: names.get(locale) or next(iter(names.values()))
-                for code, names in self.names.items()}  # fmt: skip
+        return {
+            code: names.get(locale) or next(iter(names.values()))
+            for code, names in self.names.items()
+        }
 
     @property
     def rooms(self) -> float:
@@ -78,8 +80,15 @@ class Answer:
 
 
 class ForecastDesk:
-    def __init__(self, database: Database, registry: Registry, pricing_dir: Path,
-                 cache: AnswerCache, words: Words, demo_property: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        database: Database,
+        registry: Registry,
+        pricing_dir: Path,
+        cache: AnswerCache,
+        words: Words,
+        demo_property: str,
+    ) -> None:
         self.database = database
         self.registry = registry
         self.pricing_dir = pricing_dir
@@ -137,12 +146,18 @@ class ForecastDesk:
 
     async def place(self, found: Property) -> Place:
         async with self.database.session() as session:
-            products = (await session.scalars(
-                select(Product).where(Product.property_id == found.id, Product.kind == "room")
-            )).all()  # fmt: skip
-        return Place(found.slug, found.name, found.currency,
-                     {p.code: float(p.units) for p in products},
-                     {p.code: dict(p.names) for p in products})  # fmt: skip
+            products = (
+                await session.scalars(
+                    select(Product).where(Product.property_id == found.id, Product.kind == "room")
+                )
+            ).all()
+        return Place(
+            found.slug,
+            found.name,
+            found.currency,
+            {p.code: float(p.units) for p in products},
+            {p.code: dict(p.names) for p in products},
+        )
 
     async def answer(self, question: Question, place: Place, locale: str, today: date) -> Answer:
         name = cancellation.NAME if question.kind == "cancellation" else demand.NAME
@@ -197,8 +212,15 @@ class ForecastDesk:
         png = charts.demand_chart(table, words, f"{place.name} · {version_tag(base)}")
         return Answer("forecasts/demand", values, png, self._alt("demand", locale, values))
 
-    def _forecast(self, demand_model: Any, history: pd.DataFrame, slug: str, today: date,
-                  question: Question, room: str = demand.ALL_ROOMS) -> pd.DataFrame:  # fmt: skip
+    def _forecast(
+        self,
+        demand_model: Any,
+        history: pd.DataFrame,
+        slug: str,
+        today: date,
+        question: Question,
+        room: str = demand.ALL_ROOMS,
+    ) -> pd.DataFrame:
         days = (question.end - today).days
         table = demand.forecast(demand_model, history, slug, pd.Timestamp(today), days, room)
         chosen = table["date"] >= pd.Timestamp(question.start)
@@ -208,9 +230,11 @@ class ForecastDesk:
         history, place, question, locale, today, base = ask
         arrival = history["arrival"]
         upcoming = (
-            (arrival >= pd.Timestamp(question.start)) & (arrival <= pd.Timestamp(question.end))
-            & ~history["is_canceled"] & (history["booked_on"] <= pd.Timestamp(today))
-        )  # fmt: skip
+            (arrival >= pd.Timestamp(question.start))
+            & (arrival <= pd.Timestamp(question.end))
+            & ~history["is_canceled"]
+            & (history["booked_on"] <= pd.Timestamp(today))
+        )
         values: dict[str, Any] = {**base, "count": int(upcoming.sum())}
         if not upcoming.any():
             return Answer("forecasts/risk", {**values, "bookings": [], "share": 0})
@@ -219,15 +243,25 @@ class ForecastDesk:
         top = chosen.sort_values("probability", ascending=False).head(RISK_LIST)
         rooms = place.room_names(locale)
         bookings = [
-            {"reference": str(row.reference), "room": rooms.get(row.room_type, row.room_type),
-             "arrival": row.arrival.date().isoformat(), "probability": round(100 * row.probability)}
+            {
+                "reference": str(row.reference),
+                "room": rooms.get(row.room_type, row.room_type),
+                "arrival": row.arrival.date().isoformat(),
+                "probability": round(100 * row.probability),
+            }
             for row in top.itertuples()
-        ]  # fmt: skip
+        ]
         values.update(bookings=bookings, share=round(100 * float(scores.mean())))
-        labels = [f"{b['reference']} · {b['room']} · {b['arrival'][8:]}/{b['arrival'][5:7]}"
-                  for b in bookings]  # fmt: skip
-        png = charts.risk_chart(labels, top["probability"].tolist(), self._chart_words(locale),
-                                f"{place.name} · {version_tag(base)}")  # fmt: skip
+        labels = [
+            f"{b['reference']} · {b['room']} · {b['arrival'][8:]}/{b['arrival'][5:7]}"
+            for b in bookings
+        ]
+        png = charts.risk_chart(
+            labels,
+            top["probability"].tolist(),
+            self._chart_words(locale),
+            f"{place.name} · {version_tag(base)}",
+        )
         return Answer("forecasts/risk", values, png, self._alt("cancellation", locale, values))
 
     def _price(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
@@ -251,13 +285,19 @@ class ForecastDesk:
             suggested = pricing.suggest(rules, room, days, forecast, usual, rates)
             tables[rooms.get(room, room)] = suggested
             top = suggested.loc[suggested["change"].abs().idxmax()]
-            suggestions.append({
-                "room": rooms.get(room, room), "rate": int(top["suggested"]),
-                "usual_rate": round(top["usual_rate"]), "date": top["date"].date().isoformat(),
-                "forecast": round(100 * top["forecast"]), "usual": round(100 * top["usual"]),
-                "change": round(100 * top["change"]), "bound": top["bound"],
-                "average": round(suggested["suggested"].mean()),
-            })  # fmt: skip
+            suggestions.append(
+                {
+                    "room": rooms.get(room, room),
+                    "rate": int(top["suggested"]),
+                    "usual_rate": round(top["usual_rate"]),
+                    "date": top["date"].date().isoformat(),
+                    "forecast": round(100 * top["forecast"]),
+                    "usual": round(100 * top["usual"]),
+                    "change": round(100 * top["change"]),
+                    "bound": top["bound"],
+                    "average": round(suggested["suggested"].mean()),
+                }
+            )
         values = {**base, "suggestions": suggestions, "currency": place.currency}
         title = f"{place.name} · {version_tag(base)}"
         png = charts.price_chart(tables, self._chart_words(locale), title) if tables else None

@@ -89,10 +89,18 @@ def booking_features(history: pd.DataFrame) -> pd.DataFrame:
         index=history.index,
     )
     for column in (
-        "nights", "weekend_nights", "adults", "children", "babies", "adr",
-        "previous_cancellations", "previous_bookings_not_canceled", "parking_spaces",
-        "special_requests", *BOOKING_CATEGORIES[:-1],
-    ):  # fmt: skip
+        "nights",
+        "weekend_nights",
+        "adults",
+        "children",
+        "babies",
+        "adr",
+        "previous_cancellations",
+        "previous_bookings_not_canceled",
+        "parking_spaces",
+        "special_requests",
+        *BOOKING_CATEGORIES[:-1],
+    ):
         features[column] = history[column]
     return features[booking_schema()]
 

@@ -110,18 +110,35 @@ async def _live(session: Any, property_slug: str | None) -> list[dict[str, Any]]
             for offset in range(nights)
             if (reservation.check_in.toordinal() + offset) % 7 in (5, 6)  # Fri and Sat nights
         )
-        rows.append({
-            "property": slug, "room_type": code, "meal": "BB", "country": "BRA",
-            "market_segment": "Direct", "distribution_channel": "Direct",
-            "deposit_type": "No Deposit", "customer_type": "Transient", "agent": "none",
-            "company": "none", "nights": nights, "weekend_nights": weekend,
-            "adults": reservation.adults, "children": reservation.children, "babies": 0,
-            "adr": reservation.total / 100 / max(nights, 1) / max(reservation.units, 1),
-            "previous_cancellations": 0, "previous_bookings_not_canceled": 0,
-            "parking_spaces": 0, "special_requests": 0, "is_canceled": cancelled,
-            "is_repeated_guest": False, "booked_on": reservation.created_at.date(),
-            "arrival": reservation.check_in,
-            "cancelled_on": reservation.updated_at.date() if cancelled else None,
-            "id": reservation.id, "reference": reservation.code,
-        })  # fmt: skip
+        rows.append(
+            {
+                "property": slug,
+                "room_type": code,
+                "meal": "BB",
+                "country": "BRA",
+                "market_segment": "Direct",
+                "distribution_channel": "Direct",
+                "deposit_type": "No Deposit",
+                "customer_type": "Transient",
+                "agent": "none",
+                "company": "none",
+                "nights": nights,
+                "weekend_nights": weekend,
+                "adults": reservation.adults,
+                "children": reservation.children,
+                "babies": 0,
+                "adr": reservation.total / 100 / max(nights, 1) / max(reservation.units, 1),
+                "previous_cancellations": 0,
+                "previous_bookings_not_canceled": 0,
+                "parking_spaces": 0,
+                "special_requests": 0,
+                "is_canceled": cancelled,
+                "is_repeated_guest": False,
+                "booked_on": reservation.created_at.date(),
+                "arrival": reservation.check_in,
+                "cancelled_on": reservation.updated_at.date() if cancelled else None,
+                "id": reservation.id,
+                "reference": reservation.code,
+            }
+        )
     return rows

@@ -26,10 +26,23 @@ from bot.stores.database import Database
 MONTHS = {
     name: number
     for number, name in enumerate(
-        ["January", "February", "March", "April", "May", "June", "July", "August",
-         "September", "October", "November", "December"], start=1,
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        start=1,
     )
-}  # fmt: skip
+}
 REQUIRED = (
     "hotel", "is_canceled", "lead_time", "arrival_date_year", "arrival_date_month",
     "arrival_date_day_of_month", "stays_in_weekend_nights", "stays_in_week_nights", "adults",

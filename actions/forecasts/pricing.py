@@ -80,10 +80,12 @@ def usual_rates(history: pd.DataFrame, room_type: str, days: pd.DatetimeIndex) -
         return np.full(len(days), np.nan)
     table = stays.groupby([stays["arrival"].dt.month, _kind(stays["arrival"])])["adr"].median()
     overall = float(stays["adr"].median())
-    return np.array([
-        float(table.get((day.month, bool(weekend)), overall))
-        for day, weekend in zip(days, _kind(days), strict=True)
-    ])  # fmt: skip
+    return np.array(
+        [
+            float(table.get((day.month, bool(weekend)), overall))
+            for day, weekend in zip(days, _kind(days), strict=True)
+        ]
+    )
 
 
 def usual_occupancy(history: pd.DataFrame, capacity: float, days: pd.DatetimeIndex) -> np.ndarray:
@@ -92,10 +94,12 @@ def usual_occupancy(history: pd.DataFrame, capacity: float, days: pd.DatetimeInd
     occupied = pd.Series(series.final[known] / capacity, index=series.days[known])
     table = occupied.groupby([occupied.index.month, _kind(occupied.index)]).mean()
     overall = float(occupied.mean()) if len(occupied) else 0.5
-    return np.array([
-        float(table.get((day.month, bool(weekend)), overall))
-        for day, weekend in zip(days, _kind(days), strict=True)
-    ])  # fmt: skip
+    return np.array(
+        [
+            float(table.get((day.month, bool(weekend)), overall))
+            for day, weekend in zip(days, _kind(days), strict=True)
+        ]
+    )
 
 
 def suggest(
@@ -116,11 +120,18 @@ def suggest(
         floors.append(season.floor.get(room_type, 0.0) if season else 0.0)
         ceilings.append(season.ceiling.get(room_type, np.inf) if season else np.inf)
     bounded = np.clip(suggested, floors, ceilings)
-    return pd.DataFrame({
-        "date": days, "usual_rate": rates, "suggested": np.round(bounded), "forecast": forecast,
-        "usual": usual, "change": np.round(bounded) / rates - 1,
-        "floor": floors, "ceiling": ceilings,
-        "bound": np.where(
-            bounded > suggested, "floor", np.where(bounded < suggested, "ceiling", "")
-        ),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "date": days,
+            "usual_rate": rates,
+            "suggested": np.round(bounded),
+            "forecast": forecast,
+            "usual": usual,
+            "change": np.round(bounded) / rates - 1,
+            "floor": floors,
+            "ceiling": ceilings,
+            "bound": np.where(
+                bounded > suggested, "floor", np.where(bounded < suggested, "ceiling", "")
+            ),
+        }
+    )

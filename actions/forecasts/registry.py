@@ -89,8 +89,11 @@ class Registry:
     def versions(self) -> list[dict[str, Any]]:
         if not self.directory.exists():
             return []
-        found = [json.loads(path.read_text("utf-8")) for path in self.directory.glob("*.json")
-                 if path.name != "promoted.json"]  # fmt: skip
+        found = [
+            json.loads(path.read_text("utf-8"))
+            for path in self.directory.glob("*.json")
+            if path.name != "promoted.json"
+        ]
         return sorted(found, key=lambda meta: (meta["model"], meta["version"]))
 
     def load(self, version: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -98,22 +98,32 @@ def _booking(random: np.random.Generator, arrival: date, busy: float) -> dict[st
     children = int(random.poisson(1.0)) if room == "family-chalet" else 0
     weekend = sum((arrival + timedelta(days=n)).weekday() in (4, 5) for n in range(nights))
     return {
-        "room_type": room, "booked_on": booked_on, "arrival": arrival, "nights": nights,
-        "weekend_nights": weekend, "adults": adults, "children": children, "babies": 0,
+        "room_type": room,
+        "booked_on": booked_on,
+        "arrival": arrival,
+        "nights": nights,
+        "weekend_nights": weekend,
+        "adults": adults,
+        "children": children,
+        "babies": 0,
         "adr": round(ROOMS[room][1] * min(busy, 2.2) ** 0.4 * random.uniform(0.9, 1.1), 2),
-        "is_canceled": bool(canceled), "cancelled_on": cancelled_on,
-        "meal": "BB", "country": str(random.choice([c for c, _ in COUNTRIES],
-                                                    p=[p for _, p in COUNTRIES])),
+        "is_canceled": bool(canceled),
+        "cancelled_on": cancelled_on,
+        "meal": "BB",
+        "country": str(random.choice([c for c, _ in COUNTRIES], p=[p for _, p in COUNTRIES])),
         "market_segment": segment,
         "distribution_channel": "TA/TO" if segment == "Online TA" else segment,
-        "deposit_type": deposit, "customer_type": "Group" if segment == "Groups" else "Transient",
+        "deposit_type": deposit,
+        "customer_type": "Group" if segment == "Groups" else "Transient",
         "agent": str(random.integers(1, 6)) if segment == "Online TA" else "none",
-        "company": "none", "is_repeated_guest": repeated,
+        "company": "none",
+        "is_repeated_guest": repeated,
         "previous_cancellations": int(random.random() < 0.03),
         "previous_bookings_not_canceled": int(repeated) * int(random.integers(1, 4)),
-        "parking_spaces": int(random.random() < 0.4), "special_requests": int(random.poisson(0.6)),
+        "parking_spaces": int(random.random() < 0.4),
+        "special_requests": int(random.poisson(0.6)),
         "extra": {},
-    }  # fmt: skip
+    }
 
 
 def _hash(key: str) -> str:

@@ -79,10 +79,15 @@ async def refund_status(context: Ctx) -> Outcome:
     )
     refunds = await services.refunds.of_reservations([r.code for r in mine])
     items = [
-        {"code": r.reservation_code, "amount": r.amount, "currency": r.currency,
-         "state": r.state, "reason": r.decision_note}
+        {
+            "code": r.reservation_code,
+            "amount": r.amount,
+            "currency": r.currency,
+            "state": r.state,
+            "reason": r.decision_note,
+        }
         for r in refunds
-    ]  # fmt: skip
+    ]
     choices = []
     for reservation in mine:
         found = await services.refunds.refundable(reservation.code)

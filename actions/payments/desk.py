@@ -60,11 +60,17 @@ class PaymentsDesk:
 
     async def pending_refunds(self) -> list[dict[str, Any]]:
         return [
-            {"id": r.id, "reservation": r.reservation_code, "amount": r.amount,
-             "currency": r.currency, "reason": r.reason, "note": r.guest_note,
-             "requested_at": r.created_at.isoformat()}
+            {
+                "id": r.id,
+                "reservation": r.reservation_code,
+                "amount": r.amount,
+                "currency": r.currency,
+                "reason": r.reason,
+                "note": r.guest_note,
+                "requested_at": r.created_at.isoformat(),
+            }
             for r in await self._refunds.pending()
-        ]  # fmt: skip
+        ]
 
     async def approve_refund(self, refund_id: int, actor: str) -> str:
         return await self._refunds.approve(refund_id, actor)

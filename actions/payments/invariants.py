@@ -65,23 +65,26 @@ async def check(
             for code, at in await session.execute(
                 select(Reservation.code, func.min(ReservationEvent.at))
                 .join(ReservationEvent, ReservationEvent.reservation_id == Reservation.id)
-                .where(ReservationEvent.to_state == "cancelled").group_by(Reservation.code)
+                .where(ReservationEvent.to_state == "cancelled")
+                .group_by(Reservation.code)
             )
-        }  # fmt: skip
+        }
         paid_at = {
             payment_id: _aware(at)
             for payment_id, at in await session.execute(
                 select(LedgerEntry.payment_id, func.min(LedgerEntry.at))
-                .where(LedgerEntry.kind == "payment").group_by(LedgerEntry.payment_id)
+                .where(LedgerEntry.kind == "payment")
+                .group_by(LedgerEntry.payment_id)
             )
-        }  # fmt: skip
+        }
         payments = list(await session.scalars(select(Payment).order_by(Payment.id)))
         refunds = list(await session.scalars(select(Refund).order_by(Refund.id)))
         ledger: dict[int, _Money] = defaultdict(_Money)
         for payment_id, kind, total in await session.execute(
-            select(LedgerEntry.payment_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
-            .group_by(LedgerEntry.payment_id, LedgerEntry.kind)
-        ):  # fmt: skip
+            select(LedgerEntry.payment_id, LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(
+                LedgerEntry.payment_id, LedgerEntry.kind
+            )
+        ):
             if kind == "payment":
                 ledger[payment_id].paid = int(total)
             else:
@@ -97,8 +100,11 @@ async def check(
         rows = by_code.get(code, [])
         violations += _kept(code, state, rows)
         # Money that came after the cancellation was never the policy's: it is owed whole.
-        late = {p.id for p in rows if code in cancelled_at and p.id in paid_at
-                and paid_at[p.id] > cancelled_at[code]}  # fmt: skip
+        late = {
+            p.id
+            for p in rows
+            if code in cancelled_at and p.id in paid_at and paid_at[p.id] > cancelled_at[code]
+        }
         violations += _owed(code, state, refund_due, rows, ledger, refunds_of, late)
     for payment in payments:
         if payment.id in ledger or payment.status in MONEY_STATES:
@@ -133,26 +139,39 @@ def _owed(
     violations = []
     for payment in rows:
         money = ledger.get(payment.id, _Money())
-        answered = sum(r.amount for r in refunds_of.get(payment.id, [])
-                       if r.state in COUNTED_REFUNDS)  # fmt: skip
+        answered = sum(
+            r.amount for r in refunds_of.get(payment.id, []) if r.state in COUNTED_REFUNDS
+        )
         if (
             payment.status == "duplicate"
             or payment.id in late
             or (payment.status == KEPT and state in ("expired", "held", "pending_payment"))
         ):
             if answered != money.paid:
-                violations.append(Violation(code, "refund_owed", f"payment {payment.id} "
-                                            f"({payment.status}, {state}) took {money.paid}, "
-                                            f"refunds answer for {answered}"))  # fmt: skip
+                violations.append(
+                    Violation(
+                        code,
+                        "refund_owed",
+                        f"payment {payment.id} "
+                        f"({payment.status}, {state}) took {money.paid}, "
+                        f"refunds answer for {answered}",
+                    )
+                )
         elif payment.status == KEPT and state == "cancelled":
             by_policy = sum(
-                r.amount for r in refunds_of.get(payment.id, [])
+                r.amount
+                for r in refunds_of.get(payment.id, [])
                 if r.state in COUNTED_REFUNDS and r.reason == "cancellation"
-            )  # fmt: skip
+            )
             due = min(refund_due or 0, money.paid)
             if by_policy != due:
-                violations.append(Violation(code, "refund_owed", f"cancelled: the policy gives "
-                                            f"{due}, refunds by it {by_policy}"))  # fmt: skip
+                violations.append(
+                    Violation(
+                        code,
+                        "refund_owed",
+                        f"cancelled: the policy gives {due}, refunds by it {by_policy}",
+                    )
+                )
     return violations
 
 
@@ -162,21 +181,29 @@ async def _against_gateway(
     gateway = gateways.get(payment.gateway)
     lookup = status_lookup(gateway, payment.reference, payment.charge_reference)
     if gateway is None or lookup is None:
-        return Violation(payment.reservation_code, "ledger_vs_gateway",
-                         f"payment {payment.id}: {payment.gateway} cannot be asked")  # fmt: skip
+        return Violation(
+            payment.reservation_code,
+            "ledger_vs_gateway",
+            f"payment {payment.id}: {payment.gateway} cannot be asked",
+        )
     try:
         status = await gateway.status(lookup)
     except GatewayError as error:
-        return Violation(payment.reservation_code, "ledger_vs_gateway",
-                         f"payment {payment.id}: {payment.gateway} answered "
-                         f"{error.status or 'nothing'}")  # fmt: skip
+        return Violation(
+            payment.reservation_code,
+            "ledger_vs_gateway",
+            f"payment {payment.id}: {payment.gateway} answered {error.status or 'nothing'}",
+        )
     held = status.amount if status.state == "paid" else 0
     if (held, status.refunded) == (money.paid, money.refunded):
         return None
-    return Violation(payment.reservation_code, "ledger_vs_gateway",
-                     f"payment {payment.id} at {payment.gateway}: ledger paid {money.paid} "
-                     f"refunded {money.refunded}, gateway holds paid {held} "
-                     f"refunded {status.refunded}")  # fmt: skip
+    return Violation(
+        payment.reservation_code,
+        "ledger_vs_gateway",
+        f"payment {payment.id} at {payment.gateway}: ledger paid {money.paid} "
+        f"refunded {money.refunded}, gateway holds paid {held} "
+        f"refunded {status.refunded}",
+    )
 
 
 async def count_reservations(database: Database) -> int:

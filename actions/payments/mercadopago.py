@@ -75,29 +75,48 @@ class MercadoPagoGateway:
     async def create_link(self, request: LinkRequest) -> PaymentLink:
         expires = request.expires_at.isoformat(timespec="milliseconds")
         amount = float(to_decimal(request.amount))
-        preference = await self._call("POST", "/checkout/preferences", "create_link",
-                                      request.idempotency_key, {
-            "items": [{"title": request.description, "quantity": 1, "unit_price": amount,
-                       "currency_id": request.currency}],
-            "external_reference": request.reservation_code,
-            "payer": {"email": request.email},
-            "back_urls": {"success": request.return_url, "failure": request.return_url,
-                          "pending": request.return_url},
-            "auto_return": "approved",
-            "expires": True,
-            "expiration_date_to": expires,
-        })  # fmt: skip
+        preference = await self._call(
+            "POST",
+            "/checkout/preferences",
+            "create_link",
+            request.idempotency_key,
+            {
+                "items": [
+                    {
+                        "title": request.description,
+                        "quantity": 1,
+                        "unit_price": amount,
+                        "currency_id": request.currency,
+                    }
+                ],
+                "external_reference": request.reservation_code,
+                "payer": {"email": request.email},
+                "back_urls": {
+                    "success": request.return_url,
+                    "failure": request.return_url,
+                    "pending": request.return_url,
+                },
+                "auto_return": "approved",
+                "expires": True,
+                "expiration_date_to": expires,
+            },
+        )
         pix_code = pix_png = None
         if request.currency == "BRL":  # Pix exists only in reais
-            pix = await self._call("POST", "/v1/payments", "create_pix",
-                                   request.idempotency_key + "-pix", {
-                "transaction_amount": amount,
-                "description": request.description,
-                "payment_method_id": "pix",
-                "payer": {"email": request.email},
-                "external_reference": request.reservation_code,
-                "date_of_expiration": expires,
-            })  # fmt: skip
+            pix = await self._call(
+                "POST",
+                "/v1/payments",
+                "create_pix",
+                request.idempotency_key + "-pix",
+                {
+                    "transaction_amount": amount,
+                    "description": request.description,
+                    "payment_method_id": "pix",
+                    "payer": {"email": request.email},
+                    "external_reference": request.reservation_code,
+                    "date_of_expiration": expires,
+                },
+            )
             data = pix.get("point_of_interaction", {}).get("transaction_data", {})
             pix_code = data.get("qr_code")
             pix_png = _png(data.get("qr_code_base64"), pix_code)
@@ -118,17 +137,25 @@ class MercadoPagoGateway:
     async def refund(
         self, charge_reference: str, amount: int, currency: str, idempotency_key: str
     ) -> RefundResult:
-        refund = await self._call("POST", f"/v1/payments/{_safe(charge_reference)}/refunds",
-                                  "refund", idempotency_key,
-                                  {"amount": float(to_decimal(amount))})  # fmt: skip
+        refund = await self._call(
+            "POST",
+            f"/v1/payments/{_safe(charge_reference)}/refunds",
+            "refund",
+            idempotency_key,
+            {"amount": float(to_decimal(amount))},
+        )
         return RefundResult(str(refund["id"]), refund.get("status") == "approved")
 
     async def expire_link(self, reference: str, reservation_code: str) -> None:
         """The preference expires now, and the reservation's Pix charges still waiting are
         cancelled (a payment already approved cannot be: it will be refunded when it comes)."""
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        await self._call("PUT", f"/checkout/preferences/{quote(reference, safe='')}", "expire_link",
-                         body={"expires": True, "expiration_date_to": now})  # fmt: skip
+        await self._call(
+            "PUT",
+            f"/checkout/preferences/{quote(reference, safe='')}",
+            "expire_link",
+            body={"expires": True, "expiration_date_to": now},
+        )
         found = await self._call(
             "GET",
             f"/v1/payments/search?external_reference={quote(reservation_code, safe='')}",
@@ -136,8 +163,12 @@ class MercadoPagoGateway:
         )
         for payment in found.get("results", []):
             if payment.get("payment_method_id") == "pix" and payment.get("status") == "pending":
-                await self._call("PUT", f"/v1/payments/{_safe(str(payment['id']))}",
-                                 "expire_link", body={"status": "cancelled"})  # fmt: skip
+                await self._call(
+                    "PUT",
+                    f"/v1/payments/{_safe(str(payment['id']))}",
+                    "expire_link",
+                    body={"status": "cancelled"},
+                )
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         signature, request_id = headers.get("x-signature", ""), headers.get("x-request-id", "")
@@ -178,8 +209,9 @@ class MercadoPagoGateway:
         headers = {"Authorization": f"Bearer {self._token}"}
         if key is not None:
             headers["X-Idempotency-Key"] = key
-        return await self._rest.call(method, path, operation, headers=headers, json=body,
-                                     error_code=_error_code)  # fmt: skip
+        return await self._rest.call(
+            method, path, operation, headers=headers, json=body, error_code=_error_code
+        )
 
     async def close(self) -> None:
         await self._rest.close()

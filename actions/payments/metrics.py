@@ -34,9 +34,11 @@ class PaymentMetrics:
             registry=registry,
         )
         self.refunds = Counter(
-            "rsv_refunds", "Refunds by the state they reached", ["gateway", "state"],
+            "rsv_refunds",
+            "Refunds by the state they reached",
+            ["gateway", "state"],
             registry=registry,
-        )  # fmt: skip
+        )
         self.webhook_rejected = Counter(
             "rsv_payment_webhooks_rejected",
             "Webhooks refused (signature, replay, malformed)",
@@ -44,9 +46,11 @@ class PaymentMetrics:
             registry=registry,
         )
         self.webhooks = Counter(
-            "rsv_payment_webhooks", "Webhooks stored or found duplicate", ["gateway", "result"],
+            "rsv_payment_webhooks",
+            "Webhooks stored or found duplicate",
+            ["gateway", "result"],
             registry=registry,
-        )  # fmt: skip
+        )
         self.gateway_seconds = Histogram(
             "rsv_payment_gateway_seconds",
             "Time a gateway call took, retries included",

@@ -34,9 +34,9 @@ class Notices:
         facts = {**reservation_facts(reservation, reservation.locale), **(extra or {})}
         address = Address(reservation.channel, reservation.conversation_id)
         try:
-            await self._notifier.notify(address, reservation.locale, [
-                Outcome(template, facts, choices)
-            ])  # fmt: skip
+            await self._notifier.notify(
+                address, reservation.locale, [Outcome(template, facts, choices)]
+            )
         except Exception:
             log.exception("notice_failed", template=template)
 

@@ -75,25 +75,40 @@ class PayPalGateway:
         self._token_lock = asyncio.Lock()
 
     async def create_link(self, request: LinkRequest) -> PaymentLink:
-        order = await self._call("POST", "/v2/checkout/orders", "create_link",
-                                 request.idempotency_key, {
-            "intent": "CAPTURE",
-            "purchase_units": [{
-                "reference_id": request.reservation_code,
-                "custom_id": request.reservation_code,
-                "description": request.description[:127],
-                "amount": {"currency_code": request.currency,
-                           "value": str(to_decimal(request.amount))},
-            }],
-            "application_context": {"return_url": request.return_url,
-                                    "cancel_url": request.return_url,
-                                    "user_action": "PAY_NOW", "shipping_preference": "NO_SHIPPING"},
-        })  # fmt: skip
+        order = await self._call(
+            "POST",
+            "/v2/checkout/orders",
+            "create_link",
+            request.idempotency_key,
+            {
+                "intent": "CAPTURE",
+                "purchase_units": [
+                    {
+                        "reference_id": request.reservation_code,
+                        "custom_id": request.reservation_code,
+                        "description": request.description[:127],
+                        "amount": {
+                            "currency_code": request.currency,
+                            "value": str(to_decimal(request.amount)),
+                        },
+                    }
+                ],
+                "application_context": {
+                    "return_url": request.return_url,
+                    "cancel_url": request.return_url,
+                    "user_action": "PAY_NOW",
+                    "shipping_preference": "NO_SHIPPING",
+                },
+            },
+        )
         approve = next(
-            (link["href"] for link in order.get("links", []) if link.get("rel") in ("approve",
-                                                                                   "payer-action")),
+            (
+                link["href"]
+                for link in order.get("links", [])
+                if link.get("rel") in ("approve", "payer-action")
+            ),
             None,
-        )  # fmt: skip
+        )
         if approve is None:
             raise GatewayError(self.name, None, "no_approve_link")
         return PaymentLink(str(order["id"]), str(approve))
@@ -104,8 +119,13 @@ class PayPalGateway:
         order = await self._call("GET", f"/v2/checkout/orders/{order_id}", "status")
         if order.get("status") == "APPROVED":
             try:
-                order = await self._call("POST", f"/v2/checkout/orders/{order_id}/capture",
-                                         "capture", f"capture-{order_id}", {})  # fmt: skip
+                order = await self._call(
+                    "POST",
+                    f"/v2/checkout/orders/{order_id}/capture",
+                    "capture",
+                    f"capture-{order_id}",
+                    {},
+                )
             except GatewayError as error:
                 if error.code != "ORDER_ALREADY_CAPTURED":
                     raise
@@ -113,8 +133,11 @@ class PayPalGateway:
         unit = (order.get("purchase_units") or [{}])[0]
         payments = unit.get("payments") or {}
         capture = (payments.get("captures") or [None])[0]
-        refunded = sum(to_minor(r["amount"]["value"]) for r in payments.get("refunds") or []
-                       if r.get("status") == "COMPLETED")  # fmt: skip
+        refunded = sum(
+            to_minor(r["amount"]["value"])
+            for r in payments.get("refunds") or []
+            if r.get("status") == "COMPLETED"
+        )
         amount = (capture or unit).get("amount") or {}
         return PaymentStatus(
             reference=str(order["id"]),
@@ -130,10 +153,12 @@ class PayPalGateway:
         self, charge_reference: str, amount: int, currency: str, idempotency_key: str
     ) -> RefundResult:
         refund = await self._call(
-            "POST", f"/v2/payments/captures/{_safe(charge_reference)}/refund", "refund",
-            idempotency_key, {"amount": {"value": str(to_decimal(amount)),
-                                         "currency_code": currency}},
-        )  # fmt: skip
+            "POST",
+            f"/v2/payments/captures/{_safe(charge_reference)}/refund",
+            "refund",
+            idempotency_key,
+            {"amount": {"value": str(to_decimal(amount)), "currency_code": currency}},
+        )
         return RefundResult(str(refund["id"]), refund.get("status") == "COMPLETED")
 
     async def expire_link(self, reference: str, reservation_code: str) -> None:
@@ -154,16 +179,21 @@ class PayPalGateway:
             raise InvalidWebhook("malformed") from None
         if not abs(time.time() - sent_at) <= self._tolerance:
             raise InvalidWebhook("stale")
-        verdict = await self._call("POST", "/v1/notifications/verify-webhook-signature",
-                                   "verify_webhook", None, {
-            "auth_algo": transmission["auth-algo"],
-            "cert_url": transmission["cert-url"],
-            "transmission_id": transmission["transmission-id"],
-            "transmission_sig": transmission["transmission-sig"],
-            "transmission_time": transmission["transmission-time"],
-            "webhook_id": self._webhook_id,
-            "webhook_event": event,
-        })  # fmt: skip
+        verdict = await self._call(
+            "POST",
+            "/v1/notifications/verify-webhook-signature",
+            "verify_webhook",
+            None,
+            {
+                "auth_algo": transmission["auth-algo"],
+                "cert_url": transmission["cert-url"],
+                "transmission_id": transmission["transmission-id"],
+                "transmission_sig": transmission["transmission-sig"],
+                "transmission_time": transmission["transmission-time"],
+                "webhook_id": self._webhook_id,
+                "webhook_event": event,
+            },
+        )
         if verdict.get("verification_status") != "SUCCESS":
             raise InvalidWebhook("signature")
         if kind not in FOLLOWED:
@@ -183,8 +213,9 @@ class PayPalGateway:
         if key is not None:
             headers["PayPal-Request-Id"] = key
         try:
-            return await self._rest.call(method, path, operation, headers=headers, json=body,
-                                         error_code=_error_code)  # fmt: skip
+            return await self._rest.call(
+                method, path, operation, headers=headers, json=body, error_code=_error_code
+            )
         except GatewayError as error:
             if error.status == 401:
                 self._token = None  # revoked early: the next call gets a new one
@@ -194,9 +225,13 @@ class PayPalGateway:
         async with self._token_lock:
             if self._token is None or self._token[1] <= time.monotonic():
                 answer = await self._rest.call(
-                    "POST", "/v1/oauth2/token", "token", headers=self._basic,
-                    data={"grant_type": "client_credentials"}, error_code=_error_code,
-                )  # fmt: skip
+                    "POST",
+                    "/v1/oauth2/token",
+                    "token",
+                    headers=self._basic,
+                    data={"grant_type": "client_credentials"},
+                    error_code=_error_code,
+                )
                 lifetime = float(str(answer.get("expires_in") or 300))
                 self._token = (str(answer["access_token"]), time.monotonic() + lifetime - 60)
             return self._token[0]

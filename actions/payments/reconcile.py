@@ -42,12 +42,16 @@ async def reconcile(
     since = datetime.now(UTC) - timedelta(days=RECENT_UNPAID_DAYS)
     own_books = [name for name, gateway in payments.gateways.items() if gateway.keeps_own_books]
     async with database.session() as session:
-        rows = list(await session.scalars(
-            select(Payment).where(Payment.gateway.not_in(own_books),
-                                  (Payment.status.in_(("paid", "flagged")))
-                                  | (Payment.created_at >= since))
-            .order_by(Payment.id)
-        ))  # fmt: skip
+        rows = list(
+            await session.scalars(
+                select(Payment)
+                .where(
+                    Payment.gateway.not_in(own_books),
+                    (Payment.status.in_(("paid", "flagged"))) | (Payment.created_at >= since),
+                )
+                .order_by(Payment.id)
+            )
+        )
         sums = {
             (payment_id, kind): int(total)
             for payment_id, kind, total in await session.execute(
@@ -88,14 +92,24 @@ async def _compare(
     taken = status.amount if status.state == "paid" else 0
     if (taken, status.refunded) == (paid, refunded):
         return None
-    note = "paid at the gateway, missing in the ledger" if taken and not paid else (
-        "in the ledger, not paid at the gateway" if paid and not taken
-        else "amounts differ")  # fmt: skip
+    note = (
+        "paid at the gateway, missing in the ledger"
+        if taken and not paid
+        else ("in the ledger, not paid at the gateway" if paid and not taken else "amounts differ")
+    )
     return _difference(payment, paid, taken, refunded, status.refunded, note)
 
 
 def _difference(
     payment: Payment, paid: int, taken: int, refunded: int, given: int, note: str
 ) -> Difference:
-    return Difference(payment.reservation_code, payment.gateway, payment.reference, paid, taken,
-                      refunded, given, note)  # fmt: skip
+    return Difference(
+        payment.reservation_code,
+        payment.gateway,
+        payment.reference,
+        paid,
+        taken,
+        refunded,
+        given,
+        note,
+    )

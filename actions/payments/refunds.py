@@ -97,17 +97,28 @@ class Refunds:
             number = await session.scalar(
                 select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
             )
-            refund = Refund(reservation_code=payment.reservation_code, payment_id=payment.id,
-                            amount=amount, currency=payment.currency,
-                            state="requested" if needs_approval else "approved", reason=reason,
-                            guest_note=note[:500] if note else None,
-                            decided_by=None if needs_approval else actor,
-                            idempotency_key=f"refund-{payment.id}-{(number or 0) + 1}",
-                            created_at=now, updated_at=now)  # fmt: skip
+            refund = Refund(
+                reservation_code=payment.reservation_code,
+                payment_id=payment.id,
+                amount=amount,
+                currency=payment.currency,
+                state="requested" if needs_approval else "approved",
+                reason=reason,
+                guest_note=note[:500] if note else None,
+                decided_by=None if needs_approval else actor,
+                idempotency_key=f"refund-{payment.id}-{(number or 0) + 1}",
+                created_at=now,
+                updated_at=now,
+            )
             session.add(refund)
         self._payments.metrics.refunds.labels(payment.gateway, refund.state).inc()
-        log.info("refund_opened", refund=refund.id, reason=reason, approval=needs_approval,
-                 reservation=pseudonym(payment.reservation_code))  # fmt: skip
+        log.info(
+            "refund_opened",
+            refund=refund.id,
+            reason=reason,
+            approval=needs_approval,
+            reservation=pseudonym(payment.reservation_code),
+        )
         if needs_approval:
             await self._tell_guest(refund, "payments/refund_requested")
             await self._notices.staff(_review(refund, payment.gateway))
@@ -119,13 +130,15 @@ class Refunds:
         """What the gateway took (ledger), less what was given back or is being decided."""
         async with self._database.session() as session:
             booked = await session.scalar(
-                select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-                .where(LedgerEntry.payment_id == payment_id)
-            )  # fmt: skip
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                    LedgerEntry.payment_id == payment_id
+                )
+            )
             open_ = await session.scalar(
                 select(func.coalesce(func.sum(Refund.amount), 0)).where(
-                    Refund.payment_id == payment_id, Refund.state.in_(("requested", "approved")))
-            )  # fmt: skip
+                    Refund.payment_id == payment_id, Refund.state.in_(("requested", "approved"))
+                )
+            )
         return int(booked or 0) - int(open_ or 0)
 
     async def approve(self, refund_id: int, actor: str) -> Decision:
@@ -187,13 +200,22 @@ class Refunds:
             return
         twice = {"refund": left, "refund_currency": payment.currency}
         await self._notices.guest(reservation, "payments/paid_twice", twice)
-        refund = await self._open(payment, None, "duplicate", "system", None,
-                                  needs_approval=left > self._approval_above)  # fmt: skip
+        refund = await self._open(
+            payment, None, "duplicate", "system", None, needs_approval=left > self._approval_above
+        )
         if refund is not None:
-            await self._notices.staff(Outcome("payments/staff_paid_twice", {
-                "id": refund.id, "code": payment.reservation_code, "gateway": payment.gateway,
-                "amount": left, "currency": payment.currency,
-            }))  # fmt: skip
+            await self._notices.staff(
+                Outcome(
+                    "payments/staff_paid_twice",
+                    {
+                        "id": refund.id,
+                        "code": payment.reservation_code,
+                        "gateway": payment.gateway,
+                        "amount": left,
+                        "currency": payment.currency,
+                    },
+                )
+            )
 
     async def pending(self) -> list[Refund]:
         async with self._database.session() as session:
@@ -228,14 +250,27 @@ class Refunds:
                 refund.idempotency_key,
             )
         except GatewayError as error:
-            log.warning("refund_failed", refund=refund_id, gateway=payment.gateway,
-                        status=error.status, code=error.code)  # fmt: skip
+            log.warning(
+                "refund_failed",
+                refund=refund_id,
+                gateway=payment.gateway,
+                status=error.status,
+                code=error.code,
+            )
             await self._finish(refund_id, "failed", None)
             self._payments.metrics.refunds.labels(payment.gateway, "failed").inc()
-            await self._notices.staff(Outcome("payments/staff_refund_failed", {
-                "code": refund.reservation_code, "id": refund_id, "amount": refund.amount,
-                "currency": refund.currency, "gateway": payment.gateway,
-            }))  # fmt: skip
+            await self._notices.staff(
+                Outcome(
+                    "payments/staff_refund_failed",
+                    {
+                        "code": refund.reservation_code,
+                        "id": refund_id,
+                        "amount": refund.amount,
+                        "currency": refund.currency,
+                        "gateway": payment.gateway,
+                    },
+                )
+            )
             return "failed"
         await self._finish(refund_id, "paid", result.reference, payment)
         self._payments.metrics.refunds.labels(payment.gateway, "paid").inc()
@@ -250,13 +285,21 @@ class Refunds:
             refund.state, refund.gateway_reference = state, reference
             refund.updated_at = datetime.now(UTC)
             if payment is not None and reference is not None:
-                session.add(LedgerEntry(reservation_code=refund.reservation_code,
-                                        payment_id=payment.id, refund_id=refund.id, kind="refund",
-                                        gateway=payment.gateway, gateway_reference=reference,
-                                        amount=-refund.amount, currency=refund.currency,
-                                        idempotency_key=refund.idempotency_key,
-                                        details={"reason": refund.reason},
-                                        at=datetime.now(UTC)))  # fmt: skip
+                session.add(
+                    LedgerEntry(
+                        reservation_code=refund.reservation_code,
+                        payment_id=payment.id,
+                        refund_id=refund.id,
+                        kind="refund",
+                        gateway=payment.gateway,
+                        gateway_reference=reference,
+                        amount=-refund.amount,
+                        currency=refund.currency,
+                        idempotency_key=refund.idempotency_key,
+                        details={"reason": refund.reason},
+                        at=datetime.now(UTC),
+                    )
+                )
 
     async def _locked(self, session: AsyncSession, refund_id: int) -> Refund | None:
         query = select(Refund).where(Refund.id == refund_id)
@@ -271,17 +314,27 @@ class Refunds:
             reservation = await self._reservations.by_code(refund.reservation_code)
         except NotFound:
             return
-        await self._notices.guest(reservation, template, {
-            "refund": refund.amount, "refund_currency": refund.currency, **(extra or {})
-        })  # fmt: skip
+        await self._notices.guest(
+            reservation,
+            template,
+            {"refund": refund.amount, "refund_currency": refund.currency, **(extra or {})},
+        )
 
 
 def _review(refund: Refund, gateway: str) -> Outcome:
     return Outcome(
         "payments/staff_refund_review",
-        {"id": refund.id, "code": refund.reservation_code, "amount": refund.amount,
-         "currency": refund.currency, "reason": refund.reason, "note": refund.guest_note or "",
-         "gateway": gateway},
-        (Choice("refund_approve", payload=button_payload("refund_approve", id=refund.id)),
-         Choice("refund_deny", payload=button_payload("refund_deny", id=refund.id))),
-    )  # fmt: skip
+        {
+            "id": refund.id,
+            "code": refund.reservation_code,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "reason": refund.reason,
+            "note": refund.guest_note or "",
+            "gateway": gateway,
+        },
+        (
+            Choice("refund_approve", payload=button_payload("refund_approve", id=refund.id)),
+            Choice("refund_deny", payload=button_payload("refund_deny", id=refund.id)),
+        ),
+    )

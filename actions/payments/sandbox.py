@@ -92,11 +92,16 @@ class SandboxGateway:
         """The page took the reservation's total; False when it had taken it already."""
         try:
             async with self._database.session() as session:
-                session.add(SandboxMovement(reservation_code=reservation.code, kind="capture",
-                                            reference=f"sandbox-{reservation.code}",
-                                            amount=reservation.total,
-                                            currency=reservation.currency,
-                                            at=datetime.now(UTC)))  # fmt: skip
+                session.add(
+                    SandboxMovement(
+                        reservation_code=reservation.code,
+                        kind="capture",
+                        reference=f"sandbox-{reservation.code}",
+                        amount=reservation.total,
+                        currency=reservation.currency,
+                        at=datetime.now(UTC),
+                    )
+                )
         except IntegrityError:
             return False
         return True
@@ -106,8 +111,15 @@ class SandboxGateway:
         reservation = await self._reservations.by_code(code)
         captured, refunded = await self._held(code)
         state: PaymentState = "paid" if captured else "pending"
-        return PaymentStatus(reference, code, state, captured or reservation.total,
-                             reservation.currency, reference, refunded)  # fmt: skip
+        return PaymentStatus(
+            reference,
+            code,
+            state,
+            captured or reservation.total,
+            reservation.currency,
+            reference,
+            refunded,
+        )
 
     async def refund(
         self, charge_reference: str, amount: int, currency: str, idempotency_key: str
@@ -121,9 +133,16 @@ class SandboxGateway:
             captured, refunded = await self._held(code, session)
             if amount <= 0 or amount > captured - refunded:
                 raise GatewayError("sandbox", 422, "amount_exceeds_captured")
-            session.add(SandboxMovement(reservation_code=code, kind="refund", reference=reference,
-                                        amount=amount, currency=currency,
-                                        at=datetime.now(UTC)))  # fmt: skip
+            session.add(
+                SandboxMovement(
+                    reservation_code=code,
+                    kind="refund",
+                    reference=reference,
+                    amount=amount,
+                    currency=currency,
+                    at=datetime.now(UTC),
+                )
+            )
         return RefundResult(reference, completed=True)
 
     async def expire_link(self, reference: str, reservation_code: str) -> None:

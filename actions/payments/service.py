@@ -39,8 +39,17 @@ from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.payments")
 
-Applied = Literal["confirmed", "already", "flagged", "failed", "expired", "pending", "unknown",
-                  "late", "duplicate"]  # fmt: skip
+Applied = Literal[
+    "confirmed",
+    "already",
+    "flagged",
+    "failed",
+    "expired",
+    "pending",
+    "unknown",
+    "late",
+    "duplicate",
+]
 OPEN = "created"
 CLOSED = "closed"
 """A link left open when the reservation was paid another way: closed at its gateway where the
@@ -88,17 +97,25 @@ class PaymentService:
         idempotency key only after the previous one failed or expired)."""
         async with self._database.session() as session:
             open_ = await session.scalar(
-                select(Payment).where(Payment.reservation_code == reservation.code,
-                                      Payment.gateway == gateway_name, Payment.status == OPEN,
-                                      Payment.amount == reservation.total)
-                .order_by(Payment.id.desc()).limit(1)
-            )  # fmt: skip
+                select(Payment)
+                .where(
+                    Payment.reservation_code == reservation.code,
+                    Payment.gateway == gateway_name,
+                    Payment.status == OPEN,
+                    Payment.amount == reservation.total,
+                )
+                .order_by(Payment.id.desc())
+                .limit(1)
+            )
             if open_ is not None:
                 return PaymentLink(open_.reference, open_.url)
             attempt = await session.scalar(
-                select(func.count()).select_from(Payment).where(
-                    Payment.reservation_code == reservation.code, Payment.gateway == gateway_name)
-            )  # fmt: skip
+                select(func.count())
+                .select_from(Payment)
+                .where(
+                    Payment.reservation_code == reservation.code, Payment.gateway == gateway_name
+                )
+            )
         key = f"pay-{reservation.code}-{gateway_name}-{(attempt or 0) + 1}"
         assert reservation.hold_expires_at is not None
         link = await self.gateways[gateway_name].create_link(
@@ -117,11 +134,20 @@ class PaymentService:
         async with self._database.session() as session:
             existing = await session.scalar(select(Payment).where(Payment.idempotency_key == key))
             if existing is None:  # a concurrent press made the same call: one row for both
-                session.add(Payment(reservation_code=reservation.code, gateway=gateway_name,
-                                    reference=link.reference, amount=reservation.total,
-                                    currency=reservation.currency, status=OPEN, url=link.url,
-                                    idempotency_key=key, created_at=now,
-                                    updated_at=now))  # fmt: skip
+                session.add(
+                    Payment(
+                        reservation_code=reservation.code,
+                        gateway=gateway_name,
+                        reference=link.reference,
+                        amount=reservation.total,
+                        currency=reservation.currency,
+                        status=OPEN,
+                        url=link.url,
+                        idempotency_key=key,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
         self.metrics.created.labels(gateway_name).inc()
         log.info("payment_link", gateway=gateway_name, reservation=pseudonym(reservation.code))
         return link
@@ -164,22 +190,37 @@ class PaymentService:
         reference, now = f"sandbox-{reservation.code}", datetime.now(UTC)
         async with self._database.session() as session:
             payment = await session.scalar(
-                select(Payment).where(Payment.gateway == SANDBOX, Payment.reference == reference)
-                .order_by(Payment.id.desc()).limit(1)
-            )  # fmt: skip
+                select(Payment)
+                .where(Payment.gateway == SANDBOX, Payment.reference == reference)
+                .order_by(Payment.id.desc())
+                .limit(1)
+            )
             if payment is None:
-                payment = Payment(reservation_code=reservation.code, gateway=SANDBOX,
-                                  reference=reference, amount=reservation.total,
-                                  currency=reservation.currency, status=OPEN,
-                                  url="", idempotency_key=f"pay-{reservation.code}-sandbox-page",
-                                  created_at=now, updated_at=now)  # fmt: skip
+                payment = Payment(
+                    reservation_code=reservation.code,
+                    gateway=SANDBOX,
+                    reference=reference,
+                    amount=reservation.total,
+                    currency=reservation.currency,
+                    status=OPEN,
+                    url="",
+                    idempotency_key=f"pay-{reservation.code}-sandbox-page",
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(payment)
                 await session.flush()
             if payment.status == "paid":
                 return
             payment.status, payment.charge_reference, payment.updated_at = "paid", reference, now
-            status = PaymentStatus(reference, reservation.code, "paid", reservation.total,
-                                   reservation.currency, reference)  # fmt: skip
+            status = PaymentStatus(
+                reference,
+                reservation.code,
+                "paid",
+                reservation.total,
+                reservation.currency,
+                reference,
+            )
             session.add(_ledger_payment(payment, status))
         self.metrics.succeeded.labels(SANDBOX).inc()
         await self._after_confirmation(reservation.code, payment.id)
@@ -187,18 +228,23 @@ class PaymentService:
     async def latest(self, code: str, gateway_name: str) -> Payment | None:
         async with self._database.session() as session:
             return await session.scalar(
-                select(Payment).where(Payment.reservation_code == code.upper(),
-                                      Payment.gateway == gateway_name)
-                .order_by(Payment.id.desc()).limit(1)
-            )  # fmt: skip
+                select(Payment)
+                .where(Payment.reservation_code == code.upper(), Payment.gateway == gateway_name)
+                .order_by(Payment.id.desc())
+                .limit(1)
+            )
 
     async def paid_payment(self, code: str) -> Payment | None:
         async with self._database.session() as session:
             return await session.scalar(
-                select(Payment).where(Payment.reservation_code == code.upper(),
-                                      Payment.status.in_(("paid", "flagged")))
-                .order_by(Payment.id.desc()).limit(1)
-            )  # fmt: skip
+                select(Payment)
+                .where(
+                    Payment.reservation_code == code.upper(),
+                    Payment.status.in_(("paid", "flagged")),
+                )
+                .order_by(Payment.id.desc())
+                .limit(1)
+            )
 
     async def _confirm(
         self, gateway_name: str, payment_id: int, code: str, before: str, status: PaymentStatus
@@ -233,10 +279,15 @@ class PaymentService:
         """The reservation is paid: every other link still open is closed at its gateway (where
         the API allows it) and here, so that the guest cannot pay it a second time."""
         async with self._database.session() as session:
-            links = list(await session.scalars(
-                select(Payment).where(Payment.reservation_code == code, Payment.status == OPEN,
-                                      Payment.id != kept_payment_id)
-            ))  # fmt: skip
+            links = list(
+                await session.scalars(
+                    select(Payment).where(
+                        Payment.reservation_code == code,
+                        Payment.status == OPEN,
+                        Payment.id != kept_payment_id,
+                    )
+                )
+            )
         for link in links:
             with self.metrics.loops.isolated("close_links"):
                 await self._close(link)
@@ -247,13 +298,15 @@ class PaymentService:
         except GatewayError as error:
             # Refused (already paid, say) or unreachable: closed here all the same, and a
             # payment that comes through it is refunded as a duplicate.
-            log.warning("link_close_refused", gateway=link.gateway, status=error.status,
-                        code=error.code)  # fmt: skip
+            log.warning(
+                "link_close_refused", gateway=link.gateway, status=error.status, code=error.code
+            )
         async with self._database.session() as session:
             await session.execute(
-                update(Payment).where(Payment.id == link.id, Payment.status == OPEN)
+                update(Payment)
+                .where(Payment.id == link.id, Payment.status == OPEN)
                 .values(status=CLOSED, updated_at=datetime.now(UTC))
-            )  # fmt: skip
+            )
 
     async def _settle_duplicates(self, code: str) -> list[int]:
         """Keep one payment of a reservation, the first the ledger recorded; any other one
@@ -267,12 +320,17 @@ class PaymentService:
             first_recorded = (
                 select(LedgerEntry.payment_id, func.min(LedgerEntry.id).label("first"))
                 .where(LedgerEntry.reservation_code == code, LedgerEntry.kind == "payment")
-                .group_by(LedgerEntry.payment_id).subquery()
-            )  # fmt: skip
-            paid = list(await session.scalars(
-                select(Payment).join(first_recorded, first_recorded.c.payment_id == Payment.id)
-                .where(Payment.status == "paid").order_by(first_recorded.c.first)
-            ))  # fmt: skip
+                .group_by(LedgerEntry.payment_id)
+                .subquery()
+            )
+            paid = list(
+                await session.scalars(
+                    select(Payment)
+                    .join(first_recorded, first_recorded.c.payment_id == Payment.id)
+                    .where(Payment.status == "paid")
+                    .order_by(first_recorded.c.first)
+                )
+            )
             for extra in paid[1:]:
                 extra.status, extra.updated_at = DUPLICATE, datetime.now(UTC)
             marked = [extra.id for extra in paid[1:]]
@@ -308,11 +366,20 @@ class PaymentService:
         refund_all = Choice(
             "staff_refund_all", payload=button_payload("refund_flagged", id=payment_id)
         )
-        await self._notices.staff(Outcome("payments/staff_flagged", {
-            "code": code, "gateway": gateway_name, "expected": payment.amount,
-            "expected_currency": payment.currency, "received": status.amount,
-            "received_currency": status.currency or payment.currency,
-        }, (refund_all,)))  # fmt: skip
+        await self._notices.staff(
+            Outcome(
+                "payments/staff_flagged",
+                {
+                    "code": code,
+                    "gateway": gateway_name,
+                    "expected": payment.amount,
+                    "expected_currency": payment.currency,
+                    "received": status.amount,
+                    "received_currency": status.currency or payment.currency,
+                },
+                (refund_all,),
+            )
+        )
 
     async def _payment(self, payment_id: int) -> Payment | None:
         async with self._database.session() as session:
@@ -328,10 +395,13 @@ class PaymentService:
         # reservation code the gateway carries (external reference) names the link then.
         by_code = (
             select(Payment)
-            .where(Payment.gateway == gateway_name,
-                   Payment.reservation_code == (status.reservation_code or ""))
-            .order_by(Payment.id.desc()).limit(1)
-        )  # fmt: skip
+            .where(
+                Payment.gateway == gateway_name,
+                Payment.reservation_code == (status.reservation_code or ""),
+            )
+            .order_by(Payment.id.desc())
+            .limit(1)
+        )
         for query in (by_reference, by_code):
             if not self._database.is_sqlite:
                 query = query.with_for_update()

@@ -152,8 +152,11 @@ class StripeGateway:
             kind = identifier(at(document, "type"))
             if kind not in FOLLOWED:
                 return Ignored(kind)
-            return Notice(identifier(at(document, "id")), kind,
-                          identifier(at(document, "data", "object", "id")))  # fmt: skip
+            return Notice(
+                identifier(at(document, "id")),
+                kind,
+                identifier(at(document, "data", "object", "id")),
+            )
         except MalformedJson:
             raise InvalidWebhook("malformed") from None
 

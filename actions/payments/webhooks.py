@@ -57,9 +57,13 @@ class WebhookInbox:
             return "ignored"
         try:
             async with self._database.session() as session:
-                event = WebhookEvent(gateway=gateway_name, event_id=notice.event_id[:120],
-                                     kind=notice.kind[:80], reference=notice.reference[:100],
-                                     received_at=datetime.now(UTC))  # fmt: skip
+                event = WebhookEvent(
+                    gateway=gateway_name,
+                    event_id=notice.event_id[:120],
+                    kind=notice.kind[:80],
+                    reference=notice.reference[:100],
+                    received_at=datetime.now(UTC),
+                )
                 session.add(event)
         except IntegrityError:
             metrics.webhooks.labels(gateway_name, "duplicate").inc()
@@ -92,8 +96,13 @@ class WebhookInbox:
         try:
             status = await self._payments.gateways[gateway_name].status(reference)
         except GatewayError as error:
-            log.warning("webhook_apply_failed", gateway=gateway_name, event_row=event_id,
-                        status=error.status, code=error.code)  # fmt: skip
+            log.warning(
+                "webhook_apply_failed",
+                gateway=gateway_name,
+                event_row=event_id,
+                status=error.status,
+                code=error.code,
+            )
             return None
         settled = await self._payments.apply(gateway_name, status)
         async with self._database.session() as session:
@@ -108,12 +117,18 @@ class WebhookInbox:
         """Apply the events left unapplied for a while (not those a task is applying now)."""
         due = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
         async with self._database.session() as session:
-            ids = list(await session.scalars(
-                select(WebhookEvent.id)
-                .where(WebhookEvent.applied_at.is_(None), WebhookEvent.received_at < due,
-                       WebhookEvent.attempts < MAX_ATTEMPTS)
-                .order_by(WebhookEvent.id).limit(100)
-            ))  # fmt: skip
+            ids = list(
+                await session.scalars(
+                    select(WebhookEvent.id)
+                    .where(
+                        WebhookEvent.applied_at.is_(None),
+                        WebhookEvent.received_at < due,
+                        WebhookEvent.attempts < MAX_ATTEMPTS,
+                    )
+                    .order_by(WebhookEvent.id)
+                    .limit(100)
+                )
+            )
         for event_id in ids:
             with self._payments.metrics.loops.isolated("webhook_retry"):
                 await self.apply(event_id)

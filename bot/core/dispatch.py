@@ -144,8 +144,13 @@ class Dispatcher(Generic[S]):
             state.asking, state.confirming = missing.name, False
             if missing.prompt is not None:
                 asked = await missing.prompt(context, state.values)
-                return [replace(asked, values={**asked.values, "resuming": resuming},
-                                choices=(*asked.choices, cancel))]  # fmt: skip
+                return [
+                    replace(
+                        asked,
+                        values={**asked.values, "resuming": resuming},
+                        choices=(*asked.choices, cancel),
+                    )
+                ]
             choices = tuple(missing.choices(context, state.values)) if missing.choices else ()
             return [Outcome(missing.ask, values, (*choices, cancel))]
         if form.confirm is not None:

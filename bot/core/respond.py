@@ -89,5 +89,6 @@ APOLOGY = Outcome("engine/error")
 
 def _log_failure(event: str, turn: Turn) -> None:
     with suppress(Exception):  # a logger that fails must not take the apology with it
-        log.exception(event, channel=turn.message.channel,
-                      conversation=pseudonym(turn.conversation_key))  # fmt: skip
+        log.exception(
+            event, channel=turn.message.channel, conversation=pseudonym(turn.conversation_key)
+        )

@@ -205,18 +205,35 @@ def build_runtime(
         stores.rate_limits, policy.edges, networks(settings.trusted_proxies), metrics
     )
     return Runtime(
-        settings, engine, renderer, metrics, redis, stores, database, quotes, holds,
-        reservations, checkout, notifier, media, RoleBook(settings.staff_ids, settings.admin_ids),
-        payments=payments, refunds=refunds, inbox=WebhookInbox(database, payments),
+        settings,
+        engine,
+        renderer,
+        metrics,
+        redis,
+        stores,
+        database,
+        quotes,
+        holds,
+        reservations,
+        checkout,
+        notifier,
+        media,
+        RoleBook(settings.staff_ids, settings.admin_ids),
+        payments=payments,
+        refunds=refunds,
+        inbox=WebhookInbox(database, payments),
         forecasts=forecasts,
         edges=edges,
-    )  # fmt: skip
+    )
 
 
 def forecast_desk(
-    settings: Settings, database: Database, stores: Stores, metrics: Metrics,
+    settings: Settings,
+    database: Database,
+    stores: Stores,
+    metrics: Metrics,
     renderer: Renderer,
-) -> ForecastDesk:  # fmt: skip
+) -> ForecastDesk:
     """Staff forecasts: models from the registry, answers cached, words rendered."""
 
     def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
@@ -288,10 +305,16 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     await prepare_database(runtime.database, runtime.settings.default_property)
     tasks = []
     if upkeep:
-        tasks.append(asyncio.create_task(
-            run_upkeep(runtime.holds, runtime.database, hold_expiry_notice(runtime.notifier),
-                       runtime.metrics.loops)
-        ))  # fmt: skip
+        tasks.append(
+            asyncio.create_task(
+                run_upkeep(
+                    runtime.holds,
+                    runtime.database,
+                    hold_expiry_notice(runtime.notifier),
+                    runtime.metrics.loops,
+                )
+            )
+        )
         tasks.append(asyncio.create_task(run_payments_upkeep(runtime.inbox)))
     try:
         yield runtime

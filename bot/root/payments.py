@@ -59,19 +59,27 @@ def build_payments(
         gateways["stripe"] = StripeGateway(
             settings.stripe_api_key.get_secret_value(),
             settings.stripe_webhook_secret.get_secret_value(),
-            counters, api_base=settings.stripe_api_base, **common,
-        )  # fmt: skip
+            counters,
+            api_base=settings.stripe_api_base,
+            **common,
+        )
     if settings.mercadopago_access_token and settings.mercadopago_webhook_secret:
         gateways["mercadopago"] = MercadoPagoGateway(
             settings.mercadopago_access_token.get_secret_value(),
             settings.mercadopago_webhook_secret.get_secret_value(),
-            counters, api_base=settings.mercadopago_api_base, **common,
-        )  # fmt: skip
+            counters,
+            api_base=settings.mercadopago_api_base,
+            **common,
+        )
     if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
         gateways["paypal"] = PayPalGateway(
-            settings.paypal_client_id, settings.paypal_client_secret.get_secret_value(),
-            settings.paypal_webhook_id, counters, api_base=settings.paypal_api_base, **common,
-        )  # fmt: skip
+            settings.paypal_client_id,
+            settings.paypal_client_secret.get_secret_value(),
+            settings.paypal_webhook_id,
+            counters,
+            api_base=settings.paypal_api_base,
+            **common,
+        )
     staff = None
     if settings.staff_alerts:
         channel, _, conversation = settings.staff_alerts.partition(":")
@@ -82,9 +90,15 @@ def build_payments(
         token = checkout.link_for(code).rsplit("/", 1)[-1]
         return f"{settings.base_url}/payments/return/{gateway}/{token}"
 
-    payments = PaymentService(database, reservations, gateways,
-                              Routes.parse(settings.payment_routes, gateways), notices, counters,
-                              return_url)  # fmt: skip
+    payments = PaymentService(
+        database,
+        reservations,
+        gateways,
+        Routes.parse(settings.payment_routes, gateways),
+        notices,
+        counters,
+        return_url,
+    )
     refunds = Refunds(database, reservations, payments, notices, settings.refund_approval_above)
     payments.on_late_payment = refunds.refund_late_payment
     payments.on_duplicate_payment = refunds.refund_duplicate
@@ -92,8 +106,9 @@ def build_payments(
 
 
 def mount_payments(app: web.Application, runtime: Runtime) -> None:
-    desk = PaymentsDesk(runtime.reservations, runtime.payments, runtime.refunds, runtime.inbox,
-                        runtime.checkout)  # fmt: skip
+    desk = PaymentsDesk(
+        runtime.reservations, runtime.payments, runtime.refunds, runtime.inbox, runtime.checkout
+    )
     PaymentWebhooks(desk, runtime.renderer).mount(app)
     keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
     RefundAdmin(desk, keys, runtime.edges).mount(app)

@@ -153,6 +153,12 @@ def telegram_channel(
     )
     queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
     return TelegramChannel(
-        runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles,
-        max_text_chars=settings.max_text_chars, deep_link=deep_link,
-    )  # fmt: skip
+        runtime.engine,
+        runtime.renderer,
+        sender,
+        queue,
+        payloads,
+        runtime.roles,
+        max_text_chars=settings.max_text_chars,
+        deep_link=deep_link,
+    )

@@ -257,9 +257,16 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "api_keys", "allowed_origins", "staff_ids", "admin_ids", "payment_routes",
-        "payments_admin_keys", "trusted_proxies", "ops_networks", mode="before",
-    )  # fmt: skip
+        "api_keys",
+        "allowed_origins",
+        "staff_ids",
+        "admin_ids",
+        "payment_routes",
+        "payments_admin_keys",
+        "trusted_proxies",
+        "ops_networks",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -62,8 +62,9 @@ class DiscordSender:
         if reply.image is not None:
             media = await self._media.get(reply.image.media_key) if reply.image.media_key else None
             if media is not None:
-                messages[0]["file"] = discord.File(io.BytesIO(media.data), "picture.png",
-                                                   description=reply.image.alt or None)  # fmt: skip
+                messages[0]["file"] = discord.File(
+                    io.BytesIO(media.data), "picture.png", description=reply.image.alt or None
+                )
             else:
                 messages[0]["embed"] = discord.Embed().set_image(url=reply.image.url)
         view = await self._view(reply.buttons)

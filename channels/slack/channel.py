@@ -211,8 +211,9 @@ class _Directory:
                 for group in found.get("usergroups") or []:
                     members[group["id"]] = frozenset(group.get("users") or ())
             except SlackApiError as error:
-                log.warning("slack_lookup_failed", call="usergroups.list",
-                            error=error.response.get("error"))  # fmt: skip
+                log.warning(
+                    "slack_lookup_failed", call="usergroups.list", error=error.response.get("error")
+                )
             self._groups = (members, time.monotonic() + LOOKUP_TTL_SECONDS)
         return [group for group, users in self._groups[0].items() if user in users]
 

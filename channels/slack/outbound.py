@@ -75,9 +75,12 @@ class SlackSender:
                 media = await self._media.get(image.media_key) if image.media_key else None
                 if media is not None:
                     await self.client.files_upload_v2(
-                        channel=channel, content=media.data, filename="picture.png",
-                        alt_txt=image.alt, thread_ts=thread,
-                    )  # fmt: skip
+                        channel=channel,
+                        content=media.data,
+                        filename="picture.png",
+                        alt_txt=image.alt,
+                        thread_ts=thread,
+                    )
                 else:
                     alt = image.alt or "picture"
                     blocks = [{"type": "image", "image_url": image.url, "alt_text": alt}]
