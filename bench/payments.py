@@ -85,17 +85,19 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
     stripe = await FakeStripe().start()
     data_dir = Path(tempfile.mkdtemp(prefix="rsv-bench-payments-"))
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=data_dir,
         models_dir=arguments.models_dir,
         secret_key="bench-secret",
         database_url=arguments.postgresql_url,
-        stripe_api_key="sk_test_bench",
-        stripe_webhook_secret=stripe.webhook_secret,
-        stripe_api_base=stripe.url,
-        payment_routes=["BRL=stripe"],
         hold_minutes=60,
         log_level="WARNING",
+        stripe={
+            "api_key": "sk_test_bench",
+            "webhook_secret": stripe.webhook_secret,
+            "api_base": stripe.url,
+        },
+        payment={"routes": ["BRL=stripe"]},
     )
     runtime = build_runtime(settings)
     server = TestServer(create_app(settings, runtime), host="127.0.0.1")

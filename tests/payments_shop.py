@@ -274,7 +274,6 @@ async def every_shop_fixture(
     tmp_path: Path,
 ) -> AsyncIterator[Shop]:
     """A shop whose guests choose among all four gateways, the sandbox page first."""
-    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path,
-                             payment_routes=EVERY_GATEWAY)  # fmt: skip
+    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path, payment={"routes": EVERY_GATEWAY})  # fmt: skip
     yield opened
     await close_shop(opened)

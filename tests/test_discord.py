@@ -78,10 +78,12 @@ async def server(
     base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     settings = make_settings(
         redis_url=REDIS_URL,
-        discord_token=fakes.TOKEN,
-        discord_api_url=str(local.make_url("/api/v10")),
-        discord_gateway_url=str(local.make_url("/gateway")).replace("http", "ws", 1),
         staff_ids=[f"discord:group:{fakes.STAFF_ROLE}"],
+        discord={
+            "token": fakes.TOKEN,
+            "api_url": str(local.make_url("/api/v10")),
+            "gateway_url": str(local.make_url("/gateway")).replace("http", "ws", 1),
+        },
     )
     runtime = build_runtime(settings, router=staff_router())
     app = create_app(settings, runtime)

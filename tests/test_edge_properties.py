@@ -28,7 +28,7 @@ from bot.edge.json_body import MalformedJson, json_object
 from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app, runtime_lifespan
 from bot.root.secret import webhook_secret
 from bot.root.settings import Settings
-from channels.slack import EVENTS_PATH
+from channels.slack.channel import EVENTS_PATH
 from channels.telegram.registration import WEBHOOK_PATH
 from intents.dates import stay_dates
 from intents.understanding import ModelUnderstanding
@@ -237,12 +237,7 @@ async def providers(
     for server in servers:
         await server.start_server()
     slack.base = str(servers[1].make_url("")).rstrip("/")
-    settings_ = make_settings(
-        telegram_token=TOKEN, telegram_api_url=str(servers[0].make_url("")).rstrip("/"),
-        slack_bot_token=slack_fakes.TOKEN, slack_signing_secret=slack_fakes.SIGNING_SECRET,
-        slack_api_url=str(servers[1].make_url("/api/")),
-        telegram_chat_interval_seconds=0.0, slack_channel_interval_seconds=0.0,
-    )  # fmt: skip
+    settings_ = make_settings(telegram={"token": TOKEN, "api_url": str(servers[0].make_url("")).rstrip("/"), "chat_interval_seconds": 0.0}, slack={"bot_token": slack_fakes.TOKEN, "signing_secret": slack_fakes.SIGNING_SECRET, "api_url": str(servers[1].make_url("/api/")), "channel_interval_seconds": 0.0})  # fmt: skip
     app = create_app(settings_)
     client = await aiohttp_client(app)
     yield Providers(client, telegram, slack, webhook_secret(settings_, "telegram"), app)

@@ -36,7 +36,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def runtime(
     backend_settings: Callable[..., Settings], trained: Path
 ) -> AsyncIterator[Runtime]:
-    settings = backend_settings(forecast_models_dir=trained)
+    settings = backend_settings(forecast={"models_dir": trained})
     async with runtime_lifespan(build_runtime(settings), upkeep=False) as running:
         yield running
 
@@ -133,7 +133,7 @@ async def test_answers_are_cached_per_version_and_counted(runtime: Runtime) -> N
 async def test_a_fresh_install_trains_in_the_background_and_then_answers(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    settings = make_settings(forecast_models_dir=tmp_path / "empty-registry")
+    settings = make_settings(forecast={"models_dir": tmp_path / "empty-registry"})
     async with runtime_lifespan(build_runtime(settings), upkeep=False) as runtime:
         waiting = await ask(runtime, "occupancy forecast for next week", "en")
         assert "being trained" in waiting.text

@@ -68,7 +68,7 @@ async def fake_openai() -> AsyncIterator[tuple[FakeOpenAI, str]]:
 
 def assisted(make_settings: Callable[..., Settings], base_url: str, **overrides: Any) -> Any:
     settings = make_settings(
-        llm_base_url=base_url, llm_model="local-test-model", llm_timeout_seconds=1.0, **overrides
+        **overrides, llm={"base_url": base_url, "model": "local-test-model", "timeout_seconds": 1.0}
     )
     return build_understanding(settings, today=TODAY)
 

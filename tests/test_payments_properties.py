@@ -64,12 +64,7 @@ class MoneyStories(RuleBasedStateMachine):
         self.clock = clock
         self.stripe = self.run(FakeStripe().start())
         url = f"sqlite+aiosqlite:///{tmp_path}/{uuid.uuid4().hex}.db"
-        self.settings = make_settings(
-            database_url=url, stripe_api_key="sk_test_story",
-            stripe_webhook_secret=self.stripe.webhook_secret, stripe_api_base=self.stripe.url,
-            payment_routes=["BRL=sandbox+stripe"], refund_approval_above=300_00,
-            payment_gateway_timeout_seconds=2.0,
-        )  # fmt: skip
+        self.settings = make_settings(database_url=url, refund_approval_above=300_00, stripe={"api_key": "sk_test_story", "webhook_secret": self.stripe.webhook_secret, "api_base": self.stripe.url}, payment={"routes": ["BRL=sandbox+stripe"], "gateway_timeout_seconds": 2.0})  # fmt: skip
         self.runtime = self._start()
         self.run(prepare_database(self.runtime.database, None))
         self.product_id = self.run(self._standard_room())

@@ -38,11 +38,6 @@ def test_a_malformed_route_stops_the_start(entry: str) -> None:
 def test_the_runtime_builds_only_the_gateways_it_has_credentials_for(
     make_settings: Callable[..., Settings],
 ) -> None:
-    settings = make_settings(
-        payment_routes=["BRL=mercadopago+paypal+stripe"],
-        stripe_api_key="sk_test", stripe_webhook_secret="whsec_x",
-        paypal_client_id="client", paypal_client_secret="secret",  # no webhook id: off
-        mercadopago_access_token="TEST-token",  # no webhook secret: off
-    )  # fmt: skip
+    settings = make_settings(payment={"routes": ["BRL=mercadopago+paypal+stripe"]}, stripe={"api_key": "sk_test", "webhook_secret": "whsec_x"}, paypal={"client_id": "client", "client_secret": "secret"}, mercadopago={"access_token": "TEST-token"})  # fmt: skip
     payments = build_runtime(settings).payments
     assert set(payments.gateways) == {"sandbox", "stripe"}

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.root.settings import Settings
-from channels.slack import EVENTS_PATH, SlackChannel
+from channels.slack.channel import EVENTS_PATH, SlackChannel
 from channels.telegram.channel import TelegramChannel
 from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack, signed
@@ -91,16 +91,20 @@ async def open_desk(
         await server.start_server()
     slack.base = str(servers[0].make_url("")).rstrip("/")
     settings = backend_settings(
-        slack_bot_token=fakes.TOKEN,
-        slack_signing_secret=fakes.SIGNING_SECRET,
-        slack_api_url=str(servers[0].make_url("/api/")),
-        telegram_token=TELEGRAM_TOKEN,
-        telegram_api_url=str(servers[1].make_url("")).rstrip("/"),
         staff_ids=[f"slack:{STAFF}", "slack:group:SFRONT01"],
         handoff_address=f"slack:{TEAM}",
-        slack_channel_interval_seconds=0.0,
-        telegram_chat_interval_seconds=0.0,
         **overrides,
+        slack={
+            "bot_token": fakes.TOKEN,
+            "signing_secret": fakes.SIGNING_SECRET,
+            "api_url": str(servers[0].make_url("/api/")),
+            "channel_interval_seconds": 0.0,
+        },
+        telegram={
+            "token": TELEGRAM_TOKEN,
+            "api_url": str(servers[1].make_url("")).rstrip("/"),
+            "chat_interval_seconds": 0.0,
+        },
     )
     runtime = build_runtime(settings, router=staff_router())
     app = create_app(settings, runtime)

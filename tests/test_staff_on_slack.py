@@ -19,7 +19,9 @@ __all__ = ["trained"]  # the module-scoped fixture: models trained once
 async def desk(
     aiohttp_client: Any, backend_settings: Callable[..., Settings], trained: Path
 ) -> AsyncIterator[Desk]:
-    async with open_desk(aiohttp_client, backend_settings, forecast_models_dir=trained) as opened:
+    async with open_desk(
+        aiohttp_client, backend_settings, forecast={"models_dir": trained}
+    ) as opened:
         yield opened
 
 

@@ -104,10 +104,12 @@ async def telegram(aiohttp_client: Any, backend_settings: SettingsFactory) -> Te
     server = TestServer(fake.app())
     await server.start_server()
     settings = backend_settings(
-        telegram_token=TOKEN,
-        telegram_api_url=str(server.make_url("")).rstrip("/"),
         staff_ids=[f"telegram:{STAFF_USER}"],
-        telegram_chat_interval_seconds=0.01,
+        telegram={
+            "token": TOKEN,
+            "api_url": str(server.make_url("")).rstrip("/"),
+            "chat_interval_seconds": 0.01,
+        },
     )
     runtime = build_runtime(settings, router=staff_router())
     app = create_app(settings, runtime)
@@ -279,10 +281,12 @@ async def test_set_webhook_registers_the_url_secret_and_update_types(
     server = TestServer(fake.app())
     await server.start_server()
     settings = make_settings(
-        telegram_token=TOKEN,
-        telegram_api_url=str(server.make_url("")).rstrip("/"),
         public_url="https://bot.pousada.example",
-        telegram_webhook_secret="s3cret-token_1",
+        telegram={
+            "token": TOKEN,
+            "api_url": str(server.make_url("")).rstrip("/"),
+            "webhook_secret": "s3cret-token_1",
+        },
     )
     try:
         said = await set_telegram_webhook(settings)
@@ -304,7 +308,7 @@ async def test_a_refused_webhook_registration_says_why(make_settings: SettingsFa
     server = TestServer(fake.app())
     await server.start_server()
     settings = make_settings(
-        telegram_token=TOKEN, telegram_api_url=str(server.make_url("")).rstrip("/")
+        telegram={"token": TOKEN, "api_url": str(server.make_url("")).rstrip("/")}
     )
     try:
         with pytest.raises(RegistrationFailed, match="message text is empty"):
@@ -321,9 +325,11 @@ async def test_polling_mode_answers_without_a_webhook(
     await server.start_server()
     fake.updates.append(text_update(6001, "oi", update_id=1))
     settings = make_settings(
-        telegram_token=TOKEN,
-        telegram_api_url=str(server.make_url("")).rstrip("/"),
-        telegram_mode="polling",
+        telegram={
+            "token": TOKEN,
+            "api_url": str(server.make_url("")).rstrip("/"),
+            "mode": "polling",
+        }
     )
     client = await aiohttp_client(create_app(settings))
     try:

@@ -243,7 +243,7 @@ def forecast_desk(
         database,
         Registry(settings.forecast_model_directory),
         settings.pricing_dir,
-        AnswerCache(stores.forecast_answers, metrics.registry, settings.forecast_cache_seconds),
+        AnswerCache(stores.forecast_answers, metrics.registry, settings.forecast.cache_seconds),
         words,
         settings.default_property,
     )
@@ -272,16 +272,16 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
     model, _ = load_or_train(ModelStore(settings.model_directory), settings.nlu_threshold)
     zone = ZoneInfo(settings.timezone)
     assist = None
-    if settings.llm_base_url is not None:
+    if settings.llm.base_url is not None:
         client = AsyncOpenAI(
-            base_url=settings.llm_base_url,
-            api_key=settings.llm_api_key.get_secret_value(),
-            timeout=settings.llm_timeout_seconds,
+            base_url=settings.llm.base_url,
+            api_key=settings.llm.api_key.get_secret_value(),
+            timeout=settings.llm.timeout_seconds,
             max_retries=1,
         )
         prompts = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "prompts"), autoescape=False)
         system_prompt = prompts.get_template("nlu/assist_system.j2")
-        assist = LlmAssist(client, settings.llm_model, system_prompt, settings.timezone)
+        assist = LlmAssist(client, settings.llm.model, system_prompt, settings.timezone)
     clock = (lambda: today) if today is not None else (lambda: datetime.now(zone).date())
     return ModelUnderstanding(model, EntityExtractor(), clock, assist)
 

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     elif arguments.command == "payments":
         sys.exit(asyncio.run(_reconcile(settings)))
     elif arguments.command == "telegram":
-        if settings.telegram_token is None:
+        if settings.telegram.token is None:
             sys.exit("rsv360 telegram: set RSV_TELEGRAM_TOKEN first")
         from channels.telegram.registration import RegistrationFailed
 
@@ -160,11 +160,11 @@ async def set_telegram_webhook(settings: Settings) -> str:
     from bot.root.secret import webhook_secret
     from channels.telegram.registration import CHANNEL, WEBHOOK_PATH, set_webhook
 
-    assert settings.telegram_token is not None
+    assert settings.telegram.token is not None
     url = f"{settings.base_url}{WEBHOOK_PATH}"
     secret = webhook_secret(settings, CHANNEL)
-    token = settings.telegram_token.get_secret_value()
-    await set_webhook(token, url, secret, settings.telegram_api_url)
+    token = settings.telegram.token.get_secret_value()
+    await set_webhook(token, url, secret, settings.telegram.api_url)
     return f"Telegram will post updates to {url}"
 
 

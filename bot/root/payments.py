@@ -50,34 +50,34 @@ def build_payments(
     """The gateways that have credentials, the routes between them, and the refund desk."""
     counters = PaymentMetrics(metrics.registry, metrics.loops)
     common: dict[str, Any] = {
-        "tolerance_seconds": settings.payment_webhook_tolerance_seconds,
-        "retries": settings.payment_gateway_retries,
-        "timeout_seconds": settings.payment_gateway_timeout_seconds,
+        "tolerance_seconds": settings.payment.webhook_tolerance_seconds,
+        "retries": settings.payment.gateway_retries,
+        "timeout_seconds": settings.payment.gateway_timeout_seconds,
     }
     gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, reservations, database)}
-    if settings.stripe_api_key and settings.stripe_webhook_secret:
+    if settings.stripe.api_key and settings.stripe.webhook_secret:
         gateways["stripe"] = StripeGateway(
-            settings.stripe_api_key.get_secret_value(),
-            settings.stripe_webhook_secret.get_secret_value(),
+            settings.stripe.api_key.get_secret_value(),
+            settings.stripe.webhook_secret.get_secret_value(),
             counters,
-            api_base=settings.stripe_api_base,
+            api_base=settings.stripe.api_base,
             **common,
         )
-    if settings.mercadopago_access_token and settings.mercadopago_webhook_secret:
+    if settings.mercadopago.access_token and settings.mercadopago.webhook_secret:
         gateways["mercadopago"] = MercadoPagoGateway(
-            settings.mercadopago_access_token.get_secret_value(),
-            settings.mercadopago_webhook_secret.get_secret_value(),
+            settings.mercadopago.access_token.get_secret_value(),
+            settings.mercadopago.webhook_secret.get_secret_value(),
             counters,
-            api_base=settings.mercadopago_api_base,
+            api_base=settings.mercadopago.api_base,
             **common,
         )
-    if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
+    if settings.paypal.client_id and settings.paypal.client_secret and settings.paypal.webhook_id:
         gateways["paypal"] = PayPalGateway(
-            settings.paypal_client_id,
-            settings.paypal_client_secret.get_secret_value(),
-            settings.paypal_webhook_id,
+            settings.paypal.client_id,
+            settings.paypal.client_secret.get_secret_value(),
+            settings.paypal.webhook_id,
             counters,
-            api_base=settings.paypal_api_base,
+            api_base=settings.paypal.api_base,
             **common,
         )
     staff = None
@@ -94,7 +94,7 @@ def build_payments(
         database,
         reservations,
         gateways,
-        Routes.parse(settings.payment_routes, gateways),
+        Routes.parse(settings.payment.routes, gateways),
         notices,
         counters,
         return_url,

@@ -47,20 +47,20 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
     settings = runtime.settings
     payloads = PayloadStore(runtime.stores.payloads)
     unreachable = UnreachableStore(runtime.stores.unreachable)
-    if settings.telegram_token is not None:
+    if settings.telegram.token is not None:
         telegram = telegram_channel(runtime, payloads, unreachable)
-        if settings.telegram_mode == "webhook":
+        if settings.telegram.mode == "webhook":
             telegram.mount_webhook(app, webhook_secret(settings, TELEGRAM))
         else:
             telegram.mount_polling(app)
         runtime.notifier.register(TELEGRAM, telegram.deliver)
         mounted[TELEGRAM] = telegram
-    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+    if settings.slack.bot_token is not None and settings.slack.signing_secret is not None:
         slack = slack_channel(runtime, unreachable)
         slack.mount(app)
         runtime.notifier.register(SLACK, slack.deliver)
         mounted[SLACK] = slack
-    if settings.discord_token is not None:
+    if settings.discord.token is not None:
         discord_ = discord_channel(runtime, payloads, unreachable)
         discord_.mount(app)
         runtime.notifier.register(DISCORD, discord_.deliver)
@@ -72,11 +72,11 @@ def discord_channel(
     runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
 ) -> DiscordChannel:
     settings = runtime.settings
-    assert settings.discord_token is not None
-    if settings.discord_api_url:  # discord.py keeps its endpoints on classes: one per process
-        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    assert settings.discord.token is not None
+    if settings.discord.api_url:  # discord.py keeps its endpoints on classes: one per process
+        discord.http.Route.BASE = settings.discord.api_url.rstrip("/")
+    if settings.discord.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
     intents = discord.Intents.none()
     intents.guilds = intents.dm_messages = True
     # Also refused per message (DiscordSender): any send that forgets it still pings nobody.
@@ -97,7 +97,7 @@ def discord_channel(
         queue,
         payloads,
         runtime.roles,
-        token=settings.discord_token.get_secret_value(),
+        token=settings.discord.token.get_secret_value(),
         max_text_chars=settings.max_text_chars,
         command_description=described[0],
         text_description=described[1],
@@ -106,16 +106,16 @@ def discord_channel(
 
 def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
     settings = runtime.settings
-    assert settings.slack_bot_token is not None
-    assert settings.slack_signing_secret is not None
+    assert settings.slack.bot_token is not None
+    assert settings.slack.signing_secret is not None
     client = AsyncWebClient(
-        settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        settings.slack.bot_token.get_secret_value(),
+        base_url=settings.slack.api_url or AsyncWebClient.BASE_URL,
         retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler()],
     )
     sender = SlackSender(client, runtime.media.store)
     pace = Pace(
-        settings.slack_channel_interval_seconds, max_attempts=settings.delivery_max_attempts
+        settings.slack.channel_interval_seconds, max_attempts=settings.delivery_max_attempts
     )
     queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
     return SlackChannel(
@@ -125,20 +125,20 @@ def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChann
         queue,
         runtime.roles,
         DedupeStore(runtime.stores.dedupe),
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=settings.slack.signing_secret.get_secret_value(),
         max_text_chars=settings.max_text_chars,
     )
 
 
 def telegram_bot(settings: Settings) -> Bot:
-    assert settings.telegram_token is not None
+    assert settings.telegram.token is not None
     api = (
-        TelegramAPIServer.from_base(settings.telegram_api_url)
-        if settings.telegram_api_url
+        TelegramAPIServer.from_base(settings.telegram.api_url)
+        if settings.telegram.api_url
         else None
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
-    return Bot(settings.telegram_token.get_secret_value(), session=session)
+    return Bot(settings.telegram.token.get_secret_value(), session=session)
 
 
 def telegram_channel(
@@ -147,8 +147,8 @@ def telegram_channel(
     settings = runtime.settings
     sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
     pace = Pace(
-        settings.telegram_chat_interval_seconds,
-        settings.telegram_messages_per_second,
+        settings.telegram.chat_interval_seconds,
+        settings.telegram.messages_per_second,
         max_attempts=settings.delivery_max_attempts,
     )
     queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)

@@ -23,7 +23,7 @@ def secret_key(settings: Settings) -> str:
 
 def webhook_secret(settings: Settings, channel: str) -> str:
     """The configured webhook secret, else one derived from the server's secret key."""
-    if channel == "telegram" and settings.telegram_webhook_secret is not None:
-        return settings.telegram_webhook_secret.get_secret_value()
+    if channel == "telegram" and settings.telegram.webhook_secret is not None:
+        return settings.telegram.webhook_secret.get_secret_value()
     digest = hmac.new(secret_key(settings).encode(), f"webhook:{channel}".encode(), "sha256")
     return digest.hexdigest()

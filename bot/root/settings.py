@@ -1,6 +1,9 @@
 """Every setting of the bot, read from ``RSV_*`` environment variables and an optional ``.env``.
 
-Only the composition root (``bot.root.app``) and the CLI construct :class:`Settings`.
+Only the composition root (``bot.root.app``) and the CLI construct :class:`Settings`. A
+channel's or capability's own settings are a section defined beside what it configures
+(``channels/telegram/settings.py``, ``actions/payments/settings.py``, …); their variables keep
+flat names, ``RSV_<SECTION>_<FIELD>``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,41 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from actions.forecasts.settings import ForecastSettings
+from actions.payments.settings import (
+    MercadoPagoSettings,
+    PaymentSettings,
+    PayPalSettings,
+    StripeSettings,
+)
+from channels.discord.settings import DiscordSettings
+from channels.slack.settings import SlackSettings
+from channels.telegram.settings import TelegramSettings
+from intents.settings import LlmSettings
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="RSV_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="RSV_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A section's settings keep flat names: RSV_TELEGRAM_TOKEN is telegram.token.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
     )
+
+    telegram: TelegramSettings = TelegramSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    payment: PaymentSettings = PaymentSettings()
+    stripe: StripeSettings = StripeSettings()
+    mercadopago: MercadoPagoSettings = MercadoPagoSettings()
+    paypal: PayPalSettings = PayPalSettings()
+    forecast: ForecastSettings = ForecastSettings()
+    llm: LlmSettings = LlmSettings()
 
     host: str = Field("127.0.0.1", description="Address `rsv360 serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `rsv360 serve` listens on.")
@@ -62,15 +93,6 @@ class Settings(BaseSettings):
     nlu_threshold: float = Field(
         0.3, gt=0, lt=1, description="Intent confidence below which a message is out of scope."
     )
-    llm_base_url: str | None = Field(
-        None, description="OpenAI-compatible endpoint that helps with unsure messages; off unset."
-    )
-    llm_api_key: SecretStr = Field(SecretStr("none"), description="API key of that endpoint.")
-    llm_model: str = Field("gpt-4o-mini", description="Model name asked at that endpoint.")
-    llm_timeout_seconds: float = Field(
-        3.0, gt=0, description="Longest wait for the LLM before the model's reading stands."
-    )
-
     log_format: Literal["json", "console"] = Field("json", description="Log line format.")
     log_level: str = Field("INFO", description="Log level name.")
 
@@ -113,43 +135,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated admin identities, as staff_ids."
     )
 
-    # -- payments --
-    payment_routes: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Comma-separated gateways per currency and property, preferred first: "
-        "BRL=mercadopago+sandbox,USD=stripe+paypal,pousada-do-mar/EUR=paypal; sandbox when unset.",
-    )
-    stripe_api_key: SecretStr | None = Field(None, description="Stripe secret key; off unset.")
-    stripe_webhook_secret: SecretStr | None = Field(
-        None, description="Stripe endpoint signing secret (whsec_...); Stripe is off unset."
-    )
-    stripe_api_base: str = Field("https://api.stripe.com", description="Stripe API base URL.")
-    mercadopago_access_token: SecretStr | None = Field(
-        None, description="Mercado Pago access token; off unset."
-    )
-    mercadopago_webhook_secret: SecretStr | None = Field(
-        None, description="Mercado Pago webhook secret (x-signature); Mercado Pago is off unset."
-    )
-    mercadopago_api_base: str = Field(
-        "https://api.mercadopago.com", description="Mercado Pago API base URL."
-    )
-    paypal_client_id: str | None = Field(None, description="PayPal REST client id; off unset.")
-    paypal_client_secret: SecretStr | None = Field(None, description="PayPal REST secret.")
-    paypal_webhook_id: str | None = Field(
-        None, description="PayPal webhook id, for signature verification; PayPal is off unset."
-    )
-    paypal_api_base: str = Field(
-        "https://api-m.sandbox.paypal.com", description="PayPal API base (sandbox or live)."
-    )
-    payment_webhook_tolerance_seconds: int = Field(
-        300, gt=0, description="Oldest webhook timestamp accepted (replay protection)."
-    )
-    payment_gateway_timeout_seconds: float = Field(
-        10.0, gt=0, description="Longest wait for one gateway call."
-    )
-    payment_gateway_retries: int = Field(
-        2, ge=0, le=5, description="Retries of a gateway call after 429, 5xx or a timeout."
-    )
+    # -- payments (the gateways are sections above) --
     refund_approval_above: int = Field(
         100_000,
         ge=0,
@@ -166,73 +152,22 @@ class Settings(BaseSettings):
         "(decisions record admin:<name>) or a plain key; closed when unset.",
     )
 
-    # -- provider channels --
-    telegram_token: SecretStr | None = Field(
-        None, description="Telegram bot token from @BotFather; the Telegram channel is off unset."
-    )
-    telegram_mode: Literal["webhook", "polling"] = Field(
-        "webhook", description="webhook (production, behind public_url) or polling (local dev)."
-    )
-    telegram_webhook_secret: SecretStr | None = Field(
-        None,
-        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; derived from "
-        "secret_key when unset.",
-    )
-    telegram_api_url: str | None = Field(
-        None, description="Bot API server base URL (a local server); api.telegram.org unset."
-    )
-    slack_bot_token: SecretStr | None = Field(
-        None, description="Slack bot token (xoxb-...); the Slack channel is off unset."
-    )
-    slack_signing_secret: SecretStr | None = Field(
-        None, description="Slack app signing secret that verifies every request from Slack."
-    )
-    slack_api_url: str | None = Field(
-        None, description="Slack Web API base URL ending in /api/; slack.com unset."
-    )
-    discord_token: SecretStr | None = Field(
-        None, description="Discord bot token; the Discord channel is off unset."
-    )
-    discord_api_url: str | None = Field(
-        None, description="Discord REST base (…/api/v10) and gateway are Discord's unset."
-    )
-    discord_gateway_url: str | None = Field(
-        None, description="Discord gateway ws:// URL; Discord's own unset."
-    )
+    # -- provider channels (each is a section above) --
     handoff_address: str | None = Field(
         None,
         pattern=r"^[a-z]+:[^:\s]+$",
         description="Where guests' requests for a person go: channel:conversation "
         "(slack:C0123, telegram:-100123, discord:456); requests are only recorded unset.",
     )
-    telegram_chat_interval_seconds: float = Field(
-        1.0, ge=0, description="Least time between two proactive messages to one Telegram chat."
-    )
-    telegram_messages_per_second: float = Field(
-        30.0, gt=0, description="Most proactive Telegram messages per second over all chats."
-    )
-    slack_channel_interval_seconds: float = Field(
-        1.0, ge=0, description="Least time between two proactive messages to one Slack channel."
-    )
     delivery_max_attempts: int = Field(
         5, ge=1, le=20, description="Tries of one provider message on 429/5xx before it is dropped."
     )
 
-    # -- forecasts --
-    forecast_models_dir: Path | None = Field(
-        None,
-        description="Where forecast model versions and the promoted list are kept; defaults to "
-        "the models dir's forecasts folder.",
-    )
     pricing_dir: Path = Field(
         PACKAGE_ROOT / "actions" / "forecasts" / "pricing",
         description="Folder of the properties' price limits (floors and ceilings per season), "
         "one YAML file per property slug.",
     )
-    forecast_cache_seconds: int = Field(
-        900, ge=0, description="How long a forecast answer is served from the cache."
-    )
-
     rate_limits_file: Path = Field(
         PACKAGE_ROOT / "bot" / "ratelimits.yaml", description="Rate limit declarations."
     )
@@ -261,7 +196,6 @@ class Settings(BaseSettings):
         "allowed_origins",
         "staff_ids",
         "admin_ids",
-        "payment_routes",
         "payments_admin_keys",
         "trusted_proxies",
         "ops_networks",
@@ -297,7 +231,7 @@ class Settings(BaseSettings):
 
     @property
     def forecast_model_directory(self) -> Path:
-        return self.forecast_models_dir or self.model_directory / "forecasts"
+        return self.forecast.models_dir or self.model_directory / "forecasts"
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,67 @@
+"""Payment settings, one section per gateway (``RSV_STRIPE_*``, ``RSV_MERCADOPAGO_*``,
+``RSV_PAYPAL_*``) and one for what they share (``RSV_PAYMENT_*``); read by ``bot.root.settings``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+
+class PaymentSettings(BaseModel):
+    routes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated gateways per currency and property, preferred first: "
+        "BRL=mercadopago+sandbox,USD=stripe+paypal,pousada-do-mar/EUR=paypal; sandbox when unset.",
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300, gt=0, description="Oldest webhook timestamp accepted (replay protection)."
+    )
+    gateway_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for one gateway call."
+    )
+    gateway_retries: int = Field(
+        default=2, ge=0, le=5, description="Retries of a gateway call after 429, 5xx or a timeout."
+    )
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+
+class StripeSettings(BaseModel):
+    api_key: SecretStr | None = Field(default=None, description="Stripe secret key; off unset.")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Stripe endpoint signing secret (whsec_...); Stripe is off unset."
+    )
+    api_base: str = Field(default="https://api.stripe.com", description="Stripe API base URL.")
+
+
+class MercadoPagoSettings(BaseModel):
+    access_token: SecretStr | None = Field(
+        default=None, description="Mercado Pago access token; off unset."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Mercado Pago webhook secret (x-signature); Mercado Pago is off unset.",
+    )
+    api_base: str = Field(
+        default="https://api.mercadopago.com", description="Mercado Pago API base URL."
+    )
+
+
+class PayPalSettings(BaseModel):
+    client_id: str | None = Field(default=None, description="PayPal REST client id; off unset.")
+    client_secret: SecretStr | None = Field(default=None, description="PayPal REST secret.")
+    webhook_id: str | None = Field(
+        default=None,
+        description="PayPal webhook id, for signature verification; PayPal is off unset.",
+    )
+    api_base: str = Field(
+        default="https://api-m.sandbox.paypal.com", description="PayPal API base (sandbox or live)."
+    )
