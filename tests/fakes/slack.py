@@ -1,8 +1,10 @@
 """A local Slack Web API (``/api/{method}``) and response_url endpoint, plus signed requests.
 
 Records every call with its arrival time; ``fail(method, status, times)`` answers Slack's error
-bodies (429 with ``Retry-After``), and ``users`` / ``groups`` feed users.info and
-usergroups.list. ``signed(secret, body)`` builds the headers Slack sends.
+bodies (429 with ``Retry-After``), ``locales`` (by user id) and ``groups`` (user ids by group)
+feed users.info and usergroups.list, and uploads land on this server's own ``/upload`` URL.
+``signed(body)`` builds the headers Slack signs a request with (another ``secret``, or an old
+timestamp ``at``, for the refusals).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A local Stripe: Checkout Sessions, their payment intents and charges, refunds, and signed
-events. Form-encoded requests and JSON answers as the API documents them; ``Idempotency-Key``
-replays the first answer."""
+events. Form-encoded requests and JSON answers as the API documents them; a POST repeating an
+``Idempotency-Key`` gets its first answer again."""
 
 from __future__ import annotations
 

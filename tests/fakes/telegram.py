@@ -3,7 +3,8 @@
 Calls arrive as ``POST /bot{token}/{method}`` (form-encoded, or multipart for uploads) and are
 recorded with their arrival time. Tests script failures: ``fail(method, status, times)`` answers
 the next calls with Telegram's error bodies (429 carries ``parameters.retry_after``), and chats
-in ``blocked`` answer 403 as for a user who blocked the bot.
+in ``blocked`` answer 403 as for a user who blocked the bot. ``updates`` are what getUpdates
+hands out from its ``offset`` on, for the polling mode.
 """
 
 from __future__ import annotations

@@ -1,0 +1,335 @@
+"""A bot with every gateway pointed at its local fake, on SQLite or PostgreSQL, a guest and a
+staff member who talk to it through the engine, and the messages the Notifier pushes.
+
+Registered as a pytest plugin by tests/conftest.py: ``open_shop`` opens shops with settings of a
+test's own, ``shop`` and ``every_shop`` run a test on both databases (``shop_database``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from actions.payments.invariants import check as check_invariants
+from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
+from bot import Message, Reply
+from bot.app import Runtime, build_runtime, create_app
+from bot.settings import Settings
+from bot.types import Address
+from tests.fakes.mercadopago import FakeMercadoPago
+from tests.fakes.paypal import FakePayPal
+from tests.fakes.stripe import FakeStripe
+from tests.support.databases import database_url, fresh_database
+from tests.support.stays import Stay, in_portuguese, off_season_stay
+
+CODE = re.compile(r"RSV-[A-Z0-9]{6}")
+STAFF = Address("staff", "room-1")
+ADMIN_KEY = "admin-key-for-tests"
+
+
+@dataclass
+class Chat:
+    runtime: Runtime
+    conversation: str
+    channel: str = "test"
+    role: str = "guest"
+    locale: str = "pt-BR"
+    last: tuple[Reply, ...] = ()
+
+    async def says(self, text: str) -> str:
+        return await self._turn(text=text)
+
+    async def presses(self, title: str) -> str:
+        button = next(b for r in self.last for b in r.buttons if b.title.startswith(title))
+        assert button.payload, f"{title} is a link button"
+        return await self.sends(button.payload)
+
+    async def sends(self, payload: str) -> str:
+        return await self._turn(payload=payload)
+
+    def link(self) -> str:
+        return next(b.url for reply in self.last for b in reply.buttons if b.url)
+
+    def buttons(self) -> list[str]:
+        return [button.title for reply in self.last for button in reply.buttons]
+
+    async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
+        result = await self.runtime.engine.handle(
+            Message(
+                self.channel,
+                self.conversation,
+                f"user-{self.conversation}",
+                text=text,
+                payload=payload,
+                locale_hint=self.locale,
+                role=self.role,
+            )  # type: ignore[arg-type]
+        )
+        assert result.status == "handled", result
+        self.last = result.replies
+        return "\n".join(reply.text for reply in result.replies)
+
+
+@dataclass
+class Shop:
+    runtime: Runtime
+    client: TestClient
+    stripe: FakeStripe
+    mp: FakeMercadoPago
+    paypal: FakePayPal
+    pushed: list[tuple[Address, Reply]] = field(default_factory=list)
+    broken_on_purpose: set[str] = field(default_factory=set)
+    """Invariant rules a scenario breaks by design (money moved behind the bot's back): the
+    check at the end of the scenario expects a violation of each, and no other."""
+
+    def to(self, address: Address) -> list[Reply]:
+        return [reply for where, reply in self.pushed if where == address]
+
+    def guest_heard(self, conversation: str) -> list[str]:
+        return [reply.text for reply in self.to(Address("test", conversation))]
+
+    def staff_heard(self) -> list[Reply]:
+        return self.to(STAFF)
+
+    def staff(self) -> Chat:
+        """The staff member, in the room where the staff alerts go."""
+        return Chat(self.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
+
+    async def webhook(self, gateway: str, body: bytes, headers: dict[str, str]) -> int:
+        response = await self.client.post(
+            f"/webhooks/payments/{gateway}", data=body, headers=headers
+        )
+        return response.status
+
+    async def settle(self) -> None:
+        await self.runtime.inbox.drain()
+
+    async def count(self, table: Any, *where: Any) -> int:
+        async with self.runtime.database.session() as session:
+            return int(
+                await session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+            )
+
+    async def ledger(self, code: str) -> list[LedgerEntry]:
+        async with self.runtime.database.session() as session:
+            rows = await session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.reservation_code == code)
+                .order_by(LedgerEntry.id)
+            )
+            return list(rows)
+
+    async def payment(self, code: str) -> Payment:
+        async with self.runtime.database.session() as session:
+            found = await session.scalar(
+                select(Payment).where(Payment.reservation_code == code).order_by(Payment.id.desc())
+            )
+            assert found is not None
+            return found
+
+    async def events(self) -> int:
+        return await self.count(WebhookEvent)
+
+    async def book(self, conversation: str, stay: Stay | None = None) -> tuple[Chat, str]:
+        """A guest books ``stay`` (two off-season nights by default) at the Pousada do Mar; the
+        hold's code."""
+        guest = Chat(self.runtime, conversation)
+        checkin, checkout = stay or off_season_stay()
+        stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
+        await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
+        await guest.presses("Quarto Standard")
+        await guest.says("Maria Souza")
+        await guest.says("maria@example.com")
+        held = await guest.presses("Confirmar")
+        found = CODE.search(held)
+        assert found is not None, held
+        return guest, found.group(0)
+
+    async def pay_with(self, guest: Chat, label: str) -> str:
+        """Pay now → the gateway's button → the link's reply."""
+        choose = await guest.presses("Pagar agora")
+        assert "Como você prefere pagar" in choose
+        return await guest.presses(label)
+
+
+async def paid_with(
+    shop: Shop, conversation: str, label: str, stay: Stay | None = None
+) -> tuple[Chat, str]:
+    guest, code = await shop.book(conversation, stay)
+    await shop.pay_with(guest, label)
+    if label.startswith("Cartão"):
+        session_id = guest.link().rsplit("/", 1)[-1]
+        shop.stripe.pay(session_id)
+        body = shop.stripe.event("checkout.session.completed", session_id)
+        headers = {"Stripe-Signature": shop.stripe.sign(body)}
+        assert await shop.webhook("stripe", body, headers) == 200
+    elif label.startswith("Pix"):
+        [pix_id] = [i for i, p in shop.mp.payments.items() if p["external_reference"] == code]
+        shop.mp.pay(pix_id)
+        body = shop.mp.notification(pix_id)
+        assert await shop.webhook("mercadopago", body, shop.mp.sign(body)) == 200
+    else:
+        order_id = parse_qs(urlsplit(guest.link()).query)["token"][0]
+        shop.paypal.approve(order_id)
+        body = shop.paypal.event("CHECKOUT.ORDER.APPROVED", order_id)
+        assert await shop.webhook("paypal", body, shop.paypal.sign(body)) == 200
+    await shop.settle()
+    assert (await shop.runtime.bookings.by_code(code)).state == "confirmed"
+    return guest, code
+
+
+FORM = re.compile(r'name="form" value="([^"]+)"')
+EVERY_GATEWAY = ["BRL=sandbox+stripe+mercadopago+paypal"]
+TEST_PAYMENT = "Pagamento de teste"
+
+
+async def pay_on_sandbox_page(shop: Shop, link: str) -> int:
+    """The guest opens the sandbox page of ``link`` and presses pay; the answer's status."""
+    path = urlsplit(link).path
+    page = await shop.client.get(path)
+    found = FORM.search(await page.text())
+    assert found is not None
+    response = await shop.client.post(
+        f"{path}/pay", data={"form": found.group(1)}, allow_redirects=False
+    )
+    return response.status
+
+
+async def return_to(shop: Shop, gateway: str, link: str) -> int:
+    """The browser back at the return URL of ``gateway`` with the token of a sandbox ``link``
+    (every return URL of a reservation carries the same signed token)."""
+    token = urlsplit(link).path.rsplit("/", 1)[-1]
+    response = await shop.client.get(f"/payments/return/{gateway}/{token}")
+    return response.status
+
+
+async def cancel(guest: Chat) -> str:
+    assert "Cancelar" in await guest.says("quero cancelar minha reserva")
+    return await guest.presses("Sim, cancelar")
+
+
+def point_the_cli_at(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rsv360`` run in this process reads the shop's settings (its database, its fakes)."""
+    settings: Any = shop.runtime.settings
+    for name in (
+        "database_url",
+        "data_dir",
+        "models_dir",
+        "stripe_api_base",
+        "mercadopago_api_base",
+        "paypal_api_base",
+        "paypal_client_id",
+        "paypal_webhook_id",
+    ):
+        monkeypatch.setenv(f"RSV_{name.upper()}", str(getattr(settings, name)))
+    for name in (
+        "stripe_api_key",
+        "stripe_webhook_secret",
+        "mercadopago_access_token",
+        "mercadopago_webhook_secret",
+        "paypal_client_secret",
+    ):
+        monkeypatch.setenv(f"RSV_{name.upper()}", getattr(settings, name).get_secret_value())
+
+
+def shop_settings(
+    make_settings: Callable[..., Settings], database_url: str, fakes: Sequence[Any], **extra: Any
+) -> Settings:
+    stripe, mp, paypal = fakes
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "stripe_api_key": "sk_test_shop",
+        "stripe_webhook_secret": stripe.webhook_secret,
+        "stripe_api_base": stripe.url,
+        "mercadopago_access_token": "TEST-shop",
+        "mercadopago_webhook_secret": mp.webhook_secret,
+        "mercadopago_api_base": mp.url,
+        "paypal_client_id": paypal.client_id,
+        "paypal_client_secret": paypal.secret,
+        "paypal_webhook_id": paypal.webhook_id,
+        "paypal_api_base": paypal.url,
+        "payment_routes": ["BRL=stripe+mercadopago+paypal"],
+        "payment_gateway_timeout_seconds": 2.0,
+        "staff_alerts": f"{STAFF.channel}:{STAFF.conversation_id}",
+        "staff_ids": ["staff:user-room-1"],
+        "payments_admin_keys": [ADMIN_KEY],
+        "refund_approval_above": 5_000_00,
+    }
+    values.update(extra)
+    return make_settings(**values)
+
+
+ShopOpener = Callable[..., Awaitable[Shop]]
+"""``await open_shop("sqlite" or "postgresql", **settings)``: a shop on a fresh database."""
+
+
+@pytest.fixture
+async def open_shop(
+    aiohttp_client: Any, make_settings: Callable[..., Settings], tmp_path: Path
+) -> AsyncIterator[ShopOpener]:
+    """Shops with every gateway on its fake; after the test each is settled, the payments
+    invariants are checked on it (only its ``broken_on_purpose`` rules may fail) and its fakes
+    are stopped."""
+    opened: list[Shop] = []
+
+    async def open_one(backend: str, **extra: Any) -> Shop:
+        fakes = [
+            await FakeStripe().start(),
+            await FakeMercadoPago().start(),
+            await FakePayPal().start(),
+        ]
+        url = database_url(backend, tmp_path)
+        database = await fresh_database(url)
+        await database.close()
+        runtime = build_runtime(shop_settings(make_settings, url, fakes, **extra))
+        client = await aiohttp_client(create_app(runtime.settings, runtime))
+        shop = Shop(runtime, client, *fakes)
+
+        async def recorder(address: Address, replies: Sequence[Reply]) -> bool:
+            shop.pushed.extend((address, reply) for reply in replies)
+            return True
+
+        runtime.notifier.register("test", recorder)
+        runtime.notifier.register(STAFF.channel, recorder)
+        opened.append(shop)
+        return shop
+
+    yield open_one
+    for shop in opened:
+        await close_shop(shop)
+
+
+async def close_shop(shop: Shop) -> None:
+    await shop.settle()
+    violations = await check_invariants(
+        shop.runtime.database, shop.runtime.payments.gateways, shop.runtime.metrics.loops
+    )
+    assert {v.rule for v in violations} == shop.broken_on_purpose, [str(v) for v in violations]
+    for fake in (shop.stripe, shop.mp, shop.paypal):
+        await fake.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shop_database(request: pytest.FixtureRequest) -> str:
+    """A test whose shop opens on this database runs on SQLite and again on PostgreSQL."""
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture
+async def shop(open_shop: ShopOpener, shop_database: str) -> Shop:
+    return await open_shop(shop_database)
+
+
+@pytest.fixture
+async def every_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
+    """A shop whose guests choose among all four gateways, the sandbox page first."""
+    return await open_shop(shop_database, payment_routes=EVERY_GATEWAY)
