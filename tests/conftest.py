@@ -1,4 +1,5 @@
-"""Shared fixtures: settings on a temporary data dir, a real Redis, and apps for both backends."""
+"""Shared fixtures: settings on a temporary data dir, a real Redis, and apps for both backends;
+the support modules whose fixtures several test modules use are loaded as plugins."""
 
 from __future__ import annotations
 
@@ -20,8 +21,14 @@ from intents.classifier import NluModel
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 from tests.support.clock import NOW, REFERENCE_DAY
+from tests.support.services import REDIS_URL
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
+pytest_plugins = [
+    "tests.support.databases",
+    "tests.support.delivery_line",
+    "tests.support.forecasts",
+    "tests.support.payments_shop",
+]
 
 settings.register_profile(
     "ci",
@@ -58,7 +65,7 @@ def json_logs() -> None:
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    """A real Redis, emptied before the test (a database of its own: 9 unless REDIS_URL says)."""
+    """A real Redis, emptied before the test (tests/support/services.py says which)."""
     client = Redis.from_url(REDIS_URL)
     await client.flushdb()
     yield client

@@ -24,8 +24,8 @@ from actions.booking.catalog import extend_inventory
 from actions.booking.models import Inventory, Product, Property, Rate, Reservation
 from actions.booking.service import BookingService, Guest, Unavailable
 from bot.database import Database
-from tests.support.clock import NOW, REFERENCE_DAY
-from tests.test_booking_domain import Clock, database_url, fresh_database
+from tests.support.clock import NOW, REFERENCE_DAY, Clock
+from tests.support.databases import database_url, fresh_database
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = REFERENCE_DAY
@@ -82,13 +82,6 @@ asyncio.run(main(json.loads(sys.argv[1])))
 """
 
 Stay = tuple[date, date]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(database_url(request.param, tmp_path))
-    yield database
-    await database.close()
 
 
 @pytest.fixture

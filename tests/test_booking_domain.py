@@ -8,20 +8,15 @@ and PostgreSQL alike) and, where exact figures matter, a small catalog of its ow
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, func, select, update
 
-import actions.booking.models
-import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
 from actions.booking.catalog import demo_seasons, extend_inventory, seed
 from actions.booking.models import Inventory, Product, Property, Rate, Reservation, Season
 from actions.booking.pricing import RateRule, SeasonRule
@@ -40,8 +35,8 @@ from actions.booking.service import (
 from actions.tables import Base
 from bot import migrations
 from bot.database import Database
+from tests.support.clock import Clock
 
-POSTGRESQL_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 CODE = re.compile(r"^RSV-[A-Z0-9]{6}$")
 
 NOW = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
@@ -57,45 +52,9 @@ GUEST = Guest("Ana Souza", "Ana.Souza@Example.com", "+55 11 99999-0000")
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
-async def fresh_database(url: str) -> Database:
-    """A Database on an empty schema brought to the newest revision by the migrations."""
-    database = Database(url)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await migrations.upgrade(database)
-    return database
-
-
-def database_url(backend: str, directory: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{directory}/t.db"
-    return POSTGRESQL_URL
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(database_url(request.param, tmp_path))
-    yield database
-    await database.close()
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -754,7 +713,7 @@ async def test_properties_are_found_by_name_or_city(database: Database) -> None:
 
 async def test_the_demo_seed_is_idempotent(database: Database) -> None:
     assert await seed(database, TODAY) is True
-    service = BookingService(database, clock=Clock())
+    service = BookingService(database, clock=Clock(NOW))
     places = await service.properties()
     rows = await inventory_rows(database)
     assert [place.slug for place in places] == [

@@ -17,11 +17,11 @@ from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.settings import Settings
 from bot.types import Address, Choice, Outcome
 from channels.discord import DiscordChannel
-from tests.conftest import REDIS_URL
 from tests.fakes import discord as fakes
 from tests.fakes.discord import FakeDiscord
+from tests.support.routers import staff_router
+from tests.support.services import REDIS_URL
 from tests.support.stays import in_portuguese, off_season_stay
-from tests.test_telegram import staff_router
 
 SettingsFactory = Callable[..., Settings]
 GUEST, STAFF = "950000000000000001", "950000000000000002"

@@ -12,7 +12,6 @@ import json
 import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,8 +34,8 @@ from intents.understanding import ModelUnderstanding
 from tests.fakes import slack as slack_fakes
 from tests.fakes.slack import FakeSlack, signed
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
-from tests.payments_shop import Shop, close_shop, open_shop
 from tests.support.clock import REFERENCE_DAY
+from tests.support.payments_shop import Shop, ShopOpener
 
 SettingsFactory = Callable[..., Settings]
 HTTP = settings(max_examples=20)
@@ -151,12 +150,8 @@ async def test_widget_frames(web_client: TestClient, frame: str | bytes) -> None
 
 
 @pytest.fixture
-async def shop(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> AsyncIterator[Shop]:
-    opened = await open_shop("sqlite", aiohttp_client, make_settings, tmp_path)
-    yield opened
-    await close_shop(opened)
+async def shop(open_shop: ShopOpener) -> Shop:
+    return await open_shop("sqlite")
 
 
 async def refused_or_stored(shop: Shop, gateway: str, body: bytes, headers: dict[str, str]) -> None:

@@ -4,32 +4,14 @@ refused; answers are cached per model version and counted."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from actions.forecasts import training
-from actions.forecasts.history import to_frame
-from actions.forecasts.registry import MODELS, Registry
-from actions.forecasts.synthetic import generate
 from bot.app import Runtime, build_runtime, runtime_lifespan
 from bot.settings import Settings
 from bot.types import Message, Reply
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-DEMO = "pousada-do-mar"
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Both models trained once on the demo's synthetic history (what the bot generates)."""
-    directory = tmp_path_factory.mktemp("forecasts")
-    registry = Registry(directory)
-    history = to_frame(generate(DEMO, datetime.now(UTC).date()))
-    for name in MODELS:
-        registry.promote(training.train_and_store(registry, name, history))
-    return directory
+from tests.support.forecasts import PNG_SIGNATURE
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from actions.forecasts import cancellation, charts, demand, training
 from actions.forecasts.history import load_history, to_frame
@@ -23,12 +22,9 @@ from actions.forecasts.importer import import_file
 from actions.forecasts.models import HistoricalBooking
 from actions.forecasts.questions import read_question
 from actions.forecasts.registry import Registry, RegistryError, SchemaMismatch
-from actions.tables import Base
-from bot import migrations
 from bot.database import Database
-from tests.test_booking_domain import POSTGRESQL_URL
+from tests.support.forecasts import PNG_SIGNATURE
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2024, 1, 1)
 
 
@@ -167,23 +163,6 @@ SAMPLE = [
     GOOD.replace(",10,2016,", ",ten,2016,"),  # line 5: lead time not a number
     GOOD,  # an identical booking (a group): kept, twice
 ]
-
-
-async def fresh(url: str) -> Database:
-    database = Database(url)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await migrations.upgrade(database)
-    return database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/f.db" if request.param == "sqlite" else POSTGRESQL_URL
-    database = await fresh(url)
-    yield database
-    await database.close()
 
 
 async def test_import_reports_malformed_lines_and_a_second_import_adds_nothing(

@@ -5,8 +5,7 @@ clear message, nothing is stored, and the conversation goes on."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,30 +13,21 @@ import pytest
 from bot.app import build_runtime, create_app, runtime_lifespan
 from bot.settings import Settings
 from bot.types import Message
-from tests.conftest import REDIS_URL
-from tests.payments_shop import ADMIN_KEY, Chat, Shop, close_shop, open_shop, paid_with
+from tests.support.payments_shop import ADMIN_KEY, Chat, Shop, ShopOpener, paid_with
 from tests.support.raw_http import raw_post
+from tests.support.services import REDIS_URL
 from tests.support.stays import in_portuguese, off_season_stay
 
 SettingsFactory = Callable[..., Settings]
 
 
-@pytest.fixture
-async def sqlite_shop(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> AsyncIterator[Shop]:
-    shop = await open_shop("sqlite", aiohttp_client, make_settings, tmp_path)
-    yield shop
-    await close_shop(shop)
+ON_POSTGRESQL = pytest.mark.parametrize("shop_database", ["postgresql"])
+"""The ``shop`` on PostgreSQL only: it refuses a NUL byte in text, where SQLite stores it."""
 
 
 @pytest.fixture
-async def postgresql_shop(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> AsyncIterator[Shop]:
-    shop = await open_shop("postgresql", aiohttp_client, make_settings, tmp_path)
-    yield shop
-    await close_shop(shop)
+async def sqlite_shop(open_shop: ShopOpener) -> Shop:
+    return await open_shop("sqlite")
 
 
 NOT_EVENTS = [
@@ -156,10 +146,9 @@ async def test_the_apology_itself_cannot_fail(make_settings: SettingsFactory) ->
     assert result.replies
 
 
-async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
-    postgresql_shop: Shop,
-) -> None:
-    guest = Chat(postgresql_shop.runtime, "nul-1")
+@ON_POSTGRESQL
+async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(shop: Shop) -> None:
+    guest = Chat(shop.runtime, "nul-1")
     checkin, checkout = off_season_stay()
     stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
     await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
@@ -170,7 +159,7 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
     await guest.says("maria@example.com")
     held = await guest.presses("Confirmar")
     assert "RSV-" in held
-    reservations = await postgresql_shop.runtime.bookings.reservations_for("test", "nul-1")
+    reservations = await shop.runtime.bookings.reservations_for("test", "nul-1")
     assert [r.guest_name for r in reservations] == ["Maria So\u00faza"]
 
 
@@ -184,10 +173,8 @@ async def test_a_refund_denial_body_that_is_not_an_object_or_too_deep_is_400(
         assert response.status == 400, body
 
 
-async def test_a_refund_reason_with_control_characters_reaches_staff_clean(
-    postgresql_shop: Shop,
-) -> None:
-    shop = postgresql_shop
+@ON_POSTGRESQL
+async def test_a_refund_reason_with_control_characters_reaches_staff_clean(shop: Shop) -> None:
     guest, code = await paid_with(shop, "nul-2", "Cartão (Stripe)")
     await guest.says("quero um reembolso")
     await guest.presses(f"Pedir reembolso da {code}")

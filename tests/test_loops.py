@@ -4,7 +4,6 @@ hold expiry, the proactive delivery and the reconciliation. Each failure is coun
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
@@ -16,12 +15,11 @@ from actions.payments.tables import WebhookEvent
 from bot.delivery import Pace
 from bot.types import Reply
 from tests.fakes.base import Fault
-from tests.payments_shop import (
+from tests.support.delivery_line import LineFactory
+from tests.support.payments_shop import (
     Shop,
-    shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
 from tests.support.stays import off_season_stay
-from tests.test_delivery import Line, line  # noqa: F401  (the "line" fixture)
 
 
 def failures(registry: CollectorRegistry, loop: str) -> float:
@@ -77,7 +75,7 @@ async def test_hold_expiry_goes_past_a_hold_that_cannot_be_released(shop: Shop) 
 
 
 async def test_delivery_goes_past_a_message_the_provider_refuses(
-    line: Callable[[Pace], Line],  # noqa: F811
+    line: LineFactory,
 ) -> None:
     paced = line(Pace(per_destination_seconds=0.0))
     paced.fake.fail("sendMessage", 400)

@@ -19,7 +19,7 @@ from bot.ordering import (
     RedisConversationOrder,
     TurnTimeout,
 )
-from tests.conftest import REDIS_URL
+from tests.support.services import REDIS_URL
 
 
 @pytest.fixture(params=["memory", "redis"])

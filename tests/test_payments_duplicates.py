@@ -5,23 +5,16 @@ staff above the approval limit), the guest and the staff told, the ledger showin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from actions.payments.tables import Payment, Refund
-from bot.settings import Settings
-from tests.payments_shop import (
+from tests.support.payments_shop import (
     EVERY_GATEWAY,
     TEST_PAYMENT,
     Chat,
     Shop,
-    close_shop,
-    every_shop_fixture,  # noqa: F401  (the "every_shop" fixture)
-    open_shop,
+    ShopOpener,
     pay_on_sandbox_page,
 )
 
@@ -29,18 +22,12 @@ PAID_TWICE = "foi paga duas vezes"
 TOLD_TWICE = "chegou um segundo pagamento"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def strict_every_shop(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Any,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
+@pytest.fixture
+async def strict_every_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
     """Every gateway, and every refund above R$ 100,00 waits for staff."""
-    strict = {"payment_routes": EVERY_GATEWAY, "refund_approval_above": 100_00}
-    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path, **strict)
-    yield opened
-    await close_shop(opened)
+    return await open_shop(
+        shop_database, payment_routes=EVERY_GATEWAY, refund_approval_above=100_00
+    )
 
 
 async def links_everywhere(shop: Shop, conversation: str) -> tuple[Chat, str, dict[str, str]]:

@@ -10,11 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from actions.payments.tables import WebhookEvent
 from tests.fakes.base import Fault
-from tests.payments_shop import (
-    STAFF,
-    Chat,
+from tests.support.payments_shop import (
     Shop,
-    shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
 
 CONFIRMED = "Pagamento recebido! A reserva {code} está confirmada."
@@ -205,7 +202,7 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     )
     [entry] = await shop.ledger(code)
     assert entry.amount == 100  # what was really taken, so the ledger reconciles
-    team = Chat(shop.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
+    team = shop.staff()
     assert "aprovado e pago" in await team.sends(alert.buttons[0].payload or "")
     [refund] = shop.stripe.refunds.values()
     assert refund["amount"] == 100

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.settings import Settings
-from tests.conftest import REDIS_URL
+from tests.support.services import REDIS_URL
 
 URL = "/api/v1/messages"
 MIB = 1024 * 1024

@@ -5,113 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.settings import Settings
-from channels.slack import EVENTS_PATH, SlackChannel
-from channels.telegram import TelegramChannel
+from channels.slack import EVENTS_PATH
 from tests.fakes import slack as fakes
-from tests.fakes.slack import FakeSlack, signed
-from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
-from tests.fakes.telegram import FakeTelegram, text_update
+from tests.fakes.slack import signed
+from tests.fakes.telegram import text_update
+from tests.support.slack_desk import GROUPIE, GUEST, STAFF, TEAM, Desk, open_desk
 from tests.support.stays import in_portuguese, off_season_stay
-from tests.test_telegram import staff_router
 
 SettingsFactory = Callable[..., Settings]
-STAFF, GROUPIE, GUEST = "USTAFF01", "UGROUP01", "UGUEST01"
-TEAM = "CTEAM001"
-
-
-@dataclass
-class Desk:
-    client: TestClient
-    slack: FakeSlack
-    telegram: FakeTelegram
-    slack_channel: SlackChannel
-    telegram_channel: TelegramChannel
-    respond_url: str
-    runtime: Any
-
-    async def post(self, body: str, headers: dict[str, str] | None = None,
-                   content_type: str = "application/json") -> int:  # fmt: skip
-        sent = {"Content-Type": content_type, **(signed(body) if headers is None else headers)}
-        response = await self.client.post(EVENTS_PATH, data=body, headers=sent)
-        return response.status
-
-    async def event(self, channel: str, user: str, text: str, **options: Any) -> list[Any]:
-        before = len(self.slack.sent(channel=channel))
-        assert (
-            await self.post(
-                json.dumps(
-                    fakes.event("message", channel, user, text, channel_type="im", **options)
-                )
-            )
-            == 200
-        )
-        await self.settle()
-        return self.slack.sent(channel=channel)[before:]
-
-    async def press(self, channel: str, user: str, value: str) -> list[Any]:
-        before = len(self.slack.sent(channel=channel))
-        body = fakes.button(channel, user, value)
-        assert await self.post(body, content_type="application/x-www-form-urlencoded") == 200
-        await self.settle()
-        return self.slack.sent(channel=channel)[before:]
-
-    def value(self, channel: str, title: str) -> str:
-        for call in reversed(self.slack.sent(channel=channel)):
-            for element in call.buttons():
-                if element["text"]["text"].startswith(title):
-                    return str(element.get("value") or element.get("url"))
-        raise AssertionError(f"no button {title!r}")
-
-    async def settle(self) -> None:
-        await self.slack_channel.drain()
-        await self.telegram_channel.drain()
-        for queue in (self.slack_channel._queue, self.telegram_channel._queue):
-            await queue.join()
-
-
-@asynccontextmanager
-async def open_desk(
-    aiohttp_client: Any, backend_settings: SettingsFactory, **overrides: Any
-) -> AsyncIterator[Desk]:
-    """The bot with Slack and Telegram against their local fakes; ``overrides`` are settings."""
-    slack, telegram = FakeSlack(), FakeTelegram()
-    slack.locales = {GUEST: "pt-BR", STAFF: "pt-BR"}
-    slack.groups = {"SFRONT01": [GROUPIE]}
-    servers = [TestServer(slack.app()), TestServer(telegram.app())]
-    for server in servers:
-        await server.start_server()
-    slack.base = str(servers[0].make_url("")).rstrip("/")
-    settings = backend_settings(
-        slack_bot_token=fakes.TOKEN,
-        slack_signing_secret=fakes.SIGNING_SECRET,
-        slack_api_url=str(servers[0].make_url("/api/")),
-        telegram_token=TELEGRAM_TOKEN,
-        telegram_api_url=str(servers[1].make_url("")).rstrip("/"),
-        staff_ids=[f"slack:{STAFF}", "slack:group:SFRONT01"],
-        handoff_address=f"slack:{TEAM}",
-        slack_channel_interval_seconds=0.0,
-        telegram_chat_interval_seconds=0.0,
-        **overrides,
-    )
-    runtime = build_runtime(settings, router=staff_router())
-    app = create_app(settings, runtime)
-    client = await aiohttp_client(app)
-    channels = app[PROVIDER_CHANNELS]
-    try:
-        yield Desk(client, slack, telegram, channels["slack"], channels["telegram"],
-                   str(servers[0].make_url("/respond/1")), runtime)  # fmt: skip
-    finally:
-        for server in servers:
-            await server.close()
 
 
 @pytest.fixture

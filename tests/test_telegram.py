@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from actions.services import Services
-from bot import Context, Outcome, Router
-from bot.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
+from bot import Outcome
+from bot.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.compose_providers import webhook_secret
 from bot.settings import Settings
-from bot.types import STAFF, Address
+from bot.types import Address
 from channels.telegram import WEBHOOK_PATH, TelegramChannel
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
 from tests.support.raw_http import raw_post
+from tests.support.routers import staff_router
 from tests.support.stays import in_portuguese, off_season_stay
 
 SettingsFactory = Callable[..., Settings]
@@ -69,25 +69,6 @@ class Telegram:
             call.params.get("text") or call.params.get("caption", "")
             for call in self.fake.sent(chat_id=str(chat))[before:]
         ]
-
-
-def staff_router() -> Router[Services]:
-    """The capabilities plus one staff-only intent, as a forecast or refund approval is."""
-    router: Router[Services] = Router("test")
-    router.include_router(default_router())
-    kept: Router[Services] = Router("staff")
-
-    @kept.intent("ops_report", roles=STAFF)
-    async def report(context: Context[Services]) -> Outcome:
-        return Outcome("smalltalk/thanks")
-
-    @kept.intent("slow_report")
-    async def slow(context: Context[Services]) -> Outcome:
-        await asyncio.sleep(0.4)
-        return Outcome("smalltalk/thanks")
-
-    router.include_router(kept)
-    return router
 
 
 @pytest.fixture

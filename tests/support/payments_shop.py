@@ -23,12 +23,12 @@ from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
 from bot import Message, Reply
 from bot.app import Runtime, build_runtime, create_app
 from bot.settings import Settings
-from bot.types import Address
+from bot.types import Address, Role
 from tests.fakes.mercadopago import FakeMercadoPago
 from tests.fakes.paypal import FakePayPal
 from tests.fakes.stripe import FakeStripe
 from tests.support.databases import database_url, fresh_database
-from tests.support.stays import Stay, in_portuguese, off_season_stay
+from tests.support.stays import Stay, off_season_stay, spoken
 
 CODE = re.compile(r"RSV-[A-Z0-9]{6}")
 STAFF = Address("staff", "room-1")
@@ -40,7 +40,7 @@ class Chat:
     runtime: Runtime
     conversation: str
     channel: str = "test"
-    role: str = "guest"
+    role: Role = "guest"
     locale: str = "pt-BR"
     last: tuple[Reply, ...] = ()
 
@@ -71,7 +71,7 @@ class Chat:
                 payload=payload,
                 locale_hint=self.locale,
                 role=self.role,
-            )  # type: ignore[arg-type]
+            )
         )
         assert result.status == "handled", result
         self.last = result.replies
@@ -142,9 +142,8 @@ class Shop:
         """A guest books ``stay`` (two off-season nights by default) at the Pousada do Mar; the
         hold's code."""
         guest = Chat(self.runtime, conversation)
-        checkin, checkout = stay or off_season_stay()
-        stay = f"de {in_portuguese(checkin)} a {in_portuguese(checkout)}"
-        await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
+        dates = spoken(stay or off_season_stay(), "pt-BR")
+        await guest.says(f"quero reservar na Pousada do Mar {dates}, somos um casal")
         await guest.presses("Quarto Standard")
         await guest.says("Maria Souza")
         await guest.says("maria@example.com")
@@ -241,7 +240,10 @@ def point_the_cli_at(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def shop_settings(
-    make_settings: Callable[..., Settings], database_url: str, fakes: Sequence[Any], **extra: Any
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    fakes: tuple[FakeStripe, FakeMercadoPago, FakePayPal],
+    **extra: Any,
 ) -> Settings:
     stripe, mp, paypal = fakes
     values: dict[str, Any] = {
@@ -281,11 +283,9 @@ async def open_shop(
     opened: list[Shop] = []
 
     async def open_one(backend: str, **extra: Any) -> Shop:
-        fakes = [
-            await FakeStripe().start(),
-            await FakeMercadoPago().start(),
-            await FakePayPal().start(),
-        ]
+        fakes = (FakeStripe(), FakeMercadoPago(), FakePayPal())
+        for fake in fakes:
+            await fake.start()
         url = database_url(backend, tmp_path)
         database = await fresh_database(url)
         await database.close()
