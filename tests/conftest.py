@@ -21,7 +21,14 @@ from intents.classifier import NluModel
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 from tests.support.clock import NOW, REFERENCE_DAY
-from tests.support.services import REDIS_URL
+from tests.support.services import (
+    CHROMIUM,
+    REDIS_URL,
+    SERVICES,
+    absent,
+    in_ci,
+    services_needed,
+)
 
 pytest_plugins = [
     "tests.support.databases",
@@ -42,8 +49,6 @@ settings.register_profile(
 )
 """Reproducible: the same examples on every run and machine, nothing kept between runs."""
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-CHROMIUM = Path("/usr/bin/chromium")
-"""Debian's Chromium: CI installs it; Playwright's own browser download is never used."""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -54,6 +59,27 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test carries the marker of every service its fixtures reach, so ``-m 'not redis'``
+    deselects exactly the tests that need Redis (first: ``-m`` selects in this same hook)."""
+    for item in items:
+        for service in sorted(services_needed(item)):
+            item.add_marker(service)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture connects: a test whose service is down is skipped with the reason and
+    the way to deselect it, or fails under CI, where a skip would hide a broken setup."""
+    for service in SERVICES:
+        reason = absent(service) if item.get_closest_marker(service) else None
+        if reason is not None:
+            if in_ci():
+                pytest.fail(reason, pytrace=False)
+            pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -134,8 +160,7 @@ def understanding(intent_model: NluModel) -> ModelUnderstanding:
 
 @pytest.fixture
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium package")
+    """Debian's Chromium (its absence skips or fails the test before this runs: the hooks)."""
     return CHROMIUM
 
 

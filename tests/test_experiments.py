@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.experiments import (
     Experiment,
@@ -20,8 +19,11 @@ from bot.settings import PACKAGE_ROOT
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def exposures(request: pytest.FixtureRequest, redis: Redis) -> ExposureLog:
-    return MemoryExposureLog() if request.param == "memory" else RedisExposureLog(redis)
+def exposures(request: pytest.FixtureRequest) -> ExposureLog:
+    """In process, then on Redis (the ``redis`` fixture only for that run)."""
+    if request.param == "memory":
+        return MemoryExposureLog()
+    return RedisExposureLog(request.getfixturevalue("redis"))
 
 
 def tone(**overrides: object) -> Experiment:

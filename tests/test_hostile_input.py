@@ -124,6 +124,7 @@ async def test_an_authorization_header_that_is_not_ascii_is_401(
     assert await raw_post(sqlite_shop.client, "/admin/refunds/999/approve", allowed) == 404
 
 
+@pytest.mark.redis
 async def test_lone_surrogates_in_a_rest_user_id_or_text_are_400_with_redis(
     aiohttp_client: Any, make_settings: SettingsFactory
 ) -> None:
@@ -137,6 +138,7 @@ async def test_lone_surrogates_in_a_rest_user_id_or_text_are_400_with_redis(
     assert answered.status == 200
 
 
+@pytest.mark.redis
 async def test_the_apology_itself_cannot_fail(make_settings: SettingsFactory) -> None:
     """A message the edge should have refused still gets an answer: logging and rendering the
     apology must not fail on what made the turn fail."""

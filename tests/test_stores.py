@@ -23,13 +23,19 @@ from bot.sessions import (
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def dedupe_store(request: pytest.FixtureRequest, redis: Redis) -> DedupeStore:
-    return MemoryDedupeStore() if request.param == "memory" else RedisDedupeStore(redis)
+def dedupe_store(request: pytest.FixtureRequest) -> DedupeStore:
+    """In process, then on Redis (the ``redis`` fixture only for that run)."""
+    if request.param == "memory":
+        return MemoryDedupeStore()
+    return RedisDedupeStore(request.getfixturevalue("redis"))
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def session_store(request: pytest.FixtureRequest, redis: Redis) -> SessionStore:
-    return MemorySessionStore() if request.param == "memory" else RedisSessionStore(redis)
+def session_store(request: pytest.FixtureRequest) -> SessionStore:
+    """In process, then on Redis (the ``redis`` fixture only for that run)."""
+    if request.param == "memory":
+        return MemorySessionStore()
+    return RedisSessionStore(request.getfixturevalue("redis"))
 
 
 async def test_an_update_id_is_first_seen_once(dedupe_store: DedupeStore) -> None:
