@@ -1,4 +1,5 @@
-"""Shared fixtures: settings on a temporary data dir, a real Redis, and apps for both backends."""
+"""Shared fixtures: settings on a temporary data dir, a real Redis, and apps for both backends;
+the support modules whose fixtures several test modules use are loaded as plugins."""
 
 from __future__ import annotations
 
@@ -20,8 +21,21 @@ from intents.classifier import NluModel
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 from tests.support.clock import NOW, REFERENCE_DAY
+from tests.support.services import (
+    CHROMIUM,
+    REDIS_URL,
+    SERVICES,
+    absent,
+    in_ci,
+    services_needed,
+)
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")
+pytest_plugins = [
+    "tests.support.databases",
+    "tests.support.delivery_line",
+    "tests.support.forecasts",
+    "tests.support.payments_shop",
+]
 
 settings.register_profile(
     "ci",
@@ -35,8 +49,6 @@ settings.register_profile(
 )
 """Reproducible: the same examples on every run and machine, nothing kept between runs."""
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-CHROMIUM = Path("/usr/bin/chromium")
-"""Debian's Chromium: CI installs it; Playwright's own browser download is never used."""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -49,6 +61,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test carries the marker of every service its fixtures reach, so ``-m 'not redis'``
+    deselects exactly the tests that need Redis (first: ``-m`` selects in this same hook)."""
+    for item in items:
+        for service in sorted(services_needed(item)):
+            item.add_marker(service)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture connects: a test whose service is down is skipped with the reason and
+    the way to deselect it, or fails under CI, where a skip would hide a broken setup."""
+    for service in SERVICES:
+        reason = absent(service) if item.get_closest_marker(service) else None
+        if reason is not None:
+            if in_ci():
+                pytest.fail(reason, pytrace=False)
+            pytest.skip(reason)
+
+
 @pytest.fixture(autouse=True)
 def json_logs() -> None:
     """Every test starts with the server's log configuration (a CLI test may have changed it),
@@ -58,7 +91,7 @@ def json_logs() -> None:
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    """A real Redis, emptied before the test (a database of its own: 9 unless REDIS_URL says)."""
+    """A real Redis, emptied before the test (tests/support/services.py says which)."""
     client = Redis.from_url(REDIS_URL)
     await client.flushdb()
     yield client
@@ -127,8 +160,7 @@ def understanding(intent_model: NluModel) -> ModelUnderstanding:
 
 @pytest.fixture
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's chromium package")
+    """Debian's Chromium (its absence skips or fails the test before this runs: the hooks)."""
     return CHROMIUM
 
 

@@ -133,3 +133,38 @@ def test_the_readme_documents_every_setting() -> None:
             variables.append(f"RSV_{name.upper()}")
     assert "RSV_TELEGRAM_TOKEN" in variables
     assert [variable for variable in variables if f"`{variable}`" not in readme] == []
+
+
+SHARED_BY_TESTS = ("tests.support", "tests.fakes")
+"""Where the helpers and fixtures that several test modules use live."""
+
+
+def test_module_imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, by its full name: ``from tests import test_x`` names
+    ``tests.test_x``, and a relative import is resolved against the file's own package."""
+    package = list(path.relative_to(PACKAGE_ROOT).with_suffix("").parts[:-1])
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            modules.add(module)
+            modules.update(f"{module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def test_test_modules_share_code_only_through_the_support_packages() -> None:
+    """A test module imports no other test module (nor the conftest): what two of them share is
+    in tests/support or tests/fakes, so moving or deleting one test module breaks no other."""
+    offenders: dict[str, list[str]] = {}
+    for path in sorted((PACKAGE_ROOT / "tests").rglob("*.py")):
+        borrowed = sorted(
+            module
+            for module in test_module_imports(path)
+            if module.startswith("tests.") and not module.startswith(SHARED_BY_TESTS)
+        )
+        if borrowed:
+            offenders[str(path.relative_to(PACKAGE_ROOT))] = borrowed
+    assert offenders == {}

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from bot.root.app import create_app
 from bot.root.settings import Settings
 from tests.support.stays import in_portuguese, off_season_stay
-from tests.test_widget_browser import TIMEOUT_MS, messages, say
+from tests.support.widget_page import TIMEOUT_MS, messages, say
 
 pytestmark = pytest.mark.browser
 

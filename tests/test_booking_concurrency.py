@@ -26,8 +26,8 @@ from actions.booking.errors import Unavailable
 from actions.booking.holds import Guest, Holds, release
 from actions.booking.tables import Inventory, Product, Property, Rate, Reservation
 from bot.stores.database import Database
-from tests.support.clock import NOW, REFERENCE_DAY
-from tests.test_booking_domain import Clock, database_url, fresh_database
+from tests.support.clock import NOW, REFERENCE_DAY, Clock
+from tests.support.databases import database_url, fresh_database
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = REFERENCE_DAY
@@ -87,13 +87,6 @@ asyncio.run(main(json.loads(sys.argv[1])))
 Stay = tuple[date, date]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(database_url(request.param, tmp_path))
-    yield database
-    await database.close()
-
-
 @pytest.fixture
 async def postgresql(tmp_path: Path) -> AsyncIterator[Database]:
     database = await fresh_database(database_url("postgresql", tmp_path))
@@ -104,12 +97,25 @@ async def postgresql(tmp_path: Path) -> AsyncIterator[Database]:
 async def last_room(database: Database, units: int = 1) -> int:
     """A property with one room type of ``units`` rooms, open for the next 30 days."""
     async with database.session() as session:
-        place = Property(slug="pousada-ultimo-quarto", name="Pousada Último Quarto", kind="pousada",
-                         city="Cunha", tax_percent=5, fee_per_stay=1000)  # fmt: skip
+        place = Property(
+            slug="pousada-ultimo-quarto",
+            name="Pousada Último Quarto",
+            kind="pousada",
+            city="Cunha",
+            tax_percent=5,
+            fee_per_stay=1000,
+        )
         session.add(place)
         await session.flush()
-        room = Product(property_id=place.id, code="room", kind="room", names={"en": "Room"},
-                       units=units, max_adults=2, max_children=0)  # fmt: skip
+        room = Product(
+            property_id=place.id,
+            code="room",
+            kind="room",
+            names={"en": "Room"},
+            units=units,
+            max_adults=2,
+            max_children=0,
+        )
         session.add(room)
         await session.flush()
         session.add(Rate(product_id=room.id, season_id=None, weekday=None, amount=25000))
@@ -128,8 +134,18 @@ async def concurrent_holds(database: Database, product_id: int, stays: list[Stay
 
     async def one(number: int, check_in: date, check_out: date) -> Any:
         guest = Guest(f"Guest {number}", f"guest{number}@example.com")
-        reservation = await service.hold(product_id, check_in, check_out, 1, 0, guest, "web",
-                                         f"conv-{number}", "pt_BR", "guest:web")  # fmt: skip
+        reservation = await service.hold(
+            product_id,
+            check_in,
+            check_out,
+            1,
+            0,
+            guest,
+            "web",
+            f"conv-{number}",
+            "pt_BR",
+            "guest:web",
+        )
         return {"code": reservation.code, "stay": [check_in.isoformat(), check_out.isoformat()]}
 
     outcomes = await asyncio.gather(
@@ -167,10 +183,14 @@ async def holds_from_processes(
         }
         workers.append(
             await asyncio.create_subprocess_exec(
-                sys.executable, str(script), json.dumps(spec), cwd=REPO,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                sys.executable,
+                str(script),
+                json.dumps(spec),
+                cwd=REPO,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
             )
-        )  # fmt: skip
+        )
     outputs = [asyncio.ensure_future(worker.communicate()) for worker in workers]
     try:
         for _ in range(6000):

@@ -58,9 +58,15 @@ class Guest_:
 
     async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
         result = await self.runtime.engine.handle(
-            Message("web", self.conversation, self.conversation, text=text, payload=payload,
-                    locale_hint=self.locale)
-        )  # fmt: skip
+            Message(
+                "web",
+                self.conversation,
+                self.conversation,
+                text=text,
+                payload=payload,
+                locale_hint=self.locale,
+            )
+        )
         assert result.status == "handled", result
         self.last = result.replies
         return "\n".join(reply.text for reply in result.replies)
@@ -181,9 +187,17 @@ async def _held_reservation(
         place.id, check_in, check_in + timedelta(days=nights), 2, 0
     )
     reservation = await runtime.holds.hold(
-        offers[0].product.id, check_in, check_in + timedelta(days=nights), 2, 0,
-        Guest("Rita", "rita@example.com"), "web", guest.conversation, "pt_BR", "test",
-    )  # fmt: skip
+        offers[0].product.id,
+        check_in,
+        check_in + timedelta(days=nights),
+        2,
+        0,
+        Guest("Rita", "rita@example.com"),
+        "web",
+        guest.conversation,
+        "pt_BR",
+        "test",
+    )
     return reservation.code
 
 

@@ -8,17 +8,14 @@ and PostgreSQL alike) and, where exact figures matter, a small catalog of its ow
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, func, select, update
 
 import actions.booking.tables
 import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
@@ -40,8 +37,8 @@ from actions.booking.tables import Inventory, Product, Property, Rate, Reservati
 from actions.tables import Base
 from bot.stores import migrations
 from bot.stores.database import Database
+from tests.support.clock import Clock
 
-POSTGRESQL_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 CODE = re.compile(r"^RSV-[A-Z0-9]{6}$")
 
 NOW = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
@@ -57,45 +54,9 @@ GUEST = Guest("Ana Souza", "Ana.Souza@Example.com", "+55 11 99999-0000")
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
-async def fresh_database(url: str) -> Database:
-    """A Database on an empty schema brought to the newest revision by the migrations."""
-    database = Database(url)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await migrations.upgrade(database)
-    return database
-
-
-def database_url(backend: str, directory: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{directory}/t.db"
-    return POSTGRESQL_URL
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    database = await fresh_database(database_url(request.param, tmp_path))
-    yield database
-    await database.close()
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -144,17 +105,50 @@ async def build_catalog(database: Database, **place_fields: object) -> Catalog:
         place = Property(**fields)
         session.add(place)
         await session.flush()
-        season = Season(property_id=place.id, name="Feriado", starts_on=SEASON_START,
-                        ends_on=SEASON_END, min_stay=3)  # fmt: skip
-        std = Product(property_id=place.id, code="std", kind="room", names={"en": "Standard"},
-                      units=1, max_adults=2, max_children=1)  # fmt: skip
-        family = Product(property_id=place.id, code="family", kind="room",
-                         names={"en": "Family"}, units=3, max_adults=4, max_children=2,
-                         min_stay=3)  # fmt: skip
-        boat = Product(property_id=place.id, code="boat", kind="tour", names={"en": "Boat"},
-                       units=200, max_adults=10, max_children=5)  # fmt: skip
-        double = Product(property_id=place.id, code="double", kind="room",
-                         names={"en": "Double"}, units=5, max_adults=2, max_children=0)  # fmt: skip
+        season = Season(
+            property_id=place.id,
+            name="Feriado",
+            starts_on=SEASON_START,
+            ends_on=SEASON_END,
+            min_stay=3,
+        )
+        std = Product(
+            property_id=place.id,
+            code="std",
+            kind="room",
+            names={"en": "Standard"},
+            units=1,
+            max_adults=2,
+            max_children=1,
+        )
+        family = Product(
+            property_id=place.id,
+            code="family",
+            kind="room",
+            names={"en": "Family"},
+            units=3,
+            max_adults=4,
+            max_children=2,
+            min_stay=3,
+        )
+        boat = Product(
+            property_id=place.id,
+            code="boat",
+            kind="tour",
+            names={"en": "Boat"},
+            units=200,
+            max_adults=10,
+            max_children=5,
+        )
+        double = Product(
+            property_id=place.id,
+            code="double",
+            kind="room",
+            names={"en": "Double"},
+            units=5,
+            max_adults=2,
+            max_children=0,
+        )
         session.add_all([season, std, family, boat, double])
         await session.flush()
         session.add_all(
@@ -215,8 +209,18 @@ async def hold(
     conversation: str = "conv-a",
     channel: str = "web",
 ) -> Reservation:
-    return await holds.hold(product_id, check_in, check_out, adults, children, guest, channel,
-                              conversation, "pt_BR", f"guest:{channel}")  # fmt: skip
+    return await holds.hold(
+        product_id,
+        check_in,
+        check_out,
+        adults,
+        children,
+        guest,
+        channel,
+        conversation,
+        "pt_BR",
+        f"guest:{channel}",
+    )
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -293,8 +297,11 @@ def test_where_seasons_overlap_the_narrowest_sets_the_rate(order: int) -> None:
 
 
 def test_the_demo_summer_runs_to_the_last_day_of_february_in_leap_years() -> None:
-    summers = {start.year: end for name, start, end, _, _ in demo_seasons(date(2027, 6, 1))
-               if name == "Alta temporada"}  # fmt: skip
+    summers = {
+        start.year: end
+        for name, start, end, _, _ in demo_seasons(date(2027, 6, 1))
+        if name == "Alta temporada"
+    }
     assert summers[2027] == date(2028, 2, 29)
     assert summers[2026] == date(2027, 2, 28)
 
@@ -629,8 +636,13 @@ async def test_the_history_lists_every_change_with_its_actor(
         ("confirmed", "cancelled", "staff:ana", f"refund due {terms.refund}"),
     ]
     moments = [aware(e.at) for e in events]
-    assert moments == [NOW, NOW + timedelta(minutes=1), NOW + timedelta(minutes=2),
-                       NOW + timedelta(minutes=2), NOW + timedelta(days=1, minutes=2)]  # fmt: skip
+    assert moments == [
+        NOW,
+        NOW + timedelta(minutes=1),
+        NOW + timedelta(minutes=2),
+        NOW + timedelta(minutes=2),
+        NOW + timedelta(days=1, minutes=2),
+    ]
 
 
 # -- cancellation -----------------------------------------------------------------------------
@@ -674,8 +686,9 @@ async def test_the_day_boundary_follows_the_propertys_time_zone(
 ) -> None:
     """The same instant is a day earlier in Manaus (UTC-4) than in São Paulo (UTC-3)."""
     east = await build_catalog(database)
-    west = await build_catalog(database, slug="pousada-oeste", name="Pousada Oeste",
-                               timezone="America/Manaus")  # fmt: skip
+    west = await build_catalog(
+        database, slug="pousada-oeste", name="Pousada Oeste", timezone="America/Manaus"
+    )
     holds, reservations = Holds(database, clock=clock), Reservations(database, clock)
     codes = []
     for place in (east, west):
@@ -710,8 +723,14 @@ async def test_a_reservation_is_found_by_its_code_and_email_only(
     holds: Holds, reservations: Reservations, catalog: Catalog
 ) -> None:
     ana = await hold(holds, catalog.double, d(8), d(10))
-    bruno = await hold(holds, catalog.double, d(8), d(10), guest=Guest("Bruno", "bruno@x.com"),
-                       conversation="conv-b")  # fmt: skip
+    bruno = await hold(
+        holds,
+        catalog.double,
+        d(8),
+        d(10),
+        guest=Guest("Bruno", "bruno@x.com"),
+        conversation="conv-b",
+    )
     found = await reservations.find(ana.code, "ana.souza@example.com")
     assert found is not None
     assert (found.code, found.property.slug, found.product.code) == (
@@ -768,12 +787,15 @@ async def test_properties_are_found_by_name_or_city(database: Database) -> None:
 
 async def test_the_demo_seed_is_idempotent(database: Database) -> None:
     assert await seed(database, TODAY) is True
-    quotes = Quotes(database, Clock())
+    quotes = Quotes(database, Clock(NOW))
     places = await quotes.properties()
     rows = await inventory_rows(database)
     assert [place.slug for place in places] == [
-        "pousada-do-mar", "pousada-sol-nascente", "hotel-serra-azul", "eco-tours-paraty"
-    ]  # fmt: skip
+        "pousada-do-mar",
+        "pousada-sol-nascente",
+        "hotel-serra-azul",
+        "eco-tours-paraty",
+    ]
     assert rows == 9 * 400
     assert await seed(database, TODAY) is False
     assert len(await quotes.properties()) == 4

@@ -6,16 +6,14 @@ Both backends: in-process stores and Redis (the pending replies are a Redis list
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import update
@@ -29,8 +27,8 @@ from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.stores.memory import MemoryListStore
 from bot.stores.redis import RedisListStore
 from tests.support.stays import in_portuguese, off_season_stay
+from tests.support.widget_socket import Chat, open_chat, receive
 
-TIMEOUT = 5.0
 SECRET = "test-widget-secret"  # what tests/conftest.py's make_settings configures
 CODE = re.compile(r"RSV-[A-Z0-9]{6}")
 TOTAL = re.compile(r"Total: (R\$\s[\d.]+,\d\d)")
@@ -38,55 +36,11 @@ FORM = re.compile(r'name="form" value="([^"]+)"')
 CONFIRMED = "Pagamento recebido! A reserva {code} está confirmada."
 
 SettingsFactory = Callable[..., Settings]
-Socket = Any  # aiohttp.ClientWebSocketResponse
-
-
-async def receive(ws: Socket) -> dict[str, Any]:
-    frame = await ws.receive(timeout=TIMEOUT)
-    assert frame.type == WSMsgType.TEXT, (frame.type, frame.data)
-    document = json.loads(frame.data)
-    assert isinstance(document, dict)
-    return document
-
-
-@dataclass
-class Chat:
-    """One widget conversation over ``/ws``."""
-
-    ws: Socket
-    token: str
-    conversation_id: str
-    last: dict[str, Any] = field(default_factory=dict)
-
-    async def says(self, text: str) -> str:
-        return await self._turn({"type": "message", "text": text})
-
-    async def presses(self, title: str) -> str:
-        button = next(b for b in self.last["buttons"] if b["title"].startswith(title))
-        return await self._turn({"type": "button", "payload": button["payload"]})
-
-    def link(self) -> str:
-        return str(next(b["url"] for b in self.last["buttons"] if "url" in b))
-
-    async def _turn(self, frame: dict[str, Any]) -> str:
-        await self.ws.send_json(frame)
-        assert await receive(self.ws) == {"type": "typing"}
-        self.last = await receive(self.ws)
-        assert self.last["type"] == "message", self.last
-        return str(self.last["text"])
 
 
 async def nothing_more(chat: Chat) -> None:
     """No frame is waiting: a turn of our own comes back with its typing frame first."""
     assert (await chat.says("obrigado")).startswith("De nada!")
-
-
-async def open_chat(client: TestClient, token: str | None = None) -> Chat:
-    ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "hello", "locale": "pt-BR", **({"token": token} if token else {})})
-    session = await receive(ws)
-    assert session["type"] == "session", session
-    return Chat(ws, session["token"], session["conversation_id"])
 
 
 @dataclass

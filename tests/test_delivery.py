@@ -9,68 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiohttp.test_utils import TestServer
-from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from bot.core.observability import Metrics
 from bot.core.payloads import PayloadStore
 from bot.core.types import Reply
-from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
-from bot.stores.memory import MemoryMediaStore, MemoryValueStore
+from bot.outbound.delivery import Pace, UnreachableStore
+from bot.stores.memory import MemoryValueStore
 from bot.stores.redis import RedisValueStore
-from channels.telegram.outbound import TelegramSender
-from tests.fakes.telegram import TOKEN, FakeTelegram
-
-
-@dataclass
-class Line:
-    fake: FakeTelegram
-    queue: DeliveryQueue[Reply]
-    metrics: Metrics
-
-    def count(self, result: str) -> float:
-        value = self.metrics.registry.get_sample_value(
-            "rsv_deliveries_total", {"channel": "telegram", "result": result}
-        )
-        return value or 0.0
-
-    def retries(self) -> float:
-        value = self.metrics.registry.get_sample_value(
-            "rsv_delivery_retries_total", {"channel": "telegram"}
-        )
-        return value or 0.0
-
-
-@pytest.fixture
-async def line() -> AsyncIterator[Callable[[Pace], Line]]:
-    fake = FakeTelegram()
-    server = TestServer(fake.app())
-    await server.start_server()
-    api = TelegramAPIServer.from_base(str(server.make_url("")).rstrip("/"))
-    bot = Bot(TOKEN, session=AiohttpSession(api=api))
-    sender = TelegramSender(bot, PayloadStore(MemoryValueStore()), MemoryMediaStore())
-    queues: list[DeliveryQueue[Reply]] = []
-
-    def make(pace: Pace) -> Line:
-        metrics = Metrics(CollectorRegistry())
-        unreachable = UnreachableStore(MemoryValueStore())
-        queue = DeliveryQueue("telegram", sender.send, pace, metrics, unreachable)
-        queues.append(queue)
-        return Line(fake, queue, metrics)
-
-    yield make
-    for queue in queues:
-        await queue.close()
-    await bot.session.close()
-    await server.close()
+from tests.support.delivery_line import LineFactory
 
 
 def replies(count: int, prefix: str = "m") -> list[Reply]:
@@ -78,7 +26,7 @@ def replies(count: int, prefix: str = "m") -> list[Reply]:
 
 
 async def test_a_flood_of_200_to_one_chat_is_paced_and_none_is_lost(
-    line: Callable[[Pace], Line],
+    line: LineFactory,
 ) -> None:
     interval = 0.005  # the 1 s per chat of Telegram, scaled down 200 times
     paced = line(Pace(per_destination_seconds=interval, overall_per_second=None))
@@ -92,7 +40,7 @@ async def test_a_flood_of_200_to_one_chat_is_paced_and_none_is_lost(
     assert paced.count("sent") == 200
 
 
-async def test_the_overall_rate_holds_across_chats(line: Callable[[Pace], Line]) -> None:
+async def test_the_overall_rate_holds_across_chats(line: LineFactory) -> None:
     rate = 1000.0  # Telegram's 30 per second, scaled up
     paced = line(Pace(per_destination_seconds=0.0, overall_per_second=rate))
     for chat in range(10):
@@ -107,7 +55,7 @@ async def test_the_overall_rate_holds_across_chats(line: Callable[[Pace], Line])
 
 
 async def test_429_and_500_are_retried_honouring_retry_after(
-    line: Callable[[Pace], Line],
+    line: LineFactory,
 ) -> None:
     paced = line(Pace(0.0, backoff_seconds=0.01, max_attempts=4))
     paced.fake.fail("sendMessage", 429)
@@ -122,7 +70,7 @@ async def test_429_and_500_are_retried_honouring_retry_after(
 
 
 async def test_a_provider_down_too_long_is_a_counted_failure_and_the_queue_goes_on(
-    line: Callable[[Pace], Line],
+    line: LineFactory,
 ) -> None:
     paced = line(Pace(0.0, backoff_seconds=0.01, max_attempts=3))
     paced.fake.fail("sendMessage", 502, times=3)
@@ -134,7 +82,7 @@ async def test_a_provider_down_too_long_is_a_counted_failure_and_the_queue_goes_
 
 
 async def test_a_chat_that_blocked_the_bot_is_unreachable_until_it_writes_again(
-    line: Callable[[Pace], Line],
+    line: LineFactory,
 ) -> None:
     paced = line(Pace(0.0))
     paced.fake.blocked.add("3004")
@@ -152,7 +100,7 @@ async def test_a_chat_that_blocked_the_bot_is_unreachable_until_it_writes_again(
 
 
 async def test_a_reply_is_sent_at_once_with_the_same_retries(
-    line: Callable[[Pace], Line],
+    line: LineFactory,
 ) -> None:
     paced = line(Pace(10.0, backoff_seconds=0.01))
     paced.fake.fail("sendMessage", 500)
@@ -165,10 +113,13 @@ async def test_a_reply_is_sent_at_once_with_the_same_retries(
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def stores(
-    request: pytest.FixtureRequest, redis: Redis
-) -> tuple[PayloadStore, UnreachableStore]:
-    values = RedisValueStore(redis) if request.param == "redis" else MemoryValueStore()
+def stores(request: pytest.FixtureRequest) -> tuple[PayloadStore, UnreachableStore]:
+    """In process, then on Redis (the ``redis`` fixture only for that run)."""
+    if request.param == "redis":
+        redis: Redis = request.getfixturevalue("redis")
+        values: MemoryValueStore | RedisValueStore = RedisValueStore(redis)
+    else:
+        values = MemoryValueStore()
     return PayloadStore(values), UnreachableStore(values)
 
 

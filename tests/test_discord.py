@@ -18,11 +18,11 @@ from bot.core.types import Address, Choice, Outcome
 from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.root.settings import Settings
 from channels.discord.channel import DiscordChannel
-from tests.conftest import REDIS_URL
 from tests.fakes import discord as fakes
 from tests.fakes.discord import FakeDiscord
+from tests.support.routers import staff_router
+from tests.support.services import REDIS_URL
 from tests.support.stays import in_portuguese, off_season_stay
-from tests.test_telegram import staff_router
 
 SettingsFactory = Callable[..., Settings]
 GUEST, STAFF = "950000000000000001", "950000000000000002"
@@ -125,8 +125,9 @@ async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(server: 
 
 
 async def test_the_staff_role_runs_a_staff_command_and_a_guest_is_refused(server: Server) -> None:
-    staff = await server.interacts(fakes.press(STAFF, "intent:ops_report", guild=True,
-                                               roles=[fakes.STAFF_ROLE]))  # fmt: skip
+    staff = await server.interacts(
+        fakes.press(STAFF, "intent:ops_report", guild=True, roles=[fakes.STAFF_ROLE])
+    )
     assert staff[0].startswith("De nada!")
     guest = await server.interacts(fakes.press(GUEST, "intent:ops_report", guild=True))
     assert "só para a equipe do hotel" in guest[0]
@@ -168,9 +169,10 @@ async def test_proactive_messages_survive_429_and_5xx(server: Server) -> None:
 async def test_guest_text_relayed_to_staff_pings_nobody(server: Server) -> None:
     hostile = "@everyone @here <@123456789> <@&987654321> **now**"
     await server.runtime.notifier.notify(
-        Address("discord", fakes.STAFF_CHANNEL), "en",
+        Address("discord", fakes.STAFF_CHANNEL),
+        "en",
         [Outcome("handoff/guest_says", {"text": hostile})],
-    )  # fmt: skip
+    )
     await server.channel._queue.join()
     [sent] = server.fake.sent(fakes.STAFF_CHANNEL)
     assert sent.body["allowed_mentions"] == {"parse": []}, "no mention of any kind pings"

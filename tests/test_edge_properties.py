@@ -12,7 +12,6 @@ import json
 import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,8 +34,8 @@ from intents.understanding import ModelUnderstanding
 from tests.fakes import slack as slack_fakes
 from tests.fakes.slack import FakeSlack, signed
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
-from tests.payments_shop import Shop, close_shop, open_shop
 from tests.support.clock import REFERENCE_DAY
+from tests.support.payments_shop import Shop, ShopOpener
 
 SettingsFactory = Callable[..., Settings]
 HTTP = settings(max_examples=20)
@@ -50,9 +49,12 @@ texts = st.one_of(
     st.sampled_from(["oi", "\x00", "\ud800", "\u202eevil", "NaN", "intent:book|x=1", "~abc"]),
 )
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=False, allow_infinity=False), texts,
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    texts,
+)
 json_values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
@@ -151,12 +153,8 @@ async def test_widget_frames(web_client: TestClient, frame: str | bytes) -> None
 
 
 @pytest.fixture
-async def shop(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> AsyncIterator[Shop]:
-    opened = await open_shop("sqlite", aiohttp_client, make_settings, tmp_path)
-    yield opened
-    await close_shop(opened)
+async def shop(open_shop: ShopOpener) -> Shop:
+    return await open_shop("sqlite")
 
 
 async def refused_or_stored(shop: Shop, gateway: str, body: bytes, headers: dict[str, str]) -> None:
@@ -170,11 +168,14 @@ async def refused_or_stored(shop: Shop, gateway: str, body: bytes, headers: dict
 def event_shaped(kinds: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"type": st.sampled_from(kinds) | json_values},
-        optional={"id": json_values, "data": json_values | shaped("object", "id"),
-                  "event_type": st.sampled_from(kinds) | json_values,
-                  "resource": json_values | shaped("id", "supplementary_data"),
-                  "action": json_values},
-    )  # fmt: skip
+        optional={
+            "id": json_values,
+            "data": json_values | shaped("object", "id"),
+            "event_type": st.sampled_from(kinds) | json_values,
+            "resource": json_values | shaped("id", "supplementary_data"),
+            "action": json_values,
+        },
+    )
 
 
 STRIPE_KINDS = ["checkout.session.completed", "checkout.session.expired", "customer.created"]
@@ -237,7 +238,19 @@ async def providers(
     for server in servers:
         await server.start_server()
     slack.base = str(servers[1].make_url("")).rstrip("/")
-    settings_ = make_settings(telegram={"token": TOKEN, "api_url": str(servers[0].make_url("")).rstrip("/"), "chat_interval_seconds": 0.0}, slack={"bot_token": slack_fakes.TOKEN, "signing_secret": slack_fakes.SIGNING_SECRET, "api_url": str(servers[1].make_url("/api/")), "channel_interval_seconds": 0.0})  # fmt: skip
+    settings_ = make_settings(
+        telegram={
+            "token": TOKEN,
+            "api_url": str(servers[0].make_url("")).rstrip("/"),
+            "chat_interval_seconds": 0.0,
+        },
+        slack={
+            "bot_token": slack_fakes.TOKEN,
+            "signing_secret": slack_fakes.SIGNING_SECRET,
+            "api_url": str(servers[1].make_url("/api/")),
+            "channel_interval_seconds": 0.0,
+        },
+    )
     app = create_app(settings_)
     client = await aiohttp_client(app)
     yield Providers(client, telegram, slack, webhook_secret(settings_, "telegram"), app)
@@ -248,9 +261,13 @@ async def providers(
 def telegram_updates() -> st.SearchStrategy[Any]:
     text_updates = st.builds(lambda chat, text: text_update(chat, text), st.integers(1, 50), texts)
     presses = st.builds(lambda chat, data: button_update(chat, data), st.integers(1, 50), texts)
-    return st.one_of(json_values.map(as_json), raw_bodies,
-                     st.one_of(shaped("update_id", "message", "callback_query"), text_updates,
-                               presses).map(as_json))  # fmt: skip
+    return st.one_of(
+        json_values.map(as_json),
+        raw_bodies,
+        st.one_of(shaped("update_id", "message", "callback_query"), text_updates, presses).map(
+            as_json
+        ),
+    )
 
 
 @HTTP
@@ -261,8 +278,9 @@ async def test_telegram_webhook_bodies(providers: Providers, update: str | bytes
     assert response.status in (200, 400)
     await providers.settle()
     before = len(providers.telegram.sent(chat_id="999"))
-    response = await providers.client.post(WEBHOOK_PATH, json=text_update(999, "oi"),
-                                           headers=headers)  # fmt: skip
+    response = await providers.client.post(
+        WEBHOOK_PATH, json=text_update(999, "oi"), headers=headers
+    )
     assert response.status == 200
     await providers.settle()
     assert len(providers.telegram.sent(chat_id="999")) > before
@@ -270,10 +288,10 @@ async def test_telegram_webhook_bodies(providers: Providers, update: str | bytes
 
 def slack_bodies() -> st.SearchStrategy[tuple[str, str]]:
     events = st.builds(
-        lambda text, kind: slack_fakes.event(kind, "CGUEST01", "UGUEST01", text,
-                                             channel_type="im"),
-        texts, st.sampled_from(["message", "app_mention", "reaction_added"]),
-    )  # fmt: skip
+        lambda text, kind: slack_fakes.event(kind, "CGUEST01", "UGUEST01", text, channel_type="im"),
+        texts,
+        st.sampled_from(["message", "app_mention", "reaction_added"]),
+    )
     as_form = st.builds(
         lambda value: urlencode({"payload": value if isinstance(value, str) else as_json(value)}),
         json_values | shaped("type", "actions", "user", "channel"),
@@ -346,11 +364,13 @@ async def test_the_nlu_reads_any_text(
 
 @settings(max_examples=150)
 @given(
-    text=texts | st.from_regex(r"\A[0-9 /.\-dea]{0,30}\Z") | st.sampled_from(
+    text=texts
+    | st.from_regex(r"\A[0-9 /.\-dea]{0,30}\Z")
+    | st.sampled_from(
         ["de 31/02 a 35/13", "29/2 a 1/3 de 99999", "from 9999999999 to 1", "dia 0 a dia 00"]
     ),
     locale=st.sampled_from(["pt_BR", "en", "es"]),
-)  # fmt: skip
+)
 def test_the_date_grammar_reads_any_text(text: str, locale: str) -> None:
     dates = stay_dates(text, locale, REFERENCE_DAY)
     if dates.check_in is not None and dates.check_out is not None:

@@ -7,9 +7,10 @@ The aiohttp test client connects from 127.0.0.1; a test that wants other clients
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from aiohttp.test_utils import TestClient
 from bot.edge.limits import client_address, networks, subject
 from bot.root.app import create_app
 from bot.root.settings import PACKAGE_ROOT, Settings
+from tests.support.widget_socket import receive
 
 SettingsFactory = Callable[..., Settings]
 URL = "/api/v1/messages"
@@ -36,13 +38,37 @@ def limits_file(tmp_path: Path, **edges: str) -> Path:
     return path
 
 
-async def app_client(
-    aiohttp_client: Any, settings: SettingsFactory, tmp_path: Path, edges: dict[str, str],
-    **overrides: Any,
-) -> TestClient:  # fmt: skip
-    return await aiohttp_client(
-        create_app(settings(rate_limits_file=limits_file(tmp_path, **edges), **overrides))
-    )
+LimitedApp = Callable[..., Awaitable[TestClient]]
+"""``await limited_app({"rest_key": "3/minute"}, **settings)``: the app, its edges so limited."""
+
+
+def limited(aiohttp_client: Any, settings: SettingsFactory, tmp_path: Path) -> LimitedApp:
+    async def start(edges: dict[str, str], **overrides: Any) -> TestClient:
+        limits = limits_file(tmp_path, **edges)
+        return await aiohttp_client(create_app(settings(rate_limits_file=limits, **overrides)))
+
+    return start
+
+
+@pytest.fixture
+def limited_app(aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path) -> LimitedApp:
+    """On the in-process stores."""
+    return limited(aiohttp_client, make_settings, tmp_path)
+
+
+@pytest.fixture
+def limited_app_on_both(
+    aiohttp_client: Any, backend_settings: SettingsFactory, tmp_path: Path
+) -> LimitedApp:
+    """On the in-process stores, then on Redis: the counters live there in production."""
+    return limited(aiohttp_client, backend_settings, tmp_path)
+
+
+@pytest.fixture
+def proxied_app(limited_app: LimitedApp) -> LimitedApp:
+    """Behind a proxy on this host: the test client's 127.0.0.1 is a trusted proxy, and the
+    clients are who ``X-Forwarded-For`` names."""
+    return functools.partial(limited_app, trusted_proxies="127.0.0.1/32")
 
 
 async def post(client: TestClient, user: str, headers: dict[str, str] | None = None) -> Any:
@@ -92,11 +118,9 @@ def test_an_ipv6_client_counts_as_its_whole_slash_64() -> None:
 
 
 async def test_one_api_key_is_limited_whatever_user_ids_it_sends(
-    aiohttp_client: Any, backend_settings: SettingsFactory, tmp_path: Path
+    limited_app_on_both: LimitedApp,
 ) -> None:
-    client = await app_client(
-        aiohttp_client, backend_settings, tmp_path, {"rest_key": "3/minute"}, api_keys=KEY
-    )
+    client = await limited_app_on_both({"rest_key": "3/minute"}, api_keys=KEY)
     auth = {"Authorization": f"Bearer {KEY}"}
     for _ in range(3):
         assert (await post(client, f"user-{uuid.uuid4().hex}", auth)).status == 200
@@ -105,14 +129,10 @@ async def test_one_api_key_is_limited_whatever_user_ids_it_sends(
 
 
 async def test_rest_requests_are_limited_per_client_address(
-    aiohttp_client: Any,
-    backend_settings: SettingsFactory,
-    tmp_path: Path,
+    limited_app_on_both: LimitedApp,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    client = await app_client(
-        aiohttp_client, backend_settings, tmp_path, {"rest_address": "2/minute"}
-    )
+    client = await limited_app_on_both({"rest_address": "2/minute"})
     for _ in range(2):
         assert (await post(client, f"user-{uuid.uuid4().hex}")).status == 200
 
@@ -128,12 +148,9 @@ async def test_rest_requests_are_limited_per_client_address(
 
 
 async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
+    proxied_app: LimitedApp,
 ) -> None:
-    client = await app_client(
-        aiohttp_client, make_settings, tmp_path, {"rest_address": "1/minute"},
-        trusted_proxies="127.0.0.1/32", api_keys=KEY,
-    )  # fmt: skip
+    client = await proxied_app({"rest_address": "1/minute"}, api_keys=KEY)
     auth = {"Authorization": f"Bearer {KEY}"}
     first = {**auth, "X-Forwarded-For": "198.51.100.1"}
     second = {**auth, "X-Forwarded-For": "6.6.6.6, 198.51.100.2"}
@@ -148,12 +165,10 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowanc
 
 
 async def test_rest_without_keys_answers_the_loopback_peer_only_not_a_forwarded_client(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
+    proxied_app: LimitedApp,
 ) -> None:
     """Behind a proxy on the same host every peer is loopback: the forwarded client decides."""
-    client = await app_client(
-        aiohttp_client, make_settings, tmp_path, {}, trusted_proxies="127.0.0.1/32"
-    )
+    client = await proxied_app({})
     response = await post(client, "user-a", {"X-Forwarded-For": "198.51.100.1"})
 
     assert response.status == 401
@@ -162,12 +177,8 @@ async def test_rest_without_keys_answers_the_loopback_peer_only_not_a_forwarded_
 # --- widget -------------------------------------------------------------------------------------
 
 
-async def test_widget_connections_are_limited_per_address(
-    aiohttp_client: Any, backend_settings: SettingsFactory, tmp_path: Path
-) -> None:
-    client = await app_client(
-        aiohttp_client, backend_settings, tmp_path, {"widget_connect_address": "2/minute"}
-    )
+async def test_widget_connections_are_limited_per_address(limited_app_on_both: LimitedApp) -> None:
+    client = await limited_app_on_both({"widget_connect_address": "2/minute"})
     sockets = [await client.ws_connect("/ws") for _ in range(2)]
 
     with pytest.raises(WSServerHandshakeError) as refused:
@@ -178,12 +189,9 @@ async def test_widget_connections_are_limited_per_address(
         await socket.close()
 
 
-async def receive(socket: Any) -> dict[str, Any]:
-    frame = await socket.receive(timeout=5.0)
-    assert frame.type == WSMsgType.TEXT, (frame.type, frame.data)
-    document = json.loads(frame.data)
-    assert isinstance(document, dict)
-    return document
+async def hello(socket: Any) -> None:
+    await socket.send_json({"type": "hello"})
+    assert (await receive(socket))["type"] == "session"
 
 
 async def assert_refused_frame(socket: Any) -> None:
@@ -194,15 +202,12 @@ async def assert_refused_frame(socket: Any) -> None:
 
 
 async def test_fresh_hellos_on_one_socket_do_not_buy_a_new_allowance(
-    aiohttp_client: Any, backend_settings: SettingsFactory, tmp_path: Path
+    limited_app_on_both: LimitedApp,
 ) -> None:
-    client = await app_client(
-        aiohttp_client, backend_settings, tmp_path, {"widget_hello_socket": "2/minute"}
-    )
+    client = await limited_app_on_both({"widget_hello_socket": "2/minute"})
     socket = await client.ws_connect("/ws")
     for _ in range(2):
-        await socket.send_json({"type": "hello"})
-        assert (await receive(socket))["type"] == "session"
+        await hello(socket)
 
     await socket.send_json({"type": "hello"})
 
@@ -212,16 +217,11 @@ async def test_fresh_hellos_on_one_socket_do_not_buy_a_new_allowance(
     assert socket.close_code == 1008
 
 
-async def test_hellos_are_limited_per_address_across_sockets(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> None:
-    client = await app_client(
-        aiohttp_client, make_settings, tmp_path, {"widget_hello_address": "2/minute"}
-    )
+async def test_hellos_are_limited_per_address_across_sockets(limited_app: LimitedApp) -> None:
+    client = await limited_app({"widget_hello_address": "2/minute"})
     for _ in range(2):
         socket = await client.ws_connect("/ws")
-        await socket.send_json({"type": "hello"})
-        assert (await receive(socket))["type"] == "session"
+        await hello(socket)
         await socket.close()
     socket = await client.ws_connect("/ws")
 
@@ -231,16 +231,12 @@ async def test_hellos_are_limited_per_address_across_sockets(
 
 
 async def test_behind_a_trusted_proxy_widget_clients_are_counted_apart(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
+    proxied_app: LimitedApp,
 ) -> None:
-    client = await app_client(
-        aiohttp_client, make_settings, tmp_path, {"widget_connect_address": "1/minute"},
-        trusted_proxies="127.0.0.1/32",
-    )  # fmt: skip
+    client = await proxied_app({"widget_connect_address": "1/minute"})
     for address in ("198.51.100.1", "198.51.100.2"):
         socket = await client.ws_connect("/ws", headers={"X-Forwarded-For": address})
-        await socket.send_json({"type": "hello"})
-        assert (await receive(socket))["type"] == "session"
+        await hello(socket)
         await socket.close()
 
     with pytest.raises(WSServerHandshakeError) as refused:
@@ -250,11 +246,9 @@ async def test_behind_a_trusted_proxy_widget_clients_are_counted_apart(
 
 
 async def test_messages_are_limited_per_socket_and_refused_unprocessed(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
+    limited_app: LimitedApp,
 ) -> None:
-    client = await app_client(
-        aiohttp_client, make_settings, tmp_path, {"widget_message_socket": "1/minute"}
-    )
+    client = await limited_app({"widget_message_socket": "1/minute"})
     socket = await client.ws_connect("/ws")
     await socket.send_json({"type": "hello"})
     assert (await receive(socket))["type"] == "session"
@@ -270,12 +264,8 @@ async def test_messages_are_limited_per_socket_and_refused_unprocessed(
 # --- webhooks -----------------------------------------------------------------------------------
 
 
-async def test_webhook_endpoints_are_limited_per_source_address(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> None:
-    client = await app_client(
-        aiohttp_client, make_settings, tmp_path, {"webhook_address": "2/minute"}
-    )
+async def test_webhook_endpoints_are_limited_per_source_address(limited_app: LimitedApp) -> None:
+    client = await limited_app({"webhook_address": "2/minute"})
     for _ in range(2):
         response = await client.post("/webhooks/payments/nowhere", data=b"{}")
         assert response.status == 404
@@ -289,15 +279,13 @@ ADMIN_KEY = "admin-key-never-logged"
 
 
 async def test_failed_admin_logins_are_logged_with_their_reason_and_then_refused(
-    aiohttp_client: Any,
-    backend_settings: SettingsFactory,
-    tmp_path: Path,
+    limited_app_on_both: LimitedApp,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    client = await app_client(
-        aiohttp_client, backend_settings, tmp_path, {"admin_failure_address": "3/hour"},
+    client = await limited_app_on_both(
+        {"admin_failure_address": "3/hour"},
         payments_admin_keys=ADMIN_KEY,
-    )  # fmt: skip
+    )
     good = {"Authorization": f"Bearer {ADMIN_KEY}"}
     assert (await client.get("/admin/refunds", headers=good)).status == 200
     attempts = [{}, {"Authorization": ADMIN_KEY}, {"Authorization": f"Bearer {ADMIN_KEY}x"}]

@@ -18,6 +18,7 @@ from bot.core.observability import configure_logging
 from bot.core.types import STAFF, TurnResult
 from bot.root.app import build_runtime, runtime_lifespan
 from bot.root.settings import Settings
+from tests.support.services import REDIS_URL
 
 
 def message(text: str | None = None, *, user: str = "u1", **fields: object) -> Message:
@@ -183,8 +184,6 @@ async def test_two_engines_sharing_redis_handle_a_conversation_in_arrival_order(
             return Outcome("smalltalk/thanks")
 
         return router
-
-    from tests.conftest import REDIS_URL
 
     settings = make_settings(redis_url=REDIS_URL, rate_limits_file=_no_limits(make_settings))
     engines = [build_runtime(settings, CollectorRegistry(), recording_router()) for _ in range(2)]

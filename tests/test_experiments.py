@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.core.experiments import Experiment, Experiments, load_experiments
 from bot.root.settings import PACKAGE_ROOT
@@ -16,8 +15,11 @@ from bot.stores.redis import RedisExposureLog
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def exposures(request: pytest.FixtureRequest, redis: Redis) -> ExposureLog:
-    return MemoryExposureLog() if request.param == "memory" else RedisExposureLog(redis)
+def exposures(request: pytest.FixtureRequest) -> ExposureLog:
+    """In process, then on Redis (the ``redis`` fixture only for that run)."""
+    if request.param == "memory":
+        return MemoryExposureLog()
+    return RedisExposureLog(request.getfixturevalue("redis"))
 
 
 def tone(**overrides: object) -> Experiment:

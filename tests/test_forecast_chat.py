@@ -4,32 +4,14 @@ refused; answers are cached per model version and counted."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from actions.forecasts import training
-from actions.forecasts.history import to_frame
-from actions.forecasts.registry import MODELS, Registry
-from actions.forecasts.synthetic import generate
 from bot.core.types import Message, Reply
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-DEMO = "pousada-do-mar"
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Both models trained once on the demo's synthetic history (what the bot generates)."""
-    directory = tmp_path_factory.mktemp("forecasts")
-    registry = Registry(directory)
-    history = to_frame(generate(DEMO, datetime.now(UTC).date()))
-    for name in MODELS:
-        registry.promote(training.train_and_store(registry, name, history))
-    return directory
+from tests.support.forecasts import PNG_SIGNATURE
 
 
 @pytest.fixture
@@ -43,9 +25,10 @@ async def runtime(
 
 async def ask(runtime: Runtime, text: str, locale: str, role: str = "staff") -> Reply:
     result = await runtime.engine.handle(
-        Message("web", f"{role}-{locale}", f"{role}-{locale}", text=text, locale_hint=locale,
-                role=role)  # type: ignore[arg-type]
-    )  # fmt: skip
+        Message(
+            "web", f"{role}-{locale}", f"{role}-{locale}", text=text, locale_hint=locale, role=role
+        )  # type: ignore[arg-type]
+    )
     assert result.status == "handled"
     assert len(result.replies) == 1
     return result.replies[0]
@@ -111,8 +94,9 @@ async def test_the_price_reason_names_forecast_and_usual_occupancy(runtime: Runt
 
 
 async def test_a_guest_asking_for_a_forecast_is_refused_politely(runtime: Runtime) -> None:
-    reply = await ask(runtime, "previsão de ocupação de dezembro na Pousada do Mar", "pt-BR",
-                      role="guest")  # fmt: skip
+    reply = await ask(
+        runtime, "previsão de ocupação de dezembro na Pousada do Mar", "pt-BR", role="guest"
+    )
     assert reply.image is None
     assert "Modelo" not in reply.text
     assert reply.text.startswith("Desculpe, isso")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from actions.forecasts import cancellation, charts, demand, training
 from actions.forecasts.history import load_history, to_frame
@@ -23,12 +22,9 @@ from actions.forecasts.importer import import_file
 from actions.forecasts.questions import read_question
 from actions.forecasts.registry import Registry, RegistryError, SchemaMismatch
 from actions.forecasts.tables import HistoricalBooking
-from actions.tables import Base
-from bot.stores import migrations
 from bot.stores.database import Database
-from tests.test_booking_domain import POSTGRESQL_URL
+from tests.support.forecasts import PNG_SIGNATURE
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = date(2024, 1, 1)
 
 
@@ -42,18 +38,37 @@ def seasonal_history(days: int = 420, seed: int = 3) -> pd.DataFrame:
         for _ in range(random.poisson(9 if arrival.weekday() == 5 else 3)):
             lead = int(random.integers(0, 21))
             cancelled = random.random() < 0.02 + 0.045 * lead
-            rows.append({
-                "property": "test-inn", "room_type": "double", "meal": "BB", "country": "BRA",
-                "market_segment": "Direct", "distribution_channel": "Direct",
-                "deposit_type": "No Deposit", "customer_type": "Transient", "agent": "none",
-                "company": "none", "nights": 1, "weekend_nights": 0, "adults": 2,
-                "children": 0, "babies": 0, "adr": 300.0, "previous_cancellations": 0,
-                "previous_bookings_not_canceled": 0, "parking_spaces": 0,
-                "special_requests": 0, "is_canceled": cancelled, "is_repeated_guest": False,
-                "booked_on": arrival - timedelta(days=lead), "arrival": arrival,
-                "cancelled_on": arrival - timedelta(days=int(random.integers(0, lead + 1)))
-                if cancelled else None,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "property": "test-inn",
+                    "room_type": "double",
+                    "meal": "BB",
+                    "country": "BRA",
+                    "market_segment": "Direct",
+                    "distribution_channel": "Direct",
+                    "deposit_type": "No Deposit",
+                    "customer_type": "Transient",
+                    "agent": "none",
+                    "company": "none",
+                    "nights": 1,
+                    "weekend_nights": 0,
+                    "adults": 2,
+                    "children": 0,
+                    "babies": 0,
+                    "adr": 300.0,
+                    "previous_cancellations": 0,
+                    "previous_bookings_not_canceled": 0,
+                    "parking_spaces": 0,
+                    "special_requests": 0,
+                    "is_canceled": cancelled,
+                    "is_repeated_guest": False,
+                    "booked_on": arrival - timedelta(days=lead),
+                    "arrival": arrival,
+                    "cancelled_on": arrival - timedelta(days=int(random.integers(0, lead + 1)))
+                    if cancelled
+                    else None,
+                }
+            )
     return to_frame(rows)
 
 
@@ -155,10 +170,14 @@ HEADER = (
     "customer_type,adr,required_car_parking_spaces,total_of_special_requests,"
     "reservation_status,reservation_status_date"
 )
-GOOD = ("Resort Hotel,0,10,2016,July,27,4,1,2,2,0,0,BB,PRT,Direct,Direct,0,0,0,A,A,0,"
-        "No Deposit,NULL,NULL,0,Transient,120.5,0,1,Check-Out,2016-07-07")  # fmt: skip
-CANCELLED = ("City Hotel,1,40,2016,August,32,5,0,2,2,NA,0,BB,GBR,Online TA,TA/TO,0,0,0,A,A,0,"
-             "No Deposit,9,NULL,0,Transient,95,0,0,Canceled,6/20/2016")  # fmt: skip
+GOOD = (
+    "Resort Hotel,0,10,2016,July,27,4,1,2,2,0,0,BB,PRT,Direct,Direct,0,0,0,A,A,0,"
+    "No Deposit,NULL,NULL,0,Transient,120.5,0,1,Check-Out,2016-07-07"
+)
+CANCELLED = (
+    "City Hotel,1,40,2016,August,32,5,0,2,2,NA,0,BB,GBR,Online TA,TA/TO,0,0,0,A,A,0,"
+    "No Deposit,9,NULL,0,Transient,95,0,0,Canceled,6/20/2016"
+)
 SAMPLE = [
     HEADER,
     GOOD,
@@ -167,23 +186,6 @@ SAMPLE = [
     GOOD.replace(",10,2016,", ",ten,2016,"),  # line 5: lead time not a number
     GOOD,  # an identical booking (a group): kept, twice
 ]
-
-
-async def fresh(url: str) -> Database:
-    database = Database(url)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await migrations.upgrade(database)
-    return database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/f.db" if request.param == "sqlite" else POSTGRESQL_URL
-    database = await fresh(url)
-    yield database
-    await database.close()
 
 
 async def test_import_reports_malformed_lines_and_a_second_import_adds_nothing(
@@ -222,9 +224,19 @@ async def test_import_reads_a_zip_and_names_the_property(
 # -- charts and questions -----------------------------------------------------------------------
 
 WORDS = dict.fromkeys(
-    ("forecast", "interval", "last_year", "on_books", "occupancy", "probability", "suggested",
-     "usual", "rate"), "label",
-)  # fmt: skip
+    (
+        "forecast",
+        "interval",
+        "last_year",
+        "on_books",
+        "occupancy",
+        "probability",
+        "suggested",
+        "usual",
+        "rate",
+    ),
+    "label",
+)
 
 
 def decoded(png: bytes) -> np.ndarray:
@@ -241,8 +253,9 @@ def test_charts_are_valid_pngs(history: pd.DataFrame) -> None:
     bars = decoded(charts.risk_chart(["H1 · double", "H2 · double"], [0.7, 0.2], WORDS, "risk"))
     assert bars.shape[1] > 500
     days = pd.date_range("2025-01-01", periods=5)
-    prices = pd.DataFrame({"date": days, "suggested": 300.0, "usual_rate": 280.0,
-                           "floor": 250.0, "ceiling": 400.0})  # fmt: skip
+    prices = pd.DataFrame(
+        {"date": days, "suggested": 300.0, "usual_rate": 280.0, "floor": 250.0, "ceiling": 400.0}
+    )
     assert decoded(charts.price_chart({"Double": prices}, WORDS, "price")).shape[1] > 500
 
 
@@ -264,8 +277,10 @@ def test_questions_name_their_kind_and_period(
 ) -> None:
     question = read_question(text, locale, date(2026, 12, 2))
     assert (question.kind, question.start.isoformat(), question.end.isoformat()) == (
-        kind, start, end,
-    )  # fmt: skip
+        kind,
+        start,
+        end,
+    )
     assert question.clipped == ("June" in text)
 
 

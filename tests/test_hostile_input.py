@@ -5,8 +5,7 @@ clear message, nothing is stored, and the conversation goes on."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,30 +13,21 @@ import pytest
 from bot.core.types import Message
 from bot.root.app import build_runtime, create_app, runtime_lifespan
 from bot.root.settings import Settings
-from tests.conftest import REDIS_URL
-from tests.payments_shop import ADMIN_KEY, Chat, Shop, close_shop, open_shop, paid_with
+from tests.support.payments_shop import ADMIN_KEY, Chat, Shop, ShopOpener, paid_with
 from tests.support.raw_http import raw_post
+from tests.support.services import REDIS_URL
 from tests.support.stays import in_portuguese, off_season_stay
 
 SettingsFactory = Callable[..., Settings]
 
 
-@pytest.fixture
-async def sqlite_shop(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> AsyncIterator[Shop]:
-    shop = await open_shop("sqlite", aiohttp_client, make_settings, tmp_path)
-    yield shop
-    await close_shop(shop)
+ON_POSTGRESQL = pytest.mark.parametrize("shop_database", ["postgresql"])
+"""The ``shop`` on PostgreSQL only: it refuses a NUL byte in text, where SQLite stores it."""
 
 
 @pytest.fixture
-async def postgresql_shop(
-    aiohttp_client: Any, make_settings: SettingsFactory, tmp_path: Path
-) -> AsyncIterator[Shop]:
-    shop = await open_shop("postgresql", aiohttp_client, make_settings, tmp_path)
-    yield shop
-    await close_shop(shop)
+async def sqlite_shop(open_shop: ShopOpener) -> Shop:
+    return await open_shop("sqlite")
 
 
 NOT_EVENTS = [
@@ -88,8 +78,11 @@ async def test_a_signed_mercadopago_body_or_header_of_the_wrong_shape_is_400(
     assert await shop.webhook("mercadopago", body, shop.mp.sign(body, ts=huge)) == 400
     path = "/webhooks/payments/mercadopago"
     good = shop.mp.sign(body)
-    for name, value in [(b"x-signature", b"ts=1,v1=caf\xc3\xa9"), (b"x-signature", b"v1=\xff"),
-                        (b"x-request-id", b"\xff\xfe")]:  # fmt: skip
+    for name, value in [
+        (b"x-signature", b"ts=1,v1=caf\xc3\xa9"),
+        (b"x-signature", b"v1=\xff"),
+        (b"x-request-id", b"\xff\xfe"),
+    ]:
         headers = [(key.encode(), item.encode()) for key, item in good.items() if key != name]
         assert await raw_post(shop.client, path, [*headers, (name, value)], body) == 400
     assert await shop.events() == 0
@@ -122,8 +115,9 @@ NOT_ASCII = [b"Bearer caf\xc3\xa9", b"Bearer \xff\xfe", b"Bearer \xed\xa0\x80", 
 async def test_an_authorization_header_that_is_not_ascii_is_401(
     sqlite_shop: Shop, aiohttp_client: Any, make_settings: SettingsFactory, authorization: bytes
 ) -> None:
-    admin = await raw_post(sqlite_shop.client, "/admin/refunds/1/approve",
-                           [(b"Authorization", authorization)])  # fmt: skip
+    admin = await raw_post(
+        sqlite_shop.client, "/admin/refunds/1/approve", [(b"Authorization", authorization)]
+    )
     assert admin == 401
     rest = await aiohttp_client(create_app(make_settings(api_keys=["k1"])))
     body = json.dumps({"user_id": "u1", "text": "oi"}).encode()
@@ -134,12 +128,16 @@ async def test_an_authorization_header_that_is_not_ascii_is_401(
     assert await raw_post(sqlite_shop.client, "/admin/refunds/999/approve", allowed) == 404
 
 
+@pytest.mark.redis
 async def test_lone_surrogates_in_a_rest_user_id_or_text_are_400_with_redis(
     aiohttp_client: Any, make_settings: SettingsFactory
 ) -> None:
     client = await aiohttp_client(create_app(make_settings(redis_url=REDIS_URL)))
-    for document in ('{"user_id": "\\ud800", "text": "oi"}', '{"user_id": "u2", "text": "\\udfff"}',
-                     '{"user_id": "u2", "payload": "intent:help\\ud800"}'):  # fmt: skip
+    for document in (
+        '{"user_id": "\\ud800", "text": "oi"}',
+        '{"user_id": "u2", "text": "\\udfff"}',
+        '{"user_id": "u2", "payload": "intent:help\\ud800"}',
+    ):
         response = await client.post("/api/v1/messages", data=document)
         assert response.status == 400, await response.text()
         assert (await response.json())["error"]["code"] == "invalid_text"
@@ -147,6 +145,7 @@ async def test_lone_surrogates_in_a_rest_user_id_or_text_are_400_with_redis(
     assert answered.status == 200
 
 
+@pytest.mark.redis
 async def test_the_apology_itself_cannot_fail(make_settings: SettingsFactory) -> None:
     """A message the edge should have refused still gets an answer: logging and rendering the
     apology must not fail on what made the turn fail."""
@@ -156,10 +155,9 @@ async def test_the_apology_itself_cannot_fail(make_settings: SettingsFactory) ->
     assert result.replies
 
 
-async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
-    postgresql_shop: Shop,
-) -> None:
-    guest = Chat(postgresql_shop.runtime, "nul-1")
+@ON_POSTGRESQL
+async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(shop: Shop) -> None:
+    guest = Chat(shop.runtime, "nul-1")
     check_in, check_out = off_season_stay()
     stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
     await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
@@ -170,7 +168,7 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(
     await guest.says("maria@example.com")
     held = await guest.presses("Confirmar")
     assert "RSV-" in held
-    reservations = await postgresql_shop.runtime.reservations.reservations_for("test", "nul-1")
+    reservations = await shop.runtime.reservations.reservations_for("test", "nul-1")
     assert [r.guest_name for r in reservations] == ["Maria So\u00faza"]
 
 
@@ -184,10 +182,8 @@ async def test_a_refund_denial_body_that_is_not_an_object_or_too_deep_is_400(
         assert response.status == 400, body
 
 
-async def test_a_refund_reason_with_control_characters_reaches_staff_clean(
-    postgresql_shop: Shop,
-) -> None:
-    shop = postgresql_shop
+@ON_POSTGRESQL
+async def test_a_refund_reason_with_control_characters_reaches_staff_clean(shop: Shop) -> None:
     guest, code = await paid_with(shop, "nul-2", "Cartão (Stripe)")
     await guest.says("quero um reembolso")
     await guest.presses(f"Pedir reembolso da {code}")

@@ -4,7 +4,6 @@ hold expiry, the proactive delivery and the reconciliation. Each failure is coun
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
@@ -16,12 +15,11 @@ from actions.payments.tables import WebhookEvent
 from bot.core.types import Reply
 from bot.outbound.delivery import Pace
 from tests.fakes.base import Fault
-from tests.payments_shop import (
+from tests.support.delivery_line import LineFactory
+from tests.support.payments_shop import (
     Shop,
-    shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
 from tests.support.stays import off_season_stay
-from tests.test_delivery import Line, line  # noqa: F401  (the "line" fixture)
 
 
 def failures(registry: CollectorRegistry, loop: str) -> float:
@@ -30,9 +28,15 @@ def failures(registry: CollectorRegistry, loop: str) -> float:
 
 async def stored_event(shop: Shop, gateway: str, event_id: str, reference: str) -> None:
     async with shop.runtime.database.session() as session:
-        session.add(WebhookEvent(gateway=gateway, event_id=event_id, kind="checkout",
-                                 reference=reference,
-                                 received_at=datetime.now(UTC) - timedelta(minutes=5)))  # fmt: skip
+        session.add(
+            WebhookEvent(
+                gateway=gateway,
+                event_id=event_id,
+                kind="checkout",
+                reference=reference,
+                received_at=datetime.now(UTC) - timedelta(minutes=5),
+            )
+        )
 
 
 async def test_webhook_retries_go_past_a_poisoned_event(shop: Shop) -> None:
@@ -77,7 +81,7 @@ async def test_hold_expiry_goes_past_a_hold_that_cannot_be_released(shop: Shop) 
 
 
 async def test_delivery_goes_past_a_message_the_provider_refuses(
-    line: Callable[[Pace], Line],  # noqa: F811
+    line: LineFactory,
 ) -> None:
     paced = line(Pace(per_destination_seconds=0.0))
     paced.fake.fail("sendMessage", 400)
@@ -104,6 +108,8 @@ async def test_reconcile_goes_past_a_payment_whose_answer_cannot_be_read(shop: S
     differences = await reconcile(shop.runtime.database, shop.runtime.payments)
     found = {difference.reservation_code: difference.note for difference in differences}
 
-    assert found == {first_code: "could not be checked",
-                     second_code: "paid at the gateway, missing in the ledger"}  # fmt: skip
+    assert found == {
+        first_code: "could not be checked",
+        second_code: "paid at the gateway, missing in the ledger",
+    }
     assert failures(shop.runtime.metrics.registry, "reconcile") == 1

@@ -19,8 +19,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def media_store(request: pytest.FixtureRequest, redis: Redis) -> MediaStore:
-    return MemoryMediaStore() if request.param == "memory" else RedisMediaStore(redis)
+def media_store(request: pytest.FixtureRequest) -> MediaStore:
+    """In process, then on Redis (the ``redis`` fixture only for that run)."""
+    if request.param == "memory":
+        return MemoryMediaStore()
+    return RedisMediaStore(request.getfixturevalue("redis"))
 
 
 async def test_a_published_picture_is_read_back_by_its_key(media_store: MediaStore) -> None:

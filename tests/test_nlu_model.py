@@ -110,9 +110,14 @@ def rsv360(*arguments: str, models_dir: Path, tmp_path: Path) -> subprocess.Comp
 
 def test_nlu_parse_prints_json(models_dir: Path, tmp_path: Path) -> None:
     finished = rsv360(
-        "nlu", "parse", "tem vaga pro fim de semana? somos um casal", "--today", "2026-12-02",
-        models_dir=models_dir, tmp_path=tmp_path,
-    )  # fmt: skip
+        "nlu",
+        "parse",
+        "tem vaga pro fim de semana? somos um casal",
+        "--today",
+        "2026-12-02",
+        models_dir=models_dir,
+        tmp_path=tmp_path,
+    )
     assert finished.returncode == 0, finished.stderr
     parsed = json.loads(finished.stdout)
     assert parsed["intent"]["name"] == "book"
@@ -131,9 +136,15 @@ def test_nlu_evaluate_reports_as_json(models_dir: Path, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     finished = rsv360(
-        "nlu", "evaluate", str(cases), "--today", "2026-12-02", "--json",
-        models_dir=models_dir, tmp_path=tmp_path,
-    )  # fmt: skip
+        "nlu",
+        "evaluate",
+        str(cases),
+        "--today",
+        "2026-12-02",
+        "--json",
+        models_dir=models_dir,
+        tmp_path=tmp_path,
+    )
     assert finished.returncode == 0, finished.stderr
     report = json.loads(finished.stdout)
     assert report["accuracy"] == pytest.approx(2 / 3)

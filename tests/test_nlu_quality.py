@@ -44,8 +44,15 @@ def test_intent_accuracy_meets_the_targets(report: dict[str, object]) -> None:
 def test_every_entity_key_has_90_percent_precision_and_recall(report: dict[str, object]) -> None:
     entities = report["entities"]
     assert isinstance(entities, dict)
-    assert set(entities) >= {"checkin", "checkout", "nights", "adults", "children", "email",
-                             "booking_code"}  # fmt: skip
+    assert set(entities) >= {
+        "checkin",
+        "checkout",
+        "nights",
+        "adults",
+        "children",
+        "email",
+        "booking_code",
+    }
     weak = {
         key: scores
         for key, scores in entities.items()

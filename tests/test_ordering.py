@@ -16,7 +16,7 @@ from bot.stores import keys
 from bot.stores.base import ConversationOrder, TurnTimeout
 from bot.stores.memory import MemoryConversationOrder
 from bot.stores.redis import RedisConversationOrder
-from tests.conftest import REDIS_URL
+from tests.support.services import REDIS_URL
 
 
 @pytest.fixture(params=["memory", "redis"])

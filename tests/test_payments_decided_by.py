@@ -4,44 +4,31 @@ short fingerprint of a plain key) or the staff member's identity on their channe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from actions.payments.tables import Refund
-from bot.root.settings import Settings
 from channels.payment_admin import named_keys
-from tests.payments_shop import (
+from tests.support.payments_shop import (
     ADMIN_KEY,
     STAFF,
-    Chat,
     Shop,
+    ShopOpener,
     cancel,
-    close_shop,
-    open_shop,
     paid_with,
 )
 
 ALICE_KEY = "alice-key-for-tests"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def named_shop(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Any,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
+@pytest.fixture
+async def named_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
     """Refunds above R$ 100,00 wait for staff; two admin keys, one of them named."""
-    extra = {
-        "refund_approval_above": 100_00,
-        "payments_admin_keys": [f"alice:{ALICE_KEY}", ADMIN_KEY],
-    }
-    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path, **extra)
-    yield opened
-    await close_shop(opened)
+    return await open_shop(
+        shop_database,
+        refund_approval_above=100_00,
+        payments_admin_keys=[f"alice:{ALICE_KEY}", ADMIN_KEY],
+    )
 
 
 async def waiting_refund(shop: Shop, conversation: str) -> int:
@@ -67,11 +54,13 @@ async def test_decisions_name_the_admin_key_or_the_staff_member(named_shop: Shop
         await shop.client.post(f"/admin/refunds/{by_alice}/approve", headers=alice)
     ).status == 200
     plain = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    denied = await shop.client.post(f"/admin/refunds/{by_plain_key}/deny", headers=plain,
-                                    json={"reason": "Já estornado no balcão"})  # fmt: skip
+    denied = await shop.client.post(
+        f"/admin/refunds/{by_plain_key}/deny",
+        headers=plain,
+        json={"reason": "Já estornado no balcão"},
+    )
     assert denied.status == 200
-    staff = Chat(shop.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
-    await staff.sends(f"intent:refund_approve|id={by_staff}")
+    await shop.staff().sends(f"intent:refund_approve|id={by_staff}")
 
     fingerprint = hashlib.sha256(ADMIN_KEY.encode()).hexdigest()[:8]
     assert await decided_by(shop, by_alice) == "admin:alice"

@@ -5,23 +5,16 @@ staff above the approval limit), the guest and the staff told, the ledger showin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from actions.payments.tables import Payment, Refund
-from bot.root.settings import Settings
-from tests.payments_shop import (
+from tests.support.payments_shop import (
     EVERY_GATEWAY,
     TEST_PAYMENT,
     Chat,
     Shop,
-    close_shop,
-    every_shop_fixture,  # noqa: F401  (the "every_shop" fixture)
-    open_shop,
+    ShopOpener,
     pay_on_sandbox_page,
 )
 
@@ -29,18 +22,12 @@ PAID_TWICE = "foi paga duas vezes"
 TOLD_TWICE = "chegou um segundo pagamento"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def strict_every_shop(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Any,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
+@pytest.fixture
+async def strict_every_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
     """Every gateway, and every refund above R$ 100,00 waits for staff."""
-    strict = {"payment_routes": EVERY_GATEWAY, "refund_approval_above": 100_00}
-    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path, **strict)
-    yield opened
-    await close_shop(opened)
+    return await open_shop(
+        shop_database, refund_approval_above=100_00, payment={"routes": EVERY_GATEWAY}
+    )
 
 
 async def links_everywhere(shop: Shop, conversation: str) -> tuple[Chat, str, dict[str, str]]:
@@ -73,8 +60,12 @@ async def test_paying_closes_the_other_links_at_their_gateways(every_shop: Shop)
     assert await pay_on_sandbox_page(shop, links["sandbox"]) == 303
 
     assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
-    assert await statuses(shop, code) == {"sandbox": "paid", "stripe": "closed",
-                                          "mercadopago": "closed", "paypal": "closed"}  # fmt: skip
+    assert await statuses(shop, code) == {
+        "sandbox": "paid",
+        "stripe": "closed",
+        "mercadopago": "closed",
+        "paypal": "closed",
+    }
     session_id = links["stripe"].rsplit("/", 1)[-1]
     assert shop.stripe.sessions[session_id]["status"] == "expired"
     with pytest.raises(ValueError, match="nothing to pay"):
@@ -100,8 +91,11 @@ async def test_a_payment_that_still_comes_is_refunded_whole_and_told(every_shop:
 
     total = (await shop.runtime.reservations.by_code(code)).total
     ledger = [(e.kind, e.gateway, e.amount) for e in await shop.ledger(code)]
-    assert ledger == [("payment", "sandbox", total), ("payment", "stripe", total),
-                      ("refund", "stripe", -total)]  # fmt: skip
+    assert ledger == [
+        ("payment", "sandbox", total),
+        ("payment", "stripe", total),
+        ("refund", "stripe", -total),
+    ]
     [refund] = shop.stripe.refunds.values()
     assert refund["amount"] == total
     assert (await statuses(shop, code))["stripe"] == "duplicate"
@@ -124,6 +118,5 @@ async def test_a_large_duplicate_waits_for_staff(strict_every_shop: Shop) -> Non
     [refund] = await shop.runtime.refunds.pending()
     assert (refund.reason, refund.state) == ("duplicate", "requested")
     assert shop.stripe.refunds == {}
-    assert any("refund_approve" in (b.payload or "") for r in shop.staff_heard()
-               for b in r.buttons)  # fmt: skip
+    assert any("refund_approve" in (b.payload or "") for r in shop.staff_heard() for b in r.buttons)
     assert await shop.count(Refund, Refund.reservation_code == code) == 1

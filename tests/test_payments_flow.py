@@ -10,11 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from actions.payments.tables import WebhookEvent
 from tests.fakes.base import Fault
-from tests.payments_shop import (
-    STAFF,
-    Chat,
+from tests.support.payments_shop import (
     Shop,
-    shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
 
 CONFIRMED = "Pagamento recebido! A reserva {code} está confirmada."
@@ -49,8 +46,12 @@ async def test_stripe_book_pay_webhook_confirmation_with_receipt(shop: Shop) -> 
     metrics = shop.runtime.metrics.registry
     assert metrics.get_sample_value("rsv_payments_created_total", {"gateway": "stripe"}) == 1
     assert metrics.get_sample_value("rsv_payments_succeeded_total", {"gateway": "stripe"}) == 1
-    assert metrics.get_sample_value("rsv_payment_gateway_seconds_count",
-                                    {"gateway": "stripe", "operation": "status"}) == 1  # fmt: skip
+    assert (
+        metrics.get_sample_value(
+            "rsv_payment_gateway_seconds_count", {"gateway": "stripe", "operation": "status"}
+        )
+        == 1
+    )
 
 
 async def test_mercadopago_pix_qr_code_and_copy_paste_code_in_chat(shop: Shop) -> None:
@@ -149,10 +150,12 @@ async def test_a_hundred_deliveries_at_once_confirm_once(shop: Shop) -> None:
     same = shop.stripe.event("checkout.session.completed", session_id, "evt_same")
     others = [shop.stripe.event("checkout.session.completed", session_id) for _ in range(20)]
     bodies = [same] * 80 + others
-    statuses = await asyncio.gather(*(
-        shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)})
-        for body in bodies
-    ))  # fmt: skip
+    statuses = await asyncio.gather(
+        *(
+            shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)})
+            for body in bodies
+        )
+    )
     assert set(statuses) == {200}
     await shop.settle()
     assert await shop.events() == 21
@@ -205,7 +208,7 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     )
     [entry] = await shop.ledger(code)
     assert entry.amount == 100  # what was really taken, so the ledger reconciles
-    team = Chat(shop.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
+    team = shop.staff()
     assert "aprovado e pago" in await team.sends(alert.buttons[0].payload or "")
     [refund] = shop.stripe.refunds.values()
     assert refund["amount"] == 100
@@ -281,9 +284,18 @@ async def _someone_elses_preference(shop: Shop) -> list[str]:
     from actions.payments.gateway import LinkRequest
 
     gateway = shop.runtime.payments.gateways["mercadopago"]
-    link = await gateway.create_link(LinkRequest(
-        "RSV-ZZZZZZ", 100_00, "USD", "elsewhere", "x@example.com",
-        datetime.now(UTC) + timedelta(minutes=15), "http://x/", "someone-else"))  # fmt: skip
+    link = await gateway.create_link(
+        LinkRequest(
+            "RSV-ZZZZZZ",
+            100_00,
+            "USD",
+            "elsewhere",
+            "x@example.com",
+            datetime.now(UTC) + timedelta(minutes=15),
+            "http://x/",
+            "someone-else",
+        )
+    )
     return [link.reference]
 
 

@@ -4,29 +4,17 @@ summary when they hold, 1 and each violation named when they do not."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from actions.payments.tables import Payment
 from bot.root.cli import main
-from tests.payments_shop import (
+from tests.support.payments_shop import (
     Shop,
     paid_with,
-    shop_fixture,  # noqa: F401  (the "shop" fixture)
+    point_the_cli_at,
 )
-
-
-def point_the_cli_at(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings: Any = shop.runtime.settings
-    for name in ("database_url", "data_dir", "models_dir", "stripe_api_base",
-                 "mercadopago_api_base", "paypal_api_base", "paypal_client_id",
-                 "paypal_webhook_id"):  # fmt: skip
-        monkeypatch.setenv(f"RSV_{name.upper()}", str(getattr(settings, name)))
-    for name in ("stripe_api_key", "stripe_webhook_secret", "mercadopago_access_token",
-                 "mercadopago_webhook_secret", "paypal_client_secret"):  # fmt: skip
-        monkeypatch.setenv(f"RSV_{name.upper()}", getattr(settings, name).get_secret_value())
 
 
 async def checked(capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str]:

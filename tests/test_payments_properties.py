@@ -64,7 +64,16 @@ class MoneyStories(RuleBasedStateMachine):
         self.clock = clock
         self.stripe = self.run(FakeStripe().start())
         url = f"sqlite+aiosqlite:///{tmp_path}/{uuid.uuid4().hex}.db"
-        self.settings = make_settings(database_url=url, refund_approval_above=300_00, stripe={"api_key": "sk_test_story", "webhook_secret": self.stripe.webhook_secret, "api_base": self.stripe.url}, payment={"routes": ["BRL=sandbox+stripe"], "gateway_timeout_seconds": 2.0})  # fmt: skip
+        self.settings = make_settings(
+            database_url=url,
+            refund_approval_above=300_00,
+            stripe={
+                "api_key": "sk_test_story",
+                "webhook_secret": self.stripe.webhook_secret,
+                "api_base": self.stripe.url,
+            },
+            payment={"routes": ["BRL=sandbox+stripe"], "gateway_timeout_seconds": 2.0},
+        )
         self.runtime = self._start()
         self.run(prepare_database(self.runtime.database, None))
         self.product_id = self.run(self._standard_room())
@@ -82,9 +91,10 @@ class MoneyStories(RuleBasedStateMachine):
     async def _standard_room(self) -> int:
         async with self.runtime.database.session() as session:
             found = await session.scalar(
-                select(Product.id).join(Property, Product.property_id == Property.id)
+                select(Product.id)
+                .join(Property, Product.property_id == Property.id)
                 .where(Property.slug == "pousada-do-mar", Product.code == "standard")
-            )  # fmt: skip
+            )
             assert found is not None
             return int(found)
 
@@ -106,8 +116,11 @@ class MoneyStories(RuleBasedStateMachine):
         return PaymentsDesk(r.reservations, r.payments, r.refunds, r.inbox, r.checkout)
 
     def _sessions_of(self, code: str) -> list[str]:
-        return [sid for sid, s in self.stripe.sessions.items()
-                if s["metadata"]["reservation_code"] == code]  # fmt: skip
+        return [
+            sid
+            for sid, s in self.stripe.sessions.items()
+            if s["metadata"]["reservation_code"] == code
+        ]
 
     # -- what happens ----------------------------------------------------------------------------
 
@@ -121,10 +134,20 @@ class MoneyStories(RuleBasedStateMachine):
         check_in = first + timedelta(days=self.nights)
         self.nights += 3  # each stay its own nights: the rooms never run out
         check_out = check_in + timedelta(days=2)
-        held = self.run(self.runtime.holds.hold(
-            self.product_id, check_in, check_out, 2, 0, Guest("Ana", "ana@example.com"), "test",
-            f"conv-{uuid.uuid4().hex[:8]}", "pt_BR", "guest:test",
-        ))  # fmt: skip
+        held = self.run(
+            self.runtime.holds.hold(
+                self.product_id,
+                check_in,
+                check_out,
+                2,
+                0,
+                Guest("Ana", "ana@example.com"),
+                "test",
+                f"conv-{uuid.uuid4().hex[:8]}",
+                "pt_BR",
+                "guest:test",
+            )
+        )
         return str(held.code)
 
     @rule(code=reservations, gateway=st.sampled_from(["sandbox", "stripe"]))

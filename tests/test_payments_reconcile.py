@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from actions.payments.reconcile import reconcile
 from bot.root.cli import main
-from tests.payments_shop import (
-    Shop,
-    shop_fixture,  # noqa: F401  (the "shop" fixture)
-)
+from tests.support.payments_shop import Shop, point_the_cli_at
 
 
 async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
@@ -34,21 +30,15 @@ async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
     shop.stripe.intents[next(iter(shop.stripe.intents))]["latest_charge"]["amount_refunded"] = 500
     shop.broken_on_purpose = {"ledger_vs_gateway"}  # a refund made in Stripe's dashboard
 
-    found = {d.reservation_code: d for d in await reconcile(shop.runtime.database,
-                                                              shop.runtime.payments)}  # fmt: skip
+    found = {
+        d.reservation_code: d for d in await reconcile(shop.runtime.database, shop.runtime.payments)
+    }
     assert set(found) == {paid_code, lost_code}
     assert found[paid_code].note == "amounts differ"
     assert (found[paid_code].ledger_refunded, found[paid_code].gateway_refunded) == (0, 500)
     assert found[lost_code].note == "paid at the gateway, missing in the ledger"
 
-    settings: Any = shop.runtime.settings
-    for name in ("database_url", "data_dir", "models_dir", "stripe_api_base",
-                 "mercadopago_api_base", "paypal_api_base", "paypal_client_id",
-                 "paypal_webhook_id"):  # fmt: skip
-        monkeypatch.setenv(f"RSV_{name.upper()}", str(getattr(settings, name)))
-    for name in ("stripe_api_key", "stripe_webhook_secret", "mercadopago_access_token",
-                 "mercadopago_webhook_secret", "paypal_client_secret"):  # fmt: skip
-        monkeypatch.setenv(f"RSV_{name.upper()}", getattr(settings, name).get_secret_value())
+    point_the_cli_at(shop, monkeypatch)
     with pytest.raises(SystemExit) as exited:
         await asyncio.to_thread(main, ["payments", "reconcile"])
     assert exited.value.code == 1

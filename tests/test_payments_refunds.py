@@ -4,46 +4,26 @@ or the admin REST endpoint), the guest told at each step, and the ledger."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy import update
 
 from actions.booking.policy import CancellationPolicy
 from actions.booking.tables import Property
-from bot.root.settings import Settings
-from tests.payments_shop import (
+from tests.support.payments_shop import (
     ADMIN_KEY,
-    STAFF,
     Chat,
     Shop,
+    ShopOpener,
     cancel,
-    close_shop,
-    open_shop,
     paid_with,
-    shop_fixture,  # noqa: F401  (the "shop" fixture)
 )
 from tests.support.stays import stay_in_window
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def strict_shop(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Any,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
+@pytest.fixture
+async def strict_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
     """Every refund above R$ 100,00 needs staff approval."""
-    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path,
-                             refund_approval_above=100_00)  # fmt: skip
-    yield opened
-    await close_shop(opened)
-
-
-def staff(shop: Shop) -> Chat:
-    return Chat(shop.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
+    return await open_shop(shop_database, refund_approval_above=100_00)
 
 
 async def test_cancelling_inside_the_free_window_refunds_all_through_stripe(shop: Shop) -> None:
@@ -54,8 +34,12 @@ async def test_cancelling_inside_the_free_window_refunds_all_through_stripe(shop
     [refund] = shop.stripe.refunds.values()
     assert refund["amount"] == total
     payment, back = await shop.ledger(code)
-    assert (payment.amount, back.kind, back.amount, back.gateway) == (total, "refund", -total,
-                                                                      "stripe")  # fmt: skip
+    assert (payment.amount, back.kind, back.amount, back.gateway) == (
+        total,
+        "refund",
+        -total,
+        "stripe",
+    )
     assert back.gateway_reference == refund["id"]
     assert any("O reembolso de" in t and code in t for t in shop.guest_heard("r1"))
     assert shop.staff_heard() == []
@@ -108,14 +92,14 @@ async def test_a_large_refund_waits_for_staff_and_approval_pays_it(strict_shop: 
     assert "isso é só para a equipe do hotel" in await guest.sends(approve)  # a guest: refused
     assert order["purchase_units"][0]["payments"]["refunds"] == []
 
-    decided = await staff(shop).sends(approve)
+    decided = await shop.staff().sends(approve)
     assert "aprovado e pago" in decided
     assert len(order["purchase_units"][0]["payments"]["refunds"]) == 1
     heard = shop.guest_heard("r3")
     assert any("foi aprovado" in t for t in heard)
     assert any("foi enviado para o meio de pagamento" in t for t in heard)
-    assert "já foi decidido" in await staff(shop).sends(approve)
-    assert "já foi decidido" in await staff(shop).sends(deny or "")
+    assert "já foi decidido" in await shop.staff().sends(approve)
+    assert "já foi decidido" in await shop.staff().sends(deny or "")
     assert [e.kind for e in await shop.ledger(code)] == ["payment", "refund"]
 
 
@@ -131,7 +115,7 @@ async def test_a_refund_asked_outside_the_policy_is_denied_with_a_reason(shop: S
     [review] = shop.staff_heard()
     assert "o ar-condicionado estava quebrado" in review.text
     deny = review.buttons[1].payload or ""
-    team = staff(shop)
+    team = shop.staff()
     assert "Por que o reembolso" in await team.sends(deny)
     assert await team.presses("Fora da política")
     assert "recusado" in team.last[0].text

@@ -22,9 +22,16 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def link_request(currency: str = "BRL", key: str = "pay-RSV-BBBBBB-x-1") -> LinkRequest:
-    return LinkRequest("RSV-BBBBBB", 450_00, currency, "Pousada do Mar · RSV-BBBBBB",
-                       "guest@example.com", datetime.now(UTC) + timedelta(minutes=15),
-                       "http://127.0.0.1/payments/return/x/t", key)  # fmt: skip
+    return LinkRequest(
+        "RSV-BBBBBB",
+        450_00,
+        currency,
+        "Pousada do Mar · RSV-BBBBBB",
+        "guest@example.com",
+        datetime.now(UTC) + timedelta(minutes=15),
+        "http://127.0.0.1/payments/return/x/t",
+        key,
+    )
 
 
 @pytest.fixture
@@ -36,9 +43,13 @@ async def mp_fake() -> AsyncIterator[FakeMercadoPago]:
 
 @pytest.fixture
 async def mp(mp_fake: FakeMercadoPago) -> AsyncIterator[MercadoPagoGateway]:
-    gateway = MercadoPagoGateway("TEST-token", mp_fake.webhook_secret,
-                                 PaymentMetrics(CollectorRegistry()), api_base=mp_fake.url,
-                                 timeout_seconds=0.5)  # fmt: skip
+    gateway = MercadoPagoGateway(
+        "TEST-token",
+        mp_fake.webhook_secret,
+        PaymentMetrics(CollectorRegistry()),
+        api_base=mp_fake.url,
+        timeout_seconds=0.5,
+    )
     gateway._rest.backoff_seconds = 0.01
     yield gateway
     await gateway.close()
@@ -53,8 +64,14 @@ async def pp_fake() -> AsyncIterator[FakePayPal]:
 
 @pytest.fixture
 async def paypal(pp_fake: FakePayPal) -> AsyncIterator[PayPalGateway]:
-    gateway = PayPalGateway("client", "secret", "WH-1", PaymentMetrics(CollectorRegistry()),
-                            api_base=pp_fake.url, timeout_seconds=0.5)  # fmt: skip
+    gateway = PayPalGateway(
+        "client",
+        "secret",
+        "WH-1",
+        PaymentMetrics(CollectorRegistry()),
+        api_base=pp_fake.url,
+        timeout_seconds=0.5,
+    )
     gateway._rest.backoff_seconds = 0.01
     yield gateway
     await gateway.close()
@@ -99,9 +116,15 @@ async def test_mercadopago_status_refunds_and_errors(
     payment_id = mp_fake.pay(link.reference)
     status = await mp.status(payment_id)
     assert (status.state, status.amount, status.currency, status.reservation_code) == (
-        "paid", 45000, "BRL", "RSV-BBBBBB")  # fmt: skip
-    mp_fake.fail(Fault(500, path="/v1/payments"), Fault(429, path="/v1/payments",
-                                                        headers={"Retry-After": "0"}))  # fmt: skip
+        "paid",
+        45000,
+        "BRL",
+        "RSV-BBBBBB",
+    )
+    mp_fake.fail(
+        Fault(500, path="/v1/payments"),
+        Fault(429, path="/v1/payments", headers={"Retry-After": "0"}),
+    )
     assert (await mp.refund(payment_id, 100_00, "BRL", "refund-1")).completed
     assert (await mp.status(payment_id)).refunded == 100_00
     with pytest.raises(GatewayError) as too_much:
@@ -125,8 +148,9 @@ async def test_mercadopago_webhooks_are_verified(
     mp: MercadoPagoGateway, mp_fake: FakeMercadoPago
 ) -> None:
     body = mp_fake.notification("1300000042", 777)
-    assert await mp.verify(mp_fake.sign(body), body) == Notice("777", "payment.updated",
-                                                                "1300000042")  # fmt: skip
+    assert await mp.verify(mp_fake.sign(body), body) == Notice(
+        "777", "payment.updated", "1300000042"
+    )
     with pytest.raises(InvalidWebhook, match="signature"):
         await mp.verify(mp_fake.sign(body, secret="other"), body)
     headers = mp_fake.sign(body)

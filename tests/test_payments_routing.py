@@ -38,6 +38,11 @@ def test_a_malformed_route_stops_the_start(entry: str) -> None:
 def test_the_runtime_builds_only_the_gateways_it_has_credentials_for(
     make_settings: Callable[..., Settings],
 ) -> None:
-    settings = make_settings(payment={"routes": ["BRL=mercadopago+paypal+stripe"]}, stripe={"api_key": "sk_test", "webhook_secret": "whsec_x"}, paypal={"client_id": "client", "client_secret": "secret"}, mercadopago={"access_token": "TEST-token"})  # fmt: skip
+    settings = make_settings(
+        payment={"routes": ["BRL=mercadopago+paypal+stripe"]},
+        stripe={"api_key": "sk_test", "webhook_secret": "whsec_x"},
+        paypal={"client_id": "client", "client_secret": "secret"},
+        mercadopago={"access_token": "TEST-token"},
+    )
     payments = build_runtime(settings).payments
     assert set(payments.gateways) == {"sandbox", "stripe"}

@@ -4,11 +4,10 @@ state: a return to a sandbox URL after cancelling, or after paying elsewhere, mo
 from __future__ import annotations
 
 from actions.payments.tables import LedgerEntry, Payment, Refund, SandboxMovement
-from tests.payments_shop import (
+from tests.support.payments_shop import (
     TEST_PAYMENT,
     Shop,
     cancel,
-    every_shop_fixture,  # noqa: F401  (the "every_shop" fixture)
     pay_on_sandbox_page,
     return_to,
 )

@@ -25,16 +25,28 @@ async def fake() -> AsyncIterator[FakeStripe]:
 
 @pytest.fixture
 async def gateway(fake: FakeStripe) -> AsyncIterator[StripeGateway]:
-    stripe = StripeGateway("sk_test_x", fake.webhook_secret, PaymentMetrics(CollectorRegistry()),
-                           api_base=fake.url, timeout_seconds=0.5)  # fmt: skip
+    stripe = StripeGateway(
+        "sk_test_x",
+        fake.webhook_secret,
+        PaymentMetrics(CollectorRegistry()),
+        api_base=fake.url,
+        timeout_seconds=0.5,
+    )
     yield stripe
     await stripe.close()
 
 
 def link_request(key: str = "pay-RSV-AAAAAA-stripe-1", amount: int = 123_40) -> LinkRequest:
-    return LinkRequest("RSV-AAAAAA", amount, "USD", "Pousada do Mar · RSV-AAAAAA",
-                       "guest@example.com", datetime.now(UTC) + timedelta(minutes=15),
-                       "http://127.0.0.1/payments/return/stripe/t", key)  # fmt: skip
+    return LinkRequest(
+        "RSV-AAAAAA",
+        amount,
+        "USD",
+        "Pousada do Mar · RSV-AAAAAA",
+        "guest@example.com",
+        datetime.now(UTC) + timedelta(minutes=15),
+        "http://127.0.0.1/payments/return/stripe/t",
+        key,
+    )
 
 
 async def test_a_link_is_a_checkout_session_and_the_key_makes_it_once(
@@ -83,8 +95,18 @@ async def test_server_errors_and_lock_timeouts_are_retried(
 async def test_a_refused_request_is_final_and_says_why(
     gateway: StripeGateway, fake: FakeStripe
 ) -> None:
-    fake.fail(Fault(400, {"error": {"type": "invalid_request_error", "code": "parameter_missing",
-                                    "message": "Missing required param: currency."}}))  # fmt: skip
+    fake.fail(
+        Fault(
+            400,
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "parameter_missing",
+                    "message": "Missing required param: currency.",
+                }
+            },
+        )
+    )
     with pytest.raises(GatewayError) as refused:
         await gateway.create_link(link_request())
     assert (refused.value.status, refused.value.code) == (400, "parameter_missing")

@@ -10,8 +10,8 @@ from bot.core.types import Address, Outcome
 from bot.outbound.proactive import PendingReplies
 from bot.root.app import build_runtime, create_app
 from bot.root.settings import Settings
-from tests.conftest import REDIS_URL
-from tests.test_checkout import open_chat, receive
+from tests.support.services import REDIS_URL
+from tests.support.widget_socket import open_chat, receive
 
 
 async def test_a_notify_in_process_a_reaches_a_socket_open_in_process_b(

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.root.app import create_app
 from bot.root.settings import Settings
-from tests.conftest import REDIS_URL
+from tests.support.services import REDIS_URL
 
 URL = "/api/v1/messages"
 MIB = 1024 * 1024

@@ -5,117 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.root.settings import Settings
-from channels.slack.channel import EVENTS_PATH, SlackChannel
-from channels.telegram.channel import TelegramChannel
+from channels.slack.channel import EVENTS_PATH
 from tests.fakes import slack as fakes
-from tests.fakes.slack import FakeSlack, signed
-from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
-from tests.fakes.telegram import FakeTelegram, text_update
+from tests.fakes.slack import signed
+from tests.fakes.telegram import text_update
+from tests.support.slack_desk import GROUPIE, GUEST, STAFF, TEAM, Desk, open_desk
 from tests.support.stays import in_portuguese, off_season_stay
-from tests.test_telegram import staff_router
 
 SettingsFactory = Callable[..., Settings]
-STAFF, GROUPIE, GUEST = "USTAFF01", "UGROUP01", "UGUEST01"
-TEAM = "CTEAM001"
-
-
-@dataclass
-class Desk:
-    client: TestClient
-    slack: FakeSlack
-    telegram: FakeTelegram
-    slack_channel: SlackChannel
-    telegram_channel: TelegramChannel
-    respond_url: str
-    runtime: Any
-
-    async def post(self, body: str, headers: dict[str, str] | None = None,
-                   content_type: str = "application/json") -> int:  # fmt: skip
-        sent = {"Content-Type": content_type, **(signed(body) if headers is None else headers)}
-        response = await self.client.post(EVENTS_PATH, data=body, headers=sent)
-        return response.status
-
-    async def event(self, channel: str, user: str, text: str, **options: Any) -> list[Any]:
-        before = len(self.slack.sent(channel=channel))
-        assert (
-            await self.post(
-                json.dumps(
-                    fakes.event("message", channel, user, text, channel_type="im", **options)
-                )
-            )
-            == 200
-        )
-        await self.settle()
-        return self.slack.sent(channel=channel)[before:]
-
-    async def press(self, channel: str, user: str, value: str) -> list[Any]:
-        before = len(self.slack.sent(channel=channel))
-        body = fakes.button(channel, user, value)
-        assert await self.post(body, content_type="application/x-www-form-urlencoded") == 200
-        await self.settle()
-        return self.slack.sent(channel=channel)[before:]
-
-    def value(self, channel: str, title: str) -> str:
-        for call in reversed(self.slack.sent(channel=channel)):
-            for element in call.buttons():
-                if element["text"]["text"].startswith(title):
-                    return str(element.get("value") or element.get("url"))
-        raise AssertionError(f"no button {title!r}")
-
-    async def settle(self) -> None:
-        await self.slack_channel.drain()
-        await self.telegram_channel.drain()
-        for queue in (self.slack_channel._queue, self.telegram_channel._queue):
-            await queue.join()
-
-
-@asynccontextmanager
-async def open_desk(
-    aiohttp_client: Any, backend_settings: SettingsFactory, **overrides: Any
-) -> AsyncIterator[Desk]:
-    """The bot with Slack and Telegram against their local fakes; ``overrides`` are settings."""
-    slack, telegram = FakeSlack(), FakeTelegram()
-    slack.locales = {GUEST: "pt-BR", STAFF: "pt-BR"}
-    slack.groups = {"SFRONT01": [GROUPIE]}
-    servers = [TestServer(slack.app()), TestServer(telegram.app())]
-    for server in servers:
-        await server.start_server()
-    slack.base = str(servers[0].make_url("")).rstrip("/")
-    settings = backend_settings(
-        staff_ids=[f"slack:{STAFF}", "slack:group:SFRONT01"],
-        handoff_address=f"slack:{TEAM}",
-        **overrides,
-        slack={
-            "bot_token": fakes.TOKEN,
-            "signing_secret": fakes.SIGNING_SECRET,
-            "api_url": str(servers[0].make_url("/api/")),
-            "channel_interval_seconds": 0.0,
-        },
-        telegram={
-            "token": TELEGRAM_TOKEN,
-            "api_url": str(servers[1].make_url("")).rstrip("/"),
-            "chat_interval_seconds": 0.0,
-        },
-    )
-    runtime = build_runtime(settings, router=staff_router())
-    app = create_app(settings, runtime)
-    client = await aiohttp_client(app)
-    channels = app[PROVIDER_CHANNELS]
-    try:
-        yield Desk(client, slack, telegram, channels["slack"], channels["telegram"],
-                   str(servers[0].make_url("/respond/1")), runtime)  # fmt: skip
-    finally:
-        for server in servers:
-            await server.close()
 
 
 @pytest.fixture
@@ -172,8 +74,11 @@ async def test_staff_by_id_or_user_group_run_a_staff_command_and_a_guest_is_refu
 
 async def test_the_slash_command_acknowledges_and_answers_through_respond(desk: Desk) -> None:
     body = fakes.command(TEAM, STAFF, "ajuda", desk.respond_url)
-    response = await desk.client.post(EVENTS_PATH, data=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", **signed(body)})  # fmt: skip
+    response = await desk.client.post(
+        EVENTS_PATH,
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signed(body)},
+    )
     assert response.status == 200
     await desk.settle()
     [answer] = desk.slack.sent("response_url")
@@ -187,8 +92,9 @@ async def test_retries_and_the_same_message_as_two_events_are_answered_once(desk
     assert await desk.post(body) == 200
     retry = {**signed(body), "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     assert await desk.post(body, retry) == 200
-    mention = fakes.event("app_mention", "DGUEST02", GUEST, "<@UBOT0001> oi",
-                          ts=first["event"]["ts"])  # fmt: skip
+    mention = fakes.event(
+        "app_mention", "DGUEST02", GUEST, "<@UBOT0001> oi", ts=first["event"]["ts"]
+    )
     assert await desk.post(json.dumps(mention)) == 200
     await desk.settle()
     assert len(desk.slack.sent(channel="DGUEST02")) == 1
@@ -233,8 +139,10 @@ async def test_proactive_messages_are_retried_on_429_and_500_then_counted(desk: 
     await desk.runtime.notifier.notify(Address("slack", TEAM), "en", [Outcome("smalltalk/thanks")])
     await desk.settle()
     registry = desk.runtime.metrics.registry
-    assert registry.get_sample_value(
-        "rsv_deliveries_total", {"channel": "slack", "result": "failed"}) == 1  # fmt: skip
+    assert (
+        registry.get_sample_value("rsv_deliveries_total", {"channel": "slack", "result": "failed"})
+        == 1
+    )
     assert registry.get_sample_value("rsv_delivery_retries_total", {"channel": "slack"}) >= 5
 
 
@@ -242,8 +150,11 @@ async def test_handoff_from_a_telegram_guest_to_the_slack_team_and_back(desk: De
     guest = "5001"
 
     async def guest_says(text: str) -> None:
-        assert await desk.client.post("/telegram/webhook", json=text_update(5001, text),
-            headers={"X-Telegram-Bot-Api-Secret-Token": _telegram_secret(desk)})  # fmt: skip
+        assert await desk.client.post(
+            "/telegram/webhook",
+            json=text_update(5001, text),
+            headers={"X-Telegram-Bot-Api-Secret-Token": _telegram_secret(desk)},
+        )
         await desk.settle()
 
     await guest_says("qual o horário do café da manhã?")
@@ -284,8 +195,11 @@ async def test_guest_text_relayed_to_the_team_cannot_mention_or_link_in_notifica
     hostile = "<!channel> pague em <https://evil.example|seu banco> & <@USTAFF01>"
 
     async def guest_says(text: str) -> None:
-        assert await desk.client.post("/telegram/webhook", json=text_update(5002, text),
-            headers={"X-Telegram-Bot-Api-Secret-Token": _telegram_secret(desk)})  # fmt: skip
+        assert await desk.client.post(
+            "/telegram/webhook",
+            json=text_update(5002, text),
+            headers={"X-Telegram-Bot-Api-Secret-Token": _telegram_secret(desk)},
+        )
         await desk.settle()
 
     await guest_says(hostile)

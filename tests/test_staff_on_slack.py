@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 
 from bot.root.settings import Settings
-from tests.test_forecast_chat import PNG_SIGNATURE, trained
-from tests.test_slack import GUEST, STAFF, Desk, open_desk
-
-__all__ = ["trained"]  # the module-scoped fixture: models trained once
+from tests.support.forecasts import PNG_SIGNATURE
+from tests.support.slack_desk import GUEST, STAFF, Desk, open_desk
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from bot.stores import RedisClients, Stores, build_stores
 from bot.stores.base import Media
 from bot.stores.expiring import ExpiringMap
 from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
-from tests.conftest import REDIS_URL
+from tests.support.services import REDIS_URL
 
 
 class FakeClock:
@@ -59,11 +59,13 @@ class Backend:
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def backend(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[Backend]:
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """In process, then on Redis (the ``redis`` fixture only for that run)."""
     clock = FakeClock()
     if request.param == "memory":
         yield Backend(build_stores(None, 5.0, 5.0, clock), clock, None)
         return
+    redis: Redis = request.getfixturevalue("redis")
     clients = RedisClients(REDIS_URL, Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL))
     yield Backend(build_stores(clients, 5.0, 5.0, clock), clock, redis)
     await clients.close()

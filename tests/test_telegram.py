@@ -16,12 +16,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from actions.booking.conversation import deep_link
-from actions.services import Services
-from bot import Context, Outcome, Router
+from bot import Outcome
 from bot.core.payloads import PayloadStore
-from bot.core.types import STAFF, Address
+from bot.core.types import Address
 from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
-from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app, default_router
+from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.root.providers import telegram_bot
 from bot.root.secret import webhook_secret
 from bot.root.settings import Settings
@@ -31,6 +30,7 @@ from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import WEBHOOK_PATH
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
 from tests.support.raw_http import raw_post
+from tests.support.routers import staff_router
 from tests.support.stays import in_portuguese, off_season_stay
 
 SettingsFactory = Callable[..., Settings]
@@ -79,25 +79,6 @@ class Telegram:
         ]
 
 
-def staff_router() -> Router[Services]:
-    """The capabilities plus one staff-only intent, as a forecast or refund approval is."""
-    router: Router[Services] = Router("test")
-    router.include_router(default_router())
-    kept: Router[Services] = Router("staff")
-
-    @kept.intent("ops_report", roles=STAFF)
-    async def report(context: Context[Services]) -> Outcome:
-        return Outcome("smalltalk/thanks")
-
-    @kept.intent("slow_report")
-    async def slow(context: Context[Services]) -> Outcome:
-        await asyncio.sleep(0.4)
-        return Outcome("smalltalk/thanks")
-
-    router.include_router(kept)
-    return router
-
-
 @pytest.fixture
 async def telegram(aiohttp_client: Any, backend_settings: SettingsFactory) -> Telegram:
     fake = FakeTelegram()
@@ -114,8 +95,13 @@ async def telegram(aiohttp_client: Any, backend_settings: SettingsFactory) -> Te
     runtime = build_runtime(settings, router=staff_router())
     app = create_app(settings, runtime)
     client = await aiohttp_client(app)
-    yield Telegram(client, fake, app[PROVIDER_CHANNELS]["telegram"],
-                   webhook_secret(settings, "telegram"), runtime)  # fmt: skip
+    yield Telegram(
+        client,
+        fake,
+        app[PROVIDER_CHANNELS]["telegram"],
+        webhook_secret(settings, "telegram"),
+        runtime,
+    )
     await server.close()
 
 

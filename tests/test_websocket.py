@@ -20,8 +20,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from bot.root.app import create_app
 from bot.root.settings import Settings
+from tests.support.widget_socket import TIMEOUT, Socket, receive
 
-TIMEOUT = 5.0
 MIB = 1024 * 1024
 SECRET = "test-widget-secret"  # what tests/conftest.py's make_settings configures
 SALT = "rsv360-widget"
@@ -34,19 +34,10 @@ HELP_TEXT = {
 }
 
 SettingsFactory = Callable[..., Settings]
-Socket = Any  # aiohttp.ClientWebSocketResponse
 
 
 async def widget_client(aiohttp_client: Any, settings: Settings) -> TestClient:
     return await aiohttp_client(create_app(settings))
-
-
-async def receive(ws: Socket) -> dict[str, Any]:
-    frame = await ws.receive(timeout=TIMEOUT)
-    assert frame.type == WSMsgType.TEXT, (frame.type, frame.data, ws.close_code)
-    document = json.loads(frame.data)
-    assert isinstance(document, dict)
-    return document
 
 
 async def hello(ws: Socket, **fields: Any) -> dict[str, Any]:

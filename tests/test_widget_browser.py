@@ -15,7 +15,6 @@ from itsdangerous import URLSafeTimedSerializer
 from playwright.async_api import (
     Browser,
     BrowserContext,
-    Locator,
     Page,
     WebSocketRoute,
     expect,
@@ -23,12 +22,12 @@ from playwright.async_api import (
 
 from bot.root.app import create_app
 from bot.root.settings import Settings
+from tests.support.widget_page import TIMEOUT_MS, messages, say
 
 pytestmark = pytest.mark.browser
 
 WIDGET_SECRET = "test-widget-secret"  # what make_settings in conftest.py configures
 TOKEN_KEY = "rsv360.token"
-TIMEOUT_MS = 10_000
 SCREENSHOT = Path("/tmp/widget.png")
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -76,18 +75,6 @@ async def open_demo(new_page: NewPage, base_url: str, **context_options: Any) ->
     await page.goto(f"{base_url}/")
     await expect(page.get_by_test_id("rsv-panel")).to_be_visible()
     return page
-
-
-def messages(page: Page, author: str | None = None) -> Locator:
-    selector = '[data-testid="rsv-message"]'
-    if author is not None:
-        selector += f'[data-author="{author}"]'
-    return page.get_by_test_id("rsv-messages").locator(selector)
-
-
-async def say(page: Page, text: str) -> None:
-    await page.get_by_test_id("rsv-input").fill(text)
-    await page.get_by_test_id("rsv-input").press("Enter")
 
 
 async def stored_token(page: Page) -> str:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from calendar import monthrange
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from typing import Any
 
 import holidays
 import pytest
@@ -30,7 +28,7 @@ from bot.root.settings import Settings
 from intents.classifier import NluModel
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
-from tests.payments_shop import Chat, Shop, cancel, close_shop, open_shop, paid_with
+from tests.support.payments_shop import Chat, Shop, ShopOpener, cancel, paid_with
 from tests.support.stays import (
     DEMO_ZONE,
     Window,
@@ -68,12 +66,9 @@ async def runtime(today: date, make_settings: Callable[..., Settings]) -> AsyncI
 
 
 @pytest.fixture
-async def shop(
-    today: date, aiohttp_client: Any, make_settings: Callable[..., Settings], tmp_path: Path
-) -> AsyncIterator[Shop]:
-    opened = await open_shop("sqlite", aiohttp_client, make_settings, tmp_path)
-    yield opened
-    await close_shop(opened)
+async def shop(today: date, open_shop: ShopOpener) -> Shop:
+    """A shop opened on the frozen day."""
+    return await open_shop("sqlite")
 
 
 def next_on_or_after(today: date, month: int, day: int) -> date:
@@ -166,9 +161,17 @@ async def test_a_hold_is_released_when_its_minutes_run_out(
     assert place is not None
     [offer, *_] = await runtime.quotes.offers(place.id, check_in, check_out, 2, 0)
     held = await runtime.holds.hold(
-        offer.product.id, check_in, check_out, 2, 0, Guest("Rita", "rita@example.com"), "web",
-        "hold", "pt_BR", "test",
-    )  # fmt: skip
+        offer.product.id,
+        check_in,
+        check_out,
+        2,
+        0,
+        Guest("Rita", "rita@example.com"),
+        "web",
+        "hold",
+        "pt_BR",
+        "test",
+    )
 
     frozen_time.shift(timedelta(minutes=runtime.settings.hold_minutes - 1))
     assert await runtime.holds.expire_holds() == []

@@ -1,6 +1,10 @@
-"""What the payment-gateway fakes share: a server on 127.0.0.1, recorded requests, idempotent
-replays by key, and faults to inject (an error status with the provider's body, or a delay
-longer than the client waits). The chat-provider fakes answer in their own protocols."""
+"""What the payment-gateway fakes (Stripe, Mercado Pago, PayPal) share: a server on 127.0.0.1,
+every request recorded, and a POST repeating an idempotency key (in the gateway's own header)
+answered with the first answer under that key again, unless that was a 5xx.
+
+Faults are injected in order: the next request under a fault's path either gets the fault's
+status with the gateway's error body, or (a fault with a ``delay``) waits that long and is then
+answered as usual, which a client with a shorter timeout sees as a timeout."""
 
 from __future__ import annotations
 
@@ -74,8 +78,9 @@ class FakeProvider:
         key = request.headers.get(header) if header and request.method == "POST" else None
         if key is not None and key in self._replays:
             cached = self._replays[key]
-            return web.Response(body=cached.body, status=cached.status,
-                                content_type="application/json")  # fmt: skip
+            return web.Response(
+                body=cached.body, status=cached.status, content_type="application/json"
+            )
         response = await handler(request)
         if key is not None and isinstance(response, web.Response) and response.status < 500:
             self._replays[key] = response

@@ -25,12 +25,18 @@ _ids = itertools.count(940000000000000001)
 
 
 def user(user_id: str, name: str = "ana") -> dict[str, Any]:
-    return {"id": user_id, "username": name, "discriminator": "0", "global_name": None,
-            "avatar": None}  # fmt: skip
+    return {
+        "id": user_id,
+        "username": name,
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+    }
 
 
-def message(channel_id: str, author: dict[str, Any], content: str,
-            guild_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+def message(
+    channel_id: str, author: dict[str, Any], content: str, guild_id: str | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(next(_ids)), "channel_id": channel_id, "author": author, "content": content,
         "timestamp": NOW, "edited_timestamp": None, "tts": False, "mention_everyone": False,
@@ -78,8 +84,13 @@ class FakeDiscord:
 
     def sent(self, where: str | None = None) -> list[Call]:
         """Messages the bot posted: to a channel id, or as follow-ups when ``where`` is None."""
-        return [c for c in self.calls if c.method == "POST" and c.body.get("content") is not None
-                and (where is None or f"/channels/{where}/" in c.path)]  # fmt: skip
+        return [
+            c
+            for c in self.calls
+            if c.method == "POST"
+            and c.body.get("content") is not None
+            and (where is None or f"/channels/{where}/" in c.path)
+        ]
 
     def follow_ups(self) -> list[Call]:
         return [c for c in self.calls if c.path.startswith(f"/webhooks/{APP_ID}/")]
@@ -99,8 +110,9 @@ class FakeDiscord:
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         for socket in self._sockets:
-            await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._sequence),
-                                              "d": data}))  # fmt: skip
+            await socket.send_str(
+                json.dumps({"op": 0, "t": event, "s": next(self._sequence), "d": data})
+            )
 
     # -- gateway ---------------------------------------------------------------------------
 
@@ -116,12 +128,17 @@ class FakeDiscord:
                 await socket.send_str(json.dumps({"op": 11}))
             elif payload["op"] == 2:
                 self._sockets.append(socket)
-                await self.dispatch("READY", {
-                    "v": 10, "user": {**user(APP_ID, "rsv"), "bot": True},
-                    "guilds": [{"id": GUILD_ID, "unavailable": True}],
-                    "session_id": "session-1", "resume_gateway_url": str(request.url),
-                    "application": {"id": APP_ID, "flags": 0},
-                })  # fmt: skip
+                await self.dispatch(
+                    "READY",
+                    {
+                        "v": 10,
+                        "user": {**user(APP_ID, "rsv"), "bot": True},
+                        "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                        "session_id": "session-1",
+                        "resume_gateway_url": str(request.url),
+                        "application": {"id": APP_ID, "flags": 0},
+                    },
+                )
                 await self.dispatch("GUILD_CREATE", _guild())
                 self.ready.set()
         if socket in self._sockets:
@@ -146,9 +163,15 @@ class FakeDiscord:
         if path.startswith("/channels/") and path.endswith("/messages") and self._failures:
             status = self._failures.pop(0)
             if status == 429:
-                return _json({"message": "You are being rate limited.", "retry_after": 0.05,
-                              "global": False}, 429, {"Retry-After": "0.05", "Via": "1.1 google",
-                              "X-RateLimit-Scope": "user"})  # fmt: skip
+                return _json(
+                    {
+                        "message": "You are being rate limited.",
+                        "retry_after": 0.05,
+                        "global": False,
+                    },
+                    429,
+                    {"Retry-After": "0.05", "Via": "1.1 google", "X-RateLimit-Scope": "user"},
+                )
             return _json({"message": "Internal Server Error", "code": 0}, status)
         self.calls.append(Call(request.method, path, body, time.monotonic()))
         self._arrived.set()
@@ -158,19 +181,36 @@ class FakeDiscord:
         if path == "/users/@me":
             return _json({**user(APP_ID, "rsv"), "bot": True})
         if path == "/oauth2/applications/@me":
-            return _json({"id": APP_ID, "name": "rsv", "icon": None, "description": "",
-                          "bot_public": True, "bot_require_code_grant": False,
-                          "verify_key": "00", "flags": 0, "owner": user("1")})  # fmt: skip
+            return _json(
+                {
+                    "id": APP_ID,
+                    "name": "rsv",
+                    "icon": None,
+                    "description": "",
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "verify_key": "00",
+                    "flags": 0,
+                    "owner": user("1"),
+                }
+            )
         if path.startswith(f"/applications/{APP_ID}/commands"):
-            return _json([{**command, "id": str(next(_ids)), "application_id": APP_ID,
-                           "version": "1"} for command in body])  # type: ignore[attr-defined]  # fmt: skip
+            return _json(
+                [
+                    {**command, "id": str(next(_ids)), "application_id": APP_ID, "version": "1"}
+                    for command in body
+                ]
+            )  # type: ignore[attr-defined]
         if path.startswith("/interactions/"):
             interaction_id = path.split("/")[2]
             return _json({"interaction": {"id": interaction_id, "type": 2}})
         if path.endswith("/messages") or path.startswith(f"/webhooks/{APP_ID}/"):
             channel = path.split("/")[2] if path.startswith("/channels/") else STAFF_CHANNEL
-            return _json(message(channel, {**user(APP_ID, "rsv"), "bot": True},
-                                 str(body.get("content") or "")))  # fmt: skip
+            return _json(
+                message(
+                    channel, {**user(APP_ID, "rsv"), "bot": True}, str(body.get("content") or "")
+                )
+            )
         if path.endswith("/typing"):
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, 404)
@@ -178,38 +218,103 @@ class FakeDiscord:
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # Exactly application/json: discord.py treats anything else as text.
-    return web.Response(body=json.dumps(body).encode(), status=status, headers={
-        "Content-Type": "application/json", **(headers or {})})  # fmt: skip
+    return web.Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def _guild() -> dict[str, Any]:
     return {
-        "id": GUILD_ID, "name": "Hotel team", "icon": None, "owner_id": "1", "region": "br",
-        "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
-        "default_message_notifications": 0, "explicit_content_filter": 0, "features": [],
-        "mfa_level": 0, "system_channel_id": None, "system_channel_flags": 0,
-        "rules_channel_id": None, "vanity_url_code": None, "description": None, "banner": None,
-        "premium_tier": 0, "preferred_locale": "pt-BR", "public_updates_channel_id": None,
-        "nsfw_level": 0, "premium_progress_bar_enabled": False, "unavailable": False,
-        "member_count": 2, "large": False, "joined_at": NOW, "emojis": [], "stickers": [],
-        "members": [], "voice_states": [], "presences": [], "threads": [],
-        "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
+        "id": GUILD_ID,
+        "name": "Hotel team",
+        "icon": None,
+        "owner_id": "1",
+        "region": "br",
+        "afk_channel_id": None,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "features": [],
+        "mfa_level": 0,
+        "system_channel_id": None,
+        "system_channel_flags": 0,
+        "rules_channel_id": None,
+        "vanity_url_code": None,
+        "description": None,
+        "banner": None,
+        "premium_tier": 0,
+        "preferred_locale": "pt-BR",
+        "public_updates_channel_id": None,
+        "nsfw_level": 0,
+        "premium_progress_bar_enabled": False,
+        "unavailable": False,
+        "member_count": 2,
+        "large": False,
+        "joined_at": NOW,
+        "emojis": [],
+        "stickers": [],
+        "members": [],
+        "voice_states": [],
+        "presences": [],
+        "threads": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
         "roles": [
-            {"id": GUILD_ID, "name": "@everyone", "permissions": "0", "position": 0,
-             "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0},
-            {"id": STAFF_ROLE, "name": "Front desk", "permissions": "0", "position": 1,
-             "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0},
+            {
+                "id": GUILD_ID,
+                "name": "@everyone",
+                "permissions": "0",
+                "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            },
+            {
+                "id": STAFF_ROLE,
+                "name": "Front desk",
+                "permissions": "0",
+                "position": 1,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            },
         ],
-        "channels": [{"id": STAFF_CHANNEL, "type": 0, "guild_id": GUILD_ID, "name": "staff",
-                      "position": 0, "permission_overwrites": [], "nsfw": False,
-                      "parent_id": None, "topic": None, "last_message_id": None,
-                      "rate_limit_per_user": 0}],
-    }  # fmt: skip
+        "channels": [
+            {
+                "id": STAFF_CHANNEL,
+                "type": 0,
+                "guild_id": GUILD_ID,
+                "name": "staff",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+            }
+        ],
+    }
 
 
-def interaction(kind: int, user_id: str, *, guild: bool, data: dict[str, Any],
-                roles: list[str] | None = None, locale: str = "pt-BR",
-                channel_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+def interaction(
+    kind: int,
+    user_id: str,
+    *,
+    guild: bool,
+    data: dict[str, Any],
+    roles: list[str] | None = None,
+    locale: str = "pt-BR",
+    channel_id: str | None = None,
+) -> dict[str, Any]:
     """An INTERACTION_CREATE: 2 a slash command, 3 a button press (``data.custom_id``)."""
     channel = channel_id or (STAFF_CHANNEL if guild else str(next(_ids)))
     payload: dict[str, Any] = {
@@ -232,8 +337,9 @@ def interaction(kind: int, user_id: str, *, guild: bool, data: dict[str, Any],
     else:
         payload["user"] = user(user_id)
     if kind == 3:
-        payload["message"] = message(channel, {**user(APP_ID, "rsv"), "bot": True}, "…",
-                                     GUILD_ID if guild else None)  # fmt: skip
+        payload["message"] = message(
+            channel, {**user(APP_ID, "rsv"), "bot": True}, "…", GUILD_ID if guild else None
+        )
     return payload
 
 

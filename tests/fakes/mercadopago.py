@@ -54,31 +54,51 @@ class FakeMercadoPago(FakeProvider):
             preference = self.preferences[reference]
             if preference.get("expires") and preference["expiration_date_to"] <= _now():
                 raise ValueError(f"preference {reference} expired: nothing to pay")
-            payment = self._new_payment(preference["items"][0]["unit_price"],
-                                        preference["items"][0]["currency_id"],
-                                        preference["external_reference"], "visa")  # fmt: skip
+            payment = self._new_payment(
+                preference["items"][0]["unit_price"],
+                preference["items"][0]["currency_id"],
+                preference["external_reference"],
+                "visa",
+            )
         payment["status"] = status
         if amount is not None:
             payment["transaction_amount"] = amount
         return str(payment["id"])
 
     def notification(self, payment_id: str, notification_id: int | None = None) -> bytes:
-        return json.dumps({
-            "id": notification_id or int(next(self._ids)), "live_mode": False, "type": "payment",
-            "date_created": "2026-11-29T10:00:00Z", "user_id": 44444, "api_version": "v1",
-            "action": "payment.updated", "data": {"id": payment_id},
-        }).encode()  # fmt: skip
+        return json.dumps(
+            {
+                "id": notification_id or int(next(self._ids)),
+                "live_mode": False,
+                "type": "payment",
+                "date_created": "2026-11-29T10:00:00Z",
+                "user_id": 44444,
+                "api_version": "v1",
+                "action": "payment.updated",
+                "data": {"id": payment_id},
+            }
+        ).encode()
 
-    def sign(self, body: bytes, request_id: str = "req-1", ts: int | str | None = None,
-             secret: str | None = None, data_id: str | None = None) -> dict[str, str]:  # fmt: skip
+    def sign(
+        self,
+        body: bytes,
+        request_id: str = "req-1",
+        ts: int | str | None = None,
+        secret: str | None = None,
+        data_id: str | None = None,
+    ) -> dict[str, str]:
         """Headers signing ``body``; ``data_id`` for a body that has none of its own."""
         data_id = json.loads(body)["data"]["id"] if data_id is None else data_id
         stamp = str(ts if ts is not None else int(time.time() * 1000))
         manifest = f"id:{data_id};request-id:{request_id};ts:{stamp};"
-        digest = hmac.new((secret or self.webhook_secret).encode(), manifest.encode(),
-                          hashlib.sha256).hexdigest()  # fmt: skip
-        return {"x-signature": f"ts={stamp},v1={digest}", "x-request-id": request_id,
-                "Content-Type": "application/json"}  # fmt: skip
+        digest = hmac.new(
+            (secret or self.webhook_secret).encode(), manifest.encode(), hashlib.sha256
+        ).hexdigest()
+        return {
+            "x-signature": f"ts={stamp},v1={digest}",
+            "x-request-id": request_id,
+            "Content-Type": "application/json",
+        }
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -97,8 +117,9 @@ class FakeMercadoPago(FakeProvider):
         body = await request.json()
         if body.get("payment_method_id") != "pix":
             return _bad("payment_method_id", "payment_method_id invalid")
-        payment = self._new_payment(body["transaction_amount"], "BRL",
-                                    body.get("external_reference"), "pix")  # fmt: skip
+        payment = self._new_payment(
+            body["transaction_amount"], "BRL", body.get("external_reference"), "pix"
+        )
         code = PIX_CODE.format(key=secrets.token_hex(18), amount=body["transaction_amount"])
         payment["point_of_interaction"] = {"type": "PIX", "transaction_data": {
             "qr_code": code, "ticket_url": "https://www.mercadopago.com.br/payments/ticket",
@@ -149,11 +170,19 @@ class FakeMercadoPago(FakeProvider):
         )
         if abs(payment["transaction_amount_refunded"] - payment["transaction_amount"]) < 1e-9:
             payment["status"] = "refunded"
-        return web.json_response({"id": int(next(self._ids)), "payment_id": payment["id"],
-                                  "amount": amount, "status": "approved"}, status=201)  # fmt: skip
+        return web.json_response(
+            {
+                "id": int(next(self._ids)),
+                "payment_id": payment["id"],
+                "amount": amount,
+                "status": "approved",
+            },
+            status=201,
+        )
 
-    def _new_payment(self, amount: float, currency: str, reference: str | None,
-                     method: str) -> dict[str, Any]:  # fmt: skip
+    def _new_payment(
+        self, amount: float, currency: str, reference: str | None, method: str
+    ) -> dict[str, Any]:
         payment_id = next(self._ids)
         payment = {"id": payment_id, "status": "pending", "status_detail": "pending_waiting",
                    "transaction_amount": amount, "transaction_amount_refunded": 0.0,
@@ -164,9 +193,15 @@ class FakeMercadoPago(FakeProvider):
 
 
 def _bad(field: str, message: str, code: int = 4020, status: int = 400) -> web.Response:
-    return web.json_response({"message": message, "error": "bad_request", "status": status,
-                              "cause": [{"code": code, "description": message, "data": field}]},
-                             status=status)  # fmt: skip
+    return web.json_response(
+        {
+            "message": message,
+            "error": "bad_request",
+            "status": status,
+            "cause": [{"code": code, "description": message, "data": field}],
+        },
+        status=status,
+    )
 
 
 def _tiny_png_base64() -> str:

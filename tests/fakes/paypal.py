@@ -23,8 +23,9 @@ from tests.fakes.base import FakeProvider
 
 
 class FakePayPal(FakeProvider):
-    def __init__(self, client_id: str = "client", secret: str = "secret",
-                 webhook_id: str = "WH-1") -> None:  # fmt: skip
+    def __init__(
+        self, client_id: str = "client", secret: str = "secret", webhook_id: str = "WH-1"
+    ) -> None:
         super().__init__()
         self.client_id, self.secret, self.webhook_id = client_id, secret, webhook_id
         self.tokens: list[str] = []
@@ -60,19 +61,28 @@ class FakePayPal(FakeProvider):
             captures = order.get("purchase_units", [{}])[0].get("payments", {}).get("captures", [])
             resource = {"id": captures[0]["id"] if captures else "CAP-X",
                         "supplementary_data": {"related_ids": {"order_id": order_id}}}  # fmt: skip
-        return json.dumps({"id": event_id or "WH-EV-" + secrets.token_hex(6),
-                           "event_version": "1.0", "resource_type": "checkout-order",
-                           "event_type": kind, "resource": resource}).encode()  # fmt: skip
+        return json.dumps(
+            {
+                "id": event_id or "WH-EV-" + secrets.token_hex(6),
+                "event_version": "1.0",
+                "resource_type": "checkout-order",
+                "event_type": kind,
+                "resource": resource,
+            }
+        ).encode()
 
     def sign(self, body: bytes, at: datetime | None = None, forged: bool = False) -> dict[str, str]:
         transmission_id = secrets.token_hex(8)
         when = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
         signature = self._signature(transmission_id, when, self.webhook_id, json.loads(body))
-        return {"PAYPAL-AUTH-ALGO": "SHA256withRSA",
-                "PAYPAL-CERT-URL": "https://api.paypal.com/v1/notifications/certs/CERT-1",
-                "PAYPAL-TRANSMISSION-ID": transmission_id, "PAYPAL-TRANSMISSION-TIME": when,
-                "PAYPAL-TRANSMISSION-SIG": "forged" if forged else signature,
-                "Content-Type": "application/json"}  # fmt: skip
+        return {
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+            "PAYPAL-CERT-URL": "https://api.paypal.com/v1/notifications/certs/CERT-1",
+            "PAYPAL-TRANSMISSION-ID": transmission_id,
+            "PAYPAL-TRANSMISSION-TIME": when,
+            "PAYPAL-TRANSMISSION-SIG": "forged" if forged else signature,
+            "Content-Type": "application/json",
+        }
 
     def _signature(self, transmission_id: str, when: str, webhook_id: str, event: Any) -> str:
         crc = zlib.crc32(json.dumps(event, sort_keys=True).encode())
@@ -89,16 +99,23 @@ class FakePayPal(FakeProvider):
         expected = "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
         form = await request.post()
         if request.headers.get("Authorization") != expected:
-            return web.json_response({"error": "invalid_client",
-                                      "error_description": "Client Authentication failed"},
-                                     status=401)  # fmt: skip
+            return web.json_response(
+                {"error": "invalid_client", "error_description": "Client Authentication failed"},
+                status=401,
+            )
         if form.get("grant_type") != "client_credentials":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         token = "A21AA" + secrets.token_hex(16)
         self.tokens.append(token)
-        return web.json_response({"scope": "https://uri.paypal.com/services/payments",
-                                  "access_token": token, "token_type": "Bearer",
-                                  "app_id": "APP-1", "expires_in": 32400})  # fmt: skip
+        return web.json_response(
+            {
+                "scope": "https://uri.paypal.com/services/payments",
+                "access_token": token,
+                "token_type": "Bearer",
+                "app_id": "APP-1",
+                "expires_in": 32400,
+            }
+        )
 
     async def _create_order(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -162,8 +179,12 @@ class FakePayPal(FakeProvider):
         if not self._authorised(request):
             return _unauthorised()
         body = await request.json()
-        expected = self._signature(body["transmission_id"], body["transmission_time"],
-                                   body["webhook_id"], body["webhook_event"])  # fmt: skip
+        expected = self._signature(
+            body["transmission_id"],
+            body["transmission_time"],
+            body["webhook_id"],
+            body["webhook_event"],
+        )
         valid = body["webhook_id"] == self.webhook_id and hmac.compare_digest(
             expected, body["transmission_sig"]
         )
@@ -171,12 +192,19 @@ class FakePayPal(FakeProvider):
 
 
 def _unauthorised() -> web.Response:
-    return web.json_response({"error": "invalid_token",
-                              "error_description": "Token signature verification failed"},
-                             status=401)  # fmt: skip
+    return web.json_response(
+        {"error": "invalid_token", "error_description": "Token signature verification failed"},
+        status=401,
+    )
 
 
 def _unprocessable(issue: str, status: int = 422) -> web.Response:
-    return web.json_response({"name": "UNPROCESSABLE_ENTITY", "message": issue, "debug_id": "d1",
-                              "details": [{"issue": issue, "description": issue}]},
-                             status=status)  # fmt: skip
+    return web.json_response(
+        {
+            "name": "UNPROCESSABLE_ENTITY",
+            "message": issue,
+            "debug_id": "d1",
+            "details": [{"issue": issue, "description": issue}],
+        },
+        status=status,
+    )

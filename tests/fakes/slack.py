@@ -1,8 +1,10 @@
 """A local Slack Web API (``/api/{method}``) and response_url endpoint, plus signed requests.
 
 Records every call with its arrival time; ``fail(method, status, times)`` answers Slack's error
-bodies (429 with ``Retry-After``), and ``users`` / ``groups`` feed users.info and
-usergroups.list. ``signed(secret, body)`` builds the headers Slack sends.
+bodies (429 with ``Retry-After``), ``locales`` (by user id) and ``groups`` (user ids by group)
+feed users.info and usergroups.list, and uploads land on this server's own ``/upload`` URL.
+``signed(body)`` builds the headers Slack signs a request with (another ``secret``, or an old
+timestamp ``at``, for the refusals).
 """
 
 from __future__ import annotations
@@ -107,9 +109,15 @@ class FakeSlack:
 
     def _result(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "url": "https://hotel.slack.com/", "team": "Hotel",
-                    "user": "rsv", "team_id": "T0001", "user_id": BOT_USER,
-                    "bot_id": "B0001"}  # fmt: skip
+            return {
+                "ok": True,
+                "url": "https://hotel.slack.com/",
+                "team": "Hotel",
+                "user": "rsv",
+                "team_id": "T0001",
+                "user_id": BOT_USER,
+                "bot_id": "B0001",
+            }
         if method == "users.info":
             user = {"id": params.get("user"), "locale": self.locales.get(str(params.get("user")))}
             return {"ok": True, "user": user}
@@ -134,23 +142,49 @@ def signed(body: str, secret: str = SIGNING_SECRET, at: int | None = None) -> di
 _ids = itertools.count(1)
 
 
-def event(kind: str, channel: str, user: str, text: str, *, event_id: str | None = None,
-          ts: str | None = None, channel_type: str = "channel") -> dict[str, Any]:  # fmt: skip
+def event(
+    kind: str,
+    channel: str,
+    user: str,
+    text: str,
+    *,
+    event_id: str | None = None,
+    ts: str | None = None,
+    channel_type: str = "channel",
+) -> dict[str, Any]:
     number = next(_ids)
     return {
-        "token": "legacy", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-        "event_id": event_id or f"Ev{number:08d}", "event_time": int(time.time()),
-        "event": {"type": kind, "channel": channel, "user": user, "text": text,
-                  "ts": ts or f"{int(time.time())}.{number:06d}", "channel_type": channel_type},
-    }  # fmt: skip
+        "token": "legacy",
+        "team_id": "T0001",
+        "api_app_id": "A0001",
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{number:08d}",
+        "event_time": int(time.time()),
+        "event": {
+            "type": kind,
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts or f"{int(time.time())}.{number:06d}",
+            "channel_type": channel_type,
+        },
+    }
 
 
 def command(channel: str, user: str, text: str, response_url: str) -> str:
-    return urlencode({
-        "token": "legacy", "team_id": "T0001", "channel_id": channel, "user_id": user,
-        "command": "/rsv", "text": text, "response_url": response_url,
-        "trigger_id": f"trigger.{next(_ids)}", "api_app_id": "A0001",
-    })  # fmt: skip
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0001",
+            "channel_id": channel,
+            "user_id": user,
+            "command": "/rsv",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": f"trigger.{next(_ids)}",
+            "api_app_id": "A0001",
+        }
+    )
 
 
 def button(channel: str, user: str, value: str) -> str:

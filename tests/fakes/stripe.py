@@ -1,6 +1,6 @@
 """A local Stripe: Checkout Sessions, their payment intents and charges, refunds, and signed
-events. Form-encoded requests and JSON answers as the API documents them; ``Idempotency-Key``
-replays the first answer."""
+events. Form-encoded requests and JSON answers as the API documents them; a POST repeating an
+``Idempotency-Key`` gets its first answer again."""
 
 from __future__ import annotations
 
@@ -61,17 +61,29 @@ class FakeStripe(FakeProvider):
 
     def event(self, kind: str, session_id: str, event_id: str | None = None) -> bytes:
         """An event as Stripe sends it (with the session as it is now: we never trust it)."""
-        return json.dumps({
-            "id": event_id or "evt_" + secrets.token_hex(8), "object": "event", "type": kind,
-            "api_version": "2025-01-27", "created": int(time.time()),
-            "data": {"object": self.sessions.get(session_id, {"id": session_id,
-                                                              "object": "checkout.session"})},
-        }).encode()  # fmt: skip
+        return json.dumps(
+            {
+                "id": event_id or "evt_" + secrets.token_hex(8),
+                "object": "event",
+                "type": kind,
+                "api_version": "2025-01-27",
+                "created": int(time.time()),
+                "data": {
+                    "object": self.sessions.get(
+                        session_id, {"id": session_id, "object": "checkout.session"}
+                    )
+                },
+            }
+        ).encode()
 
     def sign(self, body: bytes, timestamp: int | None = None, secret: str | None = None) -> str:
-        return str(stripe.WebhookSignature.generate_signature_header(
-            body.decode(), secret or self.webhook_secret, timestamp=timestamp or int(time.time())
-        ))  # fmt: skip
+        return str(
+            stripe.WebhookSignature.generate_signature_header(
+                body.decode(),
+                secret or self.webhook_secret,
+                timestamp=timestamp or int(time.time()),
+            )
+        )
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -79,8 +91,11 @@ class FakeStripe(FakeProvider):
         form = await request.post()
         expires_at = int(str(form.get("expires_at", time.time() + 86400)))
         if expires_at < time.time() + 30 * 60:
-            return _invalid("expires_at", "The expires_at timestamp must be at least 30 "
-                            "minutes from Checkout Session creation.")  # fmt: skip
+            return _invalid(
+                "expires_at",
+                "The expires_at timestamp must be at least 30 "
+                "minutes from Checkout Session creation.",
+            )
         if "line_items[0][price_data][unit_amount]" not in form:
             return _invalid("line_items", "Missing required param: line_items.")
         session_id = "cs_test_" + secrets.token_hex(12)
@@ -113,10 +128,18 @@ class FakeStripe(FakeProvider):
         if session is None:
             return _missing(request.match_info["id"])
         if session["status"] != "open":
-            return web.json_response({"error": {
-                "type": "invalid_request_error", "code": "checkout_session_not_open",
-                "message": 'Only Checkout Sessions with a status in ["open"] can be expired.',
-            }}, status=400)  # fmt: skip
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "checkout_session_not_open",
+                        "message": (
+                            'Only Checkout Sessions with a status in ["open"] can be expired.'
+                        ),
+                    }
+                },
+                status=400,
+            )
         session.update(status="expired")
         return web.json_response(session)
 
@@ -128,10 +151,16 @@ class FakeStripe(FakeProvider):
         charge = intent["latest_charge"]
         amount = int(str(form.get("amount", intent["amount"] - charge["amount_refunded"])))
         if amount > intent["amount"] - charge["amount_refunded"]:
-            return web.json_response({"error": {
-                "type": "invalid_request_error", "code": "amount_too_large",
-                "message": "Refund amount is greater than unrefunded amount on charge",
-            }}, status=400)  # fmt: skip
+            return web.json_response(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "amount_too_large",
+                        "message": "Refund amount is greater than unrefunded amount on charge",
+                    }
+                },
+                status=400,
+            )
         charge["amount_refunded"] += amount
         refund_id = "re_" + secrets.token_hex(8)
         refund = {"id": refund_id, "object": "refund", "amount": amount, "status": "succeeded",
@@ -141,9 +170,17 @@ class FakeStripe(FakeProvider):
 
 
 def _invalid(param: str, message: str) -> web.Response:
-    return web.json_response({"error": {"type": "invalid_request_error", "param": param,
-                                        "code": "parameter_invalid_integer",
-                                        "message": message}}, status=400)  # fmt: skip
+    return web.json_response(
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "param": param,
+                "code": "parameter_invalid_integer",
+                "message": message,
+            }
+        },
+        status=400,
+    )
 
 
 def _missing(name: str) -> web.Response:

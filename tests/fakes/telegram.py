@@ -3,7 +3,8 @@
 Calls arrive as ``POST /bot{token}/{method}`` (form-encoded, or multipart for uploads) and are
 recorded with their arrival time. Tests script failures: ``fail(method, status, times)`` answers
 the next calls with Telegram's error bodies (429 carries ``parameters.retry_after``), and chats
-in ``blocked`` answer 403 as for a user who blocked the bot.
+in ``blocked`` answer 403 as for a user who blocked the bot. ``updates`` are what getUpdates
+hands out from its ``offset`` on, for the polling mode.
 """
 
 from __future__ import annotations
@@ -95,8 +96,11 @@ class FakeTelegram:
         failures = self._failures.get(method)
         if failures:
             status = failures.pop(0)
-            return _error(status, ERRORS[status].format(retry_after=self.retry_after),
-                          {"retry_after": self.retry_after} if status == 429 else None)  # fmt: skip
+            return _error(
+                status,
+                ERRORS[status].format(retry_after=self.retry_after),
+                {"retry_after": self.retry_after} if status == 429 else None,
+            )
         if call.chat_id in self.blocked and method.startswith("send"):
             return _error(403, ERRORS[403])
         self.calls.append(call)
@@ -158,8 +162,13 @@ def _error(status: int, description: str, parameters: dict[str, Any] | None = No
 _update_ids = itertools.count(100_000)
 
 
-def text_update(chat_id: int, text: str, language: str | None = "pt-br", user_id: int | None = None,
-                update_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+def text_update(
+    chat_id: int,
+    text: str,
+    language: str | None = "pt-br",
+    user_id: int | None = None,
+    update_id: int | None = None,
+) -> dict[str, Any]:
     """An update as Telegram posts it for a private text message."""
     user = {"id": user_id or chat_id, "is_bot": False, "first_name": "Ana"}
     if language:
@@ -176,8 +185,9 @@ def text_update(chat_id: int, text: str, language: str | None = "pt-br", user_id
     }
 
 
-def button_update(chat_id: int, data: str, language: str | None = "pt-br",
-                  user_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+def button_update(
+    chat_id: int, data: str, language: str | None = "pt-br", user_id: int | None = None
+) -> dict[str, Any]:
     """An update for a press on an inline keyboard button of one of the bot's messages."""
     user = {"id": user_id or chat_id, "is_bot": False, "first_name": "Ana"}
     if language:

@@ -42,8 +42,10 @@ def spoken(stay: Stay, locale: str) -> str:
     check_in, check_out = stay
     if locale == "en":
         month = MONTHS["en"]
-        return (f"from {month[check_in.month - 1]} {check_in.day} {check_in.year} "
-                f"to {month[check_out.month - 1]} {check_out.day} {check_out.year}")  # fmt: skip
+        return (
+            f"from {month[check_in.month - 1]} {check_in.day} {check_in.year} "
+            f"to {month[check_out.month - 1]} {check_out.day} {check_out.year}"
+        )
     if locale == "es":
         month = MONTHS["es"]
         return (
@@ -60,8 +62,9 @@ def in_season(day: date, seeded_on: date) -> bool:
 def minimum_stay(check_in: date, seeded_on: date) -> int:
     """The nights the demo requires for a stay starting on ``check_in`` (as the service reads it:
     the longest minimum of the seasons covering the check-in day)."""
-    covering = [nights for _, start, end, nights, _ in demo_seasons(seeded_on)
-                if start <= check_in <= end]  # fmt: skip
+    covering = [
+        nights for _, start, end, nights, _ in demo_seasons(seeded_on) if start <= check_in <= end
+    ]
     return max([1, *covering])
 
 

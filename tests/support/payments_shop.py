@@ -1,10 +1,14 @@
 """A bot with every gateway pointed at its local fake, on SQLite or PostgreSQL, a guest and a
-staff member who talk to it through the engine, and the messages the Notifier pushes."""
+staff member who talk to it through the engine, and the messages the Notifier pushes.
+
+Registered as a pytest plugin by tests/conftest.py: ``open_shop`` opens shops with settings of a
+test's own, ``shop`` and ``every_shop`` run a test on both databases (``shop_database``).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,14 +21,14 @@ from sqlalchemy import func, select
 from actions.payments.invariants import check as check_invariants
 from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
 from bot import Message, Reply
-from bot.core.types import Address
+from bot.core.types import Address, Role
 from bot.root.app import Runtime, build_runtime, create_app
 from bot.root.settings import Settings
 from tests.fakes.mercadopago import FakeMercadoPago
 from tests.fakes.paypal import FakePayPal
 from tests.fakes.stripe import FakeStripe
-from tests.support.stays import Stay, in_portuguese, off_season_stay
-from tests.test_booking_domain import POSTGRESQL_URL, fresh_database
+from tests.support.databases import database_url, fresh_database
+from tests.support.stays import Stay, off_season_stay, spoken
 
 CODE = re.compile(r"RSV-[A-Z0-9]{6}")
 STAFF = Address("staff", "room-1")
@@ -36,7 +40,7 @@ class Chat:
     runtime: Runtime
     conversation: str
     channel: str = "test"
-    role: str = "guest"
+    role: Role = "guest"
     locale: str = "pt-BR"
     last: tuple[Reply, ...] = ()
 
@@ -59,9 +63,16 @@ class Chat:
 
     async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
         result = await self.runtime.engine.handle(
-            Message(self.channel, self.conversation, f"user-{self.conversation}", text=text,
-                    payload=payload, locale_hint=self.locale, role=self.role)  # type: ignore[arg-type]
-        )  # fmt: skip
+            Message(
+                self.channel,
+                self.conversation,
+                f"user-{self.conversation}",
+                text=text,
+                payload=payload,
+                locale_hint=self.locale,
+                role=self.role,
+            )
+        )
         assert result.status == "handled", result
         self.last = result.replies
         return "\n".join(reply.text for reply in result.replies)
@@ -88,9 +99,14 @@ class Shop:
     def staff_heard(self) -> list[Reply]:
         return self.to(STAFF)
 
+    def staff(self) -> Chat:
+        """The staff member, in the room where the staff alerts go."""
+        return Chat(self.runtime, STAFF.conversation_id, channel=STAFF.channel, role="staff")
+
     async def webhook(self, gateway: str, body: bytes, headers: dict[str, str]) -> int:
-        response = await self.client.post(f"/webhooks/payments/{gateway}", data=body,
-                                          headers=headers)  # fmt: skip
+        response = await self.client.post(
+            f"/webhooks/payments/{gateway}", data=body, headers=headers
+        )
         return response.status
 
     async def settle(self) -> None:
@@ -98,15 +114,17 @@ class Shop:
 
     async def count(self, table: Any, *where: Any) -> int:
         async with self.runtime.database.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(table).where(*where))
-                       or 0)  # fmt: skip
+            return int(
+                await session.scalar(select(func.count()).select_from(table).where(*where)) or 0
+            )
 
     async def ledger(self, code: str) -> list[LedgerEntry]:
         async with self.runtime.database.session() as session:
             rows = await session.scalars(
-                select(LedgerEntry).where(LedgerEntry.reservation_code == code)
+                select(LedgerEntry)
+                .where(LedgerEntry.reservation_code == code)
                 .order_by(LedgerEntry.id)
-            )  # fmt: skip
+            )
             return list(rows)
 
     async def payment(self, code: str) -> Payment:
@@ -124,9 +142,8 @@ class Shop:
         """A guest books ``stay`` (two off-season nights by default) at the Pousada do Mar; the
         hold's code."""
         guest = Chat(self.runtime, conversation)
-        check_in, check_out = stay or off_season_stay()
-        stay = f"de {in_portuguese(check_in)} a {in_portuguese(check_out)}"
-        await guest.says(f"quero reservar na Pousada do Mar {stay}, somos um casal")
+        dates = spoken(stay or off_season_stay(), "pt-BR")
+        await guest.says(f"quero reservar na Pousada do Mar {dates}, somos um casal")
         await guest.presses("Quarto Standard")
         await guest.says("Maria Souza")
         await guest.says("maria@example.com")
@@ -179,8 +196,9 @@ async def pay_on_sandbox_page(shop: Shop, link: str) -> int:
     page = await shop.client.get(path)
     found = FORM.search(await page.text())
     assert found is not None
-    response = await shop.client.post(f"{path}/pay", data={"form": found.group(1)},
-                                      allow_redirects=False)  # fmt: skip
+    response = await shop.client.post(
+        f"{path}/pay", data={"form": found.group(1)}, allow_redirects=False
+    )
     return response.status
 
 
@@ -197,83 +215,121 @@ async def cancel(guest: Chat) -> str:
     return await guest.presses("Sim, cancelar")
 
 
+def point_the_cli_at(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rsv360`` run in this process reads the shop's settings (its database, its fakes)."""
+    settings: Any = shop.runtime.settings
+    for name in (
+        "database_url",
+        "data_dir",
+        "models_dir",
+        "stripe_api_base",
+        "mercadopago_api_base",
+        "paypal_api_base",
+        "paypal_client_id",
+        "paypal_webhook_id",
+    ):
+        monkeypatch.setenv(f"RSV_{name.upper()}", str(getattr(settings, name)))
+    for name in (
+        "stripe_api_key",
+        "stripe_webhook_secret",
+        "mercadopago_access_token",
+        "mercadopago_webhook_secret",
+        "paypal_client_secret",
+    ):
+        monkeypatch.setenv(f"RSV_{name.upper()}", getattr(settings, name).get_secret_value())
+
+
 def shop_settings(
-    make_settings: Callable[..., Settings], database_url: str, fakes: Sequence[Any], **extra: Any
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    fakes: tuple[FakeStripe, FakeMercadoPago, FakePayPal],
+    **extra: Any,
 ) -> Settings:
     stripe, mp, paypal = fakes
     values: dict[str, Any] = {
         "database_url": database_url,
-        "stripe_api_key": "sk_test_shop", "stripe_webhook_secret": stripe.webhook_secret,
+        "stripe_api_key": "sk_test_shop",
+        "stripe_webhook_secret": stripe.webhook_secret,
         "stripe_api_base": stripe.url,
-        "mercadopago_access_token": "TEST-shop", "mercadopago_webhook_secret": mp.webhook_secret,
+        "mercadopago_access_token": "TEST-shop",
+        "mercadopago_webhook_secret": mp.webhook_secret,
         "mercadopago_api_base": mp.url,
-        "paypal_client_id": paypal.client_id, "paypal_client_secret": paypal.secret,
-        "paypal_webhook_id": paypal.webhook_id, "paypal_api_base": paypal.url,
+        "paypal_client_id": paypal.client_id,
+        "paypal_client_secret": paypal.secret,
+        "paypal_webhook_id": paypal.webhook_id,
+        "paypal_api_base": paypal.url,
         "payment_routes": ["BRL=stripe+mercadopago+paypal"],
         "payment_gateway_timeout_seconds": 2.0,
         "staff_alerts": f"{STAFF.channel}:{STAFF.conversation_id}",
         "staff_ids": ["staff:user-room-1"],
         "payments_admin_keys": [ADMIN_KEY],
         "refund_approval_above": 5_000_00,
-    }  # fmt: skip
+    }
     values.update(extra)
     return make_settings(**values)
 
 
+ShopOpener = Callable[..., Awaitable[Shop]]
+"""``await open_shop("sqlite" or "postgresql", **settings)``: a shop on a fresh database."""
+
+
+@pytest.fixture
 async def open_shop(
-    backend: str,
-    aiohttp_client: Any,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    **extra: Any,
-) -> Shop:
-    fakes = [await FakeStripe().start(), await FakeMercadoPago().start(),
-             await FakePayPal().start()]  # fmt: skip
-    url = f"sqlite+aiosqlite:///{tmp_path}/shop.db" if backend == "sqlite" else POSTGRESQL_URL
-    database = await fresh_database(url)
-    await database.close()
-    runtime = build_runtime(shop_settings(make_settings, url, fakes, **extra))
-    client = await aiohttp_client(create_app(runtime.settings, runtime))
-    shop = Shop(runtime, client, *fakes)
+    aiohttp_client: Any, make_settings: Callable[..., Settings], tmp_path: Path
+) -> AsyncIterator[ShopOpener]:
+    """Shops with every gateway on its fake; after the test each is settled, the payments
+    invariants are checked on it (only its ``broken_on_purpose`` rules may fail) and its fakes
+    are stopped."""
+    opened: list[Shop] = []
 
-    async def recorder(address: Address, replies: Sequence[Reply]) -> bool:
-        shop.pushed.extend((address, reply) for reply in replies)
-        return True
+    async def open_one(backend: str, **extra: Any) -> Shop:
+        fakes = (FakeStripe(), FakeMercadoPago(), FakePayPal())
+        for fake in fakes:
+            await fake.start()
+        url = database_url(backend, tmp_path)
+        database = await fresh_database(url)
+        await database.close()
+        runtime = build_runtime(shop_settings(make_settings, url, fakes, **extra))
+        client = await aiohttp_client(create_app(runtime.settings, runtime))
+        shop = Shop(runtime, client, *fakes)
 
-    runtime.notifier.register("test", recorder)
-    runtime.notifier.register(STAFF.channel, recorder)
-    return shop
+        async def recorder(address: Address, replies: Sequence[Reply]) -> bool:
+            shop.pushed.extend((address, reply) for reply in replies)
+            return True
+
+        runtime.notifier.register("test", recorder)
+        runtime.notifier.register(STAFF.channel, recorder)
+        opened.append(shop)
+        return shop
+
+    yield open_one
+    for shop in opened:
+        await close_shop(shop)
 
 
 async def close_shop(shop: Shop) -> None:
     await shop.settle()
-    violations = await check_invariants(shop.runtime.database, shop.runtime.payments.gateways,
-                                        shop.runtime.metrics.loops)  # fmt: skip
+    violations = await check_invariants(
+        shop.runtime.database, shop.runtime.payments.gateways, shop.runtime.metrics.loops
+    )
     assert {v.rule for v in violations} == shop.broken_on_purpose, [str(v) for v in violations]
     for fake in (shop.stripe, shop.mp, shop.paypal):
         await fake.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], name="shop")
-async def shop_fixture(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Any,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
-    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path)
-    yield opened
-    await close_shop(opened)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shop_database(request: pytest.FixtureRequest) -> str:
+    """A test whose shop opens on this database runs on SQLite and again on PostgreSQL."""
+    backend: str = request.param
+    return backend
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], name="every_shop")
-async def every_shop_fixture(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Any,
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
+@pytest.fixture
+async def shop(open_shop: ShopOpener, shop_database: str) -> Shop:
+    return await open_shop(shop_database)
+
+
+@pytest.fixture
+async def every_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
     """A shop whose guests choose among all four gateways, the sandbox page first."""
-    opened = await open_shop(request.param, aiohttp_client, make_settings, tmp_path, payment={"routes": EVERY_GATEWAY})  # fmt: skip
-    yield opened
-    await close_shop(opened)
+    return await open_shop(shop_database, payment={"routes": EVERY_GATEWAY})
