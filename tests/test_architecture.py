@@ -139,7 +139,7 @@ SHARED_BY_TESTS = ("tests.support", "tests.fakes")
 """Where the helpers and fixtures that several test modules use live."""
 
 
-def test_module_imports(path: Path) -> set[str]:
+def modules_imported_by(path: Path) -> set[str]:
     """Every module ``path`` imports, by its full name: ``from tests import test_x`` names
     ``tests.test_x``, and a relative import is resolved against the file's own package."""
     package = list(path.relative_to(PACKAGE_ROOT).with_suffix("").parts[:-1])
@@ -162,7 +162,7 @@ def test_test_modules_share_code_only_through_the_support_packages() -> None:
     for path in sorted((PACKAGE_ROOT / "tests").rglob("*.py")):
         borrowed = sorted(
             module
-            for module in test_module_imports(path)
+            for module in modules_imported_by(path)
             if module.startswith("tests.") and not module.startswith(SHARED_BY_TESTS)
         )
         if borrowed:

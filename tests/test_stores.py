@@ -7,7 +7,6 @@ Redis keeps its own time, so "time passes" there by shortening every key's TTL b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -59,16 +58,16 @@ class Backend:
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
-    """In process, then on Redis (the ``redis`` fixture only for that run)."""
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """In process, then on Redis (the ``redis`` fixture, emptied and closed by it, only for that
+    run: one client serves the stores and the order's waits, which these tests never block)."""
     clock = FakeClock()
     if request.param == "memory":
-        yield Backend(build_stores(None, 5.0, 5.0, clock), clock, None)
-        return
+        return Backend(build_stores(None, 5.0, 5.0, clock), clock, None)
     redis: Redis = request.getfixturevalue("redis")
-    clients = RedisClients(REDIS_URL, Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL))
-    yield Backend(build_stores(clients, 5.0, 5.0, clock), clock, redis)
-    await clients.close()
+    return Backend(
+        build_stores(RedisClients(REDIS_URL, redis, redis), 5.0, 5.0, clock), clock, redis
+    )
 
 
 # -- ValueStore ---------------------------------------------------------------------------------
