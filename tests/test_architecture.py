@@ -168,3 +168,19 @@ def test_test_modules_share_code_only_through_the_support_packages() -> None:
         if borrowed:
             offenders[str(path.relative_to(PACKAGE_ROOT))] = borrowed
     assert offenders == {}
+
+
+def test_the_tests_mirror_the_packages() -> None:
+    """A test module lives in the folder of the code it tests (``tests/bot/stores/`` tests
+    ``bot/stores/``); only the shared support, the provider fakes and the data stand apart."""
+    tests = PACKAGE_ROOT / "tests"
+    apart = {"support", "fakes", "data", "__pycache__"}
+    folders = [
+        folder.relative_to(tests)
+        for folder in tests.rglob("*")
+        if folder.is_dir() and not apart & set(folder.relative_to(tests).parts)
+    ]
+    assert folders, "the tests have folders"
+    assert [
+        folder for folder in folders if not (PACKAGE_ROOT / folder / "__init__.py").exists()
+    ] == []

@@ -82,7 +82,7 @@ def test_every_test_using_a_service_fixture_carries_its_marker(suite: list[Item]
 
 
 def run_stores_on_redis(**environment: str) -> subprocess.CompletedProcess[str]:
-    """The Redis runs of tests/test_stores.py, with a Redis that is not there."""
+    """The Redis runs of tests/bot/stores/test_stores.py, with a Redis that is not there."""
     env = {key: value for key, value in os.environ.items() if key != "CI"}
     env.update(REDIS_URL="redis://127.0.0.1:1/0", **environment)
     command = [
@@ -93,7 +93,7 @@ def run_stores_on_redis(**environment: str) -> subprocess.CompletedProcess[str]:
         "-rs",
         "-p",
         "no:cacheprovider",
-        "tests/test_stores.py",
+        "tests/bot/stores/test_stores.py",
         "-k",
         "redis",
     ]

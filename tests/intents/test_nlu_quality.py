@@ -10,7 +10,7 @@ import pytest
 from intents.evaluation import Report, read_cases
 from intents.understanding import ModelUnderstanding
 
-HELD_OUT = sorted((Path(__file__).parent / "data").glob("nlu_heldout_*.csv"))
+HELD_OUT = sorted((Path(__file__).parents[1] / "data").glob("nlu_heldout_*.csv"))
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from bot.stores.database import Database
 from tests.support.clock import NOW, REFERENCE_DAY, Clock
 from tests.support.databases import database_url, fresh_database
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 TODAY = REFERENCE_DAY
 """The workers' clock is the suite's ``NOW`` too (passed in the spec): the stays are days ahead."""
 
