@@ -112,6 +112,8 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
             "models_dir": models_dir,
             "secret_key": "test-widget-secret",
         }
+        unknown = set(overrides) - set(Settings.model_fields)
+        assert not unknown, f"no such settings: {sorted(unknown)} (a section takes a dict)"
         values.update(overrides)
         return Settings(_env_file=None, **values)
 

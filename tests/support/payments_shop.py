@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from actions.payments.invariants import check as check_invariants
@@ -217,26 +218,29 @@ async def cancel(guest: Chat) -> str:
 
 def point_the_cli_at(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     """``rsv360`` run in this process reads the shop's settings (its database, its fakes)."""
-    settings: Any = shop.runtime.settings
-    for name in (
-        "database_url",
-        "data_dir",
-        "models_dir",
-        "stripe_api_base",
-        "mercadopago_api_base",
-        "paypal_api_base",
-        "paypal_client_id",
-        "paypal_webhook_id",
-    ):
-        monkeypatch.setenv(f"RSV_{name.upper()}", str(getattr(settings, name)))
-    for name in (
-        "stripe_api_key",
-        "stripe_webhook_secret",
-        "mercadopago_access_token",
-        "mercadopago_webhook_secret",
-        "paypal_client_secret",
-    ):
-        monkeypatch.setenv(f"RSV_{name.upper()}", getattr(settings, name).get_secret_value())
+    settings = shop.runtime.settings
+    variables = {
+        "DATABASE_URL": settings.database_url,
+        "DATA_DIR": settings.data_dir,
+        "MODELS_DIR": settings.models_dir,
+        "STRIPE_API_BASE": settings.stripe.api_base,
+        "STRIPE_API_KEY": secret(settings.stripe.api_key),
+        "STRIPE_WEBHOOK_SECRET": secret(settings.stripe.webhook_secret),
+        "MERCADOPAGO_API_BASE": settings.mercadopago.api_base,
+        "MERCADOPAGO_ACCESS_TOKEN": secret(settings.mercadopago.access_token),
+        "MERCADOPAGO_WEBHOOK_SECRET": secret(settings.mercadopago.webhook_secret),
+        "PAYPAL_API_BASE": settings.paypal.api_base,
+        "PAYPAL_CLIENT_ID": settings.paypal.client_id,
+        "PAYPAL_CLIENT_SECRET": secret(settings.paypal.client_secret),
+        "PAYPAL_WEBHOOK_ID": settings.paypal.webhook_id,
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(f"RSV_{name}", str(value))
+
+
+def secret(value: SecretStr | None) -> str:
+    assert value is not None, "the shop configures every gateway"
+    return value.get_secret_value()
 
 
 def shop_settings(
@@ -248,24 +252,30 @@ def shop_settings(
     stripe, mp, paypal = fakes
     values: dict[str, Any] = {
         "database_url": database_url,
-        "stripe_api_key": "sk_test_shop",
-        "stripe_webhook_secret": stripe.webhook_secret,
-        "stripe_api_base": stripe.url,
-        "mercadopago_access_token": "TEST-shop",
-        "mercadopago_webhook_secret": mp.webhook_secret,
-        "mercadopago_api_base": mp.url,
-        "paypal_client_id": paypal.client_id,
-        "paypal_client_secret": paypal.secret,
-        "paypal_webhook_id": paypal.webhook_id,
-        "paypal_api_base": paypal.url,
-        "payment_routes": ["BRL=stripe+mercadopago+paypal"],
-        "payment_gateway_timeout_seconds": 2.0,
+        "stripe": {
+            "api_key": "sk_test_shop",
+            "webhook_secret": stripe.webhook_secret,
+            "api_base": stripe.url,
+        },
+        "mercadopago": {
+            "access_token": "TEST-shop",
+            "webhook_secret": mp.webhook_secret,
+            "api_base": mp.url,
+        },
+        "paypal": {
+            "client_id": paypal.client_id,
+            "client_secret": paypal.secret,
+            "webhook_id": paypal.webhook_id,
+            "api_base": paypal.url,
+        },
+        "payment": {"routes": ["BRL=stripe+mercadopago+paypal"], "gateway_timeout_seconds": 2.0},
         "staff_alerts": f"{STAFF.channel}:{STAFF.conversation_id}",
         "staff_ids": ["staff:user-room-1"],
         "payments_admin_keys": [ADMIN_KEY],
         "refund_approval_above": 5_000_00,
     }
-    values.update(extra)
+    for name, value in extra.items():  # a section given in part keeps the shop's other fields
+        values[name] = {**values[name], **value} if isinstance(value, dict) else value
     return make_settings(**values)
 
 
