@@ -4,7 +4,8 @@
 
 Each command runs as its own process (as an operator types it) against a fresh data
 directory with an embedded SQLite database; ``telegram set-webhook`` talks to the local Bot
-API server of the tests. Prints the median and the slowest wall time per command, in seconds.
+API server of the tests. Prints (and writes to ``bench/results/startup.json``) the median and
+the slowest wall time per command, in seconds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
+OUTPUT = Path(__file__).resolve().parent / "results" / "startup.json"
 COMMANDS = [
     ["--help"],
     ["db", "upgrade"],
@@ -84,7 +86,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     arguments = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(arguments.runs)), indent=2))
+    results = json.dumps(asyncio.run(measure(arguments.runs)), indent=2)
+    OUTPUT.parent.mkdir(exist_ok=True)
+    OUTPUT.write_text(results + "\n", encoding="utf-8")
+    print(results)
 
 
 if __name__ == "__main__":
