@@ -7,21 +7,58 @@ applies). ``root`` is the composition root and the command line: the one place t
 capabilities and channels. This package exports the names a capability or a channel builds on.
 """
 
-from bot.core.context import Context
-from bot.core.engine import Engine
-from bot.core.forms import Form, Slot
-from bot.core.router import Router
-from bot.core.types import (
-    Address,
-    Button,
-    Choice,
-    Image,
-    Message,
-    Outcome,
-    Parse,
-    Reply,
-    TurnResult,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+    from bot.core.engine import Engine
+    from bot.core.forms import Form, Slot
+    from bot.core.router import Router
+    from bot.core.types import (
+        Address,
+        Button,
+        Choice,
+        Image,
+        Message,
+        Outcome,
+        Parse,
+        Reply,
+        TurnResult,
+    )
+
+_HOMES = {
+    "Context": "bot.core.context",
+    "Engine": "bot.core.engine",
+    "Form": "bot.core.forms",
+    "Slot": "bot.core.forms",
+    "Router": "bot.core.router",
+    **{
+        name: "bot.core.types"
+        for name in (
+            "Address",
+            "Button",
+            "Choice",
+            "Image",
+            "Message",
+            "Outcome",
+            "Parse",
+            "Reply",
+            "TurnResult",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: a command that only touches a store or a setting (``rsv360 db``)
+    # should not pay for the engine's imports.
+    if name not in _HOMES:
+        raise AttributeError(f"module 'bot' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
+
 
 __all__ = [
     "Address",

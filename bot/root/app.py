@@ -46,6 +46,7 @@ from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
 from actions.handoff.desk import HandoffDesk, Relay
 from actions.handoff.store import HandoffStore
+from actions.payments.desk import PaymentsDesk
 from actions.payments.refunds import Refunds
 from actions.payments.sandbox import (
     SandboxCheckout,
@@ -68,7 +69,7 @@ from bot.core.types import Address, Outcome
 from bot.edge.limits import EdgeLimiter, networks
 from bot.outbound.media import MediaLibrary
 from bot.outbound.proactive import Notifier, PendingReplies
-from bot.root.payments import build_payments, close_gateways, mount_payments
+from bot.root.payments import build_payments, close_gateways
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
 from bot.root.settings import PACKAGE_ROOT, Settings
@@ -84,13 +85,16 @@ from bot.steps.ratelimit import (
 )
 from bot.steps.sessions import LoadSession
 from bot.steps.understanding import Understand
-from bot.stores import RedisClients, Stores, build_stores, migrations
+from bot.stores import migrations
+from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.database import Database, sqlite_url
 from bot.stores.private import private_directory
 from channels.checkout import CheckoutPages
 from channels.edges import edge_middleware
 from channels.media import MediaRoutes
 from channels.ops import OpsAccess
+from channels.payment_admin import RefundAdmin
+from channels.payment_webhooks import PaymentWebhooks
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
@@ -408,3 +412,12 @@ async def _probe(check: Awaitable[object]) -> str:
     except Exception as error:
         return type(error).__name__
     return "ok"
+
+
+def mount_payments(app: web.Application, runtime: Runtime) -> None:
+    desk = PaymentsDesk(
+        runtime.reservations, runtime.payments, runtime.refunds, runtime.inbox, runtime.checkout
+    )
+    PaymentWebhooks(desk, runtime.renderer).mount(app)
+    keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
+    RefundAdmin(desk, keys, runtime.edges).mount(app)

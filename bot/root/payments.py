@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from actions.booking.reservations import Reservations
-from actions.payments.desk import PaymentsDesk
 from actions.payments.gateway import Gateway
 from actions.payments.mercadopago import MercadoPagoGateway
 from actions.payments.metrics import PaymentMetrics
@@ -32,11 +30,6 @@ from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.stores import migrations
 from bot.stores.database import Database, sqlite_url
 from bot.stores.memory import MemoryListStore
-from channels.payment_admin import RefundAdmin
-from channels.payment_webhooks import PaymentWebhooks
-
-if TYPE_CHECKING:
-    from bot.root.app import Runtime
 
 
 def build_payments(
@@ -103,15 +96,6 @@ def build_payments(
     payments.on_late_payment = refunds.refund_late_payment
     payments.on_duplicate_payment = refunds.refund_duplicate
     return payments, refunds
-
-
-def mount_payments(app: web.Application, runtime: Runtime) -> None:
-    desk = PaymentsDesk(
-        runtime.reservations, runtime.payments, runtime.refunds, runtime.inbox, runtime.checkout
-    )
-    PaymentWebhooks(desk, runtime.renderer).mount(app)
-    keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
-    RefundAdmin(desk, keys, runtime.edges).mount(app)
 
 
 async def close_gateways(payments: PaymentService) -> None:

@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from actions.forecasts.cache import AnswerCache
 from actions.handoff.store import TAKEN, TTL_SECONDS, Handoff, HandoffStore
 from bot.steps.dedupe import DedupeStore
-from bot.stores import RedisClients, Stores, build_stores
 from bot.stores.base import Media
+from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.expiring import ExpiringMap
 from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
 from tests.support.services import REDIS_URL
