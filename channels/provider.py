@@ -12,7 +12,8 @@ from. The rest is done here, the same way for every channel:
   is told ``errors/message_too_long`` in their language;
 - ``work``: the turns run after the provider is acknowledged, at most ``max_in_flight`` at once
   (``channels.background``), drained at shutdown;
-- ``deliver``: the notifier's deliverer, through the channel's paced ``DeliveryQueue``.
+- ``deliver``: the notifier's deliverer, through the channel's paced ``Outbox``
+  (in the process, or durable in Redis and drained by jobs).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.core.observability import pseudonym
 from bot.core.render import Renderer
 from bot.core.roles import RoleBook
 from bot.core.types import Address, Message, Outcome, Reply
-from bot.outbound.delivery import DeliveryQueue
+from bot.outbound.delivery import Outbox
 from channels.background import MAX_IN_FLIGHT, BackgroundWork
 
 TOO_LONG = Outcome("errors/message_too_long")
@@ -63,7 +64,7 @@ class ProviderChannel:
         engine: Engine[Any],
         renderer: Renderer,
         roles: RoleBook,
-        queue: DeliveryQueue[Reply],
+        queue: Outbox[Reply],
         max_text_chars: int,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:

@@ -1,14 +1,13 @@
-"""Background upkeep of the booking data: holds expire on time, inventory stays a year ahead.
+"""The booking data's upkeep, as jobs: holds expire on time, inventory stays a year ahead.
 
-Every worker runs it; each pass is idempotent (expired holds are locked with SKIP LOCKED on
-PostgreSQL, inventory inserts ignore existing days), so several workers never double-release.
+Each run is idempotent (expired holds are locked with SKIP LOCKED on PostgreSQL, inventory
+inserts ignore existing days), so a job run twice, or by two workers, never double-releases.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import date
 
 import structlog
 
@@ -16,32 +15,33 @@ from actions.booking.catalog import extend_inventory
 from actions.booking.holds import Holds
 from actions.booking.tables import Reservation
 from bot.core.loops import LoopFailures
+from bot.jobs.queue import Job
 from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.booking")
 
 OnExpired = Callable[[Sequence[Reservation]], Awaitable[None]]
+EXPIRY_EVERY_SECONDS = 30.0
+INVENTORY_EVERY_SECONDS = 3600.0
 
 
-async def run_upkeep(
+def booking_jobs(
     holds: Holds,
     database: Database,
     on_expired: OnExpired,
     loops: LoopFailures,
-    every_seconds: float = 30.0,
-    inventory_every: int = 120,
-) -> None:
-    """Until cancelled: expire due holds every ``every_seconds``, extend inventory now and then."""
-    passes = 0
-    while True:
-        try:
-            expired = await holds.expire_holds(loops)
-            if expired:
-                log.info("holds_expired", count=len(expired))
-                await on_expired(expired)
-            if passes % inventory_every == 0:
-                await extend_inventory(database, datetime.now(UTC).date())
-        except Exception:
-            log.exception("upkeep_failed")
-        passes += 1
-        await asyncio.sleep(every_seconds)
+    today: Callable[[], date],
+) -> list[Job]:
+    async def expire_holds() -> None:
+        expired = await holds.expire_holds(loops)
+        if expired:
+            log.info("holds_expired", count=len(expired))
+            await on_expired(expired)
+
+    async def extend_inventory_ahead() -> None:
+        await extend_inventory(database, today())
+
+    return [
+        Job("expire_holds", expire_holds, every_seconds=EXPIRY_EVERY_SECONDS),
+        Job("extend_inventory", extend_inventory_ahead, every_seconds=INVENTORY_EVERY_SECONDS),
+    ]

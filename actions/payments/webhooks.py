@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
 from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
+from bot.jobs.queue import Job
 from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.payments")
@@ -140,15 +141,11 @@ class WebhookInbox:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-async def run_payments_upkeep(inbox: WebhookInbox, every_seconds: float = 30.0) -> None:
-    """Until cancelled: apply the webhook events that were stored but not applied. It waits
-    first: at start-up the booking upkeep has the database's attention (on SQLite, one writer),
-    and no event is due for a retry before it is a minute old anyway."""
-    while True:
-        await asyncio.sleep(every_seconds)
-        try:
-            retried = await inbox.retry_unapplied()
-            if retried:
-                log.info("webhooks_retried", count=retried)
-        except Exception:
-            log.exception("payments_upkeep_failed")
+def payments_jobs(inbox: WebhookInbox) -> list[Job]:
+    async def retry_payment_events() -> None:
+        retried = await inbox.retry_unapplied()
+        if retried:
+            log.info("webhooks_retried", count=retried)
+
+    # No event is due for a retry before it is a minute old: every 30 s is soon enough.
+    return [Job("retry_payment_events", retry_payment_events, every_seconds=30.0)]

@@ -66,6 +66,34 @@ class Reply:
     image: Image | None = None
 
 
+def reply_document(reply: Reply) -> dict[str, Any]:
+    """The reply as JSON-ready data, for replies that wait in a store or a queue."""
+    return {
+        "text": reply.text,
+        "buttons": [
+            {"title": button.title, "payload": button.payload, "url": button.url}
+            for button in reply.buttons
+        ],
+        "image": (
+            {"url": reply.image.url, "alt": reply.image.alt, "media_key": reply.image.media_key}
+            if reply.image
+            else None
+        ),
+    }
+
+
+def reply_from_document(document: dict[str, Any]) -> Reply:
+    image = document.get("image")
+    return Reply(
+        text=document["text"],
+        buttons=tuple(
+            Button(button["title"], button.get("payload"), button.get("url"))
+            for button in document.get("buttons", ())
+        ),
+        image=Image(image["url"], image.get("alt", ""), image.get("media_key")) if image else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Parse:
     """What the understanding step made of a message."""

@@ -23,14 +23,13 @@ import asyncio
 import json
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
 
 import structlog
 from redis.exceptions import RedisError
 
 from bot.core.observability import pseudonym
 from bot.core.render import Markup, Renderer
-from bot.core.types import Address, Button, Image, Outcome, Reply
+from bot.core.types import Address, Outcome, Reply, reply_document, reply_from_document
 from bot.stores import keys
 from bot.stores.base import ListStore, Wakeups
 
@@ -51,14 +50,14 @@ class PendingReplies:
         self._lists = lists
 
     async def push(self, address: Address, replies: Sequence[Reply]) -> None:
-        documents = [json.dumps(_reply_document(reply)) for reply in replies]
+        documents = [json.dumps(reply_document(reply)) for reply in replies]
         key = keys.pending_replies(_conversation_key(address))
         await self._lists.push(key, documents, MAX_PENDING, PENDING_TTL_SECONDS)
 
     async def take(self, address: Address) -> list[Reply]:
         """Every waiting reply of the conversation, removed from the queue."""
         documents = await self._lists.take(keys.pending_replies(_conversation_key(address)))
-        return [_reply_from(json.loads(document)) for document in documents]
+        return [reply_from_document(json.loads(document)) for document in documents]
 
 
 class Notifier:
@@ -163,30 +162,3 @@ class Notifier:
 
 def _conversation_key(address: Address) -> str:
     return f"{address.channel}:{address.conversation_id}"
-
-
-def _reply_document(reply: Reply) -> dict[str, Any]:
-    return {
-        "text": reply.text,
-        "buttons": [
-            {"title": button.title, "payload": button.payload, "url": button.url}
-            for button in reply.buttons
-        ],
-        "image": (
-            {"url": reply.image.url, "alt": reply.image.alt, "media_key": reply.image.media_key}
-            if reply.image
-            else None
-        ),
-    }
-
-
-def _reply_from(document: dict[str, Any]) -> Reply:
-    image = document.get("image")
-    return Reply(
-        text=document["text"],
-        buttons=tuple(
-            Button(button["title"], button.get("payload"), button.get("url"))
-            for button in document.get("buttons", ())
-        ),
-        image=Image(image["url"], image.get("alt", ""), image.get("media_key")) if image else None,
-    )

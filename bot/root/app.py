@@ -36,7 +36,7 @@ from actions.booking.catalog import seed
 from actions.booking.holds import Holds
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
-from actions.booking.upkeep import run_upkeep
+from actions.booking.upkeep import booking_jobs
 from actions.faq.conversation import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
@@ -54,7 +54,7 @@ from actions.payments.sandbox import (
     hold_expiry_notice,
 )
 from actions.payments.service import PaymentService
-from actions.payments.webhooks import WebhookInbox, run_payments_upkeep
+from actions.payments.webhooks import WebhookInbox, payments_jobs
 from actions.services import Services
 from bot.core.dispatch import Dispatcher
 from bot.core.engine import Engine
@@ -67,8 +67,11 @@ from bot.core.roles import RoleBook
 from bot.core.router import Router
 from bot.core.types import Address, Outcome
 from bot.edge.limits import EdgeLimiter, networks
+from bot.jobs.queue import JobQueue
 from bot.outbound.media import MediaLibrary
+from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
+from bot.root.jobs import delivery_job, job_queue
 from bot.root.payments import build_payments, close_gateways
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
@@ -129,6 +132,10 @@ class Runtime:
     inbox: WebhookInbox
     forecasts: ForecastDesk
     edges: EdgeLimiter
+    jobs: JobQueue
+    jobs_redis: Redis | None
+    outboxes: dict[str, DurableOutbox]
+    """The provider channels' durable outboxes, by channel, when the job queue is durable."""
 
 
 def default_router() -> Router[Services]:
@@ -208,6 +215,21 @@ def build_runtime(
     edges = EdgeLimiter(
         stores.rate_limits, policy.edges, networks(settings.trusted_proxies), metrics
     )
+    inbox = WebhookInbox(database, payments)
+    jobs, jobs_redis = job_queue(settings, metrics.loops)
+    outboxes: dict[str, DurableOutbox] = {}
+    for job in [
+        *booking_jobs(
+            holds,
+            database,
+            hold_expiry_notice(notifier),
+            metrics.loops,
+            lambda: datetime.now(UTC).date(),
+        ),
+        *payments_jobs(inbox),
+        delivery_job(outboxes),
+    ]:
+        jobs.add(job)
     return Runtime(
         settings,
         engine,
@@ -225,9 +247,12 @@ def build_runtime(
         RoleBook(settings.staff_ids, settings.admin_ids),
         payments=payments,
         refunds=refunds,
-        inbox=WebhookInbox(database, payments),
+        inbox=inbox,
         forecasts=forecasts,
         edges=edges,
+        jobs=jobs,
+        jobs_redis=jobs_redis,
+        outboxes=outboxes,
     )
 
 
@@ -304,31 +329,29 @@ async def prepare_database(database: Database, demo_property: str | None = None)
 
 @asynccontextmanager
 async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterator[Runtime]:
+    """Connections up, schema current; ``upkeep``: this process also runs jobs (periodic ones
+    included) until the runtime closes."""
     if runtime.redis is not None:
         await runtime.redis.ping()
     await prepare_database(runtime.database, runtime.settings.default_property)
-    tasks = []
-    if upkeep:
-        tasks.append(
-            asyncio.create_task(
-                run_upkeep(
-                    runtime.holds,
-                    runtime.database,
-                    hold_expiry_notice(runtime.notifier),
-                    runtime.metrics.loops,
-                )
-            )
-        )
-        tasks.append(asyncio.create_task(run_payments_upkeep(runtime.inbox)))
+    await runtime.jobs.start()
+    working = (
+        asyncio.create_task(runtime.jobs.work(runtime.settings.jobs.max_at_once))
+        if upkeep
+        else None
+    )
     try:
         yield runtime
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if working is not None:
+            working.cancel()
+            await asyncio.gather(working, return_exceptions=True)
+        await runtime.jobs.close()
         await runtime.inbox.drain()
         await close_gateways(runtime.payments)
         await runtime.database.close()
+        if runtime.jobs_redis is not None:
+            await runtime.jobs_redis.aclose()
         if runtime.redis is not None:
             await runtime.redis.close()
 
@@ -340,7 +363,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     )
 
     async def lifespan(_: web.Application) -> AsyncIterator[None]:
-        async with runtime_lifespan(runtime):
+        async with runtime_lifespan(runtime, upkeep=settings.jobs.in_serve):
             yield
 
     async def healthz(_: web.Request) -> web.Response:

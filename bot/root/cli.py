@@ -18,6 +18,13 @@ def main(argv: list[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="run every enabled channel in one web server")
     serve.add_argument("--host", help="address to listen on (RSV_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (RSV_PORT)")
+    serve.add_argument(
+        "--workers", type=int, help="server processes on the port (RSV_WORKERS; needs Redis)"
+    )
+    serve.add_argument("--in-pool", action="store_true", help=argparse.SUPPRESS)
+    commands.add_parser(
+        "worker", help="run the job queue's jobs (deliveries, upkeep) until SIGTERM; needs Redis"
+    )
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--locale", help="pt-BR, en or es (default: detected)")
     chat.add_argument("--user", default="terminal-user", help="user id of this conversation")
@@ -54,22 +61,18 @@ def main(argv: list[str] | None = None) -> None:
 
     overrides = {
         name: getattr(arguments, name)
-        for name in ("host", "port")
+        for name in ("host", "port", "workers")
         if getattr(arguments, name, None) is not None
     }
     settings = Settings(**overrides)
     from bot.core.observability import configure_logging
 
     if arguments.command == "serve":
-        from aiohttp import web
-
-        from bot.root.app import create_app
-
         configure_logging(settings.log_format, settings.log_level)
-        app = create_app(settings)
-        print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
-        web.run_app(app, host=settings.host, port=settings.port, print=None)
-        return
+        sys.exit(_serve(settings, in_pool=arguments.in_pool))
+    if arguments.command == "worker":
+        configure_logging(settings.log_format, settings.log_level)
+        sys.exit(asyncio.run(_work(settings)))
     configure_logging("console", "WARNING")
     if arguments.command == "chat":
         asyncio.run(_chat(settings, arguments.user, arguments.locale))
@@ -96,6 +99,67 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(asyncio.run(_parse(settings, arguments)), ensure_ascii=False))
     else:
         sys.exit(asyncio.run(_evaluate(settings, arguments)))
+
+
+def _serve(settings: Settings, in_pool: bool) -> int | str:
+    if settings.workers > 1 and not in_pool:
+        if settings.redis_url is None:
+            return (
+                f"rsv360 serve: {settings.workers} workers need RSV_REDIS_URL: without it "
+                "sessions, limits and conversation order live in one process and cannot be "
+                "shared"
+            )
+        from bot.root.workers import supervise
+
+        print(f"Onion RSV 360: {settings.base_url}/", file=sys.stderr, flush=True)
+        return supervise(settings.workers, settings.host, settings.port)
+    from aiohttp import web
+
+    from bot.root.app import create_app
+
+    app = create_app(settings)
+    if not in_pool:
+        print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        reuse_port=in_pool,
+        shutdown_timeout=settings.shutdown_seconds,
+        print=None,
+    )
+    return 0
+
+
+async def _work(settings: Settings) -> int | str:
+    import signal
+
+    from bot.root.app import build_runtime, runtime_lifespan
+    from bot.root.jobs import JobsNeedOneNode
+    from bot.root.providers import close_provider_channels, open_for_sending, provider_channels
+
+    try:
+        runtime = build_runtime(settings)
+    except JobsNeedOneNode as error:
+        return f"rsv360 worker: {error}"
+    if runtime.jobs_redis is None:
+        return (
+            "rsv360 worker: set RSV_REDIS_URL (or RSV_JOBS_REDIS_URL); without Redis, "
+            "`rsv360 serve` runs the jobs itself"
+        )
+    channels = provider_channels(runtime)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with runtime_lifespan(runtime, upkeep=True):
+            await open_for_sending(channels)
+            print("rsv360 worker: running jobs", file=sys.stderr, flush=True)
+            await stop.wait()
+    finally:
+        await close_provider_channels(channels)
+    return 0
 
 
 async def _database(settings: Settings, command: str) -> str:

@@ -19,8 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.booking.conversation import deep_link
 from bot.core.payloads import PayloadStore
-from bot.core.types import Outcome
-from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.core.types import Outcome, Reply
+from bot.outbound.delivery import Courier, DeliveryQueue, Outbox, Pace, Send, UnreachableStore
+from bot.outbound.outbox import DurableOutbox
 from bot.root.secret import webhook_secret
 from bot.root.settings import Settings
 from bot.steps.dedupe import DedupeStore
@@ -42,30 +43,51 @@ PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
 
 
 def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str, Any]:
-    """Each provider channel whose credentials are set; one without them is simply off."""
-    mounted: dict[str, Any] = {}
+    """Each provider channel whose credentials are set, taking its updates from the app."""
+    channels = provider_channels(runtime)
+    settings = runtime.settings
+    if TELEGRAM in channels:
+        if settings.telegram.mode == "webhook":
+            channels[TELEGRAM].mount_webhook(app, webhook_secret(settings, TELEGRAM))
+        else:
+            channels[TELEGRAM].mount_polling(app)
+    for name in (SLACK, DISCORD):
+        if name in channels:
+            channels[name].mount(app)
+    return channels
+
+
+def provider_channels(runtime: Runtime) -> dict[str, Any]:
+    """Each provider channel whose credentials are set, its deliverer registered with the
+    notifier; one without them is simply off. A job worker uses them only to send."""
+    channels: dict[str, Any] = {}
     settings = runtime.settings
     payloads = PayloadStore(runtime.stores.payloads)
     unreachable = UnreachableStore(runtime.stores.unreachable)
     if settings.telegram.token is not None:
-        telegram = telegram_channel(runtime, payloads, unreachable)
-        if settings.telegram.mode == "webhook":
-            telegram.mount_webhook(app, webhook_secret(settings, TELEGRAM))
-        else:
-            telegram.mount_polling(app)
-        runtime.notifier.register(TELEGRAM, telegram.deliver)
-        mounted[TELEGRAM] = telegram
+        channels[TELEGRAM] = telegram_channel(runtime, payloads, unreachable)
     if settings.slack.bot_token is not None and settings.slack.signing_secret is not None:
-        slack = slack_channel(runtime, unreachable)
-        slack.mount(app)
-        runtime.notifier.register(SLACK, slack.deliver)
-        mounted[SLACK] = slack
+        channels[SLACK] = slack_channel(runtime, unreachable)
     if settings.discord.token is not None:
-        discord_ = discord_channel(runtime, payloads, unreachable)
-        discord_.mount(app)
-        runtime.notifier.register(DISCORD, discord_.deliver)
-        mounted[DISCORD] = discord_
-    return mounted
+        channels[DISCORD] = discord_channel(runtime, payloads, unreachable)
+    for name, channel in channels.items():
+        runtime.notifier.register(name, channel.deliver)
+    return channels
+
+
+async def open_for_sending(channels: dict[str, Any]) -> None:
+    """What a process that only sends needs (discord.py sends once logged in)."""
+    if DISCORD in channels:
+        await channels[DISCORD].log_in()
+
+
+async def close_provider_channels(channels: dict[str, Any]) -> None:
+    for name, channel in channels.items():
+        await channel.close()
+        if name == TELEGRAM:
+            await channel.bot.session.close()
+        elif name == DISCORD:
+            await channel.client.close()
 
 
 def discord_channel(
@@ -84,7 +106,7 @@ def discord_channel(
     sender = DiscordSender(client, payloads, runtime.media.store)
     # discord.py waits out Discord's rate-limit buckets itself, from the response headers.
     pace = Pace(0.0, max_attempts=settings.delivery_max_attempts)
-    queue = DeliveryQueue(DISCORD, sender.send, pace, runtime.metrics, unreachable)
+    queue = outbox(runtime, DISCORD, sender.send, pace, unreachable)
     locale = runtime.renderer.default_locale
     described = [
         runtime.renderer.render(Outcome(f"channels/{name}"), locale, "plain").text
@@ -117,7 +139,7 @@ def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChann
     pace = Pace(
         settings.slack.channel_interval_seconds, max_attempts=settings.delivery_max_attempts
     )
-    queue = DeliveryQueue(SLACK, sender.send, pace, runtime.metrics, unreachable)
+    queue = outbox(runtime, SLACK, sender.send, pace, unreachable)
     return SlackChannel(
         runtime.engine,
         runtime.renderer,
@@ -151,7 +173,7 @@ def telegram_channel(
         settings.telegram.messages_per_second,
         max_attempts=settings.delivery_max_attempts,
     )
-    queue = DeliveryQueue(TELEGRAM, sender.send, pace, runtime.metrics, unreachable)
+    queue = outbox(runtime, TELEGRAM, sender.send, pace, unreachable)
     return TelegramChannel(
         runtime.engine,
         runtime.renderer,
@@ -162,3 +184,20 @@ def telegram_channel(
         max_text_chars=settings.max_text_chars,
         deep_link=deep_link,
     )
+
+
+def outbox(
+    runtime: Runtime, channel: str, send: Send[Reply], pace: Pace, unreachable: UnreachableStore
+) -> Outbox[Reply]:
+    """Durable in Redis (drained by ``deliver`` jobs) when the job queue is, else in-process."""
+    courier = Courier(channel, send, pace, runtime.metrics, unreachable)
+    if runtime.jobs_redis is None:
+        return DeliveryQueue(courier)
+    jobs = runtime.jobs
+
+    async def kick(channel: str, destination: str) -> None:
+        await jobs.enqueue("deliver", channel=channel, destination=destination)
+
+    durable = DurableOutbox(courier, runtime.jobs_redis, kick)
+    runtime.outboxes[channel] = durable
+    return durable

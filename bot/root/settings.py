@@ -22,6 +22,7 @@ from actions.payments.settings import (
     PayPalSettings,
     StripeSettings,
 )
+from bot.jobs.settings import JobsSettings
 from channels.discord.settings import DiscordSettings
 from channels.slack.settings import SlackSettings
 from channels.telegram.settings import TelegramSettings
@@ -50,9 +51,23 @@ class Settings(BaseSettings):
     paypal: PayPalSettings = PayPalSettings()
     forecast: ForecastSettings = ForecastSettings()
     llm: LlmSettings = LlmSettings()
+    jobs: JobsSettings = JobsSettings()
 
     host: str = Field("127.0.0.1", description="Address `rsv360 serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `rsv360 serve` listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes `rsv360 serve` runs on the one port (SO_REUSEPORT); "
+        "more than one needs redis_url.",
+    )
+    shutdown_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="On SIGTERM, how long turns in flight may take to finish before the "
+        "server stops.",
+    )
     public_url: str | None = Field(
         None, description="External base URL, used in links; defaults to http://host:port."
     )

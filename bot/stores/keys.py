@@ -58,3 +58,24 @@ def unreachable(address_key: str) -> str:
 
 WEB_WAKEUPS = f"{PREFIX}:web:wakeups"
 """Pub/sub: a conversation has replies waiting; the process holding its socket sends them."""
+
+
+def outbox(address_key: str) -> str:
+    """Messages the bot started, waiting for a provider chat (the durable outbox)."""
+    return f"{PREFIX}:outbox:{{{address_key}}}"
+
+
+def outbox_lease(address_key: str) -> str:
+    """Held by the one job that drains a chat's outbox."""
+    return f"{PREFIX}:outbox:{{{address_key}}}:lease"
+
+
+def outbox_next(address_key: str) -> str:
+    """When the chat may get its next message (epoch seconds), whichever process sends it."""
+    return f"{PREFIX}:outbox:{{{address_key}}}:next"
+
+
+JOB_STREAM = f"{PREFIX}:jobs"
+"""The job queue's Redis stream (taskiq's consumer group ``rsv360`` reads it)."""
+JOB_SCHEDULE_LEASE = f"{PREFIX}:jobs:schedule"
+"""Held by the one process that enqueues the periodic jobs."""

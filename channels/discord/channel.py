@@ -21,7 +21,7 @@ from bot.core.payloads import PayloadStore
 from bot.core.render import Renderer
 from bot.core.roles import RoleBook
 from bot.core.types import Reply
-from bot.outbound.delivery import DeliveryQueue
+from bot.outbound.delivery import Outbox
 from channels.background import MAX_IN_FLIGHT
 from channels.discord.outbound import DiscordSender, provider_errors
 from channels.provider import Inbound, ProviderChannel
@@ -38,7 +38,7 @@ class DiscordChannel(ProviderChannel):
         engine: Engine[Any],
         renderer: Renderer,
         sender: DiscordSender,
-        queue: DeliveryQueue[Reply],
+        queue: Outbox[Reply],
         payloads: PayloadStore,
         roles: RoleBook,
         *,
@@ -67,8 +67,12 @@ class DiscordChannel(ProviderChannel):
     def mount(self, app: web.Application) -> None:
         app.cleanup_ctx.append(self._gateway)
 
-    async def _gateway(self, _: web.Application) -> AsyncIterator[None]:
+    async def log_in(self) -> None:
+        """Enough to send (a job worker); the gateway is for taking updates."""
         await self.client.login(self._token)
+
+    async def _gateway(self, _: web.Application) -> AsyncIterator[None]:
+        await self.log_in()
         connection = asyncio.create_task(self.client.connect(reconnect=True))
         yield
         await self.close()

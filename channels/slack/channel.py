@@ -26,7 +26,7 @@ from bot.core.render import Renderer
 from bot.core.roles import RoleBook
 from bot.core.types import Reply
 from bot.edge.json_body import MalformedJson, json_object
-from bot.outbound.delivery import DeliveryQueue
+from bot.outbound.delivery import Outbox
 from bot.steps.dedupe import DedupeStore
 from channels.background import MAX_IN_FLIGHT
 from channels.provider import Answer, Inbound, ProviderChannel
@@ -48,7 +48,7 @@ class SlackChannel(ProviderChannel):
         engine: Engine[Any],
         renderer: Renderer,
         sender: SlackSender,
-        queue: DeliveryQueue[Reply],
+        queue: Outbox[Reply],
         roles: RoleBook,
         seen: DedupeStore,
         *,

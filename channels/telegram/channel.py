@@ -31,7 +31,7 @@ from bot.core.roles import RoleBook
 from bot.core.types import Reply
 from bot.edge.credentials import same_secret
 from bot.edge.json_body import MalformedJson, json_object
-from bot.outbound.delivery import DeliveryQueue
+from bot.outbound.delivery import Outbox
 from channels.background import MAX_IN_FLIGHT
 from channels.provider import Inbound, ProviderChannel
 from channels.telegram.outbound import TelegramSender
@@ -52,7 +52,7 @@ class TelegramChannel(ProviderChannel):
         engine: Engine[Any],
         renderer: Renderer,
         sender: TelegramSender,
-        queue: DeliveryQueue[Reply],
+        queue: Outbox[Reply],
         payloads: PayloadStore,
         roles: RoleBook,
         *,

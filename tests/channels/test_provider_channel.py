@@ -14,7 +14,7 @@ from bot.core.observability import Metrics
 from bot.core.render import Renderer
 from bot.core.roles import RoleBook
 from bot.core.types import Message, Reply, TurnResult
-from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.outbound.delivery import Courier, DeliveryQueue, Pace, UnreachableStore
 from bot.root.settings import PACKAGE_ROOT
 from bot.stores.memory import MemoryValueStore
 from channels.background import BackgroundWork
@@ -120,7 +120,8 @@ def skeleton(engine: Engine, max_text_chars: int = 10) -> ProviderChannel:
     async def send(destination: str, reply: Reply) -> None:
         raise AssertionError("replies to a turn go through the channel's answer")
 
-    queue = DeliveryQueue("test", send, Pace(0.0), metrics, UnreachableStore(MemoryValueStore()))
+    courier = Courier("test", send, Pace(0.0), metrics, UnreachableStore(MemoryValueStore()))
+    queue = DeliveryQueue(courier)
     roles = RoleBook(staff=["test:group:front-desk"], admins=["test:u9"])
     return ProviderChannel("test", engine, renderer, roles, queue, max_text_chars)
 

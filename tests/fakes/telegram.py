@@ -55,9 +55,18 @@ class FakeTelegram:
     retry_after: int = 1
     listener: Callable[[Call], None] | None = None
     """Called with each recorded call (the benchmark times answers with it)."""
+    hold_after: int | None = None
+    """Once this many messages were sent, later sends hang unanswered (and unrecorded) until
+    ``release``: a process killed meanwhile has a call in flight that never happened."""
+    held: int = 0
     _failures: dict[str, list[int]] = field(default_factory=dict)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.hold_after = None
+        self._released.set()
 
     def fail(self, method: str, status: int, times: int = 1) -> None:
         self._failures.setdefault(method, []).extend([status] * times)
@@ -103,6 +112,12 @@ class FakeTelegram:
             )
         if call.chat_id in self.blocked and method.startswith("send"):
             return _error(403, ERRORS[403])
+        if self.hold_after is not None and len(self.sent()) >= self.hold_after:
+            self.held += 1
+            self._arrived.set()
+            await self._released.wait()
+            self.held -= 1
+            return _error(502, ERRORS[502])  # the caller is gone; nothing was delivered
         self.calls.append(call)
         self._arrived.set()
         if self.listener is not None:

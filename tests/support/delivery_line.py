@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from bot.core.observability import Metrics
 from bot.core.payloads import PayloadStore
 from bot.core.types import Reply
-from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.outbound.delivery import Courier, DeliveryQueue, Pace, UnreachableStore
 from bot.stores.memory import MemoryMediaStore, MemoryValueStore
 from channels.telegram.outbound import TelegramSender
 from tests.fakes.telegram import TOKEN, FakeTelegram
@@ -61,7 +61,8 @@ async def line() -> AsyncIterator[LineFactory]:
     def make(pace: Pace) -> Line:
         metrics = Metrics(CollectorRegistry())
         unreachable = UnreachableStore(MemoryValueStore())
-        queue = DeliveryQueue("telegram", sender.send, pace, metrics, unreachable)
+        courier = Courier("telegram", sender.send, pace, metrics, unreachable)
+        queue = DeliveryQueue(courier, flush_seconds=0.0)
         queues.append(queue)
         return Line(fake, queue, metrics)
 

@@ -19,7 +19,7 @@ from actions.booking.conversation import deep_link
 from bot import Outcome
 from bot.core.payloads import PayloadStore
 from bot.core.types import Address
-from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
+from bot.outbound.delivery import Courier, DeliveryQueue, Pace, UnreachableStore
 from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
 from bot.root.providers import telegram_bot
 from bot.root.secret import webhook_secret
@@ -336,7 +336,7 @@ async def test_the_webhook_holds_back_while_too_many_updates_are_in_flight(
     payloads = PayloadStore(MemoryValueStore())
     sender = TelegramSender(telegram_bot(runtime.settings), payloads, runtime.media.store)
     unreachable = UnreachableStore(MemoryValueStore())
-    queue = DeliveryQueue("telegram", sender.send, Pace(0.0), runtime.metrics, unreachable)
+    queue = DeliveryQueue(Courier("telegram", sender.send, Pace(0.0), runtime.metrics, unreachable))
     parts = (runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles)
     limit = runtime.settings.max_text_chars
     channel = TelegramChannel(*parts, max_text_chars=limit, deep_link=deep_link, max_in_flight=2)
