@@ -33,6 +33,7 @@ from tests.support.services import (
 pytest_plugins = [
     "tests.support.databases",
     "tests.support.delivery_line",
+    "tests.support.durable_line",
     "tests.support.forecasts",
     "tests.support.payments_shop",
 ]

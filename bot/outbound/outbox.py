@@ -1,7 +1,9 @@
 """The durable outbox: each provider chat's messages wait in a Redis list until a job sends them.
 
-``put`` appends to the chat's list and enqueues a ``deliver`` job for the chat (``kick``); any
-process may do it. The job that takes the chat's lease drains it: it reads the head, sends it
+``put`` appends to the chat's list and, when the list was empty, enqueues a ``deliver`` job for
+the chat (``kick``); any process may do it. The job that takes the chat's lease drains it (the
+lease is renewed while it works and lapses ``lease_seconds`` after its process died; a job that
+finds it taken waits that long for it): it reads the head, sends it
 through the channel's ``Courier`` at the chat's pace (the next slot is kept in Redis, so pacing
 holds across processes and restarts), and removes it only once the provider has answered. A
 worker killed mid-queue leaves the list as it was: its job is re-delivered by the job queue and
@@ -9,8 +11,8 @@ the rest goes out in order. The one message whose provider call was under way wh
 died may go out twice; providers offer no idempotency key for a chat message.
 
 A job drains for at most ``slice_seconds`` and enqueues itself again when messages remain, so one
-long queue does not hold a job worker. A job that finds the lease taken ends; the holder looks
-at the list again after releasing the lease, so a message put meanwhile is never stranded.
+long queue does not hold a job worker. The holder looks at the list again after releasing the
+lease and enqueues a job when messages remain, so a message put meanwhile is never stranded.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class DurableOutbox:
         kick: Kick,
         clock: Callable[[], float] = time.time,
         slice_seconds: float = 5.0,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 15.0,
     ) -> None:
         self._courier = courier
         self._redis = redis
@@ -62,8 +64,9 @@ class DurableOutbox:
         if not await self._courier.admits(destination, len(items)):
             return False
         documents = [json.dumps(reply_document(item)) for item in items]
-        await self._redis.rpush(keys.outbox(self._address(destination)), *documents)
-        await self._kick(self.channel, destination)
+        length = await self._redis.rpush(keys.outbox(self._address(destination)), *documents)
+        if length == len(documents):  # otherwise the job draining the chat will reach them
+            await self._kick(self.channel, destination)
         return True
 
     async def send_now(self, destination: str, item: Reply) -> bool:
@@ -83,23 +86,29 @@ class DurableOutbox:
         for them is enqueued)."""
         address = self._address(destination)
         lease: Lock = self._redis.lock(
-            keys.outbox_lease(address), timeout=self._lease_seconds, blocking=False
+            keys.outbox_lease(address),
+            timeout=self._lease_seconds,
+            blocking_timeout=self._lease_seconds + 1,
         )
-        if not await lease.acquire():
-            return False  # its holder looks at the list again once it lets go
+        if not await lease.acquire():  # its holder is alive and draining: it goes on after us
+            await self._kick(self.channel, destination)
+            return True
+        keeping = asyncio.create_task(self._keep(lease))
         try:
-            await self._drain_slice(destination, lease)
+            await self._drain_slice(destination)
         finally:
+            keeping.cancel()
+            await asyncio.gather(keeping, return_exceptions=True)
             try:
                 await lease.release()
-            except LockError:  # expired under a provider that kept us waiting
+            except LockError:  # it lapsed while Redis was out of reach
                 log.warning("outbox_lease_lost", channel=self.channel)
         remaining = await self.waiting(destination) > 0
         if remaining:
             await self._kick(self.channel, destination)
         return remaining
 
-    async def _drain_slice(self, destination: str, lease: Lock) -> None:
+    async def _drain_slice(self, destination: str) -> None:
         address = self._address(destination)
         queue = keys.outbox(address)
         started = self._clock()
@@ -108,7 +117,6 @@ class DurableOutbox:
             if document is None:
                 return
             await self._wait_turn(address)
-            await lease.reacquire()
             sent = False
             with self._courier.isolated():  # a document that does not read is dropped, counted
                 sent = await self._courier.attempt(destination, _reply(document))
@@ -122,6 +130,11 @@ class DurableOutbox:
                 self._courier.skipped(int(await self._redis.llen(queue)))
                 await self._redis.delete(queue)
                 return
+
+    async def _keep(self, lease: Lock) -> None:
+        while True:
+            await asyncio.sleep(self._lease_seconds / 3)
+            await lease.reacquire()
 
     async def _wait_turn(self, address: str) -> None:
         now = self._clock()

@@ -15,6 +15,7 @@ from bot.jobs.queue import Job, JobQueue
 from bot.root.jobs import job_queue
 from bot.root.settings import Settings
 from tests.support.services import REDIS_URL
+from tests.support.waiting import until
 
 
 class Hand:
@@ -35,7 +36,7 @@ async def process(
     metrics = Metrics(CollectorRegistry())
     queue, redis = job_queue(settings, metrics.loops)
     if clock is not None:
-        queue = JobQueue(queue._broker, metrics.loops, redis, clock)  # noqa: SLF001
+        queue = JobQueue(queue._broker, metrics.loops, redis, clock)
     for job in jobs:
         queue.add(job)
     await queue.start()
@@ -49,12 +50,6 @@ async def process(
         await queue.close()
         if redis is not None:
             await redis.aclose()
-
-
-async def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.05)
 
 
 async def test_each_job_runs_once_whichever_worker_takes_it(
