@@ -318,13 +318,14 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
 async def prepare_database(database: Database, demo_property: str | None = None) -> None:
     """A current schema (``migrations.ensure_current``); an empty catalog gets the demo
     properties, and ``demo_property`` its synthetic booking history when it has none (for
-    forecasts)."""
+    forecasts); one process at a time, so that workers starting together seed it once."""
     await migrations.ensure_current(database)
-    if await seed(database, datetime.now(UTC).date()):
-        log.info("demo_catalog_seeded")
     today = datetime.now(UTC).date()
-    if demo_property and await ensure_demo_history(database, demo_property, today):
-        log.info("demo_history_generated")
+    async with database.one_process_at_a_time("prepare_database"):
+        if await seed(database, today):
+            log.info("demo_catalog_seeded")
+        if demo_property and await ensure_demo_history(database, demo_property, today):
+            log.info("demo_history_generated")
 
 
 @asynccontextmanager

@@ -109,6 +109,11 @@ def _serve(settings: Settings, in_pool: bool) -> int | str:
                 "sessions, limits and conversation order live in one process and cannot be "
                 "shared"
             )
+        if settings.database_url is None:
+            return (
+                f"rsv360 serve: {settings.workers} workers need RSV_DATABASE_URL "
+                "(PostgreSQL): the embedded SQLite file is for one process"
+            )
         from bot.root.workers import supervise
 
         print(f"Onion RSV 360: {settings.base_url}/", file=sys.stderr, flush=True)

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description="Server processes `rsv360 serve` runs on the one port (SO_REUSEPORT); "
-        "more than one needs redis_url.",
+        "more than one needs redis_url and a PostgreSQL database_url.",
     )
     shutdown_seconds: float = Field(
         30.0,

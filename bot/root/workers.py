@@ -9,11 +9,13 @@ is Linux's and the BSDs'; a pre-fork supervisor would be the way on other system
 The supervisor starts each worker as a fresh ``python -m bot serve`` process, passes SIGTERM
 and SIGINT on (each worker then stops accepting, lets its turns finish, closes its sockets as
 going away and flushes what it queued), restarts a worker that exits on its own after a pause
-that doubles up to a minute, and returns once every worker has stopped.
+that doubles up to a minute, and returns once every worker has stopped. A worker whose
+supervisor died (SIGKILL leaves it no time to pass anything on) is sent SIGTERM by the kernel.
 """
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import subprocess
 import sys
@@ -24,6 +26,7 @@ import structlog
 
 log = structlog.get_logger("rsv360.workers")
 
+PR_SET_PDEATHSIG = 1
 FIRST_RESTART_PAUSE_SECONDS = 1.0
 LONGEST_RESTART_PAUSE_SECONDS = 60.0
 
@@ -32,10 +35,18 @@ def worker_command(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "bot", "serve", "--in-pool", "--host", host, "--port", str(port)]
 
 
+def _die_with_supervisor() -> None:
+    """In the new worker, before it runs: the kernel sends it SIGTERM when the supervisor dies
+    (Linux's PR_SET_PDEATHSIG), so a killed supervisor leaves no orphans serving the port."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def supervise(count: int, host: str, port: int) -> int:
     """Run ``count`` workers until SIGTERM or SIGINT; the exit code is 0 once all stopped."""
     command = worker_command(host, port)
-    workers = {index: subprocess.Popen(command) for index in range(count)}
+    workers = {
+        index: subprocess.Popen(command, preexec_fn=_die_with_supervisor) for index in range(count)
+    }
     pauses = dict.fromkeys(workers, FIRST_RESTART_PAUSE_SECONDS)
     restart_at: dict[int, float] = {}
     stopping = False
@@ -63,7 +74,7 @@ def supervise(count: int, host: str, port: int) -> int:
                 pauses[index] = min(pauses[index] * 2, LONGEST_RESTART_PAUSE_SECONDS)
             elif time.monotonic() >= restart_at[index]:
                 del restart_at[index]
-                workers[index] = subprocess.Popen(command)
+                workers[index] = subprocess.Popen(command, preexec_fn=_die_with_supervisor)
                 log.info("worker_restarted", index=index, pid=workers[index].pid)
         time.sleep(0.1)
     return 0

@@ -6,6 +6,7 @@ a write transaction starts with BEGIN IMMEDIATE so that a read-then-write cannot
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,23 @@ class Database:
         """A unit of work: committed when the block ends, rolled back when it raises."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def one_process_at_a_time(self, name: str) -> AsyncIterator[None]:
+        """Held by one process at a time (several workers starting on one PostgreSQL: the
+        first seeds, the others find it done). SQLite is never shared between processes."""
+        if self.is_sqlite:
+            yield
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            await connection.commit()
+            try:
+                yield
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await connection.commit()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -28,6 +28,7 @@ class BotProcess:
             env=bot_environment(settings),
             stdout=self._file,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers too are killed after the test (killpg)
         )
 
     def wait_for_output(self, text: str, seconds: float = 180.0) -> None:
@@ -60,7 +61,7 @@ def bot_process(
     try:
         yield started
     finally:
-        if started.process.poll() is None:
-            started.process.kill()
-            started.process.wait()
+        with suppress(ProcessLookupError):
+            os.killpg(started.process.pid, signal.SIGKILL)
+        started.process.wait()
         started._file.close()
