@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -88,7 +88,9 @@ class ForecastDesk:
         cache: AnswerCache,
         words: Words,
         demo_property: str,
+        train_later: Callable[[], Awaitable[None]],
     ) -> None:
+        """``train_later`` enqueues the job that trains the missing models (``train_missing``)."""
         self.database = database
         self.registry = registry
         self.pricing_dir = pricing_dir
@@ -97,7 +99,8 @@ class ForecastDesk:
         self.default_property = demo_property
         self._models: dict[str, tuple[str, Any]] = {}
         self._history: dict[str, tuple[float, pd.DataFrame]] = {}
-        self._training: asyncio.Task[None] | None = None
+        self._train_later = train_later
+        self._training_asked = False
 
     # -- models -------------------------------------------------------------------------------
 
@@ -105,14 +108,20 @@ class ForecastDesk:
         return self.registry.promoted(name)
 
     async def ready(self, today: date) -> bool:
-        """Whether both models are promoted; when not, training starts in the background."""
+        """Whether both models are promoted; when not, training is asked of the job queue."""
         if all(self.version(name) for name in (cancellation.NAME, demand.NAME)):
             return True
-        if self._training is None or self._training.done():
-            self._training = asyncio.create_task(self.train_missing(today))
+        if not self._training_asked:
+            self._training_asked = True
+            await self._train_later()
         return False
 
     async def train_missing(self, today: date) -> None:
+        """The job: one process trains at a time, and finds done what another did first."""
+        async with self.database.one_process_at_a_time("forecast_training"):
+            await self._train_missing(today)
+
+    async def _train_missing(self, today: date) -> None:
         started = time.perf_counter()
         await ensure_demo_history(self.database, self.default_property, today)
         history = await load_history(self.database)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from bot.core.loops import LoopFailures
 
@@ -49,6 +49,11 @@ class PaymentMetrics:
             "rsv_payment_webhooks",
             "Webhooks stored or found duplicate",
             ["gateway", "result"],
+            registry=registry,
+        )
+        self.reconcile_differences = Gauge(
+            "rsv_payments_reconcile_differences",
+            "Payments whose ledger differed from their gateway at the last reconciliation",
             registry=registry,
         )
         self.gateway_seconds = Histogram(

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
+from actions.payments.reconcile import reconcile
 from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
 from bot.jobs.queue import Job
@@ -28,6 +29,7 @@ log = structlog.get_logger("rsv360.payments")
 
 Received = Literal["accepted", "duplicate", "ignored", "rejected", "unknown_gateway", "unavailable"]
 MAX_ATTEMPTS = 20
+RECONCILE_EVERY_SECONDS = 6 * 3600.0
 MAX_APPLYING = 32
 """Events applied at once: the rest wait, so that receiving (store and answer) keeps its
 database connections under a burst."""
@@ -141,11 +143,26 @@ class WebhookInbox:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def payments_jobs(inbox: WebhookInbox) -> list[Job]:
+def payments_jobs(inbox: WebhookInbox, database: Database, payments: PaymentService) -> list[Job]:
     async def retry_payment_events() -> None:
         retried = await inbox.retry_unapplied()
         if retried:
             log.info("webhooks_retried", count=retried)
 
+    async def reconcile_payments() -> None:
+        differences = await reconcile(database, payments)
+        payments.metrics.reconcile_differences.set(len(differences))
+        for found in differences:
+            log.warning(
+                "payment_differs_from_gateway",
+                reservation=found.reservation_code,
+                gateway=found.gateway,
+                note=found.note,
+            )
+        log.info("payments_reconciled", differences=len(differences))
+
     # No event is due for a retry before it is a minute old: every 30 s is soon enough.
-    return [Job("retry_payment_events", retry_payment_events, every_seconds=30.0)]
+    return [
+        Job("retry_payment_events", retry_payment_events, every_seconds=30.0),
+        Job("reconcile_payments", reconcile_payments, every_seconds=RECONCILE_EVERY_SECONDS),
+    ]

@@ -67,7 +67,7 @@ from bot.core.roles import RoleBook
 from bot.core.router import Router
 from bot.core.types import Address, Outcome
 from bot.edge.limits import EdgeLimiter, networks
-from bot.jobs.queue import JobQueue
+from bot.jobs.queue import Job, JobQueue
 from bot.outbound.media import MediaLibrary
 from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
@@ -194,7 +194,8 @@ def build_runtime(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
     media = MediaLibrary(stores.media, settings.base_url)
-    forecasts = forecast_desk(settings, database, stores, metrics, renderer)
+    jobs, jobs_redis = job_queue(settings, metrics.loops)
+    forecasts = forecast_desk(settings, database, stores, metrics, renderer, jobs)
     payments, refunds = build_payments(
         settings, database, reservations, checkout, notifier, metrics
     )
@@ -216,7 +217,6 @@ def build_runtime(
         stores.rate_limits, policy.edges, networks(settings.trusted_proxies), metrics
     )
     inbox = WebhookInbox(database, payments)
-    jobs, jobs_redis = job_queue(settings, metrics.loops)
     outboxes: dict[str, DurableOutbox] = {}
     for job in [
         *booking_jobs(
@@ -226,7 +226,8 @@ def build_runtime(
             metrics.loops,
             lambda: datetime.now(UTC).date(),
         ),
-        *payments_jobs(inbox),
+        *payments_jobs(inbox, database, payments),
+        Job("train_forecast_models", lambda: forecasts.train_missing(datetime.now(UTC).date())),
         delivery_job(outboxes),
     ]:
         jobs.add(job)
@@ -262,6 +263,7 @@ def forecast_desk(
     stores: Stores,
     metrics: Metrics,
     renderer: Renderer,
+    jobs: JobQueue,
 ) -> ForecastDesk:
     """Staff forecasts: models from the registry, answers cached, words rendered."""
 
@@ -275,6 +277,7 @@ def forecast_desk(
         AnswerCache(stores.forecast_answers, metrics.registry, settings.forecast.cache_seconds),
         words,
         settings.default_property,
+        lambda: jobs.enqueue("train_forecast_models"),
     )
 
 
