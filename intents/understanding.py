@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.types import Parse
 from bot.steps.sessions import Session
-from intents.assist import LlmAssist
 from intents.classifier import NluModel
 from intents.entities import EntityExtractor
+
+if TYPE_CHECKING:  # the LLM client (openai) is imported only when an LLM is configured
+    from intents.assist import LlmAssist
 
 LANGUAGE_CONFIDENCE = 0.75
 """Below this the text says too little of its language ("ok", "menu"): keep the conversation's."""

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import structlog
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
-from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -43,7 +42,6 @@ from actions.faq.topics import TopicFinder
 from actions.forecasts.cache import AnswerCache
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import Registry
-from actions.forecasts.synthetic import ensure_demo_history
 from actions.handoff.desk import HandoffDesk, Relay
 from actions.handoff.store import HandoffStore
 from actions.payments.desk import PaymentsDesk
@@ -99,7 +97,6 @@ from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
 from intents.artifacts import ModelStore, load_or_train
-from intents.assist import LlmAssist
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 
@@ -277,6 +274,11 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
     zone = ZoneInfo(settings.timezone)
     assist = None
     if settings.llm.base_url is not None:
+        # openai (about 25 MB resident) is imported only by workers that have an LLM.
+        from openai import AsyncOpenAI
+
+        from intents.assist import LlmAssist
+
         client = AsyncOpenAI(
             base_url=settings.llm.base_url,
             api_key=settings.llm.api_key.get_secret_value(),
@@ -290,23 +292,20 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
     return ModelUnderstanding(model, EntityExtractor(), clock, assist)
 
 
-async def prepare_database(database: Database, demo_property: str | None = None) -> None:
+async def prepare_database(database: Database) -> None:
     """A current schema (``migrations.ensure_current``); an empty catalog gets the demo
-    properties, and ``demo_property`` its synthetic booking history when it has none (for
-    forecasts)."""
+    properties. The demo property's synthetic booking history is made by the forecast desk on
+    the first forecast question (it needs pandas, which a worker asked none never loads)."""
     await migrations.ensure_current(database)
     if await seed(database, datetime.now(UTC).date()):
         log.info("demo_catalog_seeded")
-    today = datetime.now(UTC).date()
-    if demo_property and await ensure_demo_history(database, demo_property, today):
-        log.info("demo_history_generated")
 
 
 @asynccontextmanager
 async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterator[Runtime]:
     if runtime.redis is not None:
         await runtime.redis.ping()
-    await prepare_database(runtime.database, runtime.settings.default_property)
+    await prepare_database(runtime.database)
     tasks = []
     if upkeep:
         tasks.append(

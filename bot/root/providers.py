@@ -1,21 +1,16 @@
 """Telegram, Slack and Discord wired from settings: each channel whose credentials are set,
-with its paced delivery queue; one without them is simply off."""
+with its paced delivery queue; one without them is simply off.
+
+A provider's SDK (aiogram, slack-bolt, discord.py) and its channel module are imported by the
+function that builds that channel, never at the top: a worker whose channel is off does not
+pay for the library (aiogram alone is about 100 MB resident; docs/benchmarks.md, "Memory").
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import discord
-import yarl
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.booking.conversation import deep_link
 from bot.core.payloads import PayloadStore
@@ -24,19 +19,15 @@ from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
 from bot.root.secret import webhook_secret
 from bot.root.settings import Settings
 from bot.steps.dedupe import DedupeStore
-from channels.discord.channel import CHANNEL as DISCORD
-from channels.discord.channel import DiscordChannel
-from channels.discord.outbound import DiscordSender
-from channels.slack.channel import CHANNEL as SLACK
-from channels.slack.channel import SlackChannel
-from channels.slack.outbound import SlackSender
-from channels.telegram.channel import TelegramChannel
-from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import CHANNEL as TELEGRAM
 
 if TYPE_CHECKING:
-    from bot.root.app import Runtime
+    from aiogram import Bot
 
+    from bot.root.app import Runtime
+    from channels.discord.channel import DiscordChannel
+    from channels.slack.channel import SlackChannel
+    from channels.telegram.channel import TelegramChannel
 
 PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
 
@@ -58,19 +49,26 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
     if settings.slack.bot_token is not None and settings.slack.signing_secret is not None:
         slack = slack_channel(runtime, unreachable)
         slack.mount(app)
-        runtime.notifier.register(SLACK, slack.deliver)
-        mounted[SLACK] = slack
+        runtime.notifier.register(slack.channel, slack.deliver)
+        mounted[slack.channel] = slack
     if settings.discord.token is not None:
         discord_ = discord_channel(runtime, payloads, unreachable)
         discord_.mount(app)
-        runtime.notifier.register(DISCORD, discord_.deliver)
-        mounted[DISCORD] = discord_
+        runtime.notifier.register(discord_.channel, discord_.deliver)
+        mounted[discord_.channel] = discord_
     return mounted
 
 
 def discord_channel(
     runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
 ) -> DiscordChannel:
+    import discord
+    import yarl
+
+    from channels.discord.channel import CHANNEL as DISCORD
+    from channels.discord.channel import DiscordChannel
+    from channels.discord.outbound import DiscordSender
+
     settings = runtime.settings
     assert settings.discord.token is not None
     if settings.discord.api_url:  # discord.py keeps its endpoints on classes: one per process
@@ -105,6 +103,16 @@ def discord_channel(
 
 
 def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncRateLimitErrorRetryHandler,
+        async_default_handlers,
+    )
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from channels.slack.channel import CHANNEL as SLACK
+    from channels.slack.channel import SlackChannel
+    from channels.slack.outbound import SlackSender
+
     settings = runtime.settings
     assert settings.slack.bot_token is not None
     assert settings.slack.signing_secret is not None
@@ -131,6 +139,10 @@ def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChann
 
 
 def telegram_bot(settings: Settings) -> Bot:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
     assert settings.telegram.token is not None
     api = (
         TelegramAPIServer.from_base(settings.telegram.api_url)
@@ -144,6 +156,9 @@ def telegram_bot(settings: Settings) -> Bot:
 def telegram_channel(
     runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
 ) -> TelegramChannel:
+    from channels.telegram.channel import TelegramChannel
+    from channels.telegram.outbound import TelegramSender
+
     settings = runtime.settings
     sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
     pace = Pace(
