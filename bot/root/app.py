@@ -96,7 +96,7 @@ from channels.payment_webhooks import PaymentWebhooks
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
-from intents.artifacts import ModelStore, load_or_train
+from intents.artifacts import ModelStore, load_serving_or_train
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 
@@ -270,7 +270,8 @@ def redis_clients(settings: Settings) -> RedisClients | None:
 def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
     """The trained model (trained now when the data or code changed) and, when configured, the
     LLM that helps with unsure messages."""
-    model, _ = load_or_train(ModelStore(settings.model_directory), settings.nlu_threshold)
+    store = ModelStore(settings.model_directory)
+    model, _ = load_serving_or_train(store, settings.nlu_threshold)
     zone = ZoneInfo(settings.timezone)
     assist = None
     if settings.llm.base_url is not None:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.root.settings import Settings
+from intents.artifacts import ModelStore, load_serving_or_train
+
 HEAVY = ("sklearn", "aiogram", "discord", "slack_sdk", "slack_bolt", "openai", "matplotlib")
 PROBE = """
 import json, sys
@@ -62,7 +65,8 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
 
 
 PROVIDERS_AND_FORECASTS = (
-    "aiogram", "discord", "slack_sdk", "slack_bolt", "openai", "stripe", "matplotlib",
+    "sklearn", "skops", "pandas", "scipy", "aiogram", "discord", "slack_sdk", "slack_bolt",
+    "openai", "stripe", "matplotlib",
     "actions.forecasts.answers", "actions.forecasts.questions",
 )  # fmt: skip
 SERVE_PROBE = """
@@ -127,17 +131,25 @@ def served_and_loaded(
 
 
 def test_serve_with_providers_off_loads_no_provider_sdk_and_no_forecast_stack(
-    tmp_path: Path,
+    tmp_path: Path, models_dir: Path
 ) -> None:
-    found = served_and_loaded(tmp_path, ["oi", "quero reservar um quarto", "obrigado"])
+    """Nor scikit-learn: the stored model's serving form needs only NumPy."""
+    load_serving_or_train(ModelStore(models_dir), Settings().nlu_threshold)
+    found = served_and_loaded(
+        tmp_path,
+        ["oi", "quero reservar um quarto", "obrigado"],
+        {"RSV_MODELS_DIR": str(models_dir)},
+    )
     assert len(found["replies"]) == 3
     assert all(int(count) >= 1 for count in found["replies"])
     assert found["loaded"] == []
 
 
-def test_the_serve_probe_sees_a_configured_channel_s_sdk(tmp_path: Path) -> None:
+def test_the_serve_probe_sees_a_configured_channel_s_sdk(tmp_path: Path, models_dir: Path) -> None:
     """With Telegram on (webhook mode: nothing is called at start-up), aiogram is loaded."""
+    load_serving_or_train(ModelStore(models_dir), Settings().nlu_threshold)
     telegram = {
+        "RSV_MODELS_DIR": str(models_dir),
         "RSV_TELEGRAM_TOKEN": "123456:probe-token",
         "RSV_TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}",
         "RSV_PUBLIC_URL": "https://bot.example",
