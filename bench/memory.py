@@ -9,11 +9,11 @@ on Redis), waits for ``/healthz`` and reads the process's memory from ``/proc``:
 
 * ``lean``: the widget, REST and the NLU model; no provider channel, no payment gateway but the
   sandbox, no LLM, and no forecast asked;
-* ``full``: everything on. Telegram (webhook), Slack, Stripe and the LLM endpoint are configured
-  against local URLs where nothing listens (their clients are built and their SDKs imported;
-  calls fail, which is fine for memory); Discord, whose client logs in at start-up and stops the
-  server when it cannot, talks to the tests' fake Discord (``tests/fakes/discord.py``); and a
-  staff member asks
+* ``full``: everything on. Slack, Stripe and the LLM endpoint are configured against local URLs
+  where nothing listens (their clients are built and their SDKs imported; calls fail, which is
+  fine for memory). Discord, whose client logs in at start-up and stops the server when it
+  cannot, talks to the tests' fake Discord, and Telegram (webhook mode) to the tests' fake Bot
+  API (``tests/fakes/``); through Telegram a staff member asks
   the three kinds of forecast (occupancy, cancellations, prices), which loads the forecast
   models, pandas and matplotlib. Forecast models are trained on the first run and kept in
   ``bench/results/models``.
@@ -52,6 +52,7 @@ from bot.root.settings import PACKAGE_ROOT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes import discord as fake_discord
+from tests.fakes import telegram as fake_telegram
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUTPUT = BENCH_DIR / "results" / "memory.json"
@@ -60,7 +61,8 @@ RATE_LIMITS_FILE = BENCH_DIR / "ratelimits.yaml"
 TARGETS_MB = {"lean": 200.0, "full": 350.0}
 START_TIMEOUT = 600.0  # a first start trains the NLU model
 FORECAST_TIMEOUT = 900.0  # a first forecast trains the forecast models
-STAFF_USER = "bench-staff"
+STAFF_CHAT = 4242
+TELEGRAM_SECRET = "bench-telegram-secret"
 FORECASTS = (  # one question of each kind, as staff ask them
     "previsão de ocupação de dezembro na Pousada do Mar",
     "quais reservas de dezembro têm risco de cancelamento?",
@@ -95,8 +97,17 @@ def unreachable_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+@dataclass(frozen=True, slots=True)
+class Fakes:
+    """The tests' fake provider servers (``tests/fakes``), running in this process."""
+
+    discord: str
+    telegram: str
+    bot_api: fake_telegram.FakeTelegram
+
+
 def environment(
-    configuration: str, port: int, data: Path, redis_url: str | None, discord: str
+    configuration: str, port: int, data: Path, redis_url: str | None, fakes: Fakes
 ) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("RSV_")}
     env.update(
@@ -116,15 +127,16 @@ def environment(
         nowhere = unreachable_url()
         env.update(
             RSV_PUBLIC_URL="https://bot.example",
-            RSV_STAFF_IDS=f"rest:{STAFF_USER}",
-            RSV_TELEGRAM_TOKEN="123456:bench-token",
-            RSV_TELEGRAM_API_URL=nowhere,
+            RSV_STAFF_IDS=f"telegram:{STAFF_CHAT}",
+            RSV_TELEGRAM_TOKEN=fake_telegram.TOKEN,
+            RSV_TELEGRAM_API_URL=fakes.telegram,
+            RSV_TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
             RSV_SLACK_BOT_TOKEN="xoxb-bench",
             RSV_SLACK_SIGNING_SECRET="bench-signing-secret",
             RSV_SLACK_API_URL=f"{nowhere}/api/",
             RSV_DISCORD_TOKEN=fake_discord.TOKEN,
-            RSV_DISCORD_API_URL=f"{discord}/api/v10",
-            RSV_DISCORD_GATEWAY_URL=f"{discord}/gateway".replace("http", "ws", 1),
+            RSV_DISCORD_API_URL=f"{fakes.discord}/api/v10",
+            RSV_DISCORD_GATEWAY_URL=f"{fakes.discord}/gateway".replace("http", "ws", 1),
             RSV_STRIPE_API_KEY="sk_test_bench",
             RSV_STRIPE_WEBHOOK_SECRET="whsec_bench",
             RSV_STRIPE_API_BASE=nowhere,
@@ -169,35 +181,53 @@ def training_replies() -> set[str]:
     }
 
 
-async def ask_forecasts(http: aiohttp.ClientSession, base: str) -> list[str]:
-    """Each forecast question, asked again while the models are still being trained."""
+def answer_text(call: fake_telegram.Call) -> str:
+    return " ".join(str(call.params.get("text") or call.params.get("caption") or "").split())
+
+
+async def ask_forecasts(http: aiohttp.ClientSession, base: str, bot_api: Any) -> list[str]:
+    """Each forecast question from a staff chat on Telegram, asked again while the models are
+    still being trained; returns the start of each answer."""
     answered = []
     training = training_replies()
     deadline = time.monotonic() + FORECAST_TIMEOUT
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     for question in FORECASTS:
         while True:
-            document = await say(http, base, STAFF_USER, question)
-            text = " ".join(str(reply.get("text", "")) for reply in document.get("replies", []))
-            if " ".join(text.split()) not in training:
+            before = len(bot_api.calls)
+            update = fake_telegram.text_update(STAFF_CHAT, question)
+            async with http.post(f"{base}/telegram/webhook", json=update, headers=headers) as sent:
+                if sent.status != 200:
+                    raise RuntimeError(f"Telegram webhook answered {sent.status}")
+            async with asyncio.timeout(max(1.0, deadline - time.monotonic())):
+                while not (replies := [c for c in bot_api.calls[before:] if answer_text(c)]):  # noqa: ASYNC110 (any method: text, photo)
+                    await asyncio.sleep(0.2)
+            text = answer_text(replies[0])
+            if text not in training:
                 answered.append(text[:60])
                 break
-            if time.monotonic() > deadline:
-                raise RuntimeError("forecast models not trained in time")
             await asyncio.sleep(2)
     return answered
 
 
 async def measure(configuration: str, turns: int, redis_url: str | None) -> dict[str, Any]:
+    bot_api = fake_telegram.FakeTelegram()
     discord = TestServer(fake_discord.FakeDiscord().app())
+    telegram = TestServer(bot_api.app())
     await discord.start_server()
+    await telegram.start_server()
+    fakes = Fakes(
+        str(discord.make_url("")).rstrip("/"), str(telegram.make_url("")).rstrip("/"), bot_api
+    )
     try:
-        return await measure_with(configuration, turns, redis_url, str(discord.make_url("")))
+        return await measure_with(configuration, turns, redis_url, fakes)
     finally:
         await discord.close()
+        await telegram.close()
 
 
 async def measure_with(
-    configuration: str, turns: int, redis_url: str | None, discord: str
+    configuration: str, turns: int, redis_url: str | None, fakes: Fakes
 ) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -209,7 +239,7 @@ async def measure_with(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=errors,
-            env=environment(configuration, port, data, redis_url, discord.rstrip("/")),
+            env=environment(configuration, port, data, redis_url, fakes),
             cwd=scratch,
         )
         errors.close()
@@ -219,7 +249,11 @@ async def measure_with(
                 await asyncio.sleep(1.0)  # background start-up work settles
                 idle = Memory.of(process.pid)
                 await warm_up(http, base, turns)
-                forecasts = await ask_forecasts(http, base) if configuration == "full" else []
+                forecasts = (
+                    await ask_forecasts(http, base, fakes.bot_api)
+                    if configuration == "full"
+                    else []
+                )
                 await warm_up(http, base, turns // 10)  # the turns after a forecast, too
                 await asyncio.sleep(1.0)
                 warm = Memory.of(process.pid)
