@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from intents.dataset import OUT_OF_SCOPE
 from intents.text import for_features
 
-OUT_OF_SCOPE = "out_of_scope"  # as intents.dataset.OUT_OF_SCOPE (imported there, not here)
 _WHITE_SPACES = re.compile(r"\s\s+")  # TfidfVectorizer's own, for char_wb
 
 

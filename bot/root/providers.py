@@ -3,7 +3,7 @@ with its paced delivery queue; one without them is simply off.
 
 A provider's SDK (aiogram, slack-bolt, discord.py) and its channel module are imported by the
 function that builds that channel, never at the top: a worker whose channel is off does not
-pay for the library (aiogram alone is about 100 MB resident; docs/benchmarks.md, "Memory").
+pay for the library (aiogram alone is over 100 MB resident; docs/benchmarks.md, "Memory").
 """
 
 from __future__ import annotations
