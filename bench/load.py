@@ -20,6 +20,13 @@ CPU use of the server, the load generator and Redis over the window tells who wa
     .venv/bin/python bench/load.py --quick              # ~40 s smoke run
     .venv/bin/python bench/load.py --backends redis --channels ws --conversations 1000 \
         --paced-rates ""
+    .venv/bin/python bench/load.py --server-cpus 1 --client-cpus 0   # each on its own core
+
+With ``--server-cpus``/``--client-cpus`` the server runs under ``taskset -c`` and the load
+generator pins itself (``sched_setaffinity``), so that they do not take each other's core; Redis
+is not pinned. Besides the per-scenario figures, the server's CPU per turn is given per backend:
+its CPU seconds (``/proc/<pid>/stat``, the process's own counters) over every closed-loop window
+divided by the turns it logged in them.
 
 A Markdown table goes to stdout, JSON to bench/results/load.json; progress goes to stderr.
 """
@@ -242,7 +249,12 @@ class Server:
     """One ``rsv360 serve`` process with JSON logs captured to a file."""
 
     def __init__(
-        self, backend: str, redis_url: str | None, workdir: Path, models_dir: Path
+        self,
+        backend: str,
+        redis_url: str | None,
+        workdir: Path,
+        models_dir: Path,
+        cpus: str | None = None,
     ) -> None:
         self.backend = backend
         self.redis_url = redis_url
@@ -253,7 +265,7 @@ class Server:
         self.err_path = workdir / f"server-{backend}.err"
         self.workdir = workdir
         self.process: asyncio.subprocess.Process | None = None
-        self.command = server_command()
+        self.command = (["taskset", "-c", cpus] if cpus else []) + server_command()
 
     def environment(self) -> dict[str, str]:
         env = {name: value for name, value in os.environ.items() if not name.startswith("RSV_")}
@@ -818,6 +830,30 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def cpu_per_turn(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per backend: the server's CPU seconds over its closed-loop windows per turn logged."""
+    totals: dict[str, dict[str, Any]] = {}
+    for result in results:
+        seconds = result.get("cpu", {}).get("server_cpu_s")
+        if result["load"] != "closed" or seconds is None or not result["server_turns"]:
+            continue
+        total = totals.setdefault(result["backend"], {"cpu_s": 0.0, "turns": 0})
+        total["cpu_s"] += seconds
+        total["turns"] += result["server_turns"]
+    for total in totals.values():
+        total["ms"] = round(1000 * total["cpu_s"] / total["turns"], 3)
+    return totals
+
+
+def cpu_list(text: str) -> set[int]:
+    """A taskset-style CPU list ("0", "0,1", "0-1") as a set."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
 def check_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The issue's targets: one worker process, Redis sessions, on this machine.
 
@@ -931,6 +967,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="RSV_MODELS_DIR of the servers: trained NLU models, reused between runs",
     )
     parser.add_argument(
+        "--server-cpus", help="run the server on these CPUs (taskset -c list, e.g. 1)"
+    )
+    parser.add_argument("--client-cpus", help="pin the load generator to these CPUs (e.g. 0)")
+    parser.add_argument(
         "--keep-logs", type=Path, metavar="DIR", help="keep the servers' logs in DIR"
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
@@ -1043,7 +1083,7 @@ async def run_backend(
     redis_url = arguments.redis_url if backend == "redis" else None
     if redis_url is not None:
         await flush_redis(redis_url)
-    server = Server(backend, redis_url, scratch, arguments.models_dir)
+    server = Server(backend, redis_url, scratch, arguments.models_dir, arguments.server_cpus)
     log(f"starting {' '.join(server.command)} ({backend}) on port {server.port}")
     try:
         await server.start()
@@ -1081,6 +1121,8 @@ async def run_backend(
 
 async def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
+    if arguments.client_cpus:
+        os.sched_setaffinity(0, cpu_list(arguments.client_cpus))
     limits = Limits(
         arguments.warmup,
         arguments.seconds,
@@ -1142,12 +1184,20 @@ async def main(argv: list[str] | None = None) -> int:
         },
         "results": results,
         "targets": targets,
+        "cpu_per_turn_ms": cpu_per_turn(results),
+        "cpus": {"server": arguments.server_cpus, "client": arguments.client_cpus},
         "elapsed_seconds": round(time.perf_counter() - started, 1),
     }
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
     print(markdown_table(results))
+    print()
+    for backend, figure in cpu_per_turn(results).items():
+        print(
+            f"- {backend}: {fmt(figure['ms'], 2)} ms of server CPU per turn "
+            f"({figure['cpu_s']:.2f} s over {figure['turns']:,} closed-loop turns)"
+        )
     if any(result["noisy"] for result in results):
         print(
             f"\n{NOISY_MARK.strip()} other processes used over {NOISY_CORES:g} cores during "

@@ -21,7 +21,7 @@ from figures import summary
 from tqdm import tqdm
 
 from bot.root.settings import Settings
-from intents.artifacts import ModelStore, load_or_train
+from intents.artifacts import ModelStore, load_serving_or_train
 from intents.entities import EntityExtractor
 from intents.evaluation import read_cases
 from intents.understanding import ModelUnderstanding
@@ -36,7 +36,8 @@ DATE_SPANS = [
 
 async def measure(messages: int) -> dict[str, object]:
     settings = Settings()
-    model, key = load_or_train(ModelStore(settings.model_directory), settings.nlu_threshold)
+    store = ModelStore(settings.model_directory)
+    model, key = load_serving_or_train(store, settings.nlu_threshold)  # what a worker serves
     understanding = ModelUnderstanding(model, EntityExtractor(), lambda: date(2026, 12, 2))
     cases = [
         case for path in sorted(HELD_OUT.glob("nlu_heldout_*.csv")) for case in read_cases(path)

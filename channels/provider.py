@@ -102,6 +102,9 @@ class ProviderChannel:
         """Wait for the turns under way (shutdown lets them finish; tests wait on it)."""
         await self.work.drain()
 
+    async def open_for_sending(self) -> None:
+        """What a process that only sends (a job worker) needs first; most channels nothing."""
+
     async def close(self) -> None:
         await self.drain()
         await self._queue.close()

@@ -14,7 +14,10 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from intents.dataset import OUT_OF_SCOPE, Example
+from intents.serving import Prediction, Reading
 from intents.text import for_features
+
+__all__ = ["NluModel", "Prediction", "Reading", "cross_validate", "features", "train"]
 
 TOKENS = r"(?u)\b\w+\b|[^\w\s]"
 
@@ -52,18 +55,6 @@ def intent_classifier() -> LogisticRegression:
 
 def language_classifier() -> LogisticRegression:
     return LogisticRegression(C=10.0, max_iter=5000)
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    label: str
-    confidence: float
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    intent: Prediction
-    language: Prediction
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.types import Parse
 from bot.steps.sessions import Session
-from intents.assist import LlmAssist
-from intents.classifier import NluModel
 from intents.entities import EntityExtractor
+from intents.serving import Reading
+
+if TYPE_CHECKING:  # the LLM client (openai) is imported only when an LLM is configured
+    from intents.assist import LlmAssist
+
+
+class Reader(Protocol):
+    """The intent model: the serving form in a worker, the scikit-learn model in training."""
+
+    @property
+    def threshold(self) -> float: ...
+
+    def read(self, text: str) -> Reading: ...
+
 
 LANGUAGE_CONFIDENCE = 0.75
 """Below this the text says too little of its language ("ok", "menu"): keep the conversation's."""
@@ -19,7 +31,7 @@ LANGUAGE_CONFIDENCE = 0.75
 class ModelUnderstanding:
     def __init__(
         self,
-        model: NluModel,
+        model: Reader,
         entities: EntityExtractor,
         today: Callable[[], date],
         assist: LlmAssist | None = None,

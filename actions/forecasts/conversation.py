@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.forecasts import cancellation, demand
 from actions.forecasts.cache import cache_key
-from actions.forecasts.questions import read_question
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.core.types import STAFF, Image
 
 
 async def forecast(context: Context[Services]) -> Outcome:
+    # Reading the question needs the holiday calendar and pandas: loaded on the first forecast
+    # question, not by every worker at start-up (docs/benchmarks.md, "Memory").
+    from actions.forecasts.questions import read_question
+
     services = context.services
     desk = services.forecasts
     text = context.message.text or ""
@@ -29,7 +31,7 @@ async def forecast(context: Context[Services]) -> Outcome:
     question = read_question(text, context.locale, today)
     if not await desk.ready(today):
         return Outcome("forecasts/training")
-    model = cancellation.NAME if question.kind == "cancellation" else demand.NAME
+    model = desk.model_for(question.kind)
     period = f"{question.kind}:{question.start.isoformat()}:{question.end.isoformat()}"
     key = cache_key(chosen.slug, desk.version(model) or "", period, context.locale)
     cached = await desk.cache.get(key)

@@ -1,44 +1,37 @@
-"""The forecast desk: the promoted models, the history they read, and the answers they give.
+"""The forecast desk: which models are promoted, training when none is, and the answers.
 
 Serving uses the promoted version of each model. When none is promoted yet (a fresh install),
 the first question starts training in a worker thread (the demo's synthetic history is made
 first when missing) and is told to ask again in a moment; the versions trained that way are
-promoted at once. Answers are computed in a worker thread: they never block the event loop.
+promoted at once.
+
+This module is light on purpose: the figures and charts (pandas, matplotlib, scikit-learn) are
+computed by :mod:`actions.forecasts.answers`, imported on the first forecast question or
+training, so a worker that is asked none never loads them (docs/benchmarks.md, "Memory").
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import structlog
 from sqlalchemy import select
 
 from actions.booking.tables import Product, Property
-from actions.forecasts import cancellation, charts, demand, pricing, training
 from actions.forecasts.cache import AnswerCache
-from actions.forecasts.history import load_history
-from actions.forecasts.questions import Question
-from actions.forecasts.registry import Registry
-from actions.forecasts.synthetic import ensure_demo_history
+from actions.forecasts.registry import MODELS, Registry
 from bot.stores.database import Database
 
-log = structlog.get_logger("rsv360.forecasts")
+if TYPE_CHECKING:
+    from actions.forecasts.answers import Forecaster
+    from actions.forecasts.questions import Question
 
 Words = Callable[[str, str, Mapping[str, Any]], str]
 """(template, locale, values) → text: chart words and alt texts in the staff's language."""
-HISTORY_SECONDS = 120.0
-STALE_DAYS = 7
-RISK_LIST = 8
-CHART_WORDS = ("forecast", "interval", "last_year", "on_books", "occupancy", "probability",
-               "suggested", "usual", "rate")  # fmt: skip
+CANCELLATION, DEMAND = MODELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +53,6 @@ class Place:
     @property
     def rooms(self) -> float:
         return sum(self.units.values())
-
-
-class Ask(NamedTuple):
-    history: pd.DataFrame
-    place: Place
-    question: Question
-    locale: str
-    today: date
-    base: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +81,7 @@ class ForecastDesk:
         self.cache = cache
         self._words = words
         self.default_property = demo_property
-        self._models: dict[str, tuple[str, Any]] = {}
-        self._history: dict[str, tuple[float, pd.DataFrame]] = {}
+        self._forecaster: Forecaster | None = None
         self._train_later = train_later
         self._training_asked = False
 
@@ -107,9 +90,14 @@ class ForecastDesk:
     def version(self, name: str) -> str | None:
         return self.registry.promoted(name)
 
+    @staticmethod
+    def model_for(kind: str) -> str:
+        """The model that answers a question of this kind."""
+        return CANCELLATION if kind == "cancellation" else DEMAND
+
     async def ready(self, today: date) -> bool:
         """Whether both models are promoted; when not, training is asked of the job queue."""
-        if all(self.version(name) for name in (cancellation.NAME, demand.NAME)):
+        if all(self.version(name) for name in MODELS):
             return True
         if not self._training_asked:
             self._training_asked = True
@@ -119,37 +107,21 @@ class ForecastDesk:
     async def train_missing(self, today: date) -> None:
         """The job: one process trains at a time, and finds done what another did first."""
         async with self.database.one_process_at_a_time("forecast_training"):
-            await self._train_missing(today)
+            await self.forecaster().train_missing(today)
 
-    async def _train_missing(self, today: date) -> None:
-        started = time.perf_counter()
-        await ensure_demo_history(self.database, self.default_property, today)
-        history = await load_history(self.database)
-        for name in (cancellation.NAME, demand.NAME):
-            if self.version(name) is None:
-                version = await asyncio.to_thread(
-                    training.train_and_store, self.registry, name, history
-                )
-                self.registry.promote(version)
-        log.info("forecast_models_trained", seconds=round(time.perf_counter() - started, 2))
+    def forecaster(self) -> Forecaster:
+        """The heavy half, imported and made on first use."""
+        if self._forecaster is None:
+            from actions.forecasts.answers import Forecaster
 
-    async def model(self, name: str) -> tuple[str, Any]:
-        version = self.version(name)
-        if version is None:
-            raise LookupError(f"no promoted {name} model")
-        loaded = self._models.get(name)
-        if loaded is None or loaded[0] != version:
-            parts, _ = await asyncio.to_thread(self.registry.load, version)
-            loaded = (version, training.from_parts(name, parts))
-            self._models[name] = loaded
-        return loaded
-
-    async def history(self, slug: str) -> pd.DataFrame:
-        kept = self._history.get(slug)
-        if kept is None or kept[0] < time.monotonic():
-            kept = (time.monotonic() + HISTORY_SECONDS, await load_history(self.database, slug))
-            self._history[slug] = kept
-        return kept[1]
+            self._forecaster = Forecaster(
+                self.database,
+                self.registry,
+                self.pricing_dir,
+                self._words,
+                self.default_property,
+            )
+        return self._forecaster
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -169,153 +141,4 @@ class ForecastDesk:
         )
 
     async def answer(self, question: Question, place: Place, locale: str, today: date) -> Answer:
-        name = cancellation.NAME if question.kind == "cancellation" else demand.NAME
-        version, model = await self.model(name)
-        _, demand_model = await self.model(demand.NAME)
-        history = await self.history(place.slug)
-        base = {
-            "property": place.name, "version": version, "start": question.start.isoformat(),
-            "end": question.end.isoformat(), "clipped": question.clipped,
-            "holiday": question.holiday.isoformat() if question.holiday else None,
-        }  # fmt: skip
-        if f"{place.slug}/{demand.ALL_ROOMS}" not in demand_model.series or history.empty:
-            return Answer("forecasts/no_history", base)
-        taken = demand.as_of(history).date()
-        if taken < today - timedelta(days=STALE_DAYS):
-            return Answer("forecasts/stale_history", {**base, "as_of": taken.isoformat()})
-        work = {"demand": self._demand, "cancellation": self._risk, "price": self._price}
-        ask = Ask(history, place, question, locale, today, base)
-        return await asyncio.to_thread(work[question.kind], model, demand_model, ask)
-
-    def _chart_words(self, locale: str) -> dict[str, str]:
-        lines = self._words("forecasts/chart_words", locale, {}).splitlines()
-        return dict(zip(CHART_WORDS, (line.strip() for line in lines if line.strip()), strict=True))
-
-    def _alt(self, kind: str, locale: str, values: Mapping[str, Any]) -> str:
-        return self._words("forecasts/alt", locale, {"kind": kind, **values})
-
-    def _demand(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
-        history, place, question, locale, today, base = ask
-        table = self._forecast(demand_model, history, place.slug, today, question)
-        capacity = place.rooms or float(table["nights_capacity"].iloc[0])
-        table["nights_capacity"] = capacity
-        for column in ("nights_low", "nights_median", "nights_high"):
-            table[column] = table[column].clip(upper=capacity)  # no more rooms than there are
-        room_nights = capacity * len(table)
-        peak = table.loc[table["nights_median"].idxmax()]
-        last_year = table["nights_last_year"].where(table["nights_last_year"] >= 0)
-        values = {
-            **base,
-            "occupancy": _percent(table["nights_median"].sum(), room_nights),
-            "low": _percent(table["nights_low"].sum(), room_nights),
-            "high": _percent(table["nights_high"].sum(), room_nights),
-            "on_books": _percent(table["nights_on_books"].sum(), room_nights),
-            "last_year": _percent(last_year.sum(), room_nights)
-            if last_year.notna().all()
-            else None,
-            "arrivals": round(float(table["arrivals_median"].sum())),
-            "peak_day": peak["date"].date().isoformat(),
-            "peak": _percent(peak["nights_median"], capacity),
-        }
-        words = self._chart_words(locale)
-        png = charts.demand_chart(table, words, f"{place.name} · {version_tag(base)}")
-        return Answer("forecasts/demand", values, png, self._alt("demand", locale, values))
-
-    def _forecast(
-        self,
-        demand_model: Any,
-        history: pd.DataFrame,
-        slug: str,
-        today: date,
-        question: Question,
-        room: str = demand.ALL_ROOMS,
-    ) -> pd.DataFrame:
-        days = (question.end - today).days
-        table = demand.forecast(demand_model, history, slug, pd.Timestamp(today), days, room)
-        chosen = table["date"] >= pd.Timestamp(question.start)
-        return table[chosen].reset_index(drop=True)
-
-    def _risk(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
-        history, place, question, locale, today, base = ask
-        arrival = history["arrival"]
-        upcoming = (
-            (arrival >= pd.Timestamp(question.start))
-            & (arrival <= pd.Timestamp(question.end))
-            & ~history["is_canceled"]
-            & (history["booked_on"] <= pd.Timestamp(today))
-        )
-        values: dict[str, Any] = {**base, "count": int(upcoming.sum())}
-        if not upcoming.any():
-            return Answer("forecasts/risk", {**values, "bookings": [], "share": 0})
-        scores = model.predict(history)[upcoming.to_numpy()]
-        chosen = history[upcoming].assign(probability=scores)
-        top = chosen.sort_values("probability", ascending=False).head(RISK_LIST)
-        rooms = place.room_names(locale)
-        bookings = [
-            {
-                "reference": str(row.reference),
-                "room": rooms.get(row.room_type, row.room_type),
-                "arrival": row.arrival.date().isoformat(),
-                "probability": round(100 * row.probability),
-            }
-            for row in top.itertuples()
-        ]
-        values.update(bookings=bookings, share=round(100 * float(scores.mean())))
-        labels = [
-            f"{b['reference']} · {b['room']} · {b['arrival'][8:]}/{b['arrival'][5:7]}"
-            for b in bookings
-        ]
-        png = charts.risk_chart(
-            labels,
-            top["probability"].tolist(),
-            self._chart_words(locale),
-            f"{place.name} · {version_tag(base)}",
-        )
-        return Answer("forecasts/risk", values, png, self._alt("cancellation", locale, values))
-
-    def _price(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
-        history, place, question, locale, today, base = ask
-        rules = pricing.load_rules(self.pricing_dir, place.slug)
-        if rules is None:
-            return Answer("forecasts/no_price_rules", base)
-        rooms, units = place.room_names(locale), place.units
-        tables, suggestions = {}, []
-        for room in sorted(set(history["room_type"]) & set(units)):
-            series = room if f"{place.slug}/{room}" in demand_model.series else demand.ALL_ROOMS
-            table = self._forecast(demand_model, history, place.slug, today, question, series)
-            capacity = units[room] if series == room else place.rooms
-            scope = history if series == demand.ALL_ROOMS else history[history["room_type"] == room]
-            days = pd.DatetimeIndex(table["date"])
-            forecast = table["nights_median"].to_numpy() / capacity
-            usual = pricing.usual_occupancy(scope, capacity, days)
-            rates = pricing.usual_rates(history, room, days)
-            if np.isnan(rates).all():
-                continue
-            suggested = pricing.suggest(rules, room, days, forecast, usual, rates)
-            tables[rooms.get(room, room)] = suggested
-            top = suggested.loc[suggested["change"].abs().idxmax()]
-            suggestions.append(
-                {
-                    "room": rooms.get(room, room),
-                    "rate": int(top["suggested"]),
-                    "usual_rate": round(top["usual_rate"]),
-                    "date": top["date"].date().isoformat(),
-                    "forecast": round(100 * top["forecast"]),
-                    "usual": round(100 * top["usual"]),
-                    "change": round(100 * top["change"]),
-                    "bound": top["bound"],
-                    "average": round(suggested["suggested"].mean()),
-                }
-            )
-        values = {**base, "suggestions": suggestions, "currency": place.currency}
-        title = f"{place.name} · {version_tag(base)}"
-        png = charts.price_chart(tables, self._chart_words(locale), title) if tables else None
-        return Answer("forecasts/price", values, png, self._alt("price", locale, values))
-
-
-def version_tag(values: Mapping[str, Any]) -> str:
-    return f"{values['start']} → {values['end']} · {values['version']}"
-
-
-def _percent(part: float, whole: float) -> int:
-    return round(100 * float(part) / whole) if whole else 0
+        return await self.forecaster().answer(question, place, locale, today)

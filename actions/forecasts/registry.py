@@ -4,6 +4,10 @@
 last one, ``rollback`` drops it and the one before serves again. skops loads only scikit-learn
 and NumPy types, so a tampered file cannot run code; a version whose feature schema differs
 from the code's refuses to load.
+
+Reading which version is promoted needs only JSON; scikit-learn, skops and the models' modules
+are imported by what saves or loads a version, so a web worker that is asked no forecast never
+loads them (docs/benchmarks.md, "Memory").
 """
 
 from __future__ import annotations
@@ -11,27 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sklearn
-import skops.io as skops
-
-from actions.forecasts import cancellation, demand
-from actions.forecasts.features import booking_schema
-
-
-def _demand_schema() -> list[str]:
-    return list(demand.SCHEMA)
-
-
-SCHEMAS: dict[str, Callable[[], list[str]]] = {
-    cancellation.NAME: booking_schema,
-    demand.NAME: _demand_schema,
-}
-MODELS = tuple(SCHEMAS)
+MODELS = ("cancellation", "demand")
+"""The models' names: ``cancellation.NAME`` and ``demand.NAME`` (a test holds them equal)."""
 SAFE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "functools.partial")
 
 
@@ -43,7 +32,22 @@ class SchemaMismatch(RegistryError):
     pass
 
 
+def feature_schema(name: str) -> list[str]:
+    from actions.forecasts import cancellation, demand
+    from actions.forecasts.features import booking_schema
+
+    if name == cancellation.NAME:
+        return booking_schema()
+    if name == demand.NAME:
+        return list(demand.SCHEMA)
+    raise KeyError(name)
+
+
 def code_version() -> str:
+    import sklearn
+
+    from actions.forecasts import cancellation, demand
+
     digest = hashlib.sha256(sklearn.__version__.encode())
     for module in (cancellation, demand):
         digest.update(Path(module.__file__ or "").read_bytes())
@@ -60,6 +64,9 @@ class Registry:
         return self.directory / f"{version}{suffix}"
 
     def save(self, name: str, parts: dict[str, Any], metadata: dict[str, Any]) -> str:
+        import sklearn
+        import skops.io as skops
+
         self.directory.mkdir(parents=True, exist_ok=True)
         version = f"{name}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
         while self._path(version, ".json").exists():
@@ -71,7 +78,7 @@ class Registry:
             "version": version,
             "model": name,
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "feature_schema": SCHEMAS[name](),
+            "feature_schema": feature_schema(name),
             "code_version": code_version(),
             "sklearn": sklearn.__version__,
             **metadata,
@@ -97,8 +104,10 @@ class Registry:
         return sorted(found, key=lambda meta: (meta["model"], meta["version"]))
 
     def load(self, version: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        import skops.io as skops
+
         metadata = self.metadata(version)
-        expected = SCHEMAS[metadata["model"]]()
+        expected = feature_schema(metadata["model"])
         if metadata["feature_schema"] != expected:
             missing = sorted(set(expected) - set(metadata["feature_schema"]))
             extra = sorted(set(metadata["feature_schema"]) - set(expected))

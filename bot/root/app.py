@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import structlog
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
-from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -43,7 +42,6 @@ from actions.faq.topics import TopicFinder
 from actions.forecasts.cache import AnswerCache
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import Registry
-from actions.forecasts.synthetic import ensure_demo_history
 from actions.handoff.desk import HandoffDesk, Relay
 from actions.handoff.store import HandoffStore
 from actions.payments.desk import PaymentsDesk
@@ -101,8 +99,7 @@ from channels.payment_webhooks import PaymentWebhooks
 from channels.rest import RestChannel
 from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
-from intents.artifacts import ModelStore, load_or_train
-from intents.assist import LlmAssist
+from intents.artifacts import ModelStore, load_serving_or_train
 from intents.entities import EntityExtractor
 from intents.understanding import ModelUnderstanding
 
@@ -301,10 +298,16 @@ def redis_clients(settings: Settings) -> RedisClients | None:
 def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
     """The trained model (trained now when the data or code changed) and, when configured, the
     LLM that helps with unsure messages."""
-    model, _ = load_or_train(ModelStore(settings.model_directory), settings.nlu_threshold)
+    store = ModelStore(settings.model_directory)
+    model, _ = load_serving_or_train(store, settings.nlu_threshold)
     zone = ZoneInfo(settings.timezone)
     assist = None
     if settings.llm.base_url is not None:
+        # openai (about 25 MB resident) is imported only by workers that have an LLM.
+        from openai import AsyncOpenAI
+
+        from intents.assist import LlmAssist
+
         client = AsyncOpenAI(
             base_url=settings.llm.base_url,
             api_key=settings.llm.api_key.get_secret_value(),
@@ -318,17 +321,15 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
     return ModelUnderstanding(model, EntityExtractor(), clock, assist)
 
 
-async def prepare_database(database: Database, demo_property: str | None = None) -> None:
+async def prepare_database(database: Database) -> None:
     """A current schema (``migrations.ensure_current``); an empty catalog gets the demo
-    properties, and ``demo_property`` its synthetic booking history when it has none (for
-    forecasts); one process at a time, so that workers starting together seed it once."""
+    properties, one process at a time (workers starting together seed it once). The demo
+    property's synthetic booking history is made by the forecast desk on the first forecast
+    question (it needs pandas, which a worker asked none never loads)."""
     await migrations.ensure_current(database)
-    today = datetime.now(UTC).date()
     async with database.one_process_at_a_time("prepare_database"):
-        if await seed(database, today):
+        if await seed(database, datetime.now(UTC).date()):
             log.info("demo_catalog_seeded")
-        if demo_property and await ensure_demo_history(database, demo_property, today):
-            log.info("demo_history_generated")
 
 
 @asynccontextmanager
@@ -337,7 +338,7 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     included) until the runtime closes."""
     if runtime.redis is not None:
         await runtime.redis.ping()
-    await prepare_database(runtime.database, runtime.settings.default_property)
+    await prepare_database(runtime.database)
     await runtime.jobs.start()
     working = (
         asyncio.create_task(runtime.jobs.work(runtime.settings.jobs.max_at_once))

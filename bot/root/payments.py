@@ -20,7 +20,6 @@ from actions.payments.refunds import Refunds
 from actions.payments.routing import Routes
 from actions.payments.sandbox import SandboxCheckout, SandboxGateway
 from actions.payments.service import PaymentService
-from actions.payments.stripe_gateway import StripeGateway
 from bot.core.observability import Metrics
 from bot.core.render import Renderer
 from bot.core.types import Address
@@ -49,6 +48,9 @@ def build_payments(
     }
     gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, reservations, database)}
     if settings.stripe.api_key and settings.stripe.webhook_secret:
+        # stripe's SDK is imported only by workers that take Stripe payments.
+        from actions.payments.stripe_gateway import StripeGateway
+
         gateways["stripe"] = StripeGateway(
             settings.stripe.api_key.get_secret_value(),
             settings.stripe.webhook_secret.get_secret_value(),

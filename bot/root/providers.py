@@ -1,21 +1,16 @@
 """Telegram, Slack and Discord wired from settings: each channel whose credentials are set,
-with its paced delivery queue; one without them is simply off."""
+with its paced delivery queue; one without them is simply off.
+
+A provider's SDK (aiogram, slack-bolt, discord.py) and its channel module are imported by the
+function that builds that channel, never at the top: a worker whose channel is off does not
+pay for the library (aiogram alone is over 100 MB resident; docs/benchmarks.md, "Memory").
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import discord
-import yarl
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.booking.conversation import deep_link
 from bot.core.payloads import PayloadStore
@@ -25,19 +20,15 @@ from bot.outbound.outbox import DurableOutbox
 from bot.root.secret import webhook_secret
 from bot.root.settings import Settings
 from bot.steps.dedupe import DedupeStore
-from channels.discord.channel import CHANNEL as DISCORD
-from channels.discord.channel import DiscordChannel
-from channels.discord.outbound import DiscordSender
-from channels.slack.channel import CHANNEL as SLACK
-from channels.slack.channel import SlackChannel
-from channels.slack.outbound import SlackSender
-from channels.telegram.channel import TelegramChannel
-from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import CHANNEL as TELEGRAM
 
 if TYPE_CHECKING:
-    from bot.root.app import Runtime
+    from aiogram import Bot
 
+    from bot.root.app import Runtime
+    from channels.discord.channel import DiscordChannel
+    from channels.slack.channel import SlackChannel
+    from channels.telegram.channel import TelegramChannel
 
 PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
 
@@ -51,48 +42,51 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
             channels[TELEGRAM].mount_webhook(app, webhook_secret(settings, TELEGRAM))
         else:
             channels[TELEGRAM].mount_polling(app)
-    for name in (SLACK, DISCORD):
-        if name in channels:
-            channels[name].mount(app)
+    for name, channel in channels.items():
+        if name != TELEGRAM:
+            channel.mount(app)
     return channels
 
 
 def provider_channels(runtime: Runtime) -> dict[str, Any]:
     """Each provider channel whose credentials are set, its deliverer registered with the
     notifier; one without them is simply off. A job worker uses them only to send."""
-    channels: dict[str, Any] = {}
+    built: list[Any] = []
     settings = runtime.settings
     payloads = PayloadStore(runtime.stores.payloads)
     unreachable = UnreachableStore(runtime.stores.unreachable)
     if settings.telegram.token is not None:
-        channels[TELEGRAM] = telegram_channel(runtime, payloads, unreachable)
+        built.append(telegram_channel(runtime, payloads, unreachable))
     if settings.slack.bot_token is not None and settings.slack.signing_secret is not None:
-        channels[SLACK] = slack_channel(runtime, unreachable)
+        built.append(slack_channel(runtime, unreachable))
     if settings.discord.token is not None:
-        channels[DISCORD] = discord_channel(runtime, payloads, unreachable)
-    for name, channel in channels.items():
-        runtime.notifier.register(name, channel.deliver)
-    return channels
+        built.append(discord_channel(runtime, payloads, unreachable))
+    for channel in built:
+        runtime.notifier.register(channel.channel, channel.deliver)
+    return {channel.channel: channel for channel in built}
 
 
 async def open_for_sending(channels: dict[str, Any]) -> None:
     """What a process that only sends needs (discord.py sends once logged in)."""
-    if DISCORD in channels:
-        await channels[DISCORD].log_in()
+    for channel in channels.values():
+        await channel.open_for_sending()
 
 
 async def close_provider_channels(channels: dict[str, Any]) -> None:
-    for name, channel in channels.items():
+    for channel in channels.values():
         await channel.close()
-        if name == TELEGRAM:
-            await channel.bot.session.close()
-        elif name == DISCORD:
-            await channel.client.close()
 
 
 def discord_channel(
     runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
 ) -> DiscordChannel:
+    import discord
+    import yarl
+
+    from channels.discord.channel import CHANNEL as DISCORD
+    from channels.discord.channel import DiscordChannel
+    from channels.discord.outbound import DiscordSender
+
     settings = runtime.settings
     assert settings.discord.token is not None
     if settings.discord.api_url:  # discord.py keeps its endpoints on classes: one per process
@@ -127,6 +121,16 @@ def discord_channel(
 
 
 def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChannel:
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncRateLimitErrorRetryHandler,
+        async_default_handlers,
+    )
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from channels.slack.channel import CHANNEL as SLACK
+    from channels.slack.channel import SlackChannel
+    from channels.slack.outbound import SlackSender
+
     settings = runtime.settings
     assert settings.slack.bot_token is not None
     assert settings.slack.signing_secret is not None
@@ -153,6 +157,10 @@ def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChann
 
 
 def telegram_bot(settings: Settings) -> Bot:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
     assert settings.telegram.token is not None
     api = (
         TelegramAPIServer.from_base(settings.telegram.api_url)
@@ -166,6 +174,9 @@ def telegram_bot(settings: Settings) -> Bot:
 def telegram_channel(
     runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
 ) -> TelegramChannel:
+    from channels.telegram.channel import TelegramChannel
+    from channels.telegram.outbound import TelegramSender
+
     settings = runtime.settings
     sender = TelegramSender(telegram_bot(settings), payloads, runtime.media.store)
     pace = Pace(

@@ -67,17 +67,20 @@ class DiscordChannel(ProviderChannel):
     def mount(self, app: web.Application) -> None:
         app.cleanup_ctx.append(self._gateway)
 
-    async def log_in(self) -> None:
+    async def open_for_sending(self) -> None:
         """Enough to send (a job worker); the gateway is for taking updates."""
         await self.client.login(self._token)
 
     async def _gateway(self, _: web.Application) -> AsyncIterator[None]:
-        await self.log_in()
+        await self.open_for_sending()
         connection = asyncio.create_task(self.client.connect(reconnect=True))
         yield
         await self.close()
-        await self.client.close()
         await asyncio.gather(connection, return_exceptions=True)
+
+    async def close(self) -> None:
+        await super().close()
+        await self.client.close()
 
     async def _setup(self) -> None:
         await self.tree.sync()  # registers /rsv with Discord (PUT applications/{id}/commands)

@@ -104,6 +104,9 @@ class TelegramChannel(ProviderChannel):
 
     async def _close(self, _: web.Application) -> None:
         await self.close()
+
+    async def close(self) -> None:
+        await super().close()
         await self.bot.session.close()
 
     # -- inbound -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from actions.forecasts import cancellation, charts, demand, training
 from actions.forecasts.history import load_history, to_frame
 from actions.forecasts.importer import import_file
 from actions.forecasts.questions import read_question
-from actions.forecasts.registry import Registry, RegistryError, SchemaMismatch
+from actions.forecasts.registry import MODELS, Registry, RegistryError, SchemaMismatch
 from actions.forecasts.tables import HistoricalBooking
 from bot.stores.database import Database
 from tests.support.forecasts import PNG_SIGNATURE
@@ -309,3 +309,8 @@ def test_ml_import_prints_a_summary_with_line_numbers(
         main(["ml", "import", str(tmp_path / "empty.csv")])
     assert exit_status.value.code == 2
     assert "missing columns" in capsys.readouterr().out
+
+
+def test_the_registry_names_the_models_as_their_modules_do() -> None:
+    """The registry spells the names itself (it imports neither model module when serving)."""
+    assert MODELS == (cancellation.NAME, demand.NAME)

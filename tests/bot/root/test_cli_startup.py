@@ -1,18 +1,24 @@
-"""Commands that need neither the NLU model nor a provider SDK do not load them.
+"""Commands that need neither the NLU model nor a provider SDK do not load them, and a served
+worker loads a provider's SDK or the forecast stack only when it uses them.
 
-The start-up time itself is measured by ``bench/startup.py`` (docs/benchmarks.md); this checks
-the cause, which does not depend on how busy the machine is.
+The start-up time and the memory themselves are measured by ``bench/startup.py`` and
+``bench/memory.py`` (docs/benchmarks.md); this checks the cause, which does not depend on how
+busy the machine is.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.root.settings import Settings
+from intents.artifacts import ModelStore, load_serving_or_train
 
 HEAVY = ("sklearn", "aiogram", "discord", "slack_sdk", "slack_bolt", "openai", "matplotlib")
 PROBE = """
@@ -56,3 +62,97 @@ def test_light_commands_load_no_model_and_no_provider_sdk(
 def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
     """Parsing a message needs the NLU model, so the probe must report scikit-learn."""
     assert "sklearn" in heavy_modules_loaded(["nlu", "parse", "oi"], tmp_path)
+
+
+PROVIDERS_AND_FORECASTS = (
+    "sklearn", "skops", "pandas", "scipy", "aiogram", "discord", "slack_sdk", "slack_bolt",
+    "openai", "stripe", "matplotlib",
+    "actions.forecasts.answers", "actions.forecasts.questions",
+)  # fmt: skip
+SERVE_PROBE = """
+import json, os, signal, sys, threading, time, urllib.request
+from bot.root.cli import main
+
+base = f"http://127.0.0.1:{{os.environ['RSV_PORT']}}"
+found = {{}}
+
+def turns_then_stop():
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{{base}}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        for number, text in enumerate({texts!r}):
+            body = json.dumps({{"user_id": f"probe-{{number}}", "text": text}}).encode()
+            request = urllib.request.Request(
+                f"{{base}}/api/v1/messages", body, {{"Content-Type": "application/json"}}
+            )
+            found.setdefault("replies", []).append(
+                len(json.load(urllib.request.urlopen(request, timeout=30))["replies"])
+            )
+        found["loaded"] = sorted(name for name in {heavy!r} if name in sys.modules)
+    finally:
+        os.kill(os.getpid(), signal.SIGINT)  # run_app stops gracefully
+
+threading.Thread(target=turns_then_stop, daemon=True).start()
+main(["serve"])
+print(json.dumps(found))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def served_and_loaded(
+    data_dir: Path, texts: list[str], settings: dict[str, str] | None = None
+) -> dict[str, list[int] | list[str]]:
+    """A real ``rsv360 serve`` (with ``settings``, RSV_* variables) answers ``texts`` through
+    REST, then reports which of ``PROVIDERS_AND_FORECASTS`` it has imported."""
+    environment = (
+        {key: value for key, value in os.environ.items() if not key.startswith("RSV_")}
+        | {"RSV_DATA_DIR": str(data_dir), "RSV_PORT": str(free_port())}
+        | {"RSV_LOG_LEVEL": "WARNING", **(settings or {})}
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", SERVE_PROBE.format(texts=texts, heavy=PROVIDERS_AND_FORECASTS)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=True,
+    )
+    found: dict[str, list[int] | list[str]] = json.loads(finished.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_serve_with_providers_off_loads_no_provider_sdk_and_no_forecast_stack(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """Nor scikit-learn: the stored model's serving form needs only NumPy."""
+    load_serving_or_train(ModelStore(models_dir), Settings().nlu_threshold)
+    found = served_and_loaded(
+        tmp_path,
+        ["oi", "quero reservar um quarto", "obrigado"],
+        {"RSV_MODELS_DIR": str(models_dir)},
+    )
+    assert len(found["replies"]) == 3
+    assert all(int(count) >= 1 for count in found["replies"])
+    assert found["loaded"] == []
+
+
+def test_the_serve_probe_sees_a_configured_channel_s_sdk(tmp_path: Path, models_dir: Path) -> None:
+    """With Telegram on (webhook mode: nothing is called at start-up), aiogram is loaded."""
+    load_serving_or_train(ModelStore(models_dir), Settings().nlu_threshold)
+    telegram = {
+        "RSV_MODELS_DIR": str(models_dir),
+        "RSV_TELEGRAM_TOKEN": "123456:probe-token",
+        "RSV_TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}",
+        "RSV_PUBLIC_URL": "https://bot.example",
+    }
+    found = served_and_loaded(tmp_path, ["oi"], telegram)
+    assert found["loaded"] == ["aiogram"]

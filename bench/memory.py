@@ -1,0 +1,345 @@
+"""Resident memory of one ``rsv360 serve`` worker, idle and after warm-up, per configuration.
+
+    .venv/bin/python bench/memory.py                    # both configurations, about 1 minute
+    .venv/bin/python bench/memory.py --configurations lean --turns 200
+
+Each configuration starts its own ``rsv360 serve`` (one worker process, loopback, a free port,
+SQLite and the in-process stores in a scratch data directory; ``--redis-url`` puts the stores
+on Redis), waits for ``/healthz`` and reads the process's memory from ``/proc``:
+
+* ``lean``: the widget, REST and the NLU model; no provider channel, no payment gateway but the
+  sandbox, no LLM, and no forecast asked;
+* ``full``: everything on. Slack, Stripe and the LLM endpoint are configured against local URLs
+  where nothing listens (their clients are built and their SDKs imported; calls fail, which is
+  fine for memory). Discord, whose client logs in at start-up and stops the server when it
+  cannot, talks to the tests' fake Discord, and Telegram (webhook mode) to the tests' fake Bot
+  API (``tests/fakes/``); through Telegram a staff member asks
+  the three kinds of forecast (occupancy, cancellations, prices), which loads the forecast
+  models, pandas and matplotlib. Forecast models are trained on the first run and kept in
+  ``bench/results/models``.
+
+Warm-up is ``--turns`` REST turns over the load benchmark's small-talk mix. Reported per
+configuration, in MB: VmRSS just after start-up, VmRSS after warm-up (the figure the targets
+are about), VmHWM (the peak resident size) and the PSS (resident pages divided among the
+processes that share them), with the targets' verdict. A Markdown table goes to stdout, JSON to
+``bench/results/memory.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from load import TEXTS, free_port, machine, server_command, source_version
+
+from bot.core.locales import SUPPORTED_LOCALES
+from bot.core.render import Renderer
+from bot.core.types import Outcome
+from bot.root.settings import PACKAGE_ROOT
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.fakes import discord as fake_discord
+from tests.fakes import telegram as fake_telegram
+
+BENCH_DIR = Path(__file__).resolve().parent
+OUTPUT = BENCH_DIR / "results" / "memory.json"
+MODELS_DIR = BENCH_DIR / "results" / "models"
+RATE_LIMITS_FILE = BENCH_DIR / "ratelimits.yaml"
+TARGETS_MB = {"lean": 200.0, "full": 350.0}
+START_TIMEOUT = 600.0  # a first start trains the NLU model
+FORECAST_TIMEOUT = 900.0  # a first forecast trains the forecast models
+STAFF_CHAT = 4242
+TELEGRAM_SECRET = "bench-telegram-secret"
+FORECASTS = (  # one question of each kind, as staff ask them
+    "previsão de ocupação de dezembro na Pousada do Mar",
+    "quais reservas de dezembro têm risco de cancelamento?",
+    "preço sugerido pro feriado",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    rss_mb: float
+    peak_mb: float
+    pss_mb: float | None
+
+    @classmethod
+    def of(cls, pid: int) -> Memory:
+        fields: dict[str, float] = {}
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                name, _, value = line.partition(":")
+                if name in ("VmRSS", "VmHWM"):
+                    fields[name] = int(value.split()[0]) / 1024
+        pss = None
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    pss = round(int(line.split()[1]) / 1024, 1)
+        return cls(round(fields["VmRSS"], 1), round(fields["VmHWM"], 1), pss)
+
+
+def unreachable_url() -> str:
+    """A loopback URL where nothing listens (a port just freed)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Fakes:
+    """The tests' fake provider servers (``tests/fakes``), running in this process."""
+
+    discord: str
+    telegram: str
+    bot_api: fake_telegram.FakeTelegram
+
+
+def environment(
+    configuration: str, port: int, data: Path, redis_url: str | None, fakes: Fakes
+) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("RSV_")}
+    env.update(
+        RSV_HOST="127.0.0.1",
+        RSV_PORT=str(port),
+        RSV_LOG_FORMAT="json",
+        RSV_LOG_LEVEL="WARNING",
+        RSV_RATE_LIMITS_FILE=str(RATE_LIMITS_FILE),
+        RSV_DATA_DIR=str(data),
+        RSV_MODELS_DIR=str(MODELS_DIR),
+        RSV_SECRET_KEY=secrets.token_urlsafe(32),
+        RSV_API_KEYS="",
+    )
+    if redis_url is not None:
+        env["RSV_REDIS_URL"] = redis_url
+    if configuration == "full":
+        nowhere = unreachable_url()
+        env.update(
+            RSV_PUBLIC_URL="https://bot.example",
+            RSV_STAFF_IDS=f"telegram:{STAFF_CHAT}",
+            RSV_TELEGRAM_TOKEN=fake_telegram.TOKEN,
+            RSV_TELEGRAM_API_URL=fakes.telegram,
+            RSV_TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+            RSV_SLACK_BOT_TOKEN="xoxb-bench",
+            RSV_SLACK_SIGNING_SECRET="bench-signing-secret",
+            RSV_SLACK_API_URL=f"{nowhere}/api/",
+            RSV_DISCORD_TOKEN=fake_discord.TOKEN,
+            RSV_DISCORD_API_URL=f"{fakes.discord}/api/v10",
+            RSV_DISCORD_GATEWAY_URL=f"{fakes.discord}/gateway".replace("http", "ws", 1),
+            RSV_STRIPE_API_KEY="sk_test_bench",
+            RSV_STRIPE_WEBHOOK_SECRET="whsec_bench",
+            RSV_STRIPE_API_BASE=nowhere,
+            RSV_LLM_BASE_URL=f"{nowhere}/v1",
+        )
+    return env
+
+
+async def wait_healthy(http: aiohttp.ClientSession, base: str, process: Any) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.returncode is not None:
+            raise RuntimeError(f"rsv360 serve exited with {process.returncode}")
+        with contextlib.suppress(aiohttp.ClientError, OSError):
+            async with http.get(f"{base}/healthz") as response:
+                if response.status == 200:
+                    return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"rsv360 serve not healthy within {START_TIMEOUT:g} s")
+
+
+async def say(http: aiohttp.ClientSession, base: str, user: str, text: str) -> dict[str, Any]:
+    body = {"user_id": user, "text": text, "message_id": secrets.token_hex(8)}
+    async with http.post(f"{base}/api/v1/messages", json=body) as response:
+        if response.status != 200:
+            raise RuntimeError(f"{text!r}: HTTP {response.status}")
+        document: dict[str, Any] = await response.json()
+        return document
+
+
+async def warm_up(http: aiohttp.ClientSession, base: str, turns: int) -> None:
+    for number in range(turns):
+        await say(http, base, f"bench-memory-{number % 10}", TEXTS[number % len(TEXTS)])
+
+
+def training_replies() -> set[str]:
+    """What the bot says, in each language, while the forecast models are being trained."""
+    renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", "pt_BR")
+    return {
+        " ".join(renderer.render(Outcome("forecasts/training"), locale, "plain").text.split())
+        for locale in SUPPORTED_LOCALES
+    }
+
+
+def answer_text(call: fake_telegram.Call) -> str:
+    return " ".join(str(call.params.get("text") or call.params.get("caption") or "").split())
+
+
+async def ask_forecasts(http: aiohttp.ClientSession, base: str, bot_api: Any) -> list[str]:
+    """Each forecast question from a staff chat on Telegram, asked again while the models are
+    still being trained; returns the start of each answer."""
+    answered = []
+    training = training_replies()
+    deadline = time.monotonic() + FORECAST_TIMEOUT
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    for question in FORECASTS:
+        while True:
+            before = len(bot_api.calls)
+            update = fake_telegram.text_update(STAFF_CHAT, question)
+            async with http.post(f"{base}/telegram/webhook", json=update, headers=headers) as sent:
+                if sent.status != 200:
+                    raise RuntimeError(f"Telegram webhook answered {sent.status}")
+            async with asyncio.timeout(max(1.0, deadline - time.monotonic())):
+                while not (replies := [c for c in bot_api.calls[before:] if answer_text(c)]):  # noqa: ASYNC110 (any method: text, photo)
+                    await asyncio.sleep(0.2)
+            text = answer_text(replies[0])
+            if text not in training:
+                answered.append(text[:60])
+                break
+            await asyncio.sleep(2)
+    return answered
+
+
+async def measure(configuration: str, turns: int, redis_url: str | None) -> dict[str, Any]:
+    bot_api = fake_telegram.FakeTelegram()
+    discord = TestServer(fake_discord.FakeDiscord().app())
+    telegram = TestServer(bot_api.app())
+    await discord.start_server()
+    await telegram.start_server()
+    fakes = Fakes(
+        str(discord.make_url("")).rstrip("/"), str(telegram.make_url("")).rstrip("/"), bot_api
+    )
+    try:
+        return await measure_with(configuration, turns, redis_url, fakes)
+    finally:
+        await discord.close()
+        await telegram.close()
+
+
+async def measure_with(
+    configuration: str, turns: int, redis_url: str | None, fakes: Fakes
+) -> dict[str, Any]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="rsv360-memory-") as scratch:
+        data = Path(scratch) / "data"
+        errors = (Path(scratch) / "server.err").open("wb")
+        process = await asyncio.create_subprocess_exec(
+            *server_command(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=errors,
+            env=environment(configuration, port, data, redis_url, fakes),
+            cwd=scratch,
+        )
+        errors.close()
+        try:
+            async with aiohttp.ClientSession() as http:
+                await wait_healthy(http, base, process)
+                await asyncio.sleep(1.0)  # background start-up work settles
+                idle = Memory.of(process.pid)
+                await warm_up(http, base, turns)
+                forecasts = (
+                    await ask_forecasts(http, base, fakes.bot_api)
+                    if configuration == "full"
+                    else []
+                )
+                await warm_up(http, base, turns // 10)  # the turns after a forecast, too
+                await asyncio.sleep(1.0)
+                warm = Memory.of(process.pid)
+        except Exception:
+            log((Path(scratch) / "server.err").read_text(errors="replace")[-2000:])
+            raise
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 20)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+    return {
+        "configuration": configuration,
+        "backend": "redis" if redis_url else "memory",
+        "turns": turns,
+        "forecast_answers": forecasts,
+        "idle_rss_mb": idle.rss_mb,
+        "warm_rss_mb": warm.rss_mb,
+        "peak_rss_mb": warm.peak_mb,
+        "warm_pss_mb": warm.pss_mb,
+        "target_mb": TARGETS_MB[configuration],
+        "met": warm.rss_mb <= TARGETS_MB[configuration],
+    }
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| configuration | stores | RSS after start-up MB | RSS after warm-up MB | peak (VmHWM) MB "
+        "| PSS MB | target | verdict |",
+        "|---|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for row in results:
+        lines.append(
+            f"| {row['configuration']} | {row['backend']} | {row['idle_rss_mb']:.0f} "
+            f"| {row['warm_rss_mb']:.0f} | {row['peak_rss_mb']:.0f} "
+            f"| {row['warm_pss_mb'] or 0:.0f} "
+            f"| ≤ {row['target_mb']:.0f} | {'met' if row['met'] else 'MISSED'} |"
+        )
+    return "\n".join(lines)
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configurations", default="lean,full", help="lean and/or full")
+    parser.add_argument("--turns", type=int, default=300, help="warm-up REST turns")
+    parser.add_argument("--redis-url", help="run the stores on this Redis (flushed by nobody)")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="JSON results file")
+    arguments = parser.parse_args(argv)
+    arguments.configurations = [c for c in arguments.configurations.split(",") if c]
+    if not arguments.configurations or not set(arguments.configurations) <= set(TARGETS_MB):
+        parser.error("--configurations takes lean and/or full")
+    if not 1 <= arguments.turns <= 100_000:
+        parser.error("--turns must be in [1, 100000]")
+    return arguments
+
+
+async def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    started = time.perf_counter()
+    results = []
+    for configuration in arguments.configurations:
+        log(f"{configuration}: starting {' '.join(server_command())}")
+        result = await measure(configuration, arguments.turns, arguments.redis_url)
+        log(f"{configuration}: {result['warm_rss_mb']:.0f} MB after warm-up")
+        results.append(result)
+    document = {
+        "benchmark": "resident memory of one rsv360 serve worker",
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "source": source_version(),
+        "machine": machine(),
+        "results": results,
+        "elapsed_seconds": round(time.perf_counter() - started, 1),
+    }
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(markdown(results))
+    log(f"\nJSON: {arguments.output}")
+    return 0 if all(result["met"] for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
