@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.support.delivery_line",
     "tests.support.forecasts",
     "tests.support.payments_shop",
+    "tests.support.redis_servers",
 ]
 
 settings.register_profile(

@@ -24,7 +24,8 @@ from jinja2 import Environment, FileSystemLoader
 from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool
+from redis.asyncio.cluster import ClusterNode
 
 import actions.booking.conversation
 import actions.faq.conversation
@@ -89,6 +90,8 @@ from bot.stores import migrations
 from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.database import Database, sqlite_url
 from bot.stores.private import private_directory
+from bot.stores.redis import CLUSTER_HANDSHAKE, OutageRidingCluster, OutageRidingRedis
+from bot.stores.redis_url import RedisTarget, parse_redis_url
 from channels.checkout import CheckoutPages
 from channels.edges import edge_middleware
 from channels.media import MediaRoutes
@@ -254,11 +257,15 @@ def forecast_desk(
 
 
 def redis_clients(settings: Settings) -> RedisClients | None:
-    """The clients when Redis is configured; their pools make a caller wait for a free
-    connection rather than fail."""
+    """The clients when Redis is configured: a single server's or a cluster's, both riding out
+    an outage of up to ``redis_outage_seconds`` (a restart, a failover) by retrying."""
     url = settings.redis_url
     if url is None:
         return None
+    target = parse_redis_url(url)
+    if target.cluster:
+        return RedisClients(url, cluster_client(target, settings), cluster_client(target, settings))
+    # Pools make a caller wait for a free connection rather than fail.
     pools = [
         BlockingConnectionPool.from_url(
             url,
@@ -267,7 +274,24 @@ def redis_clients(settings: Settings) -> RedisClients | None:
         )
         for _ in range(2)
     ]
-    return RedisClients(url, Redis(connection_pool=pools[0]), Redis(connection_pool=pools[1]))
+    outage = settings.redis_outage_seconds
+    return RedisClients(
+        url,
+        OutageRidingRedis(connection_pool=pools[0], outage_seconds=outage),
+        OutageRidingRedis(connection_pool=pools[1], outage_seconds=outage),
+    )
+
+
+def cluster_client(target: RedisTarget, settings: Settings) -> OutageRidingCluster:
+    return OutageRidingCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        max_connections=settings.redis_max_connections,
+        outage_seconds=settings.redis_outage_seconds,
+        **CLUSTER_HANDSHAKE,
+    )
 
 
 def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:

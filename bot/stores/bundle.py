@@ -25,6 +25,7 @@ from bot.stores.memory import (
     MemoryValueStore,
 )
 from bot.stores.redis import (
+    RedisClient,
     RedisConversationOrder,
     RedisExposureLog,
     RedisListStore,
@@ -33,6 +34,7 @@ from bot.stores.redis import (
     RedisWakeups,
     redis_rate_limits,
 )
+from bot.stores.redis_url import RedisTarget, parse_redis_url
 
 # Bounds of the in-process stores that grow with traffic (an entry per update, button or push).
 MAX_REMEMBERED_UPDATES = 100_000
@@ -75,10 +77,15 @@ class Stores:
 @dataclass(frozen=True, slots=True)
 class RedisClients:
     url: str
-    client: Redis
-    waits: Redis
+    """A single server's or a cluster's (``bot.stores.redis_url``)."""
+    client: RedisClient
+    waits: RedisClient
     """Serves the conversation order's blocking BLPOPs: a pool of their own keeps waiters from
     taking every connection that a holder needs to hand over its turn."""
+
+    @property
+    def target(self) -> RedisTarget:
+        return parse_redis_url(self.url)
 
     async def ping(self) -> None:
         await self.client.ping()
@@ -124,6 +131,8 @@ def build_stores(
         order=RedisConversationOrder(
             redis.client, order_lease_seconds, order_max_wait_seconds, redis.waits
         ),
-        rate_limits=redis_rate_limits(redis.url, redis.client.connection_pool),
+        rate_limits=redis_rate_limits(
+            redis.target, redis.client.connection_pool if isinstance(redis.client, Redis) else None
+        ),
         wakeups=RedisWakeups(redis.client),
     )
