@@ -27,6 +27,7 @@ SERVICES = ("redis", "postgres", "browser")
 BY_FIXTURE = {
     "redis": "redis",
     "redis_cluster": "redis",
+    "cluster_servers": "redis",
     "redis_node": "redis",
     "postgresql": "postgres",
     "browser": "browser",
