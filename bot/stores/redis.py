@@ -296,18 +296,31 @@ class RedisWakeups(Wakeups):
             await self._redis.publish(keys.WEB_WAKEUPS, message)
 
     async def listen(self, ready: asyncio.Event) -> AsyncIterator[Address]:
+        if isinstance(self._redis, RedisCluster):
+            # The channel's shard comes from the slot map: read afresh, since listening
+            # starts again after a failover, which this client may not have noticed yet.
+            await self._redis.initialize()
+            await self._redis.nodes_manager.initialize()
+            sharded = self._redis.pubsub()
+            try:
+                await sharded.ssubscribe(keys.WEB_WAKEUPS)
+                ready.set()
+                while True:
+                    found = await sharded.get_sharded_message(timeout=1.0)
+                    if found is not None and found["type"] == "smessage":
+                        yield _woken(found["data"])
+            finally:
+                await sharded.aclose()
         async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            if isinstance(self._redis, RedisCluster):
-                await pubsub.ssubscribe(keys.WEB_WAKEUPS)
-            else:
-                await pubsub.subscribe(keys.WEB_WAKEUPS)
+            await pubsub.subscribe(keys.WEB_WAKEUPS)
             ready.set()
-            while True:
-                message = await pubsub.get_message(timeout=1.0)
-                if message is None or message["type"] not in ("message", "smessage"):
-                    continue
-                channel, _, conversation = _text(message["data"]).partition(":")
-                yield Address(channel, conversation)
+            async for message in pubsub.listen():
+                yield _woken(message["data"])
+
+
+def _woken(data: bytes | str) -> Address:
+    channel, _, conversation = _text(data).partition(":")
+    return Address(channel, conversation)
 
 
 def redis_rate_limits(target: RedisTarget, pool: ConnectionPool | None) -> Storage:

@@ -128,14 +128,16 @@ class RedisClusterServers:
                 await node.aclose()
         return found
 
-    async def wait_until_ok(self, seconds: float = 30.0) -> None:
-        """Until every running node sees every slot served (``cluster_state:ok``)."""
+    async def wait_until_ok(self, seconds: float = 60.0) -> None:
+        """Until every running node sees every slot served (``cluster_state:ok``) and every
+        replica is in sync with its primary (a replica that never synced does not take over)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if all([await _cluster_ok(s.port) for s in self.servers if s.process is not None]):
+            running = [s.port for s in self.servers if s.process is not None]
+            if all([await _cluster_ok(port) and await _replicating(port) for port in running]):
                 return
             await asyncio.sleep(0.1)
-        raise RuntimeError("the cluster did not reach cluster_state:ok")
+        raise RuntimeError("the cluster did not reach cluster_state:ok with replicas in sync")
 
     async def flush(self) -> None:
         for port, role in (await self.roles()).items():
@@ -156,6 +158,20 @@ async def _cluster_ok(port: int) -> bool:
     finally:
         await node.aclose()
     return str(info.get("cluster_state")) == "ok"
+
+
+async def _replicating(port: int) -> bool:
+    """A primary with its replica attached, or a replica whose link to its primary is up."""
+    node = Redis(port=port)
+    try:
+        info = await node.info("replication")
+    except Exception:
+        return False
+    finally:
+        await node.aclose()
+    if info["role"] == "master":
+        return int(info["connected_slaves"]) >= 1
+    return str(info.get("master_link_status")) == "up"
 
 
 def create_cluster(directory: Path) -> RedisClusterServers:
