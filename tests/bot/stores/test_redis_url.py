@@ -25,26 +25,30 @@ def test_a_cluster_url_names_its_nodes_in_order(nodes: list[tuple[str, int]], tl
     assert target.limits_uri() == "async+redis+cluster://" + ",".join(f"{h}:{p}" for h, p in nodes)
 
 
+def target_or_refusal(url: str) -> RedisTarget | str:
+    try:
+        return parse_redis_url(url)
+    except InvalidRedisUrl as refusal:
+        return str(refusal)
+
+
 @given(st.text(max_size=60))
 def test_any_text_is_a_target_or_a_clear_refusal(text: str) -> None:
-    try:
-        target = parse_redis_url(text)
-    except InvalidRedisUrl as refusal:
-        assert str(refusal)
+    outcome = target_or_refusal(text)
+    if isinstance(outcome, str):
+        assert outcome
     else:
-        assert isinstance(target, RedisTarget)
-        assert all(0 < port < 65536 and host for host, port in target.nodes)
+        assert all(0 < port < 65536 and host for host, port in outcome.nodes)
 
 
 @given(st.text(max_size=30).map(lambda tail: "redis+cluster://" + tail))
 def test_any_cluster_url_is_nodes_or_a_clear_refusal(url: str) -> None:
-    try:
-        target = parse_redis_url(url)
-    except InvalidRedisUrl as refusal:
-        assert str(refusal)
+    outcome = target_or_refusal(url)
+    if isinstance(outcome, str):
+        assert outcome
     else:
-        assert target.nodes
-        assert all(0 < port < 65536 and host for host, port in target.nodes)
+        assert outcome.nodes
+        assert all(0 < port < 65536 and host for host, port in outcome.nodes)
 
 
 def test_credentials_ipv6_and_the_default_port() -> None:
