@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -41,7 +41,7 @@ from actions.booking.upkeep import run_upkeep
 from actions.faq.conversation import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
-from actions.forecasts.cache import AnswerCache
+from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
@@ -88,7 +88,9 @@ from bot.steps.sessions import LoadSession
 from bot.steps.understanding import Understand
 from bot.stores import migrations
 from bot.stores.bundle import RedisClients, Stores, build_stores
+from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.database import Database, sqlite_url
+from bot.stores.health import RedisHealthMetrics
 from bot.stores.private import private_directory
 from bot.stores.redis import CLUSTER_HANDSHAKE, OutageRidingCluster, OutageRidingRedis
 from bot.stores.redis_url import RedisTarget, parse_redis_url
@@ -132,6 +134,8 @@ class Runtime:
     inbox: WebhookInbox
     forecasts: ForecastDesk
     edges: EdgeLimiter
+    cache: Cache
+    redis_health: RedisHealthMetrics
 
 
 def default_router() -> Router[Services]:
@@ -190,7 +194,8 @@ def build_runtime(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
     media = MediaLibrary(stores.media, settings.base_url)
-    forecasts = forecast_desk(settings, database, stores, metrics, renderer)
+    cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
+    forecasts = forecast_desk(settings, database, cache, renderer)
     payments, refunds = build_payments(
         settings, database, reservations, checkout, notifier, metrics
     )
@@ -231,14 +236,15 @@ def build_runtime(
         inbox=WebhookInbox(database, payments),
         forecasts=forecasts,
         edges=edges,
+        cache=cache,
+        redis_health=RedisHealthMetrics(metrics.registry),
     )
 
 
 def forecast_desk(
     settings: Settings,
     database: Database,
-    stores: Stores,
-    metrics: Metrics,
+    cache: Cache,
     renderer: Renderer,
 ) -> ForecastDesk:
     """Staff forecasts: models from the registry, answers cached, words rendered."""
@@ -250,7 +256,7 @@ def forecast_desk(
         database,
         Registry(settings.forecast_model_directory),
         settings.pricing_dir,
-        AnswerCache(stores.forecast_answers, metrics.registry, settings.forecast.cache_seconds),
+        AnswerCache(cache, forecast_kind(settings.forecast.cache_seconds)),
         words,
         settings.default_property,
     )
@@ -388,7 +394,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         networks(settings.ops_networks),
     )
     app.router.add_get("/readyz", ops.guard(readyz))
-    app.router.add_get("/metrics", ops.guard(make_aiohttp_handler(runtime.metrics.registry)))
+    app.router.add_get("/metrics", ops.guard(metrics_handler(runtime)))
     widget = WebChannel(
         runtime.engine,
         runtime.renderer,
@@ -419,6 +425,22 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     ).mount(app)
     app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
     return app
+
+
+def metrics_handler(runtime: Runtime) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Prometheus' handler, after a fresh look at the Redis nodes (a failed look leaves the last
+    figures and is logged: the other metrics still answer)."""
+    render = make_aiohttp_handler(runtime.metrics.registry)
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        if runtime.redis is not None:
+            try:
+                await runtime.redis_health.refresh(runtime.redis.client)
+            except Exception:
+                log.exception("redis_health_failed")
+        return await render(request)
+
+    return metrics
 
 
 def handoff_desk(settings: Settings, stores: Stores, notifier: Notifier) -> HandoffDesk:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from bot.stores.base import (
     Clock,
     ConversationOrder,
+    CounterStore,
     ExposureLog,
     ListStore,
     MediaStore,
@@ -19,6 +20,7 @@ from bot.stores.base import (
 )
 from bot.stores.memory import (
     MemoryConversationOrder,
+    MemoryCounterStore,
     MemoryExposureLog,
     MemoryListStore,
     MemoryMediaStore,
@@ -27,6 +29,7 @@ from bot.stores.memory import (
 from bot.stores.redis import (
     RedisClient,
     RedisConversationOrder,
+    RedisCounterStore,
     RedisExposureLog,
     RedisListStore,
     RedisMediaStore,
@@ -40,6 +43,7 @@ from bot.stores.redis_url import RedisTarget, parse_redis_url
 MAX_REMEMBERED_UPDATES = 100_000
 MAX_SHORT_PAYLOADS = 100_000
 MAX_WAITING_CONVERSATIONS = 10_000
+MAX_CACHED_VALUES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,10 @@ class Stores:
     """Chats that refused the bot (``bot.outbound.delivery``)."""
     handoffs: ValueStore
     """Open handoffs and who took them (``actions.handoff.store``)."""
-    forecast_answers: ValueStore
-    """Staff forecast answers (``actions.forecasts.cache``)."""
+    cache: ValueStore
+    """Cached values of every kind: staff forecast answers … (``bot.stores.cache``)."""
+    cache_counts: CounterStore
+    """What the cache did, per kind, summed over every process (``bot.stores.cache``)."""
     pending_replies: ListStore
     """Replies waiting for a conversation to connect (``bot.outbound.proactive``)."""
     media: MediaStore
@@ -109,7 +115,8 @@ def build_stores(
             payloads=MemoryValueStore(clock, MAX_SHORT_PAYLOADS),
             unreachable=MemoryValueStore(clock),
             handoffs=MemoryValueStore(clock),
-            forecast_answers=MemoryValueStore(clock),
+            cache=MemoryValueStore(clock, MAX_CACHED_VALUES),
+            cache_counts=MemoryCounterStore(),
             pending_replies=MemoryListStore(clock, MAX_WAITING_CONVERSATIONS),
             media=MemoryMediaStore(clock),
             exposures=MemoryExposureLog(),
@@ -124,7 +131,8 @@ def build_stores(
         payloads=values,
         unreachable=values,
         handoffs=values,
-        forecast_answers=values,
+        cache=values,
+        cache_counts=RedisCounterStore(redis.client),
         pending_replies=RedisListStore(redis.client),
         media=RedisMediaStore(redis.client),
         exposures=RedisExposureLog(redis.client),

@@ -27,6 +27,7 @@ from bot.core.types import Address
 from bot.stores import keys
 from bot.stores.base import (
     ConversationOrder,
+    CounterStore,
     ExposureLog,
     ListStore,
     Media,
@@ -151,6 +152,20 @@ class RedisExposureLog(ExposureLog):
     async def counts(self, experiment: str) -> Counter[str]:
         stored = await self._redis.hgetall(keys.exposure_counts(experiment))
         return Counter({_text(variant): int(count) for variant, count in stored.items()})
+
+
+class RedisCounterStore(CounterStore):
+    """A hash per key: HINCRBY, HGETALL (one key each, any slot)."""
+
+    def __init__(self, redis: RedisClient) -> None:
+        self._redis = redis
+
+    async def add(self, key: str, name: str, amount: int = 1) -> None:
+        await self._redis.hincrby(key, name, amount)
+
+    async def read(self, key: str) -> Counter[str]:
+        stored = await self._redis.hgetall(key)
+        return Counter({_text(name): int(count) for name, count in stored.items()})
 
 
 # Conversation order (docs/architecture.md, "Conversation order across processes"): a FIFO

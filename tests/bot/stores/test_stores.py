@@ -14,11 +14,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis, RedisCluster
 
-from actions.forecasts.cache import AnswerCache
+from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.handoff.store import TAKEN, TTL_SECONDS, Handoff, HandoffStore
 from bot.steps.dedupe import DedupeStore
 from bot.stores.base import Media
 from bot.stores.bundle import RedisClients, Stores, build_stores
+from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.expiring import ExpiringMap
 from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
 from tests.support.redis_servers import RedisClusterServers
@@ -249,12 +250,27 @@ async def test_a_forgotten_handoff_ends_by_itself(backend: Backend) -> None:
     assert await handoffs.of_guest("web:guest") is None
 
 
-async def test_a_forecast_answer_is_cached_for_its_ttl(backend: Backend) -> None:
-    cache = AnswerCache(backend.stores.forecast_answers, CollectorRegistry(), ttl_seconds=900)
-    await cache.put("rsv:forecast:p:v1:2027-01:en", {"text": "full"})
-    assert await cache.get("rsv:forecast:p:v1:2027-01:en") == {"text": "full"}
+async def test_a_forecast_answer_is_cached_for_its_kinds_ttl(backend: Backend) -> None:
+    cache = Cache(
+        backend.stores.cache,
+        backend.stores.order,
+        backend.stores.cache_counts,
+        CacheMetrics(CollectorRegistry()),
+    )
+    answers = AnswerCache(cache, forecast_kind(900))
+    computed: list[int] = []
+
+    async def compute() -> dict[str, str]:
+        computed.append(1)
+        return {"text": f"answer {len(computed)}"}
+
+    assert await answers.answer("p:v1:2027-01:en", compute) == {"text": "answer 1"}
+    assert await answers.answer("p:v1:2027-01:en", compute) == {"text": "answer 1"}
+    await backend.assert_ttl("rsv:cache:forecast:p:v1:2027-01:en", 900)
     await backend.pass_time(901)
-    assert await cache.get("rsv:forecast:p:v1:2027-01:en") is None
+    assert await answers.answer("p:v1:2027-01:en", compute) == {"text": "answer 2"}
+    counts = await cache.counts("forecast")
+    assert (counts["hit"], counts["miss"], counts["computed"]) == (1, 2, 2)
 
 
 # -- the in-process bounds ----------------------------------------------------------------------
