@@ -36,6 +36,7 @@ pytest_plugins = [
     "tests.support.durable_line",
     "tests.support.forecasts",
     "tests.support.payments_shop",
+    "tests.support.redis_servers",
 ]
 
 settings.register_profile(

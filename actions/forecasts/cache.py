@@ -1,54 +1,42 @@
-"""Forecast answers kept for a while, in the store the composition root chose.
+"""Forecast answers kept for a while in the cache layer (``bot.stores.cache``), as kind
+``forecast``.
 
 An answer is keyed by property, model version, period and language, so a new promoted
-version never serves an old answer. Hits and misses are counted for /metrics.
+version never serves an old answer. Hits, misses and computations are counted by the cache.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
-
-from bot.stores.base import ValueStore
-from bot.stores.keys import PREFIX
+from bot.stores.cache import Cache, CacheKind
 
 TTL_SECONDS = 15 * 60
 """Shorter than the media store's day, so a cached answer's chart is still served."""
 
 
+def forecast_kind(ttl_seconds: int = TTL_SECONDS) -> CacheKind:
+    return CacheKind("forecast", ttl_seconds, max_bytes=64 * 1024)
+
+
 class AnswerCache:
-    def __init__(
-        self, answers: ValueStore, registry: CollectorRegistry, ttl_seconds: int = TTL_SECONDS
-    ) -> None:
-        self._answers = answers
-        self._ttl = ttl_seconds
-        self.lookups = Counter(
-            "rsv_forecast_cache", "Forecast answer lookups", ["result"], registry=registry
-        )
-        self.hit_ratio = Gauge(
-            "rsv_forecast_cache_hit_ratio",
-            "Share of forecast answers served from the cache",
-            registry=registry,
-        )
-        self._hits = self._total = 0
+    def __init__(self, cache: Cache, kind: CacheKind) -> None:
+        self._cache = cache
+        self.kind = kind
 
-    async def get(self, key: str) -> dict[str, Any] | None:
-        raw = await self._answers.get(key)
-        self._count(raw is not None)
-        return None if raw is None else dict(json.loads(raw))
+    async def answer(
+        self, key: str, compute: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """The cached answer, or the one computed now (once across workers) and kept."""
 
-    async def put(self, key: str, answer: dict[str, Any]) -> None:
-        await self._answers.put(key, json.dumps(answer), self._ttl)
+        async def computed() -> str:
+            return json.dumps(await compute())
 
-    def _count(self, hit: bool) -> None:
-        self.lookups.labels(result="hit" if hit else "miss").inc()
-        self._hits += hit
-        self._total += 1
-        self.hit_ratio.set(self._hits / self._total)
+        return dict(json.loads(await self._cache.get_or_compute(self.kind, key, computed)))
 
 
 def cache_key(slug: str, version: str, period: str, locale: str) -> str:
-    """A staff forecast answer's Redis key, per property, model version, period and language."""
-    return f"{PREFIX}:forecast:{slug}:{version}:{period}:{locale}"
+    """A staff forecast answer's key, per property, model version, period and language."""
+    return f"{slug}:{version}:{period}:{locale}"

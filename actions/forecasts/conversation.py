@@ -34,19 +34,18 @@ async def forecast(context: Context[Services]) -> Outcome:
     model = desk.model_for(question.kind)
     period = f"{question.kind}:{question.start.isoformat()}:{question.end.isoformat()}"
     key = cache_key(chosen.slug, desk.version(model) or "", period, context.locale)
-    cached = await desk.cache.get(key)
-    if cached is not None:
-        image = Image(**cached["image"]) if cached.get("image") else None
-        return Outcome(cached["template"], cached["values"], image=image)
-    answer = await desk.answer(question, await desk.place(chosen), context.locale, today)
-    image = None
-    if answer.png is not None:
-        image = await services.media.publish(answer.png, "image/png", answer.alt)
-    stored: dict[str, Any] = {"template": answer.template, "values": answer.values}
-    if image is not None:
-        stored["image"] = {"url": image.url, "alt": image.alt, "media_key": image.media_key}
-    await desk.cache.put(key, stored)
-    return Outcome(answer.template, answer.values, image=image)
+
+    async def compute() -> dict[str, Any]:
+        answer = await desk.answer(question, await desk.place(chosen), context.locale, today)
+        stored: dict[str, Any] = {"template": answer.template, "values": answer.values}
+        if answer.png is not None:
+            image = await services.media.publish(answer.png, "image/png", answer.alt)
+            stored["image"] = {"url": image.url, "alt": image.alt, "media_key": image.media_key}
+        return stored
+
+    cached = await desk.cache.answer(key, compute)
+    image = Image(**cached["image"]) if cached.get("image") else None
+    return Outcome(cached["template"], cached["values"], image=image)
 
 
 def create_router() -> Router[Services]:

@@ -45,30 +45,46 @@ class HandoffStore:
         await self._values.put_all(documents, TTL_SECONDS)
 
     async def by_ticket(self, ticket: str) -> Handoff | None:
-        document = await self._values.get(key("ticket", ticket))
+        document = await self._get("ticket", ticket)
         return Handoff(**json.loads(document)) if document else None
 
     async def of_guest(self, guest: str) -> Handoff | None:
-        return await self._linked(key("guest", guest))
+        return await self._linked("guest", guest)
 
     async def of_staff(self, staff: str) -> Handoff | None:
-        return await self._linked(key("staff", staff))
+        return await self._linked("staff", staff)
 
     async def close(self, handoff: Handoff) -> None:
         # A guest and a staff member have one open handoff at most: their links go with it.
-        links = [key("guest", handoff.guest)]
+        names: list[tuple[Kind, str]] = [("ticket", handoff.ticket), ("guest", handoff.guest)]
         if handoff.staff is not None:
-            links.append(key("staff", handoff.staff))
-        await self._values.delete(key("ticket", handoff.ticket), *links)
+            names.append(("staff", handoff.staff))
+        await self._values.delete(*(key(kind, name) for kind, name in names))
+        await self._values.delete(*(legacy_key(kind, name) for kind, name in names))
 
-    async def _linked(self, link: str) -> Handoff | None:
-        ticket = await self._values.get(link)
+    async def _linked(self, kind: Kind, name: str) -> Handoff | None:
+        ticket = await self._get(kind, name)
         return await self.by_ticket(ticket) if ticket else None
 
+    async def _get(self, kind: Kind, name: str) -> str | None:
+        found = await self._values.get(key(kind, name))
+        return found if found is not None else await self._values.get(legacy_key(kind, name))
 
-def key(kind: Literal["guest", "ticket", "staff"], name: str) -> str:
+
+Kind = Literal["guest", "ticket", "staff"]
+
+
+def key(kind: Kind, name: str) -> str:
     """The store's Redis keys: a guest conversation's request for a person and who took it over
-    (``guest``, under the conversation's hash tag), a request by its short ticket id as staff
-    buttons name it (``ticket``), and the guest conversation a staff member took over in one of
-    their conversations (``staff``)."""
+    (``guest``), a request by its short ticket id as staff buttons name it (``ticket``), and the
+    guest conversation a staff member took over in one of their conversations (``staff``).
+
+    All share the ``{handoff}`` hash tag: ``save`` writes them together, which a Redis Cluster
+    does only within one slot (handoffs are few, one slot holds them all)."""
+    return f"{PREFIX}:handoff:{{handoff}}:{kind}:{name}"
+
+
+def legacy_key(kind: Kind, name: str) -> str:
+    """Where handoffs opened before the ``{handoff}`` tag are kept: read until they expire
+    (``TTL_SECONDS`` after their last change), never written."""
     return f"{PREFIX}:handoff:{{{name}}}" if kind == "guest" else f"{PREFIX}:handoff:{kind}:{name}"

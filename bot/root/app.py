@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode
 
 import actions.booking.conversation
 import actions.faq.conversation
@@ -39,7 +40,7 @@ from actions.booking.upkeep import booking_jobs
 from actions.faq.conversation import Faq
 from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
-from actions.forecasts.cache import AnswerCache
+from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import Registry
 from actions.handoff.desk import HandoffDesk, Relay
@@ -88,8 +89,12 @@ from bot.steps.sessions import LoadSession
 from bot.steps.understanding import Understand
 from bot.stores import migrations
 from bot.stores.bundle import RedisClients, Stores, build_stores
+from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.database import Database, sqlite_url
+from bot.stores.health import RedisHealthMetrics
 from bot.stores.private import private_directory
+from bot.stores.redis import CLUSTER_HANDSHAKE, OutageRidingCluster, OutageRidingRedis
+from bot.stores.redis_url import RedisTarget, parse_redis_url
 from channels.checkout import CheckoutPages
 from channels.edges import edge_middleware
 from channels.media import MediaRoutes
@@ -133,6 +138,8 @@ class Runtime:
     jobs_redis: Redis | None
     outboxes: dict[str, DurableOutbox]
     """The provider channels' durable outboxes, by channel, when the job queue is durable."""
+    cache: Cache
+    redis_health: RedisHealthMetrics
 
 
 def default_router() -> Router[Services]:
@@ -191,8 +198,9 @@ def build_runtime(
         secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
     )
     media = MediaLibrary(stores.media, settings.base_url)
+    cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
     jobs, jobs_redis = job_queue(settings, metrics.loops)
-    forecasts = forecast_desk(settings, database, stores, metrics, renderer, jobs)
+    forecasts = forecast_desk(settings, database, cache, renderer, jobs)
     payments, refunds = build_payments(
         settings, database, reservations, checkout, notifier, metrics
     )
@@ -251,14 +259,15 @@ def build_runtime(
         jobs=jobs,
         jobs_redis=jobs_redis,
         outboxes=outboxes,
+        cache=cache,
+        redis_health=RedisHealthMetrics(metrics.registry),
     )
 
 
 def forecast_desk(
     settings: Settings,
     database: Database,
-    stores: Stores,
-    metrics: Metrics,
+    cache: Cache,
     renderer: Renderer,
     jobs: JobQueue,
 ) -> ForecastDesk:
@@ -271,7 +280,7 @@ def forecast_desk(
         database,
         Registry(settings.forecast_model_directory),
         settings.pricing_dir,
-        AnswerCache(stores.forecast_answers, metrics.registry, settings.forecast.cache_seconds),
+        AnswerCache(cache, forecast_kind(settings.forecast.cache_seconds)),
         words,
         settings.default_property,
         lambda: jobs.enqueue("train_forecast_models"),
@@ -279,11 +288,15 @@ def forecast_desk(
 
 
 def redis_clients(settings: Settings) -> RedisClients | None:
-    """The clients when Redis is configured; their pools make a caller wait for a free
-    connection rather than fail."""
+    """The clients when Redis is configured: a single server's or a cluster's, both riding out
+    an outage of up to ``redis_outage_seconds`` (a restart, a failover) by retrying."""
     url = settings.redis_url
     if url is None:
         return None
+    target = parse_redis_url(url)
+    if target.cluster:
+        return RedisClients(url, cluster_client(target, settings), cluster_client(target, settings))
+    # Pools make a caller wait for a free connection rather than fail.
     pools = [
         BlockingConnectionPool.from_url(
             url,
@@ -292,7 +305,24 @@ def redis_clients(settings: Settings) -> RedisClients | None:
         )
         for _ in range(2)
     ]
-    return RedisClients(url, Redis(connection_pool=pools[0]), Redis(connection_pool=pools[1]))
+    outage = settings.redis_outage_seconds
+    return RedisClients(
+        url,
+        OutageRidingRedis(connection_pool=pools[0], outage_seconds=outage),
+        OutageRidingRedis(connection_pool=pools[1], outage_seconds=outage),
+    )
+
+
+def cluster_client(target: RedisTarget, settings: Settings) -> OutageRidingCluster:
+    return OutageRidingCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        max_connections=settings.redis_max_connections,
+        outage_seconds=settings.redis_outage_seconds,
+        **CLUSTER_HANDSHAKE,
+    )
 
 
 def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
@@ -392,7 +422,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         networks(settings.ops_networks),
     )
     app.router.add_get("/readyz", ops.guard(readyz))
-    app.router.add_get("/metrics", ops.guard(make_aiohttp_handler(runtime.metrics.registry)))
+    app.router.add_get("/metrics", ops.guard(metrics_handler(runtime)))
     widget = WebChannel(
         runtime.engine,
         runtime.renderer,
@@ -423,6 +453,22 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     ).mount(app)
     app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
     return app
+
+
+def metrics_handler(runtime: Runtime) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Prometheus' handler, after a fresh look at the Redis nodes (a failed look leaves the last
+    figures and is logged: the other metrics still answer)."""
+    render = make_aiohttp_handler(runtime.metrics.registry)
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        if runtime.redis is not None:
+            try:
+                await runtime.redis_health.refresh(runtime.redis.client)
+            except Exception:
+                log.exception("redis_health_failed")
+        return await render(request)
+
+    return metrics
 
 
 def handoff_desk(settings: Settings, stores: Stores, notifier: Notifier) -> HandoffDesk:

@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> None:
     payments_commands.add_parser(
         "reconcile", help="compare the ledger with the gateways; exit 1 on differences"
     )
+    cache = commands.add_parser("cache", help="the shared cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    cache_commands.add_parser(
+        "stats", help="hit ratio per kind (every worker's), keys and memory per Redis node (JSON)"
+    )
     telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
     telegram_commands.add_parser(
@@ -84,6 +89,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(_check(settings)))
     elif arguments.command == "payments":
         sys.exit(asyncio.run(_reconcile(settings)))
+    elif arguments.command == "cache":
+        if settings.redis_url is None:
+            sys.exit(
+                "rsv360 cache stats: set RSV_REDIS_URL (without it each server keeps its cache "
+                "in its own process: read its /metrics)"
+            )
+        print(json.dumps(asyncio.run(_cache_stats(settings)), indent=2))
     elif arguments.command == "telegram":
         if settings.telegram.token is None:
             sys.exit("rsv360 telegram: set RSV_TELEGRAM_TOKEN first")
@@ -203,6 +215,32 @@ async def _reconcile(settings: Settings) -> int:
         )
     print(f"{len(differences)} difference(s) (amounts in minor units: ledger/gateway)")
     return 1 if differences else 0
+
+
+async def _cache_stats(settings: Settings) -> dict[str, object]:
+    from dataclasses import asdict
+
+    from actions.forecasts.cache import forecast_kind
+    from bot.root.app import redis_clients
+    from bot.stores.cache import EVENTS, stats_key
+    from bot.stores.health import nodes
+    from bot.stores.redis import RedisCounterStore
+
+    redis = redis_clients(settings)
+    assert redis is not None
+    try:
+        kinds: dict[str, object] = {}
+        for kind in (forecast_kind().name,):
+            counts = await RedisCounterStore(redis.client).read(stats_key(kind))
+            lookups = counts["hit"] + counts["miss"]
+            kinds[kind] = {
+                **{event: counts[event] for event in EVENTS},
+                "hit_ratio": counts["hit"] / lookups if lookups else None,
+            }
+        found = [asdict(node) for node in await nodes(redis.client)]
+    finally:
+        await redis.close()
+    return {"kinds": kinds, "nodes": found}
 
 
 async def _check(settings: Settings) -> int:

@@ -23,6 +23,7 @@ from actions.payments.settings import (
     StripeSettings,
 )
 from bot.jobs.settings import JobsSettings
+from bot.stores.redis_url import parse_redis_url
 from channels.discord.settings import DiscordSettings
 from channels.slack.settings import SlackSettings
 from channels.telegram.settings import TelegramSettings
@@ -83,7 +84,15 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="redis:// URL for sessions, limits, dedupe and order; in-process when unset.",
+        description="redis:// URL for sessions, limits, dedupe and order, or "
+        "redis+cluster://host:port,host:port for a Redis Cluster; in-process when unset.",
+    )
+    redis_outage_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        description="How long a Redis command is retried through a restart or a cluster "
+        "failover before the turn fails.",
     )
 
     brand: str = Field("Pousada do Mar", description="Name the assistant introduces itself with.")
@@ -238,6 +247,13 @@ class Settings(BaseSettings):
     def _networks(cls, value: list[str]) -> list[str]:
         for cidr in value:
             ipaddress.ip_network(cidr, strict=False)  # a typo fails at start-up, not silently
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_redis_url(value)  # a malformed cluster URL fails at start-up, saying why
         return value
 
     @property

@@ -82,6 +82,16 @@ class ExposureLog(ABC):
         """Exposures per variant."""
 
 
+class CounterStore(ABC):
+    """Named counts under keys, shared by every process (kept until deleted)."""
+
+    @abstractmethod
+    async def add(self, key: str, name: str, amount: int = 1) -> None: ...
+
+    @abstractmethod
+    async def read(self, key: str) -> Counter[str]: ...
+
+
 class TurnTimeout(Exception):
     """The conversation stayed busy for longer than the bounded wait."""
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from bot.stores.base import (
     Clock,
     ConversationOrder,
+    CounterStore,
     ExposureLog,
     ListStore,
     MediaStore,
@@ -19,13 +20,16 @@ from bot.stores.base import (
 )
 from bot.stores.memory import (
     MemoryConversationOrder,
+    MemoryCounterStore,
     MemoryExposureLog,
     MemoryListStore,
     MemoryMediaStore,
     MemoryValueStore,
 )
 from bot.stores.redis import (
+    RedisClient,
     RedisConversationOrder,
+    RedisCounterStore,
     RedisExposureLog,
     RedisListStore,
     RedisMediaStore,
@@ -33,11 +37,13 @@ from bot.stores.redis import (
     RedisWakeups,
     redis_rate_limits,
 )
+from bot.stores.redis_url import RedisTarget, parse_redis_url
 
 # Bounds of the in-process stores that grow with traffic (an entry per update, button or push).
 MAX_REMEMBERED_UPDATES = 100_000
 MAX_SHORT_PAYLOADS = 100_000
 MAX_WAITING_CONVERSATIONS = 10_000
+MAX_CACHED_VALUES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +61,10 @@ class Stores:
     """Chats that refused the bot (``bot.outbound.delivery``)."""
     handoffs: ValueStore
     """Open handoffs and who took them (``actions.handoff.store``)."""
-    forecast_answers: ValueStore
-    """Staff forecast answers (``actions.forecasts.cache``)."""
+    cache: ValueStore
+    """Cached values of every kind: staff forecast answers … (``bot.stores.cache``)."""
+    cache_counts: CounterStore
+    """What the cache did, per kind, summed over every process (``bot.stores.cache``)."""
     pending_replies: ListStore
     """Replies waiting for a conversation to connect (``bot.outbound.proactive``)."""
     media: MediaStore
@@ -75,10 +83,15 @@ class Stores:
 @dataclass(frozen=True, slots=True)
 class RedisClients:
     url: str
-    client: Redis
-    waits: Redis
+    """A single server's or a cluster's (``bot.stores.redis_url``)."""
+    client: RedisClient
+    waits: RedisClient
     """Serves the conversation order's blocking BLPOPs: a pool of their own keeps waiters from
     taking every connection that a holder needs to hand over its turn."""
+
+    @property
+    def target(self) -> RedisTarget:
+        return parse_redis_url(self.url)
 
     async def ping(self) -> None:
         await self.client.ping()
@@ -102,7 +115,8 @@ def build_stores(
             payloads=MemoryValueStore(clock, MAX_SHORT_PAYLOADS),
             unreachable=MemoryValueStore(clock),
             handoffs=MemoryValueStore(clock),
-            forecast_answers=MemoryValueStore(clock),
+            cache=MemoryValueStore(clock, MAX_CACHED_VALUES),
+            cache_counts=MemoryCounterStore(),
             pending_replies=MemoryListStore(clock, MAX_WAITING_CONVERSATIONS),
             media=MemoryMediaStore(clock),
             exposures=MemoryExposureLog(),
@@ -117,13 +131,16 @@ def build_stores(
         payloads=values,
         unreachable=values,
         handoffs=values,
-        forecast_answers=values,
+        cache=values,
+        cache_counts=RedisCounterStore(redis.client),
         pending_replies=RedisListStore(redis.client),
         media=RedisMediaStore(redis.client),
         exposures=RedisExposureLog(redis.client),
         order=RedisConversationOrder(
             redis.client, order_lease_seconds, order_max_wait_seconds, redis.waits
         ),
-        rate_limits=redis_rate_limits(redis.url, redis.client.connection_pool),
+        rate_limits=redis_rate_limits(
+            redis.target, redis.client.connection_pool if isinstance(redis.client, Redis) else None
+        ),
         wakeups=RedisWakeups(redis.client),
     )

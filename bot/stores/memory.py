@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from bot.stores.base import (
     Clock,
     ConversationOrder,
+    CounterStore,
     ExposureLog,
     ListStore,
     Media,
@@ -86,6 +87,17 @@ class MemoryExposureLog(ExposureLog):
 
     async def counts(self, experiment: str) -> Counter[str]:
         return Counter(self._counts.get(experiment, Counter()))
+
+
+class MemoryCounterStore(CounterStore):
+    def __init__(self) -> None:
+        self._counts: dict[str, Counter[str]] = {}
+
+    async def add(self, key: str, name: str, amount: int = 1) -> None:
+        self._counts.setdefault(key, Counter())[name] += amount
+
+    async def read(self, key: str) -> Counter[str]:
+        return Counter(self._counts.get(key, Counter()))
 
 
 class MemoryConversationOrder(ConversationOrder):

@@ -16,13 +16,18 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from limits.aio.storage import RedisStorage, Storage
-from redis.asyncio import ConnectionPool, Redis
+import structlog
+from limits.aio.storage import RedisClusterStorage, RedisStorage, Storage
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
+from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.core.types import Address
 from bot.stores import keys
 from bot.stores.base import (
     ConversationOrder,
+    CounterStore,
     ExposureLog,
     ListStore,
     Media,
@@ -31,13 +36,46 @@ from bot.stores.base import (
     ValueStore,
     Wakeups,
 )
+from bot.stores.redis_url import RedisTarget
+
+log = structlog.get_logger("rsv360.redis")
+
+RedisClient = Redis | RedisCluster
+"""One server or a cluster: the stores use only commands that both serve, on keys that a
+cluster can route (every key a script touches shares the first one's hash tag)."""
+
+# Several keys, one slot (a cluster refuses more): each written with the TTL in ARGV[1].
+_PUT_ALL = """
+for index, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[index + 1], 'EX', ARGV[1])
+end
+"""
+
+_PUSH = """
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
+
+_TAKE = """
+local values = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return values
+"""
+
+_PUT_MEDIA = """
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'type', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+"""
 
 
 class RedisValueStore(ValueStore):
-    """Plain string keys: ``SET … EX``, ``SET … NX EX``, one ``MULTI`` for ``put_all``."""
+    """Plain string keys: ``SET … EX``, ``SET … NX EX``, one script for ``put_all`` (whose keys
+    share a hash tag, as one slot is all a cluster lets a script touch)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
+        self._put_all = redis.register_script(_PUT_ALL)
 
     async def get(self, key: str) -> str | None:
         return _text_or_none(await self._redis.get(key))
@@ -49,49 +87,40 @@ class RedisValueStore(ValueStore):
         return bool(await self._redis.set(key, value, nx=True, ex=ttl_seconds))
 
     async def put_all(self, values: Mapping[str, str], ttl_seconds: int) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key, value in values.items():
-                pipe.set(key, value, ex=ttl_seconds)
-            await pipe.execute()
+        if values:
+            await self._put_all(keys=list(values), args=[ttl_seconds, *values.values()])
 
     async def delete(self, *keys: str) -> None:
         await self._redis.delete(*keys)
 
 
 class RedisListStore(ListStore):
-    """A Redis list per key: RPUSH, LTRIM to the newest, EXPIRE; taken in one MULTI."""
+    """A Redis list per key: RPUSH, LTRIM to the newest, EXPIRE; taken by LRANGE and DEL. Each
+    is one script on one key, so it is atomic on a cluster too."""
 
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
+    def __init__(self, redis: RedisClient) -> None:
+        self._push = redis.register_script(_PUSH)
+        self._take = redis.register_script(_TAKE)
 
     async def push(self, key: str, values: Sequence[str], keep: int, ttl_seconds: int) -> None:
         if not values:
             return  # RPUSH refuses an empty push
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *values)
-            pipe.ltrim(key, -keep, -1)
-            pipe.expire(key, ttl_seconds)
-            await pipe.execute()
+        await self._push(keys=[key], args=[keep, ttl_seconds, *values])
 
     async def take(self, key: str) -> list[str]:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.lrange(key, 0, -1)
-            pipe.delete(key)
-            values, _ = await pipe.execute()
+        values = await self._take(keys=[key])
         return [_text(value) for value in values]
 
 
 class RedisMediaStore(MediaStore):
     """A hash per picture (``data``, ``type``) under ``keys.media``."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
+        self._put = redis.register_script(_PUT_MEDIA)
 
     async def put(self, key: str, media: Media, ttl_seconds: int) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.media(key), mapping={"data": media.data, "type": media.content_type})
-            pipe.expire(keys.media(key), ttl_seconds)
-            await pipe.execute()
+        await self._put(keys=[keys.media(key)], args=[media.data, media.content_type, ttl_seconds])
 
     async def get(self, key: str) -> Media | None:
         data, content_type = await self._redis.hmget(keys.media(key), ["data", "type"])
@@ -103,12 +132,13 @@ class RedisMediaStore(MediaStore):
 class RedisExposureLog(ExposureLog):
     """A capped stream of exposures for analysis, plus counters per variant."""
 
-    def __init__(self, redis: Redis, max_events: int = 1_000_000) -> None:
+    def __init__(self, redis: RedisClient, max_events: int = 1_000_000) -> None:
         self._redis = redis
         self._max_events = max_events
 
     async def record(self, experiment: str, variant: str, subject: str) -> None:
         event = {"experiment": experiment, "variant": variant, "subject": subject}
+        # Two keys in two slots: a plain pipeline, which a cluster splits by node.
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xadd(
                 keys.EXPOSURES,
@@ -122,6 +152,20 @@ class RedisExposureLog(ExposureLog):
     async def counts(self, experiment: str) -> Counter[str]:
         stored = await self._redis.hgetall(keys.exposure_counts(experiment))
         return Counter({_text(variant): int(count) for variant, count in stored.items()})
+
+
+class RedisCounterStore(CounterStore):
+    """A hash per key: HINCRBY, HGETALL (one key each, any slot)."""
+
+    def __init__(self, redis: RedisClient) -> None:
+        self._redis = redis
+
+    async def add(self, key: str, name: str, amount: int = 1) -> None:
+        await self._redis.hincrby(key, name, amount)
+
+    async def read(self, key: str) -> Counter[str]:
+        stored = await self._redis.hgetall(key)
+        return Counter({_text(name): int(count) for name, count in stored.items()})
 
 
 # Conversation order (docs/architecture.md, "Conversation order across processes"): a FIFO
@@ -177,10 +221,10 @@ return 0
 class RedisConversationOrder(ConversationOrder):
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         lease_seconds: float,
         max_wait_seconds: float,
-        waits: Redis | None = None,
+        waits: RedisClient | None = None,
     ) -> None:
         """``waits`` serves the blocking BLPOPs: a pool of their own keeps waiters from taking
         every connection that a holder needs to hand over its turn."""
@@ -247,30 +291,158 @@ class RedisConversationOrder(ConversationOrder):
 
 
 class RedisWakeups(Wakeups):
-    """Redis pub/sub on ``keys.WEB_WAKEUPS``; a message is ``channel:conversation_id``."""
+    """Redis pub/sub on ``keys.WEB_WAKEUPS``; a message is ``channel:conversation_id``.
 
-    def __init__(self, redis: Redis) -> None:
+    On a cluster it is sharded pub/sub (SPUBLISH, SSUBSCRIBE): the channel lives on the shard
+    that owns its slot, instead of every message being broadcast to every node. redis-py's
+    cluster pub/sub moves the subscription to the new primary after a failover; a message
+    published while it moves is lost, as one published during a restart is on one server
+    (the replies wait in the shared queue and the next hello flushes them).
+    """
+
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def publish(self, address: Address) -> None:
-        await self._redis.publish(keys.WEB_WAKEUPS, f"{address.channel}:{address.conversation_id}")
+        message = f"{address.channel}:{address.conversation_id}"
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.spublish(keys.WEB_WAKEUPS, message)
+        else:
+            await self._redis.publish(keys.WEB_WAKEUPS, message)
 
     async def listen(self, ready: asyncio.Event) -> AsyncIterator[Address]:
+        if isinstance(self._redis, RedisCluster):
+            # The channel's shard comes from the slot map: read afresh, since listening
+            # starts again after a failover, which this client may not have noticed yet.
+            await self._redis.initialize()
+            await self._redis.nodes_manager.initialize()
+            sharded = self._redis.pubsub()
+            try:
+                await sharded.ssubscribe(keys.WEB_WAKEUPS)
+                ready.set()
+                while True:
+                    found = await sharded.get_sharded_message(timeout=1.0)
+                    if found is not None and found["type"] == "smessage":
+                        yield _woken(found["data"])
+            finally:
+                await sharded.aclose()
         async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
             await pubsub.subscribe(keys.WEB_WAKEUPS)
             ready.set()
             async for message in pubsub.listen():
-                channel, _, conversation = message["data"].decode().partition(":")
-                yield Address(channel, conversation)
+                yield _woken(message["data"])
 
 
-def redis_rate_limits(redis_url: str, pool: ConnectionPool) -> Storage:
-    """The ``limits`` library's storage, on the bot's own connection pool."""
+def _woken(data: bytes | str) -> Address:
+    channel, _, conversation = _text(data).partition(":")
+    return Address(channel, conversation)
+
+
+def redis_rate_limits(target: RedisTarget, pool: ConnectionPool | None) -> Storage:
+    """The ``limits`` library's storage: on one server it shares the bot's connection pool, on a
+    cluster it is the library's cluster storage with a client of its own."""
+    if target.cluster:
+        credentials = {"username": target.username, "password": target.password}
+        options: dict[str, Any] = {k: v for k, v in credentials.items() if v is not None}
+        options.update(CLUSTER_HANDSHAKE)
+        if target.tls:
+            options["ssl"] = True
+        return RedisClusterStorage(
+            target.limits_uri(),
+            implementation="redispy",
+            key_prefix=keys.RATE_LIMIT_PREFIX,
+            **options,
+        )
     # limits types its options as scalars, but hands a connection_pool to redis-py as it is.
     shared: dict[str, Any] = {"connection_pool": pool}
     return RedisStorage(
-        "async+" + redis_url, implementation="redispy", key_prefix=keys.RATE_LIMIT_PREFIX, **shared
+        target.limits_uri(), implementation="redispy", key_prefix=keys.RATE_LIMIT_PREFIX, **shared
     )
+
+
+CLUSTER_HANDSHAKE: dict[str, Any] = {"driver_info": None}
+"""No ``CLIENT SETINFO`` on a new cluster connection: redis-py 8.1's asyncio cluster client
+sends it while a concurrent command may use the same half-open connection, and the command
+fails with ``'NoneType' object has no attribute 'writelines'`` (seen when 20 commands reach a
+node before its first connection is up)."""
+
+OUTAGE_ERRORS = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+"""What a cluster answers while a primary is down and its replica not yet promoted."""
+
+
+class RidesOutages:
+    """Retries a command through an outage (a restart, a failover) for up to
+    ``outage_seconds``, with pauses growing to half a second; mixed into redis-py's clients.
+
+    redis-py's cluster client retries at once and gives up after a few tries, long before a
+    replica is promoted (the cluster needs ``cluster-node-timeout`` to agree that the primary
+    failed). A turn that failed half-way (its hold written in the database, its session not
+    saved) would be retried by the guest and done twice; waiting lets the turns in flight
+    finish instead. Each outage is logged when it starts and ends, and counted in ``outages``.
+    """
+
+    outage_seconds: float = 10.0
+    outages: Outages
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + self.outage_seconds
+        pause = 0.05
+        while True:
+            try:
+                result = await super().execute_command(*args, **kwargs)  # type: ignore[misc]
+            except OUTAGE_ERRORS as error:
+                if "target_nodes" in kwargs or time.monotonic() + pause > deadline:
+                    raise  # a command for one named node is about that node: no other will do
+                self.outages.failing(error)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+                continue
+            self.outages.answering()
+            return result
+
+
+class OutageRidingRedis(RidesOutages, Redis):  # type: ignore[misc]  # redis-py's own mixins clash
+    def __init__(self, *args: Any, outage_seconds: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outage_seconds = outage_seconds
+        self.outages = Outages()
+
+
+class OutageRidingCluster(RidesOutages, RedisCluster):  # type: ignore[misc]
+    def __init__(self, *args: Any, outage_seconds: float = 10.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outage_seconds = outage_seconds
+        self.outages = Outages()
+
+
+class Outages:
+    """Redis outages that the client rode out: counted, and logged as they start and end."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.retries = 0
+        self.seconds = 0.0
+        self._since: float | None = None
+
+    def failing(self, error: BaseException) -> None:
+        self.retries += 1
+        if self._since is None:
+            self._since = time.monotonic()
+            self.started += 1
+            log.warning("redis_unavailable", error=type(error).__name__, detail=str(error))
+
+    def answering(self) -> None:
+        if self._since is not None:
+            lasted = time.monotonic() - self._since
+            self._since = None
+            self.seconds += lasted
+            log.warning("redis_recovered", seconds=round(lasted, 3), retries=self.retries)
 
 
 def _text(value: bytes | str) -> str:

@@ -26,12 +26,15 @@ SERVICES = ("redis", "postgres", "browser")
 """The markers, as declared in pyproject.toml."""
 BY_FIXTURE = {
     "redis": "redis",
+    "redis_cluster": "redis",
+    "cluster_servers": "redis",
+    "redis_node": "redis",
     "postgresql": "postgres",
     "browser": "browser",
     "chromium": "browser",
 }
 """Fixtures that are a service: a test using one, directly or through another fixture, needs it."""
-BY_PARAMETER = {"redis": "redis", "postgresql": "postgres"}
+BY_PARAMETER = {"redis": "redis", "cluster": "redis", "postgresql": "postgres"}
 """Backend parameters (``backend_settings``, ``database``, ``shop_database``, ...): the run of
 a test on that backend needs the service; its run on the in-process one does not."""
 

@@ -108,9 +108,11 @@ async def test_answers_are_cached_per_version_and_counted(runtime: Runtime) -> N
     first = await ask(runtime, "which bookings this week are likely to cancel?", "en")
     second = await ask(runtime, "which bookings this week are likely to cancel?", "en")
     assert second == first
-    assert registry.get_sample_value("rsv_forecast_cache_total", {"result": "miss"}) == 1
-    assert registry.get_sample_value("rsv_forecast_cache_total", {"result": "hit"}) == 1
-    assert registry.get_sample_value("rsv_forecast_cache_hit_ratio") == 0.5
+    events = "rsv_cache_events_total"
+    assert registry.get_sample_value(events, {"kind": "forecast", "event": "miss"}) == 1
+    assert registry.get_sample_value(events, {"kind": "forecast", "event": "computed"}) == 1
+    assert registry.get_sample_value(events, {"kind": "forecast", "event": "hit"}) == 1
+    assert registry.get_sample_value("rsv_cache_hit_ratio", {"kind": "forecast"}) == 0.5
     other_language = await ask(runtime, "¿qué reservas de esta semana pueden cancelarse?", "es")
     assert other_language.image != first.image
 

@@ -97,7 +97,10 @@ def turns_then_stop():
         os.kill(os.getpid(), signal.SIGINT)  # run_app stops gracefully
 
 threading.Thread(target=turns_then_stop, daemon=True).start()
-main(["serve"])
+try:
+    main(["serve"])
+except SystemExit as stopped:
+    assert stopped.code == 0, stopped.code
 print(json.dumps(found))
 """
 

@@ -6,42 +6,59 @@ import asyncio
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from bot.stores import keys
 from bot.stores.base import ConversationOrder, TurnTimeout
 from bot.stores.memory import MemoryConversationOrder
 from bot.stores.redis import RedisConversationOrder
+from tests.support.redis_servers import RedisClusterServers
 from tests.support.services import REDIS_URL
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def make_order(
-    request: pytest.FixtureRequest, redis: Redis
-) -> AsyncIterator[Callable[..., ConversationOrder]]:
-    """Order factories; on Redis each instance has its own client, like separate processes."""
-    clients: list[Redis] = []
+class OrderFactory:
+    """Makes order instances; on Redis and on the Redis Cluster each has its own client, like
+    separate processes. ``peek`` is a client of the same backend for the tests to look in."""
 
-    def make(lease: float = 5.0, max_wait: float = 5.0) -> ConversationOrder:
-        if request.param == "memory":
-            return shared_memory.setdefault(max_wait, MemoryConversationOrder(max_wait))
-        client = Redis.from_url(REDIS_URL)
-        clients.append(client)
-        return RedisConversationOrder(client, lease_seconds=lease, max_wait_seconds=max_wait)
+    def __init__(self, backend: str, servers: RedisClusterServers | None) -> None:
+        self.backend = backend
+        self.servers = servers
+        self.clients: list[Redis | RedisCluster] = []
+        self.shared_memory: dict[float, MemoryConversationOrder] = {}
+        self.peek = self._client() if backend != "memory" else None
 
-    shared_memory: dict[float, MemoryConversationOrder] = {}
-    yield make
-    for client in clients:
+    def __call__(self, lease: float = 5.0, max_wait: float = 5.0) -> ConversationOrder:
+        if self.backend == "memory":
+            return self.shared_memory.setdefault(max_wait, MemoryConversationOrder(max_wait))
+        return RedisConversationOrder(
+            self._client(), lease_seconds=lease, max_wait_seconds=max_wait
+        )
+
+    def _client(self) -> Redis | RedisCluster:
+        client = self.servers.client() if self.servers is not None else Redis.from_url(REDIS_URL)
+        self.clients.append(client)
+        return client
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
+async def make_order(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[OrderFactory]:
+    """Order factories in process, on Redis and on the Redis Cluster (emptied first)."""
+    servers: RedisClusterServers | None = None
+    if request.param == "cluster":
+        servers = request.getfixturevalue("cluster_servers")
+        await servers.wait_until_ok()
+        await servers.flush()
+    factory = OrderFactory(request.param, servers)
+    yield factory
+    for client in factory.clients:
         await client.aclose()
 
 
-async def test_turns_run_one_at_a_time_in_arrival_order(
-    make_order: Callable[..., ConversationOrder], redis: Redis
-) -> None:
+async def test_turns_run_one_at_a_time_in_arrival_order(make_order: OrderFactory) -> None:
     instances = [make_order(), make_order()]
     handled: list[int] = []
     running = 0
@@ -65,7 +82,7 @@ async def test_turns_run_one_at_a_time_in_arrival_order(
     await asyncio.wait_for(entered.wait(), 5)
     for index in range(1, 50):
         tasks.append(asyncio.create_task(one_turn(index)))
-        await _until_waiting(instances[0], redis, index)
+        await _until_waiting(make_order.peek, index)
     first_may_finish.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 20)
 
@@ -73,9 +90,9 @@ async def test_turns_run_one_at_a_time_in_arrival_order(
     assert most_running == 1
 
 
-async def _until_waiting(order: ConversationOrder, redis: Redis, waiting: int) -> None:
+async def _until_waiting(redis: Redis | RedisCluster | None, waiting: int) -> None:
     """Wait until ``waiting`` turns queue behind the holder, so that arrival order is known."""
-    if isinstance(order, MemoryConversationOrder):
+    if redis is None:
         await asyncio.sleep(0)  # the new turn runs first, up to the lock it then waits for
         return
     deadline = time.monotonic() + 5
@@ -87,7 +104,7 @@ async def _until_waiting(order: ConversationOrder, redis: Redis, waiting: int) -
 
 
 async def test_other_conversations_do_not_wait(
-    make_order: Callable[..., ConversationOrder],
+    make_order: OrderFactory,
 ) -> None:
     order = make_order()
     async with order.turn("web:busy"):
@@ -97,7 +114,7 @@ async def test_other_conversations_do_not_wait(
 
 
 async def test_a_turn_that_waits_too_long_is_refused_and_leaves_the_queue_working(
-    make_order: Callable[..., ConversationOrder],
+    make_order: OrderFactory,
 ) -> None:
     holder = impatient = make_order(max_wait=0.2)
     release = asyncio.Event()

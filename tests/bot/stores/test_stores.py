@@ -7,19 +7,22 @@ Redis keeps its own time, so "time passes" there by shortening every key's TTL b
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 import pytest
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
-from actions.forecasts.cache import AnswerCache
+from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.handoff.store import TAKEN, TTL_SECONDS, Handoff, HandoffStore
 from bot.steps.dedupe import DedupeStore
 from bot.stores.base import Media
 from bot.stores.bundle import RedisClients, Stores, build_stores
+from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.expiring import ExpiringMap
 from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
+from tests.support.redis_servers import RedisClusterServers
 from tests.support.services import REDIS_URL
 
 
@@ -37,7 +40,7 @@ class Backend:
 
     stores: Stores
     clock: FakeClock
-    redis: Redis | None
+    redis: Redis | RedisCluster | None
 
     async def pass_time(self, seconds: float) -> None:
         self.clock.now += seconds
@@ -57,17 +60,22 @@ class Backend:
             assert seconds - 1 <= await self.redis.ttl(key) <= seconds
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def backend(request: pytest.FixtureRequest) -> Backend:
-    """In process, then on Redis (the ``redis`` fixture, emptied and closed by it, only for that
-    run: one client serves the stores and the order's waits, which these tests never block)."""
+    """In process, on Redis (the ``redis`` fixture, emptied and closed by it, only for that run:
+    one client serves the stores and the order's waits, which these tests never block), and on
+    a 6-node Redis Cluster of the suite's own (``tests/support/redis_servers.py``)."""
     clock = FakeClock()
     if request.param == "memory":
         return Backend(build_stores(None, 5.0, 5.0, clock), clock, None)
-    redis: Redis = request.getfixturevalue("redis")
-    return Backend(
-        build_stores(RedisClients(REDIS_URL, redis, redis), 5.0, 5.0, clock), clock, redis
-    )
+    if request.param == "redis":
+        redis: Redis = request.getfixturevalue("redis")
+        clients = RedisClients(REDIS_URL, redis, redis)
+        return Backend(build_stores(clients, 5.0, 5.0, clock), clock, redis)
+    servers: RedisClusterServers = request.getfixturevalue("redis_cluster")
+    cluster: RedisCluster = request.getfixturevalue("redis_cluster_client")
+    clients = RedisClients(servers.url, cluster, cluster)
+    return Backend(build_stores(clients, 5.0, 5.0, clock), clock, cluster)
 
 
 # -- ValueStore ---------------------------------------------------------------------------------
@@ -116,20 +124,26 @@ async def test_of_concurrent_put_news_one_wins(backend: Backend) -> None:
     assert wins.count(True) == 1
 
 
+TOGETHER = ["{t}:a", "{t}:b", "{t}:c"]
+"""Keys written together share a hash tag: a cluster keeps them in one slot."""
+
+
 async def test_put_all_writes_every_value_with_the_ttl(backend: Backend) -> None:
     values = backend.stores.handoffs
-    await values.put_all({"a": "1", "b": "2"}, 60)
-    assert [await values.get(key) for key in "ab"] == ["1", "2"]
-    await backend.assert_ttl("b", 60)
+    await values.put_all(dict(zip(TOGETHER, "12", strict=False)), 60)
+    assert [await values.get(key) for key in TOGETHER[:2]] == ["1", "2"]
+    await backend.assert_ttl(TOGETHER[1], 60)
     await backend.pass_time(61)
-    assert [await values.get(key) for key in "ab"] == [None, None]
+    assert [await values.get(key) for key in TOGETHER[:2]] == [None, None]
 
 
-async def test_delete_removes_the_keys_it_names(backend: Backend) -> None:
+async def test_delete_removes_the_keys_it_names_in_any_slot(backend: Backend) -> None:
     values = backend.stores.unreachable
-    await values.put_all({"a": "1", "b": "2", "c": "3"}, 60)
-    await values.delete("a", "b", "never-written")
-    assert [await values.get(key) for key in "abc"] == [None, None, "3"]
+    await values.put_all(dict(zip(TOGETHER, "123", strict=True)), 60)
+    await values.put("elsewhere", "4", 60)
+    await values.delete(TOGETHER[0], "elsewhere", TOGETHER[1], "never-written")
+    assert [await values.get(key) for key in TOGETHER] == [None, None, "3"]
+    assert await values.get("elsewhere") is None
 
 
 # -- ListStore ----------------------------------------------------------------------------------
@@ -204,15 +218,29 @@ async def test_a_handoff_is_found_by_ticket_guest_and_staff_until_closed(
     assert await handoffs.by_ticket("T1") == taken
     assert await handoffs.of_staff("slack:team:u1") == taken
     for key in (
-        "rsv:handoff:ticket:T1",
-        "rsv:handoff:{web:guest}",
-        "rsv:handoff:staff:slack:team:u1",
+        "rsv:handoff:{handoff}:ticket:T1",
+        "rsv:handoff:{handoff}:guest:web:guest",
+        "rsv:handoff:{handoff}:staff:slack:team:u1",
     ):
         await backend.assert_ttl(key, TTL_SECONDS)
     await handoffs.close(taken)
     assert await handoffs.by_ticket("T1") is None
     assert await handoffs.of_guest("web:guest") is None
     assert await handoffs.of_staff("slack:team:u1") is None
+
+
+async def test_a_handoff_saved_under_the_old_keys_is_read_and_closed(backend: Backend) -> None:
+    taken = Handoff("T2", "web:old", "pt_BR", TAKEN, "slack:team:u2")
+    values = backend.stores.handoffs
+    await values.put("rsv:handoff:ticket:T2", json.dumps(asdict(taken)), TTL_SECONDS)
+    await values.put("rsv:handoff:{web:old}", "T2", TTL_SECONDS)
+    await values.put("rsv:handoff:staff:slack:team:u2", "T2", TTL_SECONDS)
+    handoffs = HandoffStore(values)
+    assert await handoffs.of_guest("web:old") == taken
+    assert await handoffs.of_staff("slack:team:u2") == taken
+    await handoffs.close(taken)
+    assert await handoffs.by_ticket("T2") is None
+    assert await values.get("rsv:handoff:{web:old}") is None
 
 
 async def test_a_forgotten_handoff_ends_by_itself(backend: Backend) -> None:
@@ -222,12 +250,27 @@ async def test_a_forgotten_handoff_ends_by_itself(backend: Backend) -> None:
     assert await handoffs.of_guest("web:guest") is None
 
 
-async def test_a_forecast_answer_is_cached_for_its_ttl(backend: Backend) -> None:
-    cache = AnswerCache(backend.stores.forecast_answers, CollectorRegistry(), ttl_seconds=900)
-    await cache.put("rsv:forecast:p:v1:2027-01:en", {"text": "full"})
-    assert await cache.get("rsv:forecast:p:v1:2027-01:en") == {"text": "full"}
+async def test_a_forecast_answer_is_cached_for_its_kinds_ttl(backend: Backend) -> None:
+    cache = Cache(
+        backend.stores.cache,
+        backend.stores.order,
+        backend.stores.cache_counts,
+        CacheMetrics(CollectorRegistry()),
+    )
+    answers = AnswerCache(cache, forecast_kind(900))
+    computed: list[int] = []
+
+    async def compute() -> dict[str, str]:
+        computed.append(1)
+        return {"text": f"answer {len(computed)}"}
+
+    assert await answers.answer("p:v1:2027-01:en", compute) == {"text": "answer 1"}
+    assert await answers.answer("p:v1:2027-01:en", compute) == {"text": "answer 1"}
+    await backend.assert_ttl("rsv:cache:forecast:p:v1:2027-01:en", 900)
     await backend.pass_time(901)
-    assert await cache.get("rsv:forecast:p:v1:2027-01:en") is None
+    assert await answers.answer("p:v1:2027-01:en", compute) == {"text": "answer 2"}
+    counts = await cache.counts("forecast")
+    assert (counts["hit"], counts["miss"], counts["computed"]) == (1, 2, 2)
 
 
 # -- the in-process bounds ----------------------------------------------------------------------
