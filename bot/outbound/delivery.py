@@ -116,6 +116,11 @@ class DeliveryQueue(Generic[T]):
         """Send one item at once (a reply), with the same retries; True when it was sent."""
         return await self._attempt(destination, item)
 
+    async def mark_unreachable(self, destination: str) -> None:
+        """The provider said later that the destination refuses messages (a status callback)."""
+        await self._unreachable.mark(self._key(destination))
+        self._metrics.deliveries.labels(self._channel, "unreachable").inc()
+
     async def reachable_again(self, destination: str) -> None:
         """The user wrote to the bot: whatever blocked it is over."""
         await self._unreachable.clear(self._key(destination))

@@ -1,5 +1,5 @@
-"""Telegram, Slack and Discord wired from settings: each channel whose credentials are set,
-with its paced delivery queue; one without them is simply off."""
+"""Telegram, Slack, Discord and WhatsApp wired from settings: each channel whose credentials
+are set, with its paced delivery queue; one without them is simply off."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
+from openai import AsyncOpenAI
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     async_default_handlers,
@@ -18,11 +19,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions.booking.conversation import deep_link
+from bot.core.locales import SUPPORTED_LOCALES
 from bot.core.payloads import PayloadStore
 from bot.core.types import Outcome
 from bot.outbound.delivery import DeliveryQueue, Pace, UnreachableStore
 from bot.root.secret import webhook_secret
-from bot.root.settings import Settings
+from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.steps.dedupe import DedupeStore
 from channels.discord.channel import CHANNEL as DISCORD
 from channels.discord.channel import DiscordChannel
@@ -33,6 +35,13 @@ from channels.slack.outbound import SlackSender
 from channels.telegram.channel import TelegramChannel
 from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import CHANNEL as TELEGRAM
+from channels.voice import Transcriber
+from channels.whatsapp.channel import WhatsAppChannel
+from channels.whatsapp.graph import GraphApi
+from channels.whatsapp.outbound import WhatsAppSender
+from channels.whatsapp.registration import CHANNEL as WHATSAPP
+from channels.whatsapp.templates import Templates
+from channels.whatsapp.window import ConversationWindow, SentNotices
 
 if TYPE_CHECKING:
     from bot.root.app import Runtime
@@ -65,7 +74,103 @@ def mount_provider_channels(app: web.Application, runtime: Runtime) -> dict[str,
         discord_.mount(app)
         runtime.notifier.register(DISCORD, discord_.deliver)
         mounted[DISCORD] = discord_
+    if settings.whatsapp.access_token is not None:
+        whatsapp = whatsapp_channel(runtime, payloads, unreachable)
+        whatsapp.mount(app)
+        runtime.notifier.register(WHATSAPP, whatsapp.deliver)
+        mounted[WHATSAPP] = whatsapp
     return mounted
+
+
+class WhatsAppIncomplete(ValueError):
+    """The access token is set but not everything else the channel needs."""
+
+
+def whatsapp_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> WhatsAppChannel:
+    settings = runtime.settings
+    section = settings.whatsapp
+    needed = {
+        "RSV_WHATSAPP_PHONE_NUMBER_ID": section.phone_number_id,
+        "RSV_WHATSAPP_APP_SECRET": section.app_secret,
+        "RSV_WHATSAPP_VERIFY_TOKEN": section.verify_token,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:  # half a channel would drop every message
+        raise WhatsAppIncomplete(f"the WhatsApp channel also needs {', '.join(missing)}")
+    assert section.access_token is not None
+    assert section.phone_number_id is not None
+    assert section.app_secret is not None
+    assert section.verify_token is not None
+    templates = Templates.load(section.templates_file, SUPPORTED_LOCALES, notice_exists)
+    graph = GraphApi(
+        section.api_url,
+        section.phone_number_id,
+        section.access_token.get_secret_value(),
+        section.timeout_seconds,
+    )
+    window = ConversationWindow(runtime.stores.sessions)
+    sent = SentNotices(runtime.stores.sessions)
+    renderer = runtime.renderer
+
+    def list_label(locale: str) -> str:
+        return renderer.render(Outcome("channels/whatsapp_list_button"), locale, "plain").text
+
+    sender = WhatsAppSender(
+        graph,
+        payloads,
+        runtime.media.store,
+        templates,
+        window,
+        sent,
+        list_label,
+        renderer.default_locale,
+    )
+    pace = Pace(
+        section.recipient_interval_seconds,
+        section.messages_per_second,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    queue = DeliveryQueue(WHATSAPP, sender.send, pace, runtime.metrics, unreachable)
+    return WhatsAppChannel(
+        runtime.engine,
+        renderer,
+        sender,
+        queue,
+        payloads,
+        runtime.roles,
+        DedupeStore(runtime.stores.dedupe),
+        window,
+        sent,
+        runtime.metrics,
+        app_secret=section.app_secret.get_secret_value(),
+        verify_token=section.verify_token.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+        deep_link=deep_link,
+        transcriber=transcriber(settings),
+        voice_max_bytes=settings.llm.voice_max_bytes,
+    )
+
+
+def notice_exists(template: str) -> bool:
+    return (PACKAGE_ROOT / "prompts" / f"{template}.j2").is_file()
+
+
+def transcriber(settings: Settings) -> Transcriber | None:
+    """Voice notes become text through the LLM endpoint, when one is configured."""
+    llm = settings.llm
+    if llm.base_url is None:
+        return None
+    client = AsyncOpenAI(
+        base_url=llm.base_url,
+        api_key=llm.api_key.get_secret_value(),
+        timeout=llm.transcription_timeout_seconds,
+        max_retries=1,
+    )
+    return Transcriber(
+        client, llm.transcription_model, llm.voice_max_seconds, llm.transcription_min_confidence
+    )
 
 
 def discord_channel(

@@ -25,6 +25,7 @@ from actions.payments.settings import (
 from channels.discord.settings import DiscordSettings
 from channels.slack.settings import SlackSettings
 from channels.telegram.settings import TelegramSettings
+from channels.whatsapp.settings import WhatsAppSettings
 from intents.settings import LlmSettings
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
     payment: PaymentSettings = PaymentSettings()
     stripe: StripeSettings = StripeSettings()
     mercadopago: MercadoPagoSettings = MercadoPagoSettings()
