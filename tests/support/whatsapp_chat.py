@@ -29,6 +29,7 @@ class WhatsApp:
     graph: FakeGraph
     channel: WhatsAppChannel
     runtime: Any
+    mercadopago: FakeMercadoPago
 
     async def post(self, document: Any, signature: str | None = None) -> int:
         body, headers = meta.signed_body(document)
@@ -113,7 +114,8 @@ async def open_whatsapp(
     runtime = build_runtime(settings, router=staff_router())
     client = await aiohttp_client(create_app(settings, runtime))
     try:
-        yield WhatsApp(client, graph, client.app[PROVIDER_CHANNELS]["whatsapp"], runtime)
+        channel = client.app[PROVIDER_CHANNELS]["whatsapp"]
+        yield WhatsApp(client, graph, channel, runtime, mercadopago)
     finally:
         await server.close()
         await mercadopago.close()
