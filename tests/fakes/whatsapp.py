@@ -291,7 +291,7 @@ def notification(
     }
     if messages:
         value["contacts"] = [
-            {"profile": {"name": "Ana"}, "wa_id": message["from"]} for message in messages
+            {"profile": {"name": "Ana"}, "wa_id": message.get("from")} for message in messages
         ]
         value["messages"] = list(messages)
     if statuses:

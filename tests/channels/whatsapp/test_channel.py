@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 import time_machine
+from aiohttp.test_utils import TestServer
 
 from bot.core.types import Address, Outcome
 from bot.root.settings import Settings
 from tests.fakes import whatsapp as meta
+from tests.fakes.transcription import FakeTranscription, Said
 from tests.support.raw_http import raw_post
 from tests.support.stays import in_portuguese, off_season_stay
 from tests.support.whatsapp_chat import GUEST, WhatsApp, open_whatsapp, texts
@@ -352,3 +354,67 @@ def status_count(whatsapp: WhatsApp, status: str, code: str) -> float:
         {"channel": "whatsapp", "status": status, "error_code": code},
     )
     return value or 0.0
+
+
+@pytest.fixture
+async def listening(
+    aiohttp_client: Any, make_settings: SettingsFactory
+) -> AsyncIterator[tuple[WhatsApp, FakeTranscription]]:
+    """WhatsApp with the LLM endpoint's transcription on its local fake."""
+    transcription = FakeTranscription()
+    server = TestServer(transcription.app())
+    await server.start_server()
+    llm = {"base_url": str(server.make_url("/v1")), "voice_max_bytes": 4096}
+    async with open_whatsapp(aiohttp_client, make_settings, llm=llm) as opened:
+        yield opened, transcription
+    await server.close()
+
+
+async def test_a_voice_note_is_transcribed_and_handled_as_text(
+    listening: tuple[WhatsApp, FakeTranscription],
+) -> None:
+    whatsapp, transcription = listening
+    transcription.scripts[b"OggS-hello"] = Said("oi, bom dia")
+    whatsapp.graph.incoming_media["media-voice-1"] = (b"OggS-hello", "audio/ogg; codecs=opus")
+    answered = await whatsapp.turn(meta.voice(GUEST, "media-voice-1"))
+    assert answered[0].text.startswith(("Olá", "Oi")), texts(answered)
+    assert transcription.received == [("whisper-1", b"OggS-hello")]
+
+
+async def test_an_unsure_transcription_says_what_was_understood_first(
+    listening: tuple[WhatsApp, FakeTranscription],
+) -> None:
+    whatsapp, transcription = listening
+    transcription.scripts[b"OggS-noisy"] = Said("qual a senha do wifi", confidence=0.3)
+    whatsapp.graph.incoming_media["media-voice-2"] = (b"OggS-noisy", "audio/ogg")
+    answered = await whatsapp.turn(meta.voice(GUEST, "media-voice-2"))
+    assert answered[0].text == 'Entendi: "qual a senha do wifi"'
+    assert any("wi-fi" in text.lower() for text in texts(answered[1:]))
+
+
+async def test_a_voice_note_too_long_unclear_or_too_large_is_answered_politely(
+    listening: tuple[WhatsApp, FakeTranscription],
+) -> None:
+    whatsapp, transcription = listening
+    transcription.scripts[b"OggS-speech"] = Said("uma história muito longa", seconds=600)
+    whatsapp.graph.incoming_media["long"] = (b"OggS-speech", "audio/ogg")
+    whatsapp.graph.incoming_media["garbled"] = (b"OggS-garbled", "audio/ogg")
+    whatsapp.graph.incoming_media["large"] = (b"O" * 5000, "audio/ogg")
+    too_long = "Esse áudio é longo demais para mim. Pode mandar um mais curto ou escrever?"
+    assert texts(await whatsapp.turn(meta.voice(GUEST, "long"))) == [too_long]
+    assert texts(await whatsapp.turn(meta.voice(GUEST, "garbled"))) == [
+        "Desculpe, não consegui entender o áudio. Pode escrever, por favor?"
+    ]
+    assert texts(await whatsapp.turn(meta.voice(GUEST, "large"))) == [too_long]
+    assert len(transcription.received) == 2, "a note over the size limit is never sent"
+
+
+async def test_without_an_endpoint_a_voice_note_gets_a_request_to_type(whatsapp: WhatsApp) -> None:
+    whatsapp.graph.incoming_media["media-voice-3"] = (b"OggS", "audio/ogg")
+    assert texts(await whatsapp.turn(meta.voice(GUEST, "media-voice-3"))) == [
+        "Ainda não consigo ouvir áudios por aqui. Pode escrever para mim, por favor?"
+    ]
+    english = await whatsapp.turn(meta.voice("14155550100", "media-voice-3"), "14155550100")
+    assert texts(english) == [
+        "I can't listen to voice messages here yet. Could you type it for me, please?"
+    ]
