@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.edge.json_body import MalformedJson, json_object
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MessageKind = Literal["text", "reply", "location", "image", "voice", "other"]
@@ -143,9 +144,8 @@ class _Notification(_Loose):
 
 def parse_notification(body: bytes) -> Notification:
     try:
-        document = json.loads(body)
-        notification = _Notification.model_validate(document)
-    except (ValueError, ValidationError) as error:  # JSONDecodeError and UnicodeError included
+        notification = _Notification.model_validate(json_object(body))
+    except (MalformedJson, ValidationError) as error:
         raise MalformedNotification(type(error).__name__) from None
     values = [
         change.value
