@@ -1,7 +1,9 @@
 """Voice notes as text: the OpenAI-compatible endpoint's ``/audio/transcriptions``.
 
-A channel that receives a voice note (WhatsApp audio, Telegram voice) downloads it within the
-size limit and asks ``Transcriber.transcribe``. The answer is the text and whether the endpoint
+A channel that receives a voice note (WhatsApp audio, Telegram voice) hands ``heard`` how to
+fetch it (within the size limit, else ``VoiceTooLarge``) and how to tell the guest something;
+``heard`` asks ``Transcriber.transcribe`` and answers for every way it can go wrong, the same
+on every channel. The answer is the text and whether the endpoint
 was confident (the mean of the segments' ``avg_logprob``, as a probability): when it was not,
 the channel says what it understood before answering. A note longer than the limit or with
 nothing understood raises ``VoiceRefused``; the endpoint's own failures raise ``OpenAIError``.
@@ -10,10 +12,14 @@ nothing understood raises ``VoiceRefused``; the endpoint's own failures raise ``
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import structlog
 from openai import AsyncOpenAI
+
+log = structlog.get_logger("rsv360.voice")
 
 RefusalReason = Literal["too_long", "unclear"]
 
@@ -22,6 +28,16 @@ class VoiceRefused(Exception):
     def __init__(self, reason: RefusalReason) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class VoiceTooLarge(Exception):
+    """The note is over the size or duration limit; it was not (fully) downloaded."""
+
+
+Fetch = Callable[[], Awaitable[tuple[bytes, str]]]
+"""Downloads the note: its bytes and content type."""
+Say = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+"""Tells the guest a template (``channels/voice_…``) with its values, in their language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +75,27 @@ class Transcriber:
             else 1.0
         )
         return Transcript(text, confidence, confidence >= self._min_confidence)
+
+
+async def heard(
+    transcriber: Transcriber | None, fetch: Fetch, say: Say, channel: str
+) -> str | None:
+    """The voice note's text, to handle as if typed; None when the guest was told why not."""
+    if transcriber is None:
+        await say("channels/voice_unavailable", {})
+        return None
+    try:
+        transcript = await transcriber.transcribe(*await fetch())
+    except VoiceTooLarge:
+        await say("channels/voice_too_long", {})
+        return None
+    except VoiceRefused as refused:
+        await say(f"channels/voice_{refused.reason}", {})
+        return None
+    except Exception as error:  # the provider's download or the endpoint: the guest can type
+        log.warning("voice_note_failed", channel=channel, error=type(error).__name__)
+        await say("channels/voice_unclear", {})
+        return None
+    if not transcript.confident:
+        await say("channels/voice_understood", {"text": transcript.text})
+    return transcript.text

@@ -266,4 +266,7 @@ def telegram_channel(
         runtime.roles,
         max_text_chars=settings.max_text_chars,
         deep_link=deep_link,
+        transcriber=transcriber(settings),
+        voice_max_bytes=settings.llm.voice_max_bytes,
+        voice_max_seconds=settings.llm.voice_max_seconds,
     )

@@ -23,7 +23,6 @@ from typing import Any
 
 import structlog
 from aiohttp import ClientError, web
-from openai import OpenAIError
 
 from bot.core.engine import Engine
 from bot.core.observability import Metrics, pseudonym
@@ -36,7 +35,7 @@ from bot.outbound.delivery import DeliveryQueue
 from bot.steps.dedupe import DedupeStore
 from channels.background import MAX_IN_FLIGHT
 from channels.provider import Answer, Inbound, ProviderChannel
-from channels.voice import Transcriber, VoiceRefused
+from channels.voice import Transcriber, VoiceTooLarge, heard
 from channels.whatsapp.graph import GraphError, MediaTooLarge
 from channels.whatsapp.outbound import OUTSIDE_WINDOW_CODE, UNDELIVERABLE_CODES, WhatsAppSender
 from channels.whatsapp.registration import CHANNEL, WEBHOOK_PATH, linked_property
@@ -171,27 +170,19 @@ class WhatsAppChannel(ProviderChannel):
 
     async def _transcribed(self, message: IncomingMessage, hint: str | None) -> str | None:
         """The voice note's text; None when the guest was told why there is none."""
-        if self._transcriber is None:
-            await self._say(message.sender, "channels/voice_unavailable", hint)
-            return None
-        try:
-            audio, content_type = await self.sender.graph.download(
-                message.media_id or "", self._voice_max_bytes
-            )
-            transcript = await self._transcriber.transcribe(audio, content_type)
-        except (MediaTooLarge, VoiceRefused) as refused:
-            reason = refused.reason if isinstance(refused, VoiceRefused) else "too_long"
-            await self._say(message.sender, f"channels/voice_{reason}", hint)
-            return None
-        except (OpenAIError, GraphError, ClientError, TimeoutError) as error:
-            log.warning("whatsapp_voice_failed", error=type(error).__name__)
-            await self._say(message.sender, "channels/voice_unclear", hint)
-            return None
-        if not transcript.confident:
-            await self._say(
-                message.sender, "channels/voice_understood", hint, {"text": transcript.text}
-            )
-        return transcript.text
+
+        async def fetch() -> tuple[bytes, str]:
+            try:
+                return await self.sender.graph.download(
+                    message.media_id or "", self._voice_max_bytes
+                )
+            except MediaTooLarge:
+                raise VoiceTooLarge() from None
+
+        async def say(template: str, values: Mapping[str, Any]) -> None:
+            await self._say(message.sender, template, hint, values)
+
+        return await heard(self._transcriber, fetch, say, CHANNEL)
 
     async def _status(self, status: StatusUpdate) -> None:
         code = str(status.error_codes[0]) if status.error_codes else ""
