@@ -379,8 +379,9 @@ async def test_a_voice_message_is_transcribed_and_answered_as_text(
         llm={"base_url": str(servers[1].make_url("/v1")), "voice_max_seconds": 30},
     )
     app = create_app(settings, build_runtime(settings, router=staff_router()))
-    bot = Telegram(await aiohttp_client(app), fake, app[PROVIDER_CHANNELS]["telegram"], "", None)
-    bot.secret = webhook_secret(settings, "telegram")
+    channel = app[PROVIDER_CHANNELS]["telegram"]
+    secret = webhook_secret(settings, "telegram")
+    bot = Telegram(await aiohttp_client(app), fake, channel, secret, None)
     try:
         fake.files["v2"] = b"OggS-hello"
         transcription.scripts[b"OggS-hello"] = Said("oi, tudo bem?")
