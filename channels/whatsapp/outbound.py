@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from aiohttp import ClientError
 
 from bot.core.payloads import PayloadStore
-from bot.core.types import Button, Notice, Reply
+from bot.core.types import Button, Reply
 from bot.outbound.delivery import RetryLater, Unreachable
 from bot.stores.base import MediaStore
 from channels.whatsapp.graph import GraphApi, GraphError
@@ -84,15 +84,18 @@ class WhatsAppSender:
             if not await self._window.is_open(to):
                 await self._send_template(to, reply)
                 return
-            first = await self._send(to, reply)
+            try:
+                first = await self._send(to, reply)
+            except GraphError as refused:
+                if refused.code != OUTSIDE_WINDOW_CODE:
+                    raise
+                # Meta says the window closed (we remembered otherwise): the template, once.
+                await self._window.closed(to)
+                await self._send_template(to, reply)
+                return
             notice = reply.notice
             if first and notice is not None and self._templates.for_notice(notice.template):
                 await self._sent.remember(first, to, notice)
-
-    async def send_notice(self, to: str, notice: Notice) -> None:
-        """A notice's approved template: its free-form message failed outside the window."""
-        async with provider_errors():
-            await self._send_template(to, Reply("", notice=notice))
 
     async def _send_template(self, to: str, reply: Reply) -> None:
         notice = reply.notice

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.core.locales import SUPPORTED_LOCALES
 from bot.core.payloads import PayloadStore
-from bot.core.types import Button, Reply
+from bot.core.types import Button, Notice, Reply
 from bot.outbound.delivery import RetryLater, Unreachable
 from bot.root.providers import notice_exists
 from bot.stores.memory import MemoryMediaStore, MemoryValueStore
@@ -32,6 +32,7 @@ class Line:
     graph: FakeGraph
     sender: WhatsAppSender
     payloads: PayloadStore
+    window: ConversationWindow
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ async def line() -> AsyncIterator[Line]:
         labels.__getitem__,
         "pt_BR",
     )
-    yield Line(graph, sender, payloads)
+    yield Line(graph, sender, payloads, window)
     await api.close()
     await server.close()
 
@@ -149,3 +150,21 @@ async def test_refusals_become_delivery_outcomes(line: Line) -> None:
     with pytest.raises(GraphError):
         await line.sender.send(GUEST, Reply("oi"))
     assert line.graph.sent(GUEST) == []
+
+
+async def test_a_notice_refused_as_outside_the_window_goes_as_its_template_at_once(
+    line: Line,
+) -> None:
+    line.graph.fail(400, 131047)
+    notice = Notice("booking/hold_expired", {"code": "RSV-Q1W2E3"}, "en")
+    await line.sender.send(GUEST, Reply("The hold of RSV-Q1W2E3 has expired.", notice=notice))
+    [template] = line.graph.sent(GUEST)
+    assert template.document["template"]["name"] == "rsv_hold_expired"
+    assert template.document["template"]["language"] == {"code": "en_US"}
+    assert not await line.window.is_open(GUEST), "and the window is known closed from now on"
+    await line.window.guest_wrote(GUEST)
+    line.graph.fail(400, 131047)
+    thanks = Notice("smalltalk/thanks", {}, "en")
+    with pytest.raises(Unreachable):  # a reply without a template cannot reach the guest
+        await line.sender.send(GUEST, Reply("You're welcome", notice=thanks))
+    assert line.graph.sent(GUEST) == [template]
