@@ -54,6 +54,7 @@ TYPING_AFTER_SECONDS = 0.25
 TYPING_REPEAT_SECONDS = 20.0
 """WhatsApp shows "typing…" for 25 seconds at most: a longer turn shows it again."""
 DEDUPE_TTL_SECONDS = 24 * 60 * 60
+STATUSES = frozenset({"sent", "delivered", "read", "failed", "deleted", "warning"})
 PORTUGUESE_CODES = ("55", "351", "244", "258", "238", "245", "239", "670")
 SPANISH_CODES = (
     *("34", "52", "54", "56", "57", "58", "51", "53", "591", "593", "595", "598"),
@@ -186,7 +187,8 @@ class WhatsAppChannel(ProviderChannel):
 
     async def _status(self, status: StatusUpdate) -> None:
         code = str(status.error_codes[0]) if status.error_codes else ""
-        self._metrics.provider_statuses.labels(CHANNEL, status.status, code).inc()
+        known = status.status if status.status in STATUSES else "other"  # bounded label values
+        self._metrics.provider_statuses.labels(CHANNEL, known, code[:8]).inc()
         if status.status != "failed":
             return
         recipient = status.recipient
