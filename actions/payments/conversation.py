@@ -67,7 +67,8 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
         if link.pix_qr_png:  # the alt text names the brand and the code, in no language
             alt = f"Pix · {reservation.code}"
             image = await context.services.media.publish(link.pix_qr_png, "image/png", alt)
-        outcomes.append(Outcome("payments/pix", {**facts, "pix_code": link.pix_code}, image=image))
+        pix = {**facts, "pix_code": link.pix_code}
+        outcomes.append(Outcome("payments/pix", pix, image=image, copy_text=link.pix_code))
     return outcomes
 
 

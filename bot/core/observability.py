@@ -131,6 +131,13 @@ class Metrics:
             ["channel"],
             registry=registry,
         )
+        self.provider_statuses = Counter(
+            "rsv_provider_statuses",
+            "Delivery statuses providers reported (WhatsApp: sent, delivered, read, failed), "
+            "by status and the provider's error code",
+            ["channel", "status", "error_code"],
+            registry=registry,
+        )
         self.loops = LoopFailures(registry)
 
 

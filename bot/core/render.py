@@ -17,7 +17,7 @@ from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.core.locales import SUPPORTED_LOCALES, load_translations, negotiate
-from bot.core.types import Button, Choice, Outcome, Reply
+from bot.core.types import Button, Choice, Notice, Outcome, Reply
 
 Markup = Literal["html", "plain"]
 LABELS_TEMPLATE = "labels.j2"
@@ -39,7 +39,13 @@ class Renderer:
         name = f"{outcome.template}.{variant}.j2" if variant else f"{outcome.template}.j2"
         text = environment.get_template(name).render(outcome.values).strip()
         buttons = tuple(self._button(choice, locale) for choice in outcome.choices)
-        return Reply(text=text, buttons=buttons, image=outcome.image)
+        return Reply(
+            text=text,
+            buttons=buttons,
+            image=outcome.image,
+            copy_text=outcome.copy_text,
+            notice=Notice(outcome.template, outcome.values, locale),
+        )
 
     def locale_for(self, hint: str | None) -> str:
         return negotiate(hint, self.default_locale)

@@ -60,10 +60,25 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """Where a reply came from: its template key, values and locale. A channel that may not
+    send free text to a conversation (WhatsApp, a day after the guest's last message) sends its
+    own approved template for that key instead, filled from these values."""
+
+    template: str
+    values: Mapping[str, Any]
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     image: Image | None = None
+    copy_text: str | None = None
+    """A code the reader copies whole (a Pix copy-and-paste code), already part of ``text``;
+    channels that can send it as a message of its own, so that one tap copies it."""
+    notice: Notice | None = field(default=None, compare=False)
 
 
 def reply_document(reply: Reply) -> dict[str, Any]:
@@ -122,6 +137,8 @@ class Outcome:
     values: Mapping[str, Any] = field(default_factory=dict)
     choices: tuple[Choice, ...] = ()
     image: Image | None = None
+    copy_text: str | None = None
+    """A code the reader copies whole (see ``Reply.copy_text``)."""
 
 
 TurnStatus = Literal["handled", "duplicate", "rate_limited", "busy", "failed"]

@@ -97,6 +97,9 @@ class Outbox(Protocol[T]):
     async def reachable_again(self, destination: str) -> None:
         """The user wrote to the bot: whatever blocked it is over."""
 
+    async def mark_unreachable(self, destination: str) -> None:
+        """The provider said later that the destination refuses messages (a status callback)."""
+
     async def close(self) -> None: ...
 
 
@@ -127,6 +130,11 @@ class Courier(Generic[T]):
 
     async def reachable_again(self, destination: str) -> None:
         await self._unreachable.clear(self._key(destination))
+
+    async def mark_unreachable(self, destination: str) -> None:
+        """The provider said later that the destination refuses messages (a status callback)."""
+        await self._unreachable.mark(self._key(destination))
+        self._metrics.deliveries.labels(self.channel, "unreachable").inc()
 
     async def is_unreachable(self, destination: str) -> bool:
         return await self._unreachable.is_marked(self._key(destination))
@@ -219,6 +227,9 @@ class DeliveryQueue(Generic[T]):
 
     async def send_now(self, destination: str, item: T) -> bool:
         return await self._courier.attempt(destination, item)
+
+    async def mark_unreachable(self, destination: str) -> None:
+        await self._courier.mark_unreachable(destination)
 
     async def reachable_again(self, destination: str) -> None:
         await self._courier.reachable_again(destination)

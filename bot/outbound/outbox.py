@@ -75,6 +75,9 @@ class DurableOutbox:
     async def reachable_again(self, destination: str) -> None:
         await self._courier.reachable_again(destination)
 
+    async def mark_unreachable(self, destination: str) -> None:
+        await self._courier.mark_unreachable(destination)
+
     async def close(self) -> None:
         """Nothing to flush: what is queued waits in Redis for the next job."""
 

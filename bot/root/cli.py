@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.root.settings import Settings
+from bot.root.settings import PACKAGE_ROOT, Settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,6 +62,15 @@ def main(argv: list[str] | None = None) -> None:
     telegram_commands.add_parser(
         "set-webhook", help="point Telegram at RSV_PUBLIC_URL/telegram/webhook with the secret"
     )
+    whatsapp = commands.add_parser("whatsapp", help="the WhatsApp channel")
+    whatsapp_commands = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
+    link = whatsapp_commands.add_parser(
+        "link", help="print the wa.me link that opens a booking at PROPERTY"
+    )
+    link.add_argument("property", help="the property's slug (pousada-do-mar)")
+    link.add_argument(
+        "--locale", help="language of the prefilled message (default: RSV_DEFAULT_LOCALE)"
+    )
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -105,6 +114,11 @@ def main(argv: list[str] | None = None) -> None:
             print(asyncio.run(set_telegram_webhook(settings)))
         except RegistrationFailed as error:
             sys.exit(f"rsv360 telegram: {error}")
+    elif arguments.command == "whatsapp":
+        try:
+            print(whatsapp_link(settings, arguments.property, arguments.locale))
+        except LinkImpossible as error:
+            sys.exit(f"rsv360 whatsapp: {error}")
     elif arguments.nlu_command == "train":
         _train(settings)
     elif arguments.nlu_command == "parse":
@@ -273,6 +287,31 @@ async def set_telegram_webhook(settings: Settings) -> str:
     token = settings.telegram.token.get_secret_value()
     await set_webhook(token, url, secret, settings.telegram.api_url)
     return f"Telegram will post updates to {url}"
+
+
+class LinkImpossible(ValueError):
+    """The business number is not set or the property is unknown."""
+
+
+def whatsapp_link(settings: Settings, property_slug: str, locale: str | None = None) -> str:
+    """``https://wa.me/<number>?text=…``: the prefilled message names the property, and the
+    channel opens its booking when the guest sends it (like Telegram's ``/start <slug>``)."""
+    from actions.faq.knowledge import load_knowledge
+    from bot.core.render import Renderer
+    from bot.core.types import Outcome
+    from channels.whatsapp.registration import deep_link_url, property_mark
+
+    if settings.whatsapp.number is None:
+        raise LinkImpossible("set RSV_WHATSAPP_NUMBER first")
+    known = load_knowledge(settings.knowledge_dir)
+    if property_slug not in known:
+        raise LinkImpossible(f"no property {property_slug!r} (known: {', '.join(sorted(known))})")
+    renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
+    values = {"property": known[property_slug].name, "mark": property_mark(property_slug)}
+    prefilled = renderer.render(
+        Outcome("channels/whatsapp_deep_link", values), renderer.locale_for(locale), "plain"
+    ).text
+    return deep_link_url(settings.whatsapp.number, prefilled)
 
 
 async def _chat(settings: Settings, user: str, locale: str | None) -> None:

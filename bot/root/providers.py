@@ -1,9 +1,10 @@
-"""Telegram, Slack and Discord wired from settings: each channel whose credentials are set,
-with its paced delivery queue; one without them is simply off.
+"""Telegram, Slack, Discord and WhatsApp wired from settings: each channel whose credentials
+are set, with its paced delivery queue; one without them is simply off.
 
-A provider's SDK (aiogram, slack-bolt, discord.py) and its channel module are imported by the
-function that builds that channel, never at the top: a worker whose channel is off does not
-pay for the library (aiogram alone is over 100 MB resident; docs/benchmarks.md, "Memory").
+A provider's SDK (aiogram, slack-bolt, discord.py, openai for voice notes) and its channel
+module are imported by the function that builds that channel, never at the top: a worker whose
+channel is off does not pay for the library (aiogram alone is over 100 MB resident;
+docs/benchmarks.md, "Memory").
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from actions.booking.conversation import deep_link
+from bot.core.locales import SUPPORTED_LOCALES
 from bot.core.payloads import PayloadStore
 from bot.core.types import Outcome, Reply
 from bot.outbound.delivery import Courier, DeliveryQueue, Outbox, Pace, Send, UnreachableStore
 from bot.outbound.outbox import DurableOutbox
 from bot.root.secret import webhook_secret
-from bot.root.settings import Settings
+from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.steps.dedupe import DedupeStore
 from channels.telegram.registration import CHANNEL as TELEGRAM
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from channels.discord.channel import DiscordChannel
     from channels.slack.channel import SlackChannel
     from channels.telegram.channel import TelegramChannel
+    from channels.voice import Transcriber
+    from channels.whatsapp.channel import WhatsAppChannel
 
 PROVIDER_CHANNELS = web.AppKey("provider_channels", dict[str, Any])
 
@@ -61,6 +65,8 @@ def provider_channels(runtime: Runtime) -> dict[str, Any]:
         built.append(slack_channel(runtime, unreachable))
     if settings.discord.token is not None:
         built.append(discord_channel(runtime, payloads, unreachable))
+    if settings.whatsapp.access_token is not None:
+        built.append(whatsapp_channel(runtime, payloads, unreachable))
     for channel in built:
         runtime.notifier.register(channel.channel, channel.deliver)
     return {channel.channel: channel for channel in built}
@@ -75,6 +81,108 @@ async def open_for_sending(channels: dict[str, Any]) -> None:
 async def close_provider_channels(channels: dict[str, Any]) -> None:
     for channel in channels.values():
         await channel.close()
+
+
+class WhatsAppIncomplete(ValueError):
+    """The access token is set but not everything else the channel needs."""
+
+
+def whatsapp_channel(
+    runtime: Runtime, payloads: PayloadStore, unreachable: UnreachableStore
+) -> WhatsAppChannel:
+    from channels.whatsapp.channel import WhatsAppChannel
+    from channels.whatsapp.graph import GraphApi
+    from channels.whatsapp.outbound import WhatsAppSender
+    from channels.whatsapp.registration import CHANNEL as WHATSAPP
+    from channels.whatsapp.templates import Templates
+    from channels.whatsapp.window import ConversationWindow, SentNotices
+
+    settings = runtime.settings
+    section = settings.whatsapp
+    needed = {
+        "RSV_WHATSAPP_PHONE_NUMBER_ID": section.phone_number_id,
+        "RSV_WHATSAPP_APP_SECRET": section.app_secret,
+        "RSV_WHATSAPP_VERIFY_TOKEN": section.verify_token,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if missing:  # half a channel would drop every message
+        raise WhatsAppIncomplete(f"the WhatsApp channel also needs {', '.join(missing)}")
+    assert section.access_token is not None
+    assert section.phone_number_id is not None
+    assert section.app_secret is not None
+    assert section.verify_token is not None
+    templates = Templates.load(section.templates_file, SUPPORTED_LOCALES, notice_exists)
+    graph = GraphApi(
+        section.api_url,
+        section.phone_number_id,
+        section.access_token.get_secret_value(),
+        section.timeout_seconds,
+    )
+    window = ConversationWindow(runtime.stores.sessions)
+    sent = SentNotices(runtime.stores.sessions)
+    renderer = runtime.renderer
+
+    def list_label(locale: str) -> str:
+        return renderer.render(Outcome("channels/whatsapp_list_button"), locale, "plain").text
+
+    sender = WhatsAppSender(
+        graph,
+        payloads,
+        runtime.media.store,
+        templates,
+        window,
+        sent,
+        list_label,
+        renderer.default_locale,
+    )
+    pace = Pace(
+        section.recipient_interval_seconds,
+        section.messages_per_second,
+        max_attempts=settings.delivery_max_attempts,
+    )
+    queue = outbox(runtime, WHATSAPP, sender.send, pace, unreachable)
+    return WhatsAppChannel(
+        runtime.engine,
+        renderer,
+        sender,
+        queue,
+        payloads,
+        runtime.roles,
+        DedupeStore(runtime.stores.dedupe),
+        window,
+        sent,
+        runtime.metrics,
+        app_secret=section.app_secret.get_secret_value(),
+        verify_token=section.verify_token.get_secret_value(),
+        max_text_chars=settings.max_text_chars,
+        deep_link=deep_link,
+        transcriber=transcriber(settings),
+        voice_max_bytes=settings.llm.voice_max_bytes,
+    )
+
+
+def notice_exists(template: str) -> bool:
+    return (PACKAGE_ROOT / "prompts" / f"{template}.j2").is_file()
+
+
+def transcriber(settings: Settings) -> Transcriber | None:
+    """Voice notes become text through the LLM endpoint, when one is configured."""
+    llm = settings.llm
+    if llm.base_url is None:
+        return None
+    from openai import AsyncOpenAI
+
+    from channels.voice import Transcriber
+
+    client = AsyncOpenAI(
+        base_url=llm.base_url,
+        api_key=llm.api_key.get_secret_value(),
+        timeout=llm.transcription_timeout_seconds,
+        max_retries=1,
+    )
+    return Transcriber(
+        client, llm.transcription_model, llm.voice_max_seconds, llm.transcription_min_confidence
+    )
 
 
 def discord_channel(
@@ -194,6 +302,9 @@ def telegram_channel(
         runtime.roles,
         max_text_chars=settings.max_text_chars,
         deep_link=deep_link,
+        transcriber=transcriber(settings),
+        voice_max_bytes=settings.llm.voice_max_bytes,
+        voice_max_seconds=settings.llm.voice_max_seconds,
     )
 
 

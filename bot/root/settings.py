@@ -27,6 +27,7 @@ from bot.stores.redis_url import parse_redis_url
 from channels.discord.settings import DiscordSettings
 from channels.slack.settings import SlackSettings
 from channels.telegram.settings import TelegramSettings
+from channels.whatsapp.settings import WhatsAppSettings
 from intents.settings import LlmSettings
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
     payment: PaymentSettings = PaymentSettings()
     stripe: StripeSettings = StripeSettings()
     mercadopago: MercadoPagoSettings = MercadoPagoSettings()

@@ -5,14 +5,16 @@ sends again after 60 s without an answer); polling mode is for a laptop without 
 Either way one aiogram ``Dispatcher`` turns messages and button presses into ``bot.Message``:
 the Telegram user's ``language_code`` is the locale hint, the update id dedupes re-deliveries,
 ``/start <slug>`` (a ``t.me/<bot>?start=pousada-do-mar`` link) opens the booking of that
-property.
+property. A voice message is transcribed (``channels.voice``) when an endpoint is configured,
+and handled as the text it says; otherwise the guest is asked to type.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from io import BytesIO
 from typing import Any
 
 import structlog
@@ -28,7 +30,7 @@ from bot.core.engine import Engine
 from bot.core.payloads import PayloadStore
 from bot.core.render import Renderer
 from bot.core.roles import RoleBook
-from bot.core.types import Reply
+from bot.core.types import Outcome, Reply
 from bot.edge.credentials import same_secret
 from bot.edge.json_body import MalformedJson, json_object
 from bot.outbound.delivery import Outbox
@@ -36,6 +38,7 @@ from channels.background import MAX_IN_FLIGHT
 from channels.provider import Inbound, ProviderChannel
 from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import ALLOWED_UPDATES, CHANNEL, WEBHOOK_PATH
+from channels.voice import Transcriber, VoiceTooLarge, heard
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEEP_LINK = re.compile(r"^/start(?:@\w+)?(?:\s+([A-Za-z0-9_-]{1,64}))?\s*$")
@@ -59,18 +62,26 @@ class TelegramChannel(ProviderChannel):
         max_text_chars: int,
         deep_link: Callable[[str], str],
         max_in_flight: int = MAX_IN_FLIGHT,
+        transcriber: Transcriber | None = None,
+        voice_max_bytes: int = 2_000_000,
+        voice_max_seconds: float = 120.0,
     ) -> None:
         """``deep_link`` turns a ``/start <parameter>`` link into the button payload it opens
-        (the capability behind the link decides, not the channel)."""
+        (the capability behind the link decides, not the channel); ``transcriber`` is None when
+        no endpoint is configured."""
         super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
         self._sender = sender
         self._payloads = payloads
         self._secret = b""
         self._deep_link = deep_link
+        self._transcriber = transcriber
+        self._voice_max_bytes = voice_max_bytes
+        self._voice_max_seconds = voice_max_seconds
         self.bot = sender.bot
         self.dispatcher = Dispatcher()
         router = Router(name=CHANNEL)
         router.message(F.text)(self._on_text)
+        router.message(F.voice)(self._on_voice)
         router.message()(self._on_other)
         router.callback_query()(self._on_button)
         self.dispatcher.include_router(router)
@@ -132,6 +143,36 @@ class TelegramChannel(ProviderChannel):
         text = (message.text or "").strip()
         payload = _command_payload(text, self._deep_link)
         await self._handle(message, event_update, text=None if payload else text, payload=payload)
+
+    async def _on_voice(self, message: TelegramMessage, event_update: Update) -> None:
+        voice = message.voice
+        if voice is None or message.from_user is None:
+            return
+        hint = message.from_user.language_code
+        chat_id = message.chat.id
+
+        async def fetch() -> tuple[bytes, str]:
+            too_large = (voice.file_size or 0) > self._voice_max_bytes
+            if too_large or voice.duration > self._voice_max_seconds:
+                raise VoiceTooLarge()
+            buffer = BytesIO()
+            await self.bot.download(voice.file_id, destination=buffer)
+            if buffer.tell() > self._voice_max_bytes:
+                raise VoiceTooLarge()
+            return buffer.getvalue(), voice.mime_type or "audio/ogg"
+
+        async def say(template: str, values: Mapping[str, Any]) -> None:
+            locale = self._renderer.locale_for(hint)
+            reply = self._renderer.render(Outcome(template, values), locale, "plain")
+            await self._queue.send_now(str(chat_id), reply)
+
+        typing = ChatActionSender.typing(
+            bot=self.bot, chat_id=chat_id, initial_sleep=TYPING_AFTER_SECONDS
+        )
+        async with typing:
+            text = await heard(self._transcriber, fetch, say, CHANNEL)
+        if text is not None:
+            await self._handle(message, event_update, text=text, payload=None)
 
     async def _on_other(self, message: TelegramMessage, event_update: Update) -> None:
         log.info(

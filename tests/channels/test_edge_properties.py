@@ -29,11 +29,14 @@ from bot.root.secret import webhook_secret
 from bot.root.settings import Settings
 from channels.slack.channel import EVENTS_PATH
 from channels.telegram.registration import WEBHOOK_PATH
+from channels.whatsapp.webhook import sign
 from intents.dates import stay_dates
 from intents.understanding import ModelUnderstanding
 from tests.fakes import slack as slack_fakes
+from tests.fakes import whatsapp as meta
 from tests.fakes.slack import FakeSlack, signed
 from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
+from tests.fakes.whatsapp import FakeGraph
 from tests.support.clock import REFERENCE_DAY
 from tests.support.payments_shop import Shop, ShopOpener
 
@@ -223,6 +226,7 @@ class Providers:
     slack: FakeSlack
     telegram_secret: str
     app: Any
+    graph: FakeGraph
 
     async def settle(self) -> None:
         for channel in self.app[PROVIDER_CHANNELS].values():
@@ -233,11 +237,12 @@ class Providers:
 async def providers(
     aiohttp_client: Any, make_settings: SettingsFactory
 ) -> AsyncIterator[Providers]:
-    telegram, slack = FakeTelegram(), FakeSlack()
-    servers = [TestServer(telegram.app()), TestServer(slack.app())]
+    telegram, slack, graph = FakeTelegram(), FakeSlack(), FakeGraph()
+    servers = [TestServer(telegram.app()), TestServer(slack.app()), TestServer(graph.app())]
     for server in servers:
         await server.start_server()
     slack.base = str(servers[1].make_url("")).rstrip("/")
+    graph.base_url = str(servers[2].make_url("")).rstrip("/")
     settings_ = make_settings(
         telegram={
             "token": TOKEN,
@@ -250,10 +255,18 @@ async def providers(
             "api_url": str(servers[1].make_url("/api/")),
             "channel_interval_seconds": 0.0,
         },
+        whatsapp={
+            "access_token": meta.ACCESS_TOKEN,
+            "phone_number_id": meta.PHONE_NUMBER_ID,
+            "app_secret": meta.APP_SECRET,
+            "verify_token": meta.VERIFY_TOKEN,
+            "api_url": f"{graph.base_url}/{meta.VERSION}",
+        },
     )
     app = create_app(settings_)
     client = await aiohttp_client(app)
-    yield Providers(client, telegram, slack, webhook_secret(settings_, "telegram"), app)
+    secret = webhook_secret(settings_, "telegram")
+    yield Providers(client, telegram, slack, secret, app, graph)
     for server in servers:
         await server.close()
 
@@ -407,3 +420,39 @@ def test_text_as_kept_and_as_staff_read_it(text: str) -> None:
     name = one_line(scalar(text))
     assert "\u200d" not in name
     assert name == name.strip()
+
+
+def whatsapp_bodies() -> st.SearchStrategy[str | bytes]:
+    sender = st.sampled_from(["5511900000001", "34600000001", "", "x"])
+    guest_messages = st.builds(
+        lambda number, kind, content: meta.message(number, kind, content),
+        sender,
+        st.sampled_from(["text", "interactive", "button", "location", "image", "audio", "x"]),
+        json_values | shaped("body", "type", "button_reply", "list_reply", "id", "latitude"),
+    )
+    notifications = st.builds(
+        lambda messages, statuses: meta.notification(messages, statuses),
+        st.lists(guest_messages | shaped("id", "from", "type", "text"), max_size=3),
+        st.lists(shaped("id", "status", "recipient_id", "errors"), max_size=3),
+    )
+    return st.one_of(
+        json_values.map(as_json),
+        raw_bodies,
+        (notifications | shaped("object", "entry")).map(as_json),
+    )
+
+
+@HTTP
+@given(body=whatsapp_bodies())
+async def test_whatsapp_webhook_bodies(providers: Providers, body: str | bytes) -> None:
+    raw = body.encode() if isinstance(body, str) else body
+    headers = {"X-Hub-Signature-256": sign(raw, meta.APP_SECRET.encode())}
+    response = await providers.client.post("/whatsapp/webhook", data=raw, headers=headers)
+    assert response.status in (200, 400)
+    await providers.settle()
+    before = len(providers.graph.sent("5511999999999"))
+    after, signature = meta.signed_body(meta.notification([meta.text("5511999999999", "oi")]))
+    response = await providers.client.post("/whatsapp/webhook", data=after, headers=signature)
+    assert response.status == 200
+    await providers.settle()
+    assert len(providers.graph.sent("5511999999999")) > before

@@ -4,7 +4,8 @@ Calls arrive as ``POST /bot{token}/{method}`` (form-encoded, or multipart for up
 recorded with their arrival time. Tests script failures: ``fail(method, status, times)`` answers
 the next calls with Telegram's error bodies (429 carries ``parameters.retry_after``), and chats
 in ``blocked`` answer 403 as for a user who blocked the bot. ``updates`` are what getUpdates
-hands out from its ``offset`` on, for the polling mode.
+hands out from its ``offset`` on, for the polling mode. ``files`` are what users sent (voice
+notes), by file id: ``getFile`` describes one and ``/file/bot{token}/{path}`` serves it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     blocked: set[str] = field(default_factory=set)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
     retry_after: int = 1
     listener: Callable[[Call], None] | None = None
     """Called with each recorded call (the benchmark times answers with it)."""
@@ -92,7 +94,16 @@ class FakeTelegram:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post(r"/bot{token}/{method}", self._handle)
+        app.router.add_get(r"/file/bot{token}/voice/{file_id}.oga", self._file)
         return app
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return _error(401, "Unauthorized")
+        data = self.files.get(request.match_info["file_id"])
+        if data is None:
+            return _error(404, "Not Found")
+        return web.Response(body=data, content_type="audio/ogg")
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != TOKEN:
@@ -132,6 +143,16 @@ class FakeTelegram:
         return web.json_response({"ok": True, "result": ready})
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getFile":
+            file_id = str(params["file_id"])
+            if file_id not in self.files:
+                return None
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"voice/{file_id}.oga",
+            }
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "RSV", "username": "rsv360_bot"}
         if method in ("sendMessage", "sendPhoto"):
@@ -223,3 +244,20 @@ def button_update(
             },
         },
     }
+
+
+def voice_update(
+    chat_id: int, file_id: str, size: int, seconds: int = 3, language: str | None = "pt-br"
+) -> dict[str, Any]:
+    """An update for a voice message the user recorded."""
+    update = text_update(chat_id, "", language)
+    message = update["message"]
+    del message["text"]
+    message["voice"] = {
+        "file_id": file_id,
+        "file_unique_id": f"u-{file_id}",
+        "duration": seconds,
+        "mime_type": "audio/ogg",
+        "file_size": size,
+    }
+    return update

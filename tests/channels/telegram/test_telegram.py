@@ -28,7 +28,8 @@ from bot.stores.memory import MemoryValueStore
 from channels.telegram.channel import TelegramChannel
 from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import WEBHOOK_PATH
-from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update
+from tests.fakes.telegram import TOKEN, FakeTelegram, button_update, text_update, voice_update
+from tests.fakes.transcription import FakeTranscription, Said
 from tests.support.raw_http import raw_post
 from tests.support.routers import staff_router
 from tests.support.stays import in_portuguese, off_season_stay
@@ -354,3 +355,44 @@ async def test_the_webhook_holds_back_while_too_many_updates_are_in_flight(
     assert sorted(answered)[1] < first_reply, "two updates are taken at once"
     assert sorted(answered)[2] >= first_reply, "the third waits until a turn has finished"
     assert {call.chat_id for call in telegram.fake.sent("sendMessage")} == {"1101", "1102", "1103"}
+
+
+async def test_without_an_endpoint_a_voice_message_gets_a_request_to_type(
+    telegram: Telegram,
+) -> None:
+    telegram.fake.files["v1"] = b"OggS-voice"
+    assert await telegram._turn(1201, voice_update(1201, "v1", 10)) == [
+        "Ainda não consigo ouvir áudios por aqui. Pode escrever para mim, por favor?"
+    ]
+    assert telegram.fake.sent("getFile") == [], "nothing is downloaded for nothing"
+
+
+async def test_a_voice_message_is_transcribed_and_answered_as_text(
+    aiohttp_client: Any, make_settings: SettingsFactory
+) -> None:
+    fake, transcription = FakeTelegram(), FakeTranscription()
+    servers = [TestServer(fake.app()), TestServer(transcription.app())]
+    for server in servers:
+        await server.start_server()
+    settings = make_settings(
+        telegram={"token": TOKEN, "api_url": str(servers[0].make_url("")).rstrip("/")},
+        llm={"base_url": str(servers[1].make_url("/v1")), "voice_max_seconds": 30},
+    )
+    app = create_app(settings, build_runtime(settings, router=staff_router()))
+    channel = app[PROVIDER_CHANNELS]["telegram"]
+    secret = webhook_secret(settings, "telegram")
+    bot = Telegram(await aiohttp_client(app), fake, channel, secret, None)
+    try:
+        fake.files["v2"] = b"OggS-hello"
+        transcription.scripts[b"OggS-hello"] = Said("oi, tudo bem?")
+        answered = await bot._turn(1202, voice_update(1202, "v2", 10))
+        assert answered[0].startswith(("Olá", "Oi")), answered
+        assert transcription.received == [("whisper-1", b"OggS-hello")]
+        too_long = await bot._turn(1202, voice_update(1202, "v2", 10, seconds=31))
+        assert too_long == [
+            "Esse áudio é longo demais para mim. Pode mandar um mais curto ou escrever?"
+        ]
+        assert len(transcription.received) == 1, "a note over the duration limit is not sent"
+    finally:
+        for server in servers:
+            await server.close()

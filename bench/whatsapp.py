@@ -1,0 +1,306 @@
+"""Benchmark of the WhatsApp webhook: notifications accepted per second and the time from
+posting a guest's message to the bot's message at the Graph API, with 500 concurrent guests on
+one worker.
+
+The script starts the local Graph API server of the tests (``tests/fakes/whatsapp.py``) in this
+process and ``rsv360 serve`` as a subprocess with the ``RSV_WHATSAPP_*`` settings pointing at
+it, then runs N guests in a closed loop: each posts a notification to ``/whatsapp/webhook``
+(signed with ``X-Hub-Signature-256`` as Meta signs it), waits for the first message to its
+number and posts the next one. Latency is measured from just before the POST to the arrival of
+the message at the fake, on this process's clock (read receipts are not counted as answers).
+Like ``bench/telegram.py``: a **burst** (every guest posts again as soon as the webhook
+answered), then **paced** loads at fixed rates over all guests, each waiting for its answer.
+
+    .venv/bin/python bench/whatsapp.py                       # memory and Redis, 500 guests, 20 s
+    .venv/bin/python bench/whatsapp.py --backends redis --redis-url redis://127.0.0.1:6379/11
+    .venv/bin/python bench/whatsapp.py --quick               # smoke run: 50 guests, 3 s
+
+JSON goes to bench/results/whatsapp.json, a Markdown table to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from figures import summary
+from load import DEFAULT_MODELS_DIR, DEFAULT_REDIS_URL, Server, flush_redis
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.fakes import whatsapp as meta
+from tests.fakes.whatsapp import Call, FakeGraph
+
+OUTPUT = Path(__file__).resolve().parent / "results" / "whatsapp.json"
+TEXTS = ("oi", "obrigado", "hello", "thanks", "hola", "gracias", "bom dia", "tchau")
+TURN_TIMEOUT = 30.0
+DRAIN_TIMEOUT = 120.0  # after a burst, how long the backlog may take to be answered
+
+
+class WhatsAppServer(Server):
+    """``rsv360 serve`` with the WhatsApp channel pointed at the local Graph API server."""
+
+    def __init__(self, fake_url: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.fake_url = fake_url
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        env.update(
+            RSV_WHATSAPP_ACCESS_TOKEN=meta.ACCESS_TOKEN,
+            RSV_WHATSAPP_PHONE_NUMBER_ID=meta.PHONE_NUMBER_ID,
+            RSV_WHATSAPP_APP_SECRET=meta.APP_SECRET,
+            RSV_WHATSAPP_VERIFY_TOKEN=meta.VERIFY_TOKEN,
+            RSV_WHATSAPP_API_URL=f"{self.fake_url}/{meta.VERSION}",
+        )
+        return env
+
+
+async def run(
+    backend: str,
+    redis_url_option: str,
+    chats: int,
+    warmup: float,
+    seconds: float,
+    rates: list[float],
+    burst_seconds: float,
+) -> list[dict[str, Any]]:
+    fake = FakeGraph()
+    waiting: dict[str, asyncio.Future[float]] = {}
+
+    def answered(call: Call) -> None:
+        future = waiting.pop(call.to, None) if call.kind != "read" else None
+        if future is not None and not future.done():
+            future.set_result(call.at)
+
+    fake.listener = answered
+    api = TestServer(fake.app())
+    await api.start_server()
+    fake.base_url = str(api.make_url("")).rstrip("/")
+    redis_url = redis_url_option if backend == "redis" else None
+    if redis_url:
+        await flush_redis(redis_url)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="rsv-bench-whatsapp-") as scratch:
+        server = WhatsAppServer(
+            str(api.make_url("")).rstrip("/"), backend, redis_url, Path(scratch), DEFAULT_MODELS_DIR
+        )
+        await server.start()
+        try:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=chats)) as http:
+                load = Load(server, fake, waiting, http, chats)
+                results.append(
+                    {
+                        "backend": backend,
+                        "chats": chats,
+                        "load": "burst",
+                        **await load.burst(1.0, burst_seconds),
+                    }
+                )
+                for rate in rates:
+                    results.append(
+                        {
+                            "backend": backend,
+                            "chats": chats,
+                            "load": f"paced {rate:g}/s",
+                            **await load.paced(rate, warmup, seconds),
+                        }
+                    )
+        finally:
+            await server.stop()
+            await api.close()
+            if redis_url:
+                await flush_redis(redis_url)
+    return results
+
+
+class Load:
+    def __init__(
+        self,
+        server: Server,
+        fake: FakeGraph,
+        waiting: dict[str, asyncio.Future[float]],
+        http: aiohttp.ClientSession,
+        chats: int,
+    ) -> None:
+        self.url = f"{server.base}/whatsapp/webhook"
+        self.fake, self.waiting, self.http, self.chats = fake, waiting, http, chats
+        self.update_ids = itertools.count(1)
+        self.round = 0
+
+    async def post(self, chat_id: int, text: str) -> bool:
+        message_id = f"wamid.bench{next(self.update_ids)}"
+        document = meta.notification([meta.text(str(chat_id), text, message_id)])
+        body, headers = meta.signed_body(document)
+        async with self.http.post(self.url, data=body, headers=headers) as response:
+            return response.status == 200
+
+    def chat_id(self, number: int) -> int:
+        return 5511_000_000_000 + 10_000_000 * (self.round + 1) + number  # fresh guests each time
+
+    async def burst(self, warmup: float, seconds: float) -> dict[str, Any]:
+        """Every chat posts its next update as soon as the webhook answered the last one."""
+        self.round += 1
+        before = len(self.fake.sent())
+        started = time.monotonic()
+        start, end = started + warmup, started + warmup + seconds
+        accepted = posted = refused = 0
+
+        async def chat(number: int) -> None:
+            nonlocal accepted, posted, refused
+            for text in itertools.cycle(TEXTS):
+                at = time.monotonic()
+                if at >= end:
+                    return
+                ok = await self.post(self.chat_id(number), text)
+                posted += 1
+                if at >= start:
+                    accepted += ok
+                    refused += not ok
+
+        with tqdm(total=self.chats, desc="burst", unit="chat", file=sys.stderr) as bar:
+
+            async def tracked(number: int) -> None:
+                await chat(number)
+                bar.update()
+
+            await asyncio.gather(*(tracked(number) for number in range(self.chats)))
+        # Every accepted update must still be answered: wait for the backlog to drain.
+        drain_started = time.monotonic()
+        with contextlib.suppress(TimeoutError):
+            await self.fake.wait_for(before + posted, seconds=DRAIN_TIMEOUT)
+        answered = len(self.fake.sent()) - before
+        return {
+            "updates_per_second": accepted / seconds,
+            "refused": refused,
+            "posted": posted,
+            "answered": answered,
+            "drain_seconds": time.monotonic() - drain_started,
+            "processed_per_second": answered / (time.monotonic() - started),
+        }
+
+    async def paced(self, rate: float, warmup: float, seconds: float) -> dict[str, Any]:
+        """``rate`` updates a second over all chats, each chat waiting for its answer."""
+        self.round += 1
+        started = time.monotonic()
+        start, end = started + warmup, started + warmup + seconds
+        latencies: list[float] = []
+        timeouts = 0
+        interval = self.chats / rate
+
+        async def chat(number: int) -> None:
+            nonlocal timeouts
+            await asyncio.sleep(number / rate)  # spread the chats' first updates
+            for text in itertools.cycle(TEXTS):
+                sent_at = time.monotonic()
+                if sent_at >= end:
+                    return
+                chat_id = self.chat_id(number)
+                future = asyncio.get_running_loop().create_future()
+                self.waiting[str(chat_id)] = future
+                await self.post(chat_id, text)
+                try:
+                    arrived = await asyncio.wait_for(future, TURN_TIMEOUT)
+                except TimeoutError:
+                    timeouts += 1
+                    continue
+                if sent_at >= start:
+                    latencies.append((arrived - sent_at) * 1000)
+                await asyncio.sleep(max(0.0, sent_at + interval - time.monotonic()))
+
+        with tqdm(total=self.chats, desc=f"paced {rate:g}/s", unit="chat", file=sys.stderr) as bar:
+
+            async def tracked(number: int) -> None:
+                await chat(number)
+                bar.update()
+
+            await asyncio.gather(*(tracked(number) for number in range(self.chats)))
+        return {
+            "updates_per_second": len(latencies) / seconds,
+            "timeouts": timeouts,
+            "latency": summary(latencies),
+        }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| backend | guests | load | messages/s "
+        "| message → answer p50 / p95 / p99 / max ms | lost |",
+        "|---|--:|---|--:|--:|--:|",
+    ]
+    for result in results:
+        if result["load"] == "burst":
+            latency = (
+                f"all answered {result['drain_seconds']:.1f} s after the burst "
+                f"({result['processed_per_second']:.0f}/s processed)"
+            )
+            lost = result["posted"] - result["answered"]  # not answered within DRAIN_TIMEOUT
+        else:
+            figures = result["latency"]
+            latency = " / ".join(
+                f"{figures[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+            )
+            lost = result["timeouts"]
+        lines.append(
+            f"| {result['backend']} | {result['chats']} | {result['load']} | "
+            f"{result['updates_per_second']:.0f} | {latency} | {lost} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", default="memory,redis")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="flushed before use!")
+    parser.add_argument("--chats", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--rates", default="50,100,200", help="paced loads, updates/s")
+    parser.add_argument("--burst-seconds", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.chats, arguments.seconds, arguments.warmup = 50, 3.0, 1.0
+        arguments.burst_seconds = 3.0
+    rates = [float(rate) for rate in arguments.rates.split(",") if rate]
+    results: list[dict[str, Any]] = []
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    for backend in arguments.backends.split(","):
+        runs = asyncio.run(
+            run(
+                backend,
+                arguments.redis_url,
+                arguments.chats,
+                arguments.warmup,
+                arguments.seconds,
+                rates,
+                arguments.burst_seconds,
+            )
+        )
+        results.extend(runs)
+        print(table(runs), flush=True)  # each backend's figures as soon as they are known
+        OUTPUT.write_text(
+            json.dumps(
+                {
+                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                    "results": results,
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
