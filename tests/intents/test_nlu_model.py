@@ -152,6 +152,9 @@ def test_nlu_evaluate_reports_as_json(models_dir: Path, tmp_path: Path) -> None:
     assert report["entities"]["checkin"] == {"precision": 1.0, "recall": 1.0, "support": 1}
     assert [error["line"] for error in report["errors"]] == [4]
     assert report["per_intent"]["greet"]["recall"] == 1.0
+    assert (report["in_scope_accuracy"], report["in_scope_cases"]) == (pytest.approx(2 / 3), 3)
+    assert report["out_of_scope"] == {"precision": 1.0, "recall": 1.0, "support": 0}
+    assert 0 < report["expected_calibration_error"] < 1
 
 
 @pytest.mark.parametrize(
