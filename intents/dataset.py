@@ -1,4 +1,11 @@
-"""Training examples: one YAML file per locale under ``intents/data/``, data and not code."""
+"""Training examples: YAML files under ``intents/data/``, data and not code.
+
+Each file names its ``locale`` and holds ``intents`` (label → lines) and/or
+``out_of_scope_topics`` (topic → lines the assistant declines, such as ``cooking`` or
+``flights``). Topic lines train as ``out_of_scope``, except ``persona`` (questions about the
+assistant itself), which the model keeps apart so that the bot can answer them honestly; the
+topics let the evaluation hold whole topics out of training.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +35,8 @@ LABELS = (
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"
+PERSONA = "persona"
+"""The out-of-scope topic of questions about the assistant ("are you a robot?")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,8 @@ class Example:
     text: str
     intent: str
     locale: str
+    topic: str = ""
+    """For ``out_of_scope`` lines written per topic: the topic; empty otherwise."""
 
 
 def data_files(data_dir: Path = DATA_DIR) -> list[Path]:
@@ -46,17 +57,30 @@ def load_examples(data_dir: Path = DATA_DIR) -> list[Example]:
     for path in data_files(data_dir):
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
         locale = document["locale"]
-        for intent, texts in document["intents"].items():
+        intents = document.get("intents") or {}
+        topics = document.get("out_of_scope_topics") or {}
+        if not intents and not topics:
+            raise ValueError(f"{path}: neither intents nor out_of_scope_topics")
+        for intent, texts in intents.items():
             if intent not in LABELS:
                 raise ValueError(f"{path}: unknown intent {intent!r}")
-            for text in texts:
-                if not isinstance(text, str):
-                    # YAML reads a bare yes/no/si/on as a boolean: such lines must be quoted.
-                    raise ValueError(f"{path}: {intent}: {text!r} is not text; quote it")
-                examples.append(Example(text, intent, locale))
+            examples += [Example(text, intent, locale) for text in _texts(path, intent, texts)]
+        for topic, texts in topics.items():
+            examples += [
+                Example(text, OUT_OF_SCOPE, locale, str(topic))
+                for text in _texts(path, topic, texts)
+            ]
     if not examples:
         raise ValueError(f"no training examples in {data_dir}")
     return examples
+
+
+def _texts(path: Path, section: str, texts: list[object]) -> list[str]:
+    for text in texts:
+        if not isinstance(text, str):
+            # YAML reads a bare yes/no/si/on as a boolean: such lines must be quoted.
+            raise ValueError(f"{path}: {section}: {text!r} is not text; quote it")
+    return [str(text) for text in texts]
 
 
 def fingerprint(paths: list[Path]) -> str:

@@ -11,10 +11,11 @@ from typing import Any
 
 from bot.core.locales import negotiate
 from bot.core.types import Parse
-from intents.dataset import LABELS
+from intents.dataset import LABELS, OUT_OF_SCOPE
 
 ENTITY_KEYS = ("checkin", "checkout", "nights", "adults", "children", "email", "booking_code")
 COLUMNS = ["text", "locale", "intent", "entities"]
+CALIBRATION_BINS = 10
 
 
 class MalformedFile(ValueError):
@@ -84,11 +85,17 @@ class Report:
     entities: dict[str, _Tally] = field(default_factory=dict)
     confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    in_scope: list[int] = field(default_factory=lambda: [0, 0])
+    confidences: list[tuple[float, bool]] = field(default_factory=list)
 
     def add(self, case: Case, parse: Parse) -> None:
         hit = parse.intent == case.intent
         self.total += 1
         self.correct += hit
+        self.confidences.append((parse.confidence, hit))
+        if case.intent != OUT_OF_SCOPE:
+            self.in_scope[0] += hit
+            self.in_scope[1] += 1
         counts = self.per_locale.setdefault(case.locale, [0, 0])
         counts[0] += hit
         counts[1] += 1
@@ -125,10 +132,39 @@ class Report:
     def _tally(tallies: dict[str, _Tally], key: str) -> _Tally:
         return tallies.setdefault(key, _Tally())
 
+    def expected_calibration_error(self) -> float:
+        """How far the stated confidence is from the observed accuracy: the cases are put in
+        ten equal-width confidence bins, and each bin's |accuracy - mean confidence| is weighed
+        by its share of the cases."""
+        bins: dict[int, list[tuple[float, bool]]] = {}
+        for confidence, hit in self.confidences:
+            index = min(int(confidence * CALIBRATION_BINS), CALIBRATION_BINS - 1)
+            bins.setdefault(index, []).append((confidence, hit))
+        total = len(self.confidences)
+        return sum(
+            len(members)
+            / total
+            * abs(
+                sum(hit for _, hit in members) / len(members)
+                - sum(confidence for confidence, _ in members) / len(members)
+            )
+            for members in bins.values()
+        )
+
     def as_dict(self) -> dict[str, Any]:
+        out_of_scope = self.intents.get(OUT_OF_SCOPE, _Tally())
+        hits, in_scope_cases = self.in_scope
         return {
             "accuracy": self.correct / self.total,
             "cases": self.total,
+            "in_scope_accuracy": hits / in_scope_cases if in_scope_cases else None,
+            "in_scope_cases": in_scope_cases,
+            "out_of_scope": {
+                "precision": out_of_scope.precision(),
+                "recall": out_of_scope.recall(),
+                "support": out_of_scope.true_positive + out_of_scope.false_negative,
+            },
+            "expected_calibration_error": self.expected_calibration_error(),
             "per_locale": {
                 locale.replace("_", "-"): hits / count
                 for locale, (hits, count) in sorted(self.per_locale.items())
@@ -162,6 +198,17 @@ class Report:
 def format_report(report: dict[str, Any]) -> str:
     lines = [f"intent accuracy {report['accuracy']:.1%} on {report['cases']} messages"]
     lines += [f"  {locale:<6} {accuracy:.1%}" for locale, accuracy in report["per_locale"].items()]
+    if report["in_scope_accuracy"] is not None:
+        lines.append(
+            f"in-scope accuracy {report['in_scope_accuracy']:.1%}"
+            f" on {report['in_scope_cases']} messages"
+        )
+    out_of_scope = report["out_of_scope"]
+    lines.append(
+        f"out of scope: precision {out_of_scope['precision']:.1%},"
+        f" recall {out_of_scope['recall']:.1%} ({out_of_scope['support']} expected)"
+    )
+    lines.append(f"expected calibration error {report['expected_calibration_error']:.3f}")
     lines.append("per intent          precision  recall     f1  support")
     for intent, scores in report["per_intent"].items():
         lines.append(

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from intents.dataset import OUT_OF_SCOPE
+from intents.dataset import OUT_OF_SCOPE, PERSONA
 from intents.text import for_features
 
 _WHITE_SPACES = re.compile(r"\s\s+")  # TfidfVectorizer's own, for char_wb
@@ -46,6 +46,34 @@ class Prediction:
 class Reading:
     intent: Prediction
     language: Prediction
+    topic: str = ""
+    """``persona`` for a question about the assistant itself; empty otherwise."""
+    rejected: bool = False
+    """The likeliest intent was not trusted (floor or margin): the LLM assist may help."""
+
+
+MARGIN = 0.1
+"""Out of scope when the two likeliest intents are closer than this (docs/nlu.md: the figures)."""
+
+
+def decide(
+    classes: Sequence[str],
+    chances: np.ndarray[Any, Any],
+    language: Prediction,
+    threshold: float,
+    margin: float,
+) -> Reading:
+    """What the intent probabilities mean, the same for the scikit-learn model and the serving
+    form: a question about the bot is out of scope with the ``persona`` topic; an intent below
+    the ``threshold``, or within ``margin`` of the runner-up, is out of scope and ``rejected``."""
+    first, second = np.argsort(chances)[::-1][:2]
+    label, confidence = str(classes[first]), float(chances[first])
+    if label == PERSONA:
+        return Reading(Prediction(OUT_OF_SCOPE, confidence), language, topic=PERSONA)
+    untrusted = confidence < threshold or confidence - float(chances[second]) < margin
+    if label != OUT_OF_SCOPE and untrusted:
+        return Reading(Prediction(OUT_OF_SCOPE, confidence), language, rejected=True)
+    return Reading(Prediction(label, confidence), language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +112,15 @@ class Linear:
     coef: np.ndarray[Any, Any]  # (classes or 1, features)
     intercept: np.ndarray[Any, Any]
 
-    def best(self, columns: list[int], values: list[float]) -> Prediction:
+    def chances(self, columns: list[int], values: list[float]) -> np.ndarray[Any, Any]:
         scores = self.coef[:, columns] @ np.asarray(values) + self.intercept
         if scores.size == 1:  # two classes: one logit (as classifier.probabilities)
             scores = np.array([-scores[0], scores[0]]) / 2
         exponentials = np.exp(scores - scores.max())
-        chances = exponentials / exponentials.sum()
+        return np.asarray(exponentials / exponentials.sum())
+
+    def best(self, columns: list[int], values: list[float]) -> Prediction:
+        chances = self.chances(columns, values)
         index = int(np.argmax(chances))
         return Prediction(self.classes[index], float(chances[index]))
 
@@ -100,10 +131,11 @@ class ServingModel:
     intents: Linear
     languages: Linear
     threshold: float
+    margin: float = MARGIN
     preprocess: Callable[[str], str] = for_features
 
     def read(self, text: str) -> Reading:
-        """The likeliest intent (out of scope below the threshold) and language."""
+        """The likeliest intent (out of scope when not trusted: ``decide``) and language."""
         prepared = self.preprocess(text)
         columns: list[int] = []
         values: list[float] = []
@@ -111,10 +143,9 @@ class ServingModel:
             block_columns, block_values = block.weights(prepared)
             columns += block_columns
             values += block_values
-        intent = self.intents.best(columns, values)
-        if intent.confidence < self.threshold:
-            intent = Prediction(OUT_OF_SCOPE, intent.confidence)
-        return Reading(intent, self.languages.best(columns, values))
+        chances = self.intents.chances(columns, values)
+        language = self.languages.best(columns, values)
+        return decide(self.intents.classes, chances, language, self.threshold, self.margin)
 
     # -- from scikit-learn, to and from disk ----------------------------------------------------
 
@@ -141,6 +172,7 @@ class ServingModel:
             _linear(model.intents),
             _linear(model.languages),
             float(model.threshold),
+            float(model.margin),
         )
 
     def save(self, stem: Path) -> None:
@@ -158,6 +190,7 @@ class ServingModel:
             ],
             "intents": list(self.intents.classes),
             "languages": list(self.languages.classes),
+            "margin": self.margin,
         }
         arrays = {f"idf_{number}": block.idf for number, block in enumerate(self.blocks)}
         for name, linear in (("intents", self.intents), ("languages", self.languages)):
@@ -190,7 +223,7 @@ class ServingModel:
                 Linear(tuple(settings[name]), arrays[f"{name}_coef"], arrays[f"{name}_intercept"])
                 for name in ("intents", "languages")
             )
-        return cls(blocks, intents, languages, threshold)
+        return cls(blocks, intents, languages, threshold, float(settings.get("margin", MARGIN)))
 
 
 def _linear(classifier: Any) -> Linear:

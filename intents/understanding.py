@@ -48,8 +48,11 @@ class ModelUnderstanding:
         intent = reading.intent
         today = self._today()
         entities: dict[str, Any] = self._entities.extract(text, locale, intent.label, today)
+        if reading.topic:
+            entities["topic"] = reading.topic
         name, confidence = intent.label, intent.confidence
-        if self._assist is not None and confidence < self._model.threshold:
+        unsure = reading.rejected or confidence < self._model.threshold
+        if self._assist is not None and unsure and not reading.topic:
             assisted = await self._assist.read(text, locale, today)
             if assisted is not None and assisted.confidence > confidence:
                 name, confidence = assisted.intent, assisted.confidence

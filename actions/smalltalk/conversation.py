@@ -35,7 +35,14 @@ async def unknown_button(context: Context[Services]) -> Outcome:
     return Outcome("smalltalk/unknown_button", {}, MENU)
 
 
+PERSONA = "persona"
+"""The ``topic`` entity of an out-of-scope question about the assistant itself."""
+
+
 async def out_of_scope(context: Context[Services]) -> Outcome:
+    if context.parse.entities.get("topic") == PERSONA:
+        # "Are you a robot?" deserves a straight answer, not a refusal and a menu.
+        return Outcome("smalltalk/persona", {"brand": context.services.brand})
     return Outcome("smalltalk/out_of_scope", {}, MENU)
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -338,9 +339,11 @@ def _train(settings: Settings) -> None:
     print(f"cross-validated accuracy {validation.accuracy:.1%} ({validation.folds} folds)")
     for locale, accuracy in validation.per_locale.items():
         print(f"  {locale:<6} {accuracy:.1%}")
+    started = time.perf_counter()
     with tqdm(total=1, desc="final model", unit="model") as bar:
         model = classifier.train(examples, settings.nlu_threshold)
         bar.update()
+    print(f"trained in {time.perf_counter() - started:.1f} s")
     key = artifacts.artifact_key()
     path = artifacts.ModelStore(settings.model_directory).save(
         key,

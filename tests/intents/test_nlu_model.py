@@ -87,7 +87,7 @@ def test_unquoted_yaml_booleans_are_refused(tmp_path: Path) -> None:
 
 def test_cross_validation_reports_each_locale(tmp_path: Path) -> None:
     examples = load_examples(write_tiny_data(tmp_path / "data"))
-    validation = classifier.cross_validate(examples, 0.0, folds=2)
+    validation = classifier.cross_validate(examples, 0.0, folds=2, margin=0.0)
     assert set(validation.per_locale) == {"pt_BR", "en"}
     # Both locales hold as many examples, so the overall figure is the mean of theirs.
     assert validation.accuracy == pytest.approx(sum(validation.per_locale.values()) / 2)
@@ -152,6 +152,9 @@ def test_nlu_evaluate_reports_as_json(models_dir: Path, tmp_path: Path) -> None:
     assert report["entities"]["checkin"] == {"precision": 1.0, "recall": 1.0, "support": 1}
     assert [error["line"] for error in report["errors"]] == [4]
     assert report["per_intent"]["greet"]["recall"] == 1.0
+    assert (report["in_scope_accuracy"], report["in_scope_cases"]) == (pytest.approx(2 / 3), 3)
+    assert report["out_of_scope"] == {"precision": 1.0, "recall": 1.0, "support": 0}
+    assert 0 < report["expected_calibration_error"] < 1
 
 
 @pytest.mark.parametrize(
@@ -189,3 +192,58 @@ def test_direct_scoring_equals_scikit_learns_predict_proba(tmp_path: Path) -> No
         assert np.allclose(
             languages, model.languages.predict_proba(model.features.transform([text]))[0]
         )
+
+
+def write_topics(folder: Path) -> Path:
+    """The tiny data plus out-of-scope lines per topic, questions about the bot among them."""
+    write_tiny_data(folder)
+    topics = {
+        "locale": "en",
+        "out_of_scope_topics": {
+            "cooking": ["recipe for lasagna", "how do i boil an egg", "best cake recipe"],
+            "persona": ["are you a robot", "who made you", "are you human", "what are you"],
+        },
+    }
+    (folder / "en.out_of_domain.yaml").write_text(yaml.safe_dump(topics), encoding="utf-8")
+    return folder
+
+
+def test_topic_lines_train_as_out_of_scope_and_keep_their_topic(tmp_path: Path) -> None:
+    examples = load_examples(write_topics(tmp_path / "data"))
+    by_topic = {(e.topic, e.intent) for e in examples if e.topic}
+    assert by_topic == {("cooking", "out_of_scope"), ("persona", "out_of_scope")}
+    assert all(e.locale == "en" for e in examples if e.topic)
+    assert {e.topic for e in examples if e.intent != "out_of_scope"} == {""}
+
+
+def test_a_file_with_neither_intents_nor_topics_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "en.yaml").write_text("locale: en\nout_of_scope_topics: {}\n")
+    with pytest.raises(ValueError, match="neither intents nor out_of_scope_topics"):
+        load_examples(tmp_path)
+
+
+def test_unquoted_booleans_in_topics_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "en.yaml").write_text("locale: en\nout_of_scope_topics:\n  chat: [no, 'ok']\n")
+    with pytest.raises(ValueError, match="quote it"):
+        load_examples(tmp_path)
+
+
+def test_questions_about_the_bot_are_out_of_scope_with_the_persona_topic(tmp_path: Path) -> None:
+    model = classifier.train(load_examples(write_topics(tmp_path / "data")), 0.0, margin=0.0)
+    assert "persona" in model.intents.classes_
+    about_the_bot = model.read("are you a robot?")
+    assert (about_the_bot.intent.label, about_the_bot.topic) == ("out_of_scope", "persona")
+    assert not about_the_bot.rejected
+    cooking = model.read("lasagna recipe")
+    assert (cooking.intent.label, cooking.topic) == ("out_of_scope", "")
+    assert model.read("i want to book a room").intent.label == "book"
+
+
+def test_two_intents_too_close_to_call_are_out_of_scope(tmp_path: Path) -> None:
+    examples = load_examples(write_tiny_data(tmp_path / "data"))
+    decided = classifier.train(examples, 0.0, margin=0.0).read("oi, bom dia")
+    assert (decided.intent.label, decided.rejected) == ("greet", False)
+    gap = decided.intent.confidence - (1 - decided.intent.confidence)  # two classes
+    torn = classifier.train(examples, 0.0, margin=gap + 0.01).read("oi, bom dia")
+    assert (torn.intent.label, torn.rejected) == ("out_of_scope", True)
+    assert torn.intent.confidence == pytest.approx(decided.intent.confidence)

@@ -107,6 +107,22 @@ async def test_out_of_scope_gets_a_polite_answer_and_the_menu(runtime: Runtime) 
 
 
 @pytest.mark.parametrize(
+    ("question", "locale", "answer"),
+    [
+        ("você é um robô?", "pt-BR", "um programa de computador, não uma pessoa"),
+        ("who made you?", "en", "a computer program, not a person"),
+        ("¿cómo te llamas?", "es", "un programa de computadora, no una persona"),
+    ],
+)
+async def test_questions_about_the_bot_get_an_honest_answer_without_the_menu(
+    runtime: Runtime, question: str, locale: str, answer: str
+) -> None:
+    (reply,) = await ask(runtime, question, locale=locale)
+    assert answer in reply.text
+    assert reply.buttons == ()
+
+
+@pytest.mark.parametrize(
     ("question", "locale", "topic"),
     [
         ("late checkout é possível?", "pt_BR", "late_checkout"),

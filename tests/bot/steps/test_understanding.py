@@ -100,3 +100,43 @@ def test_button_payloads(payload: str, intent: str, entities: dict[str, str]) ->
         1.0,
         "es",
     )
+
+
+@pytest.mark.parametrize(
+    ("accented", "plain", "locale", "intent"),
+    [
+        (
+            "¿Cuál es el costo de una habitación?",
+            "¿cual es el costo de una habitacion?",
+            "es",
+            "book",
+        ),
+        ("¿Qué servicios ofrecen?", "¿que servicios ofrecen?", "es", "faq"),
+        ("quanto sai a diária?", "quanto sai a diaria?", "pt_BR", "book"),
+        ("vocês têm estacionamento?", "voces tem estacionamento?", "pt_BR", "faq"),
+    ],
+)
+async def test_messages_without_accents_read_as_with_them(
+    understanding: ModelUnderstanding, accented: str, plain: str, locale: str, intent: str
+) -> None:
+    with_accents = await understanding.parse(accented, locale)
+    without = await understanding.parse(plain, locale)
+    assert (with_accents.intent, without.intent) == (intent, intent)
+    assert without.confidence == with_accents.confidence  # accents are folded away
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("você é um robô?", "pt_BR"), ("who made you?", "en"), ("¿cómo te llamas?", "es")],
+)
+async def test_questions_about_the_bot_are_out_of_scope_with_their_topic(
+    understanding: ModelUnderstanding, text: str, locale: str
+) -> None:
+    parse = await understanding.parse(text, locale)
+    assert (parse.intent, parse.entities.get("topic")) == ("out_of_scope", "persona")
+
+
+async def test_a_foreign_request_carries_no_topic(understanding: ModelUnderstanding) -> None:
+    parse = await understanding.parse("book a flight to miami", "en")
+    assert parse.intent == "out_of_scope"
+    assert "topic" not in parse.entities
