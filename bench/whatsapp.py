@@ -22,31 +22,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import itertools
 import json
 import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from figures import summary
+from chat_load import ChatLoad, table
 from load import DEFAULT_MODELS_DIR, DEFAULT_REDIS_URL, Server, flush_redis
-from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes import whatsapp as meta
 from tests.fakes.whatsapp import Call, FakeGraph
 
+HEADER = (
+    "| backend | guests | load | messages/s | message → answer p50 / p95 / p99 / max ms | lost |"
+)
 OUTPUT = Path(__file__).resolve().parent / "results" / "whatsapp.json"
-TEXTS = ("oi", "obrigado", "hello", "thanks", "hola", "gracias", "bom dia", "tchau")
-TURN_TIMEOUT = 30.0
-DRAIN_TIMEOUT = 120.0  # after a burst, how long the backlog may take to be answered
 
 
 class WhatsAppServer(Server):
@@ -126,7 +122,7 @@ async def run(
     return results
 
 
-class Load:
+class Load(ChatLoad):
     def __init__(
         self,
         server: Server,
@@ -136,9 +132,8 @@ class Load:
         chats: int,
     ) -> None:
         self.url = f"{server.base}/whatsapp/webhook"
-        self.fake, self.waiting, self.http, self.chats = fake, waiting, http, chats
-        self.update_ids = itertools.count(1)
-        self.round = 0
+        super().__init__(waiting, http, chats)
+        self.fake = fake
 
     async def post(self, chat_id: int, text: str) -> bool:
         message_id = f"wamid.bench{next(self.update_ids)}"
@@ -150,114 +145,11 @@ class Load:
     def chat_id(self, number: int) -> int:
         return 5511_000_000_000 + 10_000_000 * (self.round + 1) + number  # fresh guests each time
 
-    async def burst(self, warmup: float, seconds: float) -> dict[str, Any]:
-        """Every chat posts its next update as soon as the webhook answered the last one."""
-        self.round += 1
-        before = len(self.fake.sent())
-        started = time.monotonic()
-        start, end = started + warmup, started + warmup + seconds
-        accepted = posted = refused = 0
+    def answers(self) -> int:
+        return len(self.fake.sent())
 
-        async def chat(number: int) -> None:
-            nonlocal accepted, posted, refused
-            for text in itertools.cycle(TEXTS):
-                at = time.monotonic()
-                if at >= end:
-                    return
-                ok = await self.post(self.chat_id(number), text)
-                posted += 1
-                if at >= start:
-                    accepted += ok
-                    refused += not ok
-
-        with tqdm(total=self.chats, desc="burst", unit="chat", file=sys.stderr) as bar:
-
-            async def tracked(number: int) -> None:
-                await chat(number)
-                bar.update()
-
-            await asyncio.gather(*(tracked(number) for number in range(self.chats)))
-        # Every accepted update must still be answered: wait for the backlog to drain.
-        drain_started = time.monotonic()
-        with contextlib.suppress(TimeoutError):
-            await self.fake.wait_for(before + posted, seconds=DRAIN_TIMEOUT)
-        answered = len(self.fake.sent()) - before
-        return {
-            "updates_per_second": accepted / seconds,
-            "refused": refused,
-            "posted": posted,
-            "answered": answered,
-            "drain_seconds": time.monotonic() - drain_started,
-            "processed_per_second": answered / (time.monotonic() - started),
-        }
-
-    async def paced(self, rate: float, warmup: float, seconds: float) -> dict[str, Any]:
-        """``rate`` updates a second over all chats, each chat waiting for its answer."""
-        self.round += 1
-        started = time.monotonic()
-        start, end = started + warmup, started + warmup + seconds
-        latencies: list[float] = []
-        timeouts = 0
-        interval = self.chats / rate
-
-        async def chat(number: int) -> None:
-            nonlocal timeouts
-            await asyncio.sleep(number / rate)  # spread the chats' first updates
-            for text in itertools.cycle(TEXTS):
-                sent_at = time.monotonic()
-                if sent_at >= end:
-                    return
-                chat_id = self.chat_id(number)
-                future = asyncio.get_running_loop().create_future()
-                self.waiting[str(chat_id)] = future
-                await self.post(chat_id, text)
-                try:
-                    arrived = await asyncio.wait_for(future, TURN_TIMEOUT)
-                except TimeoutError:
-                    timeouts += 1
-                    continue
-                if sent_at >= start:
-                    latencies.append((arrived - sent_at) * 1000)
-                await asyncio.sleep(max(0.0, sent_at + interval - time.monotonic()))
-
-        with tqdm(total=self.chats, desc=f"paced {rate:g}/s", unit="chat", file=sys.stderr) as bar:
-
-            async def tracked(number: int) -> None:
-                await chat(number)
-                bar.update()
-
-            await asyncio.gather(*(tracked(number) for number in range(self.chats)))
-        return {
-            "updates_per_second": len(latencies) / seconds,
-            "timeouts": timeouts,
-            "latency": summary(latencies),
-        }
-
-
-def table(results: list[dict[str, Any]]) -> str:
-    lines = [
-        "| backend | guests | load | messages/s "
-        "| message → answer p50 / p95 / p99 / max ms | lost |",
-        "|---|--:|---|--:|--:|--:|",
-    ]
-    for result in results:
-        if result["load"] == "burst":
-            latency = (
-                f"all answered {result['drain_seconds']:.1f} s after the burst "
-                f"({result['processed_per_second']:.0f}/s processed)"
-            )
-            lost = result["posted"] - result["answered"]  # not answered within DRAIN_TIMEOUT
-        else:
-            figures = result["latency"]
-            latency = " / ".join(
-                f"{figures[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
-            )
-            lost = result["timeouts"]
-        lines.append(
-            f"| {result['backend']} | {result['chats']} | {result['load']} | "
-            f"{result['updates_per_second']:.0f} | {latency} | {lost} |"
-        )
-    return "\n".join(lines)
+    async def wait_for_answers(self, count: int, seconds: float) -> None:
+        await self.fake.wait_for(count, seconds=seconds)
 
 
 def main() -> None:
@@ -290,7 +182,7 @@ def main() -> None:
             )
         )
         results.extend(runs)
-        print(table(runs), flush=True)  # each backend's figures as soon as they are known
+        print(table(runs, HEADER), flush=True)  # each backend's figures as soon as they are known
         OUTPUT.write_text(
             json.dumps(
                 {

@@ -23,3 +23,14 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+class Ticks:
+    """A monotonic clock in seconds (for the services that take ``time.monotonic``-like
+    clocks) that stands still until the test moves ``now``."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -14,18 +14,9 @@ from bot.core.observability import Metrics
 from bot.jobs.queue import Job, JobQueue
 from bot.root.jobs import job_queue
 from bot.root.settings import Settings
+from tests.support.clock import Ticks
 from tests.support.services import REDIS_URL
 from tests.support.waiting import until
-
-
-class Hand:
-    """A monotonic clock that moves only when the test says."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager
@@ -81,7 +72,7 @@ async def test_periodic_jobs_are_enqueued_by_one_process_at_a_time(
     redis: Redis, make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(redis_url=REDIS_URL)
-    clock = Hand()
+    clock = Ticks()
     runs: list[int] = []
 
     async def tick() -> None:

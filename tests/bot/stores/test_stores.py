@@ -22,16 +22,9 @@ from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.expiring import ExpiringMap
 from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
+from tests.support.clock import Ticks
 from tests.support.redis_servers import RedisClusterServers
 from tests.support.services import REDIS_URL
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -39,7 +32,7 @@ class Backend:
     """The stores of one backend under test, and time passing for them."""
 
     stores: Stores
-    clock: FakeClock
+    clock: Ticks
     redis: Redis | RedisCluster | None
 
     async def pass_time(self, seconds: float) -> None:
@@ -65,7 +58,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     """In process, on Redis (the ``redis`` fixture, emptied and closed by it, only for that run:
     one client serves the stores and the order's waits, which these tests never block), and on
     a 6-node Redis Cluster of the suite's own (``tests/support/redis_servers.py``)."""
-    clock = FakeClock()
+    clock = Ticks()
     if request.param == "memory":
         return Backend(build_stores(None, 5.0, 5.0, clock), clock, None)
     if request.param == "redis":
@@ -277,7 +270,7 @@ async def test_a_forecast_answer_is_cached_for_its_kinds_ttl(backend: Backend) -
 
 
 def test_beyond_its_bound_the_map_forgets_the_least_recently_put() -> None:
-    entries: ExpiringMap[str] = ExpiringMap(FakeClock(), max_size=2)
+    entries: ExpiringMap[str] = ExpiringMap(Ticks(), max_size=2)
     entries.put("a", "1", 60)
     entries.put("b", "2", 60)
     entries.put("a", "1 again", 60)
@@ -286,7 +279,7 @@ def test_beyond_its_bound_the_map_forgets_the_least_recently_put() -> None:
 
 
 def test_a_sized_map_holds_up_to_its_size_in_all() -> None:
-    entries: ExpiringMap[bytes] = ExpiringMap(FakeClock(), max_size=10, size_of=len)
+    entries: ExpiringMap[bytes] = ExpiringMap(Ticks(), max_size=10, size_of=len)
     for key in "abc":
         entries.put(key, b"x" * 4, 60)
     assert [entries.get(key) for key in "abc"] == [None, b"xxxx", b"xxxx"]
@@ -295,7 +288,7 @@ def test_a_sized_map_holds_up_to_its_size_in_all() -> None:
 
 
 def test_an_entry_is_gone_once_its_ttl_is_over_and_pop_takes_it() -> None:
-    clock = FakeClock()
+    clock = Ticks()
     entries: ExpiringMap[str] = ExpiringMap(clock)
     entries.put("short", "1", 10)
     entries.put("long", "2", 100)
@@ -306,7 +299,7 @@ def test_an_entry_is_gone_once_its_ttl_is_over_and_pop_takes_it() -> None:
 
 
 async def test_the_in_process_stores_keep_their_bounds() -> None:
-    clock = FakeClock()
+    clock = Ticks()
     values = MemoryValueStore(clock, max_entries=2)
     for key in "abc":
         await values.put(key, key, 60)

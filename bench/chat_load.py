@@ -1,0 +1,155 @@
+"""The closed-loop load both webhook benchmarks run (``bench/telegram.py``,
+``bench/whatsapp.py``): a **burst**, where every chat posts its next message as soon as the
+webhook answered the last one, and **paced** loads at fixed rates over all chats, each chat
+waiting for its answer. A channel's benchmark says how to post a message, name a chat and count
+the answers; the rest is here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import sys
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+import aiohttp
+from figures import summary
+from tqdm import tqdm
+
+TEXTS = ("oi", "obrigado", "hello", "thanks", "hola", "gracias", "bom dia", "tchau")
+TURN_TIMEOUT = 30.0
+DRAIN_TIMEOUT = 120.0  # after a burst, how long the backlog may take to be answered
+
+
+class ChatLoad(ABC):
+    def __init__(
+        self, waiting: dict[str, asyncio.Future[float]], http: aiohttp.ClientSession, chats: int
+    ) -> None:
+        self.waiting, self.http, self.chats = waiting, http, chats
+        self.update_ids = itertools.count(1)
+        self.round = 0
+
+    @abstractmethod
+    async def post(self, chat_id: int, text: str) -> bool:
+        """One message from a chat to the webhook; True when it was accepted."""
+
+    @abstractmethod
+    def chat_id(self, number: int) -> int:
+        """The chat of that number in this round (fresh chats per scenario)."""
+
+    @abstractmethod
+    def answers(self) -> int:
+        """How many answers the provider's fake has received so far."""
+
+    @abstractmethod
+    async def wait_for_answers(self, count: int, seconds: float) -> None: ...
+
+    async def burst(self, warmup: float, seconds: float) -> dict[str, Any]:
+        """Every chat posts its next update as soon as the webhook answered the last one."""
+        self.round += 1
+        before = self.answers()
+        started = time.monotonic()
+        start, end = started + warmup, started + warmup + seconds
+        accepted = posted = refused = 0
+
+        async def chat(number: int) -> None:
+            nonlocal accepted, posted, refused
+            for text in itertools.cycle(TEXTS):
+                at = time.monotonic()
+                if at >= end:
+                    return
+                ok = await self.post(self.chat_id(number), text)
+                posted += 1
+                if at >= start:
+                    accepted += ok
+                    refused += not ok
+
+        with tqdm(total=self.chats, desc="burst", unit="chat", file=sys.stderr) as bar:
+
+            async def tracked(number: int) -> None:
+                await chat(number)
+                bar.update()
+
+            await asyncio.gather(*(tracked(number) for number in range(self.chats)))
+        # Every accepted update must still be answered: wait for the backlog to drain.
+        drain_started = time.monotonic()
+        with contextlib.suppress(TimeoutError):
+            await self.wait_for_answers(before + posted, DRAIN_TIMEOUT)
+        answered = self.answers() - before
+        return {
+            "updates_per_second": accepted / seconds,
+            "refused": refused,
+            "posted": posted,
+            "answered": answered,
+            "drain_seconds": time.monotonic() - drain_started,
+            "processed_per_second": answered / (time.monotonic() - started),
+        }
+
+    async def paced(self, rate: float, warmup: float, seconds: float) -> dict[str, Any]:
+        """``rate`` updates a second over all chats, each chat waiting for its answer."""
+        self.round += 1
+        started = time.monotonic()
+        start, end = started + warmup, started + warmup + seconds
+        latencies: list[float] = []
+        timeouts = 0
+        interval = self.chats / rate
+
+        async def chat(number: int) -> None:
+            nonlocal timeouts
+            await asyncio.sleep(number / rate)  # spread the chats' first updates
+            for text in itertools.cycle(TEXTS):
+                sent_at = time.monotonic()
+                if sent_at >= end:
+                    return
+                chat_id = self.chat_id(number)
+                future = asyncio.get_running_loop().create_future()
+                self.waiting[str(chat_id)] = future
+                await self.post(chat_id, text)
+                try:
+                    arrived = await asyncio.wait_for(future, TURN_TIMEOUT)
+                except TimeoutError:
+                    timeouts += 1
+                    continue
+                if sent_at >= start:
+                    latencies.append((arrived - sent_at) * 1000)
+                await asyncio.sleep(max(0.0, sent_at + interval - time.monotonic()))
+
+        with tqdm(total=self.chats, desc=f"paced {rate:g}/s", unit="chat", file=sys.stderr) as bar:
+
+            async def tracked(number: int) -> None:
+                await chat(number)
+                bar.update()
+
+            await asyncio.gather(*(tracked(number) for number in range(self.chats)))
+        return {
+            "updates_per_second": len(latencies) / seconds,
+            "timeouts": timeouts,
+            "latency": summary(latencies),
+        }
+
+
+def table(results: list[dict[str, Any]], header: str) -> str:
+    """``header``: the Markdown table's first row (the channel's own words for chats and
+    answers); the rows are the same for every channel."""
+    lines = [header, "|---|--:|---|--:|--:|--:|"]
+    for result in results:
+        if result["load"] == "burst":
+            latency = (
+                f"all answered {result['drain_seconds']:.1f} s after the burst "
+                f"({result['processed_per_second']:.0f}/s processed)"
+            )
+            lost = result["posted"] - result["answered"]  # not answered within DRAIN_TIMEOUT
+        else:
+            figures = result["latency"]
+            latency = " / ".join(
+                f"{figures[k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+            )
+            lost = result["timeouts"]
+        lines.append(
+            f"| {result['backend']} | {result['chats']} | {result['load']} | "
+            f"{result['updates_per_second']:.0f} | {latency} | {lost} |"
+        )
+    return "\n".join(lines)
