@@ -118,9 +118,15 @@ TEXTS: tuple[str, ...] = (
 
 
 def process_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    """utime + stime of the process and of its live children (``serve --workers N``: the
+    supervisor's workers do the work)."""
+    total = 0.0
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat_path.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+            if int(stat_path.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: ppid
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 def machine_cpu_seconds() -> tuple[float, float]:
@@ -255,8 +261,12 @@ class Server:
         workdir: Path,
         models_dir: Path,
         cpus: str | None = None,
+        workers: int = 1,
+        database_url: str | None = None,
     ) -> None:
         self.backend = backend
+        self.workers = workers
+        self.database_url = database_url
         self.redis_url = redis_url
         self.models_dir = models_dir
         self.port = free_port()
@@ -282,6 +292,10 @@ class Server:
         )
         if self.redis_url is not None:
             env["RSV_REDIS_URL"] = self.redis_url
+        if self.workers > 1:
+            env["RSV_WORKERS"] = str(self.workers)
+        if self.database_url is not None:
+            env["RSV_DATABASE_URL"] = self.database_url
         return env
 
     @property
@@ -290,6 +304,11 @@ class Server:
         return self.process.pid
 
     async def start(self) -> None:
+        if self.database_url is not None:  # PostgreSQL is never migrated implicitly
+            upgrade = await asyncio.create_subprocess_exec(
+                *server_command()[:-1], "db", "upgrade", env=self.environment(), cwd=self.workdir
+            )
+            await upgrade.wait()
         stdout, stderr = open_log(self.log_path), open_log(self.err_path)
         try:
             # cwd is a scratch directory: no stray .env or data/ from wherever the bench runs
@@ -917,6 +936,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="~40 s smoke run (short windows)")
     parser.add_argument("--backends", default="memory,redis", help="memory,redis")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (serve --workers; redis only)"
+    )
+    parser.add_argument(
+        "--database-url", help="PostgreSQL URL, which more than one worker needs (migrated first)"
+    )
     parser.add_argument("--channels", default="rest,ws", help="rest,ws")
     parser.add_argument(
         "--conversations", default="1,100,1000", help="closed-loop conversation counts"
@@ -1083,7 +1108,15 @@ async def run_backend(
     redis_url = arguments.redis_url if backend == "redis" else None
     if redis_url is not None:
         await flush_redis(redis_url)
-    server = Server(backend, redis_url, scratch, arguments.models_dir, arguments.server_cpus)
+    server = Server(
+        backend,
+        redis_url,
+        scratch,
+        arguments.models_dir,
+        arguments.server_cpus,
+        arguments.workers,
+        arguments.database_url,
+    )
     log(f"starting {' '.join(server.command)} ({backend}) on port {server.port}")
     try:
         await server.start()
@@ -1168,7 +1201,7 @@ async def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "source": source,
         "machine": machine(),
-        "server_command": [*server_command(), "(one worker process)"],
+        "server_command": [*server_command(), f"(workers: {arguments.workers})"],
         "settings": {
             "warmup_seconds": limits.warmup,
             "max_seconds_closed": limits.seconds,

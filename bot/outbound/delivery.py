@@ -100,6 +100,9 @@ class Outbox(Protocol[T]):
     async def mark_unreachable(self, destination: str) -> None:
         """The provider said later that the destination refuses messages (a status callback)."""
 
+    async def join(self) -> None:
+        """Wait until what this process queued has been sent or given up."""
+
     async def close(self) -> None: ...
 
 

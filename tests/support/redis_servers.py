@@ -174,15 +174,17 @@ async def _replicating(port: int) -> bool:
     return str(info.get("master_link_status")) == "up"
 
 
-def create_cluster(directory: Path) -> RedisClusterServers:
+def create_cluster(directory: Path, ports: tuple[int, ...] = CLUSTER_PORTS) -> RedisClusterServers:
+    """A fresh cluster on ``ports`` (six: three primaries, each with a replica); the tests use
+    ``CLUSTER_PORTS``, a benchmark its own."""
     cluster = RedisClusterServers(
-        [RedisServer(port, directory / str(port), cluster=True) for port in CLUSTER_PORTS]
+        [RedisServer(port, directory / str(port), cluster=True) for port in ports]
     )
     for server in cluster.servers:
         server.start()
     subprocess.run(
         [REDIS_CLI, "--cluster", "create"]
-        + [f"127.0.0.1:{port}" for port in CLUSTER_PORTS]
+        + [f"127.0.0.1:{port}" for port in ports]
         + ["--cluster-replicas", "1", "--cluster-yes"],
         check=True,
         capture_output=True,

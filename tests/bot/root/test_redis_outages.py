@@ -29,6 +29,7 @@ from tests.support.payments_shop import (
     pay_on_sandbox_page,
 )
 from tests.support.redis_servers import RedisClusterServers, RedisServer
+from tests.support.services import REDIS_URL
 from tests.support.stays import off_season_stay, spoken
 
 GUESTS = 6
@@ -151,6 +152,7 @@ async def test_a_primary_killed_mid_traffic_loses_and_doubles_nothing(
         "postgresql",
         payment={"routes": EVERY_GATEWAY},
         redis_url=redis_cluster.url,
+        jobs={"redis_url": REDIS_URL},  # the job queue's stream needs one node
         redis_outage_seconds=15.0,
     )
     assert await metric(shop, "rsv_redis_failovers_total") == 0
