@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 Role = Literal["guest", "staff", "admin"]
@@ -82,7 +83,8 @@ class Reply:
 
 
 def reply_document(reply: Reply) -> dict[str, Any]:
-    """The reply as JSON-ready data, for replies that wait in a store or a queue."""
+    """The reply as JSON-ready data, for replies that wait in a store or a queue; a notice's
+    dates, datetimes and decimals are tagged so that ``reply_from_document`` gives them back."""
     return {
         "text": reply.text,
         "buttons": [
@@ -94,11 +96,22 @@ def reply_document(reply: Reply) -> dict[str, Any]:
             if reply.image
             else None
         ),
+        "copy_text": reply.copy_text,
+        "notice": (
+            {
+                "template": reply.notice.template,
+                "values": _tagged(dict(reply.notice.values)),
+                "locale": reply.notice.locale,
+            }
+            if reply.notice
+            else None
+        ),
     }
 
 
 def reply_from_document(document: dict[str, Any]) -> Reply:
     image = document.get("image")
+    notice = document.get("notice")
     return Reply(
         text=document["text"],
         buttons=tuple(
@@ -106,7 +119,44 @@ def reply_from_document(document: dict[str, Any]) -> Reply:
             for button in document.get("buttons", ())
         ),
         image=Image(image["url"], image.get("alt", ""), image.get("media_key")) if image else None,
+        copy_text=document.get("copy_text"),
+        notice=(
+            Notice(notice["template"], _untagged(notice["values"]), notice["locale"])
+            if notice
+            else None
+        ),
     )
+
+
+_TAGS: dict[str, Any] = {"$datetime": datetime.fromisoformat, "$date": date.fromisoformat}
+
+
+def _tagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _tagged(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_tagged(item) for item in value]
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            [(tag, text)] = value.items()
+            if tag in _TAGS:
+                return _TAGS[tag](text)
+            if tag == "$decimal":
+                return Decimal(text)
+        return {key: _untagged(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_untagged(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)

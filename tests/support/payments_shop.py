@@ -275,7 +275,7 @@ def shop_settings(
         "refund_approval_above": 5_000_00,
     }
     for name, value in extra.items():  # a section given in part keeps the shop's other fields
-        values[name] = {**values[name], **value} if isinstance(value, dict) else value
+        values[name] = {**values.get(name, {}), **value} if isinstance(value, dict) else value
     return make_settings(**values)
 
 
