@@ -56,7 +56,7 @@ async def run_taskiq(count: int) -> tuple[float, Any]:
 async def run_arq(count: int) -> tuple[float, Any]:
     from arq import create_pool
     from arq.connections import RedisSettings
-    from arq.worker import Worker
+    from arq.worker import Worker, func
 
     async def arq_record(_: dict[str, Any], number: int) -> None:
         await record(number)
@@ -68,7 +68,11 @@ async def run_arq(count: int) -> tuple[float, Any]:
         await pool.enqueue_job("arq_record", number=number)
     enqueued = time.perf_counter() - started
     worker = Worker(
-        [arq_record], redis_settings=settings, max_jobs=50, keep_result=0, handle_signals=False
+        [func(arq_record, name="arq_record")],
+        redis_settings=settings,
+        max_jobs=50,
+        keep_result=0,
+        handle_signals=False,
     )
     working = asyncio.create_task(worker.async_run())
     return enqueued, (working, lambda number: pool.enqueue_job("arq_record", number=number))
