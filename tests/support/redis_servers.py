@@ -128,7 +128,9 @@ class RedisClusterServers:
                 await node.aclose()
         return found
 
-    async def wait_until_ok(self, seconds: float = 60.0) -> None:
+    async def wait_until_ok(self, seconds: float = 240.0) -> None:
+        # Generous: after a test killed a primary, the restarted node resyncs as a replica,
+        # which on a loaded 2-core machine took over a minute.
         """Until every running node sees every slot served (``cluster_state:ok``) and every
         replica is in sync with its primary (a replica that never synced does not take over)."""
         deadline = time.monotonic() + seconds
