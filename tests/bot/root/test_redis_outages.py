@@ -162,7 +162,11 @@ async def test_a_primary_killed_mid_traffic_loses_and_doubles_nothing(
     async def kill_a_primary() -> None:
         redis_cluster.server(victim).kill()
 
-    codes, patient = await traffic_through(shop, kill_a_primary)
+    try:
+        codes, patient = await traffic_through(shop, kill_a_primary)
+    finally:  # back as a replica: the session's cluster is whole for the tests after this one
+        redis_cluster.server(victim).start()
+        await redis_cluster.wait_until_ok()
 
     roles = await redis_cluster.roles()
     promoted = {p for p, role in roles.items() if role == "master"} - primaries_before
