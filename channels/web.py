@@ -23,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.core.buttons import MAX_PAYLOAD_CHARS
 from bot.core.engine import Engine
+from bot.core.loops import cancel_and_wait
 from bot.core.render import Renderer
 from bot.core.types import Address, Message, Reply
 from bot.edge.json_body import MalformedJson, json_object
@@ -85,8 +86,7 @@ class WebChannel:
         await asyncio.wait((follower, subscribed), return_when=asyncio.FIRST_COMPLETED)
         subscribed.cancel()
         yield
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
+        await cancel_and_wait(follower)
 
     async def _close_sockets(self, _: web.Application) -> None:
         """Tell every open widget that the server is going away; the widgets reconnect."""

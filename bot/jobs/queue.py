@@ -23,9 +23,10 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
-from taskiq.api import run_receiver_task
+from taskiq.receiver import Receiver
+from taskiq_redis import RedisStreamBroker
 
-from bot.core.loops import LoopFailures
+from bot.core.loops import LoopFailures, cancel_and_wait
 from bot.stores import keys
 
 log = structlog.get_logger("rsv360.jobs")
@@ -55,6 +56,7 @@ class JobQueue:
         self._clock = clock
         self._jobs: dict[str, Job] = {}
         self._tasks: dict[str, AsyncTaskiqDecoratedTask[Any, Any]] = {}
+        self._stopping = asyncio.Event()
 
     @property
     def durable(self) -> bool:
@@ -76,17 +78,67 @@ class JobQueue:
     async def close(self) -> None:
         await self._broker.shutdown()
 
-    async def work(self, max_at_once: int = 50) -> None:
-        """Run jobs and enqueue the periodic ones, until cancelled."""
+    async def work(self, max_at_once: int = 50, finish_seconds: float = 10.0) -> None:
+        """Run jobs and enqueue the periodic ones until ``stop`` (or cancelled): then the jobs
+        running get ``finish_seconds`` to end and be acknowledged; jobs not started stay in
+        the stream for another worker."""
         schedule = asyncio.create_task(self._schedule())
         try:
             if self.durable:
-                await run_receiver_task(self._broker, max_async_tasks=max_at_once)
+                await self._receive(max_at_once, finish_seconds)
             else:
-                await asyncio.Event().wait()  # in-memory jobs run where they are enqueued
+                await self._stopping.wait()  # in-memory jobs run where they are enqueued
         finally:
-            schedule.cancel()
-            await asyncio.gather(schedule, return_exceptions=True)
+            await cancel_and_wait(schedule)
+
+    def stop(self) -> None:
+        """Ask ``work`` to finish the jobs it runs and return."""
+        self._stopping.set()
+
+    async def _receive(self, max_at_once: int, finish_seconds: float) -> None:
+        """taskiq's receiver with a stop signal, as ``taskiq worker`` runs it: it stops
+        fetching, then waits for the jobs running. (Cancelling it instead orphans them, to
+        finish and acknowledge on a closed connection after the queue shut down.)"""
+        while not self._stopping.is_set():
+            receiver = Receiver(
+                self._broker,
+                run_startup=False,
+                max_async_tasks=max_at_once,
+                wait_tasks_timeout=finish_seconds,
+            )
+            listening = asyncio.create_task(receiver.listen(self._stopping))
+            stopping = asyncio.create_task(self._stopping.wait())
+            try:
+                await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                if not listening.done():
+                    self._stopping.set()
+                    await self._stopped(listening, finish_seconds)
+            if not listening.done() or listening.cancelled():
+                continue
+            error = listening.exception()
+            if error is not None and not self._stopping.is_set():
+                log.error("job_queue_unavailable", error=type(error).__name__)
+                await asyncio.sleep(1.0)  # Redis away: listen again shortly
+
+    async def _stopped(self, listening: asyncio.Task[None], finish_seconds: float) -> None:
+        """Wait for the receiver to end after its running jobs, at most ``finish_seconds``
+        and a little. Its stream read can swallow the cancellation meant to end it (see
+        ``cancel_and_wait``) and read on, and the receiver waits for that read before it
+        waits for the jobs: closing the broker's connections ends the read, and the jobs
+        acknowledge on fresh ones (an acknowledgement lost in that moment means one more run,
+        which every job tolerates)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + finish_seconds + 1.0
+        while not listening.done() and loop.time() < deadline:
+            await asyncio.wait({listening}, timeout=1.0)
+            if not listening.done() and isinstance(self._broker, RedisStreamBroker):
+                await self._broker.connection_pool.disconnect()
+        if not listening.done():
+            log.warning("job_queue_stop_overdue")
+            listening.cancel()
+            await asyncio.wait({listening}, timeout=1.0)
 
     def _contained(self, job: Job) -> Callable[..., Awaitable[None]]:
         async def run(**arguments: Any) -> None:
@@ -105,7 +157,7 @@ class JobQueue:
             else None
         )
         leading = lease is None
-        while True:
+        while not self._stopping.is_set():
             if lease is not None:
                 leading = await _renewed(lease, leading)
             if leading:

@@ -33,6 +33,7 @@ from typing import Generic, Protocol, TypeVar
 
 import structlog
 
+from bot.core.loops import cancel_and_wait
 from bot.core.observability import Metrics, pseudonym
 from bot.stores import keys
 from bot.stores.base import ValueStore
@@ -249,9 +250,7 @@ class DeliveryQueue(Generic[T]):
         except TimeoutError:
             left = sum(len(queue) for queue in self._queues.values())
             log.warning("delivery_unflushed", channel=self._courier.channel, items=left)
-        for worker in list(self._workers.values()):
-            worker.cancel()
-        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        await asyncio.gather(*(cancel_and_wait(worker) for worker in list(self._workers.values())))
         self._workers.clear()
 
     async def _drain(self, destination: str) -> None:

@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
+from bot.core.loops import cancel_and_wait
 from bot.core.types import Reply, reply_document, reply_from_document
 from bot.outbound.delivery import Courier
 from bot.stores import keys
@@ -116,8 +117,7 @@ class DurableOutbox:
         try:
             await self._drain_slice(destination)
         finally:
-            keeping.cancel()
-            await asyncio.gather(keeping, return_exceptions=True)
+            await cancel_and_wait(keeping)
             try:
                 await lease.release()
             except LockError:  # it lapsed while Redis was out of reach

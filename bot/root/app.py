@@ -367,11 +367,13 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     """Connections up, schema current; ``upkeep``: this process also runs jobs (periodic ones
     included) until the runtime closes."""
     if runtime.redis is not None:
-        await runtime.redis.ping()
+        await runtime.redis.start()
     await prepare_database(runtime.database)
     await runtime.jobs.start()
     working = (
-        asyncio.create_task(runtime.jobs.work(runtime.settings.jobs.max_at_once))
+        asyncio.create_task(
+            runtime.jobs.work(runtime.settings.jobs.max_at_once, runtime.settings.shutdown_seconds)
+        )
         if upkeep
         else None
     )
@@ -379,8 +381,8 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
         yield runtime
     finally:
         if working is not None:
-            working.cancel()
-            await asyncio.gather(working, return_exceptions=True)
+            runtime.jobs.stop()
+            await working
         await runtime.jobs.close()
         await runtime.inbox.drain()
         await close_gateways(runtime.payments)

@@ -44,6 +44,8 @@ def job_queue(settings: Settings, loops: LoopFailures) -> tuple[JobQueue, Redis 
         consumer_id="0",  # a group created after the first enqueue still reads it
         idle_timeout=int(settings.jobs.reclaim_seconds * 1000),
         xread_block=1000,
+        # without it, a worker killed during a reclaim would stop every reclaim for good
+        unacknowledged_lock_timeout=10.0,
     )
     redis = Redis.from_url(url)
     return JobQueue(broker, loops, redis), redis

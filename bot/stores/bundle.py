@@ -96,6 +96,15 @@ class RedisClients:
     async def ping(self) -> None:
         await self.client.ping()
 
+    async def start(self) -> None:
+        """Each client answers once before any turn uses it. A cluster client learns the
+        topology on its first command; left to a burst of concurrent first commands, redis-py
+        8's learns it in each of them, drops the connections the others are using and sends
+        their commands again, and a ``SET NX`` sent again answers "taken" to its own write (a
+        new message would be seen as a duplicate)."""
+        for client in (self.client, self.waits):
+            await client.ping()
+
     async def close(self) -> None:
         for client in (self.client, self.waits):
             await client.aclose()

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
@@ -23,6 +23,7 @@ from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainErro
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.core.loops import cancel_and_wait
 from bot.core.types import Address
 from bot.stores import keys
 from bot.stores.base import (
@@ -251,9 +252,7 @@ class RedisConversationOrder(ConversationOrder):
         try:
             yield
         finally:
-            renewal.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewal
+            await cancel_and_wait(renewal)
             await self._leave(keys=[queue], args=[ticket, prefix, waiting_ms])
 
     async def _wait_for_head(

@@ -25,6 +25,7 @@ import structlog
 from aiohttp import ClientError, web
 
 from bot.core.engine import Engine
+from bot.core.loops import cancel_and_wait
 from bot.core.observability import Metrics, pseudonym
 from bot.core.payloads import PayloadStore
 from bot.core.render import Renderer
@@ -233,8 +234,7 @@ class WhatsAppChannel(ProviderChannel):
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
     @staticmethod
     async def _graph_call(call: Any) -> None:

@@ -87,8 +87,8 @@ async def durable_lines(
     fake.release()
     for jobs, jobs_redis, bot, working in opened:
         if working is not None:
-            working.cancel()
-            await asyncio.gather(working, return_exceptions=True)
+            jobs.stop()
+            await working
         await jobs.close()
         await jobs_redis.aclose()
         await bot.session.close()

@@ -217,8 +217,10 @@ async def redis_cluster(cluster_servers: RedisClusterServers) -> RedisClusterSer
 
 @pytest.fixture
 async def redis_cluster_client(redis_cluster: RedisClusterServers) -> AsyncIterator[RedisCluster]:
-    """A plain redis-py cluster client on the emptied cluster."""
+    """A plain redis-py cluster client on the emptied cluster, started as the bot starts its
+    own (``RedisClients.start``: it knows the topology before the test's first burst)."""
     client = redis_cluster.client()
+    await client.initialize()
     yield client
     await client.aclose()
 

@@ -1,17 +1,22 @@
 """A loop over independent items goes on past one that always fails: the webhook retries, the
 hold expiry, the proactive delivery and the reconciliation. Each failure is counted in
-``rsv_loop_item_failures_total{loop=...}``."""
+``rsv_loop_item_failures_total{loop=...}``. A loop told to stop stops, even one whose Redis
+call swallowed the cancellation."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 from sqlalchemy import update
 
 from actions.booking.tables import Inventory, Reservation
 from actions.payments.reconcile import reconcile
 from actions.payments.tables import WebhookEvent
+from bot.core.loops import cancel_and_wait
 from bot.core.types import Reply
 from bot.outbound.delivery import Pace
 from tests.fakes.base import Fault
@@ -113,3 +118,35 @@ async def test_reconcile_goes_past_a_payment_whose_answer_cannot_be_read(shop: S
         second_code: "paid at the gateway, missing in the ledger",
     }
     assert failures(shop.runtime.metrics.registry, "reconcile") == 1
+
+
+async def test_a_loop_that_swallows_a_cancellation_is_still_stopped() -> None:
+    swallowed: list[int] = []
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed.append(1)  # what Python 3.11's wait_for does in a race
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait(task), 5)
+    assert swallowed
+    assert task.cancelled()
+
+
+async def test_loops_over_redis_stop_wherever_the_cancellation_lands(redis: Redis) -> None:
+    async def renewing() -> None:
+        while True:
+            await redis.set("rsv:test:renewed", "1", px=1000)
+
+    chance = random.Random(7)
+    for _ in range(60):
+        task = asyncio.create_task(renewing())
+        await asyncio.sleep(chance.random() * 0.005)
+        await asyncio.wait_for(cancel_and_wait(task), 5)
+        assert task.done()

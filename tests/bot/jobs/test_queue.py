@@ -12,8 +12,9 @@ from redis.asyncio import Redis
 
 from bot.core.observability import Metrics
 from bot.jobs.queue import Job, JobQueue
-from bot.root.jobs import job_queue
+from bot.root.jobs import CONSUMER_GROUP, job_queue
 from bot.root.settings import Settings
+from bot.stores import keys
 from tests.support.clock import Ticks
 from tests.support.services import REDIS_URL
 from tests.support.waiting import until
@@ -36,8 +37,8 @@ async def process(
         yield queue, metrics
     finally:
         if working is not None:
-            working.cancel()
-            await asyncio.gather(working, return_exceptions=True)
+            queue.stop()
+            await working
         await queue.close()
         if redis is not None:
             await redis.aclose()
@@ -124,3 +125,34 @@ async def test_without_redis_jobs_run_in_the_process(
         assert not queue.durable
         await queue.enqueue("record", number=7)
         await until(lambda: done == [7])
+
+
+async def test_a_worker_told_to_stop_lets_its_running_job_finish_and_acknowledges_it(
+    redis: Redis, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(redis_url=REDIS_URL)
+    started, gate, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def checkout() -> None:
+        started.set()
+        await gate.wait()
+        finished.set()
+
+    metrics = Metrics(CollectorRegistry())
+    queue, jobs_redis = job_queue(settings, metrics.loops)
+    assert jobs_redis is not None
+    queue.add(Job("checkout", checkout))
+    await queue.start()
+    working = asyncio.create_task(queue.work(finish_seconds=30))
+    await queue.enqueue("checkout")
+    await asyncio.wait_for(started.wait(), 10)
+    queue.stop()
+    await asyncio.sleep(0.5)
+    assert not working.done(), "the worker waits for the job it runs"
+    gate.set()
+    await asyncio.wait_for(working, 10)
+    assert finished.is_set()
+    pending = await redis.xpending(keys.JOB_STREAM, CONSUMER_GROUP)
+    assert pending["pending"] == 0, "its entry was acknowledged before the worker stopped"
+    await queue.close()
+    await jobs_redis.aclose()
