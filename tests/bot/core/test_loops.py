@@ -148,5 +148,6 @@ async def test_loops_over_redis_stop_wherever_the_cancellation_lands(redis: Redi
     for _ in range(60):
         task = asyncio.create_task(renewing())
         await asyncio.sleep(chance.random() * 0.005)
-        await asyncio.wait_for(cancel_and_wait(task), 5)
+        # Generous for a loaded machine: a single cancel leaves about half of them running on.
+        await asyncio.wait_for(cancel_and_wait(task), 30)
         assert task.done()
