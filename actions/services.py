@@ -1,35 +1,32 @@
-"""What actions can reach besides the message: built once by the composition root."""
+"""What actions reach besides the message: each capability provides its own objects, and
+actions look them up by type (``context.services.get(Quotes)``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TypeVar, cast
 
-if TYPE_CHECKING:
-    from actions.booking.holds import Holds
-    from actions.booking.quotes import Quotes
-    from actions.booking.reservations import Reservations
-    from actions.faq.conversation import Faq
-    from actions.forecasts.desk import ForecastDesk
-    from actions.handoff.desk import HandoffDesk
-    from actions.payments.refunds import Refunds
-    from actions.payments.service import PaymentService
-    from bot.outbound.media import MediaLibrary
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Services:
-    brand: str
-    faq: Faq
-    quotes: Quotes
-    holds: Holds
-    reservations: Reservations
-    media: MediaLibrary
-    today: Callable[[str], date]
-    """Today's date in a time zone (properties and conversations have their own)."""
-    payments: PaymentService
-    refunds: Refunds
-    forecasts: ForecastDesk
-    handoff: HandoffDesk
+    def __init__(self, brand: str, today: Callable[[str], date]) -> None:
+        self.brand = brand
+        self.today = today
+        """Today's date in a time zone (properties and conversations have their own)."""
+        self._provided: dict[type, object] = {}
+
+    def provide(self, *provided: object) -> None:
+        """Make objects reachable by their class; a class provided twice is a wiring mistake."""
+        for item in provided:
+            kind = type(item)
+            if kind in self._provided:
+                raise ValueError(f"{kind.__name__} is already provided")
+            self._provided[kind] = item
+
+    def get(self, kind: type[T]) -> T:
+        try:
+            return cast(T, self._provided[kind])
+        except KeyError:
+            raise LookupError(f"no capability provides {kind.__name__}") from None

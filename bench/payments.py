@@ -47,6 +47,11 @@ from figures import summary
 from sqlalchemy import func, select
 from tqdm import tqdm
 
+from actions.booking.holds import Holds
+from actions.booking.reservations import Reservations
+from actions.payments.service import PaymentService
+from actions.payments.webhooks import WebhookInbox
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actions.booking.errors import StayTooShort, Unavailable
@@ -149,7 +154,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
             began = time.perf_counter()
             await asyncio.gather(*(send(i, c, b) for i, (c, b) in enumerate(deliveries)))
             bar.close()
-            await runtime.inbox.drain()
+            await runtime.services.get(WebhookInbox).drain()
         finished = max(confirmed_at.values(), default=time.perf_counter())
         elapsed = finished - began
         latencies = [(confirmed_at[c] - sent_at[c]) * 1000 for c in confirmed_at]
@@ -193,7 +198,7 @@ async def place_and_link(runtime: Any, stripe: FakeStripe, count: int) -> list[t
             conversation = f"c{len(made)}"
             check_in = today + timedelta(days=day)
             try:
-                reservation = await runtime.holds.hold(
+                reservation = await runtime.services.get(Holds).hold(
                     product.id,
                     check_in,
                     check_in + timedelta(days=1),
@@ -207,8 +212,10 @@ async def place_and_link(runtime: Any, stripe: FakeStripe, count: int) -> list[t
                 )
             except (StayTooShort, Unavailable):
                 continue
-            reservation = await runtime.reservations.begin_payment(reservation.code, "bench")
-            link = await runtime.payments.link_for(reservation, "stripe")
+            reservation = await runtime.services.get(Reservations).begin_payment(
+                reservation.code, "bench"
+            )
+            link = await runtime.services.get(PaymentService).link_for(reservation, "stripe")
             made.append((conversation, link.reference))
             bar.update()
         day += 1

@@ -184,3 +184,21 @@ def test_the_tests_mirror_the_packages() -> None:
     assert [
         folder for folder in folders if not (PACKAGE_ROOT / folder / "__init__.py").exists()
     ] == []
+
+
+def test_every_capability_plugs_in_through_its_one_entry_point() -> None:
+    """Each capability has ``capability.py`` with ``plug``, and the root plugs every one."""
+    capabilities = {
+        router.parent.name for router in (PACKAGE_ROOT / "actions").glob("*/conversation.py")
+    }
+    entry_points = {
+        path.parent.name
+        for path in (PACKAGE_ROOT / "actions").glob("*/capability.py")
+        if "def plug(" in path.read_text(encoding="utf-8")
+    }
+    plugged = {
+        module.split(".")[1]
+        for module in imported_modules(PACKAGE_ROOT / ROOT / "app.py")
+        if module.startswith("actions.") and module.endswith(".capability")
+    }
+    assert capabilities == entry_points == plugged

@@ -1,5 +1,5 @@
-"""Booking in chat: the booking form, "my bookings" and cancellation (the payment link is
-``actions.payments.conversation``'s)."""
+"""Booking in chat: the booking form and "my bookings" (the payment link and cancellation,
+which moves money back, are ``actions.payments.conversation``'s)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from actions.booking.errors import BookingError, StayTooShort, Unavailable
-from actions.booking.holds import Guest
-from actions.booking.states import ACTIVE, CONFIRMED
+from actions.booking.holds import Guest, Holds
+from actions.booking.quotes import Quotes
+from actions.booking.reservations import Reservations
 from actions.booking.tables import Reservation
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
@@ -38,7 +39,7 @@ async def which_property(context: Ctx, asked: bool) -> Any | None:
     text = context.message.text or ""
     if not text or not (asked or context.parse.intent == "book"):
         return None
-    found = await context.services.quotes.find_properties(text)
+    found = await context.services.get(Quotes).find_properties(text)
     if len(found) == 1:
         return found[0].slug
     if len(found) > 1 and asked:
@@ -49,17 +50,17 @@ async def which_property(context: Ctx, asked: bool) -> Any | None:
 async def known_property(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
     if isinstance(value, dict):
         places = [
-            await context.services.quotes.property_by_slug(slug) for slug in value["ambiguous"]
+            await context.services.get(Quotes).property_by_slug(slug) for slug in value["ambiguous"]
         ]
         choices = tuple(value_choice("place", p.slug, name=p.name) for p in places if p)
         return Outcome("booking/which_property", {}, choices)
-    if await context.services.quotes.property_by_slug(str(value)) is None:
+    if await context.services.get(Quotes).property_by_slug(str(value)) is None:
         return "booking/unknown_property"
     return None
 
 
 async def ask_property(context: Ctx, values: Any) -> Outcome:
-    places = await context.services.quotes.properties()
+    places = await context.services.get(Quotes).properties()
     choices = tuple(value_choice("place", p.slug, name=f"{p.name} · {p.city}") for p in places)
     return Outcome("booking/ask_property", {}, choices)
 
@@ -157,7 +158,7 @@ async def bookable(context: Ctx, value: Any, values: Any) -> Outcome | None:
 
 async def offers_prompt(context: Ctx, values: Any) -> Outcome:
     """Availability and prices for the stay, or the nearest alternatives when nothing is free."""
-    quotes = context.services.quotes
+    quotes = context.services.get(Quotes)
     place = await quotes.property_by_slug(values["property"])
     assert place is not None
     dates, party_ = values["dates"], values["guests"]
@@ -251,7 +252,7 @@ def valid_email(context: Ctx, value: Any, values: Any) -> str | None:
 
 
 async def summary(context: Ctx, values: Any) -> Outcome:
-    quotes = context.services.quotes
+    quotes = context.services.get(Quotes)
     dates, party_ = values["dates"], values["guests"]
     offer = await quotes.quote(
         values["product"],
@@ -285,7 +286,7 @@ async def summary(context: Ctx, values: Any) -> Outcome:
 async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
     dates, party_ = values["dates"], values["guests"]
     try:
-        reservation = await context.services.holds.hold(
+        reservation = await context.services.get(Holds).hold(
             values["product"],
             date.fromisoformat(dates["checkin"]),
             date.fromisoformat(dates["checkout"]),
@@ -335,7 +336,7 @@ BOOKING_FORM: Form[Services] = Form(
 
 
 async def show_bookings(context: Ctx) -> Outcome:
-    reservations = context.services.reservations
+    reservations = context.services.get(Reservations)
     code, email = context.parse.entities.get("booking_code"), context.parse.entities.get("email")
     if code and email:
         found = await reservations.find(str(code), str(email))
@@ -364,53 +365,6 @@ async def show_bookings(context: Ctx) -> Outcome:
     return Outcome("booking/list", {"items": items}, choices)
 
 
-async def start_cancellation(context: Ctx) -> Outcome:
-    reservation = await reservation_in_question(context, states=(*ACTIVE, CONFIRMED))
-    if reservation is None:
-        return Outcome("booking/nothing_to_cancel")
-    terms = await context.services.reservations.cancellation_terms(reservation.code)
-    context.session.data["cancelling"] = reservation.code
-    return Outcome(
-        "booking/cancel_terms",
-        {
-            **reservation_facts(reservation, context.locale),
-            "refund": terms.refund,
-            "refund_percent": terms.refund_percent,
-            "paid": reservation.state == CONFIRMED,
-        },
-        (
-            Choice("confirm_cancel", payload=button_payload("cancel", confirm=reservation.code)),
-            Choice("keep_booking", payload=button_payload("my_bookings")),
-        ),
-    )
-
-
-async def cancel(context: Ctx) -> Outcome:
-    confirmed = context.parse.entities.get("confirm")
-    if not confirmed or confirmed != context.session.data.get("cancelling"):
-        return await start_cancellation(context)
-    context.session.data.pop("cancelling", None)
-    try:
-        done = await context.services.reservations.cancel(str(confirmed), guest_actor(context))
-    except BookingError:
-        return Outcome("booking/not_possible")
-    # The refund the policy gives goes back through the gateway that took the money; a large
-    # one waits for the staff, and the guest hears each step from the refund desk.
-    refund = None
-    if done.refund > 0:
-        refund = await context.services.refunds.request(
-            done.reservation.code, done.refund, "cancellation", guest_actor(context)
-        )
-    return Outcome(
-        "booking/cancelled",
-        {
-            **reservation_facts(done.reservation, context.locale),
-            "refund": done.refund,
-            "refund_state": refund.state if refund else None,
-        },
-    )
-
-
 def deep_link(property_slug: str) -> str:
     """The button payload a link into the chat opens (Telegram's ``/start <parameter>``): the
     booking of that property."""
@@ -421,7 +375,6 @@ def create_router() -> Router[Services]:
     router: Router[Services] = Router("booking")
     router.form(BOOKING_FORM, started_by="book")
     router.intent("my_bookings")(show_bookings)
-    router.intent("cancel")(cancel)
     return router
 
 
@@ -429,7 +382,7 @@ def create_router() -> Router[Services]:
 
 
 async def _offers(context: Ctx, values: Any) -> list[Any]:
-    quotes = context.services.quotes
+    quotes = context.services.get(Quotes)
     place = await quotes.property_by_slug(values["property"])
     if place is None:
         return []
@@ -445,7 +398,7 @@ async def _offers(context: Ctx, values: Any) -> list[Any]:
 
 async def reservation_in_question(context: Ctx, states: tuple[str, ...]) -> Reservation | None:
     """The reservation a guest means: the code they gave if it is theirs, else their latest."""
-    mine = await context.services.reservations.reservations_for(
+    mine = await context.services.get(Reservations).reservations_for(
         context.message.channel, context.message.conversation_id
     )
     code = context.parse.entities.get("code") or context.parse.entities.get("booking_code")

@@ -12,10 +12,13 @@ from datetime import date
 import structlog
 
 from actions.booking.catalog import extend_inventory
+from actions.booking.conversation import BOOK_AGAIN
 from actions.booking.holds import Holds
 from actions.booking.tables import Reservation
 from bot.core.loops import LoopFailures
-from bot.jobs.queue import Job
+from bot.core.types import Address, Outcome
+from bot.jobs.job import Job
+from bot.outbound.proactive import Notifier
 from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.booking")
@@ -45,3 +48,22 @@ def booking_jobs(
         Job("expire_holds", expire_holds, every_seconds=EXPIRY_EVERY_SECONDS),
         Job("extend_inventory", extend_inventory_ahead, every_seconds=INVENTORY_EVERY_SECONDS),
     ]
+
+
+def hold_expiry_notice(notifier: Notifier) -> OnExpired:
+    """Each guest whose hold ran out hears it in the chat the booking was made in; a failed
+    notice is only logged (the hold has expired anyway) and the next guest is still told."""
+
+    async def notify(expired: Sequence[Reservation]) -> None:
+        for reservation in expired:
+            outcome = Outcome("booking/hold_expired", {"code": reservation.code}, (BOOK_AGAIN,))
+            try:
+                await notifier.notify(
+                    Address(reservation.channel, reservation.conversation_id),
+                    reservation.locale,
+                    [outcome],
+                )
+            except Exception:
+                log.exception("notice_failed", template=outcome.template)
+
+    return notify

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from actions.booking.quotes import Quotes
 from actions.booking.reservations import policy_of
 from actions.faq.knowledge import PropertyKnowledge
 from actions.faq.topics import TopicFinder
@@ -27,7 +28,7 @@ class Faq:
 
 
 async def answer_question(context: Context[Services]) -> Outcome:
-    faq = context.services.faq
+    faq = context.services.get(Faq)
     knowledge = faq.property_of(context)
     topic = context.parse.entities.get("topic")
     if topic is None and context.message.text:
@@ -39,7 +40,7 @@ async def answer_question(context: Context[Services]) -> Outcome:
         )
         return Outcome("faq/topics", {"property": knowledge.name}, choices)
     if topic == "cancellation_policy":
-        place = await context.services.quotes.property_by_slug(knowledge.slug)
+        place = await context.services.get(Quotes).property_by_slug(knowledge.slug)
         if place is None:
             menu = (Choice("menu_human", payload=button_payload("human")),)
             return Outcome("faq/unknown", {"property": knowledge.name}, menu)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from actions.booking.quotes import Quotes
 from actions.forecasts.cache import cache_key
+from actions.forecasts.desk import ForecastDesk
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.core.types import STAFF, Image
+from bot.outbound.media import MediaLibrary
 
 
 async def forecast(context: Context[Services]) -> Outcome:
@@ -21,10 +24,12 @@ async def forecast(context: Context[Services]) -> Outcome:
     from actions.forecasts.questions import read_question
 
     services = context.services
-    desk = services.forecasts
+    desk = services.get(ForecastDesk)
     text = context.message.text or ""
-    found = await services.quotes.find_properties(text)
-    chosen = found[0] if found else await services.quotes.property_by_slug(desk.default_property)
+    found = await services.get(Quotes).find_properties(text)
+    chosen = (
+        found[0] if found else await services.get(Quotes).property_by_slug(desk.default_property)
+    )
     if chosen is None or chosen.kind == "tour_operator":
         return Outcome("forecasts/unknown_property")
     today = services.today(chosen.timezone)
@@ -39,7 +44,7 @@ async def forecast(context: Context[Services]) -> Outcome:
         answer = await desk.answer(question, await desk.place(chosen), context.locale, today)
         stored: dict[str, Any] = {"template": answer.template, "values": answer.values}
         if answer.png is not None:
-            image = await services.media.publish(answer.png, "image/png", answer.alt)
+            image = await services.get(MediaLibrary).publish(answer.png, "image/png", answer.alt)
             stored["image"] = {"url": image.url, "alt": image.alt, "media_key": image.media_key}
         return stored
 

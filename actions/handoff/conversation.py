@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from actions.handoff.desk import HandoffDesk
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.core.types import STAFF
 
 
 async def request_person(context: Context[Services]) -> Outcome:
-    opened = await context.services.handoff.request(
+    opened = await context.services.get(HandoffDesk).request(
         context.message, context.locale, context.session.history
     )
     return Outcome("handoff/requested" if opened else "handoff/already_requested")
@@ -18,14 +19,14 @@ async def take_over(context: Context[Services]) -> Outcome:
     ticket = context.parse.entities.get("ticket")
     if not isinstance(ticket, str):
         return Outcome("handoff/unknown_ticket")
-    return await context.services.handoff.take(context.message, ticket)
+    return await context.services.get(HandoffDesk).take(context.message, ticket)
 
 
 async def return_to_bot(context: Context[Services]) -> Outcome:
     ticket = context.parse.entities.get("ticket")
     if not isinstance(ticket, str):
         return Outcome("handoff/unknown_ticket")
-    return await context.services.handoff.release(context.message, ticket)
+    return await context.services.get(HandoffDesk).release(context.message, ticket)
 
 
 def create_router() -> Router[Services]:

@@ -1,7 +1,8 @@
 """Payments in chat: the guest's ``pay`` (a link for their reservation, from a gateway they
-choose), ``refund`` (status, and a request with a reason) and the staff's decisions from any
-channel (``refund_approve``, ``refund_deny``, ``refund_flagged``, kept for staff roles: a guest
-pressing a forwarded button is refused by the dispatcher)."""
+choose), ``cancel`` (the policy's terms, then the cancellation and its refund), ``refund``
+(status, and a request with a reason) and the staff's decisions from any channel
+(``refund_approve``, ``refund_deny``, ``refund_flagged``, kept for staff roles: a guest pressing
+a forwarded button is refused by the dispatcher)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ from actions.booking.conversation import (
     reservation_facts,
     reservation_in_question,
 )
-from actions.booking.errors import HoldExpired
-from actions.booking.states import ACTIVE
+from actions.booking.errors import BookingError, HoldExpired
+from actions.booking.reservations import Reservations
+from actions.booking.states import ACTIVE, CONFIRMED
 from actions.payments.gateway import GatewayError
+from actions.payments.refunds import Refunds
+from actions.payments.service import PaymentService
 from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.core.buttons import button_payload
 from bot.core.forms import text_answer
 from bot.core.types import STAFF
+from bot.outbound.media import MediaLibrary
 
 Ctx = Context[Services]
 DENIAL_REASONS = ("outside_policy", "no_show", "already_refunded")
@@ -33,7 +38,7 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
     if reservation is None:
         return Outcome("booking/nothing_to_pay", {}, (MENU_BOOK,))
     try:
-        reservation = await context.services.reservations.begin_payment(
+        reservation = await context.services.get(Reservations).begin_payment(
             reservation.code, guest_actor(context)
         )
     except HoldExpired:
@@ -43,7 +48,7 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
             (BOOK_AGAIN,),
         )
     facts = reservation_facts(reservation, context.locale)
-    payments = context.services.payments
+    payments = context.services.get(PaymentService)
     offered = payments.choices_for(reservation)
     chosen = context.parse.entities.get("gateway")
     if chosen not in offered:
@@ -66,7 +71,9 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
         image = None
         if link.pix_qr_png:  # the alt text names the brand and the code, in no language
             alt = f"Pix · {reservation.code}"
-            image = await context.services.media.publish(link.pix_qr_png, "image/png", alt)
+            image = await context.services.get(MediaLibrary).publish(
+                link.pix_qr_png, "image/png", alt
+            )
         pix = {**facts, "pix_code": link.pix_code}
         outcomes.append(Outcome("payments/pix", pix, image=image, copy_text=link.pix_code))
     return outcomes
@@ -75,10 +82,10 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
 async def refund_status(context: Ctx) -> Outcome:
     """The guest's refunds and how each stands; a button to ask for one where money is left."""
     services = context.services
-    mine = await services.reservations.reservations_for(
+    mine = await services.get(Reservations).reservations_for(
         context.message.channel, context.message.conversation_id
     )
-    refunds = await services.refunds.of_reservations([r.code for r in mine])
+    refunds = await services.get(Refunds).of_reservations([r.code for r in mine])
     items = [
         {
             "code": r.reservation_code,
@@ -91,7 +98,7 @@ async def refund_status(context: Ctx) -> Outcome:
     ]
     choices = []
     for reservation in mine:
-        found = await services.refunds.refundable(reservation.code)
+        found = await services.get(Refunds).refundable(reservation.code)
         if found is not None and found[1] > 0:
             payload = button_payload("refund_request", code=reservation.code)
             choices.append(Choice("request_refund", payload, values={"code": reservation.code}))
@@ -104,12 +111,12 @@ def which_reservation(context: Ctx, asked: bool) -> str | None:
 
 
 async def refundable_reservation(context: Ctx, value: Any, values: Any) -> str | None:
-    mine = await context.services.reservations.reservations_for(
+    mine = await context.services.get(Reservations).reservations_for(
         context.message.channel, context.message.conversation_id
     )
     if not any(r.code == value for r in mine):
         return "payments/nothing_to_refund"
-    found = await context.services.refunds.refundable(str(value))
+    found = await context.services.get(Refunds).refundable(str(value))
     return None if found is not None and found[1] > 0 else "payments/nothing_to_refund"
 
 
@@ -118,7 +125,7 @@ def valid_note(context: Ctx, value: Any, values: Any) -> str | None:
 
 
 async def request_refund(context: Ctx, values: dict[str, Any]) -> Outcome:
-    refund = await context.services.refunds.request(
+    refund = await context.services.get(Refunds).request(
         values["code"], None, "guest_request", guest_actor(context), values["reason"]
     )
     if refund is None:
@@ -140,7 +147,7 @@ REFUND_FORM: Form[Services] = Form(
 async def approve(context: Ctx) -> Outcome:
     refund_id = _refund_id(context)
     result = (
-        await context.services.refunds.approve(refund_id, _staff(context))
+        await context.services.get(Refunds).approve(refund_id, _staff(context))
         if refund_id
         else "unknown"
     )
@@ -150,7 +157,7 @@ async def approve(context: Ctx) -> Outcome:
 async def deny(context: Ctx) -> Outcome:
     refund_id = _refund_id(context)
     reason = context.parse.entities.get("reason")
-    refund = await context.services.refunds.get(refund_id) if refund_id else None
+    refund = await context.services.get(Refunds).get(refund_id) if refund_id else None
     if refund is None or refund.state != "requested":
         result = "unknown" if refund is None else "decided"
         return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
@@ -160,22 +167,70 @@ async def deny(context: Ctx) -> Outcome:
             for code in DENIAL_REASONS
         )
         return Outcome("payments/staff_deny_why", {"id": refund_id}, choices)
-    result = await context.services.refunds.deny(refund_id, _staff(context), str(reason))
+    result = await context.services.get(Refunds).deny(refund_id, _staff(context), str(reason))
     return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
 
 
 async def refund_flagged(context: Ctx) -> Outcome:
     """A payment whose amount did not match: all of it back to the payer, on staff's word."""
     payment_id = _refund_id(context)
-    refunds = context.services.refunds
+    refunds = context.services.get(Refunds)
     refund = await refunds.refund_payment(payment_id, _staff(context)) if payment_id else None
     result = refund.state if refund is not None else "unknown"
     return Outcome("payments/staff_decided", {"id": refund.id if refund else 0, "result": result})
 
 
+async def start_cancellation(context: Ctx) -> Outcome:
+    reservation = await reservation_in_question(context, states=(*ACTIVE, CONFIRMED))
+    if reservation is None:
+        return Outcome("booking/nothing_to_cancel")
+    terms = await context.services.get(Reservations).cancellation_terms(reservation.code)
+    context.session.data["cancelling"] = reservation.code
+    return Outcome(
+        "booking/cancel_terms",
+        {
+            **reservation_facts(reservation, context.locale),
+            "refund": terms.refund,
+            "refund_percent": terms.refund_percent,
+            "paid": reservation.state == CONFIRMED,
+        },
+        (
+            Choice("confirm_cancel", payload=button_payload("cancel", confirm=reservation.code)),
+            Choice("keep_booking", payload=button_payload("my_bookings")),
+        ),
+    )
+
+
+async def cancel(context: Ctx) -> Outcome:
+    confirmed = context.parse.entities.get("confirm")
+    if not confirmed or confirmed != context.session.data.get("cancelling"):
+        return await start_cancellation(context)
+    context.session.data.pop("cancelling", None)
+    try:
+        done = await context.services.get(Reservations).cancel(str(confirmed), guest_actor(context))
+    except BookingError:
+        return Outcome("booking/not_possible")
+    # The refund the policy gives goes back through the gateway that took the money; a large
+    # one waits for the staff, and the guest hears each step from the refund desk.
+    refund = None
+    if done.refund > 0:
+        refund = await context.services.get(Refunds).request(
+            done.reservation.code, done.refund, "cancellation", guest_actor(context)
+        )
+    return Outcome(
+        "booking/cancelled",
+        {
+            **reservation_facts(done.reservation, context.locale),
+            "refund": done.refund,
+            "refund_state": refund.state if refund else None,
+        },
+    )
+
+
 def create_router() -> Router[Services]:
     router: Router[Services] = Router("payments")
     router.intent("pay")(send_payment_link)
+    router.intent("cancel")(cancel)
     router.intent("refund")(refund_status)
     router.form(REFUND_FORM, started_by="refund_request")
     router.intent("refund_approve", roles=STAFF)(approve)

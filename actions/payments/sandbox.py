@@ -8,7 +8,7 @@ tells the guest's chat.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,11 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.booking.conversation import reservation_facts
+from actions.booking.conversation import BOOK_AGAIN, reservation_facts
 from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
 from actions.booking.reservations import Reservations
 from actions.booking.tables import Reservation
-from actions.booking.upkeep import OnExpired
 from actions.payments.checkout import Checkout, checkout_of
 from actions.payments.gateway import (
     GatewayError,
@@ -167,23 +166,6 @@ class SandboxGateway:
         else:
             sums = {kind: total for kind, total in await session.execute(query)}
         return int(sums.get("capture") or 0), int(sums.get("refund") or 0)
-
-
-BOOK_AGAIN = Choice("book_again", payload=button_payload("book"))
-
-
-def hold_expiry_notice(notifier: Notifier) -> OnExpired:
-    """The upkeep's callback: each guest whose hold ran out hears it in their chat."""
-
-    async def notify(expired: Sequence[Reservation]) -> None:
-        for reservation in expired:
-            await _tell(
-                notifier,
-                reservation,
-                Outcome("booking/hold_expired", {"code": reservation.code}, (BOOK_AGAIN,)),
-            )
-
-    return notify
 
 
 class SandboxPayments:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
@@ -65,3 +65,24 @@ class PayPalSettings(BaseModel):
     api_base: str = Field(
         default="https://api-m.sandbox.paypal.com", description="PayPal API base (sandbox or live)."
     )
+
+
+class PaymentsConfig(Protocol):
+    """What payments read from the bot's settings (the root's ``Settings`` is one)."""
+
+    @property
+    def payment(self) -> PaymentSettings: ...
+    @property
+    def stripe(self) -> StripeSettings: ...
+    @property
+    def mercadopago(self) -> MercadoPagoSettings: ...
+    @property
+    def paypal(self) -> PayPalSettings: ...
+    @property
+    def staff_alerts(self) -> str | None: ...
+    @property
+    def refund_approval_above(self) -> int: ...
+    @property
+    def hold_minutes(self) -> int: ...
+    @property
+    def base_url(self) -> str: ...

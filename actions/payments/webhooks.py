@@ -22,7 +22,7 @@ from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
 from actions.payments.reconcile import reconcile
 from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
-from bot.jobs.queue import Job
+from bot.jobs.job import Job
 from bot.stores.database import Database
 
 log = structlog.get_logger("rsv360.payments")

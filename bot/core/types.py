@@ -21,6 +21,14 @@ class Address:
     channel: str
     conversation_id: str
 
+    @classmethod
+    def parse(cls, written: str | None) -> Address | None:
+        """``channel:conversation`` as settings write it; None when unset."""
+        if not written:
+            return None
+        channel, _, conversation = written.partition(":")
+        return cls(channel, conversation)
+
 
 @dataclass(frozen=True, slots=True)
 class Message:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -27,19 +26,12 @@ from taskiq.receiver import Receiver
 from taskiq_redis import RedisStreamBroker
 
 from bot.core.loops import LoopFailures, cancel_and_wait
+from bot.jobs.job import Job
 from bot.stores import keys
 
 log = structlog.get_logger("rsv360.jobs")
 
 SCHEDULE_LEASE_SECONDS = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    name: str
-    run: Callable[..., Awaitable[object]]
-    every_seconds: float | None = None
-    """Enqueued that often (by the process holding the schedule); None: only when asked."""
 
 
 class JobQueue:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -26,34 +25,17 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode
 
-import actions.booking.conversation
-import actions.faq.conversation
-import actions.forecasts.conversation
-import actions.handoff.conversation
-import actions.payments.conversation
-import actions.smalltalk.conversation
+import actions.booking.capability as booking
+import actions.faq.capability as faq
+import actions.forecasts.capability as forecasts
+import actions.handoff.capability as handoff
+import actions.payments.capability as payments
+import actions.smalltalk.capability as smalltalk
 from actions.booking.catalog import seed
-from actions.booking.holds import Holds
-from actions.booking.quotes import Quotes
-from actions.booking.reservations import Reservations
-from actions.booking.upkeep import booking_jobs
-from actions.faq.conversation import Faq
-from actions.faq.knowledge import load_knowledge
-from actions.faq.topics import TopicFinder
-from actions.forecasts.cache import AnswerCache, forecast_kind
-from actions.forecasts.desk import ForecastDesk
-from actions.forecasts.registry import Registry
+from actions.capability import Capability, Kit
 from actions.handoff.desk import HandoffDesk, Relay
-from actions.handoff.store import HandoffStore
 from actions.payments.desk import PaymentsDesk
-from actions.payments.refunds import Refunds
-from actions.payments.sandbox import (
-    SandboxCheckout,
-    SandboxPayments,
-    hold_expiry_notice,
-)
-from actions.payments.service import PaymentService
-from actions.payments.webhooks import WebhookInbox, payments_jobs
+from actions.payments.sandbox import SandboxCheckout, SandboxPayments
 from actions.services import Services
 from bot.core.dispatch import Dispatcher
 from bot.core.engine import Engine
@@ -64,14 +46,12 @@ from bot.core.render import Markup, Renderer
 from bot.core.respond import Recover, Responder
 from bot.core.roles import RoleBook
 from bot.core.router import Router
-from bot.core.types import Address, Outcome
 from bot.edge.limits import EdgeLimiter, networks
-from bot.jobs.queue import Job, JobQueue
+from bot.jobs.queue import JobQueue
 from bot.outbound.media import MediaLibrary
 from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
 from bot.root.jobs import delivery_job, job_queue
-from bot.root.payments import build_payments, close_gateways
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
 from bot.root.settings import PACKAGE_ROOT, Settings
@@ -122,17 +102,12 @@ class Runtime:
     redis: RedisClients | None
     stores: Stores
     database: Database
-    quotes: Quotes
-    holds: Holds
-    reservations: Reservations
-    checkout: SandboxCheckout
+    services: Services
+    """What the capabilities provide, by type (``runtime.services.get(Reservations)``)."""
+    capabilities: list[Capability]
     notifier: Notifier
     media: MediaLibrary
     roles: RoleBook
-    payments: PaymentService
-    refunds: Refunds
-    inbox: WebhookInbox
-    forecasts: ForecastDesk
     edges: EdgeLimiter
     jobs: JobQueue
     jobs_redis: Redis | None
@@ -142,23 +117,27 @@ class Runtime:
     redis_health: RedisHealthMetrics
 
 
-def default_router() -> Router[Services]:
-    router: Router[Services] = Router("root")
-    router.include_router(actions.booking.conversation.create_router())
-    router.include_router(actions.payments.conversation.create_router())
-    router.include_router(actions.faq.conversation.create_router())
-    router.include_router(actions.forecasts.conversation.create_router())
-    router.include_router(actions.handoff.conversation.create_router())
-    router.include_router(actions.smalltalk.conversation.create_router())
-    return router
+def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
+    """Every capability, in dependency order: a plug reaches what earlier ones provide."""
+    return [
+        booking.plug(kit, settings.hold_minutes),
+        payments.plug(kit, settings, secret_key(settings)),
+        faq.plug(kit, settings.knowledge_dir),
+        forecasts.plug(
+            kit, settings.forecast, settings.forecast_model_directory, settings.pricing_dir
+        ),
+        handoff.plug(kit, settings.handoff_address),
+        smalltalk.plug(kit),
+    ]
 
 
 def build_runtime(
     settings: Settings,
     registry: CollectorRegistry | None = None,
-    router: Router[Services] | None = None,
+    override: Router[Services] | None = None,
 ) -> Runtime:
-    """Wire the engine; ``router`` replaces the capabilities' routers (tests use their own)."""
+    """Wire the engine; ``override`` is a router consulted before the capabilities' (tests add
+    or replace intents with it)."""
     private_directory(settings.data_dir)
     configure_pseudonyms(secret_key(settings))
     metrics = Metrics(registry or CollectorRegistry())
@@ -171,9 +150,27 @@ def build_runtime(
     responder = Responder(renderer, experiments, MARKUPS, metrics)
     policy = RatePolicy.from_file(settings.rate_limits_file)
     limiter = RateLimiter(stores.rate_limits, policy)
-    understanding = build_understanding(settings)
     notifier = Notifier(renderer, MARKUPS, PendingReplies(stores.pending_replies), stores.wakeups)
-    handoff = handoff_desk(settings, stores, notifier)
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    media = MediaLibrary(stores.media, settings.base_url)
+    cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
+    jobs, jobs_redis = job_queue(settings, metrics.loops)
+    services = Services(settings.brand, lambda zone: datetime.now(ZoneInfo(zone)).date())
+    services.provide(media)
+    kit = Kit(
+        services,
+        database,
+        stores,
+        renderer,
+        notifier,
+        media,
+        cache,
+        jobs,
+        metrics,
+        settings.default_locale,
+        settings.default_property,
+    )
+    capabilities = plug_capabilities(settings, kit)
     steps: list[Middleware] = [
         Observe(metrics),
         Recover(responder),
@@ -187,55 +184,24 @@ def build_runtime(
             settings.session_max_bytes,
             settings.default_locale,
         ),
-        Relay(handoff),
-        Understand(understanding),
+        Relay(services.get(HandoffDesk)),
+        Understand(build_understanding(settings)),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
-    database = Database(settings.database_url or sqlite_url(settings.data_dir))
-    quotes, reservations = Quotes(database), Reservations(database)
-    holds = Holds(database, hold_minutes=settings.hold_minutes)
-    checkout = SandboxCheckout(
-        secret_key(settings), settings.base_url, settings.hold_minutes * 60 + 300
-    )
-    media = MediaLibrary(stores.media, settings.base_url)
-    cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
-    jobs, jobs_redis = job_queue(settings, metrics.loops)
-    forecasts = forecast_desk(settings, database, cache, renderer, jobs)
-    payments, refunds = build_payments(
-        settings, database, reservations, checkout, notifier, metrics
-    )
-    services = Services(
-        brand=settings.brand,
-        faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
-        quotes=quotes,
-        holds=holds,
-        reservations=reservations,
-        media=media,
-        today=lambda zone: datetime.now(ZoneInfo(zone)).date(),
-        forecasts=forecasts,
-        payments=payments,
-        refunds=refunds,
-        handoff=handoff,
-    )
-    engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
+    router: Router[Services] = Router("root")
+    if override is not None:
+        router.include_router(override)
+    for capability in capabilities:
+        router.include_router(capability.router)
+    engine = Engine(steps, Dispatcher(router), responder, services)
     edges = EdgeLimiter(
         stores.rate_limits, policy.edges, networks(settings.trusted_proxies), metrics
     )
-    inbox = WebhookInbox(database, payments)
     outboxes: dict[str, DurableOutbox] = {}
-    for job in [
-        *booking_jobs(
-            holds,
-            database,
-            hold_expiry_notice(notifier),
-            metrics.loops,
-            lambda: datetime.now(UTC).date(),
-        ),
-        *payments_jobs(inbox, database, payments),
-        Job("train_forecast_models", lambda: forecasts.train_missing(datetime.now(UTC).date())),
-        delivery_job(outboxes),
-    ]:
-        jobs.add(job)
+    for capability in capabilities:
+        for job in capability.jobs:
+            jobs.add(job)
+    jobs.add(delivery_job(outboxes))
     return Runtime(
         settings,
         engine,
@@ -244,46 +210,17 @@ def build_runtime(
         redis,
         stores,
         database,
-        quotes,
-        holds,
-        reservations,
-        checkout,
+        services,
+        capabilities,
         notifier,
         media,
         RoleBook(settings.staff_ids, settings.admin_ids),
-        payments=payments,
-        refunds=refunds,
-        inbox=inbox,
-        forecasts=forecasts,
         edges=edges,
         jobs=jobs,
         jobs_redis=jobs_redis,
         outboxes=outboxes,
         cache=cache,
         redis_health=RedisHealthMetrics(metrics.registry),
-    )
-
-
-def forecast_desk(
-    settings: Settings,
-    database: Database,
-    cache: Cache,
-    renderer: Renderer,
-    jobs: JobQueue,
-) -> ForecastDesk:
-    """Staff forecasts: models from the registry, answers cached, words rendered."""
-
-    def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
-        return renderer.render(Outcome(template, values), locale, "plain").text
-
-    return ForecastDesk(
-        database,
-        Registry(settings.forecast_model_directory),
-        settings.pricing_dir,
-        AnswerCache(cache, forecast_kind(settings.forecast.cache_seconds)),
-        words,
-        settings.default_property,
-        lambda: jobs.enqueue("train_forecast_models"),
     )
 
 
@@ -384,8 +321,9 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
             runtime.jobs.stop()
             await working
         await runtime.jobs.close()
-        await runtime.inbox.drain()
-        await close_gateways(runtime.payments)
+        for capability in runtime.capabilities:
+            if capability.close is not None:
+                await capability.close()
         await runtime.database.close()
         if runtime.jobs_redis is not None:
             await runtime.jobs_redis.aclose()
@@ -438,11 +376,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     widget.mount(app)
     runtime.notifier.register(WEB, widget.deliver, relayed=True)
     CheckoutPages(
-        SandboxPayments(runtime.reservations, runtime.checkout, runtime.notifier, runtime.payments),
+        runtime.services.get(SandboxPayments),
         runtime.renderer,
         DedupeStore(runtime.stores.dedupe),
         secret=secret_key(settings),
-        form_max_age=runtime.checkout.max_age_seconds,
+        form_max_age=runtime.services.get(SandboxCheckout).max_age_seconds,
     ).mount(app)
     MediaRoutes(runtime.media.store).mount(app)
     mount_payments(app, runtime)
@@ -473,14 +411,6 @@ def metrics_handler(runtime: Runtime) -> Callable[[web.Request], Awaitable[web.S
     return metrics
 
 
-def handoff_desk(settings: Settings, stores: Stores, notifier: Notifier) -> HandoffDesk:
-    team = None
-    if settings.handoff_address:
-        channel, _, conversation = settings.handoff_address.partition(":")
-        team = Address(channel, conversation)
-    return HandoffDesk(HandoffStore(stores.handoffs), notifier, team, settings.default_locale)
-
-
 async def _probe(check: Awaitable[object]) -> str:
     """ "ok", or the name of the error that a dependency answered with."""
     try:
@@ -491,9 +421,7 @@ async def _probe(check: Awaitable[object]) -> str:
 
 
 def mount_payments(app: web.Application, runtime: Runtime) -> None:
-    desk = PaymentsDesk(
-        runtime.reservations, runtime.payments, runtime.refunds, runtime.inbox, runtime.checkout
-    )
+    desk = runtime.services.get(PaymentsDesk)
     PaymentWebhooks(desk, runtime.renderer).mount(app)
     keys = [key.get_secret_value() for key in runtime.settings.payments_admin_keys]
     RefundAdmin(desk, keys, runtime.edges).mount(app)

@@ -7,7 +7,8 @@ from taskiq import InMemoryBroker
 from taskiq_redis import RedisStreamBroker
 
 from bot.core.loops import LoopFailures
-from bot.jobs.queue import Job, JobQueue
+from bot.jobs.job import Job
+from bot.jobs.queue import JobQueue
 from bot.outbound.outbox import DurableOutbox
 from bot.root.settings import Settings
 from bot.stores import keys

@@ -18,11 +18,14 @@ from aiohttp.test_utils import TestClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import update
 
+from actions.booking.holds import Holds
+from actions.booking.reservations import Reservations
 from actions.booking.tables import Reservation
+from actions.booking.upkeep import hold_expiry_notice
 from bot.core.render import Renderer
 from bot.core.types import Address, Button, Outcome, Reply
 from bot.outbound.proactive import MAX_PENDING, PENDING_TTL_SECONDS, Notifier, PendingReplies
-from bot.root.app import Runtime, build_runtime, create_app, hold_expiry_notice
+from bot.root.app import Runtime, build_runtime, create_app
 from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.stores.memory import MemoryListStore
 from bot.stores.redis import RedisListStore
@@ -104,7 +107,7 @@ class Shop:
         return response.status, response.headers.get("Location", "")
 
     async def state(self, code: str) -> str:
-        return (await self.runtime.reservations.by_code(code)).state
+        return (await self.runtime.services.get(Reservations).by_code(code)).state
 
     async def expire(self, code: str) -> None:
         """The hold ran out a minute ago (the upkeep has not swept it yet)."""
@@ -164,7 +167,7 @@ async def test_paying_confirms_once_and_every_open_tab_hears_it(shop: Shop) -> N
     assert (status, 'data-status="paid"' in html, FORM.search(html)) == (200, True, None)
     await nothing_more(booking.chat)
     await nothing_more(other_tab)
-    history = await shop.runtime.reservations.history(booking.code)
+    history = await shop.runtime.services.get(Reservations).history(booking.code)
     assert [event.to_state for event in history].count("confirmed") == 1
 
 
@@ -181,7 +184,7 @@ async def test_a_failed_payment_is_told_with_a_pay_button_and_the_hold_stays(sho
         {"title": "Pagar agora", "payload": f"intent:pay|code={booking.code}"}
     ]
     assert await shop.state(booking.code) == "pending_payment"
-    last = (await shop.runtime.reservations.history(booking.code))[-1]
+    last = (await shop.runtime.services.get(Reservations).history(booking.code))[-1]
     assert (last.actor, last.note) == ("sandbox", "payment failed")
 
     status, html = await shop.page(location)
@@ -226,14 +229,16 @@ async def test_paying_after_the_hold_expired_says_so_on_the_page_and_in_the_chat
 
     assert await shop.post(booking.path + "/pay", form) == (303, location)  # sent again
     await nothing_more(booking.chat)
-    assert await shop.runtime.holds.expire_holds() == []  # the sweep has nothing to tell
+    assert (
+        await shop.runtime.services.get(Holds).expire_holds() == []
+    )  # the sweep has nothing to tell
 
 
 async def test_expired_holds_are_told_in_the_chat(shop: Shop) -> None:
     booking = await book(shop.client)
     await shop.expire(booking.code)
 
-    expired = await shop.runtime.holds.expire_holds()
+    expired = await shop.runtime.services.get(Holds).expire_holds()
     assert [r.code for r in expired] == [booking.code]
     await hold_expiry_notice(shop.runtime.notifier)(expired)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from actions.booking.reservations import Reservations
 from bot.core.types import Message
 from bot.root.app import build_runtime, create_app, runtime_lifespan
 from bot.root.settings import Settings
@@ -168,7 +169,7 @@ async def test_a_nul_in_the_guest_name_is_refused_and_the_booking_goes_on(shop: 
     await guest.says("maria@example.com")
     held = await guest.presses("Confirmar")
     assert "RSV-" in held
-    reservations = await shop.runtime.reservations.reservations_for("test", "nul-1")
+    reservations = await shop.runtime.services.get(Reservations).reservations_for("test", "nul-1")
     assert [r.guest_name for r in reservations] == ["Maria So\u00faza"]
 
 

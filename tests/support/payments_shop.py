@@ -19,8 +19,11 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from actions.booking.reservations import Reservations
 from actions.payments.invariants import check as check_invariants
+from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
+from actions.payments.webhooks import WebhookInbox
 from bot import Message, Reply
 from bot.core.types import Address, Role
 from bot.root.app import Runtime, build_runtime, create_app
@@ -111,7 +114,7 @@ class Shop:
         return response.status
 
     async def settle(self) -> None:
-        await self.runtime.inbox.drain()
+        await self.runtime.services.get(WebhookInbox).drain()
 
     async def count(self, table: Any, *where: Any) -> int:
         async with self.runtime.database.session() as session:
@@ -182,7 +185,7 @@ async def paid_with(
         body = shop.paypal.event("CHECKOUT.ORDER.APPROVED", order_id)
         assert await shop.webhook("paypal", body, shop.paypal.sign(body)) == 200
     await shop.settle()
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     return guest, code
 
 
@@ -320,7 +323,9 @@ async def open_shop(
 async def close_shop(shop: Shop) -> None:
     await shop.settle()
     violations = await check_invariants(
-        shop.runtime.database, shop.runtime.payments.gateways, shop.runtime.metrics.loops
+        shop.runtime.database,
+        shop.runtime.services.get(PaymentService).gateways,
+        shop.runtime.metrics.loops,
     )
     assert {v.rule for v in violations} == shop.broken_on_purpose, [str(v) for v in violations]
     for fake in (shop.stripe, shop.mp, shop.paypal):

@@ -7,14 +7,12 @@ import asyncio
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.core.types import STAFF
-from bot.root.app import default_router
 
 
 def staff_router() -> Router[Services]:
-    """The capabilities plus one staff-only intent, as a forecast or refund approval is, and one
-    that takes a while (``slow_report``), for what a channel shows during a long turn."""
-    router: Router[Services] = Router("test")
-    router.include_router(default_router())
+    """One staff-only intent, as a forecast or refund approval is, and one that takes a while
+    (``slow_report``), for what a channel shows during a long turn; consulted before the
+    capabilities' routers."""
     kept: Router[Services] = Router("staff")
 
     @kept.intent("ops_report", roles=STAFF)
@@ -26,5 +24,4 @@ def staff_router() -> Router[Services]:
         await asyncio.sleep(0.4)
         return Outcome("smalltalk/thanks")
 
-    router.include_router(kept)
-    return router
+    return kept

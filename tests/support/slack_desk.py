@@ -109,7 +109,7 @@ async def open_desk(
             "chat_interval_seconds": 0.0,
         },
     )
-    runtime = build_runtime(settings, router=staff_router())
+    runtime = build_runtime(settings, override=staff_router())
     app = create_app(settings, runtime)
     client = await aiohttp_client(app)
     channels = app[PROVIDER_CHANNELS]

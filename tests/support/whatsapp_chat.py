@@ -111,7 +111,7 @@ async def open_whatsapp(
         payment={"routes": ["BRL=mercadopago"]},
         **overrides,
     )
-    runtime = build_runtime(settings, router=staff_router())
+    runtime = build_runtime(settings, override=staff_router())
     client = await aiohttp_client(create_app(settings, runtime))
     try:
         channel = client.app[PROVIDER_CHANNELS]["whatsapp"]

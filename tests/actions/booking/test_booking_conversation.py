@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from actions.booking.holds import Guest
+from actions.booking.holds import Guest, Holds
+from actions.booking.quotes import Quotes
+from actions.booking.reservations import Reservations
 from actions.booking.tables import Inventory, Reservation
 from bot import Message, Reply
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
@@ -106,13 +108,15 @@ async def test_the_happy_path_from_wish_to_payment_link(runtime: Runtime, locale
     assert words["held"] in held
     code = CODE.search(held)
     assert code is not None
-    reservation = await runtime.reservations.by_code(code.group(0))
+    reservation = await runtime.services.get(Reservations).by_code(code.group(0))
     assert (reservation.state, reservation.check_in, reservation.adults) == ("held", CHECKIN, 2)
     assert (reservation.check_out - reservation.check_in).days == 3
     link = await guest.presses(words["pay"])
     assert words["link"] in link
     assert "/checkout/sandbox/" in guest.link()
-    assert (await runtime.reservations.by_code(code.group(0))).state == "pending_payment"
+    assert (
+        await runtime.services.get(Reservations).by_code(code.group(0))
+    ).state == "pending_payment"
 
 
 async def test_everything_in_one_message_goes_straight_to_the_offers(runtime: Runtime) -> None:
@@ -181,12 +185,12 @@ async def test_an_invalid_email_is_asked_again(runtime: Runtime) -> None:
 async def _held_reservation(
     runtime: Runtime, guest: Guest_, check_in: date, nights: int = 2
 ) -> str:
-    place = await runtime.quotes.property_by_slug("pousada-do-mar")
+    place = await runtime.services.get(Quotes).property_by_slug("pousada-do-mar")
     assert place is not None
-    offers = await runtime.quotes.offers(
+    offers = await runtime.services.get(Quotes).offers(
         place.id, check_in, check_in + timedelta(days=nights), 2, 0
     )
-    reservation = await runtime.holds.hold(
+    reservation = await runtime.services.get(Holds).hold(
         offers[0].product.id,
         check_in,
         check_in + timedelta(days=nights),
@@ -212,7 +216,7 @@ async def test_paying_an_expired_hold_is_refused_clearly(runtime: Runtime) -> No
         )
     refused = await guest.says("quero pagar")
     assert f"A reserva {code} expirou" in refused
-    assert (await runtime.reservations.by_code(code)).state == "expired"
+    assert (await runtime.services.get(Reservations).by_code(code)).state == "expired"
 
 
 async def test_the_hold_expiring_during_payment_releases_the_rooms(runtime: Runtime) -> None:
@@ -225,21 +229,21 @@ async def test_the_hold_expiring_during_payment_releases_the_rooms(runtime: Runt
             .where(Reservation.code == code)
             .values(hold_expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-    expired = await runtime.holds.expire_holds()
+    expired = await runtime.services.get(Holds).expire_holds()
     assert [reservation.code for reservation in expired] == [code]
-    events = await runtime.reservations.history(code)
+    events = await runtime.services.get(Reservations).history(code)
     assert [(e.to_state, e.actor) for e in events][-1] == ("expired", "system:hold-expiry")
 
 
 async def test_cancelling_inside_the_free_window_refunds_everything(runtime: Runtime) -> None:
     guest = Guest_(runtime, "pt-BR")
     code = await _held_reservation(runtime, guest, CHECKIN)
-    reservation, _ = await runtime.reservations.confirm_payment(code, "test")
+    reservation, _ = await runtime.services.get(Reservations).confirm_payment(code, "test")
     terms = await guest.says("quero cancelar minha reserva")
     assert "100% do valor pago" in terms
     done = await guest.presses("Sim, cancelar")
     assert f"A reserva {code} foi cancelada" in done
-    cancelled = await runtime.reservations.by_code(code)
+    cancelled = await runtime.services.get(Reservations).by_code(code)
     assert (cancelled.state, cancelled.refund_due) == ("cancelled", reservation.total)
 
 
@@ -247,11 +251,11 @@ async def test_cancelling_the_day_before_refunds_nothing(runtime: Runtime) -> No
     guest = Guest_(runtime, "en")
     tomorrow = today() + timedelta(days=1)
     code = await _held_reservation(runtime, guest, tomorrow, minimum_stay(tomorrow, today()))
-    await runtime.reservations.confirm_payment(code, "test")
+    await runtime.services.get(Reservations).confirm_payment(code, "test")
     terms = await guest.says(f"please cancel {code}")
     assert "you get back R$0.00 (0% of the amount paid)" in terms
     await guest.presses("Yes, cancel it")
-    assert (await runtime.reservations.by_code(code)).refund_due == 0
+    assert (await runtime.services.get(Reservations).by_code(code)).refund_due == 0
 
 
 async def test_my_bookings_never_shows_another_guests_reservation(runtime: Runtime) -> None:

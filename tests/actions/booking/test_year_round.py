@@ -18,8 +18,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from actions.booking.holds import Guest
-from actions.booking.reservations import policy_of
+from actions.booking.holds import Guest, Holds
+from actions.booking.quotes import Quotes
+from actions.booking.reservations import Reservations, policy_of
 from actions.booking.tables import Inventory, Property
 from actions.forecasts.demand import HORIZON
 from actions.forecasts.questions import read_question
@@ -157,10 +158,10 @@ async def test_a_hold_is_released_when_its_minutes_run_out(
     today: date, runtime: Runtime, frozen_time: time_machine.Coordinates
 ) -> None:
     check_in, check_out = off_season_stay(today)
-    place = await runtime.quotes.property_by_slug("pousada-do-mar")
+    place = await runtime.services.get(Quotes).property_by_slug("pousada-do-mar")
     assert place is not None
-    [offer, *_] = await runtime.quotes.offers(place.id, check_in, check_out, 2, 0)
-    held = await runtime.holds.hold(
+    [offer, *_] = await runtime.services.get(Quotes).offers(place.id, check_in, check_out, 2, 0)
+    held = await runtime.services.get(Holds).hold(
         offer.product.id,
         check_in,
         check_out,
@@ -174,10 +175,10 @@ async def test_a_hold_is_released_when_its_minutes_run_out(
     )
 
     frozen_time.shift(timedelta(minutes=runtime.settings.hold_minutes - 1))
-    assert await runtime.holds.expire_holds() == []
+    assert await runtime.services.get(Holds).expire_holds() == []
     frozen_time.shift(timedelta(minutes=2))
-    assert [r.code for r in await runtime.holds.expire_holds()] == [held.code]
-    assert await runtime.holds.expire_holds() == []
+    assert [r.code for r in await runtime.services.get(Holds).expire_holds()] == [held.code]
+    assert await runtime.services.get(Holds).expire_holds() == []
     async with runtime.database.session() as session:
         taken = await session.scalars(
             select(Inventory.taken).where(
@@ -200,9 +201,9 @@ async def test_cancelling_refunds_what_the_policy_window_gives(today: date, shop
         percent = policy.refund_percent(days_before)
         assert minimum_stay(stay[0], today) == (stay[1] - stay[0]).days
         guest, code = await paid_with(shop, f"cancel-{window}", "Cartão (Stripe)", stay)
-        total = (await shop.runtime.reservations.by_code(code)).total
+        total = (await shop.runtime.services.get(Reservations).by_code(code)).total
         await cancel(guest)
-        cancelled = await shop.runtime.reservations.by_code(code)
+        cancelled = await shop.runtime.services.get(Reservations).by_code(code)
         assert (cancelled.state, cancelled.refund_due) == ("cancelled", total * percent // 100)
         kept = total - total * percent // 100
         assert held_by_stripe(shop, code) == kept, (window, days_before)

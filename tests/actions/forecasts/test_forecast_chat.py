@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.forecasts.desk import ForecastDesk
 from bot.core.types import Message, Reply
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
@@ -128,7 +129,7 @@ async def test_a_fresh_install_trains_as_a_job_and_then_answers(
         waiting = await ask(runtime, "occupancy forecast for next week", "en")
         assert "being trained" in waiting.text
         assert waiting.image is None
-        forecasts = runtime.forecasts
+        forecasts = runtime.services.get(ForecastDesk)
         assert forecasts is not None
         # The training job runs in the process (no Redis): the models appear when it is done.
         await until(lambda: all(forecasts.version(name) for name in MODELS), seconds=600)

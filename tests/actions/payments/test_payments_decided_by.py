@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 
+from actions.payments.refunds import Refunds
 from actions.payments.tables import Refund
 from channels.payment_admin import named_keys
 from tests.support.payments_shop import (
@@ -34,12 +35,14 @@ async def named_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
 async def waiting_refund(shop: Shop, conversation: str) -> int:
     guest, code = await paid_with(shop, conversation, "Cartão (Stripe)")
     await cancel(guest)
-    [refund] = [r for r in await shop.runtime.refunds.pending() if r.reservation_code == code]
+    [refund] = [
+        r for r in await shop.runtime.services.get(Refunds).pending() if r.reservation_code == code
+    ]
     return refund.id
 
 
 async def decided_by(shop: Shop, refund_id: int) -> str | None:
-    refund = await shop.runtime.refunds.get(refund_id)
+    refund = await shop.runtime.services.get(Refunds).get(refund_id)
     assert refund is not None
     assert refund.state in ("paid", "denied")
     return refund.decided_by

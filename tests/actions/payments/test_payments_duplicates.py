@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from actions.booking.reservations import Reservations
+from actions.payments.refunds import Refunds
 from actions.payments.tables import Payment, Refund
 from tests.support.payments_shop import (
     EVERY_GATEWAY,
@@ -59,7 +61,7 @@ async def test_paying_closes_the_other_links_at_their_gateways(every_shop: Shop)
 
     assert await pay_on_sandbox_page(shop, links["sandbox"]) == 303
 
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     assert await statuses(shop, code) == {
         "sandbox": "paid",
         "stripe": "closed",
@@ -89,7 +91,7 @@ async def test_a_payment_that_still_comes_is_refunded_whole_and_told(every_shop:
     await stripe_webhook(shop, session_id)
     await stripe_webhook(shop, session_id)  # told twice: refunded once
 
-    total = (await shop.runtime.reservations.by_code(code)).total
+    total = (await shop.runtime.services.get(Reservations).by_code(code)).total
     ledger = [(e.kind, e.gateway, e.amount) for e in await shop.ledger(code)]
     assert ledger == [
         ("payment", "sandbox", total),
@@ -101,7 +103,7 @@ async def test_a_payment_that_still_comes_is_refunded_whole_and_told(every_shop:
     assert (await statuses(shop, code))["stripe"] == "duplicate"
     assert sum(TOLD_TWICE in text for text in shop.guest_heard("c2")) == 1
     assert sum(PAID_TWICE in reply.text for reply in shop.staff_heard()) == 1
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     metrics = shop.runtime.metrics.registry
     assert metrics.get_sample_value("rsv_payments_duplicate_total", {"gateway": "stripe"}) == 1
 
@@ -115,7 +117,7 @@ async def test_a_large_duplicate_waits_for_staff(strict_every_shop: Shop) -> Non
     assert await pay_on_sandbox_page(shop, links["sandbox"]) == 303
     await stripe_webhook(shop, session_id)
 
-    [refund] = await shop.runtime.refunds.pending()
+    [refund] = await shop.runtime.services.get(Refunds).pending()
     assert (refund.reason, refund.state) == ("duplicate", "requested")
     assert shop.stripe.refunds == {}
     assert any("refund_approve" in (b.payload or "") for r in shop.staff_heard() for b in r.buttons)

@@ -8,7 +8,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from actions.booking.holds import Holds
+from actions.booking.reservations import Reservations
+from actions.payments.sandbox import SandboxCheckout
+from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
+from actions.payments.webhooks import WebhookInbox
 from tests.fakes.base import Fault
 from tests.support.payments_shop import (
     Shop,
@@ -28,18 +33,18 @@ async def test_stripe_book_pay_webhook_confirmation_with_receipt(shop: Shop) -> 
     assert "link de pagamento" in reply
     session_id = guest.link().rsplit("/", 1)[-1]
     assert shop.stripe.sessions[session_id]["metadata"] == {"reservation_code": code}
-    assert (await shop.runtime.reservations.by_code(code)).state == "pending_payment"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "pending_payment"
 
     shop.stripe.pay(session_id)
     body = shop.stripe.event("checkout.session.completed", session_id)
     assert await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
     await shop.settle()
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     heard = shop.guest_heard("s1")
     assert confirmations(shop, "s1", code) == 1
     assert any("Comprovante: https://pay.stripe.com/receipts/" in text for text in heard)
     [entry] = await shop.ledger(code)
-    reservation = await shop.runtime.reservations.by_code(code)
+    reservation = await shop.runtime.services.get(Reservations).by_code(code)
     assert (entry.kind, entry.gateway, entry.amount) == ("payment", "stripe", reservation.total)
     assert entry.gateway_reference in shop.stripe.intents
     assert entry.idempotency_key == f"pay-{code}-stripe-1"
@@ -72,7 +77,7 @@ async def test_mercadopago_pix_qr_code_and_copy_paste_code_in_chat(shop: Shop) -
     body = shop.mp.notification(pix_id)
     assert await shop.webhook("mercadopago", body, shop.mp.sign(body)) == 200
     await shop.settle()
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     assert confirmations(shop, "m1", code) == 1
     [entry] = await shop.ledger(code)
     assert (entry.gateway, entry.gateway_reference) == ("mercadopago", pix_id)
@@ -85,7 +90,7 @@ async def test_paypal_captured_on_return_and_the_webhook_adds_nothing(shop: Shop
     shop.paypal.approve(order_id)
     return_path = (await shop.payment(code)).url  # the approve link; the return is ours:
     assert order_id in return_path
-    token = shop.runtime.checkout.link_for(code).rsplit("/", 1)[-1]
+    token = shop.runtime.services.get(SandboxCheckout).link_for(code).rsplit("/", 1)[-1]
     page = await shop.client.get(f"/payments/return/paypal/{token}?token={order_id}&PayerID=P1")
     assert page.status == 200
     assert 'data-status="paid"' in await page.text()
@@ -134,7 +139,7 @@ async def test_bad_webhooks_get_4xx_and_change_nothing(shop: Shop) -> None:
     assert huge.status == 413
     await shop.settle()
     assert await shop.events() == 0
-    assert (await shop.runtime.reservations.by_code(code)).state == "pending_payment"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "pending_payment"
     assert shop.guest_heard("b1") == []
     rejected = shop.runtime.metrics.registry.get_sample_value(
         "rsv_payment_webhooks_rejected_total", {"gateway": "stripe", "reason": "signature"}
@@ -180,7 +185,7 @@ async def test_out_of_order_and_late_events_leave_the_right_state(shop: Shop) ->
             await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
         )
         await shop.settle()
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     assert shop.guest_heard("o1") == [t for t in shop.guest_heard("o1") if code in t]
     assert confirmations(shop, "o1", code) == 1
     assert len(shop.guest_heard("o1")) == 1  # no "failed" or "expired" after the money came
@@ -194,7 +199,7 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     body = shop.stripe.event("checkout.session.completed", session_id)
     assert await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
     await shop.settle()
-    assert (await shop.runtime.reservations.by_code(code)).state == "pending_payment"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "pending_payment"
     assert (await shop.payment(code)).status == "flagged"
     assert confirmations(shop, "x1", code) == 0
     [alert] = shop.staff_heard()
@@ -267,7 +272,7 @@ async def test_an_event_stored_while_the_gateway_is_down_is_applied_later(shop: 
     await shop.settle()
     assert confirmations(shop, "d1", code) == 0
     assert await shop.count(WebhookEvent, WebhookEvent.applied_at.is_(None)) == 1
-    assert await shop.runtime.inbox.retry_unapplied(older_than_seconds=0) == 1
+    assert await shop.runtime.services.get(WebhookInbox).retry_unapplied(older_than_seconds=0) == 1
     assert confirmations(shop, "d1", code) == 1
     assert await shop.count(WebhookEvent, WebhookEvent.applied_at.is_(None)) == 0
 
@@ -283,7 +288,7 @@ async def _someone_elses_preference(shop: Shop) -> list[str]:
 
     from actions.payments.gateway import LinkRequest
 
-    gateway = shop.runtime.payments.gateways["mercadopago"]
+    gateway = shop.runtime.services.get(PaymentService).gateways["mercadopago"]
     link = await gateway.create_link(
         LinkRequest(
             "RSV-ZZZZZZ",
@@ -313,7 +318,7 @@ async def test_a_payment_after_the_hold_expired_is_refunded_whole(shop: Shop) ->
             .where(Reservation.code == code)
             .values(hold_expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
-    assert [r.code for r in await shop.runtime.holds.expire_holds()] == [code]
+    assert [r.code for r in await shop.runtime.services.get(Holds).expire_holds()] == [code]
     shop.stripe.pay(session_id)  # Stripe's session outlived the hold
     for _ in range(2):
         body = shop.stripe.event("checkout.session.completed", session_id)
@@ -321,7 +326,7 @@ async def test_a_payment_after_the_hold_expired_is_refunded_whole(shop: Shop) ->
             await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
         )
         await shop.settle()
-    assert (await shop.runtime.reservations.by_code(code)).state == "expired"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "expired"
     [refund] = shop.stripe.refunds.values()
     assert refund["amount"] == shop.stripe.sessions[session_id]["amount_total"]
     heard = shop.guest_heard("l1")

@@ -30,14 +30,18 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from actions.booking.errors import BookingError
-from actions.booking.holds import Guest
+from actions.booking.holds import Guest, Holds
+from actions.booking.reservations import Reservations
 from actions.booking.tables import Product, Property
+from actions.payments.assembly import close_gateways
 from actions.payments.desk import PaymentsDesk
 from actions.payments.invariants import check
-from actions.payments.sandbox import SandboxPayments
+from actions.payments.refunds import Refunds
+from actions.payments.sandbox import SandboxCheckout, SandboxPayments
+from actions.payments.service import PaymentService
 from actions.payments.tables import Payment
+from actions.payments.webhooks import WebhookInbox
 from bot.root.app import Runtime, build_runtime, prepare_database
-from bot.root.payments import close_gateways
 from bot.root.settings import Settings
 from tests.fakes.stripe import FakeStripe
 from tests.support.stays import off_season_stay
@@ -104,16 +108,15 @@ class MoneyStories(RuleBasedStateMachine):
         self.loop.close()
 
     async def _close(self) -> None:
-        await self.runtime.inbox.drain()
-        await close_gateways(self.runtime.payments)
+        await self.runtime.services.get(WebhookInbox).drain()
+        await close_gateways(self.runtime.services.get(PaymentService))
         await self.runtime.database.close()
 
     def _token(self, code: str) -> str:
-        return self.runtime.checkout.link_for(code).rsplit("/", 1)[-1]
+        return self.runtime.services.get(SandboxCheckout).link_for(code).rsplit("/", 1)[-1]
 
     def _desk(self) -> PaymentsDesk:
-        r = self.runtime
-        return PaymentsDesk(r.reservations, r.payments, r.refunds, r.inbox, r.checkout)
+        return self.runtime.services.get(PaymentsDesk)
 
     def _sessions_of(self, code: str) -> list[str]:
         return [
@@ -135,7 +138,7 @@ class MoneyStories(RuleBasedStateMachine):
         self.nights += 3  # each stay its own nights: the rooms never run out
         check_out = check_in + timedelta(days=2)
         held = self.run(
-            self.runtime.holds.hold(
+            self.runtime.services.get(Holds).hold(
                 self.product_id,
                 check_in,
                 check_out,
@@ -154,17 +157,18 @@ class MoneyStories(RuleBasedStateMachine):
     def ask_for_a_link(self, code: str, gateway: str) -> None:
         async def link() -> None:
             try:
-                reservation = await self.runtime.reservations.begin_payment(code, "guest:test")
+                reservation = await self.runtime.services.get(Reservations).begin_payment(
+                    code, "guest:test"
+                )
             except BookingError:
                 return  # expired, cancelled or paid: the chat offers no link then
-            await self.runtime.payments.link_for(reservation, gateway)
+            await self.runtime.services.get(PaymentService).link_for(reservation, gateway)
 
         self.run(link())
 
     @rule(code=reservations)
     def pay_on_the_sandbox_page(self, code: str) -> None:
-        r = self.runtime
-        page = SandboxPayments(r.reservations, r.checkout, r.notifier, r.payments)
+        page = self.runtime.services.get(SandboxPayments)
         self.run(page.pay(self._token(code)))
 
     @rule(code=reservations, notify=st.booleans())
@@ -182,8 +186,8 @@ class MoneyStories(RuleBasedStateMachine):
         async def deliver() -> None:
             for body in self.webhooks * (2 if twice else 1):
                 signed = {"Stripe-Signature": self.stripe.sign(body)}
-                await self.runtime.inbox.receive("stripe", signed, body)
-            await self.runtime.inbox.drain()
+                await self.runtime.services.get(WebhookInbox).receive("stripe", signed, body)
+            await self.runtime.services.get(WebhookInbox).drain()
 
         self.run(deliver())
         self.webhooks.clear()
@@ -202,31 +206,35 @@ class MoneyStories(RuleBasedStateMachine):
     def cancel(self, code: str) -> None:
         async def cancel() -> None:
             try:
-                done = await self.runtime.reservations.cancel(code, "guest:test")
+                done = await self.runtime.services.get(Reservations).cancel(code, "guest:test")
             except BookingError:
                 return
             if done.refund > 0:  # as the chat's cancel action does
-                await self.runtime.refunds.request(code, done.refund, "cancellation", "guest:test")
+                await self.runtime.services.get(Refunds).request(
+                    code, done.refund, "cancellation", "guest:test"
+                )
 
         self.run(cancel())
 
     @rule(approve=st.booleans())
     def staff_decide_a_refund(self, approve: bool) -> None:
         async def decide() -> None:
-            waiting = await self.runtime.refunds.pending()
+            waiting = await self.runtime.services.get(Refunds).pending()
             if not waiting:
                 return
             if approve:
-                await self.runtime.refunds.approve(waiting[0].id, "staff:test:story")
+                await self.runtime.services.get(Refunds).approve(waiting[0].id, "staff:test:story")
             else:
-                await self.runtime.refunds.deny(waiting[0].id, "staff:test:story", "no")
+                await self.runtime.services.get(Refunds).deny(
+                    waiting[0].id, "staff:test:story", "no"
+                )
 
         self.run(decide())
 
     @rule()
     def holds_run_out(self) -> None:
         self.clock.shift(timedelta(minutes=20))
-        self.run(self.runtime.holds.expire_holds(self.runtime.metrics.loops))
+        self.run(self.runtime.services.get(Holds).expire_holds(self.runtime.metrics.loops))
 
     @rule()
     def restart(self) -> None:
@@ -236,7 +244,8 @@ class MoneyStories(RuleBasedStateMachine):
     @invariant()
     def the_money_adds_up(self) -> None:
         r = self.runtime
-        violations = self.run(check(r.database, r.payments.gateways, r.metrics.loops))
+        gateways = r.services.get(PaymentService).gateways
+        violations = self.run(check(r.database, gateways, r.metrics.loops))
         assert violations == [], [str(v) for v in violations]
 
     @invariant()

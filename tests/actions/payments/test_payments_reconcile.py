@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from actions.payments.reconcile import reconcile
+from actions.payments.service import PaymentService
 from bot.root.cli import main
 from tests.support.payments_shop import Shop, point_the_cli_at
 
@@ -21,7 +22,7 @@ async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
     body = shop.stripe.event("checkout.session.completed", session_id)
     assert await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
     await shop.settle()
-    assert await reconcile(shop.runtime.database, shop.runtime.payments) == []
+    assert await reconcile(shop.runtime.database, shop.runtime.services.get(PaymentService)) == []
 
     lost, lost_code = await shop.book("k2")
     await shop.pay_with(lost, "PayPal")  # paid at PayPal, the notification never came
@@ -31,7 +32,8 @@ async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
     shop.broken_on_purpose = {"ledger_vs_gateway"}  # a refund made in Stripe's dashboard
 
     found = {
-        d.reservation_code: d for d in await reconcile(shop.runtime.database, shop.runtime.payments)
+        d.reservation_code: d
+        for d in await reconcile(shop.runtime.database, shop.runtime.services.get(PaymentService))
     }
     assert set(found) == {paid_code, lost_code}
     assert found[paid_code].note == "amounts differ"

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from actions.booking.policy import CancellationPolicy
+from actions.booking.reservations import Reservations
 from actions.booking.tables import Property
 from tests.support.payments_shop import (
     ADMIN_KEY,
@@ -28,7 +29,7 @@ async def strict_shop(open_shop: ShopOpener, shop_database: str) -> Shop:
 
 async def test_cancelling_inside_the_free_window_refunds_all_through_stripe(shop: Shop) -> None:
     guest, code = await paid_with(shop, "r1", "Cartão (Stripe)")
-    total = (await shop.runtime.reservations.by_code(code)).total
+    total = (await shop.runtime.services.get(Reservations).by_code(code)).total
     done = await cancel(guest)
     assert "está a caminho" in done
     [refund] = shop.stripe.refunds.values()
@@ -65,7 +66,7 @@ async def test_cancelling_outside_the_free_window_refunds_part_through_mercadopa
         )
     stay = stay_in_window(policy, "partial")
     guest, code = await paid_with(shop, "r2", "Pix ou cartão (Mercado Pago)", stay)
-    reservation = await shop.runtime.reservations.by_code(code)
+    reservation = await shop.runtime.services.get(Reservations).by_code(code)
     await cancel(guest)
     [pix] = [p for p in shop.mp.payments.values() if p["external_reference"] == code]
     assert round(pix["transaction_amount_refunded"] * 100) == reservation.total * 50 // 100
@@ -123,7 +124,7 @@ async def test_a_refund_asked_outside_the_policy_is_denied_with_a_reason(shop: S
     assert "Motivo: está fora da política de cancelamento." in told
     assert "não aprovado" in await guest.says("qual o status do meu reembolso?")
     assert shop.stripe.refunds == {}
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
 
 
 async def test_the_admin_endpoint_lists_approves_and_denies(strict_shop: Shop) -> None:

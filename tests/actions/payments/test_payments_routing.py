@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from actions.payments.routing import Routes
+from actions.payments.service import PaymentService
 from bot.root.app import build_runtime
 from bot.root.settings import Settings
 
@@ -44,5 +45,5 @@ def test_the_runtime_builds_only_the_gateways_it_has_credentials_for(
         paypal={"client_id": "client", "client_secret": "secret"},
         mercadopago={"access_token": "TEST-token"},
     )
-    payments = build_runtime(settings).payments
+    payments = build_runtime(settings).services.get(PaymentService)
     assert set(payments.gateways) == {"sandbox", "stripe"}

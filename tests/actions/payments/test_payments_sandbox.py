@@ -3,6 +3,8 @@ state: a return to a sandbox URL after cancelling, or after paying elsewhere, mo
 
 from __future__ import annotations
 
+from actions.booking.reservations import Reservations
+from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment, Refund, SandboxMovement
 from tests.support.payments_shop import (
     TEST_PAYMENT,
@@ -21,7 +23,7 @@ async def test_returning_to_the_sandbox_after_cancelling_unpaid_moves_no_money(
     await shop.pay_with(guest, TEST_PAYMENT)
     link = guest.link()
     await cancel(guest)
-    assert (await shop.runtime.reservations.by_code(code)).state == "cancelled"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "cancelled"
 
     assert await return_to(shop, "sandbox", link) == 200
 
@@ -53,12 +55,12 @@ async def test_the_sandbox_holds_what_its_page_took_less_its_refunds(every_shop:
     guest, code = await shop.book("x3")
     await shop.pay_with(guest, TEST_PAYMENT)
     assert await pay_on_sandbox_page(shop, guest.link()) == 303
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     await cancel(guest)  # inside the free window: all of it back
 
-    sandbox = shop.runtime.payments.gateways["sandbox"]
+    sandbox = shop.runtime.services.get(PaymentService).gateways["sandbox"]
     status = await sandbox.status(f"sandbox-{code}")
-    total = (await shop.runtime.reservations.by_code(code)).total
+    total = (await shop.runtime.services.get(Reservations).by_code(code)).total
     assert (status.state, status.amount, status.refunded) == ("paid", total, total)
     assert await shop.count(SandboxMovement, SandboxMovement.reservation_code == code) == 2
     assert sorted(e.amount for e in await shop.ledger(code)) == [-total, total]

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-import actions.smalltalk.conversation
 from actions.services import Services
 from bot import Context, Message, Outcome, Router
 from bot.core.observability import configure_logging
 from bot.core.types import STAFF, TurnResult
 from bot.root.app import build_runtime, runtime_lifespan
 from bot.root.settings import Settings
+from intents.dataset import LABELS
 from tests.support.services import REDIS_URL
 
 
@@ -131,8 +131,7 @@ async def test_a_failing_action_is_answered_with_an_apology(
     async def explode(context: Context[Services]) -> Outcome:
         raise RuntimeError("boom")
 
-    router.include_router(actions.smalltalk.conversation.create_router())
-    async with runtime_lifespan(build_runtime(make_settings(), router=router)) as runtime:
+    async with runtime_lifespan(build_runtime(make_settings(), override=router)) as runtime:
         failed = await runtime.engine.handle(message("oi"))
     assert failed.status == "failed"
     assert failed.replies[0].text.startswith("Desculpe, algo deu errado")
@@ -148,7 +147,7 @@ async def test_an_intent_kept_for_staff_is_refused_to_a_guest_and_logged(
         return Outcome("smalltalk/thanks")
 
     configure_logging("json", "INFO")
-    async with runtime_lifespan(build_runtime(make_settings(), router=router)) as runtime:
+    async with runtime_lifespan(build_runtime(make_settings(), override=router)) as runtime:
         guest = await runtime.engine.handle(message("oi", locale_hint="en"))
         staff = await runtime.engine.handle(message("oi", user="s", role="staff"))
         admin = await runtime.engine.handle(message("oi", user="a", role="admin"))
@@ -173,7 +172,7 @@ async def test_two_engines_sharing_redis_handle_a_conversation_in_arrival_order(
     def recording_router() -> Router[Services]:
         router: Router[Services] = Router("recording")
 
-        @router.fallback
+        @router.intent(*LABELS)
         async def record(context: Context[Services]) -> Outcome:
             nonlocal running, most_running
             running += 1
@@ -228,7 +227,7 @@ async def test_logs_carry_no_message_text_nor_raw_ids(
     router: Router[Services] = Router("second_turn_fails")
     turns = 0
 
-    @router.fallback
+    @router.intent(*LABELS)
     async def explode(context: Context[Services]) -> Outcome:
         nonlocal turns
         turns += 1
@@ -236,7 +235,7 @@ async def test_logs_carry_no_message_text_nor_raw_ids(
             raise ValueError(context.message.text)
         return Outcome("smalltalk/thanks")
 
-    async with runtime_lifespan(build_runtime(make_settings(), router=router)) as runtime:
+    async with runtime_lifespan(build_runtime(make_settings(), override=router)) as runtime:
         await runtime.engine.handle(message(secret_text, user="maria@example.com"))
         await runtime.engine.handle(message(secret_text, user="maria@example.com"))
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]

@@ -13,9 +13,13 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from sqlalchemy import update
 
+from actions.booking.holds import Holds
+from actions.booking.reservations import Reservations
 from actions.booking.tables import Inventory, Reservation
 from actions.payments.reconcile import reconcile
+from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
+from actions.payments.webhooks import WebhookInbox
 from bot.core.loops import cancel_and_wait
 from bot.core.types import Reply
 from bot.outbound.delivery import Pace
@@ -56,9 +60,9 @@ async def test_webhook_retries_go_past_a_poisoned_event(shop: Shop) -> None:
     await stored_event(shop, "stripe", "evt-good", session_id)
     shop.stripe.fail(Fault(503, path="/v1/checkout/sessions/cs_unknown"))
 
-    assert await shop.runtime.inbox.retry_unapplied() == 3
+    assert await shop.runtime.services.get(WebhookInbox).retry_unapplied() == 3
 
-    assert (await shop.runtime.reservations.by_code(code)).state == "confirmed"
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     assert await shop.count(WebhookEvent, WebhookEvent.applied_at.is_(None)) == 2
     assert failures(shop.runtime.metrics.registry, "webhook_retry") == 1
 
@@ -78,10 +82,10 @@ async def test_hold_expiry_goes_past_a_hold_that_cannot_be_released(shop: Shop) 
             .values(taken=0)
         )
 
-    expired = await shop.runtime.holds.expire_holds(shop.runtime.metrics.loops)
+    expired = await shop.runtime.services.get(Holds).expire_holds(shop.runtime.metrics.loops)
 
     assert [r.code for r in expired] == [healthy]
-    assert (await shop.runtime.reservations.by_code(poisoned)).state != "expired"
+    assert (await shop.runtime.services.get(Reservations).by_code(poisoned)).state != "expired"
     assert failures(shop.runtime.metrics.registry, "hold_expiry") == 1
 
 
@@ -110,7 +114,7 @@ async def test_reconcile_goes_past_a_payment_whose_answer_cannot_be_read(shop: S
         Fault(200, body={"object": "list"}, path=f"/v1/checkout/sessions/{unreadable}")
     )
 
-    differences = await reconcile(shop.runtime.database, shop.runtime.payments)
+    differences = await reconcile(shop.runtime.database, shop.runtime.services.get(PaymentService))
     found = {difference.reservation_code: difference.note for difference in differences}
 
     assert found == {

@@ -11,7 +11,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from bot.core.observability import Metrics
-from bot.jobs.queue import Job, JobQueue
+from bot.jobs.job import Job
+from bot.jobs.queue import JobQueue
 from bot.root.jobs import CONSUMER_GROUP, job_queue
 from bot.root.settings import Settings
 from bot.stores import keys

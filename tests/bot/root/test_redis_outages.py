@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from actions.booking.reservations import Reservations
 from actions.booking.tables import Reservation
 from bot.root.app import Runtime
 from tests.support.payments_shop import (
@@ -126,7 +127,7 @@ async def check_nothing_lost_or_doubled(shop: Shop, codes: list[str]) -> None:
     per_guest = sorted(row.conversation_id for row in rows)
     assert per_guest == sorted(f"guest-{n}" for n in range(GUESTS)), "a booking lost or doubled"
     for code in codes:
-        assert (await runtime.reservations.by_code(code)).state == "confirmed"
+        assert (await runtime.services.get(Reservations).by_code(code)).state == "confirmed"
         assert [entry.kind for entry in await shop.ledger(code)] == ["payment"]
 
 

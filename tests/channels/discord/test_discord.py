@@ -85,7 +85,7 @@ async def server(
             "gateway_url": str(local.make_url("/gateway")).replace("http", "ws", 1),
         },
     )
-    runtime = build_runtime(settings, router=staff_router())
+    runtime = build_runtime(settings, override=staff_router())
     app = create_app(settings, runtime)
     client = await aiohttp_client(app)
     channel = app[PROVIDER_CHANNELS]["discord"]

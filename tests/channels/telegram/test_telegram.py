@@ -93,7 +93,7 @@ async def telegram(aiohttp_client: Any, backend_settings: SettingsFactory) -> Te
             "chat_interval_seconds": 0.01,
         },
     )
-    runtime = build_runtime(settings, router=staff_router())
+    runtime = build_runtime(settings, override=staff_router())
     app = create_app(settings, runtime)
     client = await aiohttp_client(app)
     yield Telegram(
@@ -378,7 +378,7 @@ async def test_a_voice_message_is_transcribed_and_answered_as_text(
         telegram={"token": TOKEN, "api_url": str(servers[0].make_url("")).rstrip("/")},
         llm={"base_url": str(servers[1].make_url("/v1")), "voice_max_seconds": 30},
     )
-    app = create_app(settings, build_runtime(settings, router=staff_router()))
+    app = create_app(settings, build_runtime(settings, override=staff_router()))
     channel = app[PROVIDER_CHANNELS]["telegram"]
     secret = webhook_secret(settings, "telegram")
     bot = Telegram(await aiohttp_client(app), fake, channel, secret, None)

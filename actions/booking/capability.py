@@ -1,0 +1,26 @@
+"""Booking plugs in: quotes, holds and reservations for its actions and for payments, the
+booking conversation, and the upkeep jobs (holds expire, inventory stays a year ahead)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from actions.booking.conversation import create_router
+from actions.booking.holds import Holds
+from actions.booking.quotes import Quotes
+from actions.booking.reservations import Reservations
+from actions.booking.upkeep import booking_jobs, hold_expiry_notice
+from actions.capability import Capability, Kit
+
+
+def plug(kit: Kit, hold_minutes: int) -> Capability:
+    holds = Holds(kit.database, hold_minutes=hold_minutes)
+    kit.services.provide(Quotes(kit.database), holds, Reservations(kit.database))
+    jobs = booking_jobs(
+        holds,
+        kit.database,
+        hold_expiry_notice(kit.notifier),
+        kit.metrics.loops,
+        lambda: datetime.now(UTC).date(),
+    )
+    return Capability(create_router(), jobs)

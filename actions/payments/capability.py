@@ -1,0 +1,43 @@
+"""Payments plug in: the payment service and refund desk (for the conversation and the
+payment routes), the webhook inbox, the sandbox checkout, the payment conversation, and the
+upkeep jobs (unapplied webhooks retried, the ledger reconciled with the gateways)."""
+
+from __future__ import annotations
+
+from actions.booking.reservations import Reservations
+from actions.capability import Capability, Kit
+from actions.payments.assembly import build_payments, close_gateways, sandbox_checkout
+from actions.payments.conversation import create_router
+from actions.payments.desk import PaymentsDesk
+from actions.payments.sandbox import SandboxPayments
+from actions.payments.settings import PaymentsConfig
+from actions.payments.webhooks import WebhookInbox, payments_jobs
+
+
+def plug(kit: Kit, settings: PaymentsConfig, secret: str) -> Capability:
+    reservations = kit.services.get(Reservations)
+    checkout = sandbox_checkout(settings, secret)
+    payments, refunds = build_payments(
+        settings,
+        kit.database,
+        reservations,
+        checkout,
+        kit.notifier,
+        kit.metrics,
+        kit.default_locale,
+    )
+    inbox = WebhookInbox(kit.database, payments)
+    kit.services.provide(
+        payments,
+        refunds,
+        inbox,
+        checkout,
+        PaymentsDesk(reservations, payments, refunds, inbox, checkout),
+        SandboxPayments(reservations, checkout, kit.notifier, payments),
+    )
+
+    async def close() -> None:
+        await inbox.drain()
+        await close_gateways(payments)
+
+    return Capability(create_router(), payments_jobs(inbox, kit.database, payments), close)
