@@ -42,6 +42,7 @@ from actions.faq.knowledge import load_knowledge
 from actions.faq.topics import TopicFinder
 from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.desk import ForecastDesk
+from actions.forecasts.metrics import PromotedModelAge
 from actions.forecasts.registry import Registry
 from actions.handoff.desk import HandoffDesk, Relay
 from actions.handoff.store import HandoffStore
@@ -201,6 +202,7 @@ def build_runtime(
     cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
     jobs, jobs_redis = job_queue(settings, metrics.loops)
     forecasts = forecast_desk(settings, database, cache, renderer, jobs)
+    metrics.registry.register(PromotedModelAge(forecasts.registry))
     payments, refunds = build_payments(
         settings, database, reservations, checkout, notifier, metrics
     )
@@ -407,10 +409,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        checks: dict[str, str] = {}
-        if runtime.redis is not None:
-            checks["redis"] = await _probe(runtime.redis.ping())
-        checks["database"] = await _probe(runtime.database.ping())
+        checks = await readiness(runtime)
         ready = all(state == "ok" for state in checks.values())
         return web.json_response(
             {"status": "ready" if ready else "unavailable", "checks": checks},
@@ -463,6 +462,8 @@ def metrics_handler(runtime: Runtime) -> Callable[[web.Request], Awaitable[web.S
     render = make_aiohttp_handler(runtime.metrics.registry)
 
     async def metrics(request: web.Request) -> web.StreamResponse:
+        for dependency, state in (await readiness(runtime)).items():
+            runtime.metrics.dependency_up.labels(dependency).set(1 if state == "ok" else 0)
         if runtime.redis is not None:
             try:
                 await runtime.redis_health.refresh(runtime.redis.client)
@@ -479,6 +480,15 @@ def handoff_desk(settings: Settings, stores: Stores, notifier: Notifier) -> Hand
         channel, _, conversation = settings.handoff_address.partition(":")
         team = Address(channel, conversation)
     return HandoffDesk(HandoffStore(stores.handoffs), notifier, team, settings.default_locale)
+
+
+async def readiness(runtime: Runtime) -> dict[str, str]:
+    """What /readyz checks: each dependency's "ok" or the name of its error."""
+    checks: dict[str, str] = {}
+    if runtime.redis is not None:
+        checks["redis"] = await _probe(runtime.redis.ping())
+    checks["database"] = await _probe(runtime.database.ping())
+    return checks
 
 
 async def _probe(check: Awaitable[object]) -> str:
