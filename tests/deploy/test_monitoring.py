@@ -178,10 +178,12 @@ def test_every_alert_rule_has_its_type_severity_words_and_runbook_section() -> N
         assert rule["labels"]["type"] in TYPES, rule["alert"]
         assert rule["labels"]["severity"] in SEVERITIES, rule["alert"]
         annotations = rule["annotations"]
-        assert annotations["summary"] and annotations["description"], rule["alert"]
+        assert annotations["summary"], rule["alert"]
+        assert annotations["description"], rule["alert"]
         page, _, anchor = annotations["runbook_url"].partition("#")
         assert page == "docs/runbooks.md"
-        assert anchor == rule["alert"].lower() and anchor in sections, rule["alert"]
+        assert anchor == rule["alert"].lower(), rule["alert"]
+        assert anchor in sections, rule["alert"]
 
 
 def test_a_critical_alert_reaches_staff_within_30_seconds_of_its_condition() -> None:
