@@ -1,6 +1,7 @@
 """The service markers do what README promises: ``-m "not redis and not postgres and not
-browser"`` (no service marker) leaves no test that reaches a service through its fixtures, and a
-test whose service is down is skipped with the way to deselect it, or failed under CI."""
+browser and not monitoring"`` (no service marker) leaves no test that reaches a service through
+its fixtures, and a test whose service is down is skipped with the way to deselect it, or failed
+under CI."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from bot.root.settings import PACKAGE_ROOT
 
-SERVICES = {"redis", "postgres", "browser"}
+SERVICES = {"redis", "postgres", "browser", "monitoring"}
 COLLECT = """
 import json, sys
 import pytest
@@ -38,7 +39,7 @@ sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *sys.arg
                      plugins=[Report()]))
 """
 """Collects in a process of its own: the items as pytest sees them, with their markers."""
-SERVICE_FIXTURES = {"redis", "postgresql", "browser", "chromium"}
+SERVICE_FIXTURES = {"redis", "postgresql", "browser", "chromium", "promtool", "amtool"}
 SERVICE_PARAMETERS = {"redis", "postgresql"}
 Item = dict[str, Any]
 
@@ -69,7 +70,13 @@ def test_the_fast_subset_reaches_no_service(suite: list[Item]) -> None:
 
 
 def test_every_test_using_a_service_fixture_carries_its_marker(suite: list[Item]) -> None:
-    needs = {"redis": "redis", "postgresql": "postgres", "browser": "browser"}
+    needs = {
+        "redis": "redis",
+        "postgresql": "postgres",
+        "browser": "browser",
+        "promtool": "monitoring",
+        "amtool": "monitoring",
+    }
 
     unmarked = [
         (item["id"], marker)

@@ -1,5 +1,6 @@
 """Forecasts plug in: the forecast desk (models from the registry, answers cached, words
-rendered), the staff's forecast conversation, and the training job the desk enqueues."""
+rendered), the staff's forecast conversation, the training job the desk enqueues, and the
+promoted models' age as a metric."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from actions.capability import Capability, Kit
 from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.conversation import create_router
 from actions.forecasts.desk import ForecastDesk
+from actions.forecasts.metrics import PromotedModelAge
 from actions.forecasts.registry import Registry
 from actions.forecasts.settings import ForecastSettings
 from bot.core.types import Outcome
@@ -32,5 +34,6 @@ def plug(kit: Kit, settings: ForecastSettings, models_dir: Path, pricing_dir: Pa
         lambda: kit.jobs.enqueue("train_forecast_models"),
     )
     kit.services.provide(desk)
+    kit.metrics.registry.register(PromotedModelAge(desk.registry))
     training = Job("train_forecast_models", lambda: desk.train_missing(datetime.now(UTC).date()))
     return Capability(create_router(), [training])

@@ -11,7 +11,7 @@ from traceback import format_tb
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from bot.core.context import Turn
 from bot.core.loops import LoopFailures
@@ -131,11 +131,23 @@ class Metrics:
             ["channel"],
             registry=registry,
         )
+        self.delivery_throttled = Counter(
+            "rsv_delivery_throttled",
+            "Provider calls refused with a wait to respect (a 429 with its Retry-After)",
+            ["channel"],
+            registry=registry,
+        )
         self.provider_statuses = Counter(
             "rsv_provider_statuses",
             "Delivery statuses providers reported (WhatsApp: sent, delivered, read, failed), "
             "by status and the provider's error code",
             ["channel", "status", "error_code"],
+            registry=registry,
+        )
+        self.dependency_up = Gauge(
+            "rsv_dependency_up",
+            "Whether a dependency of /readyz (database, redis) answered at the last scrape",
+            ["dependency"],
             registry=registry,
         )
         self.loops = LoopFailures(registry)

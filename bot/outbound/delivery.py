@@ -153,6 +153,8 @@ class Courier(Generic[T]):
                 await self._send(destination, item)
             except RetryLater as busy:
                 self._metrics.delivery_retries.labels(self.channel).inc()
+                if busy.retry_after is not None:
+                    self._metrics.delivery_throttled.labels(self.channel).inc()
                 if attempt == self.pace.max_attempts:
                     break
                 await asyncio.sleep(self._backoff(attempt, busy.retry_after))

@@ -345,10 +345,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        checks: dict[str, str] = {}
-        if runtime.redis is not None:
-            checks["redis"] = await _probe(runtime.redis.ping())
-        checks["database"] = await _probe(runtime.database.ping())
+        checks = await readiness(runtime)
         ready = all(state == "ok" for state in checks.values())
         return web.json_response(
             {"status": "ready" if ready else "unavailable", "checks": checks},
@@ -401,6 +398,8 @@ def metrics_handler(runtime: Runtime) -> Callable[[web.Request], Awaitable[web.S
     render = make_aiohttp_handler(runtime.metrics.registry)
 
     async def metrics(request: web.Request) -> web.StreamResponse:
+        for dependency, state in (await readiness(runtime)).items():
+            runtime.metrics.dependency_up.labels(dependency).set(1 if state == "ok" else 0)
         if runtime.redis is not None:
             try:
                 await runtime.redis_health.refresh(runtime.redis.client)
@@ -409,6 +408,15 @@ def metrics_handler(runtime: Runtime) -> Callable[[web.Request], Awaitable[web.S
         return await render(request)
 
     return metrics
+
+
+async def readiness(runtime: Runtime) -> dict[str, str]:
+    """What /readyz checks: each dependency's "ok" or the name of its error."""
+    checks: dict[str, str] = {}
+    if runtime.redis is not None:
+        checks["redis"] = await _probe(runtime.redis.ping())
+    checks["database"] = await _probe(runtime.database.ping())
+    return checks
 
 
 async def _probe(check: Awaitable[object]) -> str:

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.root.app import create_app
 from bot.root.settings import Settings
+from tests.support.redis_servers import RedisServer
 from tests.support.services import REDIS_URL
 
 URL = "/api/v1/messages"
@@ -574,6 +575,27 @@ async def test_readyz_checks_redis(
     body = await response.json()
     assert body["status"] == "ready"
     assert body["checks"] == {"redis": "ok", "database": "ok"}
+
+
+async def test_metrics_tell_what_readyz_checks(
+    aiohttp_client: Any, make_settings: SettingsFactory, redis: Any
+) -> None:
+    client = await rest_client(aiohttp_client, make_settings(redis_url=REDIS_URL))
+    text = await (await client.get("/metrics")).text()
+    assert 'rsv_dependency_up{dependency="database"} 1.0' in text
+    assert 'rsv_dependency_up{dependency="redis"} 1.0' in text
+
+
+async def test_metrics_tell_a_dependency_that_stopped_answering(
+    aiohttp_client: Any, make_settings: SettingsFactory, redis_node: RedisServer
+) -> None:
+    settings = make_settings(redis_url=redis_node.url, redis_outage_seconds=1.0)
+    client = await rest_client(aiohttp_client, settings)
+    redis_node.kill()
+    text = await (await client.get("/metrics")).text()
+    assert 'rsv_dependency_up{dependency="redis"} 0.0' in text
+    assert 'rsv_dependency_up{dependency="database"} 1.0' in text
+    assert (await client.get("/readyz")).status == 503, "the same checks as /readyz"
 
 
 async def test_metrics_count_messages_and_turn_time(

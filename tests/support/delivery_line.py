@@ -43,6 +43,12 @@ class Line:
         )
         return value or 0.0
 
+    def throttled(self) -> float:
+        value = self.metrics.registry.get_sample_value(
+            "rsv_delivery_throttled_total", {"channel": "telegram"}
+        )
+        return value or 0.0
+
 
 LineFactory = Callable[[Pace], Line]
 

@@ -8,6 +8,7 @@ fails it under CI, where every service must be up.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,10 @@ POSTGRESQL_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@1
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's Chromium: CI installs it; Playwright's own browser download is never used."""
 
-SERVICES = ("redis", "postgres", "browser")
+MONITORING_TOOLS = ("promtool", "amtool")
+"""From Debian's prometheus and prometheus-alertmanager packages (.ci/run installs them)."""
+
+SERVICES = ("redis", "postgres", "browser", "monitoring")
 """The markers, as declared in pyproject.toml."""
 BY_FIXTURE = {
     "redis": "redis",
@@ -32,6 +36,8 @@ BY_FIXTURE = {
     "postgresql": "postgres",
     "browser": "browser",
     "chromium": "browser",
+    "promtool": "monitoring",
+    "amtool": "monitoring",
 }
 """Fixtures that are a service: a test using one, directly or through another fixture, needs it."""
 BY_PARAMETER = {"redis": "redis", "cluster": "redis", "postgresql": "postgres"}
@@ -87,6 +93,12 @@ def absent(service: str) -> str | None:
         return (
             f"{CHROMIUM} not found: install Debian's chromium package "
             "or deselect with -m 'not browser'"
+        )
+    missing = [tool for tool in MONITORING_TOOLS if shutil.which(tool) is None]
+    if service == "monitoring" and missing:
+        return (
+            f"{', '.join(missing)} not found: install Debian's prometheus and "
+            "prometheus-alertmanager packages or deselect with -m 'not monitoring'"
         )
     return None
 

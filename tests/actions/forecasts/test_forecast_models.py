@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,12 +14,14 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from prometheus_client import CollectorRegistry
 from sklearn.metrics import roc_auc_score
 from sqlalchemy import func, select
 
 from actions.forecasts import cancellation, charts, demand, training
 from actions.forecasts.history import load_history, to_frame
 from actions.forecasts.importer import import_file
+from actions.forecasts.metrics import PromotedModelAge
 from actions.forecasts.questions import read_question
 from actions.forecasts.registry import MODELS, Registry, RegistryError, SchemaMismatch
 from actions.forecasts.tables import HistoricalBooking
@@ -139,6 +142,22 @@ def test_promotion_and_rollback(tmp_path: Path, fitted: cancellation.Cancellatio
     restored = training.from_parts("cancellation", parts)
     sample = seasonal_history(days=30, seed=9)
     assert np.allclose(restored.predict(sample), fitted.predict(sample))
+
+
+def test_the_promoted_versions_training_time_is_exported(
+    tmp_path: Path, fitted: cancellation.CancellationModel
+) -> None:
+    registry = Registry(tmp_path)
+    exported = CollectorRegistry()
+    exported.register(PromotedModelAge(registry))
+    name = "rsv_forecast_model_trained_timestamp_seconds"
+    version = registry.save("cancellation", training.to_parts(fitted), {"rows": 1})
+    assert exported.get_sample_value(name, {"model": "cancellation"}) is None, "not promoted"
+    registry.promote(version)
+    trained = exported.get_sample_value(name, {"model": "cancellation"})
+    assert trained is not None
+    assert abs(trained - time.time()) < 60, "trained at the frozen clock's now"
+    assert exported.get_sample_value(name, {"model": "demand"}) is None
 
 
 def test_a_model_with_another_feature_schema_refuses_to_load(

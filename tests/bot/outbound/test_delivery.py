@@ -66,6 +66,7 @@ async def test_429_and_500_are_retried_honouring_retry_after(
     assert paced.fake.texts("3002") == ["m0", "m1"]
     assert asyncio.get_running_loop().time() - started >= 1.0, "Telegram's retry_after: 1"
     assert paced.retries() == 3
+    assert paced.throttled() == 1, "only the 429 asked the bot to wait"
     assert paced.count("sent") == 2
 
 
