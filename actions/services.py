@@ -8,6 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from actions.alerts.desk import AlertDesk
     from actions.booking.holds import Holds
     from actions.booking.quotes import Quotes
     from actions.booking.reservations import Reservations
@@ -33,3 +34,4 @@ class Services:
     refunds: Refunds
     forecasts: ForecastDesk
     handoff: HandoffDesk
+    alerts: AlertDesk

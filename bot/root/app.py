@@ -26,12 +26,14 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode
 
+import actions.alerts.conversation
 import actions.booking.conversation
 import actions.faq.conversation
 import actions.forecasts.conversation
 import actions.handoff.conversation
 import actions.payments.conversation
 import actions.smalltalk.conversation
+from actions.alerts.desk import AlertDesk
 from actions.booking.catalog import seed
 from actions.booking.holds import Holds
 from actions.booking.quotes import Quotes
@@ -70,6 +72,7 @@ from bot.jobs.queue import Job, JobQueue
 from bot.outbound.media import MediaLibrary
 from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
+from bot.root.alerts import alerts_capability, connect_alert_chats, mount_alertmanager
 from bot.root.jobs import delivery_job, job_queue
 from bot.root.payments import build_payments, close_gateways
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
@@ -140,6 +143,7 @@ class Runtime:
     """The provider channels' durable outboxes, by channel, when the job queue is durable."""
     cache: Cache
     redis_health: RedisHealthMetrics
+    alerts: AlertDesk
 
 
 def default_router() -> Router[Services]:
@@ -149,6 +153,7 @@ def default_router() -> Router[Services]:
     router.include_router(actions.faq.conversation.create_router())
     router.include_router(actions.forecasts.conversation.create_router())
     router.include_router(actions.handoff.conversation.create_router())
+    router.include_router(actions.alerts.conversation.create_router())
     router.include_router(actions.smalltalk.conversation.create_router())
     return router
 
@@ -204,6 +209,7 @@ def build_runtime(
     payments, refunds = build_payments(
         settings, database, reservations, checkout, notifier, metrics
     )
+    alerts = alerts_capability(settings, database, renderer, metrics.registry, jobs)
     services = Services(
         brand=settings.brand,
         faq=Faq(load_knowledge(settings.knowledge_dir), settings.default_property, TopicFinder()),
@@ -216,6 +222,7 @@ def build_runtime(
         payments=payments,
         refunds=refunds,
         handoff=handoff,
+        alerts=alerts,
     )
     engine = Engine(steps, Dispatcher(router or default_router()), responder, services)
     edges = EdgeLimiter(
@@ -261,6 +268,7 @@ def build_runtime(
         outboxes=outboxes,
         cache=cache,
         redis_health=RedisHealthMetrics(metrics.registry),
+        alerts=alerts,
     )
 
 
@@ -454,6 +462,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         edges=runtime.edges,
     ).mount(app)
     app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
+    connect_alert_chats(runtime.alerts, settings, app[PROVIDER_CHANNELS])
+    mount_alertmanager(app, settings, runtime.alerts)
     return app
 
 
