@@ -37,6 +37,8 @@ pytest_plugins = [
     "tests.support.forecasts",
     "tests.support.payments_shop",
     "tests.support.redis_servers",
+    "tests.support.smtp",
+    "tests.support.alert_desk",
 ]
 
 settings.register_profile(

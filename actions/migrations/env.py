@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 # Imported for their side effect: each registers its tables on the metadata.
+import actions.alerts.tables
 import actions.booking.tables
 import actions.forecasts.tables
 import actions.payments.tables  # noqa: F401

@@ -25,12 +25,14 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode
 
+import actions.alerts.capability as alerts
 import actions.booking.capability as booking
 import actions.faq.capability as faq
 import actions.forecasts.capability as forecasts
 import actions.handoff.capability as handoff
 import actions.payments.capability as payments
 import actions.smalltalk.capability as smalltalk
+from actions.alerts.desk import AlertDesk
 from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
 from actions.handoff.desk import HandoffDesk, Relay
@@ -51,6 +53,12 @@ from bot.jobs.queue import JobQueue
 from bot.outbound.media import MediaLibrary
 from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
+from bot.root.alerts import (
+    alert_routing,
+    connect_alert_chats,
+    connect_alert_mail,
+    mount_alertmanager,
+)
 from bot.root.jobs import delivery_job, job_queue
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
@@ -127,6 +135,7 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
             kit, settings.forecast, settings.forecast_model_directory, settings.pricing_dir
         ),
         handoff.plug(kit, settings.handoff_address),
+        alerts.plug(kit, settings.alerts, alert_routing(settings)),
         smalltalk.plug(kit),
     ]
 
@@ -171,6 +180,7 @@ def build_runtime(
         settings.default_property,
     )
     capabilities = plug_capabilities(settings, kit)
+    connect_alert_mail(services.get(AlertDesk), settings)
     steps: list[Middleware] = [
         Observe(metrics),
         Recover(responder),
@@ -389,6 +399,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         edges=runtime.edges,
     ).mount(app)
     app[PROVIDER_CHANNELS] = mount_provider_channels(app, runtime)
+    desk = runtime.services.get(AlertDesk)
+    connect_alert_chats(desk, settings, app[PROVIDER_CHANNELS])
+    mount_alertmanager(app, settings, desk)
     return app
 
 

@@ -72,6 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     link.add_argument(
         "--locale", help="language of the prefilled message (default: RSV_DEFAULT_LOCALE)"
     )
+    alerts = commands.add_parser("alerts", help="staff alerts: a test delivery, the history")
+    alerts_commands = alerts.add_subparsers(dest="alerts_command", required=True)
+    test = alerts_commands.add_parser("test", help="send a test alert to its route; print each")
+    test.add_argument("type", nargs="?", default="system", help="payment, booking, ml, api, ...")
+    test.add_argument("--severity", default="warning", help="critical, warning or info")
+    alerts_commands.add_parser("list", help="the latest alerts and where each was delivered")
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -115,6 +121,11 @@ def main(argv: list[str] | None = None) -> None:
             print(asyncio.run(set_telegram_webhook(settings)))
         except RegistrationFailed as error:
             sys.exit(f"rsv360 telegram: {error}")
+    elif arguments.command == "alerts":
+        from bot.root.alerts import alerts_command
+
+        kind, level = getattr(arguments, "type", "system"), getattr(arguments, "severity", "info")
+        sys.exit(asyncio.run(alerts_command(settings, arguments.alerts_command, kind, level)))
     elif arguments.command == "whatsapp":
         try:
             print(whatsapp_link(settings, arguments.property, arguments.locale))
@@ -166,6 +177,8 @@ def _serve(settings: Settings, in_pool: bool) -> int | str:
 async def _work(settings: Settings) -> int | str:
     import signal
 
+    from actions.alerts.desk import AlertDesk
+    from bot.root.alerts import connect_alert_chats
     from bot.root.app import build_runtime, runtime_lifespan
     from bot.root.jobs import JobsNeedOneNode
     from bot.root.providers import close_provider_channels, open_for_sending, provider_channels
@@ -180,6 +193,7 @@ async def _work(settings: Settings) -> int | str:
             "`rsv360 serve` runs the jobs itself"
         )
     channels = provider_channels(runtime)
+    connect_alert_chats(runtime.services.get(AlertDesk), settings, channels)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from actions.alerts.settings import AlertSettings
 from actions.forecasts.settings import ForecastSettings
 from actions.payments.settings import (
     MercadoPagoSettings,
@@ -25,6 +26,7 @@ from actions.payments.settings import (
 from bot.jobs.settings import JobsSettings
 from bot.stores.redis_url import parse_redis_url
 from channels.discord.settings import DiscordSettings
+from channels.email import SmtpSettings
 from channels.slack.settings import SlackSettings
 from channels.telegram.settings import TelegramSettings
 from channels.whatsapp.settings import WhatsAppSettings
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     forecast: ForecastSettings = ForecastSettings()
     llm: LlmSettings = LlmSettings()
     jobs: JobsSettings = JobsSettings()
+    alerts: AlertSettings = AlertSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
     host: str = Field("127.0.0.1", description="Address `rsv360 serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `rsv360 serve` listens on.")

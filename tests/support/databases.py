@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import actions.alerts.tables
 import actions.booking.tables
 import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
 from actions.tables import Base
