@@ -49,6 +49,11 @@ class AlertSettings(BaseModel):
     alertmanager_password: SecretStr | None = Field(
         default=None, description="Basic-auth password that goes with alertmanager_username."
     )
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="Where docs/runbooks.md is published (e.g. the repository's URL ending in "
+        "/blob/main/): the shipped rules' relative runbook links are resolved against it.",
+    )
     alertmanager_max_bytes: int = Field(
         default=262_144, gt=0, description="Largest Alertmanager payload accepted (413 above)."
     )

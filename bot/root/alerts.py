@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urljoin
 
 import structlog
 from aiohttp import web
@@ -161,18 +162,20 @@ def mount_alertmanager(app: web.Application, settings: Settings, desk: AlertDesk
         basic = (section.alertmanager_username, section.alertmanager_password.get_secret_value())
 
     async def sink(group: AlertGroup) -> None:
-        await desk.raise_alert(alert_from_group(group))
+        await desk.raise_alert(alert_from_group(group, section.runbook_base_url))
 
     AlertmanagerReceiver(sink, tokens, basic, section.alertmanager_max_bytes).mount(app)
 
 
-def alert_from_group(group: AlertGroup) -> Alert:
+def alert_from_group(group: AlertGroup, runbook_base: str | None = None) -> Alert:
     """One Alertmanager group as one alert: type and severity from its labels, the dedupe key
-    from its group key (hashed when long), words from its annotations."""
+    from its group key (hashed when long), words from its annotations; a relative runbook link
+    (as the shipped rules write them) is resolved against ``runbook_base``."""
     labels, notes = group.labels, group.annotations
     first = group.alerts[0]
     summary = notes.get("summary") or first.annotations.get("summary") or labels.get("alertname")
     details = notes.get("description") or first.annotations.get("description") or ""
+    runbook = notes.get("runbook_url") or first.annotations.get("runbook_url")
     if len(group.alerts) > 1:
         details = "\n".join(
             filter(None, [details, *(_line(alert.labels) for alert in group.alerts[:10])])
@@ -184,7 +187,7 @@ def alert_from_group(group: AlertGroup) -> Alert:
         summary=summary or "Alertmanager",
         details=details[:2000],
         status="resolved" if group.status == "resolved" else "firing",
-        runbook_url=_url(notes.get("runbook_url") or first.annotations.get("runbook_url")),
+        runbook_url=_url(_resolved(runbook, runbook_base)),
         dashboard_url=_url(notes.get("dashboard_url") or first.generator_url),
         source="alertmanager",
     )
@@ -195,6 +198,12 @@ def _dedupe_key(group_key: str) -> str:
     if len(key) <= MAX_KEY_CHARS:
         return key
     return "am:sha256:" + hashlib.sha256(group_key.encode()).hexdigest()
+
+
+def _resolved(link: str | None, base: str | None) -> str | None:
+    if link and base and not link.startswith(("https://", "http://")):
+        return urljoin(base, link)
+    return link
 
 
 def _url(value: str | None) -> str | None:

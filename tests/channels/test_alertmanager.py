@@ -149,6 +149,15 @@ async def test_a_malformed_payload_gets_400_and_stores_nothing(
     assert alert_bench.slack.calls == []
 
 
+def test_a_shipped_rules_relative_runbook_link_opens_where_the_runbooks_are_published() -> None:
+    group = parse_group(
+        payload(commonAnnotations={"runbook_url": "docs/runbooks.md#botdown", "summary": "x"})
+    )
+    base = "https://git.example/rsv360/blob/main/"
+    assert alert_from_group(group, base).runbook_url == f"{base}docs/runbooks.md#botdown"
+    assert alert_from_group(group).runbook_url is None  # nowhere to open: no button
+
+
 def test_control_characters_in_annotations_are_blanked() -> None:
     group = parse_group(payload(commonAnnotations={"summary": "bad\x1b[31mred\x00"}))
     assert alert_from_group(group).summary == "bad [31mred "
