@@ -16,9 +16,9 @@ LISTED = 10
 
 
 async def acknowledge(context: Ctx) -> Outcome:
-    alert_id = _alert_id(context)
+    alert_id = context.record_id
     result = (
-        await context.services.get(AlertDesk).acknowledge(alert_id, _staff(context))
+        await context.services.get(AlertDesk).acknowledge(alert_id, context.staff_actor)
         if alert_id
         else "unknown"
     )
@@ -26,12 +26,12 @@ async def acknowledge(context: Ctx) -> Outcome:
 
 
 async def silence(context: Ctx) -> Outcome:
-    alert_id = _alert_id(context)
+    alert_id = context.record_id
     raw = str(context.parse.entities.get("hours", ""))
     hours = int(raw) if raw.isdigit() and int(raw) in SILENCE_HOURS else 0
     result = "unknown"
     if alert_id and hours:
-        result = await context.services.get(AlertDesk).silence(alert_id, _staff(context), hours)
+        result = await context.services.get(AlertDesk).silence(alert_id, context.staff_actor, hours)
     return Outcome("alerts/staff_decided", {"id": alert_id, "result": result, "hours": hours})
 
 
@@ -61,14 +61,3 @@ def create_router() -> Router[Services]:
     router.intent("alert_silence", roles=STAFF)(silence)
     router.intent("alerts_open", roles=STAFF)(open_alerts)
     return router
-
-
-def _alert_id(context: Ctx) -> int:
-    raw = str(context.parse.entities.get("id", ""))
-    return int(raw) if raw.isdigit() and len(raw) <= 12 else 0
-
-
-def _staff(context: Ctx) -> str:
-    """Who answered: the staff member's identity on their channel, kept in the history."""
-    message = context.message
-    return f"{message.channel}:{message.user_id}"[:120]

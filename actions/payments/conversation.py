@@ -145,9 +145,9 @@ REFUND_FORM: Form[Services] = Form(
 
 
 async def approve(context: Ctx) -> Outcome:
-    refund_id = _refund_id(context)
+    refund_id = context.record_id
     result = (
-        await context.services.get(Refunds).approve(refund_id, _staff(context))
+        await context.services.get(Refunds).approve(refund_id, context.staff_actor)
         if refund_id
         else "unknown"
     )
@@ -155,7 +155,7 @@ async def approve(context: Ctx) -> Outcome:
 
 
 async def deny(context: Ctx) -> Outcome:
-    refund_id = _refund_id(context)
+    refund_id = context.record_id
     reason = context.parse.entities.get("reason")
     refund = await context.services.get(Refunds).get(refund_id) if refund_id else None
     if refund is None or refund.state != "requested":
@@ -167,15 +167,15 @@ async def deny(context: Ctx) -> Outcome:
             for code in DENIAL_REASONS
         )
         return Outcome("payments/staff_deny_why", {"id": refund_id}, choices)
-    result = await context.services.get(Refunds).deny(refund_id, _staff(context), str(reason))
+    result = await context.services.get(Refunds).deny(refund_id, context.staff_actor, str(reason))
     return Outcome("payments/staff_decided", {"id": refund_id, "result": result})
 
 
 async def refund_flagged(context: Ctx) -> Outcome:
     """A payment whose amount did not match: all of it back to the payer, on staff's word."""
-    payment_id = _refund_id(context)
+    payment_id = context.record_id
     refunds = context.services.get(Refunds)
-    refund = await refunds.refund_payment(payment_id, _staff(context)) if payment_id else None
+    refund = await refunds.refund_payment(payment_id, context.staff_actor) if payment_id else None
     result = refund.state if refund is not None else "unknown"
     return Outcome("payments/staff_decided", {"id": refund.id if refund else 0, "result": result})
 
@@ -237,14 +237,3 @@ def create_router() -> Router[Services]:
     router.intent("refund_deny", roles=STAFF)(deny)
     router.intent("refund_flagged", roles=STAFF)(refund_flagged)
     return router
-
-
-def _refund_id(context: Ctx) -> int:
-    raw = str(context.parse.entities.get("id", ""))
-    return int(raw) if raw.isdigit() and len(raw) <= 12 else 0
-
-
-def _staff(context: Ctx) -> str:
-    """Who decided: the staff member's identity on their channel, kept with the decision."""
-    message = context.message
-    return f"staff:{message.channel}:{message.user_id}"[:80]

@@ -38,6 +38,17 @@ class Context(Generic[S]):
     def locale(self) -> str:
         return self.session.locale
 
+    @property
+    def record_id(self) -> int:
+        """The ``id`` a button names (a refund, an alert) as a number; 0 when there is none."""
+        raw = str(self.parse.entities.get("id", ""))
+        return int(raw) if raw.isdigit() and len(raw) <= 12 else 0
+
+    @property
+    def staff_actor(self) -> str:
+        """Who decided, kept with the decision: the staff member's identity on their channel."""
+        return f"staff:{self.message.channel}:{self.message.user_id}"[:80]
+
 
 Outcomes = Outcome | Sequence[Outcome]
 Handler = Callable[[Context[S]], Awaitable[Outcomes]]
