@@ -25,7 +25,6 @@ import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
-from redis.exceptions import RedisError
 
 from bot.core.observability import pseudonym
 from bot.core.render import Markup, Renderer
@@ -93,6 +92,10 @@ class Notifier:
         if self._wakeups is None:
             ready.set()
             return
+        # Imported here: wake-ups exist only with Redis, and a command that merely sends a
+        # notice (``rsv360 payments``) starts without redis-py.
+        from redis.exceptions import RedisError
+
         while True:
             try:
                 async for address in self._wakeups.listen(ready):
