@@ -1,16 +1,19 @@
 """Booking plugs in: quotes, holds and reservations for its actions and for payments, the
-booking conversation, and the upkeep jobs (holds expire, inventory stays a year ahead)."""
+booking conversation, and the upkeep jobs (guests warned before their hold runs out, holds
+expire, inventory stays a year ahead)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from actions.booking.conversation import create_router
 from actions.booking.holds import Holds
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
-from actions.booking.upkeep import booking_jobs, hold_expiry_notice
+from actions.booking.upkeep import booking_jobs
 from actions.capability import Capability, Kit
+
+WARNING_MINUTES = 5
 
 
 def plug(kit: Kit, hold_minutes: int) -> Capability:
@@ -19,8 +22,10 @@ def plug(kit: Kit, hold_minutes: int) -> Capability:
     jobs = booking_jobs(
         holds,
         kit.database,
-        hold_expiry_notice(kit.notifier),
+        kit.notifier,
         kit.metrics.loops,
         lambda: datetime.now(UTC).date(),
+        # A short hold is not warned about as soon as it is made.
+        timedelta(minutes=min(WARNING_MINUTES, hold_minutes / 3)),
     )
     return Capability(create_router(), jobs)

@@ -35,6 +35,7 @@ from bot.core.loops import LoopFailures
 from bot.stores.database import Database
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
+WARNING_ACTOR = "system:hold-warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,57 @@ class Holds:
                 if reservation is not None:
                     expired.append(reservation)
         return expired
+
+    async def warn_expiring(
+        self, within: timedelta, loops: LoopFailures | None = None
+    ) -> list[Reservation]:
+        """The holds that run out within ``within`` and were not warned yet, each marked as
+        warned in its history (once per hold, whichever worker runs the sweep)."""
+        now = self._clock()
+        warned = select(ReservationEvent.id).where(
+            ReservationEvent.reservation_id == Reservation.id,
+            ReservationEvent.actor == WARNING_ACTOR,
+        )
+        async with self._database.session() as session:
+            due = list(
+                await session.scalars(
+                    select(Reservation.code).where(
+                        Reservation.state.in_(ACTIVE),
+                        Reservation.hold_expires_at >= now,
+                        Reservation.hold_expires_at < now + within,
+                        ~warned.exists(),
+                    )
+                )
+            )
+        found = []
+        for code in due:
+            with loops.isolated("hold_warning") if loops else nullcontext():
+                reservation = await self._warn_one(code, now, warned)
+                if reservation is not None:
+                    found.append(reservation)
+        return found
+
+    async def _warn_one(self, code: str, now: datetime, warned: Any) -> Reservation | None:
+        async with self._database.session() as session:
+            query = select(Reservation).where(
+                Reservation.code == code, Reservation.state.in_(ACTIVE), ~warned.exists()
+            )
+            if not self._database.is_sqlite:
+                query = query.with_for_update(skip_locked=True, of=Reservation)
+            reservation = await session.scalar(query)
+            if reservation is None:
+                return None
+            session.add(
+                ReservationEvent(
+                    reservation_id=reservation.id,
+                    at=now,
+                    from_state=reservation.state,
+                    to_state=reservation.state,
+                    actor=WARNING_ACTOR,
+                    note="the guest was told the hold runs out soon",
+                )
+            )
+            return reservation
 
     async def _expire_one(self, code: str, now: datetime) -> Reservation | None:
         async with self._database.session() as session:

@@ -111,11 +111,19 @@ class Shop:
 
     async def expire(self, code: str) -> None:
         """The hold ran out a minute ago (the upkeep has not swept it yet)."""
+        await self.hold_ends_in(code, timedelta(minutes=-1))
+
+    async def run_job(self, name: str) -> None:
+        """One run of a capability's job, here and now (the queue would run it later)."""
+        [job] = [job for c in self.runtime.capabilities for job in c.jobs if job.name == name]
+        await job.run()
+
+    async def hold_ends_in(self, code: str, left: timedelta) -> None:
         async with self.runtime.database.session() as session:
             await session.execute(
                 update(Reservation)
                 .where(Reservation.code == code)
-                .values(hold_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+                .values(hold_expires_at=datetime.now(UTC) + left)
             )
 
 
@@ -229,9 +237,31 @@ async def test_paying_after_the_hold_expired_says_so_on_the_page_and_in_the_chat
 
     assert await shop.post(booking.path + "/pay", form) == (303, location)  # sent again
     await nothing_more(booking.chat)
-    assert (
-        await shop.runtime.services.get(Holds).expire_holds() == []
-    )  # the sweep has nothing to tell
+    # the sweep has nothing to tell
+    assert await shop.runtime.services.get(Holds).expire_holds() == []
+
+
+async def test_the_guest_hears_once_that_the_hold_runs_out_soon_with_the_pay_button(
+    shop: Shop,
+) -> None:
+    booking = await book(shop.client)
+    await shop.hold_ends_in(booking.code, timedelta(minutes=10))
+    await shop.run_job("warn_expiring_holds")  # too early: nothing to tell
+    await shop.hold_ends_in(booking.code, timedelta(minutes=3, seconds=10))
+    await shop.run_job("warn_expiring_holds")
+
+    frame = await receive(booking.chat.ws)
+    assert frame["text"] == (
+        f"A reserva {booking.code} fica guardada para você só mais 3 minutos: "
+        "pague agora para mantê-la."
+    )
+    assert frame["buttons"] == [
+        {"title": "Pagar agora", "payload": f"intent:pay|code={booking.code}"}
+    ]
+    await shop.run_job("warn_expiring_holds")  # warned already
+    await nothing_more(booking.chat)
+    booking.chat.last = frame
+    assert "Aqui está o link de pagamento" in await booking.chat.presses("Pagar agora")
 
 
 async def test_expired_holds_are_told_in_the_chat(shop: Shop) -> None:

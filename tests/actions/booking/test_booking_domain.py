@@ -28,7 +28,7 @@ from actions.booking.errors import (
     TooManyGuests,
     Unavailable,
 )
-from actions.booking.holds import Guest, Holds, new_code
+from actions.booking.holds import WARNING_ACTOR, Guest, Holds, new_code
 from actions.booking.pricing import RateRule, SeasonRule
 from actions.booking.pricing import quote as price
 from actions.booking.quotes import Quotes
@@ -497,6 +497,23 @@ async def test_a_hold_expires_by_itself(
     assert await holds.expire_holds() == []  # a second sweep releases nothing twice
     assert set((await taken_by_day(database, catalog.std)).values()) == {0}
     await hold(holds, catalog.std, d(8), d(10))  # the room can be sold again
+
+
+async def test_a_hold_is_warned_about_once_before_it_runs_out(
+    holds: Holds, reservations: Reservations, catalog: Catalog, clock: Clock
+) -> None:
+    held = await hold(holds, catalog.std, d(8), d(10))
+    soon = timedelta(minutes=5)
+    clock.advance(minutes=9, seconds=59)
+    assert await holds.warn_expiring(soon) == []
+    clock.advance(seconds=2)
+    assert [r.code for r in await holds.warn_expiring(soon)] == [held.code]
+    assert await holds.warn_expiring(soon) == []  # once, whoever sweeps again
+    last = (await reservations.history(held.code))[-1]
+    assert (last.from_state, last.to_state, last.actor) == ("held", "held", WARNING_ACTOR)
+    assert (await reservations.by_code(held.code)).state == "held"
+    clock.advance(minutes=6)
+    assert await holds.warn_expiring(soon) == []  # ran out: the expiry tells the guest
 
 
 async def test_a_pending_payment_expires_too(

@@ -168,3 +168,20 @@ async def test_a_notice_refused_as_outside_the_window_goes_as_its_template_at_on
     with pytest.raises(Unreachable):  # a reply without a template cannot reach the guest
         await line.sender.send(GUEST, Reply("You're welcome", notice=thanks))
     assert line.graph.sent(GUEST) == [template]
+
+
+async def test_the_hold_running_out_goes_as_its_template_with_the_minutes_left(
+    line: Line,
+) -> None:
+    line.graph.fail(400, 131047)
+    notice = Notice("booking/hold_expiring", {"code": "RSV-Q1W2E3", "minutes_left": 4}, "pt_BR")
+    await line.sender.send(GUEST, Reply("A reserva RSV-Q1W2E3 …", notice=notice))
+    [template] = line.graph.sent(GUEST)
+    assert template.document["template"]["name"] == "rsv_hold_expiring"
+    assert template.document["template"]["language"] == {"code": "pt_BR"}
+    assert template.document["template"]["components"] == [
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "RSV-Q1W2E3"}, {"type": "text", "text": "4"}],
+        }
+    ]
