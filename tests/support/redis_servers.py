@@ -115,6 +115,13 @@ class RedisClusterServers:
             **CLUSTER_HANDSHAKE,
         )
 
+    async def started_clients(self, count: int) -> list[RedisCluster]:
+        """Clients that know the topology already, as the bot's do after ``RedisClients.start``:
+        a fresh client's first burst of SET NX can be resent and answered "taken"."""
+        clients = [self.client() for _ in range(count)]
+        await asyncio.gather(*(client.initialize() for client in clients))
+        return clients
+
     async def roles(self) -> dict[int, str]:
         """Each running node's role, ``master`` or ``slave``, as the node itself says."""
         found = {}

@@ -24,9 +24,12 @@ class OrderFactory:
     """Makes order instances; on Redis and on the Redis Cluster each has its own client, like
     separate processes. ``peek`` is a client of the same backend for the tests to look in."""
 
-    def __init__(self, backend: str, servers: RedisClusterServers | None) -> None:
+    def __init__(
+        self, backend: str, servers: RedisClusterServers | None, spare: list[RedisCluster]
+    ) -> None:
         self.backend = backend
         self.servers = servers
+        self.spare = spare
         self.clients: list[Redis | RedisCluster] = []
         self.shared_memory: dict[float, MemoryConversationOrder] = {}
         self.peek = self._client() if backend != "memory" else None
@@ -39,7 +42,7 @@ class OrderFactory:
         )
 
     def _client(self) -> Redis | RedisCluster:
-        client = self.servers.client() if self.servers is not None else Redis.from_url(REDIS_URL)
+        client = self.spare.pop() if self.servers is not None else Redis.from_url(REDIS_URL)
         self.clients.append(client)
         return client
 
@@ -48,13 +51,15 @@ class OrderFactory:
 async def make_order(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator[OrderFactory]:
     """Order factories in process, on Redis and on the Redis Cluster (emptied first)."""
     servers: RedisClusterServers | None = None
+    spare: list[RedisCluster] = []
     if request.param == "cluster":
         servers = request.getfixturevalue("cluster_servers")
         await servers.wait_until_ok()
         await servers.flush()
-    factory = OrderFactory(request.param, servers)
+        spare = await servers.started_clients(3)  # the peek and two instances
+    factory = OrderFactory(request.param, servers, spare)
     yield factory
-    for client in factory.clients:
+    for client in factory.clients + spare:
         await client.aclose()
 
 

@@ -26,16 +26,18 @@ async def workers(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator
     (one process), on Redis and on the cluster each has its own client."""
     clients: list[Redis | RedisCluster] = []
     servers: RedisClusterServers | None = None
+    spare: list[RedisCluster] = []
     if request.param == "cluster":
         servers = request.getfixturevalue("cluster_servers")
         await servers.wait_until_ok()
         await servers.flush()
+        spare = await servers.started_clients(3)
     memory = build_stores(None, 5.0, 5.0)
 
     def worker() -> Cache:
         stores = memory
         if request.param != "memory":
-            client = servers.client() if servers is not None else Redis.from_url(REDIS_URL)
+            client = spare.pop() if servers is not None else Redis.from_url(REDIS_URL)
             clients.append(client)
             url = servers.url if servers is not None else REDIS_URL
             stores = build_stores(RedisClients(url, client, client), 5.0, 5.0)
@@ -43,7 +45,7 @@ async def workers(request: pytest.FixtureRequest, redis: Redis) -> AsyncIterator
         return Cache(stores.cache, stores.order, stores.cache_counts, metrics)
 
     yield worker
-    for client in clients:
+    for client in clients + spare:
         await client.aclose()
 
 
