@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import structlog
 from limits import RateLimitItem
-from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.core.observability import Metrics, pseudonym
+from bot.stores.windows import RateWindows
 
 log = structlog.get_logger("rsv360.limits")
 
@@ -95,12 +94,12 @@ class EdgeLimiter:
 
     def __init__(
         self,
-        storage: Storage,
+        windows: RateWindows,
         limits: Mapping[str, RateLimitItem],
         trusted: Sequence[Network],
         metrics: Metrics,
     ) -> None:
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = windows
         self._limits = dict(limits)
         self.trusted = tuple(trusted)
         self._metrics = metrics
@@ -124,5 +123,5 @@ class EdgeLimiter:
     async def _refusal(self, item: RateLimitItem, edge: str, who: str | None) -> EdgeDecision:
         self._metrics.rate_limited.labels("edge", edge).inc()
         log.info("edge_limited", edge=edge, client=pseudonym(who or "-"))
-        stats = await self._limiter.get_window_stats(item, edge, who or "-")
+        stats = await self._limiter.stats(item, edge, who or "-")
         return EdgeDecision(False, max(stats.reset_time - time.time(), 1.0))

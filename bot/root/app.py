@@ -83,6 +83,7 @@ from bot.stores.health import RedisHealthMetrics
 from bot.stores.private import private_directory
 from bot.stores.redis import CLUSTER_HANDSHAKE, OutageRidingCluster, OutageRidingRedis
 from bot.stores.redis_url import RedisTarget, parse_redis_url
+from bot.stores.windows import RateWindows
 from channels.checkout import CheckoutPages
 from channels.edges import edge_middleware
 from channels.media import MediaRoutes
@@ -158,7 +159,8 @@ def build_runtime(
     experiments = Experiments(load_experiments(settings.experiments_file), stores.exposures)
     responder = Responder(renderer, experiments, MARKUPS, metrics)
     policy = RatePolicy.from_file(settings.rate_limits_file)
-    limiter = RateLimiter(stores.rate_limits, policy)
+    windows = RateWindows(stores.rate_limits, settings.redis_outage_seconds)
+    limiter = RateLimiter(windows, policy)
     notifier = Notifier(renderer, MARKUPS, PendingReplies(stores.pending_replies), stores.wakeups)
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
     media = MediaLibrary(stores.media, settings.base_url)
@@ -204,9 +206,7 @@ def build_runtime(
     for capability in capabilities:
         router.include_router(capability.router)
     engine = Engine(steps, Dispatcher(router), responder, services)
-    edges = EdgeLimiter(
-        stores.rate_limits, policy.edges, networks(settings.trusted_proxies), metrics
-    )
+    edges = EdgeLimiter(windows, policy.edges, networks(settings.trusted_proxies), metrics)
     outboxes: dict[str, DurableOutbox] = {}
     for capability in capabilities:
         for job in capability.jobs:

@@ -11,14 +11,13 @@ from pathlib import Path
 import structlog
 import yaml
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from bot.core.context import Turn
 from bot.core.observability import Metrics
 from bot.core.pipeline import Next
 from bot.core.respond import Responder
 from bot.core.types import Outcome, Reply, TurnResult
+from bot.stores.windows import RateWindows
 
 log = structlog.get_logger("rsv360.limits")
 
@@ -59,8 +58,8 @@ class RateDecision:
 
 
 class RateLimiter:
-    def __init__(self, storage: Storage, policy: RatePolicy) -> None:
-        self._limiter = MovingWindowRateLimiter(storage)
+    def __init__(self, windows: RateWindows, policy: RatePolicy) -> None:
+        self._limiter = windows
         self.policy = policy
 
     async def hit(self, category: str, endpoint: str, user: str) -> RateDecision:
@@ -70,7 +69,7 @@ class RateLimiter:
         identity = (category, endpoint, user)
         if await self._limiter.hit(item, *identity):
             return RateDecision(allowed=True)
-        stats = await self._limiter.get_window_stats(item, *identity)
+        stats = await self._limiter.stats(item, *identity)
         # A second limit of one per window tells whether this refusal is the first of its window,
         # so that a flood gets a single "slow down" reply.
         notice = type(item)(1, item.multiples, namespace="NOTICE")

@@ -12,9 +12,9 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from limits.aio.storage import RedisClusterStorage, RedisStorage, Storage
@@ -359,6 +359,8 @@ def redis_rate_limits(target: RedisTarget, pool: ConnectionPool | None) -> Stora
     )
 
 
+T = TypeVar("T")
+
 CLUSTER_HANDSHAKE: dict[str, Any] = {"driver_info": None}
 """No ``CLIENT SETINFO`` on a new cluster connection: redis-py 8.1's asyncio cluster client
 sends it while a concurrent command may use the same half-open connection, and the command
@@ -390,20 +392,33 @@ class RidesOutages:
     outages: Outages
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        deadline = time.monotonic() + self.outage_seconds
-        pause = 0.05
-        while True:
-            try:
-                result = await super().execute_command(*args, **kwargs)  # type: ignore[misc]
-            except OUTAGE_ERRORS as error:
-                if "target_nodes" in kwargs or time.monotonic() + pause > deadline:
-                    raise  # a command for one named node is about that node: no other will do
-                self.outages.failing(error)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.5)
-                continue
-            self.outages.answering()
-            return result
+        command = super().execute_command  # type: ignore[misc]
+        if "target_nodes" in kwargs:  # a command for one named node is about that node
+            return await command(*args, **kwargs)
+        return await riding_outages(
+            lambda: command(*args, **kwargs), self.outage_seconds, self.outages
+        )
+
+
+async def riding_outages(
+    call: Callable[[], Awaitable[T]], outage_seconds: float, outages: Outages
+) -> T:
+    """``call``, retried through an outage for up to ``outage_seconds`` with pauses growing
+    to half a second."""
+    deadline = time.monotonic() + outage_seconds
+    pause = 0.05
+    while True:
+        try:
+            result = await call()
+        except OUTAGE_ERRORS as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            outages.failing(error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+            continue
+        outages.answering()
+        return result
 
 
 class OutageRidingRedis(RidesOutages, Redis):  # type: ignore[misc]  # redis-py's own mixins clash

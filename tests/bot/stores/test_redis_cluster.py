@@ -16,6 +16,7 @@ from bot.steps.ratelimit import RateLimiter, RatePolicy
 from bot.stores import keys
 from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.redis import CLUSTER_HANDSHAKE, OutageRidingCluster
+from bot.stores.windows import RateWindows
 from tests.support.redis_servers import RedisClusterServers
 
 GUEST = Address("web", "guest-1")
@@ -91,7 +92,10 @@ async def test_rate_limits_are_counted_across_processes_on_the_cluster(
     policy = RatePolicy(default={"messages": parse("3/minute")}, endpoints={}, intents={})
     first, first_client = cluster_stores(redis_cluster)
     second, second_client = cluster_stores(redis_cluster)
-    limiters = [RateLimiter(first.rate_limits, policy), RateLimiter(second.rate_limits, policy)]
+    limiters = [
+        RateLimiter(RateWindows(first.rate_limits), policy),
+        RateLimiter(RateWindows(second.rate_limits), policy),
+    ]
     try:
         decisions = [await limiters[n % 2].hit("messages", "web", "u1") for n in range(4)]
         assert [d.allowed for d in decisions] == [True, True, True, False]
