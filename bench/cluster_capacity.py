@@ -1,4 +1,4 @@
-"""Capacity of a Redis Cluster holding the bot's keys (issue 14 §3): memory per key and per node
+"""Capacity of a Redis Cluster holding the bot's keys: memory per key and per node
 with N session and cache entries stored, and the latency of a turn while the cluster holds them.
 
     .venv/bin/python bench/cluster_capacity.py                    # 1,000,000 entries
