@@ -209,6 +209,8 @@ class Stack:
     prometheus: str
     alertmanager: str
     logs: Path
+    """Where prometheus.log and alertmanager.log are (under the test's tmp_path), when a wait
+    fails."""
 
     def posted(self) -> list[Any]:
         return self.slack.sent("chat.postMessage", SLACK_CHANNEL)
