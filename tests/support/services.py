@@ -23,8 +23,9 @@ POSTGRESQL_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@1
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's Chromium: CI installs it; Playwright's own browser download is never used."""
 
-MONITORING_TOOLS = ("promtool", "amtool")
-"""From Debian's prometheus and prometheus-alertmanager packages (.ci/run installs them)."""
+MONITORING_TOOLS = ("promtool", "amtool", "prometheus", "prometheus-alertmanager")
+"""From Debian's prometheus and prometheus-alertmanager packages (.ci/run installs them); the
+servers run in tests/test_alerting_end_to_end.py."""
 
 SERVICES = ("redis", "postgres", "browser", "monitoring")
 """The markers, as declared in pyproject.toml."""
