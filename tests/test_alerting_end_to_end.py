@@ -45,9 +45,8 @@ async def test_forged_webhooks_reach_slack_and_mail_and_their_resolve_edits_the_
         [mail] = stack.inbox.messages
         assert mail["To"] == MAILBOX
         assert "stripe" in str(mail["Subject"])
-        # The overlay's fixed waits alone come before the message: the new series' second
-        # scrape, ``for`` and group_wait.
-        assert run.latency >= OVERLAY.scrape + OVERLAY.pending + OVERLAY.group_wait
+        # The overlay's fixed waits alone come before the message: ``for`` and group_wait.
+        assert run.latency >= OVERLAY.pending + OVERLAY.group_wait
         assert run.latency < 30
 
         await until_resolved(stack)
@@ -66,9 +65,9 @@ def test_the_production_estimate_swaps_the_overlays_waits_for_the_shipped_ones()
         10,
         5,
     )
-    # 5 s measured under the overlay: half a scrape and half an evaluation, the new series'
-    # second scrape, 2 s of ``for``, 1 s of group_wait, nothing else; at the shipped pace
-    # 5 + 5 + 10 + 5 (typical) or 10 + 5 + 10 + 5 (worst).
-    assert production_estimate(5.0) == {"typical": 25.0, "worst": 30.0}
-    assert production_estimate(5.5) == {"typical": 25.5, "worst": 30.5}
-    assert production_estimate(3.0) == {"typical": 25.0, "worst": 30.0}
+    # 4 s measured under the overlay: half a scrape and half an evaluation, 2 s of ``for``,
+    # 1 s of group_wait, nothing else; at the shipped pace 5 + 10 + 5 (typical) or
+    # 10 + 10 + 5 (worst).
+    assert production_estimate(4.0) == {"typical": 20.0, "worst": 25.0}
+    assert production_estimate(4.5) == {"typical": 20.5, "worst": 25.5}
+    assert production_estimate(3.0) == {"typical": 20.0, "worst": 25.0}

@@ -79,6 +79,8 @@ def build_payments(
         token = checkout.link_for(code).rsplit("/", 1)[-1]
         return f"{settings.base_url}/payments/return/{gateway}/{token}"
 
+    for name in gateways:
+        counters.watch(name)
     payments = PaymentService(
         database,
         reservations,

@@ -6,6 +6,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from bot.core.loops import LoopFailures
 
+REJECTIONS = ("signature", "stale", "malformed", "unverifiable")
+"""Why a webhook is refused: each gateway's series exist from the start at 0, so the first
+forgery is already an increase the alert rule sees (a series that appears with its first
+count needs a second scrape before ``increase`` says anything)."""
 _GATEWAY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -63,3 +67,8 @@ class PaymentMetrics:
             buckets=_GATEWAY_BUCKETS,
             registry=registry,
         )
+
+    def watch(self, gateway: str) -> None:
+        """The gateway's webhook rejections at 0 until the first one."""
+        for reason in REJECTIONS:
+            self.webhook_rejected.labels(gateway, reason)

@@ -391,11 +391,11 @@ async def until_resolved(stack: Stack, seconds: float = 60) -> None:
 
 def waits(pace: Pace, share: float) -> float:
     """The waits between the first forged webhook and Alertmanager's notification at ``pace``,
-    the scrape and evaluation waits being ``share`` of an interval: the scrape that first
-    sees the counter, one more scrape (the counter's series is new, and ``increase`` needs two
-    samples of it), the evaluation, ``for`` and group_wait, as docs/monitoring.md counts them
-    (which starts after the second scrape, where the window's figure crosses the threshold)."""
-    return share * (pace.scrape + pace.evaluation) + pace.scrape + pace.pending + pace.group_wait
+    the scrape and evaluation waits being ``share`` of an interval: the scrape that first sees
+    the forgeries (the rejections' series exist at 0 from the start, so one scrape is enough
+    for ``increase``), the evaluation, ``for`` and group_wait, as docs/monitoring.md counts
+    them."""
+    return share * (pace.scrape + pace.evaluation) + pace.pending + pace.group_wait
 
 
 def production_estimate(measured: float) -> dict[str, float]:

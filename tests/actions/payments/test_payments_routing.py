@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from actions.payments.metrics import REJECTIONS
 from actions.payments.routing import Routes
 from actions.payments.service import PaymentService
 from bot.root.app import build_runtime
@@ -47,3 +48,21 @@ def test_the_runtime_builds_only_the_gateways_it_has_credentials_for(
     )
     payments = build_runtime(settings).services.get(PaymentService)
     assert set(payments.gateways) == {"sandbox", "stripe"}
+
+
+def test_each_gateways_webhook_rejections_are_exported_at_zero_from_the_start(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """So the first forgery is an increase the alert rule sees at its next evaluation."""
+    settings = make_settings(stripe={"api_key": "sk_test", "webhook_secret": "whsec_x"})
+    registry = build_runtime(settings).metrics.registry
+    for gateway in ("sandbox", "stripe"):
+        for reason in REJECTIONS:
+            labels = {"gateway": gateway, "reason": reason}
+            assert registry.get_sample_value("rsv_payment_webhooks_rejected_total", labels) == 0
+    assert (
+        registry.get_sample_value(
+            "rsv_payment_webhooks_rejected_total", {"gateway": "paypal", "reason": "signature"}
+        )
+        is None
+    ), "a gateway without credentials has no series"
