@@ -29,7 +29,7 @@ from actions.booking.quotes import (
     seasons_of,
     units_for,
 )
-from actions.booking.states import ACTIVE, EXPIRED, HELD, transition
+from actions.booking.states import ACTIVE, EXPIRED, HELD, record_note, transition
 from actions.booking.tables import Inventory, Product, Property, Reservation, ReservationEvent
 from bot.core.loops import LoopFailures
 from bot.stores.database import Database
@@ -177,16 +177,7 @@ class Holds:
             reservation = await session.scalar(query)
             if reservation is None:
                 return None
-            session.add(
-                ReservationEvent(
-                    reservation_id=reservation.id,
-                    at=now,
-                    from_state=reservation.state,
-                    to_state=reservation.state,
-                    actor=WARNING_ACTOR,
-                    note="the guest was told the hold runs out soon",
-                )
-            )
+            record_note(session, reservation, WARNING_ACTOR, now, "told the hold runs out soon")
             return reservation
 
     async def _expire_one(self, code: str, now: datetime) -> Reservation | None:

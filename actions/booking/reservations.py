@@ -17,7 +17,15 @@ from actions.booking.errors import HoldExpired, NotFound
 from actions.booking.holds import release
 from actions.booking.policy import CancellationPolicy
 from actions.booking.quotes import local_today
-from actions.booking.states import ACTIVE, CANCELLED, CONFIRMED, EXPIRED, PENDING, transition
+from actions.booking.states import (
+    ACTIVE,
+    CANCELLED,
+    CONFIRMED,
+    EXPIRED,
+    PENDING,
+    record_note,
+    transition,
+)
 from actions.booking.tables import Property, Reservation, ReservationEvent
 from bot.stores.database import Database
 
@@ -71,16 +79,7 @@ class Reservations:
         """Record something that happened to a reservation without changing its state."""
         async with self._database.session() as session:
             reservation = await _by_code(session, code)
-            session.add(
-                ReservationEvent(
-                    reservation_id=reservation.id,
-                    at=self._clock(),
-                    from_state=reservation.state,
-                    to_state=reservation.state,
-                    actor=actor,
-                    note=note,
-                )
-            )
+            record_note(session, reservation, actor, self._clock(), note)
             return reservation
 
     async def cancellation_terms(self, code: str) -> Cancellation:

@@ -47,3 +47,19 @@ def transition(
         )
     )
     reservation.state, reservation.updated_at = to_state, now
+
+
+def record_note(
+    session: AsyncSession, reservation: Reservation, actor: str, now: datetime, text: str
+) -> None:
+    """Something that happened to a reservation without changing its state, in its history."""
+    session.add(
+        ReservationEvent(
+            reservation_id=reservation.id,
+            at=now,
+            from_state=reservation.state,
+            to_state=reservation.state,
+            actor=actor,
+            note=text,
+        )
+    )
