@@ -133,7 +133,11 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
         payments.plug(kit, settings, secret_key(settings)),
         faq.plug(kit, settings.knowledge_dir),
         forecasts.plug(
-            kit, settings.forecast, settings.forecast_model_directory, settings.pricing_dir
+            kit,
+            settings.forecast,
+            settings.forecast_model_directory,
+            settings.pricing_dir,
+            answer_in_jobs=kit.jobs.durable and not settings.jobs.in_serve,
         ),
         handoff.plug(kit, settings.handoff_address),
         alerts.plug(kit, settings.alerts, alert_routing(settings)),
