@@ -14,8 +14,8 @@ from actions.forecasts.desk import ForecastDesk
 from bot.core.types import Address, Message, Reply
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
-from tests.support.services import REDIS_URL
 from tests.support.forecasts import PNG_SIGNATURE
+from tests.support.services import REDIS_URL
 from tests.support.waiting import until
 
 
