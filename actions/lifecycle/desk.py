@@ -164,7 +164,11 @@ class GuestMessages:
         async with self._database.session() as session:
             claimed = await session.execute(
                 update(GuestMessage)
-                .where(GuestMessage.id == message_id, GuestMessage.state == SCHEDULED)
+                .where(
+                    GuestMessage.id == message_id,
+                    GuestMessage.state == SCHEDULED,
+                    GuestMessage.due_at <= now,
+                )
                 .values(state=SENDING)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
