@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import time_machine
 from sqlalchemy import select
 
 from actions.booking.holds import Holds
+from actions.booking.tables import Reservation
 from actions.faq.conversation import Faq
 from actions.lifecycle.config import MessagesConfig
 from actions.lifecycle.consent import Consents
@@ -21,12 +22,12 @@ from actions.lifecycle.schedule import QuietHours
 from actions.lifecycle.settings import PROPERTIES_DIR
 from actions.lifecycle.tables import GuestMessage
 from bot import Address
-from bot.root.app import Runtime
+from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
 from bot.stores.database import Database
 from tests.support.guests import Inbox, book, running_bot
 from tests.support.guests import pousada_time as at
-from tests.support.services import POSTGRESQL_URL
+from tests.support.services import POSTGRESQL_URL, REDIS_URL
 from tests.support.stays import DEMO_ZONE, off_season_stay, today
 
 
@@ -167,7 +168,7 @@ async def test_two_workers_at_once_send_each_message_once(
     assert [len(inbox.texts(guest)) for guest in guests] == [1] * len(guests)
 
 
-async def test_a_stopped_guest_and_a_switched_off_message_get_nothing(
+async def test_a_switch_off_a_stop_and_a_missing_opt_in_each_hold_back_their_messages(
     make_settings: Callable[..., Settings],
     redis: object,
     tmp_path: Path,
@@ -185,28 +186,34 @@ async def test_a_stopped_guest_and_a_switched_off_message_get_nothing(
     async with running_bot(make_settings, lifecycle={"directory": directory}) as runtime:
         inbox = Inbox()
         runtime.notifier.register("web", inbox.deliver)
-        check_in, _ = off_season_stay(today(), nights=2, lead_days=10)
-        await book(runtime, "quiet-guest", "en", check_in)
-        await book(runtime, "stopped-guest", "en", check_in, email="stop@example.com")
-        await runtime.services.get(Consents).stop(Address("web", "stopped-guest"))
+        check_in, check_out = off_season_stay(today(), nights=2, lead_days=10)
+        await book(runtime, "no-opt-in", "en", check_in)
+        await book(runtime, "stopped", "en", check_in, email="stop@example.com")
+        await runtime.services.get(Consents).stop(Address("web", "stopped"))
         await desk(runtime).plan()
-        for moment in (at(check_in - timedelta(days=3), 10), at(check_in, 9)):
+        for moment in (
+            at(check_in - timedelta(days=3), 10),
+            at(check_in, 9),
+            at(check_out + timedelta(days=1), 10),
+        ):
             frozen_time.move_to(moment)
             await desk(runtime).send_due()
-        assert len(inbox.texts("quiet-guest")) == 1  # the pre-arrival one, not the arrival one
-        assert inbox.texts("stopped-guest") == []
+        assert len(inbox.texts("no-opt-in")) == 1  # the pre-arrival one, without the upsell
+        assert "Stop messages" in inbox.buttons("no-opt-in")
+        assert inbox.texts("stopped") == []
         async with runtime.database.session() as session:
-            outcomes = sorted(
-                (row.kind, row.state, row.outcome)
-                for row in await session.scalars(
-                    select(GuestMessage).where(GuestMessage.due_at <= datetime.now(UTC))
-                )
+            rows = await session.execute(
+                select(Reservation.conversation_id, GuestMessage.kind, GuestMessage.outcome)
+                .join(Reservation, Reservation.id == GuestMessage.reservation_id)
+                .where(GuestMessage.state != "sent")
             )
-        assert outcomes == [
-            ("arrival", "skipped", "off"),
-            ("arrival", "skipped", "off"),
-            ("pre_arrival", "sent", None),
-            ("pre_arrival", "skipped", "stopped"),
+            held_back = sorted(tuple(row) for row in rows)
+        assert held_back == [
+            ("no-opt-in", "arrival", "off"),
+            ("no-opt-in", "post_stay", "no_opt_in"),
+            ("stopped", "arrival", "off"),
+            ("stopped", "post_stay", "stopped"),
+            ("stopped", "pre_arrival", "stopped"),
         ]
 
 
@@ -241,3 +248,24 @@ async def test_the_hold_reminder_follows_its_switch(
             await warn.run()
             await warn.run()
             assert len(inbox.texts("holding")) == expected
+
+
+async def test_planned_messages_survive_a_restart(
+    make_settings: Callable[..., Settings],
+    redis: object,
+    frozen_time: time_machine.Coordinates,
+) -> None:
+    """Planned by one process, sent by another started later on the same database: the
+    schedule is in PostgreSQL, not in a process."""
+    check_in, _ = off_season_stay(today(), nights=2, lead_days=10)
+    async with running_bot(make_settings) as first:
+        await book(first, "restart-1", "pt-BR", check_in)
+        assert await desk(first).plan() == 3
+    settings = make_settings(database_url=POSTGRESQL_URL, redis_url=REDIS_URL)
+    async with runtime_lifespan(build_runtime(settings), upkeep=False) as second:
+        inbox = Inbox()
+        second.notifier.register("web", inbox.deliver)
+        assert await desk(second).plan() == 0
+        frozen_time.move_to(at(check_in - timedelta(days=3), 10))
+        assert await desk(second).send_due() == {"sent": 1}
+        assert "O check-in é a partir das 14h" in inbox.texts("restart-1")[0]
