@@ -13,7 +13,9 @@ from sqlalchemy import text
 
 import actions.alerts.tables
 import actions.booking.tables
-import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
+import actions.lifecycle.tables
+import actions.payments.tables
+import actions.privacy.tables  # noqa: F401  (and the other capabilities' tables, dropped with them)
 from actions.tables import Base
 from bot.stores import migrations
 from bot.stores.database import Database
