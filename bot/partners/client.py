@@ -72,6 +72,8 @@ class _Try:
     status: int | None = None
     body: str = ""
     retry_after: str | None = None
+    reason: str = ""
+    """Why an answer is malformed, for the log."""
 
 
 class PartnerClient:
@@ -209,13 +211,14 @@ class PartnerClient:
     ) -> str:
         settings = self._settings
         for attempt in range(settings.retries + 1):
-            tried = _checked(await self._once(api, url, params), parse, api)
+            tried = _checked(await self._once(api, url, params), parse)
             self.metrics.calls.labels(api.name, tried.result).inc()
             if tried.result == "ok":
                 return tried.body
-            log.info("partner_call_failed", api=api.name, result=tried.result, status=tried.status)
             if tried.result == "malformed":
+                log.warning("partner_answer_malformed", api=api.name, reason=tried.reason)
                 raise PartnerError(api.name, "malformed")  # asking again gets the same answer
+            log.info("partner_call_failed", api=api.name, result=tried.result, status=tried.status)
             if tried.result == "client_error" or attempt == settings.retries:
                 break
             delay = retry_after_seconds(
@@ -265,23 +268,22 @@ def _judged(status: int, raw: bytes, retry_after: str | None) -> _Try:
     if status >= 400:
         return _Try("client_error", status)
     if len(raw) > MAX_BODY_BYTES:
-        return _Try("malformed", status)
+        return _Try("malformed", status, reason=f"over {MAX_BODY_BYTES} bytes")
     try:
         return _Try("ok", status, raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return _Try("malformed", status)
+    except UnicodeDecodeError as error:
+        return _Try("malformed", status, reason=str(error))
 
 
-def _checked(tried: _Try, parse: Callable[[str], object], api: PartnerApi) -> _Try:
+def _checked(tried: _Try, parse: Callable[[str], object]) -> _Try:
     """An answer that came back whole, judged by the caller's parser."""
     if tried.result != "ok":
         return tried
     try:
         parse(tried.body)
-    except Exception:
+    except Exception as error:
         # Whatever a parser trips on, a partner's bad answer must not reach the guest.
-        log.warning("partner_answer_malformed", api=api.name, exc_info=True)
-        return _Try("malformed", tried.status)
+        return _Try("malformed", tried.status, reason=f"{type(error).__name__}: {error}"[:300])
     return tried
 
 
