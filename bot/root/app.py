@@ -30,6 +30,7 @@ import actions.booking.capability as booking
 import actions.faq.capability as faq
 import actions.forecasts.capability as forecasts
 import actions.handoff.capability as handoff
+import actions.local.capability as local
 import actions.payments.capability as payments
 import actions.smalltalk.capability as smalltalk
 from actions.alerts.desk import AlertDesk
@@ -53,6 +54,8 @@ from bot.jobs.queue import JobQueue
 from bot.outbound.media import MediaLibrary
 from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
+from bot.partners.client import PartnerClient
+from bot.partners.metrics import PartnerMetrics
 from bot.root.alerts import (
     alert_routing,
     connect_alert_chats,
@@ -124,6 +127,7 @@ class Runtime:
     """The provider channels' durable outboxes, by channel, when the job queue is durable."""
     cache: Cache
     redis_health: RedisHealthMetrics
+    partners: PartnerClient
 
 
 def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
@@ -135,6 +139,7 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
         forecasts.plug(
             kit, settings.forecast, settings.forecast_model_directory, settings.pricing_dir
         ),
+        local.plug(kit, settings.local),
         handoff.plug(kit, settings.handoff_address),
         alerts.plug(kit, settings.alerts, alert_routing(settings)),
         smalltalk.plug(kit),
@@ -166,6 +171,9 @@ def build_runtime(
     media = MediaLibrary(stores.media, settings.base_url)
     cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
     jobs, jobs_redis = job_queue(settings, metrics.loops)
+    partners = PartnerClient(
+        cache, windows, policy.partners, settings.partners, PartnerMetrics(metrics.registry)
+    )
     services = Services(settings.brand, lambda zone: datetime.now(ZoneInfo(zone)).date())
     services.provide(media)
     kit = Kit(
@@ -180,6 +188,7 @@ def build_runtime(
         metrics,
         settings.default_locale,
         settings.default_property,
+        partners,
     )
     capabilities = plug_capabilities(settings, kit)
     connect_alert_mail(services.get(AlertDesk), settings)
@@ -231,6 +240,7 @@ def build_runtime(
         outboxes=outboxes,
         cache=cache,
         redis_health=RedisHealthMetrics(metrics.registry),
+        partners=partners,
     )
 
 
@@ -334,6 +344,7 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
         for capability in runtime.capabilities:
             if capability.close is not None:
                 await capability.close()
+        await runtime.partners.close()
         await runtime.database.close()
         if runtime.jobs_redis is not None:
             await runtime.jobs_redis.aclose()
