@@ -1,6 +1,6 @@
 """Booking plugs in: quotes, holds and reservations for its actions and for payments, the
 booking conversation, and the upkeep jobs (guests warned before their hold runs out, holds
-expire, inventory stays a year ahead)."""
+expire, inventory stays a year ahead), and the notes later capabilities add to the offers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from actions.booking.conversation import create_router
 from actions.booking.holds import Holds
+from actions.booking.notes import StayNotes
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.upkeep import booking_jobs
@@ -18,7 +19,7 @@ WARNING_MINUTES = 5
 
 def plug(kit: Kit, hold_minutes: int) -> Capability:
     holds = Holds(kit.database, hold_minutes=hold_minutes)
-    kit.services.provide(Quotes(kit.database), holds, Reservations(kit.database))
+    kit.services.provide(Quotes(kit.database), holds, Reservations(kit.database), StayNotes())
     jobs = booking_jobs(
         holds,
         kit.database,

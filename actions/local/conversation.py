@@ -9,6 +9,7 @@ over the rate limit, "try again in a minute"), never an error; a stale answer sa
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ import yaml
 from actions.booking.quotes import Quotes
 from actions.local.guide import LocalGuide, WeatherReport
 from actions.local.places import Place
-from actions.local.weather import Units, day_kind, units_of
+from actions.local.weather import HORIZON_DAYS, Units, day_kind, units_of
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.core.types import Image
@@ -223,3 +224,32 @@ def create_router() -> Router[Services]:
     router.intent("weather")(weather)
     router.intent("events")(events)
     return router
+
+
+def stay_weather(
+    desk: LocalDesk, today: Callable[[str], date]
+) -> Callable[[str, date, date, str], Awaitable[str | None]]:
+    """The booking offers' weather line for a stay: only when the forecast reaches the dates
+    and is fresh (a stay weeks away, or a stale copy, says nothing worth a line)."""
+
+    async def line(slug: str, check_in: date, check_out: date, locale: str) -> str | None:
+        place = desk.guide.places.get(slug)
+        if place is None:
+            return None
+        now = today(place.timezone)
+        if (check_in - now).days >= HORIZON_DAYS:
+            return None
+        report = await desk.guide.weather(place, check_in, check_out, "metric", now)
+        known = [day for day in report.days if day.high is not None and day.low is not None]
+        if report.stale or not known:
+            return None
+        rainy = sum(day_kind(day, "metric") == "rainy" for day in known)
+        values = {
+            "low": round(min(day.low for day in known if day.low is not None)),
+            "high": round(max(day.high for day in known if day.high is not None)),
+            "rainy": rainy,
+            "count": len(known),
+        }
+        return str(desk.words("local/stay_weather", locale, values))
+
+    return line

@@ -64,9 +64,13 @@ def local_settings(
 ) -> Callable[..., Settings]:
     places = places_with_feeds(tmp_path, calendars)
 
-    def make(partners: dict[str, Any] | None = None, **overrides: Any) -> Settings:
+    def make(
+        partners: dict[str, Any] | None = None,
+        local: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> Settings:
         return make_settings(
-            local={"weather_url": open_meteo.forecast_url, "places_dir": places},
+            local={"weather_url": open_meteo.forecast_url, "places_dir": places} | (local or {}),
             partners={"backoff_seconds": 0.01, "backoff_max_seconds": 0.02} | (partners or {}),
             **overrides,
         )
