@@ -32,6 +32,8 @@ LABELS = (
     "faq",
     "human",
     "forecast",
+    "weather",
+    "events",
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"
