@@ -9,7 +9,7 @@ over the rate limit, "try again in a minute"), never an error; a stale answer sa
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,7 +44,7 @@ class LocalDesk:
     default_property: str
     events_days: int
     categories: dict[str, dict[str, list[str]]]
-    words: Any
+    words: Callable[[str, str, Mapping[str, Any]], str]
     """Renders a template in a locale as plain text (chart words, the chart's description)."""
 
 
@@ -250,6 +250,6 @@ def stay_weather(
             "rainy": rainy,
             "count": len(known),
         }
-        return str(desk.words("local/stay_weather", locale, values))
+        return desk.words("local/stay_weather", locale, values)
 
     return line
