@@ -138,15 +138,27 @@ class PartnerClient:
         try:
             body = await self._cache.get_or_compute(self._fresh_kind(api), key, call)
         except PartnerError as error:
-            stale = await self._cache.get(self._stale_kind(api), key)
+            stale = await self._stale(api, key, parse)
             if stale is None:
                 self.metrics.answers.labels(api.name, "none").inc()
                 raise
             log.info("partner_answered_stale", api=api.name, failure=error.failure)
             self.metrics.answers.labels(api.name, "stale").inc()
-            return Fetched(parse(stale), stale=True)
+            return Fetched(stale, stale=True)
         self.metrics.answers.labels(api.name, "partner" if called else "cache").inc()
         return Fetched(parse(body))
+
+    async def _stale(self, api: PartnerApi, key: str, parse: Callable[[str], T]) -> T | None:
+        """The kept copy, parsed; None when there is none or today's parser refuses it (kept
+        by an older version of the bot)."""
+        body = await self._cache.get(self._stale_kind(api), key)
+        if body is None:
+            return None
+        try:
+            return parse(body)
+        except Exception:
+            log.warning("partner_stale_copy_unreadable", api=api.name, exc_info=True)
+            return None
 
     async def close(self) -> None:
         if self._session is not None:

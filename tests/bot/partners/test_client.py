@@ -220,3 +220,21 @@ async def test_over_the_rate_limit_the_cache_answers_or_the_caller_hears_why(
         == 2
     )
     assert client.breaker(client.api("open-meteo", "weather")).state is BreakerState.CLOSED
+
+
+async def test_a_stale_copy_the_parser_now_refuses_is_no_answer(
+    partner_workers: Workers, open_meteo: FakeOpenMeteo
+) -> None:
+    client = partner_workers.client(retries=0, weather_cache_seconds=0)
+    await ask(client, open_meteo)
+    open_meteo.fail(Fault(500, path=PATH))
+
+    def refuses(body: str) -> list[float]:
+        raise ValueError("kept by an older version")
+
+    with pytest.raises(PartnerError):
+        await client.fetch(
+            client.api("open-meteo", "weather"), open_meteo.forecast_url, params(), refuses
+        )
+    registry = partner_workers.registries[0]
+    assert sample(registry, "rsv_partner_api_answers_total", api="open-meteo", source="none") == 1
