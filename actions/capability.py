@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.jobs.queue import JobQueue
     from bot.outbound.media import MediaLibrary
     from bot.outbound.proactive import Notifier
+    from bot.partners.client import PartnerClient
     from bot.stores.bundle import Stores
     from bot.stores.cache import Cache
     from bot.stores.database import Database
@@ -38,6 +39,8 @@ class Kit:
     metrics: Metrics
     default_locale: str
     default_property: str
+    partners: PartnerClient
+    """The one outbound client for partner APIs (rate limits, cache, retries, breaker)."""
 
 
 @dataclass(frozen=True, slots=True)

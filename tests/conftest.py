@@ -36,6 +36,8 @@ pytest_plugins = [
     "tests.support.durable_line",
     "tests.support.forecasts",
     "tests.support.guests",
+    "tests.support.local_guide",
+    "tests.support.partners",
     "tests.support.payments_shop",
     "tests.support.redis_servers",
     "tests.support.smtp",

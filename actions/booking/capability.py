@@ -1,6 +1,6 @@
 """Booking plugs in: quotes, holds and reservations for its actions and for payments, the
 booking conversation, and the upkeep jobs (guests warned before their hold runs out, holds
-expire, inventory stays a year ahead)."""
+expire, inventory stays a year ahead), and the notes later capabilities add to the offers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from actions.booking.conversation import create_router
 from actions.booking.holds import Holds
+from actions.booking.notes import StayNotes
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.upkeep import booking_jobs
@@ -22,7 +23,7 @@ def plug(
 ) -> Capability:
     """``reminder_on``: whether a property (by slug) sends the hold-expiry reminder."""
     holds = Holds(kit.database, hold_minutes=hold_minutes)
-    kit.services.provide(Quotes(kit.database), holds, Reservations(kit.database))
+    kit.services.provide(Quotes(kit.database), holds, Reservations(kit.database), StayNotes())
     jobs = booking_jobs(
         holds,
         kit.database,

@@ -9,6 +9,7 @@ from typing import Any
 
 from actions.booking.errors import BookingError, StayTooShort, Unavailable
 from actions.booking.holds import Guest, Holds
+from actions.booking.notes import StayNotes
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.tables import Reservation
@@ -195,7 +196,14 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
             for o in offers
         )
         change_dates = Choice("change_dates", payload="form:change:dates")
-        return Outcome("booking/offers", {**facts, "offers": lines}, (*choices, change_dates))
+        notes = await context.services.get(StayNotes).lines(
+            place.slug,
+            date.fromisoformat(dates["checkin"]),
+            date.fromisoformat(dates["checkout"]),
+            context.locale,
+        )
+        values = {**facts, "offers": lines, "notes": notes}
+        return Outcome("booking/offers", values, (*choices, change_dates))
     check_in, check_out = (
         date.fromisoformat(dates["checkin"]),
         date.fromisoformat(dates["checkout"]),

@@ -31,6 +31,7 @@ import actions.faq.capability as faq
 import actions.forecasts.capability as forecasts
 import actions.handoff.capability as handoff
 import actions.lifecycle.capability as lifecycle
+import actions.local.capability as local
 import actions.payments.capability as payments
 import actions.privacy.capability as privacy
 import actions.smalltalk.capability as smalltalk
@@ -56,6 +57,8 @@ from bot.jobs.queue import JobQueue
 from bot.outbound.media import MediaLibrary
 from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
+from bot.partners.client import PartnerClient
+from bot.partners.metrics import PartnerMetrics
 from bot.root.alerts import (
     alert_routing,
     connect_alert_chats,
@@ -127,6 +130,7 @@ class Runtime:
     """The provider channels' durable outboxes, by channel, when the job queue is durable."""
     cache: Cache
     redis_health: RedisHealthMetrics
+    partners: PartnerClient
 
 
 def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
@@ -143,6 +147,7 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
             settings.pricing_dir,
             answer_in_jobs=kit.jobs.durable and not settings.jobs.in_serve,
         ),
+        local.plug(kit, settings.local),
         handoff.plug(kit, settings.handoff_address),
         lifecycle.plug(kit, settings.lifecycle, messages),
         privacy.plug(kit, settings.privacy),
@@ -176,6 +181,9 @@ def build_runtime(
     media = MediaLibrary(stores.media, settings.base_url)
     cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
     jobs, jobs_redis = job_queue(settings, metrics.loops)
+    partners = PartnerClient(
+        cache, windows, policy.partners, settings.partners, PartnerMetrics(metrics.registry)
+    )
     services = Services(settings.brand, lambda zone: datetime.now(ZoneInfo(zone)).date())
     services.provide(media)
     kit = Kit(
@@ -190,6 +198,7 @@ def build_runtime(
         metrics,
         settings.default_locale,
         settings.default_property,
+        partners,
     )
     capabilities = plug_capabilities(settings, kit)
     connect_alert_mail(services.get(AlertDesk), settings)
@@ -241,6 +250,7 @@ def build_runtime(
         outboxes=outboxes,
         cache=cache,
         redis_health=RedisHealthMetrics(metrics.registry),
+        partners=partners,
     )
 
 
@@ -344,6 +354,7 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
         for capability in runtime.capabilities:
             if capability.close is not None:
                 await capability.close()
+        await runtime.partners.close()
         await runtime.database.close()
         if runtime.jobs_redis is not None:
             await runtime.jobs_redis.aclose()

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from actions.alerts.settings import AlertSettings
 from actions.forecasts.settings import ForecastSettings
 from actions.lifecycle.settings import LifecycleSettings
+from actions.local.settings import LocalSettings
 from actions.payments.settings import (
     MercadoPagoSettings,
     PaymentSettings,
@@ -26,6 +27,7 @@ from actions.payments.settings import (
 )
 from actions.privacy.settings import PrivacySettings
 from bot.jobs.settings import JobsSettings
+from bot.partners.settings import PartnerSettings
 from bot.stores.redis_url import parse_redis_url
 from channels.discord.settings import DiscordSettings
 from channels.email import SmtpSettings
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     privacy: PrivacySettings = PrivacySettings()
+    partners: PartnerSettings = PartnerSettings()
+    local: LocalSettings = LocalSettings()
 
     host: str = Field("127.0.0.1", description="Address `rsv360 serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `rsv360 serve` listens on.")

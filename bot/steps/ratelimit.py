@@ -28,6 +28,8 @@ class RatePolicy:
     endpoints: Mapping[str, Mapping[str, RateLimitItem]]
     intents: Mapping[str, str]
     edges: Mapping[str, RateLimitItem] = field(default_factory=dict)
+    partners: Mapping[str, RateLimitItem] = field(default_factory=dict)
+    """Calls to partner APIs per API type, across every worker (``bot.partners``)."""
 
     @classmethod
     def from_file(cls, path: Path) -> RatePolicy:
@@ -40,6 +42,7 @@ class RatePolicy:
             },
             intents=dict(document.get("intents") or {}),
             edges=_items(document.get("edges") or {}),
+            partners=_items(document.get("partners") or {}),
         )
 
     def limit(self, category: str, endpoint: str) -> RateLimitItem | None:
