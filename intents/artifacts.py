@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from intents.dataset import DATA_DIR, data_files, fingerprint, load_examples
-from intents.serving import ServingModel
+from intents.serving import ServingModel, serving_files
 
 if TYPE_CHECKING:
     from intents.classifier import NluModel
@@ -75,7 +75,7 @@ class ModelStore:
 
     def load_serving(self, key: str, threshold: float) -> ServingModel | None:
         stem = self.serving_stem(key)
-        if not (stem.with_suffix(".json").exists() and stem.with_suffix(".npz").exists()):
+        if not all(file.exists() for file in serving_files(stem)):
             return None
         return ServingModel.load(stem, threshold)
 

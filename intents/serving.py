@@ -196,18 +196,20 @@ class ServingModel:
         for name, linear in (("intents", self.intents), ("languages", self.languages)):
             arrays[f"{name}_coef"] = linear.coef
             arrays[f"{name}_intercept"] = linear.intercept
-        partial = stem.with_suffix(".npz.partial")
+        settings_file, arrays_file = serving_files(stem)
+        partial = arrays_file.with_name(f"{arrays_file.name}.partial")
         with partial.open("wb") as file:
             np.savez(file, allow_pickle=False, **arrays)
-        partial.replace(stem.with_suffix(".npz"))
-        partial = stem.with_suffix(".json.partial")
+        partial.replace(arrays_file)
+        partial = settings_file.with_name(f"{settings_file.name}.partial")
         partial.write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
-        partial.replace(stem.with_suffix(".json"))
+        partial.replace(settings_file)
 
     @classmethod
     def load(cls, stem: Path, threshold: float) -> ServingModel:
-        settings = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-        with np.load(stem.with_suffix(".npz"), allow_pickle=False) as arrays:
+        settings_file, arrays_file = serving_files(stem)
+        settings = json.loads(settings_file.read_text(encoding="utf-8"))
+        with np.load(arrays_file, allow_pickle=False) as arrays:
             blocks = tuple(
                 Block(
                     block["analyzer"],
@@ -276,3 +278,9 @@ def _char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
             if len(padded) <= size:
                 break
     return grams
+
+
+def serving_files(stem: Path) -> tuple[Path, Path]:
+    """``<stem>.json`` and ``<stem>.npz``, added to the stem's name (``nlu-<key>.serving``): a
+    replaced suffix would make the settings file the model's metadata file."""
+    return stem.with_name(f"{stem.name}.json"), stem.with_name(f"{stem.name}.npz")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn.pipeline import FeatureUnion
 from intents.artifacts import ModelStore, artifact_key, load_serving_or_train
 from intents.classifier import NluModel
 from intents.dataset import load_examples
-from intents.serving import ServingModel
+from intents.serving import ServingModel, serving_files
 
 TOLERANCE = 1e-9
 
@@ -88,8 +89,21 @@ def test_an_older_artifact_gets_its_serving_form(models_dir: Path, intent_model:
     """A model stored without the serving form (before it existed) is converted once."""
     store = ModelStore(models_dir)
     stem = store.serving_stem(artifact_key())
-    for suffix in (".json", ".npz"):
-        stem.with_suffix(suffix).unlink(missing_ok=True)
+    for file in serving_files(stem):
+        file.unlink(missing_ok=True)
     served, _ = load_serving_or_train(store, intent_model.threshold)
-    assert stem.with_suffix(".npz").exists()
+    assert all(file.exists() for file in serving_files(stem))
+    assert served.read("oi, bom dia") == ServingModel.from_model(intent_model).read("oi, bom dia")
+
+
+def test_a_stored_model_keeps_its_metadata_and_its_serving_form_apart(
+    intent_model: NluModel, tmp_path: Path
+) -> None:
+    """What ``rsv360 nlu train`` stores, a worker serves: the metadata file is not the serving
+    form's settings file."""
+    store = ModelStore(tmp_path)
+    store.save("k", intent_model, {"key": "k", "examples": 1})
+    assert json.loads(store.metadata_path("k").read_text(encoding="utf-8"))["key"] == "k"
+    served = store.load_serving("k", intent_model.threshold)
+    assert served is not None
     assert served.read("oi, bom dia") == ServingModel.from_model(intent_model).read("oi, bom dia")
