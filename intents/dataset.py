@@ -37,6 +37,8 @@ LABELS = (
     "start_messages",
     "my_data",
     "delete_my_data",
+    # how an experiment is doing, for staff (issue 20)
+    "experiment_report",
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"
