@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from actions.experiments.analysis import timeline
-from actions.experiments.charts import CHART_WORDS, experiment_chart
 from actions.experiments.desk import ExperimentDesk, Report, seed_of
 from bot.core.experiment_file import Experiment
 
@@ -82,6 +81,9 @@ class Presenter:
         goal = experiment.goals[0]
 
         def draw() -> bytes:
+            # matplotlib only for a chart: `rsv360 experiments report` prints words alone.
+            from actions.experiments.charts import CHART_WORDS, experiment_chart
+
             history = timeline(
                 exposures,
                 conversions,
