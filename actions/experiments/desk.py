@@ -100,10 +100,6 @@ class ExperimentDesk:
         self._streaks = streaks
         self._on_stop = on_stop
 
-    def find(self, name: str | None) -> list[Experiment]:
-        declared = self.experiments.declared
-        return [experiment for experiment in declared if name in (None, experiment.name)]
-
     async def report(self, experiment: Experiment, now: datetime) -> Report:
         return await build_report(self.ledger, experiment, now)
 
@@ -151,14 +147,12 @@ class ExperimentDesk:
     async def _streak(self, experiment: Experiment, leading: str | None) -> str | None:
         """The leader once it has led ``stopping.checks`` runs in a row."""
         key = f"{allocation_key(experiment.key)}:leader"
-        raw = await self._streaks.get(key)
-        previous = json.loads(raw) if raw else {}
-        checks = (
-            previous.get("checks", 0) + 1 if leading and previous.get("variant") == leading else 1
-        )
         if leading is None:
             await self._streaks.delete(key)
             return None
+        raw = await self._streaks.get(key)
+        previous = json.loads(raw) if raw else {}
+        checks = previous.get("checks", 0) + 1 if previous.get("variant") == leading else 1
         await self._streaks.put(
             key, json.dumps({"variant": leading, "checks": checks}), DECIDED_TTL
         )
