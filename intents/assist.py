@@ -10,10 +10,11 @@ from datetime import date
 from typing import Any
 
 import structlog
-from jinja2 import Template
+from jinja2 import Environment
 from openai import AsyncOpenAI, OpenAIError
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from bot.core.experiments import AssistStyle
 from intents.dataset import LABELS
 
 log = structlog.get_logger("rsv360.nlu")
@@ -51,23 +52,32 @@ class AssistReading(BaseModel):
 
 class LlmAssist:
     def __init__(
-        self, client: AsyncOpenAI, model: str, system_prompt: Template, timezone: str
+        self, client: AsyncOpenAI, model: str, prompts: Environment, prompt: str, timezone: str
     ) -> None:
         self._client = client
         self._model = model
-        self._system_prompt = system_prompt
+        self._prompts = prompts
+        self._prompt = prompt
+        """The system prompt's template (``nlu/assist_system``); an experiment's variant may
+        choose another one and other parameters (``AssistStyle``)."""
         self._timezone = timezone
 
-    async def read(self, text: str, locale: str, today: date) -> AssistReading | None:
-        system = self._system_prompt.render(
+    async def read(
+        self, text: str, locale: str, today: date, style: AssistStyle | None = None
+    ) -> AssistReading | None:
+        system_prompt = self._prompts.get_template(f"{style.prompt if style else self._prompt}.j2")
+        system = system_prompt.render(
             today=today.isoformat(), locale=locale, timezone=self._timezone
         )
+        parameters: dict[str, float] = {"temperature": style.temperature if style else 0.0}
+        if style is not None and style.top_p is not None:
+            parameters["top_p"] = style.top_p
         try:
             completion = await self._client.chat.completions.parse(
                 model=self._model,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
                 response_format=AssistReading,
-                temperature=0,
+                **parameters,  # type: ignore[arg-type]
             )
             reading = completion.choices[0].message.parsed
         except (OpenAIError, ValidationError, ValueError) as error:

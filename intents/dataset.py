@@ -38,6 +38,7 @@ LABELS = (
     "delete_my_data",
     "weather",
     "events",
+    "experiment_report",
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.core.experiments import AssistStyle
 from bot.core.types import Parse
 from bot.steps.sessions import Session
 from intents.entities import EntityExtractor
@@ -41,7 +42,13 @@ class ModelUnderstanding:
         self._today = today
         self._assist = assist
 
-    async def parse(self, text: str, locale: str, session: Session | None = None) -> Parse:
+    async def parse(
+        self,
+        text: str,
+        locale: str,
+        session: Session | None = None,
+        style: AssistStyle | None = None,
+    ) -> Parse:
         reading = self._model.read(text)
         if reading.language.confidence >= LANGUAGE_CONFIDENCE:
             locale = reading.language.label
@@ -53,7 +60,7 @@ class ModelUnderstanding:
         name, confidence = intent.label, intent.confidence
         unsure = reading.rejected or confidence < self._model.threshold
         if self._assist is not None and unsure and not reading.topic:
-            assisted = await self._assist.read(text, locale, today)
+            assisted = await self._assist.read(text, locale, today, style)
             if assisted is not None and assisted.confidence > confidence:
                 name, confidence = assisted.intent, assisted.confidence
                 entities = {

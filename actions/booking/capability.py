@@ -14,6 +14,7 @@ from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.upkeep import booking_jobs
 from actions.capability import Capability, Kit
+from bot.core.goals import GoalEvents
 
 WARNING_MINUTES = 5
 
@@ -23,7 +24,8 @@ def plug(
 ) -> Capability:
     """``reminder_on``: whether a property (by slug) sends the hold-expiry reminder."""
     holds = Holds(kit.database, hold_minutes=hold_minutes)
-    kit.services.provide(Quotes(kit.database), holds, Reservations(kit.database), StayNotes())
+    reservations = Reservations(kit.database, goals=kit.services.get(GoalEvents))
+    kit.services.provide(Quotes(kit.database), holds, reservations, StayNotes())
     jobs = booking_jobs(
         holds,
         kit.database,

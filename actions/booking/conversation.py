@@ -17,6 +17,7 @@ from actions.services import Services
 from bot import Choice, Context, Form, Outcome, Router, Slot
 from bot.core.buttons import button_payload
 from bot.core.forms import chosen_value, value_choice
+from bot.core.goals import GoalEvents
 from bot.core.text import has_control, one_line
 from intents.dates import names_a_month, stay_dates
 from intents.guests import guests
@@ -311,6 +312,10 @@ async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
     except BookingError:
         return [Outcome("booking/not_possible", {}, (BOOK_AGAIN,))]
     context.session.data["property"] = values["property"]
+    message = context.message
+    await context.services.get(GoalEvents).record(
+        message.channel, message.conversation_id, "booking_held", message.received_at
+    )
     pay_now = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
     return [Outcome("booking/held", reservation_facts(reservation, context.locale), (pay_now,))]
 

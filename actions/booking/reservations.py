@@ -27,6 +27,7 @@ from actions.booking.states import (
     transition,
 )
 from actions.booking.tables import Property, Reservation, ReservationEvent
+from bot.core.goals import GoalEvents
 from bot.stores.database import Database
 
 
@@ -45,10 +46,15 @@ def policy_of(place: Property) -> CancellationPolicy:
 
 class Reservations:
     def __init__(
-        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        database: Database,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        goals: GoalEvents | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
+        self._goals = goals
+        """Told of each payment confirmed: the ``booking_paid`` goal of the experiments."""
 
     async def begin_payment(self, code: str, actor: str) -> Reservation:
         async with self._database.session() as session:
@@ -64,16 +70,26 @@ class Reservations:
     async def confirm_payment(self, code: str, actor: str) -> tuple[Reservation, bool]:
         """Confirm a paid reservation; False when it was already confirmed (a repeated payment
         notice). A hold that ran out is expired instead, and HoldExpired raised."""
+        now = self._clock()
         async with self._database.session() as session:
             reservation = await self._locked(session, code)
             if reservation.state == CONFIRMED:
                 return reservation, False
             expired = await self._expire_if_due(session, reservation)
             if not expired:
-                transition(session, reservation, CONFIRMED, actor, self._clock())
+                transition(session, reservation, CONFIRMED, actor, now)
                 reservation.hold_expires_at = None
-                return reservation, True
-        raise HoldExpired(code)  # after the commit: the expiry and the released rooms stay
+        if expired:
+            raise HoldExpired(code)  # after the commit: the expiry and the released rooms stay
+        if self._goals is not None:
+            await self._goals.record(
+                reservation.channel,
+                reservation.conversation_id,
+                "booking_paid",
+                now,
+                reservation.total,
+            )
+        return reservation, True
 
     async def note(self, code: str, actor: str, note: str) -> Reservation:
         """Record something that happened to a reservation without changing its state."""

@@ -5,12 +5,17 @@ from __future__ import annotations
 from actions.handoff.desk import HandoffDesk
 from actions.services import Services
 from bot import Context, Outcome, Router
+from bot.core.goals import GoalEvents
 from bot.core.types import STAFF
 
 
 async def request_person(context: Context[Services]) -> Outcome:
     opened = await context.services.get(HandoffDesk).request(
         context.message, context.locale, context.session.history
+    )
+    message = context.message
+    await context.services.get(GoalEvents).record(
+        message.channel, message.conversation_id, "handoff", message.received_at
     )
     return Outcome("handoff/requested" if opened else "handoff/already_requested")
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 # Imported for their side effect: each registers its tables on the metadata.
 import actions.alerts.tables
 import actions.booking.tables
+import actions.experiments.tables
 import actions.forecasts.tables
 import actions.lifecycle.tables
 import actions.payments.tables

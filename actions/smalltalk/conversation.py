@@ -5,6 +5,7 @@ from __future__ import annotations
 from actions.services import Services
 from bot import Context, Outcome, Router
 from bot.core.buttons import button_payload
+from bot.core.goals import GoalEvents
 from bot.core.types import Choice
 
 MENU = (
@@ -43,11 +44,21 @@ async def out_of_scope(context: Context[Services]) -> Outcome:
     if context.parse.entities.get("topic") == PERSONA:
         # "Are you a robot?" deserves a straight answer, not a refusal and a menu.
         return Outcome("smalltalk/persona", {"brand": context.services.brand})
+    await misunderstood(context)
     return Outcome("smalltalk/out_of_scope", {}, MENU)
 
 
 async def fallback(context: Context[Services]) -> Outcome:
+    await misunderstood(context)
     return Outcome("smalltalk/fallback", {}, MENU)
+
+
+async def misunderstood(context: Context[Services]) -> None:
+    """The ``understood`` goal of the experiments fails when the bot could not help."""
+    message = context.message
+    await context.services.get(GoalEvents).record(
+        message.channel, message.conversation_id, "out_of_scope", message.received_at
+    )
 
 
 def create_router() -> Router[Services]:

@@ -1,50 +1,42 @@
-"""A/B variants of templates: deterministic, sticky assignment and a record of every exposure.
+"""A/B variants at run time: sticky assignment, the shared allocation, and every exposure kept.
 
-A user's variant comes from a hash of (experiment, user), the same in every process and after a
-restart, and is then kept in the session so that later weight changes do not move them. A stopped
-experiment sends everyone to its winner, or to control when none was declared.
+A user keeps their variant: it is kept in the session under the experiment's ``name@version``
+and, durably, in the experiment ledger (so it outlives the session). A new user gets the
+variant at their point of the current allocation: the declared weights (``allocation:
+fixed``), or the weights the allocation job last computed from the figures (``thompson``),
+read from a store every worker shares. An experiment that stopped (in the file, or by itself:
+the allocation then names the winner) shows its winner, or control, to everyone unrecorded.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from datetime import datetime
 
-import yaml
+import structlog
 
+from bot.core.experiment_file import CONTROL, Experiment, Variant
 from bot.steps.sessions import Session
-from bot.stores.base import ExposureLog
+from bot.stores.base import ExposureLog, ValueStore
+from bot.stores.keys import PREFIX
 
-CONTROL = "control"
+log = structlog.get_logger("rsv360.experiments")
+
+__all__ = [
+    "CONTROL",
+    "AssistStyle",
+    "Experiment",
+    "ExperimentLedger",
+    "Experiments",
+    "Exposure",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class Experiment:
-    name: str
-    template: str
-    variants: Mapping[str, int]
-    status: Literal["running", "stopped"] = "running"
-    winner: str | None = None
-
-    def __post_init__(self) -> None:
-        if CONTROL not in self.variants:
-            raise ValueError(f"experiment {self.name!r} needs a {CONTROL!r} variant")
-        if any(weight < 0 for weight in self.variants.values()) or not sum(self.variants.values()):
-            raise ValueError(f"experiment {self.name!r} needs positive weights")
-        if self.winner is not None and self.winner not in self.variants:
-            raise ValueError(f"experiment {self.name!r}: winner {self.winner!r} is no variant")
-
-    def assign(self, subject: str) -> str:
-        digest = hashlib.sha256(f"{self.name}:{subject}".encode()).digest()
-        point = int.from_bytes(digest[:8], "big") % sum(self.variants.values())
-        for variant, weight in self.variants.items():
-            if point < weight:
-                return variant
-            point -= weight
-        raise AssertionError("unreachable: point is below the total weight")
+def allocation_key(experiment_key: str) -> str:
+    return f"{PREFIX}:experiments:{experiment_key}:allocation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,22 +44,106 @@ class Exposure:
     experiment: str
     variant: str
     recorded: bool
+    shown: Variant | None = None
+    """What the variant changes (buttons, LLM parameters); None when it renders as control."""
 
 
-def load_experiments(path: Path) -> list[Experiment]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [
-        Experiment(name=name, **declaration)
-        for name, declaration in (document.get("experiments") or {}).items()
-    ]
+@dataclass(frozen=True, slots=True)
+class AssistStyle:
+    """How the LLM reads an unsure message in a variant: its system prompt's template and
+    parameters (the guardrails stay: validated output, time-outs, the model's own reading)."""
+
+    prompt: str
+    temperature: float = 0.0
+    top_p: float | None = None
+
+    @classmethod
+    def of(cls, template: str, exposure: Exposure | None) -> AssistStyle | None:
+        """The variant's style; None when no experiment runs on ``template`` or it is control
+        as declared (the assist's own defaults)."""
+        if exposure is None or exposure.shown is None:
+            return None
+        shown = exposure.shown
+        own = exposure.variant != CONTROL and shown.own_template
+        prompt = f"{template}.{exposure.variant}" if own else template
+        if shown.llm is None:
+            return cls(prompt)
+        return cls(prompt, shown.llm.temperature, shown.llm.top_p)
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """What the allocation job decided last: the weights for new users, or the winner."""
+
+    weights: Mapping[str, float]
+    winner: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps({"weights": dict(self.weights), "winner": self.winner})
+
+    @classmethod
+    def load(cls, raw: str | None, variants: Iterable[str]) -> Allocation | None:
+        """None for nothing stored or anything that does not fit the variants."""
+        if raw is None:
+            return None
+        try:
+            document = json.loads(raw)
+            weights = {str(name): float(share) for name, share in document["weights"].items()}
+            winner = document.get("winner")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        known = set(variants)
+        if set(weights) != known or winner not in known | {None} or sum(weights.values()) <= 0:
+            return None
+        return cls(weights, winner)
+
+
+class ExperimentLedger(ABC):
+    """Where exposures and goal events are kept for good (``actions.experiments.ledger``)."""
+
+    @abstractmethod
+    async def variant_of(self, experiment_key: str, subject: str) -> str | None:
+        """The variant ``subject`` was first given in this experiment version."""
+
+    @abstractmethod
+    async def expose(
+        self, experiment_key: str, variant: str, subject: str, conversation: str, at: datetime
+    ) -> str:
+        """Keep the first exposure; returns the variant kept (an earlier one wins)."""
+
+    @abstractmethod
+    async def attribute(
+        self, conversation: str, event: str, at: datetime, value: int, windows: Mapping[str, float]
+    ) -> int:
+        """Count ``event`` for every experiment version of ``windows`` (key → attribution
+        hours) that the conversation's user saw within its window before ``at``, once per user
+        and event; returns how many were counted."""
 
 
 class Experiments:
-    def __init__(self, experiments: list[Experiment], exposures: ExposureLog) -> None:
+    def __init__(
+        self,
+        experiments: list[Experiment],
+        exposures: ExposureLog,
+        ledger: ExperimentLedger,
+        allocations: ValueStore,
+    ) -> None:
+        self.declared = experiments
         self._by_template = {experiment.template: experiment for experiment in experiments}
         self.exposures = exposures
+        self._ledger = ledger
+        self._allocations = allocations
 
-    async def expose(self, template: str, subject: str, session: Session) -> Exposure | None:
+    async def allocation(self, experiment: Experiment) -> Allocation | None:
+        raw = await self._allocations.get(allocation_key(experiment.key))
+        return Allocation.load(raw, experiment.variants)
+
+    async def publish(self, experiment: Experiment, allocation: Allocation, ttl: int) -> None:
+        await self._allocations.put(allocation_key(experiment.key), allocation.dump(), ttl)
+
+    async def expose(
+        self, template: str, subject: str, conversation: str, session: Session, at: datetime
+    ) -> Exposure | None:
         """The variant of ``template`` that ``subject`` sees; None when no experiment runs on it.
 
         A running experiment records the exposure; a stopped one shows its winner unrecorded.
@@ -76,10 +152,35 @@ class Experiments:
         if experiment is None:
             return None
         if experiment.status == "stopped":
-            return Exposure(experiment.name, experiment.winner or CONTROL, recorded=False)
-        variant = session.experiments.get(experiment.name)
+            return self._shown(experiment, experiment.winner or CONTROL, recorded=False)
+        allocation = await self.allocation(experiment)
+        if allocation is not None and allocation.winner is not None:
+            return self._shown(experiment, allocation.winner, recorded=False)
+        variant = session.experiments.get(experiment.key)
         if variant is None or variant not in experiment.variants:
-            variant = experiment.assign(subject)
-            session.experiments[experiment.name] = variant
+            variant = await self._kept_or_new(experiment, subject, conversation, at, allocation)
+            session.experiments[experiment.key] = variant
         await self.exposures.record(experiment.name, variant, subject)
-        return Exposure(experiment.name, variant, recorded=True)
+        return self._shown(experiment, variant, recorded=True)
+
+    async def _kept_or_new(
+        self,
+        experiment: Experiment,
+        subject: str,
+        conversation: str,
+        at: datetime,
+        allocation: Allocation | None,
+    ) -> str:
+        """The variant the ledger kept for ``subject`` (their session expired), else a new
+        assignment on the current allocation, kept (an earlier one of another worker wins)."""
+        kept = await self._ledger.variant_of(experiment.key, subject)
+        if kept is not None and kept in experiment.variants:
+            return kept
+        variant = experiment.assign(subject, allocation.weights if allocation else None)
+        return await self._ledger.expose(experiment.key, variant, subject, conversation, at)
+
+    @staticmethod
+    def _shown(experiment: Experiment, variant: str, recorded: bool) -> Exposure:
+        declared = experiment.variants[variant]
+        changes = variant != CONTROL or declared.buttons is not None or declared.llm is not None
+        return Exposure(experiment.name, variant, recorded, declared if changes else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from dataclasses import replace
 
 import structlog
 
@@ -45,17 +46,31 @@ class Responder:
         locale = self.locale_of(turn)
         markup = self._markups.get(turn.message.channel, "plain")
         subject = pseudonym(f"{turn.message.channel}:{turn.message.user_id}")
+        conversation = pseudonym(turn.conversation_key)
         replies = []
         for outcome in outcomes:
             variant = None
             if turn.session is not None:
-                exposure = await self._experiments.expose(outcome.template, subject, turn.session)
+                exposure = await self._experiments.expose(
+                    outcome.template, subject, conversation, turn.session, turn.message.received_at
+                )
                 if exposure is not None and exposure.recorded:
                     self._metrics.exposures.labels(exposure.experiment, exposure.variant).inc()
-                if exposure is not None and exposure.variant != CONTROL:
-                    variant = exposure.variant
+                if exposure is not None and exposure.shown is not None:
+                    outcome = with_buttons(outcome, exposure.shown.buttons)
+                    if exposure.variant != CONTROL and exposure.shown.own_template:
+                        variant = exposure.variant
             replies.append(self._renderer.render(outcome, locale, markup, variant))
         return tuple(replies)
+
+
+def with_buttons(outcome: Outcome, labels: Sequence[str] | None) -> Outcome:
+    """The outcome offering the buttons of ``labels`` in that order (those the action asked
+    for; a label it did not ask for has no payload to offer, so it is left out)."""
+    if labels is None:
+        return outcome
+    asked = {choice.label: choice for choice in outcome.choices}
+    return replace(outcome, choices=tuple(asked[label] for label in labels if label in asked))
 
 
 class Recover:

@@ -27,6 +27,7 @@ from redis.asyncio.cluster import ClusterNode
 
 import actions.alerts.capability as alerts
 import actions.booking.capability as booking
+import actions.experiments.capability as experiments
 import actions.faq.capability as faq
 import actions.forecasts.capability as forecasts
 import actions.handoff.capability as handoff
@@ -45,7 +46,9 @@ from actions.payments.sandbox import SandboxCheckout, SandboxPayments
 from actions.services import Services
 from bot.core.dispatch import Dispatcher
 from bot.core.engine import Engine
-from bot.core.experiments import Experiments, load_experiments
+from bot.core.experiment_file import load_experiments
+from bot.core.experiments import Experiments
+from bot.core.goals import GoalEvents, ReplyGoal
 from bot.core.observability import Metrics, Observe, configure_pseudonyms
 from bot.core.pipeline import Middleware
 from bot.core.render import Markup, Renderer
@@ -80,7 +83,7 @@ from bot.steps.ratelimit import (
     message_category,
 )
 from bot.steps.sessions import LoadSession
-from bot.steps.understanding import Understand
+from bot.steps.understanding import ASSIST_PROMPT, Understand
 from bot.stores import migrations
 from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.cache import Cache, CacheMetrics
@@ -137,6 +140,9 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
     """Every capability, in dependency order: a plug reaches what earlier ones provide."""
     messages = load_config(settings.lifecycle.directory)
     return [
+        experiments.plug(
+            kit, load_experiments(settings.experiments_file, PACKAGE_ROOT / "prompts")
+        ),
         booking.plug(kit, settings.hold_minutes, messages.hold_reminder_on),
         payments.plug(kit, settings, secret_key(settings)),
         faq.plug(kit, settings.knowledge_dir),
@@ -171,8 +177,6 @@ def build_runtime(
         redis, settings.order_lease_seconds, settings.order_max_wait_seconds, time.monotonic
     )
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
-    experiments = Experiments(load_experiments(settings.experiments_file), stores.exposures)
-    responder = Responder(renderer, experiments, MARKUPS, metrics)
     policy = RatePolicy.from_file(settings.rate_limits_file)
     windows = RateWindows(stores.rate_limits, settings.redis_outage_seconds)
     limiter = RateLimiter(windows, policy)
@@ -201,6 +205,7 @@ def build_runtime(
         partners,
     )
     capabilities = plug_capabilities(settings, kit)
+    responder = Responder(renderer, services.get(Experiments), MARKUPS, metrics)
     connect_alert_mail(services.get(AlertDesk), settings)
     steps: list[Middleware] = [
         Observe(metrics),
@@ -215,8 +220,12 @@ def build_runtime(
             settings.session_max_bytes,
             settings.default_locale,
         ),
+        ReplyGoal(services.get(GoalEvents)),
         Relay(services.get(HandoffDesk)),
-        Understand(build_understanding(settings)),
+        Understand(
+            build_understanding(settings),
+            services.get(Experiments) if settings.llm.base_url is not None else None,
+        ),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
     router: Router[Services] = Router("root")
@@ -312,8 +321,7 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
             max_retries=1,
         )
         prompts = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "prompts"), autoescape=False)
-        system_prompt = prompts.get_template("nlu/assist_system.j2")
-        assist = LlmAssist(client, settings.llm.model, system_prompt, settings.timezone)
+        assist = LlmAssist(client, settings.llm.model, prompts, ASSIST_PROMPT, settings.timezone)
     clock = (lambda: today) if today is not None else (lambda: datetime.now(zone).date())
     return ModelUnderstanding(model, EntityExtractor(), clock, assist)
 

@@ -78,6 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     test.add_argument("type", nargs="?", default="system", help="payment, booking, ml, api, ...")
     test.add_argument("--severity", default="warning", help="critical, warning or info")
     alerts_commands.add_parser("list", help="the latest alerts and where each was delivered")
+    experiments = commands.add_parser("experiments", help="A/B experiments and their figures")
+    experiments_commands = experiments.add_subparsers(dest="experiments_command", required=True)
+    report = experiments_commands.add_parser("report", help="each variant's Bayesian figures")
+    report.add_argument("name", nargs="?", help="one experiment (default: every one)")
+    report.add_argument("--json", action="store_true", help="print JSON")
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -126,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
 
         kind, level = getattr(arguments, "type", "system"), getattr(arguments, "severity", "info")
         sys.exit(asyncio.run(alerts_command(settings, arguments.alerts_command, kind, level)))
+    elif arguments.command == "experiments":
+        from bot.root.experiments import experiments_report
+
+        sys.exit(asyncio.run(experiments_report(settings, arguments.name, arguments.json)))
     elif arguments.command == "whatsapp":
         try:
             print(whatsapp_link(settings, arguments.property, arguments.locale))

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.core.experiments import AssistStyle
 from bot.root.app import build_understanding
 from bot.root.settings import Settings
 
@@ -142,3 +143,23 @@ async def test_a_confident_message_never_asks_the_llm(
     parse = await understanding.parse("quero reservar um quarto de 20 a 23 de dezembro", "pt_BR")
     assert parse.intent == "book"
     assert fake.requests == []
+
+
+async def test_an_experiments_variant_sets_the_prompt_and_parameters_under_the_same_guardrails(
+    make_settings: Callable[..., Settings], fake_openai: tuple[FakeOpenAI, str]
+) -> None:
+    fake, url = fake_openai
+    fake.replies.extend(
+        [
+            {"content": {"intent": "book", "confidence": 0.9, "entities": {}}},
+            {"content": {"intent": "party", "confidence": 0.99, "entities": {}}},
+        ]
+    )
+    understanding = assisted(make_settings, url, nlu_threshold=0.99)
+    style = AssistStyle("nlu/assist_system", temperature=0.7, top_p=0.9)
+    parse = await understanding.parse("lalala dia vinte", "pt_BR", None, style)
+    assert parse.intent == "book"
+    assert (fake.requests[0]["temperature"], fake.requests[0]["top_p"]) == (0.7, 0.9)
+    still_guarded = await understanding.parse("quanto é 2+2", "pt_BR", None, style)
+    assert still_guarded.intent == "out_of_scope"
+    assert fake.requests[1]["temperature"] == 0.7

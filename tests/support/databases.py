@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 import actions.alerts.tables
 import actions.booking.tables
+import actions.experiments.tables
 import actions.lifecycle.tables
 import actions.payments.tables
 import actions.privacy.tables  # noqa: F401  (and the other capabilities' tables, dropped with them)

@@ -1,0 +1,82 @@
+"""Goal events are counted for the experiments a user saw before them, within the window, once
+per user and event, and survive in the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from actions.experiments.ledger import SqlLedger
+from bot.core.experiment_file import Experiment, Variant
+from bot.core.goals import GoalEvents
+from bot.core.observability import pseudonym
+from bot.stores.database import Database
+from tests.support.clock import NOW
+
+
+def experiment(name: str, hours: float = 24) -> Experiment:
+    return Experiment(
+        name=name,
+        template=f"smalltalk/{name}",
+        variants={"control": Variant(1), "warm": Variant(1)},
+        attribution_hours=hours,
+    )
+
+
+async def test_an_event_counts_once_for_every_experiment_seen_before_it(database: Database) -> None:
+    ledger = SqlLedger(database)
+    tone, menu, unseen = experiment("tone"), experiment("menu", hours=1), experiment("unseen")
+    goals = GoalEvents([tone, menu, unseen], ledger)
+    conversation = pseudonym("web:c1")
+    await ledger.expose(tone.key, "warm", "u1", conversation, NOW)
+    await ledger.expose(menu.key, "control", "u1", conversation, NOW)
+
+    later = NOW + timedelta(hours=2)  # inside tone's day, outside menu's hour
+    assert await goals.record("web", "c1", "booking_held", later) == 1
+    assert await goals.record("web", "c1", "booking_held", later + timedelta(minutes=5)) == 0
+    assert await goals.record("web", "c1", "booking_paid", later, value=45_000) == 1
+    assert await goals.record("web", "other", "booking_held", later) == 0
+
+    rows = await ledger.conversions(tone.key)
+    assert [(row.variant, row.subject, row.event, row.value) for row in rows] == [
+        ("warm", "u1", "booking_held", 0),
+        ("warm", "u1", "booking_paid", 45_000),
+    ]
+    assert await ledger.conversions(menu.key) == []
+
+
+async def test_an_event_before_the_exposure_or_after_the_window_does_not_count(
+    database: Database,
+) -> None:
+    ledger = SqlLedger(database)
+    tone = experiment("tone", hours=24)
+    goals = GoalEvents([tone], ledger)
+    await ledger.expose(tone.key, "warm", "u1", pseudonym("web:c1"), NOW)
+    assert await goals.record("web", "c1", "handoff", NOW - timedelta(minutes=1)) == 0
+    assert await goals.record("web", "c1", "handoff", NOW) == 0  # the same turn: not "after"
+    assert await goals.record("web", "c1", "handoff", NOW + timedelta(hours=25)) == 0
+    assert await goals.record("web", "c1", "handoff", NOW + timedelta(hours=23)) == 1
+
+
+async def test_the_first_exposure_wins_and_a_stopped_experiment_counts_nothing(
+    database: Database,
+) -> None:
+    ledger = SqlLedger(database)
+    tone = experiment("tone")
+    assert await ledger.expose(tone.key, "warm", "u1", "c", NOW) == "warm"
+    assert await ledger.expose(tone.key, "control", "u1", "c", NOW + timedelta(hours=1)) == "warm"
+    assert [row.variant for row in await ledger.exposures(tone.key)] == ["warm"]
+    stopped = Experiment(
+        name="tone", template="smalltalk/tone", variants=tone.variants, status="stopped"
+    )
+    assert await GoalEvents([stopped], ledger).record("web", "c", "replied", NOW) == 0
+
+
+async def test_a_decision_is_recorded_once_with_its_figures(database: Database) -> None:
+    ledger = SqlLedger(database)
+    figures = {"goal": "replied", "variants": [{"variant": "warm", "p_best": 0.97}]}
+    assert await ledger.decide("tone@v1", "warm", "stopping_rule", figures, NOW)
+    assert not await ledger.decide("tone@v1", "control", "stopping_rule", {}, NOW)
+    decisions = await ledger.decisions(["tone@v1", "tone@v2"])
+    assert list(decisions) == ["tone@v1"]
+    assert decisions["tone@v1"].winner == "warm"
+    assert decisions["tone@v1"].figures == figures
