@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 import actions.alerts.tables
 import actions.booking.tables
-import actions.payments.tables  # noqa: F401  (and the payments tables, dropped with them)
+import actions.payments.tables
+import actions.staff.tables  # noqa: F401  (and the payments and staff tables, dropped with them)
 from actions.tables import Base
 from bot.stores import migrations
 from bot.stores.database import Database
