@@ -32,6 +32,7 @@ import actions.forecasts.capability as forecasts
 import actions.handoff.capability as handoff
 import actions.payments.capability as payments
 import actions.smalltalk.capability as smalltalk
+import actions.staff.capability as staff
 from actions.alerts.desk import AlertDesk
 from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
@@ -59,6 +60,7 @@ from bot.root.alerts import (
     connect_alert_mail,
     mount_alertmanager,
 )
+from bot.root.console import mount_console
 from bot.root.jobs import delivery_job, job_queue
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
@@ -137,6 +139,7 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
         ),
         handoff.plug(kit, settings.handoff_address),
         alerts.plug(kit, settings.alerts, alert_routing(settings)),
+        staff.plug(kit, settings.timezone),
         smalltalk.plug(kit),
     ]
 
@@ -402,6 +405,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     desk = runtime.services.get(AlertDesk)
     connect_alert_chats(desk, settings, app[PROVIDER_CHANNELS])
     mount_alertmanager(app, settings, desk)
+    mount_console(app, runtime)
     return app
 
 

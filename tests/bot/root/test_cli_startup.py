@@ -50,7 +50,13 @@ def heavy_modules_loaded(arguments: list[str], data_dir: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     "arguments",
-    [["--help"], ["db", "upgrade"], ["payments", "check"], ["payments", "reconcile"]],
+    [
+        ["--help"],
+        ["db", "upgrade"],
+        ["payments", "check"],
+        ["payments", "reconcile"],
+        ["admin", "list"],
+    ],
     ids=" ".join,
 )
 def test_light_commands_load_no_model_and_no_provider_sdk(
