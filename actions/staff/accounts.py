@@ -95,9 +95,12 @@ def token_hash(token: str) -> str:
 class StaffDirectory:
     def __init__(self, database: Database, now: Callable[[], datetime]) -> None:
         self._database = database
-        self._now = lambda: now().astimezone(UTC)  # SQLite keeps no time zone: UTC throughout
+        self._clock = now
         self._hasher = PasswordHasher()
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)  # SQLite keeps no time zone: UTC throughout
 
     # -- accounts --
 
