@@ -70,3 +70,25 @@ async def test_the_refunds_bearer_keys_still_work_beside_the_console(
         ) as answer:
             assert answer.status == 200
             assert await answer.json() == {"refunds": []}
+
+
+async def test_hostile_sign_in_bodies_are_refused_and_change_nothing(
+    console_server: ConsoleServer,
+) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    bodies = [
+        b"email=a%40b.example&password=%FF%FE&form=x",  # not UTF-8
+        b"email=" + b"a" * 2_000_000,  # over the app's body limit
+        b"",
+        b"\x00\x01\x02",
+        b"email=ana%40pousada.example&password=x&form=forged",  # no form token of ours
+    ]
+    async with ClientSession() as http:
+        for body in bodies:
+            async with http.post(
+                console_server.url + "/console/login", data=body, headers=form
+            ) as answer:
+                assert answer.status == 400, body[:40]
+                assert "rsv_console" not in answer.cookies
+                assert 'data-problem="invalid"' in await answer.text()
+    assert await console_server.directory.audit_log() == []
