@@ -4,9 +4,14 @@ route the app mounts under /console is walked over HTTP, signed out and as a sta
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from aiohttp import ClientSession, web
+from aiohttp.test_utils import TestServer
 
+from actions.staff.accounts import StaffDirectory
+from bot.root.app import build_runtime, create_app
+from bot.root.settings import Settings
 from channels.console.forms import COOKIE
 from tests.support.console_server import ADMIN_KEY, STRONG_PASSWORD, ConsoleServer
 
@@ -92,3 +97,28 @@ async def test_hostile_sign_in_bodies_are_refused_and_change_nothing(
                 assert "rsv_console" not in answer.cookies
                 assert 'data-problem="invalid"' in await answer.text()
     assert await console_server.directory.audit_log() == []
+
+
+async def test_the_cookie_is_secure_behind_an_https_public_url(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(public_url="https://pousada.example")
+    runtime = build_runtime(settings)
+    async with TestServer(create_app(settings, runtime)) as server, ClientSession() as http:
+        await runtime.services.get(StaffDirectory).add("ana@pousada.example", "staff", "test")
+        password = await runtime.services.get(StaffDirectory).reset_password(
+            "ana@pousada.example", "test"
+        )
+        async with http.get(server.make_url("/console/login")) as page:
+            form = re.search(r'name="form" value="([^"]+)"', await page.text())
+        assert form is not None
+        async with http.post(
+            server.make_url("/console/login"),
+            data={"email": "ana@pousada.example", "password": password, "form": form.group(1)},
+            allow_redirects=False,
+        ) as answer:
+            assert answer.status == 303
+            cookie = answer.cookies["rsv_console"]
+    assert cookie["secure"] is True
+    assert cookie["httponly"] is True
+    assert (cookie["samesite"], cookie["path"]) == ("Lax", "/console")
