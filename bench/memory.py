@@ -16,7 +16,10 @@ on Redis), waits for ``/healthz`` and reads the process's memory from ``/proc``:
   API (``tests/fakes/``); through Telegram a staff member asks
   the three kinds of forecast (occupancy, cancellations, prices), which loads the forecast
   models, pandas and matplotlib. Forecast models are trained on the first run and kept in
-  ``bench/results/models``.
+  ``bench/results/models``;
+* ``apart``: ``full`` as deployed with job workers apart (needs ``--redis-url``): the web
+  worker runs no jobs (``RSV_JOBS_IN_SERVE=false``) and one ``rsv360 worker`` beside it
+  answers the forecast questions, so the forecast stack loads there; both are measured.
 
 Warm-up is ``--turns`` REST turns over the load benchmark's small-talk mix. Reported per
 configuration, in MB: VmRSS just after start-up, VmRSS after warm-up (the figure the targets
@@ -58,10 +61,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 OUTPUT = BENCH_DIR / "results" / "memory.json"
 MODELS_DIR = BENCH_DIR / "results" / "models"
 RATE_LIMITS_FILE = BENCH_DIR / "ratelimits.yaml"
-TARGETS_MB = {"lean": 200.0, "full": 350.0}
+TARGETS_MB = {"lean": 200.0, "full": 350.0, "apart": 350.0}
+EVERYTHING_ON = ("full", "apart")
 START_TIMEOUT = 600.0  # a first start trains the NLU model
 FORECAST_TIMEOUT = 900.0  # a first forecast trains the forecast models
 STAFF_CHAT = 4242
+DEMO_PROPERTY = "Pousada do Mar"  # the forecasts' default property
 TELEGRAM_SECRET = "bench-telegram-secret"
 FORECASTS = (  # one question of each kind, as staff ask them
     "previsão de ocupação de dezembro na Pousada do Mar",
@@ -123,7 +128,9 @@ def environment(
     )
     if redis_url is not None:
         env["RSV_REDIS_URL"] = redis_url
-    if configuration == "full":
+    if configuration == "apart":
+        env["RSV_JOBS_IN_SERVE"] = "false"
+    if configuration in EVERYTHING_ON:
         nowhere = unreachable_url()
         env.update(
             RSV_PUBLIC_URL="https://bot.example",
@@ -172,11 +179,13 @@ async def warm_up(http: aiohttp.ClientSession, base: str, turns: int) -> None:
         await say(http, base, f"bench-memory-{number % 10}", TEXTS[number % len(TEXTS)])
 
 
-def training_replies() -> set[str]:
-    """What the bot says, in each language, while the forecast models are being trained."""
+def interim_replies(template: str) -> set[str]:
+    """What the bot says, in each language, before the answer (models being trained, or the
+    question handed to a job worker)."""
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", "pt_BR")
+    outcome = Outcome(template, {"property": DEMO_PROPERTY})
     return {
-        " ".join(renderer.render(Outcome("forecasts/training"), locale, "plain").text.split())
+        " ".join(renderer.render(outcome, locale, "plain").text.split())
         for locale in SUPPORTED_LOCALES
     }
 
@@ -187,22 +196,34 @@ def answer_text(call: fake_telegram.Call) -> str:
 
 async def ask_forecasts(http: aiohttp.ClientSession, base: str, bot_api: Any) -> list[str]:
     """Each forecast question from a staff chat on Telegram, asked again while the models are
-    still being trained; returns the start of each answer."""
+    still being trained (and awaited when a job worker answers it); returns the start of each
+    answer."""
     answered = []
-    training = training_replies()
+    training, handed_over = (
+        interim_replies("forecasts/training"),
+        interim_replies("forecasts/computing"),
+    )
     deadline = time.monotonic() + FORECAST_TIMEOUT
     headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+
+    async def reply_after(seen: int) -> tuple[int, str]:
+        async with asyncio.timeout(max(1.0, deadline - time.monotonic())):
+            while True:
+                for index, call in enumerate(bot_api.calls[seen:], seen):
+                    if answer_text(call):  # any method: text, photo
+                        return index + 1, answer_text(call)
+                await asyncio.sleep(0.2)
+
     for question in FORECASTS:
         while True:
-            before = len(bot_api.calls)
             update = fake_telegram.text_update(STAFF_CHAT, question)
+            seen = len(bot_api.calls)
             async with http.post(f"{base}/telegram/webhook", json=update, headers=headers) as sent:
                 if sent.status != 200:
                     raise RuntimeError(f"Telegram webhook answered {sent.status}")
-            async with asyncio.timeout(max(1.0, deadline - time.monotonic())):
-                while not (replies := [c for c in bot_api.calls[before:] if answer_text(c)]):  # noqa: ASYNC110 (any method: text, photo)
-                    await asyncio.sleep(0.2)
-            text = answer_text(replies[0])
+            seen, text = await reply_after(seen)
+            if text in handed_over:
+                seen, text = await reply_after(seen)
             if text not in training:
                 answered.append(text[:60])
                 break
@@ -233,16 +254,12 @@ async def measure_with(
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="rsv360-memory-") as scratch:
         data = Path(scratch) / "data"
-        errors = (Path(scratch) / "server.err").open("wb")
-        process = await asyncio.create_subprocess_exec(
-            *server_command(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=errors,
-            env=environment(configuration, port, data, redis_url, fakes),
-            cwd=scratch,
-        )
-        errors.close()
+        env = environment(configuration, port, data, redis_url, fakes)
+        process = await start(server_command(), env, Path(scratch) / "server.err")
+        processes = [process]
+        if configuration == "apart":
+            worker_command = [*server_command()[:-1], "worker"]
+            processes.append(await start(worker_command, env, Path(scratch) / "worker.err"))
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, base, process)
@@ -251,23 +268,21 @@ async def measure_with(
                 await warm_up(http, base, turns)
                 forecasts = (
                     await ask_forecasts(http, base, fakes.bot_api)
-                    if configuration == "full"
+                    if configuration in EVERYTHING_ON
                     else []
                 )
                 await warm_up(http, base, turns // 10)  # the turns after a forecast, too
                 await asyncio.sleep(1.0)
                 warm = Memory.of(process.pid)
+                job_worker = Memory.of(processes[1].pid) if len(processes) > 1 else None
         except Exception:
-            log((Path(scratch) / "server.err").read_text(errors="replace")[-2000:])
+            for name in ("server.err", "worker.err"):
+                with contextlib.suppress(OSError):
+                    log((Path(scratch) / name).read_text(errors="replace")[-2000:])
             raise
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 20)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            for running in processes:
+                await stop(running)
     return {
         "configuration": configuration,
         "backend": "redis" if redis_url else "memory",
@@ -277,9 +292,33 @@ async def measure_with(
         "warm_rss_mb": warm.rss_mb,
         "peak_rss_mb": warm.peak_mb,
         "warm_pss_mb": warm.pss_mb,
+        "job_worker_rss_mb": job_worker.rss_mb if job_worker else None,
+        "job_worker_peak_mb": job_worker.peak_mb if job_worker else None,
         "target_mb": TARGETS_MB[configuration],
         "met": warm.rss_mb <= TARGETS_MB[configuration],
     }
+
+
+async def start(command: list[str], env: dict[str, str], errors_to: Path) -> Any:
+    with errors_to.open("wb") as errors:
+        return await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=errors,
+            env=env,
+            cwd=errors_to.parent,
+        )
+
+
+async def stop(process: Any) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -295,6 +334,11 @@ def markdown(results: list[dict[str, Any]]) -> str:
             f"| {row['warm_pss_mb'] or 0:.0f} "
             f"| ≤ {row['target_mb']:.0f} | {'met' if row['met'] else 'MISSED'} |"
         )
+        if row.get("job_worker_rss_mb"):
+            lines.append(
+                f"| {row['configuration']}: the job worker beside it | {row['backend']} | - "
+                f"| {row['job_worker_rss_mb']:.0f} | {row['job_worker_peak_mb']:.0f} | - | - | - |"
+            )
     return "\n".join(lines)
 
 
@@ -304,14 +348,18 @@ def log(text: str) -> None:
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configurations", default="lean,full", help="lean and/or full")
+    parser.add_argument(
+        "--configurations", default="lean,full", help="lean, full and/or apart (needs Redis)"
+    )
     parser.add_argument("--turns", type=int, default=300, help="warm-up REST turns")
     parser.add_argument("--redis-url", help="run the stores on this Redis (flushed by nobody)")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="JSON results file")
     arguments = parser.parse_args(argv)
     arguments.configurations = [c for c in arguments.configurations.split(",") if c]
     if not arguments.configurations or not set(arguments.configurations) <= set(TARGETS_MB):
-        parser.error("--configurations takes lean and/or full")
+        parser.error("--configurations takes lean, full and/or apart")
+    if "apart" in arguments.configurations and not arguments.redis_url:
+        parser.error("apart runs a job worker beside the web worker: give --redis-url")
     if not 1 <= arguments.turns <= 100_000:
         parser.error("--turns must be in [1, 100000]")
     return arguments

@@ -32,6 +32,11 @@ LABELS = (
     "faq",
     "human",
     "forecast",
+    # the bot's own messages and the guest's data (issue 18)
+    "stop_messages",
+    "start_messages",
+    "my_data",
+    "delete_my_data",
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"

@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.support.delivery_line",
     "tests.support.durable_line",
     "tests.support.forecasts",
+    "tests.support.guests",
     "tests.support.payments_shop",
     "tests.support.redis_servers",
     "tests.support.smtp",

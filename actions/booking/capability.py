@@ -4,6 +4,7 @@ expire, inventory stays a year ahead)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from actions.booking.conversation import create_router
@@ -16,7 +17,10 @@ from actions.capability import Capability, Kit
 WARNING_MINUTES = 5
 
 
-def plug(kit: Kit, hold_minutes: int) -> Capability:
+def plug(
+    kit: Kit, hold_minutes: int, reminder_on: Callable[[str], bool] = lambda slug: True
+) -> Capability:
+    """``reminder_on``: whether a property (by slug) sends the hold-expiry reminder."""
     holds = Holds(kit.database, hold_minutes=hold_minutes)
     kit.services.provide(Quotes(kit.database), holds, Reservations(kit.database))
     jobs = booking_jobs(
@@ -27,5 +31,6 @@ def plug(kit: Kit, hold_minutes: int) -> Capability:
         lambda: datetime.now(UTC).date(),
         # A short hold is not warned about as soon as it is made.
         timedelta(minutes=min(WARNING_MINUTES, hold_minutes / 3)),
+        reminder_on,
     )
     return Capability(create_router(), jobs)

@@ -38,14 +38,18 @@ def booking_jobs(
     loops: LoopFailures,
     today: Callable[[], date],
     warn_within: timedelta,
+    reminder_on: Callable[[str], bool] = lambda slug: True,
 ) -> list[Job]:
+    """``reminder_on``: whether a property (by slug) sends the hold reminder (its switch in the
+    property's guest messages, ``actions/lifecycle``); a hold of one that does not is still
+    marked warned, so switching it on later does not remind old holds."""
     on_expiring, on_expired = hold_warning_notice(notifier), hold_expiry_notice(notifier)
 
     async def warn_expiring_holds() -> None:
         expiring = await holds.warn_expiring(warn_within, loops)
         if expiring:
             log.info("holds_expiring", count=len(expiring))
-            await on_expiring(expiring)
+            await on_expiring([hold for hold in expiring if reminder_on(hold.property.slug)])
 
     async def expire_holds() -> None:
         expired = await holds.expire_holds(loops)

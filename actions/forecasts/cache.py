@@ -26,6 +26,10 @@ class AnswerCache:
         self._cache = cache
         self.kind = kind
 
+    async def peek(self, key: str) -> dict[str, Any] | None:
+        found = await self._cache.get(self.kind, key)
+        return None if found is None else dict(json.loads(found))
+
     async def answer(
         self, key: str, compute: Callable[[], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
+from actions.booking.quotes import Quotes
 from actions.capability import Capability, Kit
 from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.conversation import create_router
@@ -16,11 +19,22 @@ from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.metrics import PromotedModelAge
 from actions.forecasts.registry import Registry
 from actions.forecasts.settings import ForecastSettings
-from bot.core.types import Outcome
+from bot.core.types import Address, Outcome
 from bot.jobs.job import Job
 
+log = structlog.get_logger("rsv360.forecasts")
 
-def plug(kit: Kit, settings: ForecastSettings, models_dir: Path, pricing_dir: Path) -> Capability:
+
+def plug(
+    kit: Kit,
+    settings: ForecastSettings,
+    models_dir: Path,
+    pricing_dir: Path,
+    answer_in_jobs: bool = False,
+) -> Capability:
+    """``answer_in_jobs``: job workers run apart from the web workers, and answer the questions
+    not answered yet (the models, pandas and matplotlib stay out of the web workers)."""
+
     def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
         return kit.renderer.render(Outcome(template, values), locale, "plain").text
 
@@ -31,9 +45,25 @@ def plug(kit: Kit, settings: ForecastSettings, models_dir: Path, pricing_dir: Pa
         AnswerCache(kit.cache, forecast_kind(settings.cache_seconds)),
         words,
         kit.default_property,
+        kit.media,
         lambda: kit.jobs.enqueue("train_forecast_models"),
+        (lambda asked: kit.jobs.enqueue("answer_forecast", **asked)) if answer_in_jobs else None,
     )
     kit.services.provide(desk)
     kit.metrics.registry.register(PromotedModelAge(desk.registry))
+
+    async def answer_forecast(
+        slug: str, locale: str, channel: str, conversation: str, **question: Any
+    ) -> None:
+        from actions.forecasts.questions import Question
+
+        found = await kit.services.get(Quotes).property_by_slug(slug)
+        if found is None:  # removed from the catalog since it was asked
+            log.warning("forecast_property_gone", property=slug)
+            return
+        today = kit.services.today(found.timezone)
+        answer = await desk.answer(found, Question.from_arguments(**question), locale, today)
+        await kit.notifier.notify(Address(channel, conversation), locale, [answer])
+
     training = Job("train_forecast_models", lambda: desk.train_missing(datetime.now(UTC).date()))
-    return Capability(create_router(), [training])
+    return Capability(create_router(), [training, Job("answer_forecast", answer_forecast)])

@@ -2,25 +2,22 @@
 
 Guests are refused by the dispatcher (``roles=STAFF``). The property is the one the question
 names, else the default one; the answer is cached per property, model version, period and
-language, and says which model version answered.
+language, and says which model version answered. Where job workers run apart from the web
+workers, a question not answered yet is handed to them and the answer follows in the same
+chat, so a web worker never loads the models (docs/benchmarks.md, "Memory per worker").
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from actions.booking.quotes import Quotes
-from actions.forecasts.cache import cache_key
 from actions.forecasts.desk import ForecastDesk
 from actions.services import Services
 from bot import Context, Outcome, Router
-from bot.core.types import STAFF, Image
-from bot.outbound.media import MediaLibrary
+from bot.core.types import STAFF
 
 
 async def forecast(context: Context[Services]) -> Outcome:
-    # Reading the question needs the holiday calendar and pandas: loaded on the first forecast
-    # question, not by every worker at start-up (docs/benchmarks.md, "Memory").
+    # The holiday calendar and the question's grammar load on the first forecast question.
     from actions.forecasts.questions import read_question
 
     services = context.services
@@ -36,21 +33,13 @@ async def forecast(context: Context[Services]) -> Outcome:
     question = read_question(text, context.locale, today)
     if not await desk.ready(today):
         return Outcome("forecasts/training")
-    model = desk.model_for(question.kind)
-    period = f"{question.kind}:{question.start.isoformat()}:{question.end.isoformat()}"
-    key = cache_key(chosen.slug, desk.version(model) or "", period, context.locale)
-
-    async def compute() -> dict[str, Any]:
-        answer = await desk.answer(question, await desk.place(chosen), context.locale, today)
-        stored: dict[str, Any] = {"template": answer.template, "values": answer.values}
-        if answer.png is not None:
-            image = await services.get(MediaLibrary).publish(answer.png, "image/png", answer.alt)
-            stored["image"] = {"url": image.url, "alt": image.alt, "media_key": image.media_key}
-        return stored
-
-    cached = await desk.cache.answer(key, compute)
-    image = Image(**cached["image"]) if cached.get("image") else None
-    return Outcome(cached["template"], cached["values"], image=image)
+    if not desk.answers_later:
+        return await desk.answer(chosen, question, context.locale, today)
+    cached = await desk.cached(chosen.slug, question, context.locale)
+    if cached is not None:
+        return cached
+    await desk.answer_later(chosen.slug, question, context.locale, context.message.address)
+    return Outcome("forecasts/computing", {"property": chosen.name})
 
 
 def create_router() -> Router[Services]:

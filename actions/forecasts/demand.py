@@ -20,9 +20,9 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from actions.forecasts.features import calendar_features
+from actions.forecasts.reach import HORIZON
 
 NAME = "demand"
-HORIZON = 90
 BANDS = (7, 30, HORIZON)
 TARGETS = ("arrivals", "nights")
 ALL_ROOMS = "*"

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from actions.booking.tables import Product, Property
-from actions.forecasts.cache import AnswerCache
+from actions.forecasts.cache import AnswerCache, cache_key
 from actions.forecasts.registry import MODELS, Registry
+from bot.core.types import Address, Image, Outcome
+from bot.outbound.media import MediaLibrary
 from bot.stores.database import Database
 
 if TYPE_CHECKING:
@@ -72,10 +74,16 @@ class ForecastDesk:
         cache: AnswerCache,
         words: Words,
         demo_property: str,
+        media: MediaLibrary,
         train_later: Callable[[], Awaitable[None]],
+        hand_over: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
-        """``train_later`` enqueues the job that trains the missing models (``train_missing``)."""
+        """``train_later`` enqueues the job that trains the missing models (``train_missing``);
+        ``hand_over`` enqueues the job that answers a question (``answer_forecast``), or is None
+        when the web worker answers in the turn."""
         self.database = database
+        self._media = media
+        self._hand_over = hand_over
         self.registry = registry
         self.pricing_dir = pricing_dir
         self.cache = cache
@@ -140,5 +148,52 @@ class ForecastDesk:
             {p.code: dict(p.names) for p in products},
         )
 
-    async def answer(self, question: Question, place: Place, locale: str, today: date) -> Answer:
-        return await self.forecaster().answer(question, place, locale, today)
+    @property
+    def answers_later(self) -> bool:
+        return self._hand_over is not None
+
+    async def answer_later(self, slug: str, question: Question, locale: str, to: Address) -> None:
+        """Hand the question to the job worker, which sends the answer to ``to``."""
+        assert self._hand_over is not None
+        await self._hand_over(
+            {
+                "slug": slug,
+                "locale": locale,
+                "channel": to.channel,
+                "conversation": to.conversation_id,
+                **question.as_arguments(),
+            }
+        )
+
+    def answer_key(self, slug: str, question: Question, locale: str) -> str:
+        """The cache key of the answer: per property, promoted version, period and language."""
+        period = f"{question.kind}:{question.start.isoformat()}:{question.end.isoformat()}"
+        return cache_key(slug, self.version(self.model_for(question.kind)) or "", period, locale)
+
+    async def cached(self, slug: str, question: Question, locale: str) -> Outcome | None:
+        """The answer already computed (by any worker), if it is still kept."""
+        found = await self.cache.peek(self.answer_key(slug, question, locale))
+        return None if found is None else _outcome(found)
+
+    async def answer(
+        self, found: Property, question: Question, locale: str, today: date
+    ) -> Outcome:
+        """The answer with its chart, computed once across workers and kept for a while."""
+
+        async def compute() -> dict[str, Any]:
+            place = await self.place(found)
+            answer = await self.forecaster().answer(question, place, locale, today)
+            stored: dict[str, Any] = {"template": answer.template, "values": answer.values}
+            if answer.png is not None:
+                image = await self._media.publish(answer.png, "image/png", answer.alt)
+                stored["image"] = {"url": image.url, "alt": image.alt, "media_key": image.media_key}
+            return stored
+
+        return _outcome(
+            await self.cache.answer(self.answer_key(found.slug, question, locale), compute)
+        )
+
+
+def _outcome(stored: Mapping[str, Any]) -> Outcome:
+    image = Image(**stored["image"]) if stored.get("image") else None
+    return Outcome(stored["template"], stored["values"], image=image)

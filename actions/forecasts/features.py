@@ -131,12 +131,6 @@ def brazil_holidays(first_year: int, last_year: int) -> dict[date, str]:
     return dict(found.items())
 
 
-@cache
-def public_holidays(year: int) -> tuple[date, ...]:
-    """National public holidays of this year and the next (what staff call "o feriado")."""
-    return tuple(sorted(holidays.country_holidays("BR", years=(year, year + 1))))
-
-
 def holiday_marks(start: date, end: date) -> pd.Series:
     days = pd.date_range(start, end, freq="D")
     known = brazil_holidays(start.year, end.year)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.forecasts.demand import HORIZON
-from actions.forecasts.features import public_holidays
+from actions.forecasts.reach import HORIZON, public_holidays
 from intents.dates import MONTHS, stay_dates
 from intents.text import fold
 
@@ -34,6 +33,28 @@ class Question:
     end: date
     clipped: bool = False
     holiday: date | None = None
+
+    def as_arguments(self) -> dict[str, str | bool | None]:
+        """The question as a job's JSON arguments (``from_arguments`` reads them back)."""
+        return {
+            "kind": self.kind,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "clipped": self.clipped,
+            "holiday": self.holiday.isoformat() if self.holiday else None,
+        }
+
+    @classmethod
+    def from_arguments(
+        cls, kind: str, start: str, end: str, clipped: bool, holiday: str | None
+    ) -> Question:
+        return cls(
+            kind,
+            date.fromisoformat(start),
+            date.fromisoformat(end),
+            clipped,
+            date.fromisoformat(holiday) if holiday else None,
+        )
 
 
 @cache

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import actions.alerts.tables
 import actions.booking.tables
 import actions.forecasts.tables
+import actions.lifecycle.tables
 import actions.payments.tables
+import actions.privacy.tables
 import actions.staff.tables  # noqa: F401
 from actions.tables import Base
 

@@ -15,7 +15,7 @@ class JobsSettings(BaseModel):
     in_serve: bool = Field(
         default=True,
         description="Whether `rsv360 serve` also runs jobs; false when `rsv360 worker` "
-        "processes run them (docker compose).",
+        "processes run them (they then answer staff forecast questions too).",
     )
     reclaim_seconds: float = Field(
         default=60.0,

@@ -30,13 +30,16 @@ import actions.booking.capability as booking
 import actions.faq.capability as faq
 import actions.forecasts.capability as forecasts
 import actions.handoff.capability as handoff
+import actions.lifecycle.capability as lifecycle
 import actions.payments.capability as payments
+import actions.privacy.capability as privacy
 import actions.smalltalk.capability as smalltalk
 import actions.staff.capability as staff
 from actions.alerts.desk import AlertDesk
 from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
 from actions.handoff.desk import HandoffDesk, Relay
+from actions.lifecycle.config import load_config
 from actions.payments.desk import PaymentsDesk
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments
 from actions.services import Services
@@ -130,14 +133,21 @@ class Runtime:
 
 def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
     """Every capability, in dependency order: a plug reaches what earlier ones provide."""
+    messages = load_config(settings.lifecycle.directory)
     return [
-        booking.plug(kit, settings.hold_minutes),
+        booking.plug(kit, settings.hold_minutes, messages.hold_reminder_on),
         payments.plug(kit, settings, secret_key(settings)),
         faq.plug(kit, settings.knowledge_dir),
         forecasts.plug(
-            kit, settings.forecast, settings.forecast_model_directory, settings.pricing_dir
+            kit,
+            settings.forecast,
+            settings.forecast_model_directory,
+            settings.pricing_dir,
+            answer_in_jobs=kit.jobs.durable and not settings.jobs.in_serve,
         ),
         handoff.plug(kit, settings.handoff_address),
+        lifecycle.plug(kit, settings.lifecycle, messages),
+        privacy.plug(kit, settings.privacy),
         alerts.plug(kit, settings.alerts, alert_routing(settings)),
         staff.plug(kit, settings.timezone),
         smalltalk.plug(kit),

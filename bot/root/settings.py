@@ -17,12 +17,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from actions.alerts.settings import AlertSettings
 from actions.forecasts.settings import ForecastSettings
+from actions.lifecycle.settings import LifecycleSettings
 from actions.payments.settings import (
     MercadoPagoSettings,
     PaymentSettings,
     PayPalSettings,
     StripeSettings,
 )
+from actions.privacy.settings import PrivacySettings
 from bot.jobs.settings import JobsSettings
 from bot.stores.redis_url import parse_redis_url
 from channels.console.settings import ConsoleSettings
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     alerts: AlertSettings = AlertSettings()
     smtp: SmtpSettings = SmtpSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    privacy: PrivacySettings = PrivacySettings()
     console: ConsoleSettings = ConsoleSettings()
 
     host: str = Field("127.0.0.1", description="Address `rsv360 serve` listens on.")

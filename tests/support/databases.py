@@ -13,8 +13,10 @@ from sqlalchemy import text
 
 import actions.alerts.tables
 import actions.booking.tables
+import actions.lifecycle.tables
 import actions.payments.tables
-import actions.staff.tables  # noqa: F401  (and the payments and staff tables, dropped with them)
+import actions.privacy.tables
+import actions.staff.tables  # noqa: F401  (and the other capabilities' tables, dropped with them)
 from actions.tables import Base
 from bot.stores import migrations
 from bot.stores.database import Database

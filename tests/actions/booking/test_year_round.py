@@ -22,8 +22,8 @@ from actions.booking.holds import Guest, Holds
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations, policy_of
 from actions.booking.tables import Inventory, Property
-from actions.forecasts.demand import HORIZON
 from actions.forecasts.questions import read_question
+from actions.forecasts.reach import HORIZON
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
 from intents.classifier import NluModel

@@ -3,16 +3,19 @@ refused; answers are cached per model version and counted."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from actions.forecasts.desk import ForecastDesk
-from bot.core.types import Message, Reply
+from bot.core.types import Address, Message, Reply
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
 from tests.support.forecasts import PNG_SIGNATURE
+from tests.support.services import REDIS_URL
 from tests.support.waiting import until
 
 
@@ -136,3 +139,44 @@ async def test_a_fresh_install_trains_as_a_job_and_then_answers(
         answered = await ask(runtime, "occupancy forecast for next week", "en")
         assert "Model demand-" in answered.text
         await chart_of(runtime, answered)
+
+
+async def test_where_job_workers_run_apart_the_answer_follows_from_a_worker(
+    make_settings: Callable[..., Settings], trained: Path
+) -> None:
+    """The web worker hands the question over; a job worker (another runtime on the same Redis)
+    computes it and sends it to the chat it came from; asked again, the web worker answers at
+    once from the shared cache."""
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
+    settings = make_settings(
+        redis_url=REDIS_URL, forecast={"models_dir": trained}, jobs={"in_serve": False}
+    )
+    sent: list[tuple[Address, Reply]] = []
+
+    async def chat(address: Address, replies: Sequence[Reply]) -> bool:
+        sent.extend((address, reply) for reply in replies)
+        return True
+
+    async with (
+        runtime_lifespan(build_runtime(settings), upkeep=False) as web,
+        runtime_lifespan(build_runtime(settings), upkeep=True) as worker,
+    ):
+        worker.notifier.register("staff-chat", chat)
+        question = Message(
+            "staff-chat", "room-7", "ana", text="occupancy forecast for next month", role="staff"
+        )  # type: ignore[arg-type]
+        handed_over = await web.engine.handle(question)
+        assert [reply.text for reply in handed_over.replies] == [
+            "Working out that forecast for Pousada do Mar: I will send it here in a moment."
+        ]
+        await until(lambda: bool(sent), seconds=120)
+        [(address, answer)] = sent
+        assert address == Address("staff-chat", "room-7")
+        assert "Occupancy forecast for Pousada do Mar" in answer.text
+        assert "Model demand-" in answer.text
+        await chart_of(web, answer)  # published where every worker finds it
+        again = await web.engine.handle(replace(question, update_id="again"))
+        assert [reply.text for reply in again.replies] == [answer.text]
+        assert len(sent) == 1
