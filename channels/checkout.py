@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
@@ -28,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from bot.core.render import Renderer
 from bot.core.types import Outcome
 from bot.steps.dedupe import DedupeStore
+from channels.origin import same_site
 
 log = structlog.get_logger("rsv360.checkout")
 
@@ -122,7 +122,7 @@ class CheckoutPages:
     async def _submit(self, request: web.Request, action: Literal["pay", "fail"]) -> web.Response:
         token = request.match_info["token"]
         nonce = await self._form_nonce(request, token)
-        if nonce is None or not _same_site(request):
+        if nonce is None or not same_site(request):
             log.warning("checkout_refused", action=action)
             return self._page_for_error(request, "refused", 403)
         # The result page shows the reservation's state; "failed" only while it is payable.
@@ -201,20 +201,6 @@ class CheckoutPages:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:32]
-
-
-def _same_site(request: web.Request) -> bool:
-    """No cross-site form posts: what the browser says of the request's origin must be us.
-    Host only, not the scheme: behind a TLS-terminating proxy the request itself is http."""
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        return origin != "null" and urlsplit(origin).netloc == request.host
-    referer = request.headers.get("Referer")
-    if referer is not None:
-        return urlsplit(referer).netloc == request.host
-    return True  # not a browser: the signed form token of a page still had to come along
 
 
 def _first_language(request: web.Request) -> str | None:

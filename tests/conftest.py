@@ -42,6 +42,7 @@ pytest_plugins = [
     "tests.support.redis_servers",
     "tests.support.smtp",
     "tests.support.alert_desk",
+    "tests.support.console_server",
 ]
 
 settings.register_profile(

@@ -147,6 +147,8 @@ class ReservationEvent(Base):
     """The audit trail: every state change, with who or what caused it."""
 
     __tablename__ = "reservation_events"
+    # The console's Today page counts the day's changes by state.
+    __table_args__ = (Index("ix_reservation_events_at", "at", "to_state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reservation_id: Mapped[int] = mapped_column(

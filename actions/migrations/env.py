@@ -15,7 +15,8 @@ import actions.experiments.tables
 import actions.forecasts.tables
 import actions.lifecycle.tables
 import actions.payments.tables
-import actions.privacy.tables  # noqa: F401
+import actions.privacy.tables
+import actions.staff.tables  # noqa: F401
 from actions.tables import Base
 
 

@@ -93,6 +93,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         UniqueConstraint("gateway", "kind", "gateway_reference"),
         Index("ix_ledger_reservation", "reservation_code"),
+        Index("ix_ledger_at", "at", "kind"),  # the console's takings of the day
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

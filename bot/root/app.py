@@ -36,6 +36,7 @@ import actions.local.capability as local
 import actions.payments.capability as payments
 import actions.privacy.capability as privacy
 import actions.smalltalk.capability as smalltalk
+import actions.staff.capability as staff
 from actions.alerts.desk import AlertDesk
 from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
@@ -68,6 +69,7 @@ from bot.root.alerts import (
     connect_alert_mail,
     mount_alertmanager,
 )
+from bot.root.console import mount_console
 from bot.root.jobs import delivery_job, job_queue
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
@@ -158,6 +160,7 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
         lifecycle.plug(kit, settings.lifecycle, messages),
         privacy.plug(kit, settings.privacy),
         alerts.plug(kit, settings.alerts, alert_routing(settings)),
+        staff.plug(kit, settings.timezone),
         smalltalk.plug(kit),
     ]
 
@@ -431,6 +434,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     desk = runtime.services.get(AlertDesk)
     connect_alert_chats(desk, settings, app[PROVIDER_CHANNELS])
     mount_alertmanager(app, settings, desk)
+    mount_console(app, runtime)
     return app
 
 

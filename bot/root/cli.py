@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     report = experiments_commands.add_parser("report", help="each variant's Bayesian figures")
     report.add_argument("name", nargs="?", help="one experiment (default: every one)")
     report.add_argument("--json", action="store_true", help="print JSON")
+    _admin_commands(commands)
     arguments = parser.parse_args(argv)
 
     overrides = {
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
         from bot.root.experiments import experiments_report
 
         sys.exit(asyncio.run(experiments_report(settings, arguments.name, arguments.json)))
+    elif arguments.command == "admin":
+        sys.exit(asyncio.run(_admin(settings, arguments)))
     elif arguments.command == "whatsapp":
         try:
             print(whatsapp_link(settings, arguments.property, arguments.locale))
@@ -464,3 +467,72 @@ async def _ml(settings: Settings, arguments: argparse.Namespace) -> int:
         )
     finally:
         await database.close()
+
+
+def _admin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin = commands.add_parser("admin", help="staff accounts of the console (docs/console.md)")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    add = admin_commands.add_parser("add-user", help="add an account; print its one-time password")
+    add.add_argument("email")
+    add.add_argument("--role", choices=("staff", "admin"), default="staff")
+    admin_commands.add_parser("list", help="the accounts, their roles and chat identities")
+    disable = admin_commands.add_parser("disable", help="disable an account (signed out at once)")
+    disable.add_argument("email")
+    reset = admin_commands.add_parser(
+        "reset-password", help="a new one-time password (enables the account again)"
+    )
+    reset.add_argument("email")
+    link = admin_commands.add_parser(
+        "link", help="link a chat identity (slack:U012AB) to an account"
+    )
+    link.add_argument("email")
+    link.add_argument("identity")
+    unlink = admin_commands.add_parser("unlink", help="unlink a chat identity")
+    unlink.add_argument("identity")
+
+
+async def _admin(settings: Settings, arguments: argparse.Namespace) -> int | str:
+    from actions.staff.accounts import (
+        AccountExists,
+        InvalidIdentity,
+        StaffDirectory,
+        UnknownAccount,
+    )
+    from bot.stores import migrations
+    from bot.stores.database import Database, sqlite_url
+
+    database = Database(settings.database_url or sqlite_url(settings.data_dir))
+    directory = StaffDirectory(database, lambda: datetime.now(UTC))
+    command, actor = arguments.admin_command, "cli"
+    try:
+        await migrations.ensure_current(database)
+        if command == "add-user":
+            password = await directory.add(arguments.email, arguments.role, actor)
+            email = arguments.email.strip().lower()
+            print(f"{email} ({arguments.role}) one-time password: {password}")
+        elif command == "list":
+            for account in await directory.accounts():
+                state = "disabled" if account.disabled else "active"
+                print(f"{account.email}  {account.role}  {state}  {' '.join(account.identities)}")
+        elif command == "disable":
+            await directory.disable(arguments.email, actor)
+            print(f"{arguments.email} is disabled and signed out")
+        elif command == "reset-password":
+            password = await directory.reset_password(arguments.email, actor)
+            print(f"{arguments.email} one-time password: {password}")
+        elif command == "link":
+            await directory.link(arguments.email, arguments.identity, actor)
+            print(f"{arguments.identity} speaks for {arguments.email}")
+        elif not await directory.unlink(arguments.identity, actor):
+            return f"rsv360 admin: {arguments.identity} is not linked"
+    except AccountExists as error:
+        return f"rsv360 admin: an account {error} already exists"
+    except UnknownAccount as error:
+        return f"rsv360 admin: no account {error}"
+    except InvalidIdentity as error:
+        return f"rsv360 admin: {error} is not a chat identity (slack:U012AB, telegram:123456)"
+    except RuntimeError as error:
+        return f"rsv360 admin: {error}"
+    finally:
+        await database.close()
+    return 0

@@ -29,6 +29,7 @@ from actions.privacy.settings import PrivacySettings
 from bot.jobs.settings import JobsSettings
 from bot.partners.settings import PartnerSettings
 from bot.stores.redis_url import parse_redis_url
+from channels.console.settings import ConsoleSettings
 from channels.discord.settings import DiscordSettings
 from channels.email import SmtpSettings
 from channels.slack.settings import SlackSettings
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     partners: PartnerSettings = PartnerSettings()
     local: LocalSettings = LocalSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     host: str = Field("127.0.0.1", description="Address `rsv360 serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `rsv360 serve` listens on.")

@@ -14,9 +14,11 @@ from sqlalchemy import text
 import actions.alerts.tables
 import actions.booking.tables
 import actions.experiments.tables
+import actions.forecasts.tables
 import actions.lifecycle.tables
 import actions.payments.tables
-import actions.privacy.tables  # noqa: F401  (and the other capabilities' tables, dropped with them)
+import actions.privacy.tables
+import actions.staff.tables  # noqa: F401  (and the other capabilities' tables, dropped with them)
 from actions.tables import Base
 from bot.stores import migrations
 from bot.stores.database import Database

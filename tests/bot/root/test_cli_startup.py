@@ -56,6 +56,7 @@ def heavy_modules_loaded(arguments: list[str], data_dir: Path) -> list[str]:
         ["payments", "check"],
         ["payments", "reconcile"],
         ["experiments", "report"],
+        ["admin", "list"],
     ],
     ids=" ".join,
 )

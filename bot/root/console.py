@@ -1,0 +1,182 @@
+"""The staff console wired: its pages over the staff directory and the day's figures, the live
+figures read from this process's metrics, and the chat identities linked to accounts handed to
+the role book (at start-up and every ``ROLE_REFRESH_SECONDS`` after, in every process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from aiohttp import web
+from prometheus_client import Metric
+
+from actions.staff.accounts import StaffDirectory
+from actions.staff.today import TodayBooks
+from bot.core.observability import Metrics
+from bot.core.roles import RoleBook
+from bot.root.secret import secret_key
+from channels.console.pages import Console
+from intents.dataset import OUT_OF_SCOPE
+
+if TYPE_CHECKING:
+    from bot.root.app import Runtime
+
+log = structlog.get_logger("rsv360.console")
+
+ROLE_REFRESH_SECONDS = 30.0
+RATE_WINDOW_SECONDS = 60.0
+MIN_RATE_SPAN_SECONDS = 10.0
+"""Readings closer than this give no rate: one message in a second is not 60 a minute."""
+NOT_UNDERSTOOD = {"-", OUT_OF_SCOPE}
+
+
+class LiveFigures:
+    """Messages per minute, reply-time percentiles and the understood share, from this
+    process's own metrics (the percentiles and the share since it started)."""
+
+    def __init__(self, metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
+        self._metrics = metrics
+        self._clock = clock
+        self._totals: deque[tuple[float, float]] = deque()
+
+    def values(self) -> dict[str, Any]:
+        messages = _samples(self._metrics.messages.collect(), "_total")
+        total = sum(value for _, value in messages)
+        outside = sum(value for labels, value in messages if labels["intent"] == OUT_OF_SCOPE)
+        understood = sum(
+            value for labels, value in messages if labels["intent"] not in NOT_UNDERSTOOD
+        )
+        counted = understood + outside
+        buckets = _buckets(_samples(self._metrics.turn_seconds.collect(), "_bucket"))
+        return {
+            "messages_per_minute": self._per_minute(total),
+            "latency_p50_ms": _milliseconds(quantile(buckets, 0.5)),
+            "latency_p95_ms": _milliseconds(quantile(buckets, 0.95)),
+            "understood": int(understood),
+            "out_of_scope": int(outside),
+            "understood_percent": round(100 * understood / counted) if counted else None,
+        }
+
+    def _per_minute(self, total: float) -> float | None:
+        """Messages per minute over the last minute of readings (None until they span
+        ``MIN_RATE_SPAN_SECONDS``)."""
+        now = self._clock()
+        self._totals.append((now, total))
+        while len(self._totals) > 2 and self._totals[1][0] <= now - RATE_WINDOW_SECONDS:
+            self._totals.popleft()
+        first_at, first = self._totals[0]
+        if now - first_at < MIN_RATE_SPAN_SECONDS:
+            return None
+        return (total - first) * 60.0 / (now - first_at)
+
+
+def _samples(collected: Iterable[Metric], suffix: str) -> list[tuple[dict[str, str], float]]:
+    return [
+        (dict(sample.labels), sample.value)
+        for metric in collected
+        for sample in metric.samples
+        if sample.name.endswith(suffix)
+    ]
+
+
+def _buckets(samples: list[tuple[dict[str, str], float]]) -> list[tuple[float, float]]:
+    """Cumulative counts per upper bound, summed over channels, in bound order."""
+    by_bound: dict[float, float] = {}
+    for labels, value in samples:
+        bound = float(labels["le"])
+        by_bound[bound] = by_bound.get(bound, 0.0) + value
+    return sorted(by_bound.items())
+
+
+def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """The ``q`` quantile of a cumulative histogram, interpolated within its bucket as
+    Prometheus' ``histogram_quantile`` does; None without observations."""
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower_bound
+            share = (rank - lower_count) / (count - lower_count) if count > lower_count else 1.0
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, count
+    return lower_bound
+
+
+def _milliseconds(seconds: float | None) -> int | None:
+    return round(seconds * 1000) if seconds is not None else None
+
+
+class TodayBoard:
+    """The Today page's values: the books' figures and the live ones."""
+
+    def __init__(
+        self, books: TodayBooks, live: LiveFigures, zone: str, now: Callable[[], datetime]
+    ) -> None:
+        self._books = books
+        self._live = live
+        self._zone = ZoneInfo(zone)
+        self._now = now
+
+    async def values(self) -> Mapping[str, Any]:
+        books = await self._books.figures()
+        figures = asdict(books)
+        return {
+            **figures,
+            "revenue": [asdict(line) for line in books.revenue],
+            "peak": max(books.holds_per_hour),
+            **self._live.values(),
+            "updated": self._now().astimezone(self._zone).strftime("%H:%M:%S"),
+        }
+
+
+def mount_console(app: web.Application, runtime: Runtime) -> None:
+    settings = runtime.settings
+    directory = runtime.services.get(StaffDirectory)
+    board = TodayBoard(
+        runtime.services.get(TodayBooks),
+        LiveFigures(runtime.metrics),
+        settings.timezone,
+        lambda: datetime.now(UTC),
+    )
+    Console(
+        directory,
+        board,
+        runtime.renderer,
+        settings.console,
+        secret=secret_key(settings),
+        secure_cookie=settings.base_url.startswith("https://"),
+        edges=runtime.edges,
+    ).mount(app)
+
+    async def linked_roles(_: web.Application) -> AsyncIterator[None]:
+        refreshing = asyncio.create_task(refresh_roles(directory, runtime.roles))
+        yield
+        refreshing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refreshing
+
+    app.cleanup_ctx.append(linked_roles)
+
+
+async def refresh_roles(
+    directory: StaffDirectory, roles: RoleBook, every: float = ROLE_REFRESH_SECONDS
+) -> None:
+    """Hand the linked identities to the role book now and every ``every`` seconds; a failed
+    read keeps the last ones (and the bootstrap identities always work)."""
+    while True:
+        try:
+            roles.link(await directory.linked_roles())
+        except Exception:
+            log.exception("staff_roles_refresh_failed")
+        await asyncio.sleep(every)

@@ -1,0 +1,94 @@
+"""What a browser sends the console, parsed at the edge: the session cookie and the forms.
+
+Every parser returns a value or None (never raises) and bounds what it accepts, so a hostile
+body, a huge field or invalid Unicode gets a clear refusal and reaches no service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+
+from bot.core.text import clean, is_scalar_text
+
+COOKIE = "rsv_console"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+"""A session or CSRF token as ``secrets.token_urlsafe`` writes them."""
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{1,63}")
+MAX_EMAIL_CHARS = 254
+MAX_PASSWORD_CHARS = 200
+MIN_PASSWORD_CHARS = 12
+ROLES = ("staff", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    email: str
+    password: str
+    form_token: str
+
+
+def session_token(cookie_header: str | None) -> str | None:
+    """The console session's token from a ``Cookie`` header, when well formed."""
+    if not cookie_header or len(cookie_header) > 8192:
+        return None
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(cookie_header)
+    except CookieError:
+        return None
+    morsel = cookies.get(COOKIE)
+    return morsel.value if morsel is not None and TOKEN.fullmatch(morsel.value) else None
+
+
+def field(form: Mapping[str, object], name: str, max_chars: int) -> str | None:
+    """A text field, at most ``max_chars`` long, cleaned (``bot.core.text.clean``); None if
+    absent, not text, too long or not encodable."""
+    value = form.get(name)
+    if not isinstance(value, str) or len(value) > max_chars or not is_scalar_text(value):
+        return None
+    return clean(value)
+
+
+def email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return value if len(value) <= MAX_EMAIL_CHARS and EMAIL.fullmatch(value) else None
+
+
+def login(form: Mapping[str, object]) -> Login | None:
+    address = email(field(form, "email", MAX_EMAIL_CHARS))
+    password = field(form, "password", MAX_PASSWORD_CHARS)
+    form_token = field(form, "form", 300)
+    if address is None or not password or not form_token:
+        return None
+    return Login(address, password, form_token)
+
+
+def csrf(form: Mapping[str, object], header: str | None) -> str | None:
+    """The CSRF token of a state-changing request: the form's field, else the header."""
+    value = form.get("csrf") if isinstance(form.get("csrf"), str) else header
+    return value if isinstance(value, str) and TOKEN.fullmatch(value) else None
+
+
+def new_password(form: Mapping[str, object]) -> str | None:
+    """The new password when both fields agree and it is long enough; else None."""
+    first = field(form, "password", MAX_PASSWORD_CHARS)
+    again = field(form, "again", MAX_PASSWORD_CHARS)
+    if first is None or first != again or len(first) < MIN_PASSWORD_CHARS:
+        return None
+    return first
+
+
+def role(form: Mapping[str, object]) -> str | None:
+    value = field(form, "role", 10)
+    return value if value in ROLES else None
+
+
+def identity(form: Mapping[str, object]) -> str | None:
+    """A chat identity to link; its form (``slack:U012AB``) is the directory's to check."""
+    value = field(form, "identity", 200)
+    return value.strip() or None if value is not None else None

@@ -1,0 +1,240 @@
+"""The staff console in a real headless Chromium against the real app on a loopback port: signing
+in with a one-time password, the lockout, a forged request refused, the Today page updating
+live, the admins' staff page; axe-core finds no serious or critical violation on any page.
+
+With ``CONSOLE_SCREENSHOTS=docs/console`` the tests also save each page for docs/console.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import ClientSession
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
+
+from actions.booking.holds import Guest, Holds
+from actions.booking.tables import Product
+from tests.support.axe import blocking_violations
+from tests.support.console_server import STRONG_PASSWORD, ConsoleServer, sign_in
+from tests.support.stays import off_season_stay
+from tests.support.widget_page import TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=TIMEOUT_MS)
+SCREENSHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
+
+NewPage = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+async def new_page(browser: Browser, console_server: ConsoleServer) -> AsyncIterator[NewPage]:
+    """Pages in fresh browser contexts (English unless told), closed before the server stops."""
+    contexts: list[BrowserContext] = []
+
+    async def make(**options: Any) -> Page:
+        context = await browser.new_context(
+            **{"locale": "en-US", "viewport": {"width": 1200, "height": 900}, **options}
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return await context.new_page()
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+async def accessible(page: Page, name: str) -> None:
+    """No serious or critical axe violation; the page saved for the docs when asked."""
+    assert await blocking_violations(page) == [], name
+    if SCREENSHOTS:
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+async def test_first_sign_in_replaces_the_one_time_password(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    one_time = await console_server.directory.add("Ana@Pousada.example", "staff", "test")
+    page = await new_page()
+    await page.goto(f"{console_server.url}/console/today")
+    await expect(page).to_have_url(re.compile(r"/console/login$"))
+    await accessible(page, "login")
+
+    await sign_in(page, console_server.url, "ana@pousada.example", one_time)
+    await expect(page).to_have_url(re.compile(r"/console/password$"))
+    await accessible(page, "password")
+    await page.goto(f"{console_server.url}/console/today")  # nothing else opens before
+    await expect(page).to_have_url(re.compile(r"/console/password$"))
+
+    await page.get_by_label("New password", exact=True).fill(STRONG_PASSWORD)
+    await page.get_by_label("New password again").fill(STRONG_PASSWORD + "!")
+    await page.get_by_role("button", name="Save password").click()
+    await expect(page.get_by_test_id("problem")).to_be_visible()
+
+    await page.get_by_label("New password", exact=True).fill(STRONG_PASSWORD)
+    await page.get_by_label("New password again").fill(STRONG_PASSWORD)
+    await page.get_by_role("button", name="Save password").click()
+    await expect(page).to_have_url(re.compile(r"/console/today$"))
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Today")
+
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "rsv_console")
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Lax", "/console")
+    assert cookie["secure"] is False  # the public URL is plain http here
+    assert await console_server.directory.authenticate("ana@pousada.example", one_time) is None
+
+
+async def test_today_updates_live_without_a_reload(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    email = await console_server.account("front@pousada.example")
+    page = await new_page()
+    await sign_in(page, console_server.url, email)
+    await expect(page.get_by_test_id("held")).to_have_text("0")
+    await expect(page.get_by_test_id("understood")).to_have_text("\N{EN DASH}")
+    await expect(page.get_by_test_id("holds-chart").locator("rect")).to_have_count(24)
+
+    # A guest writes (REST, loopback) and two stays are held: the figures change while the
+    # page stays open.
+    async with (
+        ClientSession() as http,
+        http.post(
+            f"{console_server.url}/api/v1/messages",
+            json={"user_id": "guest-1", "text": "oi"},
+        ) as answer,
+    ):
+        assert answer.status == 200
+    await hold_two_stays(console_server)
+    await expect(page.get_by_test_id("understood")).to_have_text("100%")
+    await expect(page.get_by_test_id("latency-p50")).to_have_text(re.compile(r"^\d+ ms$"))
+    await expect(page.get_by_test_id("held")).to_have_text("2")
+    hour = datetime.now(ZoneInfo(console_server.runtime.settings.timezone)).hour
+    chart = page.get_by_test_id("holds-chart").locator("rect")
+    await expect(chart.nth(hour)).to_have_attribute("data-count", "2")
+    assert int(await page.get_by_test_id("figures").get_attribute("data-updates") or 0) >= 1
+    assert page.url.endswith("/console/today")
+    await accessible(page, "today")
+
+
+async def hold_two_stays(console_server: ConsoleServer) -> None:
+    holds = console_server.runtime.services.get(Holds)
+    async with console_server.runtime.database.session() as session:
+        product = (await session.scalars(select(Product.id).order_by(Product.id))).first()
+    assert product is not None
+    check_in, check_out = off_season_stay()
+    for number in range(2):
+        guest = Guest(f"Guest {number}", f"guest{number}@example.com")
+        await holds.hold(
+            product, check_in, check_out, 1, 0, guest, "rest",
+            f"guest-{number}", "pt_BR", "guest:rest",
+        )  # fmt: skip
+
+
+async def test_sign_ins_are_locked_out_after_repeated_failures(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    email = await console_server.account("night@pousada.example")
+    page = await new_page()
+    for _ in range(5):
+        await sign_in(page, console_server.url, email, "not the password")
+        await expect(page.get_by_test_id("problem")).to_have_text("Wrong e-mail or password.")
+
+    await sign_in(page, console_server.url, email)  # the right password, too late
+    await expect(page.get_by_test_id("problem")).to_have_text(
+        re.compile(r"^\s*Too many failed sign-ins\. Try again in 1[0-5] minutes\.\s*$")
+    )
+    await expect(page).to_have_url(re.compile(r"/console/login$"))
+    actions = [line.action for line in await console_server.directory.audit_log()]
+    assert actions.count("sign_in_failed") == 5
+    assert "sign_in_locked" in actions
+    assert "signed_in" not in actions
+
+
+async def test_a_request_without_the_right_csrf_token_changes_nothing(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    email = await console_server.account("desk@pousada.example")
+    page = await new_page()
+    await sign_in(page, console_server.url, email)
+    await expect(page).to_have_url(re.compile(r"/console/today$"))
+
+    await page.locator('form[action="/console/logout"] input[name="csrf"]').evaluate(
+        "field => field.value = 'forged-token-forged-token-forged'"
+    )
+    await page.get_by_test_id("logout").click()
+    await expect(page.get_by_test_id("refused")).to_be_visible()
+    await accessible(page, "refused")
+
+    await page.goto(f"{console_server.url}/console/today")  # still signed in
+    await expect(page).to_have_url(re.compile(r"/console/today$"))
+    actions = [line.action for line in await console_server.directory.audit_log()]
+    assert "csrf_refused" in actions
+    assert "signed_out" not in actions
+
+
+async def test_signing_out_everywhere_ends_every_session(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    email = await console_server.account("owner@pousada.example")
+    laptop, phone = await new_page(), await new_page()
+    for page in (laptop, phone):
+        await sign_in(page, console_server.url, email)
+        await expect(page).to_have_url(re.compile(r"/console/today$"))
+
+    await laptop.get_by_test_id("logout-everywhere").click()
+    await expect(laptop).to_have_url(re.compile(r"/console/login$"))
+    # The phone's live stream notices and goes to the sign-in page by itself.
+    await expect(phone).to_have_url(re.compile(r"/console/login$"))
+
+
+async def test_admins_manage_accounts_and_staff_may_not(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    admin = await console_server.account("admin@pousada.example", "admin")
+    page = await new_page(locale="pt-BR")
+    await sign_in_pt(page, console_server.url, admin)
+    await page.get_by_role("link", name="Equipe").click()
+    await expect(page).to_have_url(re.compile(r"/console/staff$"))
+
+    await page.get_by_label("Idioma").select_option("en")
+    await page.get_by_role("button", name="Trocar").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Staff")
+
+    await page.locator("#add-email").fill("new@pousada.example")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.get_by_test_id("one-time")).to_contain_text("new@pousada.example")
+    await page.locator("#link-email").fill("new@pousada.example")
+    await page.get_by_label("Chat identity (such as slack:U012AB)").fill("slack:U0NEW")
+    await page.get_by_role("button", name="Link", exact=True).click()
+    await expect(page.get_by_test_id("accounts")).to_contain_text("slack:U0NEW")
+    await expect(page.get_by_test_id("audit")).to_contain_text("identity_linked")
+    await accessible(page, "staff")
+    assert (await console_server.directory.linked_roles()) == {"slack:U0NEW": "staff"}
+
+    staff = await console_server.account("clerk@pousada.example")
+    other = await new_page()
+    await sign_in(other, console_server.url, staff)
+    await expect(other.get_by_role("link", name="Staff")).to_have_count(0)
+    answer = await other.goto(f"{console_server.url}/console/staff")
+    assert answer is not None
+    assert answer.status == 403
+    await expect(other.get_by_test_id("forbidden")).to_be_visible()
+    await accessible(other, "forbidden")
+
+
+async def sign_in_pt(page: Page, url: str, email: str) -> None:
+    await page.goto(f"{url}/console/login")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Senha", exact=True).fill(STRONG_PASSWORD)
+    await page.get_by_role("button", name="Entrar").click()
+    await expect(page).to_have_url(re.compile(r"/console/today$"))
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Hoje")

@@ -1,0 +1,100 @@
+"""The console's edge parsers: whatever a browser (or an attacker) sends, they answer a bounded,
+clean value or None, and never raise."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.text import has_control, is_scalar_text
+from channels.console import forms
+
+TOKEN = "A" * 43
+anything = st.one_of(st.none(), st.text(), st.integers(), st.binary(), st.lists(st.text()))
+fields = st.dictionaries(
+    st.sampled_from(
+        ["email", "password", "form", "csrf", "role", "identity", "again", "locale", "x"]
+    ),
+    anything,
+)
+
+
+def test_the_session_cookie_is_read_from_a_browsers_header() -> None:
+    assert forms.session_token(f"theme=dark; rsv_console={TOKEN}") == TOKEN
+    assert forms.session_token(f'rsv_console="{TOKEN}"') == TOKEN
+    assert forms.session_token("rsv_console=short") is None
+    assert forms.session_token("rsv_console=" + "A" * 101) is None
+    assert forms.session_token("other=" + TOKEN) is None
+    assert forms.session_token(None) is None
+
+
+@given(st.text(max_size=300))
+def test_any_cookie_header_gives_a_well_formed_token_or_none(header: str) -> None:
+    token = forms.session_token(header)
+    assert token is None or forms.TOKEN.fullmatch(token)
+
+
+@given(st.text(alphabet="abcXYZ019_-", min_size=20, max_size=100), st.text(max_size=50))
+def test_a_good_token_survives_other_cookies(token: str, noise: str) -> None:
+    name = "".join(char for char in noise if char.isalnum()) or "n"
+    header = f"{name}=1; {forms.COOKIE}={token}"
+    assert forms.session_token(header) in (token, None)
+    assert forms.session_token(f"{forms.COOKIE}={token}") == token
+
+
+@given(fields)
+def test_a_login_form_is_parsed_or_refused_never_raises(form: dict[str, object]) -> None:
+    login = forms.login(form)
+    if login is not None:
+        assert forms.EMAIL.fullmatch(login.email)
+        assert login.email == login.email.lower()
+        assert 0 < len(login.password) <= forms.MAX_PASSWORD_CHARS
+        assert is_scalar_text(login.password)
+        assert not has_control(login.password)
+
+
+@given(st.text(max_size=400))
+def test_fields_are_bounded_and_clean(value: str) -> None:
+    parsed = forms.field({"name": value}, "name", 200)
+    if parsed is not None:
+        assert len(parsed) <= 200
+        assert is_scalar_text(parsed)
+        assert not has_control(parsed)
+    else:
+        assert len(value) > 200 or not is_scalar_text(value)
+
+
+def test_a_login_needs_every_field_and_a_real_address() -> None:
+    good = {"email": " Ana@Pousada.example ", "password": "pw", "form": "signed"}
+    assert forms.login(good) == forms.Login("ana@pousada.example", "pw", "signed")
+    assert forms.login({**good, "email": "ana"}) is None
+    assert forms.login({**good, "password": ""}) is None
+    assert forms.login({**good, "password": "x" * 201}) is None
+    assert forms.login({**good, "password": "\ud800"}) is None
+    assert forms.login({k: v for k, v in good.items() if k != "form"}) is None
+
+
+@given(fields, st.one_of(st.none(), st.text(max_size=120)))
+def test_a_csrf_token_is_well_formed_or_none(form: dict[str, object], header: str | None) -> None:
+    token = forms.csrf(form, header)
+    assert token is None or forms.TOKEN.fullmatch(token)
+
+
+def test_the_form_field_wins_over_the_header() -> None:
+    assert forms.csrf({"csrf": TOKEN}, "B" * 43) == TOKEN
+    assert forms.csrf({}, "B" * 43) == "B" * 43
+    assert forms.csrf({"csrf": "<script>"}, None) is None
+
+
+def test_a_new_password_must_be_long_and_typed_twice() -> None:
+    assert forms.new_password({"password": "x" * 12, "again": "x" * 12}) == "x" * 12
+    assert forms.new_password({"password": "x" * 11, "again": "x" * 11}) is None
+    assert forms.new_password({"password": "x" * 12, "again": "y" * 12}) is None
+    assert forms.new_password({"password": "x" * 12}) is None
+
+
+@given(fields)
+def test_roles_and_identities_are_bounded(form: dict[str, object]) -> None:
+    assert forms.role(form) in (None, "staff", "admin")
+    identity = forms.identity(form)
+    assert identity is None or (0 < len(identity) <= 200 and identity == identity.strip())
