@@ -129,6 +129,7 @@ class Runtime:
 def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
     """Every capability, in dependency order: a plug reaches what earlier ones provide."""
     return [
+        alerts.plug(kit, settings.alerts, alert_routing(settings)),
         booking.plug(kit, settings.hold_minutes),
         payments.plug(kit, settings, secret_key(settings)),
         faq.plug(kit, settings.knowledge_dir),
@@ -136,7 +137,6 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
             kit, settings.forecast, settings.forecast_model_directory, settings.pricing_dir
         ),
         handoff.plug(kit, settings.handoff_address),
-        alerts.plug(kit, settings.alerts, alert_routing(settings)),
         smalltalk.plug(kit),
     ]
 

@@ -202,9 +202,13 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "pending_payment"
     assert (await shop.payment(code)).status == "flagged"
     assert confirmations(shop, "x1", code) == 0
-    [alert] = shop.staff_heard()
+    [alert] = await shop.staff_heard()
+    assert alert.text.startswith("🟠 Pagamentos · atenção:")
     assert "não confere" in alert.text
-    assert alert.buttons[0].payload == f"intent:refund_flagged|id={(await shop.payment(code)).id}"
+    titles = [button.title for button in alert.buttons]
+    assert titles == ["Reconhecer", "Silenciar 1 h", "Silenciar 24 h", "Reembolsar tudo"]
+    refund_all = alert.buttons[-1].payload
+    assert refund_all == f"intent:refund_flagged|id={(await shop.payment(code)).id}"
     assert (
         shop.runtime.metrics.registry.get_sample_value(
             "rsv_payments_flagged_total", {"gateway": "stripe"}
@@ -214,9 +218,12 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     [entry] = await shop.ledger(code)
     assert entry.amount == 100  # what was really taken, so the ledger reconciles
     team = shop.staff()
-    assert "aprovado e pago" in await team.sends(alert.buttons[0].payload or "")
+    assert "aprovado e pago" in await team.sends(refund_all)
     [refund] = shop.stripe.refunds.values()
     assert refund["amount"] == 100
+    [settled] = await shop.staff_saw_edited()  # the matter is settled: the alert resolves
+    assert settled.text.startswith("✅ Resolvido")
+    assert not any(button.payload for button in settled.buttons)
 
 
 async def test_unknown_payments_are_acknowledged_and_ignored(shop: Shop) -> None:
