@@ -70,7 +70,7 @@ class TelegramChannel(ProviderChannel):
         (the capability behind the link decides, not the channel); ``transcriber`` is None when
         no endpoint is configured."""
         super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
-        self._sender = sender
+        self.sender = sender
         self._payloads = payloads
         self._secret = b""
         self._deep_link = deep_link
