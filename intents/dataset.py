@@ -32,6 +32,7 @@ LABELS = (
     "faq",
     "human",
     "forecast",
+    "alerts_open",
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"
