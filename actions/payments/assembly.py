@@ -42,7 +42,7 @@ def build_payments(
 ) -> tuple[PaymentService, Refunds]:
     """The gateways that have credentials, the routes between them, and the refund desk; the
     staff hear of what needs them through ``alerts`` (none: it is only logged)."""
-    counters = PaymentMetrics(metrics.registry, metrics.loops)
+    counters = PaymentMetrics(metrics.registry, metrics.loops, metrics.webhook_verification)
     common: dict[str, Any] = {
         "tolerance_seconds": settings.payment.webhook_tolerance_seconds,
         "retries": settings.payment.gateway_retries,

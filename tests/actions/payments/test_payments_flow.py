@@ -141,10 +141,13 @@ async def test_bad_webhooks_get_4xx_and_change_nothing(shop: Shop) -> None:
     assert await shop.events() == 0
     assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "pending_payment"
     assert shop.guest_heard("b1") == []
-    rejected = shop.runtime.metrics.registry.get_sample_value(
+    registry = shop.runtime.metrics.registry
+    rejected = registry.get_sample_value(
         "rsv_payment_webhooks_rejected_total", {"gateway": "stripe", "reason": "signature"}
     )
     assert rejected == 3
+    forged = {"source": "stripe", "reason": "signature"}
+    assert registry.get_sample_value("rsv_webhook_verification_failures_total", forged) == 3
 
 
 async def test_a_hundred_deliveries_at_once_confirm_once(shop: Shop) -> None:
