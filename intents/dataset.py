@@ -39,6 +39,7 @@ LABELS = (
     "weather",
     "events",
     "experiment_report",
+    "alerts_open",
     "out_of_scope",
 )
 OUT_OF_SCOPE = "out_of_scope"

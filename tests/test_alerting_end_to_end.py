@@ -33,7 +33,7 @@ async def test_forged_webhooks_reach_slack_and_mail_and_their_resolve_edits_the_
         assert run.posted_at_firing == 1
         assert run.mails_at_firing == 1
         [message] = stack.posted()
-        assert "Payment webhooks failing verification at stripe" in message.params["text"]
+        assert "Webhooks failing verification at stripe" in message.params["text"]
         titles = [button["text"]["text"] for button in message.buttons()]
         assert titles[:5] == [
             "Acknowledge",

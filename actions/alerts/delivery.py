@@ -19,8 +19,9 @@ class ChatPoster(Protocol):
     async def post(self, conversation: str, reply: Reply) -> str | None:
         """Send the message; the provider's id of it when it can be edited later."""
 
-    async def edit(self, conversation: str, ref: str, reply: Reply) -> None:
-        """Replace the message ``ref`` with ``reply``."""
+    async def edit(self, conversation: str, ref: str, reply: Reply) -> str | None:
+        """Replace the message ``ref`` with ``reply``; the id of the message that shows the
+        alert now when it is another (the old one was deleted: it was sent again)."""
 
 
 class Mailer(Protocol):

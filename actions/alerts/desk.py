@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.alerts.delivery import ChatPoster, Mailer, WebhookPoster
 from actions.alerts.history import AlertHistory, Change, as_utc
 from actions.alerts.metrics import AlertMetrics
-from actions.alerts.model import Alert, AlertType, Severity
+from actions.alerts.model import Alert, AlertType, Severity, alert_type, severity
 from actions.alerts.routing import Destination, Routing
 from actions.alerts.settings import AlertSettings
 from actions.alerts.tables import AlertDelivery, AlertEvent, AlertRecord
@@ -110,6 +110,24 @@ class AlertDesk:
         )
         await self._start(kicks)
         return raised.alert_id
+
+    async def resolve(self, dedupe_key: str) -> bool:
+        """Resolve the alert of that key that fires (the matter was settled in the bot: a
+        refund decided); False when none fires, and then nothing is stored."""
+        record = await self.history.firing(dedupe_key)
+        if record is None:
+            return False
+        resolved = Alert(
+            alert_type(record.type),
+            severity(record.severity),
+            dedupe_key,
+            record.summary,
+            record.details,
+            status="resolved",
+            source=record.source,
+        )
+        await self.raise_alert(resolved)
+        return True
 
     async def deliver(self, delivery_id: int) -> None:
         """The ``deliver_alert`` job: send (or update) the message until it shows the latest
@@ -309,8 +327,7 @@ class AlertDesk:
             raise LookupError(f"channel {target.channel} is not configured")
         reply = self._wording.chat(record, destination, now, links=True)
         if ref is not None and poster.editable:
-            await poster.edit(target.address, ref, reply)
-            return ref
+            return await poster.edit(target.address, ref, reply) or ref
         return await poster.post(target.address, reply)
 
     def _backoff(self, attempt: int, failure: Exception) -> float:

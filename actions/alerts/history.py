@@ -62,6 +62,8 @@ class AlertHistory:
             latest.severity = alert.severity
             latest.summary = clipped(alert.summary, 300)
             latest.details = alert.details
+            latest.template, latest.facts = alert.template, alert.facts
+            latest.actions = _actions(alert)
             record = latest
         else:
             record, change = self._new(session, alert, now), "new"
@@ -76,6 +78,17 @@ class AlertHistory:
             )
         )
         return Raised(record.id, change)
+
+    async def firing(self, dedupe_key: str) -> AlertRecord | None:
+        """The alert of that key that fires now, if one does."""
+        async with self.database.session() as session:
+            found: AlertRecord | None = await session.scalar(
+                select(AlertRecord)
+                .where(AlertRecord.dedupe_key == dedupe_key, AlertRecord.status == "firing")
+                .order_by(AlertRecord.last_at.desc())
+                .limit(1)
+            )
+            return found
 
     async def new_messages_since(
         self, session: AsyncSession, destination: str, since: datetime
@@ -139,7 +152,9 @@ class AlertHistory:
             details=alert.details,
             runbook_url=alert.runbook_url,
             dashboard_url=alert.dashboard_url,
-            actions=[[action.label, action.payload] for action in alert.actions],
+            actions=_actions(alert),
+            template=alert.template,
+            facts=alert.facts,
             fired_at=now,
             last_at=now,
             count=1,
@@ -153,6 +168,10 @@ class AlertHistory:
             return
         number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
+
+
+def _actions(alert: Alert) -> list[list[str]]:
+    return [[action.label, action.payload] for action in alert.actions]
 
 
 def _change(latest: AlertRecord, alert: Alert) -> Change:

@@ -7,7 +7,7 @@ the same alert again: it updates that alert's messages instead of sending new on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 AlertType = Literal["payment", "booking", "ml", "api", "channel", "system", "security"]
 Severity = Literal["critical", "warning", "info"]
@@ -43,6 +43,12 @@ class Alert:
     source: str = "code"
     """Who raised it: ``alertmanager``, ``test``, or the capability (``payments``)."""
     actions: tuple[AlertAction, ...] = field(default=())
+    template: str | None = None
+    """A template of ``prompts/`` that words the alert in each destination's own locale from
+    ``facts`` (its first line the summary, the rest the details); ``summary`` and ``details``
+    are then its words in the default locale, for the history and the lists."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """The template's values: JSON (they are stored with the alert)."""
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:

@@ -38,6 +38,10 @@ class AlertRecord(Base):
     dashboard_url: Mapped[str | None] = mapped_column(String(2000))
     actions: Mapped[list[Any]] = mapped_column(JSON)
     """The type's own buttons: ``[[label, payload], ...]``."""
+    template: Mapped[str | None] = mapped_column(String(100))
+    """The template that words the alert in each destination's locale (alerts from the code);
+    none: ``summary`` and ``details`` as they came (Alertmanager's annotations)."""
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     fired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     """When it was last raised or resolved: the grouping window counts from here."""

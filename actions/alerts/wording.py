@@ -35,19 +35,32 @@ class Wording:
         self, record: AlertRecord, destination: Destination, now: datetime, links: bool
     ) -> Reply:
         """The message with its buttons (``links``: pressable ones; else URLs in the text)."""
-        values = alert_values(record, destination.timezone, now)
+        values = self._values(record, destination, now)
         choices = alert_choices(record) if links else ()
         outcome = Outcome("alerts/alert", {**values, "links": not links}, choices)
         return self._render(outcome, destination.locale, "plain")
 
     def email(self, record: AlertRecord, destination: Destination, now: datetime) -> Mail:
-        values = {**alert_values(record, destination.timezone, now), "links": True}
+        values = {**self._values(record, destination, now), "links": True}
         locale = destination.locale
         return Mail(
             subject=self._render(Outcome("alerts/subject", values), locale, "plain").text,
             text=self._render(Outcome("alerts/alert", values), locale, "plain").text,
             html=self._render(Outcome("alerts/email", values), locale, "html").text,
         )
+
+    def _values(
+        self, record: AlertRecord, destination: Destination, now: datetime
+    ) -> dict[str, Any]:
+        """The alert's values; an alert worded by a template (one from the code) in the
+        destination's locale: the template's first line is the summary, the rest details."""
+        values = alert_values(record, destination.timezone, now)
+        if record.template:
+            outcome = Outcome(record.template, record.facts or {})
+            text = self._render(outcome, destination.locale, "plain").text
+            summary, _, details = text.strip().partition("\n")
+            values["summary"], values["details"] = summary, details.strip()
+        return values
 
 
 def alert_values(record: AlertRecord, timezone: str, now: datetime) -> dict[str, Any]:

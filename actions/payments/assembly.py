@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actions.alerts.desk import AlertDesk
 from actions.booking.reservations import Reservations
 from actions.payments.gateway import Gateway
 from actions.payments.mercadopago import MercadoPagoGateway
@@ -18,7 +19,7 @@ from actions.payments.sandbox import SandboxCheckout, SandboxGateway
 from actions.payments.service import PaymentService
 from actions.payments.settings import PaymentsConfig
 from bot.core.observability import Metrics
-from bot.core.types import Address
+from bot.core.render import Renderer
 from bot.outbound.proactive import Notifier
 from bot.stores.database import Database
 
@@ -35,10 +36,13 @@ def build_payments(
     checkout: SandboxCheckout,
     notifier: Notifier,
     metrics: Metrics,
+    renderer: Renderer,
     default_locale: str,
+    alerts: AlertDesk | None,
 ) -> tuple[PaymentService, Refunds]:
-    """The gateways that have credentials, the routes between them, and the refund desk."""
-    counters = PaymentMetrics(metrics.registry, metrics.loops)
+    """The gateways that have credentials, the routes between them, and the refund desk; the
+    staff hear of what needs them through ``alerts`` (none: it is only logged)."""
+    counters = PaymentMetrics(metrics.registry, metrics.loops, metrics.webhook_verification)
     common: dict[str, Any] = {
         "tolerance_seconds": settings.payment.webhook_tolerance_seconds,
         "retries": settings.payment.gateway_retries,
@@ -73,7 +77,7 @@ def build_payments(
             api_base=settings.paypal.api_base,
             **common,
         )
-    notices = Notices(notifier, Address.parse(settings.staff_alerts), default_locale)
+    notices = Notices(notifier, alerts, renderer.render, default_locale)
 
     def return_url(gateway: str, code: str) -> str:
         token = checkout.link_for(code).rsplit("/", 1)[-1]

@@ -1,9 +1,11 @@
 """Payments plug in: the payment service and refund desk (for the conversation and the
 payment routes), the webhook inbox, the sandbox checkout, the payment conversation, and the
-upkeep jobs (unapplied webhooks retried, the ledger reconciled with the gateways)."""
+upkeep jobs (unapplied webhooks retried, the ledger reconciled with the gateways). What needs
+the staff is raised on the alert desk (plugged before)."""
 
 from __future__ import annotations
 
+from actions.alerts.desk import AlertDesk
 from actions.booking.reservations import Reservations
 from actions.capability import Capability, Kit
 from actions.payments.assembly import build_payments, close_gateways, sandbox_checkout
@@ -24,7 +26,9 @@ def plug(kit: Kit, settings: PaymentsConfig, secret: str) -> Capability:
         checkout,
         kit.notifier,
         kit.metrics,
+        kit.renderer,
         kit.default_locale,
+        kit.services.get(AlertDesk),
     )
     inbox = WebhookInbox(kit.database, payments)
     kit.services.provide(

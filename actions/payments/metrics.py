@@ -5,8 +5,11 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from bot.core.loops import LoopFailures
+from bot.core.observability import WebhookVerification
 
 REJECTIONS = ("signature", "stale", "malformed", "unverifiable")
+FORGERIES = ("signature", "stale")
+"""The rejections that are verification failures (counted for the security rule too)."""
 """Why a webhook is refused: each gateway's series exist from the start at 0, so the first
 forgery is already an increase the alert rule sees (a series that appears with its first
 count needs a second scrape before ``increase`` says anything)."""
@@ -14,8 +17,14 @@ _GATEWAY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
 
 
 class PaymentMetrics:
-    def __init__(self, registry: CollectorRegistry, loops: LoopFailures | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        loops: LoopFailures | None = None,
+        verification: WebhookVerification | None = None,
+    ) -> None:
         self.loops = loops or LoopFailures(registry)
+        self.verification = verification or WebhookVerification(registry)
         self.created = Counter(
             "rsv_payments_created", "Payment links made", ["gateway"], registry=registry
         )
@@ -72,3 +81,10 @@ class PaymentMetrics:
         """The gateway's webhook rejections at 0 until the first one."""
         for reason in REJECTIONS:
             self.webhook_rejected.labels(gateway, reason)
+        self.verification.watch(gateway, *FORGERIES)
+
+    def rejected(self, gateway: str, reason: str) -> None:
+        """A webhook refused; a bad signature or a stale timestamp is a verification failure."""
+        self.webhook_rejected.labels(gateway, reason).inc()
+        if reason in FORGERIES:
+            self.verification.failed(gateway, reason)

@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.booking.errors import NotFound
 from actions.booking.reservations import Reservations
 from actions.payments.gateway import GatewayError
-from actions.payments.notices import Notices
+from actions.payments.notices import (
+    Notices,
+    flagged_key,
+    paid_twice_key,
+    refund_failed_key,
+    review_key,
+)
 from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment, Refund
 from bot.core.buttons import button_payload
@@ -77,7 +83,10 @@ class Refunds:
             payment = await session.get(Payment, payment_id)
         if payment is None or payment.status not in ("paid", "flagged"):
             return None
-        return await self._open(payment, None, "flagged", actor, None, needs_approval=False)
+        refund = await self._open(payment, None, "flagged", actor, None, needs_approval=False)
+        if refund is not None:
+            await self._notices.settled(flagged_key(payment_id))
+        return refund
 
     async def _open(
         self,
@@ -121,7 +130,9 @@ class Refunds:
         )
         if needs_approval:
             await self._tell_guest(refund, "payments/refund_requested")
-            await self._notices.staff(_review(refund, payment.gateway))
+            await self._notices.staff(
+                review_key(refund.id), "warning", _review(refund, payment.gateway)
+            )
             return refund
         await self._pay(refund.id)
         return await self.get(refund.id)
@@ -146,6 +157,7 @@ class Refunds:
         if not isinstance(refund, Refund):
             return refund
         log.info("refund_approved", refund=refund_id, by=pseudonym(actor))
+        await self._notices.settled(review_key(refund_id))
         await self._tell_guest(refund, "payments/refund_approved")
         return await self._pay(refund_id)
 
@@ -154,6 +166,8 @@ class Refunds:
         if not isinstance(refund, Refund):
             return refund
         log.info("refund_denied", refund=refund_id, by=pseudonym(actor))
+        await self._notices.settled(review_key(refund_id))
+        await self._duplicate_settled(refund)
         await self._tell_guest(refund, "payments/refund_denied", {"reason": refund.decision_note})
         return "denied"
 
@@ -205,6 +219,8 @@ class Refunds:
         )
         if refund is not None:
             await self._notices.staff(
+                paid_twice_key(payment_id),
+                "info",
                 Outcome(
                     "payments/staff_paid_twice",
                     {
@@ -214,8 +230,10 @@ class Refunds:
                         "amount": left,
                         "currency": payment.currency,
                     },
-                )
+                ),
             )
+            if refund.state != "requested":  # below the approval limit: refunded at once
+                await self._duplicate_settled(refund)
 
     async def pending(self) -> list[Refund]:
         async with self._database.session() as session:
@@ -259,7 +277,10 @@ class Refunds:
             )
             await self._finish(refund_id, "failed", None)
             self._payments.metrics.refunds.labels(payment.gateway, "failed").inc()
+            await self._duplicate_settled(refund)  # the failure's own alert takes over
             await self._notices.staff(
+                refund_failed_key(refund_id),
+                "warning",
                 Outcome(
                     "payments/staff_refund_failed",
                     {
@@ -269,13 +290,20 @@ class Refunds:
                         "currency": refund.currency,
                         "gateway": payment.gateway,
                     },
-                )
+                ),
             )
             return "failed"
         await self._finish(refund_id, "paid", result.reference, payment)
         self._payments.metrics.refunds.labels(payment.gateway, "paid").inc()
+        await self._duplicate_settled(refund)
         await self._tell_guest(refund, "payments/refund_paid")
         return "paid"
+
+    async def _duplicate_settled(self, refund: Refund) -> None:
+        """A duplicate payment's refund is paid, failed or denied: its "paid twice" alert
+        resolves (when it was told already; else the teller settles it right after)."""
+        if refund.reason == "duplicate":
+            await self._notices.settled(paid_twice_key(refund.payment_id))
 
     async def _finish(
         self, refund_id: int, state: str, reference: str | None, payment: Payment | None = None

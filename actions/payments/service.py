@@ -29,7 +29,7 @@ from actions.payments.gateway import (
     PaymentStatus,
 )
 from actions.payments.metrics import PaymentMetrics
-from actions.payments.notices import Notices, pay_again
+from actions.payments.notices import Notices, flagged_key, pay_again
 from actions.payments.routing import SANDBOX, Routes
 from actions.payments.tables import LedgerEntry, Payment
 from bot.core.buttons import button_payload
@@ -367,6 +367,8 @@ class PaymentService:
             "staff_refund_all", payload=button_payload("refund_flagged", id=payment_id)
         )
         await self._notices.staff(
+            flagged_key(payment_id),
+            "warning",
             Outcome(
                 "payments/staff_flagged",
                 {
@@ -378,7 +380,7 @@ class PaymentService:
                     "received_currency": status.currency or payment.currency,
                 },
                 (refund_all,),
-            )
+            ),
         )
 
     async def _payment(self, payment_id: int) -> Payment | None:

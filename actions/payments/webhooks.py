@@ -50,11 +50,11 @@ class WebhookInbox:
         try:
             notice = await gateway.verify(headers, body)
         except InvalidWebhook as invalid:
-            metrics.webhook_rejected.labels(gateway_name, invalid.reason).inc()
+            metrics.rejected(gateway_name, invalid.reason)
             log.warning("webhook_rejected", gateway=gateway_name, reason=invalid.reason)
             return "rejected"
         except GatewayError:  # PayPal's verification call failed: the sender will retry
-            metrics.webhook_rejected.labels(gateway_name, "unverifiable").inc()
+            metrics.rejected(gateway_name, "unverifiable")
             return "unavailable"
         if isinstance(notice, Ignored):
             return "ignored"

@@ -151,6 +151,32 @@ class Metrics:
             registry=registry,
         )
         self.loops = LoopFailures(registry)
+        self.webhook_verification = WebhookVerification(registry)
+
+
+class WebhookVerification:
+    """Webhooks refused because they failed verification: a wrong or missing secret token or
+    signature, or a stale timestamp. Someone posts as the provider (Telegram, Slack, WhatsApp,
+    a payment gateway), or the bot's secret no longer matches the provider's; the security
+    alert rule watches this one counter for every source."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._failures = Counter(
+            "rsv_webhook_verification_failures",
+            "Webhooks refused for failing verification (secret token, signature, timestamp), "
+            "by source (provider or payment gateway) and reason",
+            ["source", "reason"],
+            registry=registry,
+        )
+
+    def watch(self, source: str, *reasons: str) -> None:
+        """The source's series at 0 from the start, so that the first forgery is already an
+        increase the rule sees (a series born with its first count needs a second scrape)."""
+        for reason in reasons:
+            self._failures.labels(source, reason)
+
+    def failed(self, source: str, reason: str) -> None:
+        self._failures.labels(source, reason).inc()
 
 
 class Observe:

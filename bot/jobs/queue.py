@@ -49,6 +49,10 @@ class JobQueue:
         self._jobs: dict[str, Job] = {}
         self._tasks: dict[str, AsyncTaskiqDecoratedTask[Any, Any]] = {}
         self._stopping = asyncio.Event()
+        self._in_process = 0
+        """In-process jobs enqueued and not yet finished (the embedded queue only)."""
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def durable(self) -> bool:
@@ -61,7 +65,25 @@ class JobQueue:
         self._tasks[job.name] = self._broker.register_task(self._contained(job), job.name)
 
     async def enqueue(self, name: str, **arguments: Any) -> None:
-        await self._tasks[name].kiq(**arguments)
+        if not self.durable:
+            self._in_process += 1
+            self._idle.clear()
+        try:
+            await self._tasks[name].kiq(**arguments)
+        except BaseException:
+            self._finished()
+            raise
+
+    async def settled(self) -> None:
+        """Wait until the in-process jobs enqueued so far (and those they enqueue) have run;
+        with Redis the workers run them, and there is nothing to wait for here."""
+        await self._idle.wait()
+
+    def _finished(self) -> None:
+        if not self.durable:
+            self._in_process -= 1
+            if self._in_process == 0:
+                self._idle.set()
 
     async def start(self) -> None:
         """Connect (every process that enqueues)."""
@@ -134,8 +156,11 @@ class JobQueue:
 
     def _contained(self, job: Job) -> Callable[..., Awaitable[None]]:
         async def run(**arguments: Any) -> None:
-            with self._loops.isolated(f"job:{job.name}"):
-                await job.run(**arguments)
+            try:
+                with self._loops.isolated(f"job:{job.name}"):
+                    await job.run(**arguments)
+            finally:
+                self._finished()
 
         run.__name__ = run.__qualname__ = job.name
         return run

@@ -104,8 +104,8 @@ def alert_routing(settings: Settings) -> Routing:
 
 
 class ChannelPoster:
-    """A provider channel's paced, retried outbox (Telegram, Discord, WhatsApp): an update is a
-    new message, as these messages are not edited in place yet."""
+    """A provider channel's paced, retried outbox (WhatsApp): an update is a new message, as a
+    WhatsApp business message cannot be edited."""
 
     editable = False
 
@@ -118,18 +118,15 @@ class ChannelPoster:
             raise ConnectionError(f"{self._channel} refuses {conversation}")
         return None
 
-    async def edit(self, conversation: str, ref: str, reply: Reply) -> None:
-        await self.post(conversation, reply)
+    async def edit(self, conversation: str, ref: str, reply: Reply) -> str | None:
+        return await self.post(conversation, reply)
 
 
 def connect_alert_chats(desk: AlertDesk, settings: Settings, channels: dict[str, Any]) -> None:
     """Each enabled provider channel as a way out; a routing-file destination that none
     reaches fails start-up, naming its line."""
     for name, channel in channels.items():
-        if name == "slack":
-            desk.register_chat(name, slack_poster(settings))
-        else:
-            desk.register_chat(name, ChannelPoster(name, channel.deliver))
+        desk.register_chat(name, chat_poster(name, channel, settings))
     missing = [
         f"{settings.alerts.routing_file}:{destination.line}: destination {destination.name!r} "
         f"needs {destination.target.channel}, which is not configured"
@@ -138,6 +135,22 @@ def connect_alert_chats(desk: AlertDesk, settings: Settings, channels: dict[str,
     ]
     if missing:
         raise RoutingError("; ".join(missing))
+
+
+def chat_poster(name: str, channel: Any, settings: Settings) -> Any:
+    """Slack, Telegram and Discord post an alert once and edit it in place; the others post
+    each change through the channel's outbox."""
+    if name == "slack":
+        return slack_poster(settings)
+    if name == "telegram":
+        from channels.telegram.alerts import TelegramAlertPoster
+
+        return TelegramAlertPoster(channel.sender)
+    if name == "discord":
+        from channels.discord.alerts import DiscordAlertPoster
+
+        return DiscordAlertPoster(channel.sender)
+    return ChannelPoster(name, channel.deliver)
 
 
 def slack_poster(settings: Settings) -> Any:

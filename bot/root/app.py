@@ -142,6 +142,7 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
     """Every capability, in dependency order: a plug reaches what earlier ones provide."""
     messages = load_config(settings.lifecycle.directory)
     return [
+        alerts.plug(kit, settings.alerts, alert_routing(settings)),
         experiments.plug(
             kit, load_experiments(settings.experiments_file, PACKAGE_ROOT / "prompts")
         ),
@@ -159,7 +160,6 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
         handoff.plug(kit, settings.handoff_address),
         lifecycle.plug(kit, settings.lifecycle, messages),
         privacy.plug(kit, settings.privacy),
-        alerts.plug(kit, settings.alerts, alert_routing(settings)),
         staff.plug(kit, settings.timezone),
         smalltalk.plug(kit),
     ]

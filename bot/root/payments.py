@@ -41,8 +41,17 @@ async def payments_books(settings: Settings) -> AsyncIterator[Books]:
     reservations = Reservations(database)
     checkout = sandbox_checkout(settings, secret_key(settings))
     notifier = Notifier(renderer, {}, PendingReplies(MemoryListStore()))
+    # The checks and the reconciliation only read: nothing here raises a staff alert.
     payments, _ = build_payments(
-        settings, database, reservations, checkout, notifier, metrics, settings.default_locale
+        settings,
+        database,
+        reservations,
+        checkout,
+        notifier,
+        metrics,
+        renderer,
+        settings.default_locale,
+        alerts=None,
     )
     try:
         await migrations.ensure_current(database)

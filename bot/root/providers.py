@@ -260,6 +260,7 @@ def slack_channel(runtime: Runtime, unreachable: UnreachableStore) -> SlackChann
         runtime.roles,
         DedupeStore(runtime.stores.dedupe),
         signing_secret=settings.slack.signing_secret.get_secret_value(),
+        verification=runtime.metrics.webhook_verification,
         max_text_chars=settings.max_text_chars,
     )
 
@@ -302,6 +303,7 @@ def telegram_channel(
         runtime.roles,
         max_text_chars=settings.max_text_chars,
         deep_link=deep_link,
+        verification=runtime.metrics.webhook_verification,
         transcriber=transcriber(settings),
         voice_max_bytes=settings.llm.voice_max_bytes,
         voice_max_seconds=settings.llm.voice_max_seconds,

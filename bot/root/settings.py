@@ -183,8 +183,9 @@ class Settings(BaseSettings):
     )
     staff_alerts: str | None = Field(
         None,
-        description="Where staff alerts and refund approvals go: channel:conversation "
-        "(slack:C0123); only logged when unset.",
+        description="Without a routing file, where every alert goes (refund approvals and "
+        "flagged payments included): slack:C0123, telegram:-100…, discord:…, whatsapp:…, "
+        "email:address or a Slack webhook URL; unset, alerts are only stored and listed.",
     )
     payments_admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,

@@ -49,7 +49,7 @@ class DiscordChannel(ProviderChannel):
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
-        self._sender = sender
+        self.sender = sender
         self._payloads = payloads
         self._token = token
         self.client = sender.client
@@ -129,7 +129,7 @@ class DiscordChannel(ProviderChannel):
     ) -> None:
         async def follow_up(reply: Reply) -> bool:
             async with provider_errors():
-                for message in await self._sender.messages(reply):
+                for message in await self.sender.messages(reply):
                     await interaction.followup.send(**message)
             return True
 

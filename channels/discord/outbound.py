@@ -67,12 +67,12 @@ class DiscordSender:
                 )
             else:
                 messages[0]["embed"] = discord.Embed().set_image(url=reply.image.url)
-        view = await self._view(reply.buttons)
+        view = await self.view(reply.buttons)
         if view is not None:
             messages[-1]["view"] = view
         return messages
 
-    async def _view(self, buttons: tuple[Button, ...]) -> discord.ui.View | None:
+    async def view(self, buttons: tuple[Button, ...]) -> discord.ui.View | None:
         if not buttons:
             return None
         view = discord.ui.View(timeout=VIEW_SECONDS)

@@ -24,11 +24,12 @@ class SlackAlertPoster:
             )
         return str(response["ts"])
 
-    async def edit(self, conversation: str, ref: str, reply: Reply) -> None:
+    async def edit(self, conversation: str, ref: str, reply: Reply) -> str | None:
         async with provider_errors():
             await self._client.chat_update(
                 channel=conversation, ts=ref, text=fallback_text(reply), blocks=blocks_of(reply)
             )
+        return ref
 
 
 class SlackWebhookPoster:

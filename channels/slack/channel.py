@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.core.engine import Engine
+from bot.core.observability import WebhookVerification
 from bot.core.render import Renderer
 from bot.core.roles import RoleBook
 from bot.core.types import Reply
@@ -53,6 +54,7 @@ class SlackChannel(ProviderChannel):
         seen: DedupeStore,
         *,
         signing_secret: str,
+        verification: WebhookVerification,
         max_text_chars: int,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
@@ -61,6 +63,8 @@ class SlackChannel(ProviderChannel):
         self._seen = seen
         self._people = _Directory(sender)
         self._verifier = SignatureVerifier(signing_secret)
+        self._verification = verification
+        verification.watch(CHANNEL, "signature")
         self.app = AsyncApp(client=sender.client, signing_secret=signing_secret)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
@@ -79,6 +83,7 @@ class SlackChannel(ProviderChannel):
         body = await request.text()
         if not self._verifier.is_valid_request(body, dict(request.headers)):
             log.warning("slack_signature_refused")
+            self._verification.failed(CHANNEL, "signature")
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             if not _an_object(body, request.content_type):

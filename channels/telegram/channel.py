@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from bot.core.buttons import button_payload
 from bot.core.engine import Engine
+from bot.core.observability import WebhookVerification
 from bot.core.payloads import PayloadStore
 from bot.core.render import Renderer
 from bot.core.roles import RoleBook
@@ -61,6 +62,7 @@ class TelegramChannel(ProviderChannel):
         *,
         max_text_chars: int,
         deep_link: Callable[[str], str],
+        verification: WebhookVerification,
         max_in_flight: int = MAX_IN_FLIGHT,
         transcriber: Transcriber | None = None,
         voice_max_bytes: int = 2_000_000,
@@ -70,10 +72,12 @@ class TelegramChannel(ProviderChannel):
         (the capability behind the link decides, not the channel); ``transcriber`` is None when
         no endpoint is configured."""
         super().__init__(CHANNEL, engine, renderer, roles, queue, max_text_chars, max_in_flight)
-        self._sender = sender
+        self.sender = sender
         self._payloads = payloads
         self._secret = b""
         self._deep_link = deep_link
+        self._verification = verification
+        verification.watch(CHANNEL, "secret")
         self._transcriber = transcriber
         self._voice_max_bytes = voice_max_bytes
         self._voice_max_seconds = voice_max_seconds
@@ -129,6 +133,7 @@ class TelegramChannel(ProviderChannel):
         the update goes through the dispatcher's public ``feed_update``."""
         # aiogram compares str, which raises on a header that is not ASCII: compare bytes.
         if not same_secret(request.headers.get(SECRET_HEADER, ""), self._secret):
+            self._verification.failed(CHANNEL, "secret")
             return web.Response(status=401, text="Unauthorized")
         try:
             raw = json_object(await request.read())

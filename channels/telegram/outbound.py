@@ -46,7 +46,7 @@ class TelegramSender:
             await self._send(int(chat_id), reply)
 
     async def _send(self, chat_id: int, reply: Reply) -> None:
-        keyboard = await self._keyboard(reply.buttons)
+        keyboard = await self.keyboard(reply.buttons)
         parts = split_text(reply.text, MESSAGE_LIMIT)
         if reply.image is not None:
             photo: BufferedInputFile | str = reply.image.url
@@ -69,7 +69,7 @@ class TelegramSender:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
 
-    async def _keyboard(self, buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    async def keyboard(self, buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
         if not buttons:
             return None
         rows = []

@@ -105,6 +105,7 @@ class WhatsAppChannel(ProviderChannel):
         self._metrics = metrics
         self._app_secret = app_secret.encode()
         self._verify_token = verify_token.encode()
+        metrics.webhook_verification.watch(CHANNEL, "signature", "verify_token")
         self._deep_link = deep_link
         self._transcriber = transcriber
         self._voice_max_bytes = voice_max_bytes
@@ -122,15 +123,17 @@ class WhatsAppChannel(ProviderChannel):
 
     async def _on_verify(self, request: web.Request) -> web.Response:
         query = request.query
-        if query.get("hub.mode") != "subscribe" or not same_secret(
-            query.get("hub.verify_token", ""), self._verify_token
-        ):
+        if query.get("hub.mode") != "subscribe":
+            return web.Response(status=403, text="Forbidden")
+        if not same_secret(query.get("hub.verify_token", ""), self._verify_token):
+            self._metrics.webhook_verification.failed(CHANNEL, "verify_token")
             return web.Response(status=403, text="Forbidden")
         return web.Response(text=query.get("hub.challenge", ""))
 
     async def _on_webhook(self, request: web.Request) -> web.Response:
         body = await request.read()
         if not signature_matches(body, request.headers.get(SIGNATURE_HEADER, ""), self._app_secret):
+            self._metrics.webhook_verification.failed(CHANNEL, "signature")
             return web.Response(status=401, text="Unauthorized")
         try:
             notification = parse_notification(body)

@@ -190,6 +190,6 @@ async def test_a_refund_reason_with_control_characters_reaches_staff_clean(shop:
     await guest.presses(f"Pedir reembolso da {code}")
     sent = await guest.says("o ar-condicionado\x00 estava\u202e quebrado\x07")
     assert "já está com a nossa equipe" in sent
-    [review] = shop.staff_heard()
+    [review] = await shop.staff_heard()
     assert "o ar-condicionado estava quebrado" in review.text
     assert "\x00" not in review.text

@@ -1,6 +1,9 @@
 """A local Discord: the gateway (HELLO, IDENTIFY → READY and GUILD_CREATE, heartbeats, events)
 and the REST routes discord.py calls, answering ``application/json`` exactly (discord.py parses
 JSON only then). ``dispatch(event, data)`` sends a gateway event to the connected bot.
+``messages`` hold what the bot posted in channels as it stands now: an edit (``PATCH
+/channels/{channel}/messages/{message}``) changes one, and a message it does not know answers
+Discord's 404 "Unknown Message" (code 10008).
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class FakeDiscord:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: list[int] = field(default_factory=list)
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Messages the bot posted in channels, by id, as they stand (edits applied)."""
 
     def fail(self, status: int, times: int = 1) -> None:
         """The next channel messages answer ``status`` (429 with Discord's headers)."""
@@ -90,6 +95,14 @@ class FakeDiscord:
             if c.method == "POST"
             and c.body.get("content") is not None
             and (where is None or f"/channels/{where}/" in c.path)
+        ]
+
+    def edits(self, where: str | None = None) -> list[Call]:
+        """Edits of the bot's messages: in a channel id, or everywhere when ``where`` is None."""
+        return [
+            c
+            for c in self.calls
+            if c.method == "PATCH" and (where is None or c.path.startswith(f"/channels/{where}/"))
         ]
 
     def follow_ups(self) -> list[Call]:
@@ -204,16 +217,30 @@ class FakeDiscord:
         if path.startswith("/interactions/"):
             interaction_id = path.split("/")[2]
             return _json({"interaction": {"id": interaction_id, "type": 2}})
+        if method == "PATCH" and path.startswith("/channels/") and "/messages/" in path:
+            return self._edit(path.split("/")[4], body)
         if path.endswith("/messages") or path.startswith(f"/webhooks/{APP_ID}/"):
             channel = path.split("/")[2] if path.startswith("/channels/") else STAFF_CHANNEL
-            return _json(
-                message(
-                    channel, {**user(APP_ID, "rsv"), "bot": True}, str(body.get("content") or "")
-                )
+            posted = message(
+                channel, {**user(APP_ID, "rsv"), "bot": True}, str(body.get("content") or "")
             )
+            posted["components"] = body.get("components") or []
+            if path.startswith("/channels/"):
+                self.messages[posted["id"]] = posted
+            return _json(posted)
         if path.endswith("/typing"):
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _edit(self, message_id: str, body: dict[str, Any]) -> web.Response:
+        current = self.messages.get(message_id)
+        if current is None:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        for key in ("content", "components"):
+            if key in body:
+                current[key] = body[key] or ([] if key == "components" else "")
+        current["edited_timestamp"] = NOW
+        return _json(current)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -6,6 +6,8 @@ the next calls with Telegram's error bodies (429 carries ``parameters.retry_afte
 in ``blocked`` answer 403 as for a user who blocked the bot. ``updates`` are what getUpdates
 hands out from its ``offset`` on, for the polling mode. ``files`` are what users sent (voice
 notes), by file id: ``getFile`` describes one and ``/file/bot{token}/{path}`` serves it.
+``messages`` hold each sent text message as it stands: ``editMessageText`` changes one, and
+answers Telegram's 400s for a message it does not know or an edit that changes nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from aiohttp import web
 
 BOT_ID = 7000001
 TOKEN = f"{BOT_ID}:AAE-test-token-for-the-local-bot-api"
+NOT_FOUND = "Bad Request: message to edit not found"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
 ERRORS = {
     400: "Bad Request: message text is empty",
     403: "Forbidden: bot was blocked by the user",
@@ -61,6 +68,8 @@ class FakeTelegram:
     """Once this many messages were sent, later sends hang unanswered (and unrecorded) until
     ``release``: a process killed meanwhile has a call in flight that never happened."""
     held: int = 0
+    messages: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    """Sent text messages by (chat id, message id): their ``text`` and ``reply_markup`` now."""
     _failures: dict[str, list[int]] = field(default_factory=dict)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -123,6 +132,10 @@ class FakeTelegram:
             )
         if call.chat_id in self.blocked and method.startswith("send"):
             return _error(403, ERRORS[403])
+        if method == "editMessageText":
+            refused = self._edit_refused(params)
+            if refused is not None:
+                return _error(400, refused)
         if self.hold_after is not None and len(self.sent()) >= self.hold_after:
             self.held += 1
             self._arrived.set()
@@ -141,6 +154,18 @@ class FakeTelegram:
         if not ready:
             await asyncio.sleep(0.05)
         return web.json_response({"ok": True, "result": ready})
+
+    def _edit_refused(self, params: dict[str, Any]) -> str | None:
+        """Why Telegram refuses this edit, if it does; else the message is changed."""
+        key = (str(params.get("chat_id")), int(params.get("message_id", 0)))
+        current = self.messages.get(key)
+        if current is None:
+            return NOT_FOUND
+        edited = {"text": params["text"], "reply_markup": params.get("reply_markup")}
+        if edited == current:
+            return NOT_MODIFIED
+        self.messages[key] = edited
+        return None
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getFile":
@@ -164,11 +189,23 @@ class FakeTelegram:
             }
             if method == "sendMessage":
                 message["text"] = params["text"]
+                self.messages[(str(chat), message["message_id"])] = {
+                    "text": params["text"],
+                    "reply_markup": params.get("reply_markup"),
+                }
             else:
                 message["photo"] = [
                     {"file_id": "f1", "file_unique_id": "u1", "width": 1, "height": 1}
                 ]
             return message
+        if method == "editMessageText":  # the edited message, as Telegram answers a bot's edit
+            return {
+                "message_id": int(params["message_id"]),
+                "date": int(time.time()),
+                "edit_date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "supergroup", "title": "staff"},
+                "text": params["text"],
+            }
         return True
 
 

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from actions.alerts.desk import AlertDesk
 from actions.booking.reservations import Reservations
 from actions.payments.invariants import check as check_invariants
 from actions.payments.service import PaymentService
@@ -35,7 +36,8 @@ from tests.support.databases import database_url, fresh_database
 from tests.support.stays import Stay, off_season_stay, spoken
 
 CODE = re.compile(r"RSV-[A-Z0-9]{6}")
-STAFF = Address("staff", "room-1")
+STAFF = Address("telegram", "room-1")
+"""The staff's chat, where ``RSV_STAFF_ALERTS`` sends the payment alerts."""
 ADMIN_KEY = "admin-key-for-tests"
 
 
@@ -90,6 +92,8 @@ class Shop:
     mp: FakeMercadoPago
     paypal: FakePayPal
     pushed: list[tuple[Address, Reply]] = field(default_factory=list)
+    edited: list[tuple[Address, Reply]] = field(default_factory=list)
+    """Alert messages replaced in place (a repeat, a resolve, an acknowledgement)."""
     broken_on_purpose: set[str] = field(default_factory=set)
     """Invariant rules a scenario breaks by design (money moved behind the bot's back): the
     check at the end of the scenario expects a violation of each, and no other."""
@@ -100,8 +104,15 @@ class Shop:
     def guest_heard(self, conversation: str) -> list[str]:
         return [reply.text for reply in self.to(Address("test", conversation))]
 
-    def staff_heard(self) -> list[Reply]:
+    async def staff_heard(self) -> list[Reply]:
+        """The alerts posted to the staff's chat, once their delivery jobs have run."""
+        await self.runtime.jobs.settled()
         return self.to(STAFF)
+
+    async def staff_saw_edited(self) -> list[Reply]:
+        """The staff's alert messages as they were edited, in order."""
+        await self.runtime.jobs.settled()
+        return [reply for where, reply in self.edited if where == STAFF]
 
     def staff(self) -> Chat:
         """The staff member, in the room where the staff alerts go."""
@@ -115,6 +126,7 @@ class Shop:
 
     async def settle(self) -> None:
         await self.runtime.services.get(WebhookInbox).drain()
+        await self.runtime.jobs.settled()
 
     async def count(self, table: Any, *where: Any) -> int:
         async with self.runtime.database.session() as session:
@@ -273,13 +285,30 @@ def shop_settings(
         },
         "payment": {"routes": ["BRL=stripe+mercadopago+paypal"], "gateway_timeout_seconds": 2.0},
         "staff_alerts": f"{STAFF.channel}:{STAFF.conversation_id}",
-        "staff_ids": ["staff:user-room-1"],
+        "staff_ids": [f"{STAFF.channel}:user-{STAFF.conversation_id}"],
         "payments_admin_keys": [ADMIN_KEY],
         "refund_approval_above": 5_000_00,
     }
     for name, value in extra.items():  # a section given in part keeps the shop's other fields
         values[name] = {**values.get(name, {}), **value} if isinstance(value, dict) else value
     return make_settings(**values)
+
+
+class StaffChat:
+    """The staff's chat as the alert desk reaches a provider: it records what is posted and
+    edited, and gives each message an id as Telegram does."""
+
+    editable = True
+
+    def __init__(self, shop: Shop) -> None:
+        self._shop = shop
+
+    async def post(self, conversation: str, reply: Reply) -> str | None:
+        self._shop.pushed.append((Address(STAFF.channel, conversation), reply))
+        return str(len(self._shop.pushed))
+
+    async def edit(self, conversation: str, ref: str, reply: Reply) -> None:
+        self._shop.edited.append((Address(STAFF.channel, conversation), reply))
 
 
 ShopOpener = Callable[..., Awaitable[Shop]]
@@ -311,7 +340,7 @@ async def open_shop(
             return True
 
         runtime.notifier.register("test", recorder)
-        runtime.notifier.register(STAFF.channel, recorder)
+        runtime.services.get(AlertDesk).register_chat(STAFF.channel, StaffChat(shop))
         opened.append(shop)
         return shop
 

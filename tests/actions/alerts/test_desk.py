@@ -3,7 +3,7 @@ local SMTP server: grouping, storms, quiet hours, edits in place, retries and th
 
 from __future__ import annotations
 
-from actions.alerts.model import Alert
+from actions.alerts.model import Alert, AlertAction
 from tests.support.alert_desk import AlertBench
 
 DESK, OPS = "CDESK001", "COPS0001"
@@ -169,3 +169,35 @@ async def test_the_test_command_reports_what_each_destination_got(
         ("ops", "slack:COPS0001", "sent"),
     ]
     assert "This is a test alert" in alert_bench.slack.sent(channel=DESK)[0].params["text"]
+
+
+async def test_an_alert_from_the_code_is_worded_in_each_destinations_locale_with_its_buttons(
+    alert_bench: AlertBench,
+) -> None:
+    facts = {"id": 7, "code": "RSV-ABC123", "gateway": "stripe", "amount": 150_00}
+    alert = payment_alert(
+        dedupe_key="payment:refund-failed:7",
+        summary="stored words",
+        template="payments/staff_refund_failed",
+        facts={**facts, "currency": "BRL"},
+        actions=(AlertAction("staff_refund_all", "intent:refund_flagged|id=3"),),
+    )
+    alert_id = await alert_bench.desk.raise_alert(alert)
+    [desk] = alert_bench.slack.sent(channel=DESK)
+    [ops] = alert_bench.slack.sent(channel=OPS)
+    assert "Payments · warning: Refund #7 of R$150.00 for RSV-ABC123 failed" in desk.params["text"]
+    assert "Pagamentos · atenção: O reembolso nº 7 de R$\xa0150,00" in ops.params["text"]
+    assert [b["text"]["text"] for b in desk.buttons()][-2:] == ["Refund it all", "Open runbook"]
+    [record] = await alert_bench.desk.history.open_alerts()
+    assert record.summary == "stored words"  # the lists show the words it was raised with
+
+    assert await alert_bench.desk.resolve("payment:refund-failed:7") is True
+    [resolved] = alert_bench.slack.sent("chat.update", DESK)
+    assert resolved.params["text"].startswith("✅ Resolved · Payments")
+    assert "Refund #7 of R$150.00" in resolved.params["text"]
+    assert "Refund it all" not in [b["text"]["text"] for b in resolved.buttons()]
+    assert await alert_bench.desk.resolve("payment:refund-failed:7") is False  # none fires
+    assert [e.kind for e in await alert_bench.desk.history.events(alert_id)] == [
+        "fired",
+        "resolved",
+    ]

@@ -141,10 +141,13 @@ async def test_bad_webhooks_get_4xx_and_change_nothing(shop: Shop) -> None:
     assert await shop.events() == 0
     assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "pending_payment"
     assert shop.guest_heard("b1") == []
-    rejected = shop.runtime.metrics.registry.get_sample_value(
+    registry = shop.runtime.metrics.registry
+    rejected = registry.get_sample_value(
         "rsv_payment_webhooks_rejected_total", {"gateway": "stripe", "reason": "signature"}
     )
     assert rejected == 3
+    forged = {"source": "stripe", "reason": "signature"}
+    assert registry.get_sample_value("rsv_webhook_verification_failures_total", forged) == 3
 
 
 async def test_a_hundred_deliveries_at_once_confirm_once(shop: Shop) -> None:
@@ -202,9 +205,13 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "pending_payment"
     assert (await shop.payment(code)).status == "flagged"
     assert confirmations(shop, "x1", code) == 0
-    [alert] = shop.staff_heard()
+    [alert] = await shop.staff_heard()
+    assert alert.text.startswith("🟠 Pagamentos · atenção:")
     assert "não confere" in alert.text
-    assert alert.buttons[0].payload == f"intent:refund_flagged|id={(await shop.payment(code)).id}"
+    titles = [button.title for button in alert.buttons]
+    assert titles == ["Reconhecer", "Silenciar 1 h", "Silenciar 24 h", "Reembolsar tudo"]
+    refund_all = alert.buttons[-1].payload
+    assert refund_all == f"intent:refund_flagged|id={(await shop.payment(code)).id}"
     assert (
         shop.runtime.metrics.registry.get_sample_value(
             "rsv_payments_flagged_total", {"gateway": "stripe"}
@@ -214,9 +221,12 @@ async def test_an_amount_mismatch_is_flagged_not_confirmed(shop: Shop) -> None:
     [entry] = await shop.ledger(code)
     assert entry.amount == 100  # what was really taken, so the ledger reconciles
     team = shop.staff()
-    assert "aprovado e pago" in await team.sends(alert.buttons[0].payload or "")
+    assert "aprovado e pago" in await team.sends(refund_all)
     [refund] = shop.stripe.refunds.values()
     assert refund["amount"] == 100
+    [settled] = await shop.staff_saw_edited()  # the matter is settled: the alert resolves
+    assert settled.text.startswith("✅ Resolvido")
+    assert not any(button.payload for button in settled.buttons)
 
 
 async def test_unknown_payments_are_acknowledged_and_ignored(shop: Shop) -> None:

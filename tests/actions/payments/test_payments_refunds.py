@@ -43,7 +43,7 @@ async def test_cancelling_inside_the_free_window_refunds_all_through_stripe(shop
     )
     assert back.gateway_reference == refund["id"]
     assert any("O reembolso de" in t and code in t for t in shop.guest_heard("r1"))
-    assert shop.staff_heard() == []
+    assert await shop.staff_heard() == []
     assert (
         shop.runtime.metrics.registry.get_sample_value(
             "rsv_refunds_total", {"gateway": "stripe", "state": "paid"}
@@ -83,10 +83,11 @@ async def test_a_large_refund_waits_for_staff_and_approval_pays_it(strict_shop: 
     assert "precisa da aprovação da nossa equipe" in done
     [order] = shop.paypal.orders.values()
     assert order["purchase_units"][0]["payments"]["refunds"] == []
-    [review] = shop.staff_heard()
+    [review] = await shop.staff_heard()
     assert f"{code}" in review.text
     assert "aguarda aprovação" in review.text
-    approve, deny = (b.payload for b in review.buttons)
+    decisions = ("intent:refund_approve|", "intent:refund_deny|")
+    approve, deny = (b.payload for b in review.buttons if (b.payload or "").startswith(decisions))
     assert approve is not None
     assert approve.startswith("intent:refund_approve|id=")
 
@@ -101,6 +102,9 @@ async def test_a_large_refund_waits_for_staff_and_approval_pays_it(strict_shop: 
     assert any("foi enviado para o meio de pagamento" in t for t in heard)
     assert "já foi decidido" in await shop.staff().sends(approve)
     assert "já foi decidido" in await shop.staff().sends(deny or "")
+    [settled] = await shop.staff_saw_edited()
+    assert settled.text.startswith("✅ Resolvido")
+    assert code in settled.text
     assert [e.kind for e in await shop.ledger(code)] == ["payment", "refund"]
 
 
@@ -113,9 +117,12 @@ async def test_a_refund_asked_outside_the_policy_is_denied_with_a_reason(shop: S
     sent = await guest.says("o ar-condicionado estava quebrado")
     assert "já está com a nossa equipe" in sent
     assert any("foi enviado para a nossa equipe" in t for t in shop.guest_heard("r4"))
-    [review] = shop.staff_heard()
+    [review] = await shop.staff_heard()
     assert "o ar-condicionado estava quebrado" in review.text
-    deny = review.buttons[1].payload or ""
+    [deny] = [
+        b.payload for b in review.buttons if (b.payload or "").startswith("intent:refund_deny")
+    ]
+    assert deny is not None
     team = shop.staff()
     assert "Por que o reembolso" in await team.sends(deny)
     assert await team.presses("Fora da política")

@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 import pytest
 
-from actions.payments.metrics import REJECTIONS
+from actions.payments.metrics import FORGERIES, REJECTIONS
 from actions.payments.routing import Routes
 from actions.payments.service import PaymentService
 from bot.root.app import build_runtime
 from bot.root.settings import Settings
+
+VERIFICATION_FAILURES = "rsv_webhook_verification_failures_total"
 
 
 def test_a_propertys_route_wins_over_its_currencys() -> None:
@@ -60,6 +62,9 @@ def test_each_gateways_webhook_rejections_are_exported_at_zero_from_the_start(
         for reason in REJECTIONS:
             labels = {"gateway": gateway, "reason": reason}
             assert registry.get_sample_value("rsv_payment_webhooks_rejected_total", labels) == 0
+        for reason in FORGERIES:  # the security alert rule's counter, shared with the channels
+            labels = {"source": gateway, "reason": reason}
+            assert registry.get_sample_value(VERIFICATION_FAILURES, labels) == 0
     assert (
         registry.get_sample_value(
             "rsv_payment_webhooks_rejected_total", {"gateway": "paypal", "reason": "signature"}

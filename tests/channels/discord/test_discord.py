@@ -13,6 +13,8 @@ import discord
 import pytest
 from aiohttp.test_utils import TestServer
 
+from actions.alerts.desk import AlertDesk
+from actions.alerts.model import Alert
 from bot.core.payloads import PayloadStore
 from bot.core.types import Address, Choice, Outcome
 from bot.root.app import PROVIDER_CHANNELS, build_runtime, create_app
@@ -79,6 +81,7 @@ async def server(
     settings = make_settings(
         redis_url=REDIS_URL,
         staff_ids=[f"discord:group:{fakes.STAFF_ROLE}"],
+        staff_alerts=f"discord:{fakes.STAFF_CHANNEL}",
         discord={
             "token": fakes.TOKEN,
             "api_url": str(local.make_url("/api/v10")),
@@ -204,3 +207,31 @@ async def test_text_over_the_limit_gets_the_polite_reply_in_the_users_language(
     ]
     english = await server.interacts(fakes.slash(GUEST, too_long, guild=True, locale="en-US"))
     assert english == ["The message is too long. Please send a shorter one."]
+
+
+async def test_an_alert_is_one_message_in_the_staff_channel_edited_in_place(server: Server) -> None:
+    """On Redis the delivery jobs run on the durable queue: wait for what Discord receives."""
+    desk, fake = server.runtime.services.get(AlertDesk), server.fake
+    await desk.raise_alert(Alert("system", "warning", "am:disk", "Disk almost full"))
+    await fake.until(lambda: len(fake.sent(fakes.STAFF_CHANNEL)) == 1)
+    [posted] = fake.sent(fakes.STAFF_CHANNEL)
+    assert posted.content.startswith("🟠 Sistema · atenção: Disk almost full")
+    titles = [button["label"] for button in posted.buttons()]
+    assert titles == ["Reconhecer", "Silenciar 1 h", "Silenciar 24 h"]
+    [message_id] = list(fake.messages)
+
+    acknowledge = posted.buttons()[0]["custom_id"]
+    staff = {"guild": True, "roles": [fakes.STAFF_ROLE]}
+    assert "reconhecido" in (await server.interacts(fakes.press(STAFF, acknowledge, **staff)))[0]
+    await fake.until(lambda: len(fake.edits(fakes.STAFF_CHANNEL)) == 1)
+    [acknowledged] = fake.edits(fakes.STAFF_CHANNEL)
+    assert acknowledged.path.endswith(f"/messages/{message_id}")
+    assert "Reconhecido por staff:discord:" in acknowledged.content
+    assert fake.messages[message_id]["content"] == acknowledged.content
+
+    del fake.messages[message_id]  # a staff member deleted it
+    assert await desk.resolve("am:disk")
+    await fake.until(lambda: len(fake.sent(fakes.STAFF_CHANNEL)) == 2)
+    again = fake.sent(fakes.STAFF_CHANNEL)[-1]  # sent again, resolved
+    assert again.content.startswith("✅ Resolvido")
+    assert again.buttons() == []

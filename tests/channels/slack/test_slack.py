@@ -109,6 +109,10 @@ async def test_a_bad_signature_or_stale_request_is_401_and_nothing_is_processed(
     assert await desk.post(body, {}) == 401
     await desk.settle()
     assert desk.slack.sent(channel="DGUEST03") == []
+    failures = desk.runtime.metrics.registry.get_sample_value(
+        "rsv_webhook_verification_failures_total", {"source": "slack", "reason": "signature"}
+    )
+    assert failures == 3  # what the security alert rule counts
 
 
 async def test_malformed_requests_are_ignored_with_a_log_line(

@@ -199,6 +199,10 @@ async def test_a_wrong_or_missing_secret_token_is_401_and_nothing_happens(
         assert await raw_post(telegram.client, WEBHOOK_PATH, header, body) == 401
     await telegram.channel.drain()
     assert telegram.fake.sent(chat_id="1008") == []
+    failures = telegram.runtime.metrics.registry.get_sample_value(
+        "rsv_webhook_verification_failures_total", {"source": "telegram", "reason": "secret"}
+    )
+    assert failures == 5  # what the security alert rule counts
 
 
 async def test_malformed_updates_are_refused_with_a_log_line(
@@ -340,7 +344,13 @@ async def test_the_webhook_holds_back_while_too_many_updates_are_in_flight(
     queue = DeliveryQueue(Courier("telegram", sender.send, Pace(0.0), runtime.metrics, unreachable))
     parts = (runtime.engine, runtime.renderer, sender, queue, payloads, runtime.roles)
     limit = runtime.settings.max_text_chars
-    channel = TelegramChannel(*parts, max_text_chars=limit, deep_link=deep_link, max_in_flight=2)
+    channel = TelegramChannel(
+        *parts,
+        max_text_chars=limit,
+        deep_link=deep_link,
+        verification=runtime.metrics.webhook_verification,
+        max_in_flight=2,
+    )
     app = web.Application()
     channel.mount_webhook(app, telegram.secret)
     bounded = Telegram(await aiohttp_client(app), telegram.fake, channel, telegram.secret, runtime)

@@ -253,6 +253,10 @@ async def test_a_wrong_or_missing_signature_is_401_and_nothing_happens(whatsapp:
         assert await raw_post(whatsapp.client, "/whatsapp/webhook", raw, body) == 401
     await whatsapp.settle()
     assert whatsapp.graph.calls == []
+    failures = whatsapp.runtime.metrics.registry.get_sample_value(
+        "rsv_webhook_verification_failures_total", {"source": "whatsapp", "reason": "signature"}
+    )
+    assert failures == 5  # what the security alert rule counts
 
 
 async def test_meta_verifies_the_webhook_with_the_token(whatsapp: WhatsApp) -> None:
@@ -270,6 +274,10 @@ async def test_meta_verifies_the_webhook_with_the_token(whatsapp: WhatsApp) -> N
     ):
         response = await whatsapp.client.get("/whatsapp/webhook", params={**query, **wrong})
         assert response.status == 403
+    failures = whatsapp.runtime.metrics.registry.get_sample_value(
+        "rsv_webhook_verification_failures_total", {"source": "whatsapp", "reason": "verify_token"}
+    )
+    assert failures == 2  # a wrong token; an unsubscribe is no forgery
 
 
 async def test_malformed_notifications_are_refused_with_a_log_line(
