@@ -36,6 +36,7 @@ from actions.alerts.desk import AlertDesk
 from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
 from actions.handoff.desk import HandoffDesk, Relay
+from actions.handoff.escalation import Escalate, MoodMetrics
 from actions.payments.desk import PaymentsDesk
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments
 from actions.services import Services
@@ -95,6 +96,7 @@ from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
 from intents.artifacts import ModelStore, load_serving_or_train
 from intents.entities import EntityExtractor
+from intents.mood import load_or_train as load_mood_or_train
 from intents.understanding import ModelUnderstanding
 
 log = structlog.get_logger("rsv360.app")
@@ -198,6 +200,7 @@ def build_runtime(
         ),
         Relay(services.get(HandoffDesk)),
         Understand(build_understanding(settings)),
+        Escalate(MoodMetrics(metrics.registry)),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
     router: Router[Services] = Router("root")
@@ -295,7 +298,8 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
         system_prompt = prompts.get_template("nlu/assist_system.j2")
         assist = LlmAssist(client, settings.llm.model, system_prompt, settings.timezone)
     clock = (lambda: today) if today is not None else (lambda: datetime.now(zone).date())
-    return ModelUnderstanding(model, EntityExtractor(), clock, assist)
+    mood = load_mood_or_train(settings.model_directory)
+    return ModelUnderstanding(model, EntityExtractor(), clock, assist, mood)
 
 
 async def prepare_database(database: Database) -> None:
