@@ -63,12 +63,13 @@ class Escalate:
         if frustrated and not session.data.get(_SOURED):
             session.data[_SOURED] = True
             self._metrics.soured.inc()
-        misses = session.data.get(_MISSES, 0) + 1 if parse.intent == MISUNDERSTOOD else 0
-        session.data[_MISSES] = misses
+        earlier = int(session.data.pop(_MISSES, 0))  # kept only while misunderstandings go on
+        misses = earlier + 1 if parse.intent == MISUNDERSTOOD else 0
         if frustrated or misses >= MISUNDERSTOOD_IN_A_ROW:
-            session.data[_MISSES] = 0
             reason = "frustrated" if frustrated else "misunderstood"
             self._metrics.offers.labels(reason=reason).inc()
             entities = {**parse.entities, "reason": reason}
             turn.parse = replace(parse, intent=OFFER_PERSON, confidence=1.0, entities=entities)
+        elif misses:
+            session.data[_MISSES] = misses
         return await call_next(turn)
