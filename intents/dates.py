@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
-from intents.occasions import occasion_stay
+from intents.occasions import holiday_day, occasion_stay
 from intents.text import fold
 
 MONTHS = {
@@ -182,7 +182,8 @@ def stay_dates(text: str, locale: str, today: date) -> StayDates:
     occasion = None if mentions else occasion_stay(text, locale, today)
     if occasion is not None:  # "réveillon", "feriadão de novembro", "em janeiro"
         if nights is not None:  # the guest's own length: no longer the occasion's usual stay
-            return StayDates(occasion.check_in, occasion.check_in + timedelta(days=nights))
+            start = holiday_day(occasion.name, today) or occasion.check_in
+            return StayDates(start, start + timedelta(days=nights))
         return StayDates(occasion.check_in, occasion.check_out, occasion=occasion.name)
     weekend = grammar.weekend.search(folded)
     if weekend is not None and nights is None:

@@ -24,6 +24,8 @@ NEW_YEAR_STAY = ((12, 30), (1, 2))
 """Réveillon: arrive on the 30th, leave on the 2nd (the stay beach pousadas sell)."""
 CHRISTMAS_STAY = ((12, 24), (12, 26))
 JULY_NIGHTS = 7
+HOLIDAY_DAYS = {"christmas": (12, 25), "new_year": (12, 31)}
+"""The day itself, where a guest who says how long ("from Christmas for 3 nights") starts."""
 NOT_DAYS_OFF = frozenset(
     {"Ash Wednesday", "Public Servant's Day", "Christmas Eve", "New Year's Eve"}
 )
@@ -284,3 +286,12 @@ _STAYS: dict[str, _StayOfYear] = {
     "july_holidays": _july,
     **{name: _package_holiday(name) for name in (*NAMED_BY_PACKAGE, *FIXED_HOLIDAYS)},
 }
+
+
+def holiday_day(name: str, today: date) -> date | None:
+    """The next date of a fixed-date holiday on or after today (Christmas, New Year's Eve)."""
+    if name not in HOLIDAY_DAYS:
+        return None
+    month, day = HOLIDAY_DAYS[name]
+    this_year = date(today.year, month, day)
+    return this_year if this_year >= today else date(today.year + 1, month, day)

@@ -64,7 +64,9 @@ class Escalate:
             session.data[_SOURED] = True
             self._metrics.soured.inc()
         earlier = int(session.data.pop(_MISSES, 0))  # kept only while misunderstandings go on
-        misses = earlier + 1 if parse.intent == MISUNDERSTOOD else 0
+        # an answer to a form's question ("Maria Souza") reads as out of scope: not a miss
+        missed = parse.intent == MISUNDERSTOOD and session.form is None
+        misses = earlier + 1 if missed else 0
         if frustrated or misses >= MISUNDERSTOOD_IN_A_ROW:
             reason = "frustrated" if frustrated else "misunderstood"
             self._metrics.offers.labels(reason=reason).inc()
