@@ -3,7 +3,7 @@
 A logistic regression trained with scikit-learn like the intent model, on the frustrated lines
 of ``intents/mood/<locale>.yaml`` against every intent training line (the calm class), over
 binary features of the folded words, word pairs and two shouting marks (capitals, "!!").
-The fitted weights are exported once to ``mood-<key>.json`` in the models directory, and served
+The fitted weights are exported once to ``mood/mood-<key>.json`` in the models directory, and served
 from that by plain Python: a worker never imports scikit-learn for it. The figures on
 held-out lines are in docs/nlu.md.
 """
@@ -91,11 +91,12 @@ def load_or_train(models_dir: Path) -> MoodModel:
     digest = hashlib.sha256(Path(__file__).read_bytes())
     for path in sorted([*MOOD_DIR.glob("*.yaml"), *DATA_DIR.glob("*.yaml")]):
         digest.update(path.read_bytes())
-    path = models_dir / f"mood-{digest.hexdigest()[:20]}.json"
+    # a directory of its own: the intent model's files are found by pattern in models_dir
+    path = models_dir / "mood" / f"mood-{digest.hexdigest()[:20]}.json"
     if path.exists():
         return MoodModel.load(path)
     calm = [example.text for example in load_examples()]
     model = train(frustrated_lines(), calm)
-    models_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return model
