@@ -3,6 +3,9 @@
 A visitor's conversation id travels in a signed token (itsdangerous), so a reload or a
 reconnect resumes the same conversation; a forged or expired token starts a new one.
 
+A hello with ``welcome`` (the page's ``data-rsv-welcome``) that starts a conversation is
+answered with the bot's greeting for that property; a resumed conversation is never greeted again.
+
 Messages the bot starts (``bot.outbound.proactive``) go to every open socket of the conversation
 (one per browser tab); what came while none was open is sent after the next hello's session frame.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Sequence
@@ -21,7 +25,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from bot.core.buttons import MAX_PAYLOAD_CHARS
+from bot.core.buttons import MAX_PAYLOAD_CHARS, button_payload
 from bot.core.engine import Engine
 from bot.core.loops import cancel_and_wait
 from bot.core.render import Renderer
@@ -39,6 +43,7 @@ from channels.wire import (
 )
 
 CHANNEL = "web"
+WELCOME_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -192,6 +197,7 @@ class WebChannel:
             await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"rate limited")
             return
         token = frame.get("token")
+        welcome = _welcome_of(frame)
         self._forget(socket, conversation)  # a second hello may name another conversation
         conversation.id = None
         if token is not None:
@@ -200,18 +206,38 @@ class WebChannel:
                 conversation.id = str(claims["c"])
             except (BadSignature, KeyError, TypeError):
                 await self._send_error(socket, conversation, "invalid_token")
-        if conversation.id is None:
-            conversation.id = uuid.uuid4().hex
+        started = conversation.id is None
+        conversation_id = conversation.id = conversation.id or uuid.uuid4().hex
         await socket.send_json(
             {
                 "type": "session",
-                "token": self._tokens.dumps({"c": conversation.id}),
-                "conversation_id": conversation.id,
+                "token": self._tokens.dumps({"c": conversation_id}),
+                "conversation_id": conversation_id,
             }
         )
-        self._open.setdefault(conversation.id, set()).add(socket)
+        self._open.setdefault(conversation_id, set()).add(socket)
         if self._notifier is not None:
-            await self._notifier.flush(Address(CHANNEL, conversation.id))
+            await self._notifier.flush(Address(CHANNEL, conversation_id))
+        if started and welcome is not None:
+            await self._greet(socket, conversation, welcome)
+
+    async def _greet(
+        self, socket: web.WebSocketResponse, conversation: _Conversation, place: str
+    ) -> None:
+        """A new conversation opens with the bot's greeting (the page asked for it)."""
+        assert conversation.id is not None
+        entities = {"property": place} if place else {}
+        result = await self._engine.handle(
+            Message(
+                channel=CHANNEL,
+                conversation_id=conversation.id,
+                user_id=conversation.id,
+                payload=button_payload("welcome", **entities),
+                locale_hint=conversation.locale,
+            )
+        )
+        for reply in result.replies:
+            await socket.send_json({"type": "message", **reply_json(reply)})
 
     async def _message(
         self, socket: web.WebSocketResponse, conversation: _Conversation, frame: dict[str, Any]
@@ -271,6 +297,17 @@ class WebChannel:
         await socket.send_json(
             {"type": "error", **error_json(self._renderer, code, conversation.locale)}
         )
+
+
+def _welcome_of(frame: dict[str, Any]) -> str | None:
+    """The hello's ``welcome``: a property's slug, or true for the default property; None
+    (no greeting) when absent or malformed."""
+    welcome = frame.get("welcome")
+    if welcome is True:
+        return ""
+    if isinstance(welcome, str) and WELCOME_SLUG.fullmatch(welcome):
+        return welcome
+    return None
 
 
 class _Conversation:

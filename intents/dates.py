@@ -1,7 +1,8 @@
 """Stay dates in free text: check-in, check-out and nights, relative to a reference date.
 
 A small grammar, compiled once per language: numeric dates, day and month names, ranges,
-weekdays, weekends, "dia 5", "daqui a 2 semanas", "3 noites". A date without a year is its
+weekdays, weekends, "dia 5", "daqui a 2 semanas", "3 noites", and holidays and seasons as
+their usual stays (``intents/occasions.py``). A date without a year is its
 next occurrence on or after the reference date. dateparser was measured for this job and left
 out: 0.3 to 0.6 ms per span, and no answer for "sexta que vem", "this weekend", "daqui a 2
 semanas" or "mês que vem" (docs/nlu.md).
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
+from intents.occasions import holiday_day, occasion_stay
 from intents.text import fold
 
 MONTHS = {
@@ -60,7 +62,6 @@ NUMBER_WORDS = {
 _WORDS = {
     "pt": {
         "today": r"hoje", "tomorrow": r"amanha", "after_tomorrow": r"depois de amanha",
-        "christmas": r"natal", "new_year": r"(?:reveillon|ano novo|virada do ano|virada)",
         "weekend": r"(?:fim de semana|final de semana|fds|finde)",
         "next": r"(?:que vem|proxim[oa]|seguinte)",
         "nights": r"(?:noites?|diarias?|pernoites?)", "week": r"semana",
@@ -70,8 +71,6 @@ _WORDS = {
     "en": {
         "today": r"today", "tomorrow": r"(?:tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow)",
         "after_tomorrow": r"day after tomorrow",
-        "christmas": r"(?:christmas|xmas)",
-        "new_year": r"(?:new year'?s eve|new year'?s|nye|reveillon)",
         "weekend": r"weekend", "next": r"next",
         "nights": r"nights?", "week": r"week",
         "range": r"(?:to|till|until|through|thru|-|\u2013|and)",
@@ -79,7 +78,6 @@ _WORDS = {
     },
     "es": {
         "today": r"hoy", "tomorrow": r"manana", "after_tomorrow": r"pasado manana",
-        "christmas": r"navidad", "new_year": r"(?:reveillon|ano nuevo|fin de ano|nochevieja)",
         "weekend": r"(?:fin de semana|finde|fde)", "next": r"(?:que viene|proxim[oa]|siguiente)",
         "nights": r"noches?", "week": r"semana",
         "range": r"(?:al|a|hasta|y|-|\u2013)",
@@ -89,20 +87,19 @@ _WORDS = {
 
 _LANGUAGE = {"pt_BR": "pt", "en": "en", "es": "es"}
 
-HOLIDAYS: dict[str, tuple[int, int, int | None]] = {
-    "christmas": (25, 12, None),
-    "new_year": (31, 12, None),  # guests book the night of the turn of the year
-}
-
 
 @dataclass(frozen=True, slots=True)
 class StayDates:
     check_in: date | None = None
     check_out: date | None = None
     nights: int | None = None
+    occasion: str | None = None
+    """The holiday or season the stay was proposed for ("new_year"), when it was."""
 
     def as_entities(self) -> dict[str, str | int]:
         found: dict[str, str | int] = {}
+        if self.occasion:
+            found["occasion"] = self.occasion
         if self.check_in:
             found["checkin"] = self.check_in.isoformat()
         if self.check_out:
@@ -130,7 +127,6 @@ class _Grammar:
     nights: re.Pattern[str]
     week: re.Pattern[str]
     relative_span: re.Pattern[str]
-    holiday: re.Pattern[str]
 
 
 @cache
@@ -167,9 +163,6 @@ def _grammar(language: str) -> _Grammar:
         week=re.compile(
             rf"(?<!mais de )(?<!more than )(?<!mas de )\b(?:uma|one|a|una|1)\s+{words['week']}\b"
         ),
-        holiday=re.compile(
-            rf"\b(?:(?P<christmas>{words['christmas']})|(?P<new_year>{words['new_year']}))\b"
-        ),
         relative_span=re.compile(
             rf"\b(?:daqui a|daqui|dentro de|em|in|en)\s+(\d{{1,2}}|{number})\s+"
             r"(dias?|semanas?|mes(?:es)?|days?|weeks?|months?)\b"
@@ -185,13 +178,19 @@ def stay_dates(text: str, locale: str, today: date) -> StayDates:
     span = _range(grammar, folded, today)
     if span is not None:
         return StayDates(check_in=span[0], check_out=span[1])
+    mentions = _mentions(grammar, folded, today)
+    occasion = None if mentions else occasion_stay(text, locale, today)
+    if occasion is not None:  # "réveillon", "feriadão de novembro", "em janeiro"
+        if nights is not None:  # the guest's own length: no longer the occasion's usual stay
+            start = holiday_day(occasion.name, today) or occasion.check_in
+            return StayDates(start, start + timedelta(days=nights))
+        return StayDates(occasion.check_in, occasion.check_out, occasion=occasion.name)
     weekend = grammar.weekend.search(folded)
     if weekend is not None and nights is None:
         saturday = today + timedelta(days=(5 - today.weekday()) % 7)
         if weekend.group(1) or weekend.group(2):
             saturday += timedelta(days=7)
         return StayDates(check_in=saturday, check_out=saturday + timedelta(days=2))
-    mentions = _mentions(grammar, folded, today)
     if len(mentions) >= 2 and mentions[1] > mentions[0] and nights is None:
         return StayDates(check_in=mentions[0], check_out=mentions[1])  # "chego dia 5 e saio dia 9"
     check_in = mentions[0] if mentions else None
@@ -292,7 +291,6 @@ def _readers(grammar: _Grammar, today: date) -> list[tuple[re.Pattern[str], _Rea
             grammar.named_month_first,
             lambda m, ref: _resolve((int(m.group(2)), months[m.group(1)], None), ref),
         ),
-        (grammar.holiday, lambda m, ref: _resolve(HOLIDAYS[_holiday_name(m)], ref)),
         (
             grammar.relative_day,
             lambda m, ref: today + timedelta(days=_days_ahead(m.group(1), words)),
@@ -330,10 +328,6 @@ def _mentions(grammar: _Grammar, folded: str, today: date) -> list[date]:
         if len(dates) == 2:
             break
     return dates
-
-
-def _holiday_name(found: re.Match[str]) -> str:
-    return next(name for name, matched in found.groupdict().items() if matched)
 
 
 def _days_ahead(word: str, words: dict[str, str]) -> int:

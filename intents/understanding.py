@@ -10,6 +10,7 @@ from bot.core.experiments import AssistStyle
 from bot.core.types import Parse
 from bot.steps.sessions import Session
 from intents.entities import EntityExtractor
+from intents.mood import MoodModel
 from intents.serving import Reading
 
 if TYPE_CHECKING:  # the LLM client (openai) is imported only when an LLM is configured
@@ -36,11 +37,13 @@ class ModelUnderstanding:
         entities: EntityExtractor,
         today: Callable[[], date],
         assist: LlmAssist | None = None,
+        mood: MoodModel | None = None,
     ) -> None:
         self._model = model
         self._entities = entities
         self._today = today
         self._assist = assist
+        self._mood = mood
 
     async def parse(
         self,
@@ -67,4 +70,6 @@ class ModelUnderstanding:
                     **self._entities.extract(text, locale, name, today),
                     **assisted.entity_values(),
                 }
+        if self._mood is not None:  # 0 calm … 1 angry: actions may offer a person at once
+            entities["frustration"] = round(self._mood.frustration(text), 3)
         return Parse(name, round(confidence, 3), entities, locale)

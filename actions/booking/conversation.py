@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from actions.booking.errors import BookingError, StayTooShort, Unavailable
+from actions.booking.guest_details import not_a_name, suggested_email
 from actions.booking.holds import Guest, Holds
 from actions.booking.notes import StayNotes
 from actions.booking.quotes import Quotes
@@ -92,7 +93,10 @@ def stay(context: Ctx, asked: bool) -> Any | None:
         check_out = check_in + length
     else:
         return {"checkin": check_in.isoformat()}
-    return {"checkin": check_in.isoformat(), "checkout": check_out.isoformat()}
+    found = {"checkin": check_in.isoformat(), "checkout": check_out.isoformat()}
+    if entities.get("occasion"):  # "réveillon": the reply says which stay it proposes
+        found["occasion"] = str(entities["occasion"])
+    return found
 
 
 async def sensible_stay(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
@@ -164,14 +168,23 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
     place = await quotes.property_by_slug(values["property"])
     assert place is not None
     dates, party_ = values["dates"], values["guests"]
+    check_in, check_out = (
+        date.fromisoformat(dates["checkin"]),
+        date.fromisoformat(dates["checkout"]),
+    )
     try:
         offers = await _offers(context, values)
     except StayTooShort as short:
-        return Outcome("booking/minimum_stay", {"required": short.required, **dates})
+        longer = await quotes.alternatives(
+            place.id, check_in, check_out, party_["adults"], party_["children"], short.required
+        )
+        facts = {"required": short.required, "choices_offered": bool(longer), **dates}
+        return Outcome("booking/minimum_stay", facts, _alternative_choices(longer))
     facts = {
         "property": place.name,
         "checkin": dates["checkin"],
         "checkout": dates["checkout"],
+        "occasion": dates.get("occasion"),
         "nights": _nights(dates),
         **party_,
     }
@@ -198,34 +211,32 @@ async def offers_prompt(context: Ctx, values: Any) -> Outcome:
         )
         change_dates = Choice("change_dates", payload="form:change:dates")
         notes = await context.services.get(StayNotes).lines(
-            place.slug,
-            date.fromisoformat(dates["checkin"]),
-            date.fromisoformat(dates["checkout"]),
-            context.locale,
+            place.slug, check_in, check_out, context.locale
         )
         values = {**facts, "offers": lines, "notes": notes}
         return Outcome("booking/offers", values, (*choices, change_dates))
-    check_in, check_out = (
-        date.fromisoformat(dates["checkin"]),
-        date.fromisoformat(dates["checkout"]),
-    )
     shifted = await quotes.alternatives(
         place.id, check_in, check_out, party_["adults"], party_["children"]
     )
-    choices = tuple(
+    return Outcome("booking/unavailable", facts, _alternative_choices(shifted))
+
+
+def _alternative_choices(stays: list[tuple[date, date, Any]]) -> tuple[Choice, ...]:
+    """A button per stay that works, with its length and its cheapest price."""
+    return tuple(
         Choice(
             "alternative_dates",
             payload=button_payload("book", checkin=start.isoformat(), checkout=end.isoformat()),
             values={
                 "checkin": start.isoformat(),
                 "checkout": end.isoformat(),
+                "nights": (end - start).days,
                 "total": offer.quote.total,
                 "currency": offer.quote.currency,
             },
         )
-        for start, end, offer in shifted
+        for start, end, offer in stays
     )
-    return Outcome("booking/unavailable", facts, choices)
 
 
 def guest_name(context: Ctx, asked: bool) -> str | None:
@@ -236,6 +247,8 @@ def guest_name(context: Ctx, asked: bool) -> str | None:
 def valid_name(context: Ctx, value: Any, values: Any) -> str | None:
     if has_control(str(value)):  # PostgreSQL cannot store NUL; staff would not see the rest
         return "booking/invalid_name_characters"
+    if not_a_name(str(value), context.locale):  # "sim, pode reservar" is not who is coming
+        return "booking/not_a_name"
     return (
         None
         if NAME.fullmatch(str(value)) and any(c.isalpha() for c in value)
@@ -247,6 +260,9 @@ def guest_email(context: Ctx, asked: bool) -> str | None:
     email = context.parse.entities.get("email")
     if email:
         return str(email)
+    chosen = chosen_value(context)
+    if asked and chosen:  # the suggested address, or the one typed, confirmed by a button
+        return chosen
     text = context.message.text or ""
     if not asked or not text.strip():
         return None
@@ -254,10 +270,18 @@ def guest_email(context: Ctx, asked: bool) -> str | None:
     return found.group(0).lower() if found else one_line(text)
 
 
-def valid_email(context: Ctx, value: Any, values: Any) -> str | None:
-    return (
-        None if EMAIL.fullmatch(str(value)) and len(str(value)) <= 254 else "booking/invalid_email"
+def valid_email(context: Ctx, value: Any, values: Any) -> Outcome | str | None:
+    email = str(value)
+    if not (EMAIL.fullmatch(email) and len(email) <= 254):
+        return "booking/invalid_email"
+    suggestion = None if chosen_value(context) else suggested_email(email)
+    if suggestion is None:
+        return None
+    choices = (
+        value_choice("email_suggestion", suggestion, email=suggestion),
+        value_choice("keep_email", email, email=email),
     )
+    return Outcome("booking/email_typo", {"email": email, "suggestion": suggestion}, choices)
 
 
 async def summary(context: Ctx, values: Any) -> Outcome:
@@ -341,7 +365,7 @@ BOOKING_FORM: Form[Services] = Form(
     ),
     complete=place_hold,
     confirm=summary,
-    interruptions=frozenset({"faq", "help", "human", "thanks"}),
+    interruptions=frozenset({"faq", "help", "human", "thanks", "offer_person"}),
 )
 
 

@@ -51,7 +51,7 @@ class Quotes:
 
     async def find_properties(self, text: str) -> list[Property]:
         """Properties whose name, distinctive name, slug or city the text names, best first
-        ("serra azull" finds Hotel Serra Azul)."""
+        ("serra azull" finds Hotel Serra Azul); names written exactly leave out the near ones."""
         words = fold(text).split()
         scored = []
         for place in await self.properties():
@@ -62,6 +62,9 @@ class Quotes:
             )
             if best >= 0.8:
                 scored.append((best, place))
+        if any(score == 1.0 for score, _ in scored):
+            # a name written in full beats near misses ("para" is close to "Paraty")
+            scored = [(score, place) for score, place in scored if score == 1.0]
         return [place for _, place in sorted(scored, key=lambda pair: -pair[0])]
 
     async def property_by_slug(self, slug: str) -> Property | None:
@@ -121,21 +124,28 @@ class Quotes:
             return Offer(product, price)
 
     async def alternatives(
-        self, place_id: int, check_in: date, check_out: date, adults: int, children: int
+        self,
+        place_id: int,
+        check_in: date,
+        check_out: date,
+        adults: int,
+        children: int,
+        min_nights: int = 1,
     ) -> list[tuple[date, date, Offer]]:
-        """The nearest shifted stays of the same length that have a free product."""
-        length = check_out - check_in
-        found = []
-        for shift in (1, -1, 2, -2, 3, -3, 7, -7):
-            start = check_in + timedelta(days=shift)
-            if start < local_today(self._clock(), None):
+        """The nearest stays that have a free product, each with its cheapest offer: the stay
+        lengthened to ``min_nights`` (from the same check-in, then to the same check-out),
+        then shifted stays of that length."""
+        found: list[tuple[date, date, Offer]] = []
+        today = local_today(self._clock(), None)
+        for start, end in nearby_stays(check_in, check_out, min_nights):
+            if start < today:
                 continue
             try:
-                offers = await self.offers(place_id, start, start + length, adults, children)
+                offers = await self.offers(place_id, start, end, adults, children)
             except StayTooShort:
                 continue
             if offers:
-                found.append((start, start + length, min(offers, key=lambda o: o.quote.total)))
+                found.append((start, end, min(offers, key=lambda o: o.quote.total)))
             if len(found) == 3:
                 break
         return found
@@ -163,6 +173,17 @@ class Quotes:
             session.expunge(loaded)  # kept as read, whatever later sessions roll back
         self._catalogs[place_id] = (time.monotonic() + CATALOG_SECONDS, catalog)
         return catalog
+
+
+def nearby_stays(check_in: date, check_out: date, min_nights: int) -> list[tuple[date, date]]:
+    """Stays near the one asked, nearest first, at least ``min_nights`` long, without it."""
+    length = timedelta(days=max((check_out - check_in).days, min_nights))
+    candidates = [(check_in, check_in + length), (check_out - length, check_out)]
+    for shift in (1, -1, 2, -2, 3, -3, 7, -7):
+        start = check_in + timedelta(days=shift)
+        candidates.append((start, start + length))
+    unique = dict.fromkeys(stay for stay in candidates if stay != (check_in, check_out))
+    return list(unique)
 
 
 def units_for(product: Product, adults: int, children: int) -> int:

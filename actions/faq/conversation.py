@@ -27,18 +27,28 @@ class Faq:
         return self.properties.get(slug) or self.properties[self.default_property]
 
 
-async def answer_question(context: Context[Services]) -> Outcome:
+async def answer_question(context: Context[Services]) -> list[Outcome]:
+    """An answer to each question the message asks, in the order asked (the topics menu when
+    none is known)."""
     faq = context.services.get(Faq)
     knowledge = faq.property_of(context)
     topic = context.parse.entities.get("topic")
-    if topic is None and context.message.text:
-        topic = faq.topics.topic_of(context.message.text, context.locale)
-    if topic is None or topic not in faq.topics.topics:
+    topics = [str(topic)] if topic is not None else []
+    if not topics and context.message.text:
+        topics = faq.topics.topics_in(context.message.text, context.locale)
+    known = [name for name in topics if name in faq.topics.topics]
+    if not known:
         choices = tuple(
             Choice(f"topic_{name}", payload=button_payload("faq", topic=name))
             for name in MENU_TOPICS
         )
-        return Outcome("faq/topics", {"property": knowledge.name}, choices)
+        return [Outcome("faq/topics", {"property": knowledge.name}, choices)]
+    return [await _answer_topic(context, knowledge, name) for name in known]
+
+
+async def _answer_topic(
+    context: Context[Services], knowledge: PropertyKnowledge, topic: str
+) -> Outcome:
     if topic == "cancellation_policy":
         place = await context.services.get(Quotes).property_by_slug(knowledge.slug)
         if place is None:
@@ -61,7 +71,7 @@ async def answer_question(context: Context[Services]) -> Outcome:
             {"property": knowledge.name},
             (Choice("menu_human", payload=button_payload("human")),),
         )
-    choices = ()
+    choices: tuple[Choice, ...] = ()
     if topic == "address" and knowledge.map_url:
         choices = (Choice("open_map", url=knowledge.map_url),)
     return Outcome("faq/answer", {"answer": answer}, choices)

@@ -17,6 +17,9 @@ class PropertyKnowledge:
     name: str
     map_url: str | None
     answers: Mapping[str, Mapping[str, str]]
+    welcome: tuple[str, ...] = ()
+    """The quick replies of the chat window's greeting (book, prices, my_bookings, human,
+    questions), in order; empty for the default ones."""
 
     def answer(self, topic: str, locale: str) -> str | None:
         return self.answers.get(topic, {}).get(locale)
@@ -31,5 +34,6 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> dict[str, PropertyKnowled
             name=document["name"],
             map_url=document.get("map_url"),
             answers=document.get("answers") or {},
+            welcome=tuple(document.get("welcome") or ()),
         )
     return properties

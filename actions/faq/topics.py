@@ -10,6 +10,8 @@ import yaml
 from intents.text import fold
 
 TOPICS_FILE = Path(__file__).resolve().parent / "topics.yaml"
+QUESTION_BREAKS = re.compile(r"[?!.;\n]+|\s(?:e|and|y|tambem|also|tambien|ademas)\s")
+"""Where one question ends and the next begins: "quanto custa o café? aceita cachorro?"."""
 
 
 class TopicFinder:
@@ -35,3 +37,8 @@ class TopicFinder:
             if pattern.search(folded):
                 covered[topic] = covered.get(topic, 0) + words
         return max(covered, key=lambda topic: covered[topic]) if covered else None
+
+    def topics_in(self, text: str, locale: str) -> list[str]:
+        """The topic of each question the text asks, in the order asked, each once."""
+        found = (self.topic_of(part, locale) for part in QUESTION_BREAKS.split(fold(text)))
+        return list(dict.fromkeys(topic for topic in found if topic is not None))

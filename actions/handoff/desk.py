@@ -47,23 +47,39 @@ class HandoffDesk:
         self._team_locale = team_locale
 
     async def request(
-        self, message: Message, locale: str, history: list[dict[str, Any]]
+        self,
+        message: Message,
+        locale: str,
+        history: list[dict[str, Any]],
+        *,
+        urgent: bool = False,
     ) -> Handoff | None:
-        """Open a ticket and tell the team; None when the guest already has one open."""
+        """Open a ticket and tell the team; None when the guest already has one open.
+        ``urgent``: the guest was frustrated or misunderstood, and the team is told so."""
         guest = f"{message.channel}:{message.conversation_id}"
         if await self._store.of_guest(guest) is not None:
             return None
-        handoff = Handoff(secrets.token_urlsafe(9), guest, locale)
+        handoff = Handoff(secrets.token_urlsafe(9), guest, locale, urgent=urgent)
         await self._store.save(handoff)
         if self._team is not None:
             shown = [entry for entry in history if entry.get("text")][-HISTORY_SHOWN:]
             take = Choice(
                 "handoff_take", payload=button_payload("handoff_take", ticket=handoff.ticket)
             )
-            values = {"channel": message.channel, "locale": locale, "history": shown}
+            values = {
+                "channel": message.channel,
+                "locale": locale,
+                "history": shown,
+                "urgent": urgent,
+            }
             request = Outcome("handoff/staff_request", values, (take,))
             await self._notifier.notify(self._team, self._team_locale, [request])
-        log.info("handoff_requested", guest=pseudonym(guest), team=self._team is not None)
+        log.info(
+            "handoff_requested",
+            guest=pseudonym(guest),
+            team=self._team is not None,
+            urgent=urgent,
+        )
         return handoff
 
     async def take(self, message: Message, ticket: str) -> Outcome:
@@ -76,7 +92,9 @@ class HandoffDesk:
         earlier = await self._store.of_staff(me)
         if earlier is not None and earlier.ticket != ticket:
             return Outcome("handoff/finish_first", {}, (_release(earlier.ticket),))
-        taken = Handoff(handoff.ticket, handoff.guest, handoff.locale, TAKEN, me)
+        taken = Handoff(
+            handoff.ticket, handoff.guest, handoff.locale, TAKEN, me, urgent=handoff.urgent
+        )
         await self._store.save(taken)
         await self._notifier.notify(
             _address(handoff.guest), handoff.locale, [Outcome("handoff/taken")]

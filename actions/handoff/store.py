@@ -28,6 +28,8 @@ class Handoff:
     status: str = REQUESTED
     staff: str | None = None
     """Who took it: ``channel:conversation_id:user_id`` of the staff member."""
+    urgent: bool = False
+    """Opened from the bot's own offer to a frustrated or misunderstood guest."""
 
 
 class HandoffStore:

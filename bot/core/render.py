@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -75,6 +75,7 @@ class Renderer:
             environment.globals["locale"] = locale
             environment.filters["money"] = partial(_money, locale=locale)
             environment.filters["day"] = partial(_day, locale=locale)
+            environment.filters["day_month"] = partial(_day_month, locale=locale)
             self._environments[key] = environment
         return self._environments[key]
 
@@ -86,3 +87,8 @@ def _money(minor_units: int, currency: str, *, locale: str) -> str:
 
 def _day(iso_date: str, style: str = "medium", *, locale: str) -> str:
     return format_date(date.fromisoformat(iso_date), format=style, locale=locale)
+
+
+def _day_month(iso_date: str, *, locale: str) -> str:
+    """Day and month as the locale writes them short: "30/12" in pt_BR and es, "12/30" in en."""
+    return format_skeleton("dM", date.fromisoformat(iso_date), locale=locale)

@@ -41,6 +41,7 @@ from actions.alerts.desk import AlertDesk
 from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
 from actions.handoff.desk import HandoffDesk, Relay
+from actions.handoff.escalation import Escalate, MoodMetrics
 from actions.lifecycle.config import load_config
 from actions.payments.desk import PaymentsDesk
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments
@@ -106,6 +107,7 @@ from channels.web import CHANNEL as WEB
 from channels.web import WebChannel
 from intents.artifacts import ModelStore, load_serving_or_train
 from intents.entities import EntityExtractor
+from intents.mood import load_or_train as load_mood_or_train
 from intents.understanding import ModelUnderstanding
 
 log = structlog.get_logger("rsv360.app")
@@ -229,6 +231,7 @@ def build_runtime(
             build_understanding(settings),
             services.get(Experiments) if settings.llm.base_url is not None else None,
         ),
+        Escalate(MoodMetrics(metrics.registry)),
         RateLimit(limiter, intent_category(policy), responder, metrics),
     ]
     router: Router[Services] = Router("root")
@@ -326,7 +329,8 @@ def build_understanding(settings: Settings, today: date | None = None) -> ModelU
         prompts = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "prompts"), autoescape=False)
         assist = LlmAssist(client, settings.llm.model, prompts, ASSIST_PROMPT, settings.timezone)
     clock = (lambda: today) if today is not None else (lambda: datetime.now(zone).date())
-    return ModelUnderstanding(model, EntityExtractor(), clock, assist)
+    mood = load_mood_or_train(settings.model_directory)
+    return ModelUnderstanding(model, EntityExtractor(), clock, assist, mood)
 
 
 async def prepare_database(database: Database) -> None:

@@ -7,9 +7,16 @@
  *   data-rsv-url="wss://bot.example.com/ws"  WebSocket endpoint (default: /ws on the script's host)
  *   data-rsv-open="true"                      start with the panel open
  *   data-rsv-title="Pousada do Mar"           header title (default: a generic one per language)
+ *   data-rsv-welcome="pousada-do-mar"         greet a new conversation on open with that
+ *                                             property's quick replies ("true": the default one)
+ *   data-rsv-locale="en"                      the conversation's language (default: the page's
+ *                                             <html lang>, else the browser's)
  *
  * Protocol (JSON text frames, see channels/web.py):
- *   -> {"type":"hello","token"?,"locale"}      <- {"type":"session","token","conversation_id"}
+ *   -> {"type":"hello","token"?,"locale","welcome"?}
+ *                                              <- {"type":"session","token","conversation_id"}
+ *                                                 then, for a new conversation with "welcome",
+ *                                                 the greeting's {"type":"message",...}
  *   -> {"type":"message","text","id"}          <- {"type":"typing"}, then 0..n
  *   -> {"type":"button","payload","id"}           {"type":"message","text"(HTML),"buttons","image"?}
  *                                                 or {"type":"typing","active":false} when none
@@ -76,7 +83,10 @@
     },
   };
 
-  const locale = String(navigator.language || "pt-BR").slice(0, 35);
+  const pageLanguage = document.documentElement.getAttribute("lang");
+  const locale = String(
+    options.rsvLocale || pageLanguage || navigator.language || "pt-BR",
+  ).slice(0, 35);
   const strings = STRINGS[locale.slice(0, 2).toLowerCase()] || STRINGS.pt;
 
   // ---------------------------------------------------------------- storage
@@ -696,6 +706,7 @@
       const hello = { type: "hello", locale };
       const token = loadToken();
       if (token) hello.token = token;
+      if (options.rsvWelcome) hello.welcome = options.rsvWelcome === "true" || options.rsvWelcome;
       ws.send(JSON.stringify(hello));
     });
     ws.addEventListener("message", (event) => {

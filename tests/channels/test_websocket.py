@@ -537,3 +537,36 @@ async def test_shutdown_closes_open_widgets_as_going_away(
     assert ws.close_code == WSCloseCode.GOING_AWAY
     await asyncio.wait_for(stopping, 5)
     assert time.monotonic() - started < 5
+
+
+WELCOME = {
+    "pt-BR": "Olá! Sou o assistente virtual da Pousada do Mar",
+    "en": "Hello! I'm the virtual assistant of Pousada do Mar",
+    "es": "¡Hola! Soy el asistente virtual de Pousada do Mar",
+}
+
+
+@pytest.mark.parametrize("locale", ["pt-BR", "en", "es"])
+async def test_a_new_conversation_asking_for_the_welcome_is_greeted_once(
+    aiohttp_client: Any, make_settings: SettingsFactory, locale: str
+) -> None:
+    client = await widget_client(aiohttp_client, make_settings())
+    ws, session = await connect(client, locale=locale, welcome="pousada-do-mar")
+    greeting = await receive(ws)
+    assert greeting["type"] == "message"
+    assert greeting["text"].startswith(WELCOME[locale])
+    assert len(greeting["buttons"]) == 4
+    await ws.close()
+    again, _ = await connect(client, token=session["token"], welcome="pousada-do-mar")
+    # a resumed conversation: the next frame is the answer to the guest, not a second greeting
+    assert (await say(again, "obrigado"))["text"]
+
+
+@pytest.mark.parametrize("welcome", [5, "", "../etc", "x" * 200, None, False, ["pousada"]])
+async def test_a_malformed_welcome_is_ignored(
+    aiohttp_client: Any, make_settings: SettingsFactory, welcome: Any
+) -> None:
+    client = await widget_client(aiohttp_client, make_settings())
+    ws, _ = await connect(client, welcome=welcome)
+    reply = await say(ws, "oi")  # the first frame after the session answers the guest
+    assert reply["text"].startswith(PT_GREETINGS)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from playwright.async_api import (
     Browser,
     BrowserContext,
     Page,
+    Route,
     WebSocketRoute,
     expect,
 )
@@ -57,10 +59,13 @@ async def new_page(browser: Browser, base_url: str) -> AsyncIterator[NewPage]:
     """Pages in fresh browser contexts (pt-BR unless told), all closed before the server stops."""
     contexts: list[BrowserContext] = []
 
-    async def make(**context_options: Any) -> Page:
+    async def make(
+        *, welcome: bool = False, lang: str | None = None, **context_options: Any
+    ) -> Page:
         context = await browser.new_context(**{"locale": "pt-BR", **context_options})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
+        await context.route(f"{base_url}/", partial(_demo_page, welcome=welcome, lang=lang))
         return await context.new_page()
 
     try:
@@ -68,6 +73,18 @@ async def new_page(browser: Browser, base_url: str) -> AsyncIterator[NewPage]:
     finally:
         for context in contexts:
             await context.close()
+
+
+async def _demo_page(route: Route, *, welcome: bool, lang: str | None) -> None:
+    """The demo page, greeting on open only when the test asks (the widget's other behaviours
+    are tested without a greeting), in another language when told."""
+    response = await route.fetch()
+    html = await response.text()
+    if not welcome:
+        html = html.replace(' data-rsv-welcome="pousada-do-mar"', "")
+    if lang is not None:
+        html = html.replace('<html lang="pt-BR">', f'<html lang="{lang}">')
+    await route.fulfill(response=response, body=html)
 
 
 async def open_demo(new_page: NewPage, base_url: str, **context_options: Any) -> Page:
@@ -132,8 +149,8 @@ async def test_guest_greets_clicks_a_button_and_resumes_after_reload(
     await page.screenshot(path=str(SCREENSHOT))
 
 
-async def test_english_browser_gets_english_replies(new_page: NewPage, base_url: str) -> None:
-    page = await open_demo(new_page, base_url, locale="en-US")
+async def test_an_english_page_gets_english_replies(new_page: NewPage, base_url: str) -> None:
+    page = await open_demo(new_page, base_url, lang="en", locale="pt-BR")
     await expect(page.get_by_test_id("rsv-input")).to_have_attribute(
         "placeholder", "Type your message…"
     )
@@ -362,3 +379,35 @@ async def test_panel_fills_a_phone_screen(new_page: NewPage, base_url: str) -> N
     await page.get_by_test_id("rsv-launcher").click()
     await expect(page.get_by_test_id("rsv-panel")).to_be_visible()
     await expect(page.get_by_test_id("rsv-input")).to_be_focused()
+
+
+WELCOME = {
+    "pt-BR": ("Olá! Sou o assistente virtual da Pousada do Mar",
+              ["Reservar", "Ver preços", "Minhas reservas", "Falar com uma pessoa"]),
+    "en": ("Hello! I'm the virtual assistant of Pousada do Mar",
+           ["Book a stay", "See prices", "My bookings", "Talk to a person"]),
+    "es": ("¡Hola! Soy el asistente virtual de Pousada do Mar",
+           ["Reservar", "Ver precios", "Mis reservas", "Hablar con una persona"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["pt-BR", "en", "es"])
+async def test_the_widget_greets_once_in_the_pages_language_with_quick_replies(
+    new_page: NewPage, base_url: str, lang: str
+) -> None:
+    page = await open_demo(new_page, base_url, welcome=True, lang=lang, locale="pt-BR")
+    bot = messages(page, "bot")
+    greeting, buttons = WELCOME[lang]
+    await expect(bot).to_have_count(1)
+    await expect(bot.first).to_contain_text(greeting)
+    await expect(bot.first.get_by_test_id("rsv-button")).to_have_text(buttons)
+
+    await page.reload()  # the same conversation: no second greeting
+    await expect(page.get_by_test_id("rsv-panel")).to_be_visible()
+    await expect(bot).to_have_count(1)
+    # The server answers a hello (and its greeting, if any) before the next frame: once the
+    # button's reply is shown, a second greeting would be too.
+    await bot.first.get_by_role("button", name=buttons[0]).click()
+    await expect(messages(page, "guest")).to_have_text([buttons[0]])
+    await expect(bot.nth(1)).to_have_text(re.compile(r"\S"))
+    await expect(bot).to_have_count(2)

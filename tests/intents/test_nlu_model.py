@@ -123,6 +123,7 @@ def test_nlu_parse_prints_json(models_dir: Path, tmp_path: Path) -> None:
     assert parsed["intent"]["name"] == "book"
     assert 0 < parsed["intent"]["confidence"] <= 1
     assert parsed["locale"] == "pt-BR"
+    assert 0 <= parsed["entities"].pop("frustration") <= 1
     assert parsed["entities"] == {"checkin": "2026-12-05", "checkout": "2026-12-07", "adults": 2}
 
 

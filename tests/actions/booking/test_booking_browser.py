@@ -106,7 +106,8 @@ async def test_a_guest_books_pays_on_the_sandbox_page_and_the_widget_confirms(
             f"Pagamento recebido! A reserva {code.group(0)} está confirmada."
         )
         await expect(confirmation).to_contain_text("Pousada do Mar · Quarto Standard")
-        await expect(messages(page, "bot")).to_have_count(8)  # one confirmation, no repeat
+        # the greeting on open, the booking, one confirmation and no repeat
+        await expect(messages(page, "bot")).to_have_count(9)
         await page.get_by_test_id("rsv-panel").screenshot(path=str(WIDGET_SHOT))
     finally:
         await context.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,9 +13,9 @@ from actions.booking.holds import Guest, Holds
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.tables import Inventory, Reservation
-from bot import Message, Reply
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
+from tests.support.chat import Guest_
 from tests.support.clock import REFERENCE_DAY
 from tests.support.stays import minimum_stay, off_season_stay, spoken, today
 
@@ -35,43 +34,6 @@ DATES = {locale: spoken(STAY, locale) for locale in ("pt-BR", "en", "es")}
 async def runtime(make_settings: Callable[..., Settings]) -> AsyncIterator[Runtime]:
     async with runtime_lifespan(build_runtime(make_settings()), upkeep=False) as running:
         yield running
-
-
-@dataclass
-class Guest_:
-    runtime: Runtime
-    locale: str
-    conversation: str = "guest-1"
-    last: tuple[Reply, ...] = field(default_factory=tuple)
-
-    async def says(self, text: str) -> str:
-        return await self._turn(text=text)
-
-    async def presses(self, title: str) -> str:
-        button = next(b for reply in self.last for b in reply.buttons if b.title.startswith(title))
-        assert button.payload, f"{title} is a link button"
-        return await self._turn(payload=button.payload)
-
-    def buttons(self) -> list[str]:
-        return [button.title for reply in self.last for button in reply.buttons]
-
-    def link(self) -> str:
-        return next(b.url for reply in self.last for b in reply.buttons if b.url)
-
-    async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
-        result = await self.runtime.engine.handle(
-            Message(
-                "web",
-                self.conversation,
-                self.conversation,
-                text=text,
-                payload=payload,
-                locale_hint=self.locale,
-            )
-        )
-        assert result.status == "handled", result
-        self.last = result.replies
-        return "\n".join(reply.text for reply in result.replies)
 
 
 WORDING = {
@@ -166,7 +128,7 @@ async def test_full_dates_get_the_nearest_alternatives(runtime: Runtime) -> None
     guest = Guest_(runtime, "en")
     full = await guest.says(f"book pousada do mar {DATES['en']} for 2 adults")
     assert full.startswith("Sorry, Pousada do Mar is full")
-    alternatives = [title for title in guest.buttons() if "→" in title]
+    alternatives = [title for title in guest.buttons() if re.search(r"\(3 nights\) · R\$", title)]
     assert alternatives
     offers = await guest.presses(alternatives[0])
     assert offers.startswith("Available at Pousada do Mar")

@@ -147,3 +147,38 @@ def test_the_cancellation_policy_refund(days: int, percent: int) -> None:
 def test_an_inconsistent_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="partial_until_days"):
         CancellationPolicy(free_until_days=2, partial_until_days=7, partial_refund_percent=50)
+
+
+@pytest.mark.parametrize(
+    ("question", "locale", "answers"),
+    [
+        ("quanto custa o café da manhã? aceita cachorro?", "pt-BR",
+         ["O café da manhã caiçara está incluído", "Aceitamos pets"]),
+        ("do you accept dogs? and what about parking?", "en",
+         ["We welcome small and medium pets", "Free covered parking"]),
+        ("¿hay wifi? ¿y a qué hora es el desayuno?", "es",
+         ["El Wi-Fi es gratuito", "El desayuno caiçara está incluido"]),
+    ],
+)  # fmt: skip
+async def test_several_questions_in_one_message_are_all_answered_in_order(
+    runtime: Runtime, question: str, locale: str, answers: list[str]
+) -> None:
+    replies = await ask(runtime, question, locale=locale)
+    assert len(replies) == len(answers)
+    for reply, answer in zip(replies, answers, strict=True):
+        assert answer in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "topics"),
+    [
+        ("qual o endereço de vocês? como chego aí?", "pt_BR", ["address"]),
+        ("check-in e check-out que horas?", "pt_BR", ["checkin", "checkout"]),
+        ("pool? wifi? parking?", "en", ["pool", "wifi", "parking"]),
+        ("hola, buenas tardes", "es", []),
+    ],
+)
+def test_the_topics_of_a_message_come_in_the_order_asked_each_once(
+    text: str, locale: str, topics: list[str]
+) -> None:
+    assert TopicFinder().topics_in(text, locale) == topics
