@@ -257,12 +257,12 @@ async def measure_with(
         env = environment(configuration, port, data, redis_url, fakes)
         process = await start(server_command(), env, Path(scratch) / "server.err")
         processes = [process]
-        if configuration == "apart":
-            worker_command = [*server_command()[:-1], "worker"]
-            processes.append(await start(worker_command, env, Path(scratch) / "worker.err"))
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, base, process)
+                if configuration == "apart":  # once the web worker has made the schema
+                    worker_command = [*server_command()[:-1], "worker"]
+                    processes.append(await start(worker_command, env, Path(scratch) / "worker.err"))
                 await asyncio.sleep(1.0)  # background start-up work settles
                 idle = Memory.of(process.pid)
                 await warm_up(http, base, turns)

@@ -381,6 +381,11 @@ def _train(settings: Settings) -> None:
         ),
     )
     print(f"stored {path}")
+    # The mood model too, so that no worker trains (and keeps scikit-learn) at start-up.
+    from intents import mood
+
+    mood.load_or_train(settings.model_directory)
+    print(f"mood model in {settings.model_directory / 'mood'}")
 
 
 async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str, object]:

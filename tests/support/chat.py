@@ -9,7 +9,9 @@ from bot.root.app import Runtime
 
 
 @dataclass
-class Guest_:
+class Chat:
+    """One guest on the web channel, turn by turn."""
+
     runtime: Runtime
     locale: str
     conversation: str = "guest-1"
@@ -26,8 +28,12 @@ class Guest_:
     def buttons(self) -> list[str]:
         return [button.title for reply in self.last for button in reply.buttons]
 
-    def link(self) -> str:
-        return next(b.url for reply in self.last for b in reply.buttons if b.url)
+    def link(self, title: str = "") -> str:
+        """The URL of the link button whose title starts with ``title`` (the first one)."""
+        button = next(
+            b for reply in self.last for b in reply.buttons if b.title.startswith(title) and b.url
+        )
+        return button.url
 
     async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
         result = await self.runtime.engine.handle(

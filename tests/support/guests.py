@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from actions.booking.holds import Guest, Holds
 from actions.booking.quotes import Quotes
 from actions.booking.reservations import Reservations
 from actions.booking.tables import Reservation
-from bot import Address, Message, Reply
+from bot import Address, Reply
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
 from tests.support.databases import fresh_database
@@ -79,47 +78,6 @@ def inbox(stay_runtime: Runtime) -> Inbox:
     received = Inbox()
     stay_runtime.notifier.register("web", received.deliver)
     return received
-
-
-@dataclass
-class Chat:
-    """One guest on the web channel, turn by turn."""
-
-    runtime: Runtime
-    locale: str
-    conversation: str
-    last: tuple[Reply, ...] = field(default_factory=tuple)
-
-    async def says(self, text: str) -> str:
-        return await self._turn(text=text)
-
-    async def presses(self, title: str) -> str:
-        button = next(b for reply in self.last for b in reply.buttons if b.title.startswith(title))
-        assert button.payload, f"{title} is a link button"
-        return await self._turn(payload=button.payload)
-
-    def buttons(self) -> list[str]:
-        return [button.title for reply in self.last for button in reply.buttons]
-
-    def link(self, title: str) -> str:
-        button = next(b for reply in self.last for b in reply.buttons if b.title.startswith(title))
-        assert button.url, f"{title} is not a link"
-        return button.url
-
-    async def _turn(self, text: str | None = None, payload: str | None = None) -> str:
-        result = await self.runtime.engine.handle(
-            Message(
-                "web",
-                self.conversation,
-                self.conversation,
-                text=text,
-                payload=payload,
-                locale_hint=self.locale,
-            )
-        )
-        assert result.status == "handled", result
-        self.last = result.replies
-        return "\n".join(reply.text for reply in result.replies)
 
 
 async def book(

@@ -15,7 +15,7 @@ from actions.booking.reservations import Reservations
 from actions.booking.tables import Inventory, Reservation
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
-from tests.support.chat import Guest_
+from tests.support.chat import Chat
 from tests.support.clock import REFERENCE_DAY
 from tests.support.stays import minimum_stay, off_season_stay, spoken, today
 
@@ -53,7 +53,7 @@ WORDING = {
 @pytest.mark.parametrize("locale", ["pt-BR", "en", "es"])
 async def test_the_happy_path_from_wish_to_payment_link(runtime: Runtime, locale: str) -> None:
     words = WORDING[locale]
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     await guest.says(words["want"])
     assert any(title.startswith("Pousada do Mar") for title in guest.buttons())
     await guest.presses(words["place"])
@@ -82,14 +82,14 @@ async def test_the_happy_path_from_wish_to_payment_link(runtime: Runtime, locale
 
 
 async def test_everything_in_one_message_goes_straight_to_the_offers(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     offers = await guest.says(f"quero reservar na pousada do mar {DATES['pt-BR']}, somos um casal")
     assert offers.startswith("Disponível na Pousada do Mar")
     assert "3 noites" in offers
 
 
 async def test_a_correction_changes_the_dates_and_shows_new_offers(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     await guest.says(f"quero reservar na pousada do mar {DATES['pt-BR']}, somos um casal")
     await guest.presses("Quarto Standard")
     corrected = await guest.says("na verdade dia 11")
@@ -100,7 +100,7 @@ async def test_a_correction_changes_the_dates_and_shows_new_offers(runtime: Runt
 async def test_a_question_in_the_middle_is_answered_and_the_booking_resumes(
     runtime: Runtime,
 ) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     await guest.says("quero reservar na pousada do mar")
     await guest.says(DATES["pt-BR"])
     answer = await guest.says("vcs aceitam cachorro?")
@@ -111,7 +111,7 @@ async def test_a_question_in_the_middle_is_answered_and_the_booking_resumes(
 
 
 async def test_abandoning_the_form(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "es")
+    guest = Chat(runtime, "es")
     await guest.says("quiero reservar en la pousada do mar")
     cancelled = await guest.says("cancelar")
     assert cancelled.startswith("De acuerdo, lo cancelé")
@@ -125,7 +125,7 @@ async def test_full_dates_get_the_nearest_alternatives(runtime: Runtime) -> None
             .where(Inventory.day >= CHECKIN, Inventory.day < CHECKIN + timedelta(days=3))
             .values(taken=Inventory.total)
         )
-    guest = Guest_(runtime, "en")
+    guest = Chat(runtime, "en")
     full = await guest.says(f"book pousada do mar {DATES['en']} for 2 adults")
     assert full.startswith("Sorry, Pousada do Mar is full")
     alternatives = [title for title in guest.buttons() if re.search(r"\(3 nights\) · R\$", title)]
@@ -135,7 +135,7 @@ async def test_full_dates_get_the_nearest_alternatives(runtime: Runtime) -> None
 
 
 async def test_an_invalid_email_is_asked_again(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "en")
+    guest = Chat(runtime, "en")
     await guest.says(f"book pousada do mar {DATES['en']} for 2 adults")
     await guest.presses("Standard Room")
     await guest.says("Ann Lee")
@@ -144,9 +144,7 @@ async def test_an_invalid_email_is_asked_again(runtime: Runtime) -> None:
     assert "Please check your booking" in await guest.says("ann@example.com")
 
 
-async def _held_reservation(
-    runtime: Runtime, guest: Guest_, check_in: date, nights: int = 2
-) -> str:
+async def _held_reservation(runtime: Runtime, guest: Chat, check_in: date, nights: int = 2) -> str:
     place = await runtime.services.get(Quotes).property_by_slug("pousada-do-mar")
     assert place is not None
     offers = await runtime.services.get(Quotes).offers(
@@ -168,7 +166,7 @@ async def _held_reservation(
 
 
 async def test_paying_an_expired_hold_is_refused_clearly(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     code = await _held_reservation(runtime, guest, CHECKIN)
     async with runtime.database.session() as session:
         await session.execute(
@@ -182,7 +180,7 @@ async def test_paying_an_expired_hold_is_refused_clearly(runtime: Runtime) -> No
 
 
 async def test_the_hold_expiring_during_payment_releases_the_rooms(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     code = await _held_reservation(runtime, guest, CHECKIN)
     await guest.says("quero pagar")
     async with runtime.database.session() as session:
@@ -198,7 +196,7 @@ async def test_the_hold_expiring_during_payment_releases_the_rooms(runtime: Runt
 
 
 async def test_cancelling_inside_the_free_window_refunds_everything(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     code = await _held_reservation(runtime, guest, CHECKIN)
     reservation, _ = await runtime.services.get(Reservations).confirm_payment(code, "test")
     terms = await guest.says("quero cancelar minha reserva")
@@ -210,7 +208,7 @@ async def test_cancelling_inside_the_free_window_refunds_everything(runtime: Run
 
 
 async def test_cancelling_the_day_before_refunds_nothing(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "en")
+    guest = Chat(runtime, "en")
     tomorrow = today() + timedelta(days=1)
     code = await _held_reservation(runtime, guest, tomorrow, minimum_stay(tomorrow, today()))
     await runtime.services.get(Reservations).confirm_payment(code, "test")
@@ -221,11 +219,11 @@ async def test_cancelling_the_day_before_refunds_nothing(runtime: Runtime) -> No
 
 
 async def test_my_bookings_never_shows_another_guests_reservation(runtime: Runtime) -> None:
-    owner = Guest_(runtime, "pt-BR", conversation="owner")
+    owner = Chat(runtime, "pt-BR", conversation="owner")
     code = await _held_reservation(runtime, owner, CHECKIN)
     listing = await owner.says("minhas reservas")
     assert code in listing
-    stranger = Guest_(runtime, "pt-BR", conversation="stranger")
+    stranger = Chat(runtime, "pt-BR", conversation="stranger")
     hidden = await stranger.says(f"status da reserva {code}")
     assert hidden.startswith(f"Para mostrar a {code}, envie o código junto com o e-mail")
     assert "Pousada do Mar" not in hidden
@@ -250,7 +248,7 @@ PLACE_AND_PARTY = {
 
 @pytest.mark.parametrize("locale", ["pt-BR", "en", "es"])
 async def test_change_dates_from_the_offers(runtime: Runtime, locale: str) -> None:
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     await guest.says(PLACE_AND_PARTY[locale].format(dates=DATES[locale]))
     assert CHANGE[locale] in guest.buttons()
     assert (await guest.presses(CHANGE[locale])).startswith(ASK_DATES[locale])
@@ -276,7 +274,7 @@ RESUME = {
 async def test_interruptions_and_corrections_in_every_language(
     runtime: Runtime, locale: str
 ) -> None:
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     await guest.says(PLACE_AND_PARTY[locale].format(dates=DATES[locale]))
     await guest.presses(WORDING[locale]["room"])
     question, answer = QUESTION[locale]

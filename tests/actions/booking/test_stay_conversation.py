@@ -16,7 +16,7 @@ from sqlalchemy import update
 from actions.booking.tables import Inventory
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
-from tests.support.chat import Guest_
+from tests.support.chat import Chat
 from tests.support.clock import REFERENCE_DAY
 from tests.support.stays import minimum_stay, off_season_stay, spoken, today
 
@@ -72,7 +72,7 @@ async def test_new_years_eve_is_its_usual_stay_and_a_longer_one_is_offered_with_
     check_in, check_out = new_year_stay(today())
     required = minimum_stay(check_in, today())
     assert (check_out - check_in).days < required, "the demo's réveillon asks for a longer stay"
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     text, name = NEW_YEAR[locale]
     reply = await guest.says(text)
     assert f"{name}: {short(check_in, locale)}" in reply
@@ -95,7 +95,7 @@ async def test_new_years_eve_is_its_usual_stay_and_a_longer_one_is_offered_with_
 async def test_the_guest_corrects_the_proposed_stay(runtime: Runtime, locale: str) -> None:
     check_in, _ = new_year_stay(today())
     required = minimum_stay(check_in, today())
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     await guest.says(NEW_YEAR[locale][0])
     start, end = check_in - timedelta(days=1), check_in - timedelta(days=1 - required)
     spoken = {day: short(day, locale) for day in (start, end)}
@@ -108,7 +108,8 @@ async def test_the_guest_corrects_the_proposed_stay(runtime: Runtime, locale: st
 async def test_full_dates_offer_the_nearest_free_stays_with_their_prices(
     runtime: Runtime, locale: str
 ) -> None:
-    check_in, check_out = new_year_stay(today())
+    # Given a length, the stay starts on the holiday itself: New Year's Eve.
+    check_in = date(new_year_stay(today())[1].year - 1, 12, 31)
     check_out = check_in + timedelta(days=minimum_stay(check_in, today()))
     async with runtime.database.session() as session:
         await session.execute(
@@ -116,7 +117,7 @@ async def test_full_dates_offer_the_nearest_free_stays_with_their_prices(
             .where(Inventory.day >= check_in, Inventory.day < check_in + timedelta(days=1))
             .values(taken=Inventory.total)
         )
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     nights = (check_out - check_in).days
     full = await guest.says(LONGER[locale].format(n=nights))
     assert FULL[locale] in full
@@ -155,8 +156,8 @@ TWO_QUESTIONS = {
 }  # fmt: skip
 
 
-async def _at_the_name(runtime: Runtime, locale: str) -> Guest_:
-    guest = Guest_(runtime, locale)
+async def _at_the_name(runtime: Runtime, locale: str) -> Chat:
+    guest = Chat(runtime, locale)
     await guest.says(PLACE_AND_PARTY[locale].format(dates=spoken(STAY, locale)))
     await guest.presses(ROOM[locale])
     return guest

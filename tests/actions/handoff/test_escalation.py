@@ -10,7 +10,7 @@ import pytest
 from actions.handoff.store import HandoffStore
 from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
-from tests.support.chat import Guest_
+from tests.support.chat import Chat
 
 ANGRY = {
     "pt-BR": "que absurdo, vocês não entendem nada!!",
@@ -37,7 +37,7 @@ async def runtime(make_settings: Callable[..., Settings]) -> AsyncIterator[Runti
         yield running
 
 
-async def _urgent(runtime: Runtime, guest: Guest_) -> bool:
+async def _urgent(runtime: Runtime, guest: Chat) -> bool:
     handoff = await HandoffStore(runtime.stores.handoffs).of_guest(f"web:{guest.conversation}")
     assert handoff is not None, "no handoff was opened"
     return handoff.urgent
@@ -51,7 +51,7 @@ def _sample(runtime: Runtime, name: str, **labels: str) -> float:
 async def test_a_frustrated_guest_is_offered_a_person_at_once_and_the_handoff_is_urgent(
     runtime: Runtime, locale: str
 ) -> None:
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     offer, button, requested = OFFER[locale]
     assert offer in await guest.says(ANGRY[locale])
     assert button in guest.buttons()
@@ -63,7 +63,7 @@ async def test_a_frustrated_guest_is_offered_a_person_at_once_and_the_handoff_is
 
 @pytest.mark.parametrize("locale", ["pt-BR", "en", "es"])
 async def test_two_misunderstandings_in_a_row_offer_a_person(runtime: Runtime, locale: str) -> None:
-    guest = Guest_(runtime, locale)
+    guest = Chat(runtime, locale)
     first, second = OFF_TOPIC[locale]
     offer = OFFER[locale][0]
     assert offer not in await guest.says(first)
@@ -73,7 +73,7 @@ async def test_two_misunderstandings_in_a_row_offer_a_person(runtime: Runtime, l
 
 
 async def test_an_understood_message_in_between_starts_the_count_again(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     first, second = OFF_TOPIC["pt-BR"]
     await guest.says(first)
     await guest.says("qual o horário do check-in?")
@@ -81,7 +81,7 @@ async def test_an_understood_message_in_between_starts_the_count_again(runtime: 
 
 
 async def test_a_person_asked_for_plainly_is_not_urgent(runtime: Runtime) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     await guest.says("quero falar com um atendente")
     assert not await _urgent(runtime, guest)
 
@@ -89,7 +89,7 @@ async def test_a_person_asked_for_plainly_is_not_urgent(runtime: Runtime) -> Non
 async def test_a_frustrated_guest_in_the_middle_of_a_booking_gets_the_offer_and_the_form_resumes(
     runtime: Runtime,
 ) -> None:
-    guest = Guest_(runtime, "pt-BR")
+    guest = Chat(runtime, "pt-BR")
     await guest.says("quero reservar na pousada do mar")
     reply = await guest.says(ANGRY["pt-BR"])
     assert OFFER["pt-BR"][0] in reply

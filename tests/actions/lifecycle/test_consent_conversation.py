@@ -13,7 +13,8 @@ from actions.lifecycle.consent import Consent, Consents
 from actions.lifecycle.desk import GuestMessages
 from bot import Address, Message
 from bot.root.app import Runtime
-from tests.support.guests import Chat, Inbox, book, pousada_time
+from tests.support.chat import Chat
+from tests.support.guests import Inbox, book, pousada_time
 from tests.support.stays import off_season_stay, today
 
 WORDING = {

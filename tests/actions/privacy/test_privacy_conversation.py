@@ -18,7 +18,8 @@ from actions.privacy.tables import PrivacyRequest
 from bot import Address
 from bot.root.app import Runtime
 from bot.stores import keys
-from tests.support.guests import Chat, book, pousada_time
+from tests.support.chat import Chat
+from tests.support.guests import book, pousada_time
 from tests.support.stays import off_season_stay, today
 
 WORDING = {
