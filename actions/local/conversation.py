@@ -62,7 +62,8 @@ def period(text: str, locale: str, today: date, default_days: int) -> tuple[date
     """The days a question is about: a stay's days (departure included), one day, or the next
     ``default_days``; never in the past, at most ``MAX_DAYS`` for weather."""
     named = stay_dates(text, locale, today)
-    if named.check_in is None:
+    # A month named alone is a booking's first weekend of it, but the whole month here.
+    if named.check_in is None or named.occasion == "month":
         month = named_month(text, locale, today)
         if month is not None:
             return month

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from actions.handoff.escalation import OFFER_PERSON
 from actions.services import Services
 from bot import Context, Message, Outcome, Router
 from bot.core.observability import configure_logging
@@ -172,7 +173,9 @@ async def test_two_engines_sharing_redis_handle_a_conversation_in_arrival_order(
     def recording_router() -> Router[Services]:
         router: Router[Services] = Router("recording")
 
-        @router.intent(*LABELS)
+        # Nonsense texts read as misunderstandings, and every second one becomes an offer of
+        # a person (actions.handoff.escalation): record those too.
+        @router.intent(*LABELS, OFFER_PERSON)
         async def record(context: Context[Services]) -> Outcome:
             nonlocal running, most_running
             running += 1
