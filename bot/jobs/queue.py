@@ -53,6 +53,9 @@ class JobQueue:
         """In-process jobs enqueued and not yet finished (the embedded queue only)."""
         self._idle = asyncio.Event()
         self._idle.set()
+        self._first_round = asyncio.Event()
+        """Set once ``work``'s schedule has enqueued the periodic jobs due at start."""
+        self._working = False
 
     @property
     def durable(self) -> bool:
@@ -75,8 +78,11 @@ class JobQueue:
             raise
 
     async def settled(self) -> None:
-        """Wait until the in-process jobs enqueued so far (and those they enqueue) have run;
-        with Redis the workers run them, and there is nothing to wait for here."""
+        """Wait until the in-process jobs enqueued so far (and those they enqueue) have run,
+        the periodic ones due when ``work`` began included; with Redis the workers run them,
+        and there is nothing to wait for here."""
+        if self._working and not self.durable:
+            await self._first_round.wait()
         await self._idle.wait()
 
     def _finished(self) -> None:
@@ -96,6 +102,7 @@ class JobQueue:
         """Run jobs and enqueue the periodic ones until ``stop`` (or cancelled): then the jobs
         running get ``finish_seconds`` to end and be acknowledged; jobs not started stay in
         the stream for another worker."""
+        self._working = True
         schedule = asyncio.create_task(self._schedule())
         try:
             if self.durable:
@@ -103,6 +110,7 @@ class JobQueue:
             else:
                 await self._stopping.wait()  # in-memory jobs run where they are enqueued
         finally:
+            self._working = False
             await cancel_and_wait(schedule)
 
     def stop(self) -> None:
@@ -185,6 +193,7 @@ class JobQueue:
                         due[job.name] = now + job.every_seconds
                         with self._loops.isolated("job_schedule"):
                             await self.enqueue(job.name)
+            self._first_round.set()
             await asyncio.sleep(1.0)
 
 

@@ -128,6 +128,24 @@ async def test_without_redis_jobs_run_in_the_process(
         await until(lambda: done == [7])
 
 
+async def test_settled_in_the_process_includes_the_periodic_round_due_at_start(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A test (or a shutdown) that waits for the queue to settle is not raced afterwards by
+    the upkeep's first round, however late the schedule got to it."""
+    ran = asyncio.Event()
+
+    async def upkeep() -> None:
+        await asyncio.sleep(0.05)  # a round slower than the test's next step
+        ran.set()
+
+    periodic = Job("upkeep", upkeep, every_seconds=3600.0)
+    async with process(make_settings(), [periodic], work=True) as (queue, _):
+        await asyncio.sleep(0)  # ``work`` has begun, as an app's start-up leaves it
+        await queue.settled()
+        assert ran.is_set()
+
+
 async def test_a_worker_told_to_stop_lets_its_running_job_finish_and_acknowledges_it(
     redis: Redis, make_settings: Callable[..., Settings]
 ) -> None:

@@ -25,6 +25,7 @@ from bot.root.providers import telegram_bot
 from bot.root.secret import webhook_secret
 from bot.root.settings import Settings
 from bot.stores.memory import MemoryValueStore
+from channels.telegram import channel as telegram_channel
 from channels.telegram.channel import TelegramChannel
 from channels.telegram.outbound import TelegramSender
 from channels.telegram.registration import WEBHOOK_PATH
@@ -137,10 +138,15 @@ async def test_a_guest_greets_asks_and_books_with_a_payment_link_button(
     assert "callback_data" not in link
 
 
-async def test_typing_shows_while_a_slow_turn_works(telegram: Telegram) -> None:
+async def test_typing_shows_while_a_slow_turn_works(
+    telegram: Telegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What counts as slow is set per step, so that no step depends on how busy the machine is.
+    monkeypatch.setattr(telegram_channel, "TYPING_AFTER_SECONDS", 0.0)
     assert await telegram._turn(1012, button_update(1012, "intent:slow_report"))
     [typing] = telegram.fake.sent("sendChatAction", "1012")
     assert typing.params["action"] == "typing"
+    monkeypatch.setattr(telegram_channel, "TYPING_AFTER_SECONDS", 60.0)
     await telegram.says(1012, "oi")
     assert len(telegram.fake.sent("sendChatAction", "1012")) == 1, "a fast turn needs none"
 
