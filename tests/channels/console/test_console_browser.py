@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from actions.booking.holds import Guest, Holds
-from actions.booking.tables import Product
+from actions.booking.tables import Product, ReservationEvent
 from tests.support.axe import blocking_violations
 from tests.support.console_server import STRONG_PASSWORD, ConsoleServer, sign_in
 from tests.support.stays import off_season_stay
@@ -113,19 +114,20 @@ async def test_today_updates_live_without_a_reload(
         ) as answer,
     ):
         assert answer.status == 200
-    await hold_two_stays(console_server)
+    hours = await hold_two_stays(console_server)
     await expect(page.get_by_test_id("understood")).to_have_text("100%")
     await expect(page.get_by_test_id("latency-p50")).to_have_text(re.compile(r"^\d+ ms$"))
     await expect(page.get_by_test_id("held")).to_have_text("2")
-    hour = datetime.now(ZoneInfo(console_server.runtime.settings.timezone)).hour
     chart = page.get_by_test_id("holds-chart").locator("rect")
-    await expect(chart.nth(hour)).to_have_attribute("data-count", "2")
+    for hour, count in hours.items():
+        await expect(chart.nth(hour)).to_have_attribute("data-count", str(count))
     assert int(await page.get_by_test_id("figures").get_attribute("data-updates") or 0) >= 1
     assert page.url.endswith("/console/today")
     await accessible(page, "today")
 
 
-async def hold_two_stays(console_server: ConsoleServer) -> None:
+async def hold_two_stays(console_server: ConsoleServer) -> Counter[int]:
+    """The holds made per hour (the hotel's), for the chart's bars."""
     holds = console_server.runtime.services.get(Holds)
     async with console_server.runtime.database.session() as session:
         product = (await session.scalars(select(Product.id).order_by(Product.id))).first()
@@ -137,6 +139,15 @@ async def hold_two_stays(console_server: ConsoleServer) -> None:
             product, check_in, check_out, 1, 0, guest, "rest",
             f"guest-{number}", "pt_BR", "guest:rest",
         )  # fmt: skip
+    async with console_server.runtime.database.session() as session:
+        made = (
+            await session.scalars(
+                select(ReservationEvent.at).where(ReservationEvent.to_state == "held")
+            )
+        ).all()
+    zone = ZoneInfo(console_server.runtime.settings.timezone)
+    aware = (moment.replace(tzinfo=moment.tzinfo or UTC) for moment in made)
+    return Counter(moment.astimezone(zone).hour for moment in aware)
 
 
 async def test_sign_ins_are_locked_out_after_repeated_failures(
