@@ -6,12 +6,14 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from babel.dates import format_skeleton
 from itsdangerous import URLSafeTimedSerializer
 from playwright.async_api import (
     Browser,
@@ -24,6 +26,7 @@ from playwright.async_api import (
 
 from bot.root.app import create_app
 from bot.root.settings import Settings
+from tests.support.stays import minimum_stay, new_year_stay, today
 from tests.support.widget_page import TIMEOUT_MS, messages, say
 
 pytestmark = pytest.mark.browser
@@ -230,6 +233,7 @@ class Relay:
         self.hold_replies = hold_replies
         self._held: list[str | bytes] = []
         self._held_replies: list[str | bytes] = []
+        self._reply_held = asyncio.Event()
         socket.on_message(self._from_page)
 
     def _from_page(self, message: str | bytes) -> None:
@@ -243,6 +247,7 @@ class Relay:
     def _from_server(self, message: str | bytes) -> None:
         if self.hold_replies and json.loads(message).get("type") == "message":
             self._held_replies.append(message)
+            self._reply_held.set()
         else:
             self.socket.send(message)
 
@@ -253,7 +258,11 @@ class Relay:
             self.server.send(message)
         self._held.clear()
 
-    def release_replies(self) -> int:
+    async def release_replies(self) -> int:
+        """Send the page the replies held, once the server has sent one at least."""
+        async with asyncio.timeout(TIMEOUT_MS / 1000):
+            await self._reply_held.wait()
+        self._reply_held.clear()
         released = len(self._held_replies)
         for message in self._held_replies:
             self.socket.send(message)
@@ -313,7 +322,7 @@ async def test_typing_indicator_shows_until_the_reply_arrives(
     await expect(page.get_by_test_id("rsv-typing")).to_be_visible()
     await expect(messages(page, "bot")).to_have_count(0)
 
-    assert relay.release_replies() == 1
+    assert await relay.release_replies() == 1
     await expect(messages(page, "bot")).to_have_count(1)
     await expect(page.get_by_test_id("rsv-typing")).to_be_hidden()
 
@@ -411,3 +420,44 @@ async def test_the_widget_greets_once_in_the_pages_language_with_quick_replies(
     await expect(messages(page, "guest")).to_have_text([buttons[0]])
     await expect(bot.nth(1)).to_have_text(re.compile(r"\S"))
     await expect(bot).to_have_count(2)
+
+
+NEW_YEAR = {
+    "pt-BR": ("tem vaga pro réveillon na pousada do mar? somos um casal e um bebê", "Réveillon",
+              "Disponível na Pousada do Mar"),
+    "en": ("any room at pousada do mar for new year's eve? a couple and a baby", "New Year's Eve",
+           "Available at Pousada do Mar"),
+    "es": ("hay lugar en la pousada do mar para año nuevo? una pareja y un bebé", "Año Nuevo",
+           "Disponible en Pousada do Mar"),
+}  # fmt: skip
+PRICED = re.compile(r"\d.*(R\$|BRL)")
+
+
+@pytest.mark.parametrize("lang", ["pt-BR", "en", "es"])
+async def test_a_holiday_is_its_usual_stay_and_the_longer_stays_are_buttons_with_prices(
+    new_page: NewPage, base_url: str, lang: str
+) -> None:
+    """Réveillon's usual stay is shorter than the demo's season asks: the widget shows the
+    holiday read as dates and the stays that do work as buttons, and one press books on."""
+    check_in, check_out = new_year_stay(today())
+    locale = lang.replace("-", "_")
+    page = await open_demo(new_page, base_url, lang=lang, locale=lang)
+    bot = messages(page, "bot")
+    text, holiday, available = NEW_YEAR[lang]
+
+    await say(page, text)
+    proposal = bot.last
+    await expect(proposal).to_contain_text(
+        f"{holiday}: {format_skeleton('dM', check_in, locale=locale)}"
+    )
+    await expect(proposal).to_contain_text(format_skeleton("dM", check_out, locale=locale))
+    stays = proposal.get_by_test_id("rsv-button").filter(has_text=PRICED)
+    await expect(stays.first).to_be_visible()
+    nights = minimum_stay(check_in, today())
+    longer = format_skeleton("dM", check_in + timedelta(days=nights), locale=locale)
+    await expect(stays.first).to_contain_text(longer)
+
+    answered = await bot.count()
+    await stays.first.click()
+    await expect(bot).to_have_count(answered + 1)
+    await expect(bot.last).to_contain_text(available)

@@ -108,3 +108,12 @@ def stay_in_window(
         raise ValueError(f"the policy {policy} has no {window} window")
     check_in = day + timedelta(days=ahead[0])
     return check_in, check_in + timedelta(days=minimum_stay(check_in, day))
+
+
+def new_year_stay(day: date) -> tuple[date, date]:
+    """Réveillon's usual stay, the next one whose check-out is ahead."""
+    for year in (day.year - 1, day.year):
+        check_in, check_out = date(year, 12, 30), date(year + 1, 1, 2)
+        if check_out > day:
+            return max(check_in, day), check_out
+    raise AssertionError("unreachable: this year's ends after today")

@@ -18,7 +18,7 @@ from bot.root.app import Runtime, build_runtime, runtime_lifespan
 from bot.root.settings import Settings
 from tests.support.chat import Chat
 from tests.support.clock import REFERENCE_DAY
-from tests.support.stays import minimum_stay, off_season_stay, spoken, today
+from tests.support.stays import minimum_stay, new_year_stay, off_season_stay, spoken, today
 
 PRICE = re.compile(r"R\$|BRL")
 BABEL = {"pt-BR": "pt_BR", "en": "en", "es": "es"}
@@ -50,15 +50,6 @@ CORRECTION = {"pt-BR": "na verdade de {a} a {b}", "en": "actually from {a} to {b
 async def runtime(make_settings: Callable[..., Settings]) -> AsyncIterator[Runtime]:
     async with runtime_lifespan(build_runtime(make_settings()), upkeep=False) as running:
         yield running
-
-
-def new_year_stay(day: date) -> tuple[date, date]:
-    """Réveillon's usual stay, the next one whose check-out is ahead."""
-    for year in (day.year - 1, day.year):
-        check_in, check_out = date(year, 12, 30), date(year + 1, 1, 2)
-        if check_out > day:
-            return max(check_in, day), check_out
-    raise AssertionError("unreachable: this year's ends after today")
 
 
 def short(day: date, locale: str) -> str:
