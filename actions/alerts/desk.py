@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from actions.alerts.model import Alert, AlertType, Severity, alert_type, severit
 from actions.alerts.routing import Destination, Routing
 from actions.alerts.settings import AlertSettings
 from actions.alerts.tables import AlertDelivery, AlertEvent, AlertRecord
-from actions.alerts.wording import Render, Wording
+from actions.alerts.wording import SILENCE_HOURS, Render, Wording
 from bot.outbound.delivery import RetryLater
 
 log = structlog.get_logger("rsv360.alerts")
@@ -154,6 +155,21 @@ class AlertDesk:
             self._metrics.count("updated" if updating else "sent")
             if not again:
                 return
+
+    async def listing(self, locale: str, timezone: str, limit: int = 50) -> dict[str, Any]:
+        """The alerts firing and the latest ones, worded in ``locale`` (the console's page)."""
+        now = self._now()
+        firing = await self.history.open_alerts(limit)
+        recent = [record for record, _ in await self.history.recent(limit)]
+        return {
+            "firing": [self._wording.values(r, locale, timezone, now) for r in firing],
+            "recent": [
+                self._wording.values(r, locale, timezone, now)
+                for r in recent
+                if r.status != "firing"
+            ],
+            "silence_hours": SILENCE_HOURS,
+        }
 
     async def acknowledge(self, alert_id: int, actor: str) -> str:
         """``acknowledged``, ``already`` (by someone) or ``unknown``; the messages show who."""

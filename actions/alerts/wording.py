@@ -52,12 +52,17 @@ class Wording:
     def _values(
         self, record: AlertRecord, destination: Destination, now: datetime
     ) -> dict[str, Any]:
-        """The alert's values; an alert worded by a template (one from the code) in the
-        destination's locale: the template's first line is the summary, the rest details."""
-        values = alert_values(record, destination.timezone, now)
+        return self.values(record, destination.locale, destination.timezone, now)
+
+    def values(
+        self, record: AlertRecord, locale: str, timezone: str, now: datetime
+    ) -> dict[str, Any]:
+        """The alert's values; an alert worded by a template (one from the code) in
+        ``locale``: the template's first line is the summary, the rest details."""
+        values = alert_values(record, timezone, now)
         if record.template:
             outcome = Outcome(record.template, record.facts or {})
-            text = self._render(outcome, destination.locale, "plain").text
+            text = self._render(outcome, locale, "plain").text
             summary, _, details = text.strip().partition("\n")
             values["summary"], values["details"] = summary, details.strip()
         return values

@@ -52,6 +52,14 @@ def field(form: Mapping[str, object], name: str, max_chars: int) -> str | None:
     return clean(value)
 
 
+def number(form: Mapping[str, object], name: str) -> int | None:
+    """A positive whole number of at most nine digits (an id), else None."""
+    value = form.get(name)
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        return None
+    return int(value) if 0 < len(value) <= 9 and int(value) > 0 else None
+
+
 def email(value: str | None) -> str | None:
     if value is None:
         return None

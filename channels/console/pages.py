@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,6 +59,27 @@ HEADERS = {
 }
 
 
+class PageRender(Protocol):
+    """What a room of the console renders its pages with (the console itself)."""
+
+    def render(
+        self,
+        request: web.Request,
+        signed: StaffSession | None,
+        template: str,
+        values: Mapping[str, Any],
+        status: int = 200,
+    ) -> web.Response: ...
+
+    def locale(self, request: web.Request, signed: StaffSession | None) -> str: ...
+
+
+class Room(Protocol):
+    """A group of pages beside the console's own (Alerts, ...), behind the same gate."""
+
+    def routes(self, page: PageRender) -> list[tuple[str, str, Handler, Access]]: ...
+
+
 class TodayFigures(Protocol):
     """The Today page's figures, as its templates' values."""
 
@@ -76,8 +97,10 @@ class Console:
         secret: str,
         secure_cookie: bool,
         edges: EdgeLimiter | None = None,
+        rooms: Sequence[Room] = (),
     ) -> None:
         self._directory = directory
+        self._rooms = rooms
         self._today = today
         self._renderer = renderer
         self._live_seconds = settings.live_seconds
@@ -106,6 +129,7 @@ class Console:
             ("POST", "/console/staff/disable", self._disable_account, "admin"),
             ("POST", "/console/staff/reset", self._reset_password, "admin"),
             ("POST", "/console/staff/link", self._link_identity, "admin"),
+            *(route for room in self._rooms for route in room.routes(self)),
         ]
 
     def mount(self, app: web.Application) -> None:
@@ -126,7 +150,7 @@ class Console:
         self, request: web.Request, status: int = 200, **values: Any
     ) -> web.StreamResponse:
         token = self._login_forms.dumps(secrets.token_urlsafe(8))
-        return self._page(
+        return self.render(
             request, None, "login", {"form_token": token, "email": "", **values}, status
         )
 
@@ -179,7 +203,7 @@ class Console:
     async def _password_page(
         self, request: web.Request, signed: StaffSession, status: int = 200, **values: Any
     ) -> web.StreamResponse:
-        return self._page(request, signed, "password", values, status)
+        return self.render(request, signed, "password", values, status)
 
     async def _change_password(
         self, request: web.Request, signed: StaffSession
@@ -205,11 +229,11 @@ class Console:
 
     async def _today_page(self, request: web.Request, signed: StaffSession) -> web.StreamResponse:
         values = {**await self._today.values(), "live_seconds": self._live_seconds}
-        return self._page(request, signed, "today", values)
+        return self.render(request, signed, "today", values)
 
     async def _today_stream(self, request: web.Request, signed: StaffSession) -> web.StreamResponse:
         """The figures' fragment as one event every ``live_seconds`` while the session lives."""
-        locale = self._locale(request, signed)
+        locale = self.locale(request, signed)
         response = web.StreamResponse(
             headers={
                 **HEADERS,
@@ -238,7 +262,7 @@ class Console:
     ) -> web.StreamResponse:
         accounts = await self._directory.accounts()
         audit = await self._directory.audit_log(50)
-        return self._page(
+        return self.render(
             request, signed, "staff", {"accounts": accounts, "audit": audit, **values}, status
         )
 
@@ -317,16 +341,16 @@ class Console:
     def _refusal(self, request: web.Request, status: int, template: str) -> web.StreamResponse:
         if template == "login":
             return self._login_form(request, status, problem="signed_out")
-        return self._page(request, None, template, {}, status)
+        return self.render(request, None, template, {}, status)
 
-    def _locale(self, request: web.Request, signed: StaffSession | None) -> str:
+    def locale(self, request: web.Request, signed: StaffSession | None) -> str:
         chosen = signed.account.locale if signed is not None else None
         if chosen in SUPPORTED_LOCALES:
             return str(chosen)
         header = request.headers.get("Accept-Language", "")
         return self._renderer.locale_for(header.split(",")[0].split(";")[0].strip()[:35] or None)
 
-    def _page(
+    def render(
         self,
         request: web.Request,
         signed: StaffSession | None,
@@ -334,7 +358,7 @@ class Console:
         values: Mapping[str, Any],
         status: int = 200,
     ) -> web.Response:
-        locale = self._locale(request, signed)
+        locale = self.locale(request, signed)
         page = self._renderer.render(
             Outcome(
                 f"console/{template}",

@@ -21,6 +21,8 @@ from aiohttp import ClientSession
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
+from actions.alerts.desk import AlertDesk
+from actions.alerts.model import Alert
 from actions.booking.holds import Guest, Holds
 from actions.booking.tables import Product, ReservationEvent
 from tests.support.axe import blocking_violations
@@ -249,3 +251,26 @@ async def sign_in_pt(page: Page, url: str, email: str) -> None:
     await page.get_by_role("button", name="Entrar").click()
     await expect(page).to_have_url(re.compile(r"/console/today$"))
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Hoje")
+
+
+async def test_an_alert_is_acknowledged_and_silenced_from_the_alerts_page(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    desk = console_server.runtime.services.get(AlertDesk)
+    await desk.raise_alert(Alert("payment", "critical", "pay:stripe", "Stripe is failing"))
+    email = await console_server.account("ops@pousada.example")
+    page = await new_page()
+    await sign_in(page, console_server.url, email)
+    await page.get_by_label("Language").select_option("pt_BR")  # the staff member's choice
+    await page.get_by_role("button", name="Change").click()
+    await page.get_by_role("link", name="Alertas").click()
+    alert = page.get_by_test_id("alert")
+    await expect(alert).to_contain_text("Stripe is failing")
+    await expect(alert).to_contain_text("crítico")
+    await accessible(page, "alerts")
+
+    await alert.get_by_role("button", name="Reconhecer: Stripe is failing").click()
+    await expect(alert.get_by_test_id("alert-state")).to_contain_text(f"Reconhecido por {email}")
+    await alert.get_by_role("button", name="Silenciar por 24 horas: Stripe is failing").click()
+    await expect(alert.get_by_test_id("alert-state")).to_contain_text("Silenciado até")
+    await expect(page).to_have_url(f"{console_server.url}/console/alerts")

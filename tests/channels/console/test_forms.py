@@ -98,3 +98,18 @@ def test_roles_and_identities_are_bounded(form: dict[str, object]) -> None:
     assert forms.role(form) in (None, "staff", "admin")
     identity = forms.identity(form)
     assert identity is None or (0 < len(identity) <= 200 and identity == identity.strip())
+
+
+@given(st.one_of(st.text(max_size=20), st.integers(), st.none(), st.binary(max_size=10)))
+def test_an_id_is_a_positive_number_of_at_most_nine_digits_or_none(value: object) -> None:
+    found = forms.number({"alert": value}, "alert")
+    if found is not None:
+        assert isinstance(value, str)
+        assert 0 < found < 10**9
+        assert str(found) == value.lstrip("0")
+
+
+def test_ids_written_otherwise_are_refused() -> None:
+    for written in ("", "0", "-3", "+3", " 3", "3.0", "1e3", "١٢", "1234567890"):
+        assert forms.number({"alert": written}, "alert") is None, written
+    assert forms.number({"alert": "42"}, "alert") == 42
