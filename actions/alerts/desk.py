@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.alerts.delivery import ChatPoster, Mailer, WebhookPoster
-from actions.alerts.history import AlertHistory, Change, as_utc
+from actions.alerts.history import AlertHistory, Change
 from actions.alerts.metrics import AlertMetrics
 from actions.alerts.model import Alert, AlertType, Severity, alert_type, severity
 from actions.alerts.routing import Destination, Routing
@@ -29,6 +29,7 @@ from actions.alerts.settings import AlertSettings
 from actions.alerts.tables import AlertDelivery, AlertEvent, AlertRecord
 from actions.alerts.wording import SILENCE_HOURS, Render, Wording
 from bot.outbound.delivery import RetryLater
+from bot.stores.database import as_utc
 
 log = structlog.get_logger("rsv360.alerts")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select, text
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.alerts.model import SEVERITIES, Alert, clipped
 from actions.alerts.tables import AlertDelivery, AlertEvent, AlertRecord
-from bot.stores.database import Database
+from bot.stores.database import Database, as_utc
 
 Change = Literal["new", "repeated", "escalated", "reopened", "resolved", "stray"]
 """What a raise did: a new alert, the same again, more severe, firing again soon after it
@@ -180,8 +180,3 @@ def _change(latest: AlertRecord, alert: Alert) -> Change:
     if SEVERITIES.index(alert.severity) < SEVERITIES.index(latest.severity):
         return "escalated"
     return "repeated"
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; every stored one is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from actions.alerts.history import as_utc
 from actions.alerts.routing import Destination
 from actions.alerts.tables import AlertRecord
 from bot.core.buttons import button_payload
 from bot.core.render import Markup
 from bot.core.types import Choice, Outcome, Reply
+from bot.stores.database import as_utc
 
 Render = Callable[[Outcome, str, Markup], Reply]
 SILENCE_HOURS = (1, 24)

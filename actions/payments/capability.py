@@ -36,7 +36,7 @@ def plug(kit: Kit, settings: PaymentsConfig, secret: str) -> Capability:
         refunds,
         inbox,
         checkout,
-        PaymentsDesk(reservations, payments, refunds, inbox, checkout),
+        PaymentsDesk(kit.database, reservations, payments, refunds, inbox, checkout),
         SandboxPayments(reservations, checkout, kit.notifier, payments),
     )
 

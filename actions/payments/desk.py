@@ -4,7 +4,10 @@ refund decisions (``channels.payment_admin``), satisfied by the payments domain.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import select
 
 from actions.booking.errors import NotFound
 from actions.booking.reservations import Reservations
@@ -13,18 +16,22 @@ from actions.payments.gateway import GatewayError
 from actions.payments.refunds import Refunds
 from actions.payments.sandbox import SandboxCheckout
 from actions.payments.service import PaymentService
+from actions.payments.tables import LedgerEntry, Reconciliation
 from actions.payments.webhooks import Received, WebhookInbox
+from bot.stores.database import Database, as_utc
 
 
 class PaymentsDesk:
     def __init__(
         self,
+        database: Database,
         reservations: Reservations,
         payments: PaymentService,
         refunds: Refunds,
         inbox: WebhookInbox,
         links: SandboxCheckout,
     ) -> None:
+        self._database = database
         self._reservations = reservations
         self._payments = payments
         self._refunds = refunds
@@ -77,3 +84,54 @@ class PaymentsDesk:
 
     async def deny_refund(self, refund_id: int, actor: str, reason: str) -> str:
         return await self._refunds.deny(refund_id, actor, reason)
+
+    async def ledger(
+        self,
+        *,
+        gateway: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        reservation: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Ledger rows, the latest first, filtered by what is given (``until`` excluded)."""
+        query = select(LedgerEntry).order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc())
+        if gateway is not None:
+            query = query.where(LedgerEntry.gateway == gateway)
+        if kind is not None:
+            query = query.where(LedgerEntry.kind == kind)
+        if since is not None:
+            query = query.where(LedgerEntry.at >= since)
+        if until is not None:
+            query = query.where(LedgerEntry.at < until)
+        if reservation is not None:
+            query = query.where(LedgerEntry.reservation_code == reservation)
+        async with self._database.session() as session:
+            rows = await session.scalars(query.offset(offset).limit(limit))
+            return [
+                {
+                    "id": row.id,
+                    "at": as_utc(row.at),
+                    "reservation": row.reservation_code,
+                    "kind": row.kind,
+                    "gateway": row.gateway,
+                    "reference": row.gateway_reference,
+                    "amount": row.amount,
+                    "currency": row.currency,
+                }
+                for row in rows
+            ]
+
+    async def last_reconciliation(self) -> dict[str, Any] | None:
+        """When the reconciliation last ran and the differences it found; None before any."""
+        async with self._database.session() as session:
+            last = await session.scalar(
+                select(Reconciliation)
+                .order_by(Reconciliation.at.desc(), Reconciliation.id.desc())
+                .limit(1)
+            )
+        if last is None:
+            return None
+        return {"at": as_utc(last.at), "differences": last.differences}

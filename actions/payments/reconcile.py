@@ -8,14 +8,14 @@ own books in our database (the sandbox) is not compared.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from actions.payments.gateway import GatewayError, status_lookup
 from actions.payments.service import PaymentService
-from actions.payments.tables import LedgerEntry, Payment
+from actions.payments.tables import LedgerEntry, Payment, Reconciliation
 from bot.stores.database import Database
 
 RECENT_UNPAID_DAYS = 3
@@ -113,3 +113,13 @@ def _difference(
         given,
         note,
     )
+
+
+async def keep(database: Database, differences: list[Difference]) -> None:
+    """Store this run and what it found: the console shows the last one."""
+    async with database.session() as session:
+        session.add(
+            Reconciliation(
+                at=datetime.now(UTC), differences=[asdict(found) for found in differences]
+            )
+        )

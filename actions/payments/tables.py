@@ -125,3 +125,16 @@ class SandboxMovement(Base):
     amount: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Reconciliation(Base):
+    """One run of the reconciliation with the gateways, and the differences it found (the
+    console shows the last one)."""
+
+    __tablename__ = "reconciliations"
+    __table_args__ = (Index("ix_reconciliations_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """Each difference as ``reconcile.Difference``'s fields."""

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
-from actions.payments.reconcile import reconcile
+from actions.payments.reconcile import keep, reconcile
 from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
 from bot.jobs.job import Job
@@ -152,6 +152,7 @@ def payments_jobs(inbox: WebhookInbox, database: Database, payments: PaymentServ
     async def reconcile_payments() -> None:
         differences = await reconcile(database, payments)
         payments.metrics.reconcile_differences.set(len(differences))
+        await keep(database, differences)
         for found in differences:
             log.warning(
                 "payment_differs_from_gateway",

@@ -17,7 +17,7 @@ from actions.alerts.tables import AlertRecord
 from actions.booking.states import CONFIRMED, EXPIRED, HELD
 from actions.booking.tables import ReservationEvent
 from actions.payments.tables import LedgerEntry, Refund
-from bot.stores.database import Database
+from bot.stores.database import Database, as_utc
 
 COUNTED_STATES = (HELD, CONFIRMED, EXPIRED)
 
@@ -82,8 +82,7 @@ class TodayBooks:
             )
         per_hour = [0] * 24
         for moment in held_at:
-            aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            per_hour[aware.astimezone(self._zone).hour] += 1
+            per_hour[as_utc(moment).astimezone(self._zone).hour] += 1
         return BooksToday(
             local.date().isoformat(),
             counts.get(HELD, 0),

@@ -239,7 +239,7 @@ async def _database(settings: Settings, command: str) -> str:
 async def _reconcile(settings: Settings) -> int:
     from tqdm import tqdm
 
-    from actions.payments.reconcile import reconcile
+    from actions.payments.reconcile import keep, reconcile
     from bot.root.payments import payments_books
 
     async with payments_books(settings) as runtime:
@@ -248,6 +248,7 @@ async def _reconcile(settings: Settings) -> int:
             runtime.payments,
             progress=lambda rows: tqdm(rows, desc="payments", unit="payment"),
         )
+        await keep(runtime.database, differences)
     for found in differences:
         print(
             f"{found.reservation_code}  {found.gateway:<11} {found.reference}  "

@@ -19,12 +19,14 @@ from aiohttp import web
 from prometheus_client import Metric
 
 from actions.alerts.desk import AlertDesk
+from actions.payments.desk import PaymentsDesk
 from actions.staff.accounts import StaffDirectory
 from actions.staff.today import TodayBooks
 from bot.core.observability import Metrics
 from bot.core.roles import RoleBook
 from bot.root.secret import secret_key
 from channels.console.alerts import AlertsRoom
+from channels.console.money import MoneyRoom
 from channels.console.pages import Console
 from intents.dataset import OUT_OF_SCOPE
 
@@ -159,7 +161,10 @@ def mount_console(app: web.Application, runtime: Runtime) -> None:
         secret=secret_key(settings),
         secure_cookie=settings.base_url.startswith("https://"),
         edges=runtime.edges,
-        rooms=[AlertsRoom(runtime.services.get(AlertDesk), directory.record, settings.timezone)],
+        rooms=[
+            AlertsRoom(runtime.services.get(AlertDesk), directory.record, settings.timezone),
+            MoneyRoom(runtime.services.get(PaymentsDesk), directory.record, settings.timezone),
+        ],
     ).mount(app)
 
     async def linked_roles(_: web.Application) -> AsyncIterator[None]:

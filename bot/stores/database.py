@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.stores.private import private_directory, private_file
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time, aware: SQLite gives back naive datetimes, and every stored one is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def sqlite_url(data_dir: Path) -> str:

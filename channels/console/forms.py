@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urlencode
 
 from bot.core.text import clean, is_scalar_text
+from channels.payment_admin import MAX_REASON_CHARS
 
 COOKIE = "rsv_console"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
@@ -21,6 +24,35 @@ MAX_EMAIL_CHARS = 254
 MAX_PASSWORD_CHARS = 200
 MIN_PASSWORD_CHARS = 12
 ROLES = ("staff", "admin")
+GATEWAY = re.compile(r"[a-z][a-z0-9_]{0,19}")
+RESERVATION = re.compile(r"RSV-[A-Z0-9]{6}")
+LEDGER_KINDS = ("payment", "refund")
+MAX_PAGE = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFilter:
+    """The ledger page's filters; ``until`` is the last day included (the hotel's days)."""
+
+    gateway: str | None = None
+    kind: str | None = None
+    since: date | None = None
+    until: date | None = None
+    reservation: str | None = None
+    page: int = 1
+
+    def query(self, **changed: object) -> str:
+        """The filters as a query string (for the CSV link and the next page)."""
+        values = {
+            "gateway": self.gateway,
+            "kind": self.kind,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "reservation": self.reservation,
+            "page": self.page if self.page != 1 else None,
+            **changed,
+        }
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +132,42 @@ def identity(form: Mapping[str, object]) -> str | None:
     """A chat identity to link; its form (``slack:U012AB``) is the directory's to check."""
     value = field(form, "identity", 200)
     return value.strip() or None if value is not None else None
+
+
+def ledger_filter(query: Mapping[str, str]) -> LedgerFilter | None:
+    """The ledger's filters from a query string; None when one is given and is not valid (an
+    empty one is no filter)."""
+    given = {name: query.get(name, "").strip() for name in LEDGER_FIELDS}
+    if any(len(value) > 20 for value in given.values()):
+        return None
+    gateway, kind, reservation = given["gateway"], given["kind"], given["reservation"].upper()
+    if (gateway and not GATEWAY.fullmatch(gateway)) or (kind and kind not in LEDGER_KINDS):
+        return None
+    if reservation and not RESERVATION.fullmatch(reservation):
+        return None
+    try:
+        since, until = _day(given["since"]), _day(given["until"])
+    except ValueError:
+        return None
+    page = given["page"] or "1"
+    if not (page.isascii() and page.isdigit()) or not 0 < int(page) <= MAX_PAGE:
+        return None
+    return LedgerFilter(gateway or None, kind or None, since, until, reservation or None, int(page))
+
+
+LEDGER_FIELDS = ("gateway", "kind", "since", "until", "reservation", "page")
+
+
+def _day(value: str) -> date | None:
+    """An ISO day (what ``<input type=date>`` sends), None when empty; ValueError otherwise."""
+    if not value:
+        return None
+    if not value.isascii() or len(value) != 10:
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
+def reason(form: Mapping[str, object]) -> str | None:
+    """A refusal's reason for the guest: required, at most ``MAX_REASON_CHARS``."""
+    value = field(form, "reason", MAX_REASON_CHARS)
+    return value.strip() if value is not None and value.strip() else None

@@ -274,3 +274,24 @@ async def test_an_alert_is_acknowledged_and_silenced_from_the_alerts_page(
     await alert.get_by_role("button", name="Silenciar por 24 horas: Stripe is failing").click()
     await expect(alert.get_by_test_id("alert-state")).to_contain_text("Silenciado até")
     await expect(page).to_have_url(f"{console_server.url}/console/alerts")
+
+
+async def test_the_refunds_and_payments_page_filters_the_ledger(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    email = await console_server.account("books@pousada.example")
+    page = await new_page()
+    await sign_in(page, console_server.url, email)
+    await page.get_by_role("link", name="Refunds and payments").click()
+    await expect(page.get_by_test_id("none-waiting")).to_be_visible()
+    await expect(page.get_by_test_id("reconciliation")).to_be_visible()
+    await accessible(page, "refunds")
+
+    await page.get_by_label("Kind").select_option("refund")
+    await page.get_by_label("Booking").fill("rsv-ab12cd")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page).to_have_url(re.compile(r"/console/refunds\?.*kind=refund"))
+    await expect(page.get_by_test_id("ledger-empty")).to_be_visible()
+    await expect(page.get_by_test_id("csv")).to_have_attribute(
+        "href", "/console/refunds/ledger.csv?kind=refund&reservation=RSV-AB12CD"
+    )

@@ -3,6 +3,9 @@ clean value or None, and never raise."""
 
 from __future__ import annotations
 
+from datetime import date
+from urllib.parse import parse_qsl
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -113,3 +116,46 @@ def test_ids_written_otherwise_are_refused() -> None:
     for written in ("", "0", "-3", "+3", " 3", "3.0", "1e3", "١٢", "1234567890"):
         assert forms.number({"alert": written}, "alert") is None, written
     assert forms.number({"alert": "42"}, "alert") == 42
+
+
+ledger_queries = st.dictionaries(
+    st.sampled_from(["gateway", "kind", "since", "until", "reservation", "page", "other"]),
+    st.one_of(
+        st.text(max_size=30),
+        st.sampled_from(["stripe", "refund", "payment", "2026-12-02", "rsv-ab12cd", "3", ""]),
+    ),
+)
+
+
+@given(ledger_queries)
+def test_a_ledger_filter_is_valid_or_refused_never_raises(query: dict[str, str]) -> None:
+    chosen = forms.ledger_filter(query)
+    if chosen is None:
+        return
+    assert chosen.kind in (None, "payment", "refund")
+    assert chosen.gateway is None or forms.GATEWAY.fullmatch(chosen.gateway)
+    assert chosen.reservation is None or forms.RESERVATION.fullmatch(chosen.reservation)
+    assert 0 < chosen.page <= forms.MAX_PAGE
+    assert forms.ledger_filter(dict(parse_qsl(chosen.query()))) == chosen  # links keep filters
+
+
+def test_a_ledger_filter_reads_what_a_browser_sends() -> None:
+    chosen = forms.ledger_filter(
+        {"gateway": "stripe", "kind": "refund", "since": "2026-12-01", "until": "",
+         "reservation": " rsv-ab12cd ", "page": "2"}
+    )  # fmt: skip
+    assert chosen == forms.LedgerFilter(
+        "stripe", "refund", date(2026, 12, 1), None, "RSV-AB12CD", 2
+    )
+    assert chosen.query(page=None) == (
+        "gateway=stripe&kind=refund&since=2026-12-01&reservation=RSV-AB12CD"
+    )
+
+
+@given(st.one_of(st.text(max_size=600), st.none(), st.integers()))
+def test_a_reason_is_bounded_clean_text_or_none(value: object) -> None:
+    found = forms.reason({"reason": value})
+    if found is not None:
+        assert 0 < len(found) <= 500
+        assert found == found.strip()
+        assert not has_control(found)
