@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from intents.dataset import load_examples
 from intents.evaluation import Report, read_cases
+from intents.text import for_features
 from intents.understanding import ModelUnderstanding
 
 DATA = Path(__file__).parents[1] / "data"
@@ -76,6 +78,15 @@ def test_topics_no_training_line_covers_are_out_of_scope(understanding: ModelUnd
     insurance and careers: no training file has a line about them."""
     foreign = scored(understanding, [DATA / "nlu_out_of_domain_heldout.csv"])
     assert foreign["out_of_scope"]["recall"] >= 0.90  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", ["nlu_keywords_heldout.csv", "nlu_out_of_domain_heldout.csv"])
+def test_no_training_line_is_a_held_out_line(name: str) -> None:
+    """The files for messages unlike the training data stay unlike it as lines are added."""
+    training = {for_features(example.text).strip() for example in load_examples()}
+    assert [
+        case.text for case in read_cases(DATA / name) if for_features(case.text).strip() in training
+    ] == []
 
 
 def test_every_entity_key_has_90_percent_precision_and_recall(report: dict[str, object]) -> None:
