@@ -29,6 +29,8 @@ class FakeOpenAI:
 
     replies: list[Any] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    compressed: list[bool] = field(default_factory=list)
+    """Whether each answer went out gzipped (a reply with ``gzip``, to a client that takes it)."""
 
     async def completions(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(await request.json())
@@ -40,7 +42,7 @@ class FakeOpenAI:
                 {"error": {"message": "boom", "type": "server_error", "code": None}},
                 status=reply["status"],
             )
-        return web.json_response(
+        response = web.json_response(
             {
                 "id": "chatcmpl-test",
                 "object": "chat.completion",
@@ -56,6 +58,11 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
             }
         )
+        gzip = bool(reply.get("gzip")) and "gzip" in request.headers.get("Accept-Encoding", "")
+        if gzip:
+            response.enable_compression(web.ContentCoding.gzip)
+        self.compressed.append(gzip)
+        return response
 
 
 @pytest.fixture
@@ -162,6 +169,20 @@ async def test_a_failing_or_slow_llm_is_retried_once_then_ignored_in_bounded_tim
     assert parse.intent == "out_of_scope"
     assert len(fake.requests) == 2
     assert time.monotonic() - started < 4
+
+
+async def test_a_gzipped_answer_is_read_once_decompressed(
+    make_settings: Callable[..., Settings],
+    fake_openai: tuple[FakeOpenAI, str],
+    partners: PartnerClient,
+) -> None:
+    fake, url = fake_openai
+    fake.replies.append(
+        {"gzip": True, "content": {"intent": "book", "confidence": 0.93, "entities": {}}}
+    )
+    understanding = assisted(make_settings, url, partners, nlu_threshold=0.99)
+    assert (await understanding.parse("lalala dia vinte", "pt_BR")).intent == "book"
+    assert fake.compressed == [True]
 
 
 async def test_a_confident_message_never_asks_the_llm(
