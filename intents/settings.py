@@ -14,7 +14,10 @@ class LlmSettings(BaseModel):
     api_key: SecretStr = Field(default=SecretStr("none"), description="API key of that endpoint.")
     model: str = Field(default="gpt-4o-mini", description="Model name asked at that endpoint.")
     timeout_seconds: float = Field(
-        default=3.0, gt=0, description="Longest wait for the LLM before the model's reading stands."
+        default=3.0,
+        gt=0,
+        description="Longest wait for one try of the LLM (one retry after a 429, 5xx or timeout) "
+        "before the model's reading stands.",
     )
     transcription_model: str = Field(
         default="whisper-1",

@@ -21,6 +21,7 @@ from actions.payments.settings import PaymentsConfig
 from bot.core.observability import Metrics
 from bot.core.render import Renderer
 from bot.outbound.proactive import Notifier
+from bot.partners.client import PartnerClient
 from bot.stores.database import Database
 
 
@@ -39,9 +40,11 @@ def build_payments(
     renderer: Renderer,
     default_locale: str,
     alerts: AlertDesk | None,
+    partners: PartnerClient,
 ) -> tuple[PaymentService, Refunds]:
     """The gateways that have credentials, the routes between them, and the refund desk; the
-    staff hear of what needs them through ``alerts`` (none: it is only logged)."""
+    staff hear of what needs them through ``alerts`` (none: it is only logged). The gateways
+    call out through ``partners`` (limits, retries, breaker and metrics per gateway)."""
     counters = PaymentMetrics(metrics.registry, metrics.loops, metrics.webhook_verification)
     common: dict[str, Any] = {
         "tolerance_seconds": settings.payment.webhook_tolerance_seconds,
@@ -57,6 +60,7 @@ def build_payments(
             settings.stripe.api_key.get_secret_value(),
             settings.stripe.webhook_secret.get_secret_value(),
             counters,
+            partners,
             api_base=settings.stripe.api_base,
             **common,
         )
@@ -65,6 +69,7 @@ def build_payments(
             settings.mercadopago.access_token.get_secret_value(),
             settings.mercadopago.webhook_secret.get_secret_value(),
             counters,
+            partners,
             api_base=settings.mercadopago.api_base,
             **common,
         )
@@ -74,6 +79,7 @@ def build_payments(
             settings.paypal.client_secret.get_secret_value(),
             settings.paypal.webhook_id,
             counters,
+            partners,
             api_base=settings.paypal.api_base,
             **common,
         )
@@ -98,8 +104,3 @@ def build_payments(
     payments.on_late_payment = refunds.refund_late_payment
     payments.on_duplicate_payment = refunds.refund_duplicate
     return payments, refunds
-
-
-async def close_gateways(payments: PaymentService) -> None:
-    for gateway in payments.gateways.values():
-        await gateway.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from actions.alerts.desk import AlertDesk
 from actions.booking.reservations import Reservations
 from actions.capability import Capability, Kit
-from actions.payments.assembly import build_payments, close_gateways, sandbox_checkout
+from actions.payments.assembly import build_payments, sandbox_checkout
 from actions.payments.conversation import create_router
 from actions.payments.desk import PaymentsDesk
 from actions.payments.sandbox import SandboxPayments
@@ -29,6 +29,7 @@ def plug(kit: Kit, settings: PaymentsConfig, secret: str) -> Capability:
         kit.renderer,
         kit.default_locale,
         kit.services.get(AlertDesk),
+        kit.partners,
     )
     inbox = WebhookInbox(kit.database, payments)
     kit.services.provide(
@@ -40,8 +41,4 @@ def plug(kit: Kit, settings: PaymentsConfig, secret: str) -> Capability:
         SandboxPayments(reservations, checkout, kit.notifier, payments),
     )
 
-    async def close() -> None:
-        await inbox.drain()
-        await close_gateways(payments)
-
-    return Capability(create_router(), payments_jobs(inbox, kit.database, payments), close)
+    return Capability(create_router(), payments_jobs(inbox, kit.database, payments), inbox.drain)

@@ -7,18 +7,16 @@ money carries an idempotency key of ours, so a retried call never charges or ref
 
 from __future__ import annotations
 
-import asyncio
+import json as jsonlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from actions.payments.metrics import PaymentMetrics
-
-if TYPE_CHECKING:
-    import aiohttp
+from bot.partners.client import PartnerApi, PartnerClient, PartnerError
 
 PaymentState = Literal["pending", "paid", "failed", "expired"]
 T = TypeVar("T")
@@ -117,9 +115,6 @@ class Gateway(Protocol):
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice | Ignored:
         """Raises InvalidWebhook for a bad signature, a stale timestamp or a malformed body."""
 
-    async def close(self) -> None:
-        """Release the HTTP session (at shutdown)."""
-
 
 class GatewayError(Exception):
     """The gateway refused or could not be reached after the retries."""
@@ -156,18 +151,18 @@ def to_minor(amount: Decimal | float | str) -> int:
     return int((Decimal(str(amount)) * 100).to_integral_value())
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rest:
-    """JSON over aiohttp with the retries every gateway needs: 429 (after Retry-After), 5xx,
-    timeouts and dropped connections are retried with backoff; other 4xx are final."""
+    """JSON over the partner client (``bot.partners``): its limits per gateway, its retries
+    (only of calls that are safe to repeat), its breaker and its metrics. A refusal is a
+    ``GatewayError`` with the gateway's own code; no answer (down, open circuit, over the
+    limit) is one with no status."""
 
     gateway: str
     base_url: str
     metrics: PaymentMetrics
-    timeout_seconds: float = 10.0
-    retries: int = 2
-    backoff_seconds: float = 0.2
-    session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    partners: PartnerClient
+    api: PartnerApi
 
     async def call(
         self,
@@ -178,49 +173,43 @@ class Rest:
         headers: Mapping[str, str] | None = None,
         json: object = None,
         data: Mapping[str, str] | None = None,
+        safe_to_repeat: bool = False,
         error_code: Callable[[object], str | None] = lambda body: None,
     ) -> dict[str, object]:
-        # aiohttp is imported where a gateway calls out, so the payments commands on the
-        # sandbox alone start without it (docs/benchmarks.md, "Command-line start-up").
-        import aiohttp
+        """``safe_to_repeat``: the call carries the gateway's idempotency key or only reads, so
+        a POST may be retried too (other methods are retried when idempotent)."""
 
         async def once() -> dict[str, object]:
-            session = self._session()
-            async with session.request(
-                method,
-                self.base_url + path,
-                headers=headers,
-                json=json,
-                data=data,
-                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
-            ) as response:
-                body = (
-                    await response.json(content_type=None) if response.content_length != 0 else {}
-                )
-                if response.status >= 400:
-                    raise _Failed(response.status, error_code(body), response.headers)
-                return body if isinstance(body, dict) else {"items": body}
-
-        async def retried() -> dict[str, object]:
+            answer = await partner_call(
+                self.gateway,
+                self.partners.call(
+                    self.api,
+                    method,
+                    self.base_url + path,
+                    headers=headers,
+                    json=json,
+                    data=data,
+                    safe_to_repeat=safe_to_repeat,
+                ),
+            )
             try:
-                return await _with_retries(once, self.retries, self.backoff_seconds)
-            except _Failed as failed:
-                raise GatewayError(self.gateway, failed.status, failed.code) from None
-            except (TimeoutError, aiohttp.ClientError):
-                raise GatewayError(self.gateway, None, "unreachable") from None
+                body = jsonlib.loads(answer.body) if answer.body.strip() else {}
+            except ValueError:
+                raise GatewayError(self.gateway, answer.status, "malformed") from None
+            if answer.status >= 400:
+                raise GatewayError(self.gateway, answer.status, error_code(body))
+            return body if isinstance(body, dict) else {"items": body}
 
-        return await timed(self.metrics, self.gateway, operation, retried)
+        return await timed(self.metrics, self.gateway, operation, once)
 
-    def _session(self) -> aiohttp.ClientSession:
-        import aiohttp
 
-        if self.session is None or self.session.closed:
-            self.session = aiohttp.ClientSession()
-        return self.session
-
-    async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
+async def partner_call(gateway: str, call: Awaitable[T]) -> T:
+    """A call through the partner client, its ``PartnerError`` (no answer: the gateway is
+    down, its circuit open, or over our limit) as the gateway's ``GatewayError``."""
+    try:
+        return await call
+    except PartnerError as error:
+        raise GatewayError(gateway, None, error.failure) from None
 
 
 async def timed(
@@ -232,37 +221,3 @@ async def timed(
         return await call()
     finally:
         metrics.gateway_seconds.labels(gateway, operation).observe(time.perf_counter() - started)
-
-
-class _Failed(Exception):
-    def __init__(self, status: int, code: str | None, headers: Mapping[str, str]) -> None:
-        super().__init__(status)
-        self.status, self.code, self.headers = status, code, headers
-
-    @property
-    def retryable(self) -> bool:
-        return self.status == 429 or self.status >= 500
-
-    @property
-    def retry_after(self) -> float | None:
-        try:
-            return min(float(self.headers.get("Retry-After", "")), 5.0)
-        except ValueError:
-            return None
-
-
-async def _with_retries(call: Callable[[], Awaitable[T]], retries: int, backoff: float) -> T:
-    import aiohttp
-
-    for attempt in range(retries + 1):
-        try:
-            return await call()
-        except _Failed as failed:
-            if not failed.retryable or attempt == retries:
-                raise
-            await asyncio.sleep(failed.retry_after or backoff * 2**attempt)
-        except (TimeoutError, aiohttp.ClientError):
-            if attempt == retries:
-                raise
-            await asyncio.sleep(backoff * 2**attempt)
-    raise AssertionError("unreachable")

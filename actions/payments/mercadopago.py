@@ -1,8 +1,10 @@
 """Mercado Pago: a Checkout Pro preference (``init_point``) and a Pix charge for each link.
 
-Async REST over aiohttp (the official SDK blocks the loop on ``requests``); every call that
-creates something carries ``X-Idempotency-Key``. The Pix QR code comes as a PNG in base64; when
-the answer lacks it, the PNG is drawn from the copy-and-paste code with ``segno``.
+Async REST through the partner client (the official SDK blocks the loop on ``requests``);
+every call that creates something carries ``X-Idempotency-Key``, and only those POSTs are
+retried (its PUTs set a state, so repeating one changes nothing). The Pix QR code comes as a
+PNG in base64; when the answer lacks it, the PNG is drawn from the copy-and-paste code with
+``segno``.
 
 Webhooks are signed: ``x-signature: ts=...,v1=...`` is an HMAC-SHA256 (hex) of
 ``id:{data.id};request-id:{x-request-id};ts:{ts};`` with the webhook secret.
@@ -39,6 +41,7 @@ from actions.payments.gateway import (
 )
 from actions.payments.metrics import PaymentMetrics
 from bot.edge.json_body import MalformedJson, at, identifier, json_object
+from bot.partners.client import PartnerClient
 
 STATES: dict[str, PaymentState] = {
     "approved": "paid",
@@ -61,6 +64,7 @@ class MercadoPagoGateway:
         access_token: str,
         webhook_secret: str,
         metrics: PaymentMetrics,
+        partners: PartnerClient,
         *,
         api_base: str = "https://api.mercadopago.com",
         tolerance_seconds: int = 300,
@@ -70,7 +74,8 @@ class MercadoPagoGateway:
         self._token = access_token
         self._secret = webhook_secret.encode()
         self._tolerance = tolerance_seconds
-        self._rest = Rest(self.name, api_base.rstrip("/"), metrics, timeout_seconds, retries)
+        api = partners.api(self.name, self.name, timeout_seconds=timeout_seconds, retries=retries)
+        self._rest = Rest(self.name, api_base.rstrip("/"), metrics, partners, api)
 
     async def create_link(self, request: LinkRequest) -> PaymentLink:
         expires = request.expires_at.isoformat(timespec="milliseconds")
@@ -210,11 +215,14 @@ class MercadoPagoGateway:
         if key is not None:
             headers["X-Idempotency-Key"] = key
         return await self._rest.call(
-            method, path, operation, headers=headers, json=body, error_code=_error_code
+            method,
+            path,
+            operation,
+            headers=headers,
+            json=body,
+            safe_to_repeat=key is not None,
+            error_code=_error_code,
         )
-
-    async def close(self) -> None:
-        await self._rest.close()
 
 
 def _error_code(body: object) -> str | None:

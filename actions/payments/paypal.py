@@ -1,5 +1,5 @@
 """PayPal: Orders v2 with the approve link, captured when the payer returns or the webhook
-comes, refunds of the capture. Async REST over aiohttp (the server SDK is sync).
+comes, refunds of the capture. Async REST through the partner client (the server SDK is sync).
 
 The OAuth token is cached until shortly before it expires; every call that creates something
 carries ``PayPal-Request-Id``, PayPal's idempotency key (the capture's is derived from the
@@ -34,6 +34,7 @@ from actions.payments.gateway import (
 )
 from actions.payments.metrics import PaymentMetrics
 from bot.edge.json_body import MalformedJson, at, identifier, json_object
+from bot.partners.client import PartnerClient
 
 FOLLOWED = {
     "CHECKOUT.ORDER.APPROVED",
@@ -60,6 +61,7 @@ class PayPalGateway:
         client_secret: str,
         webhook_id: str,
         metrics: PaymentMetrics,
+        partners: PartnerClient,
         *,
         api_base: str = "https://api-m.sandbox.paypal.com",
         tolerance_seconds: int = 300,
@@ -70,7 +72,8 @@ class PayPalGateway:
         self._basic = {"Authorization": f"Basic {credentials}"}
         self._webhook_id = webhook_id
         self._tolerance = tolerance_seconds
-        self._rest = Rest(self.name, api_base.rstrip("/"), metrics, timeout_seconds, retries)
+        api = partners.api(self.name, self.name, timeout_seconds=timeout_seconds, retries=retries)
+        self._rest = Rest(self.name, api_base.rstrip("/"), metrics, partners, api)
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
 
@@ -184,7 +187,8 @@ class PayPalGateway:
             "/v1/notifications/verify-webhook-signature",
             "verify_webhook",
             None,
-            {
+            reads_only=True,
+            body={
                 "auth_algo": transmission["auth-algo"],
                 "cert_url": transmission["cert-url"],
                 "transmission_id": transmission["transmission-id"],
@@ -206,15 +210,30 @@ class PayPalGateway:
             raise InvalidWebhook("malformed") from None
 
     async def _call(
-        self, method: str, path: str, operation: str, key: str | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        key: str | None = None,
+        body: Any = None,
+        *,
+        reads_only: bool = False,
     ) -> dict[str, Any]:
+        """``key``: PayPal-Request-Id, with which PayPal does a POST once however often it is
+        sent; a POST without one is retried only when it ``reads_only``."""
         headers = {"Authorization": f"Bearer {await self._access_token()}",
                    "Prefer": "return=representation"}  # fmt: skip
         if key is not None:
             headers["PayPal-Request-Id"] = key
         try:
             return await self._rest.call(
-                method, path, operation, headers=headers, json=body, error_code=_error_code
+                method,
+                path,
+                operation,
+                headers=headers,
+                json=body,
+                safe_to_repeat=key is not None or reads_only,
+                error_code=_error_code,
             )
         except GatewayError as error:
             if error.status == 401:
@@ -230,14 +249,12 @@ class PayPalGateway:
                     "token",
                     headers=self._basic,
                     data={"grant_type": "client_credentials"},
+                    safe_to_repeat=True,  # a second token is as good as the first
                     error_code=_error_code,
                 )
                 lifetime = float(str(answer.get("expires_in") or 300))
                 self._token = (str(answer["access_token"]), time.monotonic() + lifetime - 60)
             return self._token[0]
-
-    async def close(self) -> None:
-        await self._rest.close()
 
 
 def _state(order_status: str, capture: Mapping[str, Any] | None) -> PaymentState:

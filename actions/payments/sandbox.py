@@ -150,9 +150,6 @@ class SandboxGateway:
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Notice:
         raise InvalidWebhook("sandbox")  # the sandbox pays on its own page, never by webhook
 
-    async def close(self) -> None:
-        """No connection of its own: its API is our database."""
-
     async def _held(self, code: str, session: AsyncSession | None = None) -> tuple[int, int]:
         """What the sandbox took for a reservation and what it gave back."""
         query = (

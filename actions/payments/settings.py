@@ -20,10 +20,15 @@ class PaymentSettings(BaseModel):
         default=300, gt=0, description="Oldest webhook timestamp accepted (replay protection)."
     )
     gateway_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="Longest wait for one gateway call."
+        default=10.0, gt=0, description="Longest wait for one try of a gateway call."
     )
     gateway_retries: int = Field(
-        default=2, ge=0, le=5, description="Retries of a gateway call after 429, 5xx or a timeout."
+        default=2,
+        ge=0,
+        le=5,
+        description="Retries of a gateway call after 429, 5xx or a timeout (only of calls that "
+        "carry the gateway's idempotency key or only read); in place of RSV_PARTNERS_RETRIES "
+        "for the gateways.",
     )
 
     @field_validator("routes", mode="before")

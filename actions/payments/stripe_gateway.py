@@ -1,7 +1,11 @@
 """Stripe: a Checkout Session per payment link, refunds of its payment intent, signed webhooks.
 
-Only the SDK's ``*_async`` calls on a ``StripeClient`` with the aiohttp client: the sync ones
-would block the loop. Stripe requires a session to live at least 30 minutes, longer than a
+Only the SDK's ``*_async`` calls on a ``StripeClient``: the sync ones would block the loop. The
+SDK builds and reads Stripe's requests; its HTTP goes through the partner client
+(``PartnerHttp``, the SDK's documented way to bring one's own HTTP client), which limits,
+retries, breaks and measures it; the SDK's own retries are off. Every POST the SDK sends carries
+an ``Idempotency-Key`` (ours where we give one, its own otherwise), so a retried POST creates or
+refunds once. Stripe requires a session to live at least 30 minutes, longer than a
 short hold: a payment that arrives after the hold is refunded by the payment service.
 """
 
@@ -23,10 +27,12 @@ from actions.payments.gateway import (
     PaymentState,
     PaymentStatus,
     RefundResult,
+    partner_call,
     timed,
 )
 from actions.payments.metrics import PaymentMetrics
 from bot.edge.json_body import MalformedJson, at, identifier, json_object
+from bot.partners.client import PartnerApi, PartnerClient
 
 MIN_SESSION_SECONDS = 30 * 60 + 60
 FOLLOWED = {
@@ -49,18 +55,19 @@ class StripeGateway:
         api_key: str,
         webhook_secret: str,
         metrics: PaymentMetrics,
+        partners: PartnerClient,
         *,
         api_base: str = "https://api.stripe.com",
         tolerance_seconds: int = 300,
         retries: int = 2,
         timeout_seconds: float = 10.0,
     ) -> None:
-        self._http = stripe.AIOHTTPClient(timeout=timeout_seconds)
+        api = partners.api(self.name, self.name, timeout_seconds=timeout_seconds, retries=retries)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},
-            http_client=self._http,
-            max_network_retries=retries,
+            http_client=PartnerHttp(partners, api),
+            max_network_retries=0,  # the partner client retries, once
         )
         self._secret = webhook_secret
         self._tolerance = tolerance_seconds
@@ -163,14 +170,38 @@ class StripeGateway:
     async def _call(self, operation: str, call: Any) -> Any:
         async def run() -> Any:
             try:
-                return await call
+                return await partner_call(self.name, call)
             except stripe.StripeError as error:
                 raise GatewayError(self.name, error.http_status, error.code) from None
 
         return await timed(self._metrics, self.name, operation, run)
 
-    async def close(self) -> None:
-        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+class PartnerHttp(stripe.HTTPClient):
+    """The Stripe SDK's HTTP client, through the partner client. A POST is retried only with
+    its ``Idempotency-Key`` (the SDK gives every POST one); GETs and DELETEs always may be.
+    When no answer comes, the partner client's ``PartnerError`` goes through the SDK untouched
+    (it catches only its own connection errors) to the gateway, which says why."""
+
+    name = "rsv360-partners"
+
+    def __init__(self, partners: PartnerClient, api: PartnerApi) -> None:
+        super().__init__()
+        self._partners = partners
+        self._api = api
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        answer = await self._partners.call(
+            self._api,
+            method,
+            url,
+            headers=headers,
+            data=post_data,
+            safe_to_repeat="Idempotency-Key" in headers,
+        )
+        return answer.body, answer.status, answer.headers
 
 
 def _state(status: str | None, payment_status: str | None, intent: str | None) -> PaymentState:

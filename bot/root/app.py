@@ -63,7 +63,6 @@ from bot.outbound.media import MediaLibrary
 from bot.outbound.outbox import DurableOutbox
 from bot.outbound.proactive import Notifier, PendingReplies
 from bot.partners.client import PartnerClient
-from bot.partners.metrics import PartnerMetrics
 from bot.root.alerts import (
     alert_routing,
     connect_alert_chats,
@@ -72,6 +71,7 @@ from bot.root.alerts import (
 )
 from bot.root.console import mount_console
 from bot.root.jobs import delivery_job, job_queue
+from bot.root.partners import partner_client
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
 from bot.root.settings import PACKAGE_ROOT, Settings
@@ -190,9 +190,7 @@ def build_runtime(
     media = MediaLibrary(stores.media, settings.base_url)
     cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
     jobs, jobs_redis = job_queue(settings, metrics.loops)
-    partners = PartnerClient(
-        cache, windows, policy.partners, settings.partners, PartnerMetrics(metrics.registry)
-    )
+    partners = partner_client(settings, cache, windows, policy, metrics.registry)
     services = Services(settings.brand, lambda zone: datetime.now(ZoneInfo(zone)).date())
     services.provide(media)
     kit = Kit(
@@ -228,7 +226,7 @@ def build_runtime(
         ReplyGoal(services.get(GoalEvents)),
         Relay(services.get(HandoffDesk)),
         Understand(
-            build_understanding(settings),
+            build_understanding(settings, partners),
             services.get(Experiments) if settings.llm.base_url is not None else None,
         ),
         Escalate(MoodMetrics(metrics.registry)),
@@ -307,24 +305,32 @@ def cluster_client(target: RedisTarget, settings: Settings) -> OutageRidingClust
     )
 
 
-def build_understanding(settings: Settings, today: date | None = None) -> ModelUnderstanding:
+def build_understanding(
+    settings: Settings, partners: PartnerClient, today: date | None = None
+) -> ModelUnderstanding:
     """The trained model (trained now when the data or code changed) and, when configured, the
-    LLM that helps with unsure messages."""
+    LLM that helps with unsure messages, called through ``partners`` as the API ``llm``."""
     store = ModelStore(settings.model_directory)
     model, _ = load_serving_or_train(store, settings.nlu_threshold)
     zone = ZoneInfo(settings.timezone)
     assist = None
     if settings.llm.base_url is not None:
         # openai (about 25 MB resident) is imported only by workers that have an LLM.
+        import httpx2
         from openai import AsyncOpenAI
 
+        from bot.partners.transport import PartnerTransport
         from intents.assist import LlmAssist
 
+        # One retry within the assist's budget: the guest waits for it.
+        api = partners.api("llm", "llm", timeout_seconds=settings.llm.timeout_seconds, retries=1)
         client = AsyncOpenAI(
             base_url=settings.llm.base_url,
             api_key=settings.llm.api_key.get_secret_value(),
-            timeout=settings.llm.timeout_seconds,
-            max_retries=1,
+            max_retries=0,  # the partner client retries
+            http_client=httpx2.AsyncClient(
+                transport=PartnerTransport(partners, api, safe_to_repeat=True)
+            ),
         )
         prompts = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "prompts"), autoescape=False)
         assist = LlmAssist(client, settings.llm.model, prompts, ASSIST_PROMPT, settings.timezone)

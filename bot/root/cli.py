@@ -390,12 +390,19 @@ def _train(settings: Settings) -> None:
 
 
 async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str, object]:
+    from prometheus_client import CollectorRegistry
+
     from bot.core.locales import negotiate
     from bot.root.app import build_understanding
+    from bot.root.partners import standalone_partners
 
-    understanding = build_understanding(settings, today=arguments.today)
-    locale = negotiate(arguments.locale, settings.default_locale)
-    parse = await understanding.parse(arguments.text, locale)
+    partners = standalone_partners(settings, CollectorRegistry())
+    try:
+        understanding = build_understanding(settings, partners, today=arguments.today)
+        locale = negotiate(arguments.locale, settings.default_locale)
+        parse = await understanding.parse(arguments.text, locale)
+    finally:
+        await partners.close()
     return {
         "intent": {"name": parse.intent, "confidence": parse.confidence},
         "locale": parse.locale.replace("_", "-"),
@@ -404,9 +411,11 @@ async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str,
 
 
 async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
     from tqdm import tqdm
 
     from bot.root.app import build_understanding
+    from bot.root.partners import standalone_partners
     from intents.evaluation import MalformedFile, Report, format_report, read_cases
 
     try:
@@ -414,10 +423,14 @@ async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
     except (MalformedFile, OSError) as error:
         print(f"rsv360 nlu evaluate: {error}", file=sys.stderr)
         return 2
-    understanding = build_understanding(settings, today=arguments.today)
-    report = Report()
-    for case in tqdm(cases, desc="evaluating", unit="msg", disable=arguments.json):
-        report.add(case, await understanding.parse(case.text, case.locale))
+    partners = standalone_partners(settings, CollectorRegistry())
+    try:
+        understanding = build_understanding(settings, partners, today=arguments.today)
+        report = Report()
+        for case in tqdm(cases, desc="evaluating", unit="msg", disable=arguments.json):
+            report.add(case, await understanding.parse(case.text, case.locale))
+    finally:
+        await partners.close()
     summary = report.as_dict()
     print(
         json.dumps(summary, ensure_ascii=False, indent=2)

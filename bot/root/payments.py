@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from actions.booking.reservations import Reservations
-from actions.payments.assembly import build_payments, close_gateways, sandbox_checkout
+from actions.payments.assembly import build_payments, sandbox_checkout
 from actions.payments.service import PaymentService
 from bot.core.observability import Metrics
 from bot.core.render import Renderer
 from bot.outbound.proactive import Notifier, PendingReplies
+from bot.root.partners import standalone_partners
 from bot.root.secret import secret_key
 from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.stores import migrations
@@ -41,6 +42,7 @@ async def payments_books(settings: Settings) -> AsyncIterator[Books]:
     reservations = Reservations(database)
     checkout = sandbox_checkout(settings, secret_key(settings))
     notifier = Notifier(renderer, {}, PendingReplies(MemoryListStore()))
+    partners = standalone_partners(settings, metrics.registry)
     # The checks and the reconciliation only read: nothing here raises a staff alert.
     payments, _ = build_payments(
         settings,
@@ -52,10 +54,11 @@ async def payments_books(settings: Settings) -> AsyncIterator[Books]:
         renderer,
         settings.default_locale,
         alerts=None,
+        partners=partners,
     )
     try:
         await migrations.ensure_current(database)
         yield Books(database, payments, metrics)
     finally:
-        await close_gateways(payments)
+        await partners.close()
         await database.close()

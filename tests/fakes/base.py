@@ -4,7 +4,9 @@ answered with the first answer under that key again, unless that was a 5xx.
 
 Faults are injected in order: the next request under a fault's path either gets the fault's
 status with the gateway's error body, or (a fault with a ``delay``) waits that long and is then
-answered as usual, which a client with a shorter timeout sees as a timeout."""
+answered as usual, which a client with a shorter timeout sees as a timeout. A ``lost`` fault's
+request is done first (and its idempotency key's answer kept), only its answer comes late: the
+gateway did it, the client never heard."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     path: str = ""
     """Only requests whose path starts with this fail."""
+    lost: bool = False
+    """With a ``delay``: the request is done at once, its answer sent after the delay."""
 
 
 class FakeProvider:
@@ -69,11 +73,20 @@ class FakeProvider:
         fault = next((f for f in self.faults if request.path.startswith(f.path)), None)
         if fault is not None:
             self.faults.remove(fault)
+            if fault.lost:
+                answer = await self._answer(request, handler)
+                await asyncio.sleep(fault.delay)
+                return answer
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             else:
                 body = fault.body if fault.body is not None else self.error_body(fault.status)
                 return web.json_response(body, status=fault.status, headers=fault.headers)
+        return await self._answer(request, handler)
+
+    async def _answer(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         header = self.idempotency_header()
         key = request.headers.get(header) if header and request.method == "POST" else None
         if key is not None and key in self._replays:

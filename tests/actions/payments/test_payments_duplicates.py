@@ -103,10 +103,14 @@ async def test_a_payment_that_still_comes_is_refunded_whole_and_told(every_shop:
     assert (await statuses(shop, code))["stripe"] == "duplicate"
     assert sum(TOLD_TWICE in text for text in shop.guest_heard("c2")) == 1
     [told] = [reply for reply in await shop.staff_heard() if PAID_TWICE in reply.text]
-    assert told.text.startswith("🔵 Pagamentos · informativo:")  # an info alert
-    [settled] = await shop.staff_saw_edited()  # refunded at once: the alert resolved
-    assert settled.text.startswith("✅")
-    assert PAID_TWICE in settled.text
+    assert "Pagamentos · informativo:" in told.text  # an info alert
+    # Refunded at once, so the alert resolved: its delivery job posts it as it stands when the
+    # job runs (AlertDesk.deliver), firing and then edited, or already resolved when the refund
+    # was the quicker of the two.
+    shown = [told, *await shop.staff_saw_edited()]
+    assert len(shown) <= 2
+    assert shown[-1].text.startswith("✅")
+    assert PAID_TWICE in shown[-1].text
     assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
     metrics = shop.runtime.metrics.registry
     assert metrics.get_sample_value("rsv_payments_duplicate_total", {"gateway": "stripe"}) == 1

@@ -33,7 +33,6 @@ from actions.booking.errors import BookingError
 from actions.booking.holds import Guest, Holds
 from actions.booking.reservations import Reservations
 from actions.booking.tables import Product, Property
-from actions.payments.assembly import close_gateways
 from actions.payments.desk import PaymentsDesk
 from actions.payments.invariants import check
 from actions.payments.refunds import Refunds
@@ -109,7 +108,7 @@ class MoneyStories(RuleBasedStateMachine):
 
     async def _close(self) -> None:
         await self.runtime.services.get(WebhookInbox).drain()
-        await close_gateways(self.runtime.services.get(PaymentService))
+        await self.runtime.partners.close()
         await self.runtime.database.close()
 
     def _token(self, code: str) -> str:

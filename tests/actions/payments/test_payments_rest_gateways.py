@@ -14,9 +14,11 @@ from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook, Link
 from actions.payments.mercadopago import MercadoPagoGateway
 from actions.payments.metrics import PaymentMetrics
 from actions.payments.paypal import PayPalGateway
+from bot.partners.client import PartnerClient
 from tests.fakes.base import Fault
 from tests.fakes.mercadopago import FakeMercadoPago
 from tests.fakes.paypal import FakePayPal
+from tests.support.partners import Workers, sample
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -42,17 +44,28 @@ async def mp_fake() -> AsyncIterator[FakeMercadoPago]:
 
 
 @pytest.fixture
-async def mp(mp_fake: FakeMercadoPago) -> AsyncIterator[MercadoPagoGateway]:
-    gateway = MercadoPagoGateway(
+async def workers() -> AsyncIterator[Workers]:
+    """Workers whose partner clients wait out their retries on a clock the test owns."""
+    built = Workers("memory")
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+def partners(workers: Workers) -> PartnerClient:
+    return workers.client(backoff_max_seconds=10.0)
+
+
+@pytest.fixture
+def mp(mp_fake: FakeMercadoPago, partners: PartnerClient) -> MercadoPagoGateway:
+    return MercadoPagoGateway(
         "TEST-token",
         mp_fake.webhook_secret,
         PaymentMetrics(CollectorRegistry()),
+        partners,
         api_base=mp_fake.url,
         timeout_seconds=0.5,
     )
-    gateway._rest.backoff_seconds = 0.01
-    yield gateway
-    await gateway.close()
 
 
 @pytest.fixture
@@ -63,18 +76,16 @@ async def pp_fake() -> AsyncIterator[FakePayPal]:
 
 
 @pytest.fixture
-async def paypal(pp_fake: FakePayPal) -> AsyncIterator[PayPalGateway]:
-    gateway = PayPalGateway(
+def paypal(pp_fake: FakePayPal, partners: PartnerClient) -> PayPalGateway:
+    return PayPalGateway(
         "client",
         "secret",
         "WH-1",
         PaymentMetrics(CollectorRegistry()),
+        partners,
         api_base=pp_fake.url,
         timeout_seconds=0.5,
     )
-    gateway._rest.backoff_seconds = 0.01
-    yield gateway
-    await gateway.close()
 
 
 # -- Mercado Pago ----------------------------------------------------------------------------------
@@ -162,6 +173,21 @@ async def test_mercadopago_webhooks_are_verified(
         await mp.verify(mp_fake.sign(body), b"{not json")
     merchant = json.dumps({"type": "merchant_order", "data": {"id": "5"}}).encode()
     assert isinstance(await mp.verify(mp_fake.sign(merchant), merchant), Ignored)
+
+
+async def test_mercadopago_waits_for_its_retry_after_and_refunds_once(
+    mp: MercadoPagoGateway, mp_fake: FakeMercadoPago, workers: Workers
+) -> None:
+    payment_id = mp_fake.pay((await mp.create_link(link_request())).reference)
+    mp_fake.fail(Fault(429, path="/v1/payments", headers={"Retry-After": "4"}))
+    assert (await mp.refund(payment_id, 100_00, "BRL", "refund-1")).completed
+    assert workers.sleeps.delays == [4.0]
+    assert mp_fake.calls("POST", f"/v1/payments/{payment_id}/refunds") == 2
+    assert (await mp.status(payment_id)).refunded == 100_00
+    registry = workers.registries[0]
+    assert (
+        sample(registry, "rsv_partner_api_calls_total", api="mercadopago", result="throttled") == 1
+    )
 
 
 # -- PayPal ----------------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from prometheus_client import CollectorRegistry
 from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook, LinkRequest, Notice
 from actions.payments.metrics import PaymentMetrics
 from actions.payments.stripe_gateway import StripeGateway
+from bot.partners.client import PartnerClient
 from tests.fakes.base import Fault
 from tests.fakes.stripe import FakeStripe
+from tests.support.partners import Workers
 
 
 @pytest.fixture
@@ -24,16 +26,23 @@ async def fake() -> AsyncIterator[FakeStripe]:
 
 
 @pytest.fixture
-async def gateway(fake: FakeStripe) -> AsyncIterator[StripeGateway]:
-    stripe = StripeGateway(
+async def partners() -> AsyncIterator[PartnerClient]:
+    """A worker's partner client, its retries waiting on a clock the test owns."""
+    workers = Workers("memory")
+    yield workers.client()
+    await workers.close()
+
+
+@pytest.fixture
+def gateway(fake: FakeStripe, partners: PartnerClient) -> StripeGateway:
+    return StripeGateway(
         "sk_test_x",
         fake.webhook_secret,
         PaymentMetrics(CollectorRegistry()),
+        partners,
         api_base=fake.url,
         timeout_seconds=0.5,
     )
-    yield stripe
-    await stripe.close()
 
 
 def link_request(key: str = "pay-RSV-AAAAAA-stripe-1", amount: int = 123_40) -> LinkRequest:
