@@ -101,6 +101,12 @@ async def test_a_takeover_from_the_console_reaches_the_guest_and_goes_back_to_th
         assert (status, location) == (303, f"/console/conversations/{number}")
         [taken] = await guest_receives(server)
         assert "equipe" in taken.text
+        handoff = await HandoffStore(server.runtime.stores.handoffs).of_guest(f"web:{GUEST}")
+        assert handoff is not None
+        await staff_in_slack(server, payload=button_payload("handoff_take", ticket=handoff.ticket))
+        assert (
+            await HandoffStore(server.runtime.stores.handoffs).of_guest(f"web:{GUEST}") == handoff
+        )
         assert await guest.says("vocês aceitam cachorro?") == ""  # the bot keeps quiet
 
         _, transcript = await ana.get(f"/console/conversations/{number}")
