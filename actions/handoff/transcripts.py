@@ -170,8 +170,8 @@ class Transcripts:
             row = await session.scalar(_of(channel, conversation_id))
             return None if row is None else _conversation(row)
 
-    async def lines(self, conversation: int, newest: int) -> list[Line]:
-        """The conversation's newest ``newest`` lines, oldest first."""
+    async def lines(self, conversation: int, newest: int | None = None) -> list[Line]:
+        """The conversation's newest ``newest`` lines (every line: None), oldest first."""
         async with self._database.session() as session:
             rows = await session.scalars(
                 select(TranscriptLine)

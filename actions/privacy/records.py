@@ -99,7 +99,7 @@ class GuestRecords:
         handoff = await self._handoffs.of_guest(guest.conversation_key)
         address = guest.address
         transcript = await self._transcripts.find(address.channel, address.conversation_id)
-        lines = [] if transcript is None else await self._transcripts.lines(transcript.id, 10**6)
+        lines = [] if transcript is None else await self._transcripts.lines(transcript.id)
         async with self._database.session() as db:
             reservations = await _reservations(db, guest)
             ids = [reservation.id for reservation in reservations]
