@@ -5,6 +5,11 @@ is told, in the team's locale, with the guest's channel, language and last messa
 "Take over" button. The staff member who presses it is linked to the guest: from then on what
 they write in that conversation goes to the guest through the guest's own channel, and what
 the guest writes goes to them instead of being answered by the bot, until "Return to bot".
+
+The staff console takes conversations over through the same tickets (``take_for``, ``say_for``,
+``give_back_for``), asked for or not: whoever takes a conversation first holds it, in chat or
+in the console. A console account reads the guest from the transcript, so nothing is relayed
+to it; what any team member sends the guest joins the transcript.
 """
 
 from __future__ import annotations
@@ -28,8 +33,6 @@ from bot.outbound.proactive import Notifier
 log = structlog.get_logger("rsv360.handoff")
 
 HISTORY_SHOWN = 6
-
-
 CONSOLE = "console"
 
 
