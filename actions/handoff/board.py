@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from actions.handoff.desk import HandoffDesk, NotHeld, TakenByAnother, console_staff_key
+from actions.handoff.desk import (
+    HandoffDesk,
+    NotHeld,
+    TakenByAnother,
+    Unreachable,
+    console_staff_key,
+)
 from actions.handoff.store import REQUESTED, TAKEN, Handoff, HandoffStore
 from actions.handoff.transcripts import Conversation, Line, Transcripts
 from bot.core.observability import pseudonym
@@ -97,7 +103,7 @@ class ConversationBoard:
         return TranscriptView(_view(found, handoff, viewer), tuple(lines))
 
     async def take(self, conversation: int, who: ConsoleStaff) -> None:
-        """Raises ``UnknownConversation`` or ``TakenByAnother``."""
+        """Raises ``UnknownConversation``, ``TakenByAnother`` or ``Unreachable``."""
         found = await self._conversation(conversation)
         staff = console_staff_key(who.account_id, found.id)
         await self._desk.take_for(found.key, found.locale, staff, who.email)
@@ -156,4 +162,5 @@ __all__ = [
     "NotHeld",
     "TakenByAnother",
     "UnknownConversation",
+    "Unreachable",
 ]

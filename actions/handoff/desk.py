@@ -40,6 +40,10 @@ class TakenByAnother(Exception):
     """Someone else of the team holds the conversation (``args[0]``: their name, if known)."""
 
 
+class Unreachable(Exception):
+    """The guest's channel takes no message the team starts (REST, the terminal)."""
+
+
 class NotHeld(Exception):
     """The conversation is not held by the one who asked (``args[0]``: who holds it)."""
 
@@ -140,7 +144,10 @@ class HandoffDesk:
 
     async def take_for(self, guest: str, locale: str, staff: str, name: str) -> None:
         """A person of the team takes the guest's conversation over from the console, asked
-        for or not. Raises ``TakenByAnother`` when someone else holds it."""
+        for or not. Raises ``TakenByAnother`` when someone else holds it, ``Unreachable`` when
+        nothing the team writes could reach the guest."""
+        if not self._notifier.reaches(_address(guest).channel):
+            raise Unreachable(guest)
         handoff = await self._store.of_guest(guest)
         if handoff is None:
             handoff = Handoff(secrets.token_urlsafe(9), guest, locale)
@@ -231,4 +238,12 @@ def _release(ticket: str) -> Choice:
     return Choice("handoff_release", payload=button_payload("handoff_release", ticket=ticket))
 
 
-__all__ = ["REQUESTED", "HandoffDesk", "NotHeld", "Relay", "TakenByAnother", "staff_key"]
+__all__ = [
+    "REQUESTED",
+    "HandoffDesk",
+    "NotHeld",
+    "Relay",
+    "TakenByAnother",
+    "Unreachable",
+    "staff_key",
+]

@@ -27,6 +27,7 @@ from actions.handoff.board import (
     NotHeld,
     TakenByAnother,
     UnknownConversation,
+    Unreachable,
 )
 from actions.staff.accounts import StaffDirectory
 from actions.staff.today import TodayBooks
@@ -184,6 +185,8 @@ class ConsoleConversations:
             raise Refused("unknown") from error
         except TakenByAnother as error:
             raise Refused("taken", error.args[0] if error.args else None) from error
+        except Unreachable as error:
+            raise Refused("unreachable") from error
 
     async def say(self, conversation: int, viewer: StaffMember, text: str) -> None:
         try:

@@ -22,7 +22,7 @@ Audit = Callable[..., Awaitable[None]]
 """The audit log's ``record(actor, action, subject, address, **details)``."""
 MAX_MESSAGE_CHARS = 2000
 MAX_ID_DIGITS = 12
-Problem = Literal["unknown", "taken", "not_held", "empty", "too_long"]
+Problem = Literal["unknown", "taken", "not_held", "unreachable", "empty", "too_long"]
 
 
 class Refused(Exception):
@@ -48,6 +48,7 @@ STATUS: dict[Problem, int] = {
     "unknown": 404,
     "taken": 409,
     "not_held": 409,
+    "unreachable": 409,
     "empty": 400,
     "too_long": 400,
 }

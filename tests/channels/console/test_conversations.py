@@ -210,6 +210,14 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(
             status, page = await ana.get(f"/console/conversations?page={page_number}")
             assert (status, 'data-problem="page"' in page) == (400, True), page_number
 
+        await server.runtime.services.get(Transcripts).record(
+            "rest", "script-1", [Said("guest", "oi")], locale="pt_BR"
+        )
+        rest = conversation_number((await ana.get("/console/conversations"))[1])
+        status, page, _ = await ana.post(f"/console/conversations/{rest}/take")
+        assert (status, 'data-problem="unreachable"' in page) == (409, True)
+        assert states(page) == ["bot"]  # REST answers requests: nothing could reach the guest
+
         status, _, _ = await ana.post(base + "/take")
         assert status == 303
         await guest_receives(server)
