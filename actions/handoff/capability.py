@@ -1,19 +1,28 @@
 """Handoff plugs in: the desk that opens, takes and releases conversations (the pipeline's
-``Relay`` step forwards a taken conversation through it) and the guest's and staff's intents."""
+``Relay`` step forwards a taken conversation through it), the guest conversations' transcripts
+(written by the ``Transcribe`` step) and their board for the staff console, and the guest's and
+staff's intents."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from actions.capability import Capability, Kit
+from actions.handoff.board import ConversationBoard
 from actions.handoff.conversation import create_router
 from actions.handoff.desk import HandoffDesk
 from actions.handoff.store import HandoffStore
+from actions.handoff.transcripts import Transcripts
 from bot.core.types import Address
 
 
 def plug(kit: Kit, team_address: str | None) -> Capability:
     """``team_address``: ``channel:conversation`` where requests are announced, if anywhere."""
     team = Address.parse(team_address)
-    kit.services.provide(
-        HandoffDesk(HandoffStore(kit.stores.handoffs), kit.notifier, team, kit.default_locale)
-    )
+    store = HandoffStore(kit.stores.handoffs)
+    transcripts = Transcripts(kit.database, lambda: datetime.now(UTC))
+    desk = HandoffDesk(store, kit.notifier, team, kit.default_locale, transcripts)
+    kit.services.provide(transcripts)
+    kit.services.provide(desk)
+    kit.services.provide(ConversationBoard(transcripts, store, desk))
     return Capability(create_router())

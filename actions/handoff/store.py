@@ -8,6 +8,7 @@ after the last change, so a forgotten handoff ends by itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -30,6 +31,9 @@ class Handoff:
     """Who took it: ``channel:conversation_id:user_id`` of the staff member."""
     urgent: bool = False
     """Opened from the bot's own offer to a frustrated or misunderstood guest."""
+    staff_name: str | None = None
+    """Who took it, as the team knows them: a console account's e-mail or a chat identity
+    (``slack:U012AB``)."""
 
 
 class HandoffStore:
@@ -52,6 +56,19 @@ class HandoffStore:
 
     async def of_guest(self, guest: str) -> Handoff | None:
         return await self._linked("guest", guest)
+
+    async def of_guests(self, guests: Sequence[str]) -> dict[str, Handoff]:
+        """The open handoffs of these guest conversations, in two round trips (the console's
+        list). Handoffs kept under the keys before the ``{handoff}`` tag are not read here:
+        they end within ``TTL_SECONDS`` of that change."""
+        tickets = await self._values.get_all([key("guest", guest) for guest in guests])
+        linked = [(guest, ticket) for guest, ticket in zip(guests, tickets, strict=True) if ticket]
+        documents = await self._values.get_all([key("ticket", ticket) for _, ticket in linked])
+        return {
+            guest: Handoff(**json.loads(document))
+            for (guest, _), document in zip(linked, documents, strict=True)
+            if document
+        }
 
     async def of_staff(self, staff: str) -> Handoff | None:
         return await self._linked("staff", staff)

@@ -13,6 +13,7 @@ import actions.alerts.tables
 import actions.booking.tables
 import actions.experiments.tables
 import actions.forecasts.tables
+import actions.handoff.tables
 import actions.lifecycle.tables
 import actions.payments.tables
 import actions.privacy.tables

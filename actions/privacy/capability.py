@@ -9,6 +9,7 @@ import structlog
 
 from actions.capability import Capability, Kit
 from actions.handoff.store import HandoffStore
+from actions.handoff.transcripts import Transcripts
 from actions.lifecycle.consent import Consents
 from actions.privacy.conversation import create_router
 from actions.privacy.records import GuestRecords
@@ -26,6 +27,7 @@ def plug(kit: Kit, settings: PrivacySettings) -> Capability:
         kit.stores.pending_replies,
         kit.stores.unreachable,
         kit.services.get(Consents),
+        kit.services.get(Transcripts),
     )
     kit.services.provide(records)
     retention = timedelta(days=settings.retention_days)

@@ -2,9 +2,9 @@
 
 A guest is a conversation on a channel (``Address``), verified by that channel's identity, and,
 with a booking code and its e-mail, also the owner of every reservation made with that e-mail.
-Their data lives in the conversation's session (history, form answers), an open handoff, the
-replies waiting for them, the reservations (name, e-mail, phone, chat), the messages planned
-for them and their consent. Erasing removes or anonymises each; a reservation's name and
+Their data lives in the conversation's session (history, form answers), its transcript, an open
+handoff, the replies waiting for them, the reservations (name, e-mail, phone, chat), the messages
+planned for them and their consent. Erasing removes or anonymises each; a reservation's name and
 e-mail stay where the law needs them, with the reason in the report and the audit.
 """
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.booking.states import ACTIVE, CANCELLED, CONFIRMED, EXPIRED
 from actions.booking.tables import Reservation, ReservationEvent
 from actions.handoff.store import HandoffStore
+from actions.handoff.transcripts import Transcripts
 from actions.lifecycle.consent import Consents
 from actions.lifecycle.tables import GuestMessage, MessageConsent
 from actions.privacy.tables import PrivacyRequest
@@ -80,8 +81,10 @@ class GuestRecords:
         pending: ListStore,
         unreachable: ValueStore,
         consents: Consents,
+        transcripts: Transcripts,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._transcripts = transcripts
         self._database = database
         self._sessions = sessions
         self._handoffs = handoffs
@@ -94,6 +97,9 @@ class GuestRecords:
         """Everything stored about the guest, as JSON-ready data. ``session`` is the
         conversation's session as this turn holds it (the store's copy is the same, older)."""
         handoff = await self._handoffs.of_guest(guest.conversation_key)
+        address = guest.address
+        transcript = await self._transcripts.find(address.channel, address.conversation_id)
+        lines = [] if transcript is None else await self._transcripts.lines(transcript.id)
         async with self._database.session() as db:
             reservations = await _reservations(db, guest)
             ids = [reservation.id for reservation in reservations]
@@ -118,6 +124,10 @@ class GuestRecords:
                 "conversation_id": guest.address.conversation_id,
                 "session": session,
                 "handoff": None if handoff is None else {"status": handoff.status},
+                "transcript": [
+                    {"at": line.at.isoformat(), "role": line.role, "text": line.text}
+                    for line in lines
+                ],
             },
             "reservations": [_reservation_document(r, events, messages) for r in reservations],
             "message_consent": None
@@ -144,6 +154,11 @@ class GuestRecords:
             len(await self._pending.take(keys.pending_replies(guest.conversation_key))),
         )
         await self._unreachable.delete(keys.unreachable(guest.conversation_key))
+        address = guest.address
+        report.count(
+            "transcript_lines",
+            await self._transcripts.forget(address.channel, address.conversation_id),
+        )
         now = self._clock()
         async with self._database.session() as db:
             report.count("message_consent", await self._consents.forget(db, guest.address))
@@ -168,9 +183,11 @@ class GuestRecords:
     async def purge(self, retention: timedelta, accounting: timedelta) -> ErasureReport:
         """The retention job: reservations whose stay (or unpaid booking) ended more than
         ``retention`` ago lose their personal fields, paid ones after ``accounting``; planned
-        messages and consent records older than ``retention`` go. Audited as one entry."""
+        messages, consent records and conversations whose last line is older than ``retention``
+        go. Audited as one entry."""
         now = self._clock()
         report = ErasureReport()
+        report.count("conversations", await self._transcripts.purge(now - retention))
         async with self._database.session() as db:
             ended = or_(
                 Reservation.check_out < (now - retention).date(),

@@ -84,6 +84,11 @@ class Notifier:
         if relayed:
             self._relayed.add(channel)
 
+    def reaches(self, channel: str) -> bool:
+        """Whether replies the bot starts can reach the channel's conversations (REST and the
+        terminal answer requests only)."""
+        return channel in self._deliverers
+
     async def follow(
         self, channel: str, holds: Callable[[str], bool], ready: asyncio.Event
     ) -> None:

@@ -42,6 +42,7 @@ from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
 from actions.handoff.desk import HandoffDesk, Relay
 from actions.handoff.escalation import Escalate, MoodMetrics
+from actions.handoff.transcripts import Transcribe, Transcripts
 from actions.lifecycle.config import load_config
 from actions.payments.desk import PaymentsDesk
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments
@@ -113,6 +114,7 @@ from intents.understanding import ModelUnderstanding
 log = structlog.get_logger("rsv360.app")
 
 MARKUPS: dict[str, Markup] = {"web": "html", "rest": "plain", "terminal": "plain"}
+HTML_CHANNELS = frozenset(channel for channel, markup in MARKUPS.items() if markup == "html")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +225,7 @@ def build_runtime(
             settings.session_max_bytes,
             settings.default_locale,
         ),
+        Transcribe(services.get(Transcripts), HTML_CHANNELS),
         ReplyGoal(services.get(GoalEvents)),
         Relay(services.get(HandoffDesk)),
         Understand(

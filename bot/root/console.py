@@ -1,6 +1,7 @@
 """The staff console wired: its pages over the staff directory and the day's figures, the live
-figures read from this process's metrics, and the chat identities linked to accounts handed to
-the role book (at start-up and every ``ROLE_REFRESH_SECONDS`` after, in every process)."""
+figures read from this process's metrics, its rooms (Alerts over the alert desk, Conversations
+over the handoff's board), and the chat identities linked to accounts handed to the role book
+(at start-up and every ``ROLE_REFRESH_SECONDS`` after, in every process)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,24 @@ from aiohttp import web
 from prometheus_client import Metric
 
 from actions.alerts.desk import AlertDesk
+from actions.handoff.board import (
+    ConsoleStaff,
+    ConversationBoard,
+    ConversationView,
+    NotHeld,
+    TakenByAnother,
+    UnknownConversation,
+    Unreachable,
+)
 from actions.payments.desk import PaymentsDesk
 from actions.staff.accounts import StaffDirectory
 from actions.staff.today import TodayBooks
 from bot.core.observability import Metrics
 from bot.core.roles import RoleBook
 from bot.root.secret import secret_key
+from channels.console.access import StaffMember
 from channels.console.alerts import AlertsRoom
+from channels.console.conversations import ConversationsRoom, Refused
 from channels.console.money import MoneyRoom
 from channels.console.pages import Console
 from intents.dataset import OUT_OF_SCOPE
@@ -144,6 +156,67 @@ class TodayBoard:
         }
 
 
+class ConsoleConversations:
+    """The conversation board as the console's pages need it: template values with times in
+    the hotel's zone, and the business's refusals as the console's ``Refused``."""
+
+    def __init__(self, board: ConversationBoard, zone: str) -> None:
+        self._board = board
+        self._zone = ZoneInfo(zone)
+
+    async def page(self, number: int, viewer: StaffMember) -> Mapping[str, Any]:
+        found = await self._board.page(number, _staff(viewer))
+        return {
+            "conversations": [self._view(view) for view in found.conversations],
+            "page": found.number,
+            "older": found.older,
+        }
+
+    async def transcript(self, conversation: int, viewer: StaffMember) -> Mapping[str, Any]:
+        try:
+            found = await self._board.transcript(conversation, _staff(viewer))
+        except UnknownConversation as error:
+            raise Refused("unknown") from error
+        lines = [{**asdict(line), "at": self._local(line.at)} for line in found.lines]
+        return {"conversation": self._view(found.conversation), "lines": lines}
+
+    async def take(self, conversation: int, viewer: StaffMember) -> None:
+        try:
+            await self._board.take(conversation, _staff(viewer))
+        except UnknownConversation as error:
+            raise Refused("unknown") from error
+        except TakenByAnother as error:
+            raise Refused("taken", error.args[0] if error.args else None) from error
+        except Unreachable as error:
+            raise Refused("unreachable") from error
+
+    async def say(self, conversation: int, viewer: StaffMember, text: str) -> None:
+        try:
+            await self._board.say(conversation, _staff(viewer), text)
+        except UnknownConversation as error:
+            raise Refused("unknown") from error
+        except NotHeld as error:
+            raise Refused("not_held", error.args[0] if error.args else None) from error
+
+    async def hand_back(self, conversation: int, viewer: StaffMember) -> None:
+        try:
+            await self._board.hand_back(conversation, _staff(viewer))
+        except UnknownConversation as error:
+            raise Refused("unknown") from error
+        except NotHeld as error:
+            raise Refused("not_held", error.args[0] if error.args else None) from error
+
+    def _view(self, view: ConversationView) -> dict[str, Any]:
+        return {**asdict(view), "last_at": self._local(view.last_at)}
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self._zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _staff(viewer: StaffMember) -> ConsoleStaff:
+    return ConsoleStaff(viewer.id, viewer.email)
+
+
 def mount_console(app: web.Application, runtime: Runtime) -> None:
     settings = runtime.settings
     directory = runtime.services.get(StaffDirectory)
@@ -164,6 +237,10 @@ def mount_console(app: web.Application, runtime: Runtime) -> None:
         rooms=[
             AlertsRoom(runtime.services.get(AlertDesk), directory.record, settings.timezone),
             MoneyRoom(runtime.services.get(PaymentsDesk), directory.record, settings.timezone),
+            ConversationsRoom(
+                ConsoleConversations(runtime.services.get(ConversationBoard), settings.timezone),
+                directory.record,
+            ),
         ],
     ).mount(app)
 

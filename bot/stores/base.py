@@ -40,6 +40,11 @@ class ValueStore(ABC):
         """Write every value at once: a reader sees all of them or none."""
 
     @abstractmethod
+    async def get_all(self, keys: Sequence[str]) -> list[str | None]:
+        """Each key's value (None where absent), in one round trip; on a cluster the keys
+        must share a hash tag, as for ``put_all``."""
+
+    @abstractmethod
     async def delete(self, *keys: str) -> None: ...
 
 

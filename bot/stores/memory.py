@@ -45,6 +45,9 @@ class MemoryValueStore(ValueStore):
         for key, value in values.items():
             self._values.put(key, value, ttl_seconds)
 
+    async def get_all(self, keys: Sequence[str]) -> list[str | None]:
+        return [self._values.get(key) for key in keys]
+
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._values.pop(key)

@@ -91,6 +91,11 @@ class RedisValueStore(ValueStore):
         if values:
             await self._put_all(keys=list(values), args=[ttl_seconds, *values.values()])
 
+    async def get_all(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        return [_text_or_none(value) for value in await self._redis.mget(list(keys))]
+
     async def delete(self, *keys: str) -> None:
         await self._redis.delete(*keys)
 

@@ -1,8 +1,9 @@
 """The console's pages: sign-in and out, the password page, Today (live over Server-Sent
-Events) and, for admins, the staff accounts and the audit log.
+Events) and, for admins, the staff accounts and the audit log. Other rooms of the console
+(``alerts.py``, ``conversations.py``) are handed in and mounted through the same gate.
 
 Pages are ``prompts/console/*.j2``, rendered autoescaped in the staff member's language (their
-choice, else the browser's); the only script is ``static/console.js`` (the live figures), and
+choice, else the browser's); the only script is ``static/console.js`` (the live parts), and
 the Content-Security-Policy allows nothing else. Every route but the sign-in page and the static
 files goes through ``Gate.guard``: ``ROUTES`` lists each with the access it needs.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,6 +73,19 @@ class PageRender(Protocol):
     ) -> web.Response: ...
 
     def locale(self, request: web.Request, signed: StaffSession | None) -> str: ...
+
+    def fragment(self, template: str, values: Mapping[str, Any], locale: str) -> str: ...
+
+    async def stream(
+        self, request: web.Request, signed: StaffSession, event: str, fragment: Fragment
+    ) -> web.StreamResponse: ...
+
+    @property
+    def live_seconds(self) -> float: ...
+
+
+Fragment = Callable[[str], Awaitable[str]]
+"""A live part of a page rendered in a locale, as a stream sends it."""
 
 
 class Room(Protocol):
@@ -232,7 +246,19 @@ class Console:
         return self.render(request, signed, "today", values)
 
     async def _today_stream(self, request: web.Request, signed: StaffSession) -> web.StreamResponse:
-        """The figures' fragment as one event every ``live_seconds`` while the session lives."""
+        async def figures(locale: str) -> str:
+            return self.fragment("today_figures", await self._today.values(), locale)
+
+        return await self.stream(request, signed, "figures", figures)
+
+    @property
+    def live_seconds(self) -> float:
+        return self._live_seconds
+
+    async def stream(
+        self, request: web.Request, signed: StaffSession, event: str, fragment: Fragment
+    ) -> web.StreamResponse:
+        """The fragment as one ``event`` every ``live_seconds`` while the session lives."""
         locale = self.locale(request, signed)
         response = web.StreamResponse(
             headers={
@@ -244,11 +270,9 @@ class Console:
         await response.prepare(request)
         with contextlib.suppress(ConnectionResetError):
             while True:
-                fragment = self._renderer.render(
-                    Outcome("console/today_figures", await self._today.values()), locale, "html"
-                ).text
-                data = "".join(f"data: {line}\n" for line in fragment.splitlines())
-                await response.write(f"event: figures\n{data}\n".encode())
+                html = await fragment(locale)
+                data = "".join(f"data: {line}\n" for line in html.splitlines())
+                await response.write(f"event: {event}\n{data}\n".encode())
                 await asyncio.sleep(self._live_seconds)
                 if await self.gate.signed_in(request) is None:
                     await response.write(b"event: signed-out\ndata: -\n\n")
@@ -342,6 +366,10 @@ class Console:
         if template == "login":
             return self._login_form(request, status, problem="signed_out")
         return self.render(request, None, template, {}, status)
+
+    def fragment(self, template: str, values: Mapping[str, Any], locale: str) -> str:
+        """A part of a page (``console/<template>``), as a live stream sends it."""
+        return self._renderer.render(Outcome(f"console/{template}", values), locale, "html").text
 
     def locale(self, request: web.Request, signed: StaffSession | None) -> str:
         chosen = signed.account.locale if signed is not None else None

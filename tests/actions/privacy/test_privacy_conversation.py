@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from actions.booking.holds import Holds
 from actions.booking.reservations import Reservations
+from actions.handoff.transcripts import Transcripts
 from actions.lifecycle.consent import Consent, Consents
 from actions.privacy.tables import PrivacyRequest
 from bot import Address
@@ -77,6 +78,8 @@ async def test_my_data_after_the_booking_code_and_e_mail(
     assert copy["verified_by"] == "booking"
     history = copy["conversation"]["session"]["history"]  # type: ignore[index]
     assert any(turn["text"] == words["mine"] for turn in history)
+    transcript = copy["conversation"]["transcript"]  # type: ignore[index]
+    assert {"role": "guest", "text": words["mine"]}.items() <= transcript[0].items()
     [request] = await audit(stay_runtime)
     assert (request.kind, request.verified_by) == ("export", "booking")
     assert guest.conversation not in json.dumps(request.report) + request.subject
@@ -135,7 +138,10 @@ async def test_delete_my_data_erases_what_the_law_lets_go_and_says_what_it_keeps
     assert stored is not None
     session = json.loads(stored)
     assert [turn["role"] for turn in session["history"]] == ["bot"]  # only the confirmation
+    assert await stay_runtime.services.get(Transcripts).find("web", conversation) is None
     [request] = await audit(stay_runtime)
     assert (request.kind, request.verified_by) == ("erase", "channel")
     assert request.report["erased"]["reservations"] == 1
+    # asked, was asked how to verify, chose, was asked to confirm, confirmed (this very turn)
+    assert request.report["erased"]["transcript_lines"] == 5
     assert sorted(item["reason"] for item in request.report["kept"]) == ["accounting", "contract"]

@@ -1,6 +1,6 @@
 """The retention purge on a moving clock: an unpaid booking's personal data goes after the
-retention period, a paid one's after the accounting years; planned messages and consent
-records go too; each purge is audited. Real PostgreSQL."""
+retention period, a paid one's after the accounting years; planned messages, consent records
+and conversation transcripts go too; each purge is audited. Real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from actions.booking.holds import Holds
 from actions.booking.reservations import Reservations
+from actions.handoff.transcripts import Said, Transcripts
 from actions.lifecycle.consent import Consents
 from actions.lifecycle.desk import GuestMessages
 from actions.lifecycle.tables import GuestMessage, MessageConsent
@@ -38,6 +39,8 @@ async def test_personal_data_is_purged_after_its_period(
     paid = await book(stay_runtime, "kept-1", "en", check_in)
     unpaid = await book(stay_runtime, "gone-1", "en", check_in, paid=False)
     await stay_runtime.services.get(Consents).stop(Address("web", "gone-1"))
+    transcripts = stay_runtime.services.get(Transcripts)
+    await transcripts.record("web", "gone-1", [Said("guest", "oi"), Said("bot", "Olá!")])
     frozen_time.move_to(pousada_time(start, 23))
     await stay_runtime.services.get(Holds).expire_holds()
     await stay_runtime.services.get(GuestMessages).plan()
@@ -51,7 +54,13 @@ async def test_personal_data_is_purged_after_its_period(
 
     frozen_time.move_to(pousada_time(check_out + RETENTION + timedelta(days=1), 12))
     report = await records.purge(RETENTION, ACCOUNTING)
-    assert report.erased == {"reservations": 1, "guest_messages": 4, "message_consent": 1}
+    assert report.erased == {
+        "conversations": 1,
+        "reservations": 1,
+        "guest_messages": 4,
+        "message_consent": 1,
+    }
+    assert await transcripts.find("web", "gone-1") is None
     assert (await reservations.by_code(unpaid.code)).guest_name == "erased"
     assert (await reservations.by_code(paid.code)).email == "rita@example.com"
     assert await count(stay_runtime, GuestMessage) == 0

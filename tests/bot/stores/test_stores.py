@@ -130,6 +130,15 @@ async def test_put_all_writes_every_value_with_the_ttl(backend: Backend) -> None
     assert [await values.get(key) for key in TOGETHER[:2]] == [None, None]
 
 
+async def test_get_all_reads_keys_of_one_slot_in_their_order(backend: Backend) -> None:
+    values = backend.stores.handoffs
+    await values.put_all({TOGETHER[0]: "1", TOGETHER[2]: "3"}, 60)
+    assert await values.get_all([TOGETHER[2], TOGETHER[1], TOGETHER[0]]) == ["3", None, "1"]
+    assert await values.get_all([]) == []
+    await backend.pass_time(61)
+    assert await values.get_all(TOGETHER) == [None, None, None]
+
+
 async def test_delete_removes_the_keys_it_names_in_any_slot(backend: Backend) -> None:
     values = backend.stores.unreachable
     await values.put_all(dict(zip(TOGETHER, "123", strict=True)), 60)

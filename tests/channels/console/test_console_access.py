@@ -17,6 +17,12 @@ from tests.support.console_server import ADMIN_KEY, STRONG_PASSWORD, ConsoleServ
 
 PUBLIC = {("GET", "/console/login"), ("POST", "/console/login"), ("GET", "/console/static/{name}")}
 ADMIN = re.compile(r"^/console/staff(/|$)")
+PARAMETER = re.compile(r"\{[^}]+\}")
+
+
+def concrete(path: str) -> str:
+    """A route's path with each parameter (``{conversation}``) given a value."""
+    return PARAMETER.sub("1", path)
 
 
 def console_routes(app: web.Application) -> list[tuple[str, str]]:
@@ -33,10 +39,11 @@ async def test_every_console_route_needs_a_session(console_server: ConsoleServer
     walked = [route for route in console_routes(app) if route not in PUBLIC]
     assert ("GET", "/console/today") in walked
     assert ("POST", "/console/staff/add") in walked
+    assert ("POST", "/console/conversations/{conversation}/send") in walked
     async with ClientSession(cookies={COOKIE: "x" * 43}) as http:  # a token nobody was given
         for method, path in walked:
             async with http.request(
-                method, console_server.url + path, allow_redirects=False
+                method, console_server.url + concrete(path), allow_redirects=False
             ) as answer:
                 if method == "GET" and answer.status == 303:
                     assert answer.headers["Location"] == "/console/login", path
@@ -57,9 +64,11 @@ async def test_every_admin_route_is_refused_to_staff(console_server: ConsoleServ
             assert answer.status == 200  # the session itself is good
         for method, path in admin_routes:
             async with http.request(
-                method, console_server.url + path, allow_redirects=False
+                method, console_server.url + concrete(path), allow_redirects=False
             ) as answer:
                 assert answer.status == 403, (method, path)
+        async with http.get(console_server.url + "/console/conversations") as answer:
+            assert answer.status == 200  # an operating page: staff open it
     assert [account.email for account in await console_server.directory.accounts()] == [email]
 
 

@@ -1,6 +1,7 @@
 """The staff console in a real headless Chromium against the real app on a loopback port: signing
 in with a one-time password, the lockout, a forged request refused, the Today page updating
-live, the admins' staff page; axe-core finds no serious or critical violation on any page.
+live, the admins' staff page, a takeover round trip with a guest on the widget; axe-core finds
+no serious or critical violation on any page.
 
 With ``CONSOLE_SCREENSHOTS=docs/console`` the tests also save each page for docs/console.md.
 """
@@ -28,7 +29,7 @@ from actions.booking.tables import Product, ReservationEvent
 from tests.support.axe import blocking_violations
 from tests.support.console_server import STRONG_PASSWORD, ConsoleServer, sign_in
 from tests.support.stays import off_season_stay
-from tests.support.widget_page import TIMEOUT_MS
+from tests.support.widget_page import TIMEOUT_MS, messages, say
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=TIMEOUT_MS)
@@ -294,4 +295,62 @@ async def test_the_refunds_and_payments_page_filters_the_ledger(
     await expect(page.get_by_test_id("ledger-empty")).to_be_visible()
     await expect(page.get_by_test_id("csv")).to_have_attribute(
         "href", "/console/refunds/ledger.csv?kind=refund&reservation=RSV-AB12CD"
+    )
+
+
+async def test_a_takeover_round_trip_with_a_guest_on_the_widget(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    """A guest chats on the demo page's widget; a staff member watches the conversation come in,
+    takes it over, answers from the console, reads the guest's reply live and hands back."""
+    guest = await new_page(locale="pt-BR")
+    await guest.goto(f"{console_server.url}/")
+    await expect(guest.get_by_test_id("rsv-panel")).to_be_visible()
+    await say(guest, "vocês aceitam cachorro?")
+    await expect(messages(guest, "guest")).to_have_text(["vocês aceitam cachorro?"])
+    await expect(messages(guest).last).to_contain_text("Aceitamos pets")
+
+    email = await console_server.account("desk@pousada.example")
+    staff = await new_page()
+    await sign_in(staff, console_server.url, email)
+    await staff.get_by_role("link", name="Conversations").click()
+    await expect(staff).to_have_url(re.compile(r"/console/conversations$"))
+    row = staff.get_by_test_id("conversation").first
+    await expect(row).to_contain_text("Bot: Aceitamos pets")  # the last line, the bot's answer
+    await expect(row.locator("[data-state]")).to_have_text("with the bot")
+    await accessible(staff, "conversations")
+
+    await row.get_by_role("link").click()
+    await expect(staff).to_have_url(re.compile(r"/console/conversations/\d+$"))
+    transcript = staff.get_by_test_id("transcript")
+    await expect(transcript.locator('[data-role="guest"]')).to_contain_text(
+        ["vocês aceitam cachorro?"]
+    )
+    await staff.get_by_role("button", name="Take over").click()
+    await expect(transcript.get_by_test_id("state")).to_contain_text("taken over by you")
+    await expect(messages(guest).last).to_contain_text("Uma pessoa da nossa equipe")
+    await accessible(staff, "conversation")
+
+    await say(guest, "e gato também?")
+    await expect(transcript.locator('[data-role="guest"] .said').last).to_have_text(
+        "e gato também?"
+    )
+    await staff.get_by_label("Your message to the guest").fill("Sim, gatos também são bem-vindos.")
+    await staff.get_by_role("button", name="Send").click()
+    await expect(messages(guest).last).to_have_text(
+        "Nossa equipe: Sim, gatos também são bem-vindos."
+    )
+    await expect(transcript.locator('[data-role="staff"]')).to_contain_text(
+        ["Sim, gatos também são bem-vindos."]
+    )
+
+    await staff.get_by_role("button", name="Hand back to the bot").click()
+    await expect(transcript.get_by_test_id("state")).to_contain_text("with the bot")
+    await expect(messages(guest).last).to_contain_text("assistente virtual")
+    answered = await messages(guest, "bot").count()
+    await say(guest, "obrigado!")
+    await expect(messages(guest, "bot")).to_have_count(answered + 1)  # the bot answers again
+    actions = [line.action for line in await console_server.directory.audit_log()]
+    assert {"conversation_taken", "conversation_message_sent", "conversation_handed_back"} <= set(
+        actions
     )

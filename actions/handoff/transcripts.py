@@ -1,0 +1,296 @@
+"""What guests and the team said in each guest conversation, kept in the database for the
+staff console: the conversation (channel, language, last line) and its lines.
+
+The ``Transcribe`` pipeline step writes a guest's message before the turn and the bot's replies
+after it; the handoff desk writes what a person of the team sent. A failed write is logged and
+leaves the turn alone: a transcript is a record, never a reason not to answer. Replies are kept
+as plain text (an HTML channel's markup is taken out). Personal data: the privacy capability
+copies, erases and purges transcripts with the rest (``actions.privacy.records``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import structlog
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from actions.handoff.tables import ConversationRecord, TranscriptLine
+from bot.core.context import Turn
+from bot.core.pipeline import Next
+from bot.core.types import STAFF, TurnResult
+from bot.stores.database import Database
+
+log = structlog.get_logger("rsv360.transcripts")
+
+Role = Literal["guest", "bot", "staff"]
+PREVIEW_CHARS = 120
+MAX_LINE_CHARS = 4000
+TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    role: Role
+    text: str | None
+    """None: the guest pressed a button."""
+    author: str | None = None
+    """Who of the team said a ``staff`` line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    channel: str
+    conversation_id: str
+    locale: str
+    started_at: datetime
+    last_at: datetime
+    last_role: str
+    last_text: str | None
+    lines: int
+
+    @property
+    def key(self) -> str:
+        """``channel:conversation_id``, as sessions and handoffs name the conversation."""
+        return f"{self.channel}:{self.conversation_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    at: datetime
+    role: str
+    author: str | None
+    text: str | None
+
+
+class Transcripts:
+    def __init__(self, database: Database, now: Callable[[], datetime]) -> None:
+        self._database = database
+        self._now = now
+
+    async def record(
+        self,
+        channel: str,
+        conversation_id: str,
+        said: Sequence[Said],
+        *,
+        locale: str | None = None,
+        at: datetime | None = None,
+        create: bool = True,
+    ) -> None:
+        """Add lines to the conversation's transcript (begun now when ``create``; otherwise a
+        conversation erased meanwhile stays erased)."""
+        if not said:
+            return
+        moment = (at or self._now()).astimezone(UTC)
+        for attempt in range(2):
+            try:
+                async with self._database.session() as session:
+                    await self._append(
+                        session, channel, conversation_id, said, locale, moment, create
+                    )
+                return
+            except IntegrityError:
+                if attempt:  # two first lines raced; the second attempt finds the row
+                    raise
+
+    async def _append(
+        self,
+        session: AsyncSession,
+        channel: str,
+        conversation_id: str,
+        said: Sequence[Said],
+        locale: str | None,
+        at: datetime,
+        create: bool,
+    ) -> None:
+        row = await session.scalar(
+            select(ConversationRecord)
+            .where(
+                ConversationRecord.channel == channel,
+                ConversationRecord.conversation_id == conversation_id,
+            )
+            .with_for_update()
+        )
+        if row is None:
+            if not create:
+                return
+            row = ConversationRecord(
+                channel=channel[:20],
+                conversation_id=conversation_id[:128],
+                locale=(locale or "")[:8],
+                started_at=at,
+                last_at=at,
+                last_role=said[-1].role,
+                lines=0,
+            )
+            session.add(row)
+            await session.flush()
+        for line in said:
+            text = None if line.text is None else line.text[:MAX_LINE_CHARS]
+            author = None if line.author is None else line.author[:254]
+            session.add(
+                TranscriptLine(conversation=row.id, at=at, role=line.role, author=author, text=text)
+            )
+        last = said[-1]
+        row.lines += len(said)
+        row.last_at, row.last_role = at, last.role
+        row.last_text = None if last.text is None else preview(last.text)
+        if locale:
+            row.locale = locale[:8]
+
+    async def page(self, number: int, size: int) -> tuple[list[Conversation], bool]:
+        """Page ``number`` (from 1) of the conversations, the latest line first, and whether
+        an older page follows."""
+        async with self._database.session() as session:
+            rows = await session.scalars(
+                select(ConversationRecord)
+                .order_by(ConversationRecord.last_at.desc(), ConversationRecord.id.desc())
+                .offset((number - 1) * size)
+                .limit(size + 1)
+            )
+            found = [_conversation(row) for row in rows]
+        return found[:size], len(found) > size
+
+    async def conversation(self, conversation: int) -> Conversation | None:
+        async with self._database.session() as session:
+            row = await session.get(ConversationRecord, conversation)
+            return None if row is None else _conversation(row)
+
+    async def find(self, channel: str, conversation_id: str) -> Conversation | None:
+        async with self._database.session() as session:
+            row = await session.scalar(_of(channel, conversation_id))
+            return None if row is None else _conversation(row)
+
+    async def lines(self, conversation: int, newest: int | None = None) -> list[Line]:
+        """The conversation's newest ``newest`` lines (every line: None), oldest first."""
+        async with self._database.session() as session:
+            rows = await session.scalars(
+                select(TranscriptLine)
+                .where(TranscriptLine.conversation == conversation)
+                .order_by(TranscriptLine.id.desc())
+                .limit(newest)
+            )
+            found = [Line(_aware(r.at), r.role, r.author, r.text) for r in rows]
+        return found[::-1]
+
+    async def forget(self, channel: str, conversation_id: str) -> int:
+        """Erase the conversation's transcript; the number of lines erased."""
+        async with self._database.session() as session:
+            row = await session.scalar(_of(channel, conversation_id))
+            if row is None:
+                return 0
+            await session.execute(
+                delete(TranscriptLine).where(TranscriptLine.conversation == row.id)
+            )
+            await session.delete(row)
+            return row.lines
+
+    async def purge(self, before: datetime) -> int:
+        """Erase the conversations whose last line is older than ``before``; how many."""
+        async with self._database.session() as session:
+            stale = select(ConversationRecord.id).where(ConversationRecord.last_at < before)
+            await session.execute(
+                delete(TranscriptLine).where(TranscriptLine.conversation.in_(stale))
+            )
+            removed = await session.execute(
+                delete(ConversationRecord).where(ConversationRecord.last_at < before)
+            )
+            return int(removed.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def count(self) -> int:
+        async with self._database.session() as session:
+            return int(await session.scalar(select(func.count(ConversationRecord.id))) or 0)
+
+
+def _of(channel: str, conversation_id: str) -> Select[ConversationRecord]:
+    return select(ConversationRecord).where(
+        ConversationRecord.channel == channel,
+        ConversationRecord.conversation_id == conversation_id,
+    )
+
+
+def preview(text: str) -> str:
+    """The start of a line, on one line, for the list."""
+    flat = " ".join(text.split())
+    return (
+        flat
+        if len(flat) <= PREVIEW_CHARS
+        else flat[: PREVIEW_CHARS - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    )
+
+
+def plain_text(markup: str) -> str:
+    """An HTML reply as the guest read it: tags out, entities back to characters."""
+    return html.unescape(TAG.sub("", markup.replace("<br>", "\n")))
+
+
+def _conversation(row: ConversationRecord) -> Conversation:
+    return Conversation(
+        row.id,
+        row.channel,
+        row.conversation_id,
+        row.locale,
+        _aware(row.started_at),
+        _aware(row.last_at),
+        row.last_role,
+        row.last_text,
+        row.lines,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Transcribe:
+    """Pipeline step (after the session is loaded, before the handoff's relay): a guest's
+    message goes into the transcript before the turn, the bot's replies after it. Staff
+    messages are not guests' conversations and are left out."""
+
+    def __init__(self, transcripts: Transcripts, html_channels: frozenset[str]) -> None:
+        self._transcripts = transcripts
+        self._html_channels = html_channels
+
+    async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
+        message = turn.message
+        if message.role in STAFF:
+            return await call_next(turn)
+        locale = turn.session.locale if turn.session is not None else None
+        heard = Said("guest", message.text)
+        await self._record(turn, [heard], locale, message.received_at, create=True)
+        result = await call_next(turn)
+        html_replies = message.channel in self._html_channels
+        said = [
+            Said("bot", plain_text(reply.text) if html_replies else reply.text)
+            for reply in result.replies
+        ]
+        # Not begun anew: a guest who has just erased their data stays erased.
+        await self._record(turn, said, locale, None, create=False)
+        return result
+
+    async def _record(
+        self,
+        turn: Turn,
+        said: list[Said],
+        locale: str | None,
+        at: datetime | None,
+        *,
+        create: bool,
+    ) -> None:
+        message = turn.message
+        try:
+            await self._transcripts.record(
+                message.channel, message.conversation_id, said, locale=locale, at=at, create=create
+            )
+        except Exception:
+            log.exception("transcript_not_recorded", channel=message.channel)

@@ -1,0 +1,95 @@
+"""Transcripts on SQLite and PostgreSQL: lines kept in order with the conversation's last one
+for the list, paging newest first, a conversation erased staying erased, and the purge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from actions.handoff.transcripts import PREVIEW_CHARS, Said, Transcripts, plain_text, preview
+from bot.stores.database import Database
+from tests.support.clock import NOW, Clock
+
+
+@pytest.fixture
+def transcripts(database: Database) -> Transcripts:
+    return Transcripts(database, Clock(NOW))
+
+
+async def test_lines_are_kept_in_order_and_the_last_one_is_shown(
+    transcripts: Transcripts,
+) -> None:
+    await transcripts.record("web", "g1", [Said("guest", "oi")], locale="pt_BR", at=NOW)
+    later = NOW + timedelta(seconds=5)
+    long_reply = "Olá! " + "muito texto " * 30
+    await transcripts.record(
+        "web", "g1", [Said("bot", "primeira"), Said("bot", long_reply)], at=later
+    )
+    await transcripts.record("web", "g1", [Said("guest", None)], locale="en", at=later)
+    await transcripts.record("web", "g1", [Said("staff", "Aqui é a Ana", "ana@example.com")])
+
+    found = await transcripts.find("web", "g1")
+    assert found is not None
+    assert (found.key, found.locale, found.lines, found.started_at) == ("web:g1", "en", 5, NOW)
+    assert (found.last_role, found.last_text) == ("staff", "Aqui é a Ana")
+    lines = await transcripts.lines(found.id, 10)
+    assert [(line.role, line.text) for line in lines] == [
+        ("guest", "oi"),
+        ("bot", "primeira"),
+        ("bot", long_reply),
+        ("guest", None),
+        ("staff", "Aqui é a Ana"),
+    ]
+    assert lines[-1].author == "ana@example.com"
+    assert [line.text for line in await transcripts.lines(found.id, 2)] == [None, "Aqui é a Ana"]
+
+
+async def test_pages_come_newest_first_and_say_whether_older_ones_follow(
+    transcripts: Transcripts,
+) -> None:
+    for number in range(5):
+        at = NOW + timedelta(minutes=number)
+        await transcripts.record("rest", f"u{number}", [Said("guest", str(number))], at=at)
+    await transcripts.record("rest", "u0", [Said("bot", "again")], at=NOW + timedelta(hours=1))
+
+    first, older = await transcripts.page(1, 2)
+    assert ([c.conversation_id for c in first], older) == (["u0", "u4"], True)
+    last, older = await transcripts.page(3, 2)
+    assert ([c.conversation_id for c in last], older) == (["u1"], False)
+    assert await transcripts.page(4, 2) == ([], False)
+
+
+async def test_an_erased_conversation_is_not_begun_again_by_late_replies(
+    transcripts: Transcripts,
+) -> None:
+    await transcripts.record("web", "g1", [Said("guest", "apagar meus dados")])
+    assert await transcripts.forget("web", "g1") == 1
+    await transcripts.record("web", "g1", [Said("bot", "Pronto, apaguei.")], create=False)
+    assert await transcripts.find("web", "g1") is None
+    assert await transcripts.forget("web", "g1") == 0
+    assert await transcripts.count() == 0
+
+
+async def test_the_purge_erases_conversations_silent_since_before_the_limit(
+    transcripts: Transcripts,
+) -> None:
+    await transcripts.record("web", "old", [Said("guest", "a"), Said("bot", "b")], at=NOW)
+    recent = NOW + timedelta(days=30)
+    await transcripts.record("web", "recent", [Said("guest", "c")], at=recent)
+    assert await transcripts.purge(NOW + timedelta(days=1)) == 1
+    assert await transcripts.find("web", "old") is None
+    kept = await transcripts.find("web", "recent")
+    assert kept is not None
+    assert [line.text for line in await transcripts.lines(kept.id, 10)] == ["c"]
+
+
+def test_previews_are_one_short_line() -> None:
+    assert preview("  two\n lines ") == "two lines"
+    cut = preview("x" * 500)
+    assert len(cut) == PREVIEW_CHARS
+    assert cut.endswith("\N{HORIZONTAL ELLIPSIS}")
+
+
+def test_html_replies_are_kept_as_the_guest_read_them() -> None:
+    assert plain_text("<b>Café</b> &amp; <a href='x'>mapa</a><br>até já") == "Café & mapa\naté já"
