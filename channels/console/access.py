@@ -76,6 +76,8 @@ class StaffDirectory(Protocol):
 
 
 Handler = Callable[[web.Request, StaffSession], Awaitable[web.StreamResponse]]
+Audit = Callable[..., Awaitable[None]]
+"""The audit log's ``record(actor, action, subject, address, **details)``."""
 Refusal = Callable[[web.Request, int, str], web.StreamResponse]
 """Renders the page for a refused request: (request, HTTP status, template)."""
 

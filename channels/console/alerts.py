@@ -4,19 +4,17 @@ alert's chat messages are updated as when pressed in chat."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from channels.console import forms
-from channels.console.access import Access, Handler, StaffSession, read_form
-from channels.console.pages import HEADERS, PageRender
+from channels.console.access import Access, Audit, Handler, StaffSession, read_form
+from channels.console.pages import PageRender, pressed
 
 SILENCE_HOURS = frozenset({1, 24})
 PATH = "/console/alerts"
-Audit = Callable[..., Awaitable[None]]
-"""The audit log's ``record(actor, action, subject, address, **details)``."""
 
 
 class AlertBoard(Protocol):
@@ -47,7 +45,9 @@ class AlertsRoom:
             if alert_id is None:
                 return await listing(request, signed, 400, problem="invalid")
             result = await self._board.acknowledge(alert_id, signed.account.email)
-            return await self._done(request, signed, listing, result, alert_id)
+            return await pressed(
+                request, signed, listing, result, self._audit, "alert", str(alert_id), PATH
+            )
 
         async def silence(request: web.Request, signed: StaffSession) -> web.StreamResponse:
             form = await read_form(request) or {}
@@ -56,28 +56,13 @@ class AlertsRoom:
                 return await listing(request, signed, 400, problem="invalid")
             assert hours is not None
             result = await self._board.silence(alert_id, signed.account.email, hours)
-            return await self._done(request, signed, listing, result, alert_id, hours=hours)
+            return await pressed(
+                request, signed, listing, result, self._audit, "alert", str(alert_id), PATH,
+                hours=hours,
+            )  # fmt: skip
 
         return [
             ("GET", PATH, listing, "staff"),
             ("POST", f"{PATH}/acknowledge", acknowledge, "staff"),
             ("POST", f"{PATH}/silence", silence, "staff"),
         ]
-
-    async def _done(
-        self,
-        request: web.Request,
-        signed: StaffSession,
-        listing: Callable[..., Awaitable[web.StreamResponse]],
-        result: str,
-        alert_id: int,
-        **details: Any,
-    ) -> web.StreamResponse:
-        if result == "unknown":
-            return await listing(request, signed, 404, problem="unknown")
-        if result == "already":
-            return await listing(request, signed, 409, problem="already")
-        await self._audit(
-            signed.account.email, f"alert_{result}", str(alert_id), request.remote, **details
-        )
-        raise web.HTTPSeeOther(PATH, headers=HEADERS)

@@ -9,17 +9,22 @@ clear problem (nothing changes), and audits every takeover, message and hand-bac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
 from bot.core.text import clean, is_scalar_text
-from channels.console.access import Access, Handler, StaffMember, StaffSession, read_form
+from channels.console.access import (
+    Access,
+    Audit,
+    Handler,
+    StaffMember,
+    StaffSession,
+    read_form,
+)
 from channels.console.pages import HEADERS, PageRender
 
-Audit = Callable[..., Awaitable[None]]
-"""The audit log's ``record(actor, action, subject, address, **details)``."""
 MAX_MESSAGE_CHARS = 2000
 MAX_ID_DIGITS = 12
 Problem = Literal["unknown", "taken", "not_held", "unreachable", "empty", "too_long"]

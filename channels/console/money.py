@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from channels.console import forms
-from channels.console.access import Access, Handler, StaffSession, read_form
-from channels.console.pages import HEADERS, PageRender
+from channels.console.access import Access, Audit, Handler, StaffSession, read_form
+from channels.console.pages import HEADERS, PageRender, pressed
 from channels.payment_admin import RefundDesk
 
 PATH = "/console/refunds"
@@ -24,8 +24,6 @@ PAGE_ROWS = 100
 CSV_MAX_ROWS = 100_000
 CSV_COLUMNS = ("at", "reservation", "kind", "gateway", "reference", "amount", "currency")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-Audit = Callable[..., Awaitable[None]]
-"""The audit log's ``record(actor, action, subject, address, **details)``."""
 
 
 class MoneyDesk(RefundDesk, Protocol):
@@ -97,7 +95,9 @@ class MoneyRoom:
             if refund_id is None:
                 return await overview(request, signed, 400, problem="invalid")
             result = await self._desk.approve_refund(refund_id, decider(signed))
-            return await self._decided(request, signed, overview, result, refund_id)
+            return await pressed(
+                request, signed, overview, result, self._audit, "refund", str(refund_id), PATH
+            )
 
         async def deny(request: web.Request, signed: StaffSession) -> web.StreamResponse:
             form = await read_form(request) or {}
@@ -105,7 +105,9 @@ class MoneyRoom:
             if refund_id is None or reason is None:
                 return await overview(request, signed, 400, problem="reason")
             result = await self._desk.deny_refund(refund_id, decider(signed), reason)
-            return await self._decided(request, signed, overview, result, refund_id)
+            return await pressed(
+                request, signed, overview, result, self._audit, "refund", str(refund_id), PATH
+            )
 
         return [
             ("GET", PATH, overview, "staff"),
@@ -135,21 +137,6 @@ class MoneyRoom:
 
     def _local(self, row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "at": row["at"].astimezone(self._zone).strftime("%Y-%m-%d %H:%M")}
-
-    async def _decided(
-        self,
-        request: web.Request,
-        signed: StaffSession,
-        overview: Callable[..., Awaitable[web.StreamResponse]],
-        result: str,
-        refund_id: int,
-    ) -> web.StreamResponse:
-        if result == "unknown":
-            return await overview(request, signed, 404, problem="unknown")
-        if result == "decided":
-            return await overview(request, signed, 409, problem="decided")
-        await self._audit(signed.account.email, f"refund_{result}", str(refund_id), request.remote)
-        raise web.HTTPSeeOther(PATH, headers=HEADERS)
 
 
 def decider(signed: StaffSession) -> str:

@@ -30,6 +30,7 @@ from channels.console import forms
 from channels.console.access import (
     LOGIN_PATH,
     Access,
+    Audit,
     Gate,
     Handler,
     StaffDirectory,
@@ -92,6 +93,30 @@ class Room(Protocol):
     """A group of pages beside the console's own (Alerts, ...), behind the same gate."""
 
     def routes(self, page: PageRender) -> list[tuple[str, str, Handler, Access]]: ...
+
+
+PRESS_REFUSALS = {"unknown": 404, "already": 409, "decided": 409}
+"""A press's results that change nothing: no such thing, or decided by someone else first."""
+
+
+async def pressed(
+    request: web.Request,
+    signed: StaffSession,
+    again: Callable[..., Awaitable[web.StreamResponse]],
+    result: str,
+    audit: Audit,
+    action: str,
+    subject: str,
+    back: str,
+    **details: Any,
+) -> web.StreamResponse:
+    """The answer to a button pressed on a page: a refusal shows the page ``again`` with its
+    problem (``result``); anything done is audited as ``{action}_{result}``, then back."""
+    status = PRESS_REFUSALS.get(result)
+    if status is not None:
+        return await again(request, signed, status, problem=result)
+    await audit(signed.account.email, f"{action}_{result}", subject, request.remote, **details)
+    raise web.HTTPSeeOther(back, headers=HEADERS)
 
 
 class TodayFigures(Protocol):
