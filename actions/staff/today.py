@@ -1,12 +1,13 @@
-"""What happened today in the books, for the console's Today page: bookings held, paid and
-expired (from the reservations' audit trail), revenue by gateway and currency (the ledger's
-payments), refunds waiting for approval and alerts firing. "Today" is the day in the hotel's
+"""What happened today in the books, for the console's Today page: conversations open now and
+started per hour (the transcripts' conversations), bookings held, paid and expired (from the
+reservations' audit trail), revenue by gateway and currency (the ledger's payments), refunds
+waiting for approval and alerts firing. "Today" is the day in the hotel's
 time zone; each figure is one aggregate query over an indexed time range, never a row per
 reservation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,10 +17,13 @@ from sqlalchemy import func, select
 from actions.alerts.tables import AlertRecord
 from actions.booking.states import CONFIRMED, EXPIRED, HELD
 from actions.booking.tables import ReservationEvent
+from actions.handoff.tables import ConversationRecord
 from actions.payments.tables import LedgerEntry, Refund
 from bot.stores.database import Database, as_utc
 
 COUNTED_STATES = (HELD, CONFIRMED, EXPIRED)
+OPEN_MINUTES = 30
+"""A conversation is open while its last line is younger than this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,9 @@ class BooksToday:
     revenue: tuple[Revenue, ...]
     refunds_waiting: int
     alerts_firing: int
+    conversations_open: int
+    conversations_per_hour: tuple[int, ...]
+    """Conversations started in each hour of the day (24 counts, the hotel's time zone)."""
 
 
 class TodayBooks:
@@ -80,16 +87,32 @@ class TodayBooks:
             firing = await session.scalar(
                 select(func.count(AlertRecord.id)).where(AlertRecord.status == "firing")
             )
-        per_hour = [0] * 24
-        for moment in held_at:
-            per_hour[as_utc(moment).astimezone(self._zone).hour] += 1
+            open_now = await session.scalar(
+                select(func.count(ConversationRecord.id)).where(
+                    ConversationRecord.last_at >= self._now() - timedelta(minutes=OPEN_MINUTES)
+                )
+            )
+            # Started today means spoken in today too: the last_at index narrows it first.
+            started_at = await session.scalars(
+                select(ConversationRecord.started_at)
+                .where(ConversationRecord.last_at >= start)
+                .where(ConversationRecord.started_at >= start, ConversationRecord.started_at < end)
+            )
         return BooksToday(
             local.date().isoformat(),
             counts.get(HELD, 0),
             counts.get(CONFIRMED, 0),
             counts.get(EXPIRED, 0),
-            tuple(per_hour),
+            self._per_hour(held_at),
             revenue,
             int(waiting or 0),
             int(firing or 0),
+            int(open_now or 0),
+            self._per_hour(started_at),
         )
+
+    def _per_hour(self, moments: Iterable[datetime]) -> tuple[int, ...]:
+        counts = [0] * 24
+        for moment in moments:
+            counts[as_utc(moment).astimezone(self._zone).hour] += 1
+        return tuple(counts)

@@ -31,7 +31,7 @@ from actions.handoff.board import (
 )
 from actions.payments.desk import PaymentsDesk
 from actions.staff.accounts import StaffDirectory
-from actions.staff.today import TodayBooks
+from actions.staff.today import OPEN_MINUTES, TodayBooks
 from bot.core.observability import Metrics
 from bot.core.roles import RoleBook
 from bot.root.secret import secret_key
@@ -150,7 +150,7 @@ class TodayBoard:
         return {
             **figures,
             "revenue": [asdict(line) for line in books.revenue],
-            "peak": max(books.holds_per_hour),
+            "open_minutes": OPEN_MINUTES,
             **self._live.values(),
             "updated": self._now().astimezone(self._zone).strftime("%H:%M:%S"),
         }

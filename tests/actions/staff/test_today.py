@@ -1,5 +1,6 @@
 """The day's figures from the books, on both databases: holds made, paid and expired today (in
-the hotel's time zone, not UTC's), the day's takings per gateway, refunds waiting, alerts firing."""
+the hotel's time zone, not UTC's), the day's takings per gateway, refunds waiting, alerts firing,
+conversations open now and started per hour."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from actions.booking.catalog import seed
 from actions.booking.holds import Guest, Holds
 from actions.booking.reservations import Reservations
 from actions.booking.tables import Product
+from actions.handoff.tables import ConversationRecord
 from actions.payments.tables import LedgerEntry, Refund
 from actions.staff.today import Revenue, TodayBooks
 from bot.stores.database import Database
@@ -59,6 +61,10 @@ async def test_the_days_figures_count_only_today_in_the_hotels_zone(database: Da
         session.add(refund("paid"))
         session.add(alert("firing"))
         session.add(alert("resolved"))
+        session.add(conversation(1, started=morning, last=afternoon))  # open, started at 00h
+        session.add(conversation(2, started=morning - timedelta(hours=2), last=morning))
+        later = afternoon - timedelta(minutes=45)
+        session.add(conversation(3, started=later, last=later + timedelta(minutes=5)))
 
     figures = await TodayBooks(database, ZONE, clock).figures()
     assert figures.day == NOW.date().isoformat()
@@ -69,6 +75,17 @@ async def test_the_days_figures_count_only_today_in_the_hotels_zone(database: Da
     assert sum(figures.holds_per_hour) == 3
     assert figures.revenue == (Revenue("sandbox", "BRL", 700), Revenue("stripe", "BRL", 15_000))
     assert (figures.refunds_waiting, figures.alerts_firing) == (1, 1)
+    assert figures.conversations_open == 1  # a line in the last 30 minutes
+    assert figures.conversations_per_hour[0] == 1  # started today; yesterday's does not count
+    assert figures.conversations_per_hour[14] == 1
+    assert sum(figures.conversations_per_hour) == 2
+
+
+def conversation(number: int, started: datetime, last: datetime) -> ConversationRecord:
+    return ConversationRecord(
+        channel="web", conversation_id=f"conv-{number}", locale="pt_BR", started_at=started,
+        last_at=last, last_role="guest", last_text="oi", lines=2,
+    )  # fmt: skip
 
 
 def ledger(gateway: str, amount: int, at: datetime) -> LedgerEntry:

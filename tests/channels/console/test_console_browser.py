@@ -119,6 +119,7 @@ async def test_today_updates_live_without_a_reload(
         assert answer.status == 200
     hours = await hold_two_stays(console_server)
     await expect(page.get_by_test_id("understood")).to_have_text("100%")
+    await expect(page.get_by_test_id("conversations-open")).to_have_text("1")
     await expect(page.get_by_test_id("latency-p50")).to_have_text(re.compile(r"^\d+ ms$"))
     await expect(page.get_by_test_id("held")).to_have_text("2")
     chart = page.get_by_test_id("holds-chart").locator("rect")
