@@ -1,14 +1,17 @@
 """Response times of the staff console's pages over a large database.
 
     DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench \\
-        .venv/bin/python bench/console.py [--reservations 100000] [--requests 200]
+        .venv/bin/python bench/console.py [--reservations 100000] [--messages 1000000] \\
+        [--requests 200]
 
 The database named by ``DATABASE_URL`` is DROPPED and migrated afresh, then seeded with the demo
 catalog and ``--reservations`` reservations spread over the last year (each with its audit
 events: held, then paid, expired or cancelled; the paid ones with a ledger payment), about 1 %
-of them today. The real app then serves a signed-in admin, one request at a time, ``--requests``
-times per page; the first five of each page are a warm-up and not counted. Prints (and writes to
-``bench/results/console.json``) p50 / p95 / max in milliseconds per page, and the seeding time.
+of them today, and ``--messages`` transcript lines in conversations of ten lines each over the
+same year (a progress bar shows the seeding). The real app then serves a signed-in admin, one
+request at a time, ``--requests`` times per page; the first five of each page are a warm-up and
+not counted. Prints (and writes to ``bench/results/console.json``) p50 / p95 / max in
+milliseconds per page, and the seeding time.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from pathlib import Path
 
 from aiohttp import ClientSession, web
 from sqlalchemy import insert, select
+from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import actions.forecasts.tables  # noqa: F401  (dropped with the rest by fresh_database)
 from actions.booking.catalog import seed
 from actions.booking.tables import Product, Reservation, ReservationEvent
+from actions.handoff.tables import ConversationRecord, TranscriptLine
 from actions.payments.tables import LedgerEntry
 from actions.staff.accounts import StaffDirectory
 from bot.root.app import build_runtime, create_app
@@ -40,12 +45,22 @@ from tests.support.databases import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "bench" / "results" / "console.json"
-PAGES = ["/console/today", "/console/staff"]
+PAGES = [
+    "/console/today",
+    "/console/conversations",
+    "/console/conversations?page=200",
+    "/console/conversations/{conversation}",
+    "/console/refunds",
+    "/console/refunds?gateway=stripe&kind=payment",
+    "/console/alerts",
+    "/console/staff",
+]
 BATCH = 5_000
+LINES_PER_CONVERSATION = 10
 WARM_UP = 5
 
 
-async def seed_reservations(url: str, count: int, now: datetime) -> float:
+async def seed_books(url: str, count: int, messages: int, now: datetime) -> float:
     started = time.perf_counter()
     database = await fresh_database(url)
     await seed(database, now.date())
@@ -54,7 +69,7 @@ async def seed_reservations(url: str, count: int, now: datetime) -> float:
         assert product is not None
         product_id, property_id = product.id, product.property_id
     generator = random.Random(19)
-    for start in range(0, count, BATCH):
+    for start in tqdm(range(0, count, BATCH), desc="reservations", unit="batch"):
         reservations, events, ledger = [], [], []
         for number in range(start, min(start + BATCH, count)):
             today = generator.random() < 0.01
@@ -92,11 +107,32 @@ async def seed_reservations(url: str, count: int, now: datetime) -> float:
             await session.execute(insert(ReservationEvent.__table__), events)
             if ledger:
                 await session.execute(insert(LedgerEntry.__table__), ledger)
+    conversations = messages // LINES_PER_CONVERSATION
+    per_batch = BATCH // LINES_PER_CONVERSATION
+    for start in tqdm(range(0, conversations, per_batch), desc="conversations", unit="batch"):
+        records, lines = [], []
+        for number in range(start, min(start + per_batch, conversations)):
+            began = now - timedelta(minutes=generator.randrange(525_600))
+            records.append(
+                {"id": number + 1, "channel": generator.choice(("web", "telegram", "whatsapp")),
+                 "conversation_id": f"bench-{number}", "locale": "pt_BR", "started_at": began,
+                 "last_at": began + timedelta(minutes=LINES_PER_CONVERSATION),
+                 "last_role": "bot", "last_text": "De nada!", "lines": LINES_PER_CONVERSATION}
+            )  # fmt: skip
+            for line in range(LINES_PER_CONVERSATION):
+                lines.append(
+                    {"conversation": number + 1, "at": began + timedelta(minutes=line),
+                     "role": "guest" if line % 2 == 0 else "bot", "author": None,
+                     "text": "tem vaga pro réveillon?" if line % 2 == 0 else "Temos, sim!"}
+                )  # fmt: skip
+        async with database.session() as session:
+            await session.execute(insert(ConversationRecord.__table__), records)
+            await session.execute(insert(TranscriptLine.__table__), lines)
     await database.close()
     return time.perf_counter() - started
 
 
-async def measure(url: str, requests: int) -> dict[str, dict[str, float]]:
+async def measure(url: str, requests: int, conversation: int) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(
             _env_file=None,
@@ -104,6 +140,8 @@ async def measure(url: str, requests: int) -> dict[str, dict[str, float]]:
             data_dir=Path(data),
             models_dir=ROOT / "data" / "models",
             secret_key="bench-console",
+            # The year seeded stays whole: the retention purge (at start) would trim it.
+            privacy={"retention_days": 3650},
         )
         runtime = build_runtime(settings)
         runner = web.AppRunner(create_app(settings, runtime))
@@ -121,7 +159,7 @@ async def measure(url: str, requests: int) -> dict[str, dict[str, float]]:
             token = await directory.start_session(account, None)
             results = {}
             async with ClientSession(cookies={"rsv_console": token}) as http:
-                for page in PAGES:
+                for page in (page.format(conversation=conversation) for page in PAGES):
                     times = []
                     for _ in range(requests + WARM_UP):
                         started = time.perf_counter()
@@ -143,22 +181,28 @@ async def measure(url: str, requests: int) -> dict[str, dict[str, float]]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reservations", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     arguments = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     if not url or not url.startswith("postgresql"):
         sys.exit("bench/console.py: set DATABASE_URL to a PostgreSQL database it may drop")
-    seeding = await seed_reservations(url, arguments.reservations, datetime.now(UTC))
-    results = await measure(url, arguments.requests)
+    seeding = await seed_books(url, arguments.reservations, arguments.messages, datetime.now(UTC))
+    middle = max(1, arguments.messages // LINES_PER_CONVERSATION // 2)
+    results = await measure(url, arguments.requests, middle)
     report = {
         "reservations": arguments.reservations,
+        "messages": arguments.messages,
         "requests_per_page": arguments.requests,
         "seed_seconds": round(seeding, 1),
         "pages": results,
     }
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"{arguments.reservations:,} reservations seeded in {seeding:.1f} s")
+    print(
+        f"{arguments.reservations:,} reservations and {arguments.messages:,} messages seeded"
+        f" in {seeding:.1f} s"
+    )
     print("| page | p50 ms | p95 ms | max ms |\n|---|---|---|---|")
     for page, figures in results.items():
         print(f"| `{page}` | {figures['p50_ms']} | {figures['p95_ms']} | {figures['max_ms']} |")
