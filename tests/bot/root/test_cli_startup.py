@@ -19,6 +19,7 @@ import pytest
 
 from bot.root.settings import Settings
 from intents.artifacts import ModelStore, load_serving_or_train
+from intents.mood import load_or_train as load_mood_or_train
 
 HEAVY = ("sklearn", "aiogram", "discord", "slack_sdk", "slack_bolt", "openai", "matplotlib")
 PROBE = """
@@ -140,11 +141,18 @@ def served_and_loaded(
     return found
 
 
+def stored_models(models_dir: Path) -> None:
+    """The intent and mood models trained and stored, as a deployment has them (training is
+    what imports scikit-learn), whichever tests ran before."""
+    load_serving_or_train(ModelStore(models_dir), Settings().nlu_threshold)
+    load_mood_or_train(models_dir)
+
+
 def test_serve_with_providers_off_loads_no_provider_sdk_and_no_forecast_stack(
     tmp_path: Path, models_dir: Path
 ) -> None:
-    """Nor scikit-learn: the stored model's serving form needs only NumPy."""
-    load_serving_or_train(ModelStore(models_dir), Settings().nlu_threshold)
+    """Nor scikit-learn: the stored models' serving forms need only NumPy."""
+    stored_models(models_dir)
     found = served_and_loaded(
         tmp_path,
         ["oi", "quero reservar um quarto", "obrigado"],
@@ -157,7 +165,7 @@ def test_serve_with_providers_off_loads_no_provider_sdk_and_no_forecast_stack(
 
 def test_the_serve_probe_sees_a_configured_channel_s_sdk(tmp_path: Path, models_dir: Path) -> None:
     """With Telegram on (webhook mode: nothing is called at start-up), aiogram is loaded."""
-    load_serving_or_train(ModelStore(models_dir), Settings().nlu_threshold)
+    stored_models(models_dir)
     telegram = {
         "RSV_MODELS_DIR": str(models_dir),
         "RSV_TELEGRAM_TOKEN": "123456:probe-token",
