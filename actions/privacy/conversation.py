@@ -76,10 +76,7 @@ async def erase_summary(context: Ctx, values: Mapping[str, Any]) -> Outcome:
 
 async def erase(context: Ctx, values: dict[str, Any]) -> Outcome:
     report = await context.services.get(GuestRecords).erase(guest_of(context, values))
-    # The pipeline saves this turn's session after it: it goes empty.
-    context.session.history.clear()
-    context.session.data.clear()
-    context.session.experiments.clear()
+    context.session.forgotten = True  # deleted after this turn, language and answer included
     return Outcome("privacy/erased", {"erased": report.erased, "kept": report.kept})
 
 

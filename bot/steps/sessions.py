@@ -39,13 +39,18 @@ class Session:
     history: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     slowed_down: bool = False
+    forgotten: bool = False
+    """The guest's data was erased this turn: the session is deleted after it, not saved."""
 
     def remember(self, role: str, text: str, intent: str | None = None) -> None:
         self.history.append({"role": role, "text": text[:500], "intent": intent})
         del self.history[:-HISTORY_LIMIT]
 
 
-SESSION_FIELDS = tuple(field.name for field in fields(Session) if field.name != "form")
+SESSION_FIELDS = tuple(
+    field.name for field in fields(Session) if field.name not in ("form", "forgotten")
+)
+"""What is stored (``forgotten`` lives for one turn; ``form`` is stored apart)."""
 
 
 def dump_session(session: Session, max_bytes: int) -> str:
@@ -104,6 +109,9 @@ class LoadSession:
         session.user_id = message.user_id
         turn.session = session
         result = await call_next(turn)
+        if session.forgotten:
+            await self._sessions.delete(key)
+            return result
         for reply in result.replies:
             session.remember("bot", reply.text)
         await self._sessions.put(key, dump_session(session, self._max_bytes), self._ttl)
