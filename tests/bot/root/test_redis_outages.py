@@ -105,6 +105,19 @@ async def book_and_pay(shop: Shop, number: int, patient: Patient, turns: Turns) 
     return code
 
 
+async def key_served_by(cluster: RedisClusterServers, port: int) -> str:
+    """A key whose slot the primary on ``port`` serves."""
+    [client] = await cluster.started_clients(1)
+    try:
+        return next(
+            key
+            for key in (f"rsv:probe:{number}" for number in range(10_000))
+            if client.get_node_from_key(key).port == port
+        )
+    finally:
+        await client.aclose()
+
+
 async def traffic_through(
     shop: Shop, outage: Callable[[], Awaitable[None]]
 ) -> tuple[list[str], Patient]:
@@ -159,9 +172,13 @@ async def test_a_primary_killed_mid_traffic_loses_and_doubles_nothing(
     assert await metric(shop, "rsv_redis_failovers_total") == 0
     primaries_before = {p for p, role in (await redis_cluster.roles()).items() if role == "master"}
     victim = min(primaries_before)
+    probe = await key_served_by(redis_cluster, victim)
 
     async def kill_a_primary() -> None:
         redis_cluster.server(victim).kill()
+        # Whichever slots the guests' next turns touch, one write meets the dead primary and
+        # rides the outage out (else a fast run may never see it).
+        await shop.runtime.stores.sessions.put(probe, "probe", 60)
 
     try:
         codes, patient = await traffic_through(shop, kill_a_primary)
