@@ -53,6 +53,10 @@ PAGES = [
     "/console/refunds",
     "/console/refunds?gateway=stripe&kind=payment",
     "/console/alerts",
+    "/console/bookings",
+    "/console/bookings?name=guest%204242",
+    "/console/bookings?state=cancelled&page=20",
+    "/console/bookings/RSV-004242",
     "/console/staff",
 ]
 BATCH = 5_000
@@ -75,7 +79,7 @@ async def seed_books(url: str, count: int, messages: int, now: datetime) -> floa
             today = generator.random() < 0.01
             made = now - timedelta(minutes=generator.randrange(600 if today else 525_600))
             state = generator.choice(("confirmed", "confirmed", "expired", "cancelled"))
-            code = f"B{number:07d}"
+            code = f"RSV-{number:06d}"  # a code as the Bookings page reads one
             check_in = (made + timedelta(days=generator.randrange(1, 120))).date()
             reservations.append(
                 {

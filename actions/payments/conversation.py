@@ -19,6 +19,7 @@ from actions.booking.errors import BookingError, HoldExpired
 from actions.booking.reservations import Reservations
 from actions.booking.states import ACTIVE, CONFIRMED
 from actions.payments.gateway import GatewayError
+from actions.payments.offer import cancel_with_refund, cancelled, payment_offer
 from actions.payments.refunds import Refunds
 from actions.payments.service import PaymentService
 from actions.services import Services
@@ -47,36 +48,18 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
             {"code": reservation.code},
             (BOOK_AGAIN,),
         )
-    facts = reservation_facts(reservation, context.locale)
-    payments = context.services.get(PaymentService)
-    offered = payments.choices_for(reservation)
-    chosen = context.parse.entities.get("gateway")
-    if chosen not in offered:
-        if len(offered) > 1:  # the guest picks; the payload names the reservation and gateway
-            choices = tuple(
-                Choice(
-                    f"gateway_{name}", button_payload("pay", code=reservation.code, gateway=name)
-                )
-                for name in offered
-            )
-            return Outcome("payments/choose_gateway", facts, choices)
-        chosen = offered[0]
     try:
-        link = await payments.link_for(reservation, str(chosen))
+        return await payment_offer(
+            context.services.get(PaymentService),
+            context.services.get(MediaLibrary),
+            reservation,
+            context.locale,
+            context.parse.entities.get("gateway"),
+        )
     except GatewayError:
         retry = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
+        facts = reservation_facts(reservation, context.locale)
         return Outcome("payments/gateway_unavailable", facts, (retry,))
-    outcomes = [Outcome("booking/payment_link", facts, (Choice("pay_link", url=link.url),))]
-    if link.pix_code:
-        image = None
-        if link.pix_qr_png:  # the alt text names the brand and the code, in no language
-            alt = f"Pix · {reservation.code}"
-            image = await context.services.get(MediaLibrary).publish(
-                link.pix_qr_png, "image/png", alt
-            )
-        pix = {**facts, "pix_code": link.pix_code}
-        outcomes.append(Outcome("payments/pix", pix, image=image, copy_text=link.pix_code))
-    return outcomes
 
 
 async def refund_status(context: Ctx) -> Outcome:
@@ -207,24 +190,15 @@ async def cancel(context: Ctx) -> Outcome:
         return await start_cancellation(context)
     context.session.data.pop("cancelling", None)
     try:
-        done = await context.services.get(Reservations).cancel(str(confirmed), guest_actor(context))
+        done, refund = await cancel_with_refund(
+            context.services.get(Reservations),
+            context.services.get(Refunds),
+            str(confirmed),
+            guest_actor(context),
+        )
     except BookingError:
         return Outcome("booking/not_possible")
-    # The refund the policy gives goes back through the gateway that took the money; a large
-    # one waits for the staff, and the guest hears each step from the refund desk.
-    refund = None
-    if done.refund > 0:
-        refund = await context.services.get(Refunds).request(
-            done.reservation.code, done.refund, "cancellation", guest_actor(context)
-        )
-    return Outcome(
-        "booking/cancelled",
-        {
-            **reservation_facts(done.reservation, context.locale),
-            "refund": done.refund,
-            "refund_state": refund.state if refund else None,
-        },
-    )
+    return cancelled(done, refund, context.locale)
 
 
 def create_router() -> Router[Services]:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.errors import HoldExpired, IllegalTransition, NotFound
 from actions.booking.reservations import Reservations
+from actions.booking.states import CONFIRMED
 from actions.booking.tables import Reservation
 from actions.payments.gateway import (
     Gateway,
@@ -263,13 +264,24 @@ class PaymentService:
             return "unknown"
         if first:
             self.metrics.succeeded.labels(gateway_name).inc()
-            receipt = {"receipt_url": status.receipt_url}
-            await self._notices.guest(reservation, "booking/confirmed", receipt)
+            await self._tell_confirmed(reservation, status.receipt_url)
             await self._after_confirmation(code, payment_id)
             return "confirmed"
         if payment_id in await self._settle_duplicates(code):
             return "duplicate"
         return "already"
+
+    async def confirm_again(self, reservation: Reservation) -> bool:
+        """Tell the guest again that their payment came and the reservation is confirmed, with
+        the kept payment's receipt; False when it is not a paid, confirmed reservation."""
+        payment = await self.paid_payment(reservation.code)
+        if payment is None or reservation.state != CONFIRMED:
+            return False
+        await self._tell_confirmed(reservation, payment.receipt_url)
+        return True
+
+    async def _tell_confirmed(self, reservation: Reservation, receipt_url: str | None) -> None:
+        await self._notices.guest(reservation, "booking/confirmed", {"receipt_url": receipt_url})
 
     async def _after_confirmation(self, code: str, payment_id: int) -> None:
         await self.close_other_links(code, payment_id)

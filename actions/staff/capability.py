@@ -1,13 +1,17 @@
 """Staff plugs in: the directory of accounts, chat identities, console sessions and the audit
-log, and the day's figures from the books for the console. It answers no intent: its router
-is empty."""
+log, the day's figures from the books and the bookings board for the console. It answers no
+intent: its router is empty."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from actions.booking.reservations import Reservations
 from actions.capability import Capability, Kit
+from actions.payments.refunds import Refunds
+from actions.payments.service import PaymentService
 from actions.staff.accounts import StaffDirectory
+from actions.staff.bookings import BookingsBoard
 from actions.staff.conversation import create_router
 from actions.staff.today import TodayBooks
 
@@ -16,4 +20,14 @@ def plug(kit: Kit, zone: str) -> Capability:
     """``zone``: the hotel's time zone, where "today" begins."""
     kit.services.provide(StaffDirectory(kit.database, lambda: datetime.now(UTC)))
     kit.services.provide(TodayBooks(kit.database, zone, lambda: datetime.now(UTC)))
+    kit.services.provide(
+        BookingsBoard(
+            kit.database,
+            kit.services.get(Reservations),
+            kit.services.get(PaymentService),
+            kit.services.get(Refunds),
+            kit.notifier,
+            kit.media,
+        )
+    )
     return Capability(create_router())

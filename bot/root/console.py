@@ -1,6 +1,7 @@
 """The staff console wired: its pages over the staff directory and the day's figures, the live
-figures read from this process's metrics, its rooms (Alerts over the alert desk, Conversations
-over the handoff's board), and the chat identities linked to accounts handed to the role book
+figures read from this process's metrics, its rooms (Alerts over the alert desk, Refunds and
+payments over the payments desk, Bookings over the bookings board, Conversations over the
+handoff's board), and the chat identities linked to accounts handed to the role book
 (at start-up and every ``ROLE_REFRESH_SECONDS`` after, in every process)."""
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from actions.handoff.board import (
 )
 from actions.payments.desk import PaymentsDesk
 from actions.staff.accounts import StaffDirectory
+from actions.staff.bookings import BookingsBoard
 from actions.staff.today import OPEN_MINUTES, TodayBooks
 from bot.core.observability import Metrics
 from bot.core.roles import RoleBook
 from bot.root.secret import secret_key
 from channels.console.access import StaffMember
 from channels.console.alerts import AlertsRoom
+from channels.console.bookings import BookingsRoom
 from channels.console.conversations import ConversationsRoom, Refused
 from channels.console.money import MoneyRoom
 from channels.console.pages import Console
@@ -237,6 +240,7 @@ def mount_console(app: web.Application, runtime: Runtime) -> None:
         rooms=[
             AlertsRoom(runtime.services.get(AlertDesk), directory.record, settings.timezone),
             MoneyRoom(runtime.services.get(PaymentsDesk), directory.record, settings.timezone),
+            BookingsRoom(runtime.services.get(BookingsBoard), directory.record, settings.timezone),
             ConversationsRoom(
                 ConsoleConversations(runtime.services.get(ConversationBoard), settings.timezone),
                 directory.record,

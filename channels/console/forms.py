@@ -27,6 +27,9 @@ ROLES = ("staff", "admin")
 GATEWAY = re.compile(r"[a-z][a-z0-9_]{0,19}")
 RESERVATION = re.compile(r"RSV-[A-Z0-9]{6}")
 LEDGER_KINDS = ("payment", "refund")
+BOOKING_STATES = ("held", "pending_payment", "confirmed", "cancelled", "expired")
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+MAX_SEARCH_CHARS = 120
 MAX_PAGE = 100_000
 
 
@@ -49,6 +52,36 @@ class LedgerFilter:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "reservation": self.reservation,
+            "page": self.page if self.page != 1 else None,
+            **changed,
+        }
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFilter:
+    """The Bookings page's search: a code, parts of the guest's e-mail and name (any case), the
+    days a stay overlaps (``until`` included), a property's slug, a state."""
+
+    code: str | None = None
+    email: str | None = None
+    name: str | None = None
+    since: date | None = None
+    until: date | None = None
+    property: str | None = None
+    state: str | None = None
+    page: int = 1
+
+    def query(self, **changed: object) -> str:
+        """The search as a query string (for the next page)."""
+        values = {
+            "code": self.code,
+            "email": self.email,
+            "name": self.name,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "property": self.property,
+            "state": self.state,
             "page": self.page if self.page != 1 else None,
             **changed,
         }
@@ -165,6 +198,48 @@ def _day(value: str) -> date | None:
     if not value.isascii() or len(value) != 10:
         raise ValueError(value)
     return date.fromisoformat(value)
+
+
+BOOKING_FIELDS = ("code", "email", "name", "since", "until", "property", "state", "page")
+
+
+def booking_filter(query: Mapping[str, str]) -> BookingFilter | None:
+    """The Bookings page's search from a query string; None when a field is given and is not
+    valid (an empty one is no filter), or the days are the wrong way round."""
+    given = {name: query.get(name, "") for name in BOOKING_FIELDS}
+    if any(len(value) > MAX_SEARCH_CHARS or not is_scalar_text(value) for value in given.values()):
+        return None
+    given = {name: clean(value).strip() for name, value in given.items()}
+    code, slug, state = given["code"].upper(), given["property"], given["state"]
+    if code and not RESERVATION.fullmatch(code):
+        return None
+    if (slug and not SLUG.fullmatch(slug)) or (state and state not in BOOKING_STATES):
+        return None
+    try:
+        since, until = _day(given["since"]), _day(given["until"])
+    except ValueError:
+        return None
+    if since is not None and until is not None and until < since:
+        return None
+    page = given["page"] or "1"
+    if not (page.isascii() and page.isdigit()) or not 0 < int(page) <= MAX_PAGE:
+        return None
+    return BookingFilter(
+        code or None,
+        given["email"].lower() or None,
+        given["name"] or None,
+        since,
+        until,
+        slug or None,
+        state or None,
+        int(page),
+    )
+
+
+def booking_code(raw: str) -> str | None:
+    """A reservation's code from a path (any case); None for anything else."""
+    code = raw.upper() if raw.isascii() else ""
+    return code if RESERVATION.fullmatch(code) else None
 
 
 def reason(form: Mapping[str, object]) -> str | None:

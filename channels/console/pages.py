@@ -95,8 +95,16 @@ class Room(Protocol):
     def routes(self, page: PageRender) -> list[tuple[str, str, Handler, Access]]: ...
 
 
-PRESS_REFUSALS = {"unknown": 404, "already": 409, "decided": 409}
-"""A press's results that change nothing: no such thing, or decided by someone else first."""
+PRESS_REFUSALS = {
+    "unknown": 404,
+    "already": 409,
+    "decided": 409,
+    "impossible": 409,
+    "unreachable": 409,
+    "gateway": 503,
+}
+"""A press's results that change nothing: no such thing, decided by someone else first, not
+possible in its state, a guest whose channel cannot be written to, a partner that is down."""
 
 
 async def pressed(

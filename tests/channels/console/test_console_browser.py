@@ -1,7 +1,8 @@
 """The staff console in a real headless Chromium against the real app on a loopback port: signing
 in with a one-time password, the lockout, a forged request refused, the Today page updating
-live, the admins' staff page, a takeover round trip with a guest on the widget; axe-core finds
-no serious or critical violation on any page.
+live, the admins' staff page, a booking found and cancelled on the Bookings page, a takeover
+round trip with a guest on the widget; axe-core finds no serious or critical violation on any
+page.
 
 With ``CONSOLE_SCREENSHOTS=docs/console`` the tests also save each page for docs/console.md.
 """
@@ -355,3 +356,37 @@ async def test_a_takeover_round_trip_with_a_guest_on_the_widget(
     assert {"conversation_taken", "conversation_message_sent", "conversation_handed_back"} <= set(
         actions
     )
+
+
+async def test_the_bookings_page_finds_a_booking_and_opens_it(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    await hold_two_stays(console_server)
+    email = await console_server.account("front@pousada.example")
+    page = await new_page()
+    await sign_in(page, console_server.url, email)
+    await page.get_by_role("link", name="Bookings").click()
+    await expect(page).to_have_url(re.compile(r"/console/bookings$"))
+    await expect(page.get_by_test_id("booking")).to_have_count(2)
+
+    await page.get_by_label("Guest's name").fill("guest 1")
+    await page.get_by_label("State").select_option("held")
+    await page.get_by_role("button", name="Search").click()
+    await expect(page).to_have_url(re.compile(r"/console/bookings\?.*name=guest\+1"))
+    row = page.get_by_test_id("booking")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("guest1@example.com")
+    await accessible(page, "bookings")
+
+    await row.get_by_role("link").click()
+    await expect(page).to_have_url(re.compile(r"/console/bookings/RSV-[A-Z0-9]{6}$"))
+    await expect(page.get_by_test_id("state")).to_have_text("held, waiting for payment")
+    await expect(page.get_by_test_id("trail")).to_contain_text("guest:rest")
+    # The guest wrote through REST, which only answers requests: nothing can be sent to them.
+    await expect(page.get_by_role("button", name="Send the payment link again")).to_have_count(0)
+    await accessible(page, "booking")
+
+    await page.get_by_role("button", name="Cancel with the policy's refund").click()
+    await expect(page.get_by_test_id("state")).to_have_text("cancelled")
+    actions = [line.action for line in await console_server.directory.audit_log()]
+    assert "booking_cancelled" in actions

@@ -159,3 +159,50 @@ def test_a_reason_is_bounded_clean_text_or_none(value: object) -> None:
         assert 0 < len(found) <= 500
         assert found == found.strip()
         assert not has_control(found)
+
+
+SEARCHED = ["rsv-ab12cd", "Maria", " ANA@Example.com ", "2026-12-02", "2026-12-09"]
+SEARCHED += ["pousada-do-mar", "confirmed", "held", "2", ""]
+booking_queries = st.dictionaries(
+    st.sampled_from(
+        ["code", "email", "name", "since", "until", "property", "state", "page", "other"]
+    ),
+    st.one_of(st.text(max_size=130), st.sampled_from(SEARCHED)),
+)
+
+
+@given(booking_queries)
+def test_a_booking_search_is_valid_or_refused_never_raises(query: dict[str, str]) -> None:
+    chosen = forms.booking_filter(query)
+    if chosen is None:
+        return
+    assert chosen.code is None or forms.RESERVATION.fullmatch(chosen.code)
+    assert chosen.state is None or chosen.state in forms.BOOKING_STATES
+    assert chosen.property is None or forms.SLUG.fullmatch(chosen.property)
+    for text in (chosen.email, chosen.name):
+        assert text is None or (len(text) > 0 and text == text.strip() and not has_control(text))
+    assert chosen.email is None or chosen.email == chosen.email.lower()
+    assert chosen.since is None or chosen.until is None or chosen.since <= chosen.until
+    assert 0 < chosen.page <= forms.MAX_PAGE
+    assert forms.booking_filter(dict(parse_qsl(chosen.query()))) == chosen  # links keep it
+
+
+def test_a_booking_search_reads_what_a_browser_sends() -> None:
+    chosen = forms.booking_filter(
+        {"code": " rsv-ab12cd ", "email": " Maria@Example.COM", "name": "Maria  ",
+         "since": "2026-12-02", "until": "", "property": "pousada-do-mar", "state": "held",
+         "page": "3"}
+    )  # fmt: skip
+    assert chosen == forms.BookingFilter(
+        "RSV-AB12CD", "maria@example.com", "Maria", date(2026, 12, 2), None, "pousada-do-mar",
+        "held", 3,
+    )  # fmt: skip
+    assert forms.booking_filter({}) == forms.BookingFilter()
+    assert forms.booking_filter({"since": "2026-12-09", "until": "2026-12-02"}) is None
+
+
+@given(st.text(max_size=20))
+def test_a_booking_code_in_a_path_is_a_code_or_none(raw: str) -> None:
+    code = forms.booking_code(raw)
+    assert code is None or (forms.RESERVATION.fullmatch(code) and code == raw.upper())
+    assert forms.booking_code("rsv-ab12cd") == "RSV-AB12CD"
