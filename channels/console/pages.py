@@ -95,8 +95,15 @@ class Room(Protocol):
     def routes(self, page: PageRender) -> list[tuple[str, str, Handler, Access]]: ...
 
 
-PRESS_REFUSALS = {"unknown": 404, "already": 409, "decided": 409}
-"""A press's results that change nothing: no such thing, or decided by someone else first."""
+PRESS_REFUSALS = {
+    "unknown": 404,
+    "already": 409,
+    "decided": 409,
+    "nothing_earlier": 409,
+    "unfit": 409,
+}
+"""A press's results that change nothing: no such thing, decided by someone else first, nothing
+to go back to, or a thing that cannot be used (a model version that does not load)."""
 
 
 async def pressed(
