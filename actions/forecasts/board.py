@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actions.booking.quotes import Quotes
+from actions.booking.tables import Property
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.registry import MODELS, RegistryError
 from bot.core.types import Outcome
@@ -80,7 +81,7 @@ class ForecastBoard:
         return {**base, "state": "computing" if computing else "ready", "panels": panels}
 
     async def _panel(
-        self, found: Any, question: Question, locale: str, today: date
+        self, found: Property, question: Question, locale: str, today: date
     ) -> dict[str, Any]:
         if self._compute_later is None:
             outcome = await self._desk.answer(found, question, locale, today)
