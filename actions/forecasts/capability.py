@@ -1,5 +1,6 @@
 """Forecasts plug in: the forecast desk (models from the registry, answers cached, words
-rendered), the staff's forecast conversation, the training job the desk enqueues, and the
+rendered), the staff's forecast conversation, the console's forecast board, the jobs the desk
+and the board enqueue (training, answering a chat, computing a console's answer), and the
 promoted models' age as a metric."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import structlog
 
 from actions.booking.quotes import Quotes
 from actions.capability import Capability, Kit
+from actions.forecasts.board import ForecastBoard
 from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.conversation import create_router
 from actions.forecasts.desk import ForecastDesk
@@ -65,5 +67,32 @@ def plug(
         answer = await desk.answer(found, Question.from_arguments(**question), locale, today)
         await kit.notifier.notify(Address(channel, conversation), locale, [answer])
 
+    async def compute_forecast(slug: str, locale: str, **question: Any) -> None:
+        """A console's answer computed and cached: the next reload of its page shows it."""
+        from actions.forecasts.questions import Question
+
+        found = await kit.services.get(Quotes).property_by_slug(slug)
+        if found is None:
+            log.warning("forecast_property_gone", property=slug)
+            return
+        today = kit.services.today(found.timezone)
+        await desk.answer(found, Question.from_arguments(**question), locale, today)
+
+    kit.services.provide(
+        ForecastBoard(
+            desk,
+            kit.services.get(Quotes),
+            kit.media.store,
+            kit.services.today,
+            (lambda asked: kit.jobs.enqueue("compute_forecast", **asked))
+            if answer_in_jobs
+            else None,
+        )
+    )
     training = Job("train_forecast_models", lambda: desk.train_missing(datetime.now(UTC).date()))
-    return Capability(create_router(), [training, Job("answer_forecast", answer_forecast)])
+    jobs = [
+        training,
+        Job("answer_forecast", answer_forecast),
+        Job("compute_forecast", compute_forecast),
+    ]
+    return Capability(create_router(), jobs)

@@ -138,8 +138,12 @@ class Registry:
         partial.write_text(json.dumps(promotions, indent=2), encoding="utf-8")
         partial.replace(path)
 
+    def promotions(self, name: str) -> list[str]:
+        """The versions of model ``name`` promoted in turn, the serving one last."""
+        return list(self._promotions().get(name, []))
+
     def promoted(self, name: str) -> str | None:
-        history = self._promotions().get(name, [])
+        history = self.promotions(name)
         return history[-1] if history else None
 
     def promote(self, version: str) -> str:

@@ -1,8 +1,8 @@
 """The staff console wired: its pages over the staff directory and the day's figures, the live
 figures read from this process's metrics, its rooms (Alerts over the alert desk, Refunds and
-payments over the payments desk, Bookings over the bookings board, Conversations over the
-handoff's board), and the chat identities linked to accounts handed to the role book
-(at start-up and every ``ROLE_REFRESH_SECONDS`` after, in every process)."""
+payments over the payments desk, Bookings over the bookings board, Forecasts over the forecast
+board, Conversations over the handoff's board), and the chat identities linked to accounts handed
+to the role book (at start-up and every ``ROLE_REFRESH_SECONDS`` after, in every process)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from aiohttp import web
 from prometheus_client import Metric
 
 from actions.alerts.desk import AlertDesk
+from actions.forecasts.board import ForecastBoard
 from actions.handoff.board import (
     ConsoleStaff,
     ConversationBoard,
@@ -41,6 +42,7 @@ from channels.console.access import StaffMember
 from channels.console.alerts import AlertsRoom
 from channels.console.bookings import BookingsRoom
 from channels.console.conversations import ConversationsRoom, Refused
+from channels.console.forecasts import ForecastsRoom
 from channels.console.money import MoneyRoom
 from channels.console.pages import Console
 from intents.dataset import OUT_OF_SCOPE
@@ -241,6 +243,7 @@ def mount_console(app: web.Application, runtime: Runtime) -> None:
             AlertsRoom(runtime.services.get(AlertDesk), directory.record, settings.timezone),
             MoneyRoom(runtime.services.get(PaymentsDesk), directory.record, settings.timezone),
             BookingsRoom(runtime.services.get(BookingsBoard), directory.record, settings.timezone),
+            ForecastsRoom(runtime.services.get(ForecastBoard), directory.record),
             ConversationsRoom(
                 ConsoleConversations(runtime.services.get(ConversationBoard), settings.timezone),
                 directory.record,

@@ -31,6 +31,11 @@ BOOKING_STATES = ("held", "pending_payment", "confirmed", "cancelled", "expired"
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_SEARCH_CHARS = 120
 MAX_PAGE = 100_000
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
+"""A property's slug, as the catalog writes them."""
+FORECAST_DAYS = (7, 30, 90)
+MODEL_VERSION = re.compile(r"[a-z][a-z0-9-]{0,99}")
+"""A model version (``demand-20261129201502``) or a model's name (``demand``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,3 +251,32 @@ def reason(form: Mapping[str, object]) -> str | None:
     """A refusal's reason for the guest: required, at most ``MAX_REASON_CHARS``."""
     value = field(form, "reason", MAX_REASON_CHARS)
     return value.strip() if value is not None and value.strip() else None
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastChoice:
+    """The Forecasts page's choice: a property (None: the first) and the next ``days`` days."""
+
+    property: str | None = None
+    days: int = 30
+
+    def query(self) -> str:
+        return urlencode({"property": self.property or "", "days": self.days})
+
+
+def forecast_choice(query: Mapping[str, str]) -> ForecastChoice | None:
+    """The property and period from a query string; None when either is given and not valid
+    (absent: the first property, 30 days)."""
+    slug, days = query.get("property", "").strip(), query.get("days", "").strip()
+    if slug and not SLUG.fullmatch(slug):
+        return None
+    if days and days not in {str(choice) for choice in FORECAST_DAYS}:
+        return None
+    return ForecastChoice(slug or None, int(days) if days else 30)
+
+
+def model_version(form: Mapping[str, object], name: str) -> str | None:
+    """A model version or a model's name from a form; whether it exists is the registry's to
+    say."""
+    value = field(form, name, 100)
+    return value if value is not None and MODEL_VERSION.fullmatch(value) else None

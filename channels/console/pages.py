@@ -101,10 +101,13 @@ PRESS_REFUSALS = {
     "decided": 409,
     "impossible": 409,
     "unreachable": 409,
+    "nothing_earlier": 409,
+    "unfit": 409,
     "gateway": 503,
 }
 """A press's results that change nothing: no such thing, decided by someone else first, not
-possible in its state, a guest whose channel cannot be written to, a partner that is down."""
+possible in its state, nothing to go back to, a thing that cannot be used (a model version that
+does not load), a guest whose channel cannot be written to, a partner that is down."""
 
 
 async def pressed(

@@ -16,7 +16,7 @@ from channels.console.forms import COOKIE
 from tests.support.console_server import ADMIN_KEY, STRONG_PASSWORD, ConsoleServer
 
 PUBLIC = {("GET", "/console/login"), ("POST", "/console/login"), ("GET", "/console/static/{name}")}
-ADMIN = re.compile(r"^/console/staff(/|$)")
+ADMIN = re.compile(r"^/console/(staff|forecasts/models)(/|$)")
 PARAMETER = re.compile(r"\{[^}]+\}")
 
 
@@ -58,7 +58,7 @@ async def test_every_admin_route_is_refused_to_staff(console_server: ConsoleServ
     assert account is not None
     token = await console_server.directory.start_session(account, None)
     admin_routes = [route for route in console_routes(console_server.app) if ADMIN.match(route[1])]
-    assert len(admin_routes) == 5
+    assert len(admin_routes) == 8
     async with ClientSession(cookies={COOKIE: token}) as http:
         async with http.get(console_server.url + "/console/today") as answer:
             assert answer.status == 200  # the session itself is good

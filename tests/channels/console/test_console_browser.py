@@ -9,8 +9,10 @@ With ``CONSOLE_SCREENSHOTS=docs/console`` the tests also save each page for docs
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC
@@ -27,8 +29,10 @@ from actions.alerts.desk import AlertDesk
 from actions.alerts.model import Alert
 from actions.booking.holds import Guest, Holds
 from actions.booking.tables import Product, ReservationEvent
+from actions.forecasts.registry import Registry
+from bot.root.settings import Settings
 from tests.support.axe import blocking_violations
-from tests.support.console_server import STRONG_PASSWORD, ConsoleServer, sign_in
+from tests.support.console_server import STRONG_PASSWORD, ConsoleServer, serve_console, sign_in
 from tests.support.stays import off_season_stay
 from tests.support.widget_page import TIMEOUT_MS, messages, say
 
@@ -390,3 +394,48 @@ async def test_the_bookings_page_finds_a_booking_and_opens_it(
     await expect(page.get_by_test_id("state")).to_have_text("cancelled")
     actions = [line.action for line in await console_server.directory.audit_log()]
     assert "booking_cancelled" in actions
+
+
+async def test_forecasts_show_their_charts_and_admins_promote_a_version(
+    browser: Browser, make_settings: Callable[..., Settings], trained: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "forecast-models"
+    shutil.copytree(trained, models)
+    first = Registry(models).promoted("demand")
+    assert first is not None
+    metadata = json.loads((models / f"{first}.json").read_text("utf-8"))
+    other = metadata["version"] = "demand-29991231235959"  # as a retrain would store it
+    shutil.copy(models / f"{first}.skops", models / f"{other}.skops")
+    (models / f"{other}.json").write_text(json.dumps(metadata), "utf-8")
+    settings = make_settings(forecast={"models_dir": models})
+    async with serve_console(settings) as server:
+        await server.account("owner@pousada.example", "admin")
+        context = await browser.new_context(locale="en-US", viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            page = await context.new_page()
+            await sign_in(page, server.url, "owner@pousada.example")
+            await page.get_by_role("link", name="Forecasts").click()
+            await page.get_by_label("Period").select_option("7")
+            await page.get_by_role("button", name="Show").click()
+            await expect(page).to_have_url(re.compile(r"/console/forecasts\?property=.+&days=7$"))
+            await expect(page.get_by_test_id("chart")).to_have_count(3, timeout=120_000)
+            for chart in await page.get_by_test_id("chart").all():
+                assert await chart.evaluate("image => image.naturalWidth") > 0  # the CSP let it in
+            await expect(
+                page.get_by_role("img", name=re.compile("occupancy forecast"))
+            ).to_be_visible()
+            await accessible(page, "forecasts")
+
+            await page.get_by_role("link", name="Model versions").click()
+            await expect(
+                page.get_by_test_id("model-demand").get_by_test_id("serving")
+            ).to_have_text(f"Serving: {first}")
+            await accessible(page, "forecast_models")
+            await page.get_by_role("button", name=f"Promote {other}").click()
+            await expect(
+                page.get_by_test_id("model-demand").get_by_test_id("serving")
+            ).to_have_text(f"Serving: {other}")
+            assert Registry(models).promoted("demand") == other
+        finally:
+            await context.close()

@@ -206,3 +206,41 @@ def test_a_booking_code_in_a_path_is_a_code_or_none(raw: str) -> None:
     code = forms.booking_code(raw)
     assert code is None or (forms.RESERVATION.fullmatch(code) and code == raw.upper())
     assert forms.booking_code("rsv-ab12cd") == "RSV-AB12CD"
+
+
+forecast_queries = st.dictionaries(
+    st.sampled_from(["property", "days", "x"]),
+    st.one_of(
+        st.text(max_size=120),
+        st.sampled_from(["7", "30", "90", "pousada-do-mar", "hotel-serra-azul", "-x", "07", ""]),
+    ),
+)
+
+
+@given(forecast_queries)
+def test_a_forecast_choice_is_valid_or_refused_never_raises(query: dict[str, str]) -> None:
+    chosen = forms.forecast_choice(query)
+    if chosen is None:
+        return
+    assert chosen.days in forms.FORECAST_DAYS
+    assert chosen.property is None or forms.SLUG.fullmatch(chosen.property)
+    assert forms.forecast_choice(dict(parse_qsl(chosen.query()))) == chosen  # the reload link
+
+
+def test_a_forecast_choice_reads_what_a_browser_sends() -> None:
+    assert forms.forecast_choice({}) == forms.ForecastChoice(None, 30)
+    assert forms.forecast_choice({"property": "pousada-do-mar", "days": "90"}) == (
+        forms.ForecastChoice("pousada-do-mar", 90)
+    )
+    for refused in ({"days": "12"}, {"days": "007"}, {"property": "Pousada"}, {"property": "a/b"}):
+        assert forms.forecast_choice(refused) is None
+
+
+@given(anything, st.sampled_from(["version", "model"]))
+def test_a_model_version_is_bounded_or_none(value: object, name: str) -> None:
+    found = forms.model_version({name: value}, name)
+    if found is not None:
+        assert forms.MODEL_VERSION.fullmatch(found)
+        assert len(found) <= 100
+        assert "/" not in found
+        assert "." not in found
