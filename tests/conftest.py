@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import time_machine
+from aiohttp import web
 from hypothesis import HealthCheck, settings
 from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 
 from bot.core.observability import configure_logging
+from bot.root.app import create_app
 from bot.root.settings import Settings
 from intents.artifacts import ModelStore, load_or_train
 from intents.classifier import NluModel
@@ -113,6 +115,18 @@ async def redis() -> AsyncIterator[Redis]:
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One trained NLU model for the whole run: the first engine trains it, the rest load it."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+async def base_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]:
+    """The real app, with the tests' settings, on a free loopback port."""
+    runner = web.AppRunner(create_app(make_settings()))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

@@ -5,26 +5,9 @@ in one message — must reach its end."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from aiohttp import ClientSession
 
-import pytest
-from aiohttp import ClientSession, web
-
-from bot.root.app import create_app
-from bot.root.settings import Settings
 from tests.support.guest_simulation import LANGUAGES, journeys, simulate
-
-
-@pytest.fixture
-async def base_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(make_settings()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 async def test_every_journey_reaches_its_end_in_every_language(base_url: str) -> None:

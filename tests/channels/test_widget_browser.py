@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from babel.dates import format_skeleton
 from itsdangerous import URLSafeTimedSerializer
 from playwright.async_api import (
@@ -24,8 +23,6 @@ from playwright.async_api import (
     expect,
 )
 
-from bot.root.app import create_app
-from bot.root.settings import Settings
 from tests.support.stays import minimum_stay, new_year_stay, today
 from tests.support.widget_page import TIMEOUT_MS, messages, say
 
@@ -39,19 +36,6 @@ expect.set_options(timeout=TIMEOUT_MS)
 GREETING_PT = re.compile(r"^\s*(Olá!|Oi,)")
 GREETING_EN = re.compile(r"^\s*(Hello!|Hi,)")
 MENU_PT = ["Reservar", "Dúvidas", "Minhas reservas", "Falar com uma pessoa"]
-
-
-@pytest.fixture
-async def base_url(make_settings: Callable[..., Settings]) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(make_settings()))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 NewPage = Callable[..., Awaitable[Page]]
