@@ -1,7 +1,7 @@
 """Handoff plugs in: the desk that opens, takes and releases conversations (the pipeline's
 ``Relay`` step forwards a taken conversation through it), the guest conversations' transcripts
-(written by the ``Transcribe`` step) and their board for the staff console, and the guest's and
-staff's intents."""
+(noted by the ``Transcribe`` step, written within a second and at shutdown) and their board for
+the staff console, and the guest's and staff's intents."""
 
 from __future__ import annotations
 
@@ -25,4 +25,4 @@ def plug(kit: Kit, team_address: str | None) -> Capability:
     kit.services.provide(transcripts)
     kit.services.provide(desk)
     kit.services.provide(ConversationBoard(transcripts, store, desk))
-    return Capability(create_router())
+    return Capability(create_router(), close=transcripts.close)

@@ -1,15 +1,21 @@
 """What guests and the team said in each guest conversation, kept in the database for the
 staff console: the conversation (channel, language, last line) and its lines.
 
-The ``Transcribe`` pipeline step writes a guest's message before the turn and the bot's replies
-after it; the handoff desk writes what a person of the team sent. A failed write is logged and
-leaves the turn alone: a transcript is a record, never a reason not to answer. Replies are kept
-as plain text (an HTML channel's markup is taken out). Personal data: the privacy capability
-copies, erases and purges transcripts with the rest (``actions.privacy.records``).
+The ``Transcribe`` pipeline step notes a guest's message before the turn and the bot's replies
+after it; noted lines are written together, in one transaction, within ``FLUSH_SECONDS``
+(one transaction per line cost a turn about five times its CPU). Everything that reads or erases
+transcripts in this process writes what is noted first; other processes see it within
+``FLUSH_SECONDS``. The handoff desk writes what a person of the team sent at once. A failed
+write is logged and leaves the turn alone: a transcript is a record, never a reason not to
+answer. Replies are kept as plain text (an HTML channel's markup is taken out). Personal data:
+the privacy capability copies, erases and purges transcripts with the rest
+(``actions.privacy.records``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -18,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +40,10 @@ Role = Literal["guest", "bot", "staff"]
 PREVIEW_CHARS = 120
 MAX_LINE_CHARS = 4000
 TAG = re.compile(r"<[^>]*>")
+FLUSH_SECONDS = 0.5
+"""How long a noted line may wait to be written with others: the console's live pages refresh
+every few seconds, so half a second is not seen, and at hundreds of turns a second one
+transaction carries hundreds of lines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +81,48 @@ class Line:
     text: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Noted:
+    channel: str
+    conversation_id: str
+    said: tuple[Said, ...]
+    locale: str | None
+    at: datetime
+    create: bool
+
+
 class Transcripts:
-    def __init__(self, database: Database, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        now: Callable[[], datetime],
+        flush_seconds: float = FLUSH_SECONDS,
+    ) -> None:
         self._database = database
         self._now = now
+        self._flush_seconds = flush_seconds
+        self._noted: list[_Noted] = []
+        self._writing = asyncio.Lock()
+        self._flushing: asyncio.Task[None] | None = None
+
+    def note(
+        self,
+        channel: str,
+        conversation_id: str,
+        said: Sequence[Said],
+        *,
+        locale: str | None = None,
+        at: datetime | None = None,
+        create: bool = True,
+    ) -> None:
+        """Add lines to the conversation's transcript soon (begun when ``create``; otherwise a
+        conversation erased meanwhile stays erased), at ``at`` or now."""
+        if not said:
+            return
+        moment = (at or self._now()).astimezone(UTC)
+        self._noted.append(_Noted(channel, conversation_id, tuple(said), locale, moment, create))
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def record(
         self,
@@ -86,70 +134,98 @@ class Transcripts:
         at: datetime | None = None,
         create: bool = True,
     ) -> None:
-        """Add lines to the conversation's transcript (begun now when ``create``; otherwise a
-        conversation erased meanwhile stays erased)."""
-        if not said:
-            return
-        moment = (at or self._now()).astimezone(UTC)
+        """Add lines now (after the lines noted before them)."""
+        self.note(channel, conversation_id, said, locale=locale, at=at, create=create)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the noted lines: all in one transaction, or, when that fails, each
+        conversation's apart (a line that cannot be written loses only itself)."""
+        async with self._writing:
+            noted, self._noted = self._noted, []
+            if not noted:
+                return
+            try:
+                await self._write(noted)
+            except Exception:
+                log.warning("transcript_batch_failed", lines=len(noted))
+                for one in noted:
+                    try:
+                        await self._write([one])
+                    except Exception:
+                        log.exception("transcript_not_recorded", channel=one.channel)
+
+    async def close(self) -> None:
+        """Write what is noted (at shutdown)."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flushing
+        await self.flush()
+
+    async def _flush_soon(self) -> None:
+        try:
+            await asyncio.sleep(self._flush_seconds)
+        finally:
+            self._flushing = None
+        await self.flush()
+
+    async def _write(self, noted: Sequence[_Noted]) -> None:
         for attempt in range(2):
             try:
                 async with self._database.session() as session:
-                    await self._append(
-                        session, channel, conversation_id, said, locale, moment, create
-                    )
+                    await self._append(session, noted)
                 return
             except IntegrityError:
-                if attempt:  # two first lines raced; the second attempt finds the row
+                if attempt:  # another process began the conversation; now it is found
                     raise
 
-    async def _append(
-        self,
-        session: AsyncSession,
-        channel: str,
-        conversation_id: str,
-        said: Sequence[Said],
-        locale: str | None,
-        at: datetime,
-        create: bool,
-    ) -> None:
-        row = await session.scalar(
+    async def _append(self, session: AsyncSession, noted: Sequence[_Noted]) -> None:
+        keys = {(one.channel[:20], one.conversation_id[:128]) for one in noted}
+        # Locked in id order, so that two processes writing overlapping batches never deadlock.
+        found = await session.scalars(
             select(ConversationRecord)
-            .where(
-                ConversationRecord.channel == channel,
-                ConversationRecord.conversation_id == conversation_id,
-            )
+            .where(tuple_(ConversationRecord.channel, ConversationRecord.conversation_id).in_(keys))
+            .order_by(ConversationRecord.id)
             .with_for_update()
         )
-        if row is None:
-            if not create:
-                return
-            row = ConversationRecord(
-                channel=channel[:20],
-                conversation_id=conversation_id[:128],
-                locale=(locale or "")[:8],
-                started_at=at,
-                last_at=at,
-                last_role=said[-1].role,
-                lines=0,
-            )
-            session.add(row)
-            await session.flush()
-        for line in said:
-            text = None if line.text is None else line.text[:MAX_LINE_CHARS]
-            author = None if line.author is None else line.author[:254]
-            session.add(
-                TranscriptLine(conversation=row.id, at=at, role=line.role, author=author, text=text)
-            )
-        last = said[-1]
-        row.lines += len(said)
-        row.last_at, row.last_role = at, last.role
-        row.last_text = None if last.text is None else preview(last.text)
-        if locale:
-            row.locale = locale[:8]
+        rows = {(row.channel, row.conversation_id): row for row in found}
+        for one in noted:
+            key = (one.channel[:20], one.conversation_id[:128])
+            row = rows.get(key)
+            if row is None:
+                if not one.create:
+                    continue
+                row = rows[key] = ConversationRecord(
+                    channel=key[0],
+                    conversation_id=key[1],
+                    locale=(one.locale or "")[:8],
+                    started_at=one.at,
+                    last_at=one.at,
+                    last_role=one.said[-1].role,
+                    lines=0,
+                )
+                session.add(row)
+                await session.flush()
+            for line in one.said:
+                text = None if line.text is None else line.text[:MAX_LINE_CHARS]
+                author = None if line.author is None else line.author[:254]
+                session.add(
+                    TranscriptLine(
+                        conversation=row.id, at=one.at, role=line.role, author=author, text=text
+                    )
+                )
+            last = one.said[-1]
+            row.lines += len(one.said)
+            row.last_at, row.last_role = one.at, last.role
+            row.last_text = None if last.text is None else preview(last.text)
+            if one.locale:
+                row.locale = one.locale[:8]
 
     async def page(self, number: int, size: int) -> tuple[list[Conversation], bool]:
         """Page ``number`` (from 1) of the conversations, the latest line first, and whether
         an older page follows."""
+        await self.flush()
         async with self._database.session() as session:
             rows = await session.scalars(
                 select(ConversationRecord)
@@ -161,17 +237,20 @@ class Transcripts:
         return found[:size], len(found) > size
 
     async def conversation(self, conversation: int) -> Conversation | None:
+        await self.flush()
         async with self._database.session() as session:
             row = await session.get(ConversationRecord, conversation)
             return None if row is None else _conversation(row)
 
     async def find(self, channel: str, conversation_id: str) -> Conversation | None:
+        await self.flush()
         async with self._database.session() as session:
             row = await session.scalar(_of(channel, conversation_id))
             return None if row is None else _conversation(row)
 
     async def lines(self, conversation: int, newest: int | None = None) -> list[Line]:
         """The conversation's newest ``newest`` lines (every line: None), oldest first."""
+        await self.flush()
         async with self._database.session() as session:
             rows = await session.scalars(
                 select(TranscriptLine)
@@ -184,6 +263,7 @@ class Transcripts:
 
     async def forget(self, channel: str, conversation_id: str) -> int:
         """Erase the conversation's transcript; the number of lines erased."""
+        await self.flush()
         async with self._database.session() as session:
             row = await session.scalar(_of(channel, conversation_id))
             if row is None:
@@ -196,6 +276,7 @@ class Transcripts:
 
     async def purge(self, before: datetime) -> int:
         """Erase the conversations whose last line is older than ``before``; how many."""
+        await self.flush()
         async with self._database.session() as session:
             stale = select(ConversationRecord.id).where(ConversationRecord.last_at < before)
             await session.execute(
@@ -207,6 +288,7 @@ class Transcripts:
             return int(removed.rowcount or 0)  # type: ignore[attr-defined]
 
     async def count(self) -> int:
+        await self.flush()
         async with self._database.session() as session:
             return int(await session.scalar(select(func.count(ConversationRecord.id))) or 0)
 
@@ -266,8 +348,11 @@ class Transcribe:
         if message.role in STAFF:
             return await call_next(turn)
         locale = turn.session.locale if turn.session is not None else None
+        transcripts = self._transcripts
         heard = Said("guest", message.text)
-        await self._record(turn, [heard], locale, message.received_at, create=True)
+        transcripts.note(
+            message.channel, message.conversation_id, [heard], locale=locale, at=message.received_at
+        )
         result = await call_next(turn)
         html_replies = message.channel in self._html_channels
         said = [
@@ -275,22 +360,7 @@ class Transcribe:
             for reply in result.replies
         ]
         # Not begun anew: a guest who has just erased their data stays erased.
-        await self._record(turn, said, locale, None, create=False)
+        transcripts.note(
+            message.channel, message.conversation_id, said, locale=locale, create=False
+        )
         return result
-
-    async def _record(
-        self,
-        turn: Turn,
-        said: list[Said],
-        locale: str | None,
-        at: datetime | None,
-        *,
-        create: bool,
-    ) -> None:
-        message = turn.message
-        try:
-            await self._transcripts.record(
-                message.channel, message.conversation_id, said, locale=locale, at=at, create=create
-            )
-        except Exception:
-            log.exception("transcript_not_recorded", channel=message.channel)

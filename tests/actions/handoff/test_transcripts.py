@@ -1,12 +1,16 @@
 """Transcripts on SQLite and PostgreSQL: lines kept in order with the conversation's last one
-for the list, paging newest first, a conversation erased staying erased, and the purge."""
+for the list, paging newest first, a conversation erased staying erased, and the purge; noted
+lines written together, a line that cannot be written losing only itself."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from actions.handoff.tables import TranscriptLine
 from actions.handoff.transcripts import PREVIEW_CHARS, Said, Transcripts, plain_text, preview
 from bot.stores.database import Database
 from tests.support.clock import NOW, Clock
@@ -82,6 +86,75 @@ async def test_the_purge_erases_conversations_silent_since_before_the_limit(
     kept = await transcripts.find("web", "recent")
     assert kept is not None
     assert [line.text for line in await transcripts.lines(kept.id, 10)] == ["c"]
+
+
+async def stored_lines(database: Database) -> int:
+    """The lines in the table, read past the transcripts (which write what is noted first)."""
+    async with database.session() as session:
+        return int(await session.scalar(select(func.count(TranscriptLine.id))) or 0)
+
+
+@pytest.fixture
+def patient(database: Database) -> Transcripts:
+    """Transcripts that never write on their own timer within a test."""
+    return Transcripts(database, Clock(NOW), flush_seconds=3600)
+
+
+async def test_noted_lines_wait_and_are_written_together_in_order(
+    patient: Transcripts, database: Database
+) -> None:
+    for number in range(30):
+        patient.note("rest", f"u{number % 3}", [Said("guest", f"m{number}")], locale="pt_BR")
+        patient.note("rest", f"u{number % 3}", [Said("bot", f"r{number}")], create=False)
+    assert await stored_lines(database) == 0
+
+    await patient.flush()
+
+    assert await stored_lines(database) == 60
+    found = await patient.find("rest", "u1")
+    assert found is not None
+    assert found.lines == 20
+    lines = await patient.lines(found.id)
+    assert [line.text for line in lines[:4]] == ["m1", "r1", "m4", "r4"]
+    assert (found.last_role, found.last_text) == ("bot", "r28")
+
+
+async def test_readers_and_erasure_see_what_is_noted(patient: Transcripts) -> None:
+    patient.note("web", "g1", [Said("guest", "apagar meus dados")])
+    assert (await patient.page(1, 10))[0][0].key == "web:g1"
+    patient.note("web", "g1", [Said("guest", "de novo")])
+    assert await patient.forget("web", "g1") == 2
+    patient.note("web", "g1", [Said("bot", "Pronto, apaguei.")], create=False)
+    assert await patient.count() == 0
+
+
+async def test_closing_writes_what_is_noted(database: Database) -> None:
+    transcripts = Transcripts(database, Clock(NOW), flush_seconds=3600)
+    transcripts.note("web", "g1", [Said("guest", "oi")])
+    await transcripts.close()
+    assert await stored_lines(database) == 1
+
+
+async def test_noted_lines_are_written_on_their_own_soon(database: Database) -> None:
+    transcripts = Transcripts(database, Clock(NOW), flush_seconds=0.01)
+    transcripts.note("web", "g1", [Said("guest", "oi")])
+    for _ in range(500):  # the timer's write, awaited without flushing it ourselves
+        if await stored_lines(database) == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert await stored_lines(database) == 1
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_line_that_cannot_be_written_loses_only_itself(
+    patient: Transcripts, database: Database
+) -> None:
+    patient.note("web", "g1", [Said("guest", "antes")])
+    patient.note("web", "g2", [Said("guest", "nul \x00 byte")])  # PostgreSQL refuses NUL in text
+    patient.note("web", "g3", [Said("guest", "depois")])
+    await patient.flush()
+    assert await stored_lines(database) == 2
+    assert await patient.find("web", "g2") is None
 
 
 def test_previews_are_one_short_line() -> None:
