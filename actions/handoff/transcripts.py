@@ -14,8 +14,6 @@ the privacy capability copies, erases and purges transcripts with the rest
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.handoff.tables import ConversationRecord, TranscriptLine
+from bot.core.batch import Batch
 from bot.core.context import Turn
 from bot.core.pipeline import Next
 from bot.core.types import STAFF, TurnResult
@@ -100,10 +99,7 @@ class Transcripts:
     ) -> None:
         self._database = database
         self._now = now
-        self._flush_seconds = flush_seconds
-        self._noted: list[_Noted] = []
-        self._writing = asyncio.Lock()
-        self._flushing: asyncio.Task[None] | None = None
+        self._noted = Batch(self._write_all, flush_seconds)
 
     def note(
         self,
@@ -120,9 +116,7 @@ class Transcripts:
         if not said:
             return
         moment = (at or self._now()).astimezone(UTC)
-        self._noted.append(_Noted(channel, conversation_id, tuple(said), locale, moment, create))
-        if self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
+        self._noted.add(_Noted(channel, conversation_id, tuple(said), locale, moment, create))
 
     async def record(
         self,
@@ -139,36 +133,25 @@ class Transcripts:
         await self.flush()
 
     async def flush(self) -> None:
-        """Write the noted lines: all in one transaction, or, when that fails, each
-        conversation's apart (a line that cannot be written loses only itself)."""
-        async with self._writing:
-            noted, self._noted = self._noted, []
-            if not noted:
-                return
-            try:
-                await self._write(noted)
-            except Exception:
-                log.warning("transcript_batch_failed", lines=len(noted))
-                for one in noted:
-                    try:
-                        await self._write([one])
-                    except Exception:
-                        log.exception("transcript_not_recorded", channel=one.channel)
+        """Write the noted lines."""
+        await self._noted.flush()
 
     async def close(self) -> None:
         """Write what is noted (at shutdown)."""
-        if self._flushing is not None:
-            self._flushing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flushing
-        await self.flush()
+        await self._noted.close()
 
-    async def _flush_soon(self) -> None:
+    async def _write_all(self, noted: list[_Noted]) -> None:
+        """All in one transaction, or, when that fails, each conversation's apart (a line that
+        cannot be written loses only itself)."""
         try:
-            await asyncio.sleep(self._flush_seconds)
-        finally:
-            self._flushing = None
-        await self.flush()
+            await self._write(noted)
+        except Exception:
+            log.warning("transcript_batch_failed", lines=len(noted))
+            for one in noted:
+                try:
+                    await self._write([one])
+                except Exception:
+                    log.exception("transcript_not_recorded", channel=one.channel)
 
     async def _write(self, noted: Sequence[_Noted]) -> None:
         for attempt in range(2):
