@@ -37,4 +37,4 @@ def plug(kit: Kit, declared: list[Experiment]) -> Capability:
     if running:
         every = min(experiment.reallocate_seconds for experiment in running)
         jobs.append(Job("optimise_experiments", lambda: desk.optimise(datetime.now(UTC)), every))
-    return Capability(create_router(), jobs)
+    return Capability(create_router(), jobs, close=ledger.close)

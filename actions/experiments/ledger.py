@@ -2,23 +2,33 @@
 
 Every write is an insert that a unique constraint makes idempotent (``ON CONFLICT DO
 NOTHING``): two workers exposing the same user at once keep one variant, an event reported
-twice counts once, and only one process records a decision (and so alerts the staff).
+twice counts once, and only one process records a decision (and so alerts the staff). Goal
+events that a turn does not wait for (a reply, an out-of-scope answer) are counted together
+within ``SOON_SECONDS`` (``bot.core.batch``); reading the counts counts them first.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from actions.experiments.tables import ConversionRecord, DecisionRecord, ExposureRecord
-from bot.core.experiments import ExperimentLedger
+from bot.core.batch import Batch
+from bot.core.experiments import ExperimentLedger, GoalOccurrence
 from bot.stores.database import Database
+
+log = structlog.get_logger("rsv360.experiments")
+
+SOON_SECONDS = 0.5
+Attribution = tuple[GoalOccurrence, Mapping[str, float]]
 
 
 def split_key(experiment_key: str) -> tuple[str, str]:
@@ -51,9 +61,10 @@ class Decision:
 
 
 class SqlLedger(ExperimentLedger):
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, soon_seconds: float = SOON_SECONDS) -> None:
         self._database = database
         self._insert = sqlite_insert if database.is_sqlite else pg_insert
+        self._soon = Batch(self._attribute_soon, soon_seconds)
 
     async def variant_of(self, experiment_key: str, subject: str) -> str | None:
         name, version = split_key(experiment_key)
@@ -85,30 +96,43 @@ class SqlLedger(ExperimentLedger):
             await session.execute(statement, [row])
         return await self.variant_of(experiment_key, subject) or variant
 
-    async def attribute(
-        self, conversation: str, event: str, at: datetime, value: int, windows: Mapping[str, float]
-    ) -> int:
-        at = at.astimezone(UTC)
+    async def attribute(self, occurred: GoalOccurrence, windows: Mapping[str, float]) -> int:
+        await self._soon.flush()
+        return await self._attribute_all([(occurred, windows)])
+
+    def attribute_soon(self, occurred: GoalOccurrence, windows: Mapping[str, float]) -> None:
+        self._soon.add((occurred, windows))
+
+    async def close(self) -> None:
+        await self._soon.close()
+
+    async def _attribute_soon(self, waiting: list[Attribution]) -> None:
+        try:
+            await self._attribute_all(waiting)
+        except Exception:
+            log.exception("goal_events_not_counted", goal_events=len(waiting))
+
+    async def _attribute_all(self, attributions: Sequence[Attribution]) -> int:
+        conversations = {occurred.conversation for occurred, _ in attributions}
         async with self._database.session() as session:
-            exposures = (
-                await session.execute(
-                    select(ExposureRecord).where(
-                        ExposureRecord.conversation == conversation, ExposureRecord.first_at < at
-                    )
-                )
-            ).scalars()
+            exposed: dict[str, list[ExposureRecord]] = defaultdict(list)
+            for exposure in await session.scalars(
+                select(ExposureRecord).where(ExposureRecord.conversation.in_(conversations))
+            ):
+                exposed[exposure.conversation].append(exposure)
             rows = [
                 {
                     "experiment": exposure.experiment,
                     "version": exposure.version,
                     "variant": exposure.variant,
                     "subject": exposure.subject,
-                    "event": event,
-                    "value": value,
-                    "at": at,
+                    "event": occurred.event,
+                    "value": occurred.value,
+                    "at": occurred.at.astimezone(UTC),
                 }
-                for exposure in exposures
-                if _within(exposure, at, windows)
+                for occurred, windows in attributions
+                for exposure in exposed[occurred.conversation]
+                if _within(exposure, occurred.at, windows)
             ]
             if not rows:
                 return 0
@@ -129,6 +153,7 @@ class SqlLedger(ExperimentLedger):
             return [ExposureRow(variant, subject, _utc(at)) for variant, subject, at in rows]
 
     async def conversions(self, experiment_key: str) -> list[ConversionRow]:
+        await self._soon.flush()
         name, version = split_key(experiment_key)
         async with self._database.session() as session:
             rows = await session.execute(
@@ -190,8 +215,10 @@ class SqlLedger(ExperimentLedger):
 
 
 def _within(exposure: ExposureRecord, at: datetime, windows: Mapping[str, float]) -> bool:
+    """Seen before ``at``, within the experiment's attribution window."""
     hours = windows.get(f"{exposure.experiment}@{exposure.version}")
-    return hours is not None and at - _utc(exposure.first_at) <= timedelta(hours=hours)
+    since = at - _utc(exposure.first_at)
+    return hours is not None and timedelta(0) < since <= timedelta(hours=hours)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -44,19 +44,19 @@ async def out_of_scope(context: Context[Services]) -> Outcome:
     if context.parse.entities.get("topic") == PERSONA:
         # "Are you a robot?" deserves a straight answer, not a refusal and a menu.
         return Outcome("smalltalk/persona", {"brand": context.services.brand})
-    await misunderstood(context)
+    misunderstood(context)
     return Outcome("smalltalk/out_of_scope", {}, MENU)
 
 
 async def fallback(context: Context[Services]) -> Outcome:
-    await misunderstood(context)
+    misunderstood(context)
     return Outcome("smalltalk/fallback", {}, MENU)
 
 
-async def misunderstood(context: Context[Services]) -> None:
+def misunderstood(context: Context[Services]) -> None:
     """The ``understood`` goal of the experiments fails when the bot could not help."""
     message = context.message
-    await context.services.get(GoalEvents).record(
+    context.services.get(GoalEvents).note(
         message.channel, message.conversation_id, "out_of_scope", message.received_at
     )
 

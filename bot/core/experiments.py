@@ -112,12 +112,28 @@ class ExperimentLedger(ABC):
         """Keep the first exposure; returns the variant kept (an earlier one wins)."""
 
     @abstractmethod
-    async def attribute(
-        self, conversation: str, event: str, at: datetime, value: int, windows: Mapping[str, float]
-    ) -> int:
-        """Count ``event`` for every experiment version of ``windows`` (key → attribution
-        hours) that the conversation's user saw within its window before ``at``, once per user
-        and event; returns how many were counted."""
+    async def attribute(self, occurred: GoalOccurrence, windows: Mapping[str, float]) -> int:
+        """Count the event for every experiment version of ``windows`` (key → attribution
+        hours) that the conversation's user saw within its window before it happened, once per
+        user and event; returns how many were counted."""
+
+    @abstractmethod
+    def attribute_soon(self, occurred: GoalOccurrence, windows: Mapping[str, float]) -> None:
+        """As ``attribute``, written with others within a moment; what reads the counts sees
+        it."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Write what waits to be (at shutdown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GoalOccurrence:
+    conversation: str
+    """The conversation's pseudonym (exposures are kept under it)."""
+    event: str
+    at: datetime
+    value: int = 0
 
 
 class Experiments:

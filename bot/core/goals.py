@@ -17,7 +17,7 @@ import structlog
 
 from bot.core.context import Turn
 from bot.core.experiment_file import Experiment
-from bot.core.experiments import ExperimentLedger
+from bot.core.experiments import ExperimentLedger, GoalOccurrence
 from bot.core.observability import pseudonym
 from bot.core.pipeline import Next
 from bot.core.types import TurnResult
@@ -52,12 +52,18 @@ class GoalEvents:
         returns how many experiment versions counted it (0 when recording failed)."""
         if not self._windows:
             return 0
-        conversation = pseudonym(f"{channel}:{conversation_id}")
+        occurred = GoalOccurrence(pseudonym(f"{channel}:{conversation_id}"), event, at, value)
         try:
-            return await self._ledger.attribute(conversation, event, at, value, self._windows)
+            return await self._ledger.attribute(occurred, self._windows)
         except Exception:
-            log.exception("goal_event_failed", goal_event=event, conversation=conversation)
+            log.exception("goal_event_failed", goal_event=event, conversation=occurred.conversation)
             return 0
+
+    def note(self, channel: str, conversation_id: str, event: GoalEvent, at: datetime) -> None:
+        """Count ``event`` within a moment, with others: for a turn that need not wait."""
+        if self._windows:
+            occurred = GoalOccurrence(pseudonym(f"{channel}:{conversation_id}"), event, at)
+            self._ledger.attribute_soon(occurred, self._windows)
 
 
 class ReplyGoal:
@@ -74,7 +80,7 @@ class ReplyGoal:
             counted = set(session.data.get(REPLIED_MARK, ()))
             if set(session.experiments) - counted:
                 message = turn.message
-                await self._goals.record(
+                self._goals.note(
                     message.channel, message.conversation_id, "replied", message.received_at
                 )
                 session.data[REPLIED_MARK] = sorted(counted | set(session.experiments))

@@ -80,3 +80,32 @@ async def test_a_decision_is_recorded_once_with_its_figures(database: Database) 
     assert list(decisions) == ["tone@v1"]
     assert decisions["tone@v1"].winner == "warm"
     assert decisions["tone@v1"].figures == figures
+
+
+async def test_noted_events_are_counted_together_and_before_anyone_reads_the_counts(
+    database: Database,
+) -> None:
+    ledger = SqlLedger(database, soon_seconds=3600)  # never on its own timer in this test
+    tone = experiment("tone")
+    goals = GoalEvents([tone], ledger)
+    for number in range(20):
+        await ledger.expose(tone.key, "warm", f"u{number}", pseudonym(f"web:c{number}"), NOW)
+    later = NOW + timedelta(minutes=1)
+    for number in range(20):
+        goals.note("web", f"c{number}", "replied", later)
+        goals.note("web", f"c{number}", "replied", later)  # twice: counted once
+    goals.note("web", "c0", "out_of_scope", NOW - timedelta(minutes=1))  # before the exposure
+
+    rows = await ledger.conversions(tone.key)
+
+    assert len(rows) == 20
+    assert {row.event for row in rows} == {"replied"}
+
+
+async def test_closing_counts_what_is_noted(database: Database) -> None:
+    ledger = SqlLedger(database, soon_seconds=3600)
+    tone = experiment("tone")
+    await ledger.expose(tone.key, "warm", "u1", pseudonym("web:c1"), NOW)
+    GoalEvents([tone], ledger).note("web", "c1", "replied", NOW + timedelta(minutes=1))
+    await ledger.close()
+    assert len(await SqlLedger(database).conversions(tone.key)) == 1

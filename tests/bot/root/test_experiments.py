@@ -9,6 +9,7 @@ import pytest
 
 from actions.experiments.ledger import SqlLedger
 from bot.core.experiment_file import load_experiments
+from bot.core.experiments import GoalOccurrence
 from bot.root.cli import main
 from bot.root.settings import PACKAGE_ROOT
 from tests.support.clock import NOW
@@ -25,7 +26,8 @@ async def recorded(monkeypatch: pytest.MonkeyPatch) -> str:
         await ledger.expose(
             greeting.key, variant, f"u{number}", f"c{number}", NOW - timedelta(minutes=5)
         )
-    await ledger.attribute("c2", "replied", NOW - timedelta(minutes=1), 0, {greeting.key: 72})
+    replied = GoalOccurrence("c2", "replied", NOW - timedelta(minutes=1))
+    await ledger.attribute(replied, {greeting.key: 72})
     await database.close()
     monkeypatch.setenv("RSV_DATABASE_URL", POSTGRESQL_URL)
     return greeting.key
