@@ -66,17 +66,6 @@ class SqlLedger(ExperimentLedger):
         self._insert = sqlite_insert if database.is_sqlite else pg_insert
         self._soon = Batch(self._attribute_soon, soon_seconds)
 
-    async def variant_of(self, experiment_key: str, subject: str) -> str | None:
-        name, version = split_key(experiment_key)
-        async with self._database.session() as session:
-            return await session.scalar(
-                select(ExposureRecord.variant).where(
-                    ExposureRecord.experiment == name,
-                    ExposureRecord.version == version,
-                    ExposureRecord.subject == subject,
-                )
-            )
-
     async def expose(
         self, experiment_key: str, variant: str, subject: str, conversation: str, at: datetime
     ) -> str:
@@ -94,7 +83,14 @@ class SqlLedger(ExperimentLedger):
         )
         async with self._database.session() as session:
             await session.execute(statement, [row])
-        return await self.variant_of(experiment_key, subject) or variant
+            kept = await session.scalar(
+                select(ExposureRecord.variant).where(
+                    ExposureRecord.experiment == name,
+                    ExposureRecord.version == version,
+                    ExposureRecord.subject == subject,
+                )
+            )
+        return kept or variant
 
     async def attribute(self, occurred: GoalOccurrence, windows: Mapping[str, float]) -> int:
         await self._soon.flush()

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
-from sqlalchemy import Select, delete, func, select, tuple_
+from sqlalchemy import Select, delete, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,6 +173,7 @@ class Transcripts:
             .with_for_update()
         )
         rows = {(row.channel, row.conversation_id): row for row in found}
+        lines: list[dict[str, object]] = []
         for one in noted:
             key = (one.channel[:20], one.conversation_id[:128])
             row = rows.get(key)
@@ -190,20 +191,24 @@ class Transcripts:
                 )
                 session.add(row)
                 await session.flush()
-            for line in one.said:
-                text = None if line.text is None else line.text[:MAX_LINE_CHARS]
-                author = None if line.author is None else line.author[:254]
-                session.add(
-                    TranscriptLine(
-                        conversation=row.id, at=one.at, role=line.role, author=author, text=text
-                    )
-                )
+            lines.extend(
+                {
+                    "conversation": row.id,
+                    "at": one.at,
+                    "role": line.role,
+                    "author": None if line.author is None else line.author[:254],
+                    "text": None if line.text is None else line.text[:MAX_LINE_CHARS],
+                }
+                for line in one.said
+            )
             last = one.said[-1]
             row.lines += len(one.said)
             row.last_at, row.last_role = one.at, last.role
             row.last_text = None if last.text is None else preview(last.text)
             if one.locale:
                 row.locale = one.locale[:8]
+        if lines:  # as rows, not objects: a batch holds hundreds of lines
+            await session.execute(insert(TranscriptLine), lines)
 
     async def page(self, number: int, size: int) -> tuple[list[Conversation], bool]:
         """Page ``number`` (from 1) of the conversations, the latest line first, and whether

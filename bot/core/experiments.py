@@ -102,10 +102,6 @@ class ExperimentLedger(ABC):
     """Where exposures and goal events are kept for good (``actions.experiments.ledger``)."""
 
     @abstractmethod
-    async def variant_of(self, experiment_key: str, subject: str) -> str | None:
-        """The variant ``subject`` was first given in this experiment version."""
-
-    @abstractmethod
     async def expose(
         self, experiment_key: str, variant: str, subject: str, conversation: str, at: datetime
     ) -> str:
@@ -188,10 +184,8 @@ class Experiments:
         allocation: Allocation | None,
     ) -> str:
         """The variant the ledger kept for ``subject`` (their session expired), else a new
-        assignment on the current allocation, kept (an earlier one of another worker wins)."""
-        kept = await self._ledger.variant_of(experiment.key, subject)
-        if kept is not None and kept in experiment.variants:
-            return kept
+        assignment on the current allocation, kept (an earlier one of another worker wins): one
+        unit of work either way, as a version's variants never change (its key hashes them)."""
         variant = experiment.assign(subject, allocation.weights if allocation else None)
         return await self._ledger.expose(experiment.key, variant, subject, conversation, at)
 
