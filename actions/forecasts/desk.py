@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from actions.booking.tables import Product, Property
 from actions.forecasts.cache import AnswerCache, cache_key
+from actions.forecasts.price_rules import PriceRulesSource
 from actions.forecasts.registry import MODELS, Registry
 from bot.core.types import Address, Image, Outcome
 from bot.outbound.media import MediaLibrary
@@ -70,7 +70,7 @@ class ForecastDesk:
         self,
         database: Database,
         registry: Registry,
-        pricing_dir: Path,
+        price_rules: PriceRulesSource,
         cache: AnswerCache,
         words: Words,
         demo_property: str,
@@ -85,7 +85,7 @@ class ForecastDesk:
         self._media = media
         self._hand_over = hand_over
         self.registry = registry
-        self.pricing_dir = pricing_dir
+        self.price_rules = price_rules
         self.cache = cache
         self._words = words
         self.default_property = demo_property
@@ -125,7 +125,7 @@ class ForecastDesk:
             self._forecaster = Forecaster(
                 self.database,
                 self.registry,
-                self.pricing_dir,
+                self.price_rules,
                 self._words,
                 self.default_property,
             )

@@ -134,7 +134,7 @@ def connect_alert_chats(desk: AlertDesk, settings: Settings, channels: dict[str,
         if destination.line > 0
     ]
     if missing:
-        raise RoutingError("; ".join(missing))
+        raise RoutingError("", "; ".join(missing))
 
 
 def chat_poster(name: str, channel: Any, settings: Settings) -> Any:
