@@ -1,7 +1,8 @@
 """The console's Settings page over HTTP on PostgreSQL and Redis, as several workers run: a
-saved setting is what the next message meets (rate limits, an FAQ answer), another worker picks
-it up on its refresh, a bad document is refused naming its field with nothing stored, and every
-save and reset is in the history (with its diff) and in the audit log."""
+saved setting is what the next message meets (rate limits, an FAQ answer, experiments, price
+limits, alert routes), another worker picks it up on its refresh, a bad document is refused
+naming its field with nothing stored, and every save and reset is in the history (with its diff)
+and in the audit log."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ import pytest
 from aiohttp import ClientSession
 from sqlalchemy import select
 
+from actions.alerts.desk import AlertDesk
 from actions.faq.conversation import Faq
+from actions.forecasts.price_rules import PriceRulesSource
 from actions.staff.tables import SettingRevision
+from bot.core.experiments import Experiments
 from bot.root.app import build_runtime
 from bot.root.settings import PACKAGE_ROOT
+from bot.steps.sessions import Session
 from channels.console.forms import COOKIE
+from tests.support.clock import NOW
 from tests.support.console_server import ConsoleServer
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -258,3 +264,55 @@ async def test_unknown_settings_and_bad_requests_change_nothing(
         ) as answer:
             assert answer.status == 403  # no CSRF token
     assert await revisions(shared_console_server) == []
+
+
+EXPERIMENTS = (PACKAGE_ROOT / "prompts" / "experiments.yaml").read_text(encoding="utf-8")
+ROUTES = """destinations:
+  desk: {to: "slack:C0123", locale: en}
+routes:
+  - {severities: [critical], to: [desk]}
+"""
+
+
+async def test_experiments_price_limits_and_alert_routes_apply_where_saved_and_elsewhere(
+    shared_console_server: ConsoleServer,
+) -> None:
+    runtime = shared_console_server.runtime
+    other_worker = build_runtime(runtime.settings)
+    stopped = EXPERIMENTS.replace(
+        "    status: running\n", "    status: stopped\n    winner: warm\n", 1
+    )
+    assert stopped != EXPERIMENTS
+    floors = (
+        (PACKAGE_ROOT / "actions" / "forecasts" / "pricing" / "pousada-do-mar.yaml")
+        .read_text(encoding="utf-8")
+        .replace("floor: {standard: 240,", "floor: {standard: 250,")
+    )
+    try:
+        async with await admin(shared_console_server) as http:
+            for name, document in (
+                ("experiments", stopped),
+                ("pricing/pousada-do-mar", floors),
+                ("alert_routes", ROUTES),
+            ):
+                status, _ = await save(http, name, document)
+                assert status == 303, name
+        assert sorted(await other_worker.settings_desk.refresh()) == [
+            "alert_routes",
+            "experiments",
+            "pricing/pousada-do-mar",
+        ]
+        for serving in (runtime, other_worker):
+            session = Session("web:guest", "pt_BR", "guest")
+            shown = await serving.services.get(Experiments).expose(
+                "smalltalk/greet", "guest", "web:guest", session, NOW
+            )
+            assert shown is not None
+            assert (shown.variant, shown.recorded) == ("warm", False)  # the winner, to everyone
+            rules = serving.services.get(PriceRulesSource).rules("pousada-do-mar")
+            assert rules is not None
+            assert rules.seasons[-1].floor["standard"] == 250
+            desk = serving.services.get(AlertDesk)
+            assert [d.name for d in desk.routing.destinations_for("system", "critical")] == ["desk"]
+    finally:
+        await other_worker.database.close()
