@@ -200,7 +200,10 @@ class SettingsDesk:
     async def _store(self, name: str, document: str | None, actor: str) -> int:
         async with self._database.session() as session:
             row = SettingRevision(
-                name=name, document=document, changed_by=actor, changed_at=self._now()
+                name=name,
+                document=document,
+                changed_by=actor,
+                changed_at=self._now().astimezone(UTC),  # SQLite keeps no offset: UTC it is
             )
             session.add(row)
             await session.flush()

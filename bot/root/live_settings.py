@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.alerts.desk import AlertDesk
-from actions.alerts.routing import parse_routing
+from actions.alerts.routing import Routing, RoutingError, parse_routing
 from actions.faq.conversation import Faq
 from actions.faq.knowledge import parse_knowledge
 from actions.forecasts.price_rules import PriceRulesSource, parse_rules
@@ -24,6 +24,7 @@ from bot.core.experiments import Experiments
 from bot.core.goals import GoalEvents
 from bot.edge.limits import EdgeLimiter
 from bot.partners.client import PartnerClient
+from bot.root.alerts import connect_webhooks
 from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.steps.ratelimit import RateLimiter, RatePolicy
 from bot.stores.database import Database
@@ -127,18 +128,27 @@ def pricing(source: PriceRulesSource) -> list[Setting]:
 
 def alert_routes(settings: Settings, desk: AlertDesk) -> Setting:
     """Without a routing file the default is what ``RSV_STAFF_ALERTS`` says; a saved routing
-    document replaces it."""
+    document replaces it. A destination whose way out this process lacks (a chat channel or
+    e-mail not configured) is refused as start-up refuses it; a webhook's is connected."""
     default = desk.routing
 
-    def apply(routing: Any) -> None:
-        desk.routing = routing if routing is not None else default
+    def parse(text: str) -> Routing:
+        routing = parse_routing(text, settings.default_locale, settings.timezone)
+        for destination in desk.unreachable(routing):
+            channel = destination.target.channel
+            if channel != "webhook":
+                raise RoutingError(
+                    f"line {destination.line}",
+                    f"destination {destination.name!r} needs {channel}, which is not configured",
+                )
+        return routing
 
-    return Setting(
-        "alert_routes",
-        settings.alerts.routing_file,
-        lambda text: parse_routing(text, settings.default_locale, settings.timezone),
-        apply,
-    )
+    def apply(routing: Routing | None) -> None:
+        routing = routing if routing is not None else default
+        connect_webhooks(desk, routing)
+        desk.routing = routing
+
+    return Setting("alert_routes", settings.alerts.routing_file, parse, apply)
 
 
 async def refresh_settings(desk: SettingsDesk, every: float, sleep: Callable[[float], Any]) -> None:

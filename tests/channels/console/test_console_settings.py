@@ -195,6 +195,8 @@ async def test_save_history_and_reset_are_audited(shared_console_server: Console
          "    variants: {control: 50, warm: -1}\n", "greeting_tone"),
         ("alert_routes", "destinations:\n  desk: {to: &#34;slack:C1&#34;}\nroutes:\n"
          "  - {to: [nobody]}\n", "line 4: unknown destination"),
+        ("alert_routes", "destinations:\n  desk: {to: &#34;slack:C1&#34;}\nroutes:\n"
+         "  - {to: [desk]}\n", "line 2: destination &#39;desk&#39; needs slack, which is not"),
     ],
 )  # fmt: skip
 async def test_a_bad_document_is_refused_naming_its_field(
@@ -268,7 +270,7 @@ async def test_unknown_settings_and_bad_requests_change_nothing(
 
 EXPERIMENTS = (PACKAGE_ROOT / "prompts" / "experiments.yaml").read_text(encoding="utf-8")
 ROUTES = """destinations:
-  desk: {to: "slack:C0123", locale: en}
+  desk: {to: "https://hooks.slack.example/services/T1", locale: en}
 routes:
   - {severities: [critical], to: [desk]}
 """
