@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from actions.alerts.desk import AlertDesk
 from actions.alerts.routing import Routing, RoutingError, parse_routing
 from actions.faq.conversation import Faq
@@ -28,6 +30,8 @@ from bot.root.alerts import connect_webhooks
 from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.steps.ratelimit import RateLimiter, RatePolicy
 from bot.stores.database import Database
+
+log = structlog.get_logger("rsv360.settings")
 
 PROMPTS = PACKAGE_ROOT / "prompts"
 
@@ -152,7 +156,11 @@ def alert_routes(settings: Settings, desk: AlertDesk) -> Setting:
 
 
 async def refresh_settings(desk: SettingsDesk, every: float, sleep: Callable[[float], Any]) -> None:
-    """Apply what other processes saved, every ``every`` seconds (the desk logs what fails)."""
+    """Apply what other processes saved, every ``every`` seconds; a refresh that fails is logged
+    and the next one tries again (the values in force stay)."""
     while True:
         await sleep(every)
-        await desk.refresh()
+        try:
+            await desk.refresh()
+        except Exception:
+            log.exception("settings_refresh_failed")
