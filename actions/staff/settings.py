@@ -10,7 +10,7 @@ and how to apply a value. The composition root builds them (``bot/root/live_sett
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,9 @@ class Setting:
     """The owner's parser: a document's text to its value; raises ``DocumentError``."""
     apply: Callable[[Any], None]
     """Makes a parsed value live in this process; None: back to the repo's default."""
+    check: Callable[[Any], Awaitable[None]] | None = None
+    """A check of a parsed value against what only I/O tells (the catalog's room types), made
+    before saving; raises ``DocumentError``."""
 
     def default_text(self) -> str:
         if self.default_file is None or not self.default_file.is_file():
@@ -125,6 +128,8 @@ class SettingsDesk:
         if len(text) > MAX_DOCUMENT_CHARS:
             raise DocumentError("", f"the document is over {MAX_DOCUMENT_CHARS // 1024} KiB")
         value = setting.parse(text)
+        if setting.check is not None:
+            await setting.check(value)
         revision = await self._store(name, text, actor)
         self._apply(setting, value, revision)
         await self._directory.record(actor, "setting_saved", name, address, revision=revision)

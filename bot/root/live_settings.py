@@ -14,13 +14,15 @@ import structlog
 
 from actions.alerts.desk import AlertDesk
 from actions.alerts.routing import Routing, RoutingError, parse_routing
+from actions.booking.quotes import Quotes
 from actions.faq.conversation import Faq
 from actions.faq.knowledge import parse_knowledge
-from actions.forecasts.price_rules import PriceRulesSource, parse_rules
+from actions.forecasts.desk import ForecastDesk
+from actions.forecasts.price_rules import PriceRules, PriceRulesSource, parse_rules
 from actions.services import Services
 from actions.staff.accounts import StaffDirectory
 from actions.staff.settings import Setting, SettingsDesk
-from bot.core.documents import read_yaml
+from bot.core.documents import DocumentError, read_yaml
 from bot.core.experiment_file import button_labels, load_experiments, parse_experiments
 from bot.core.experiments import Experiments
 from bot.core.goals import GoalEvents
@@ -51,7 +53,9 @@ def settings_desk(
             rate_limits(settings, limiter, edges, partners),
             experiments(settings, services),
             *knowledge(settings, services.get(Faq)),
-            *pricing(services.get(PriceRulesSource)),
+            *pricing(
+                services.get(PriceRulesSource), services.get(Quotes), services.get(ForecastDesk)
+            ),
             alert_routes(settings, services.get(AlertDesk)),
         ],
     )
@@ -115,16 +119,31 @@ def knowledge(settings: Settings, faq: Faq) -> list[Setting]:
     return [one(path) for path in sorted(settings.knowledge_dir.glob("*.yaml"))]
 
 
-def pricing(source: PriceRulesSource) -> list[Setting]:
-    """One setting per property that has a price limits file."""
+def pricing(source: PriceRulesSource, quotes: Quotes, forecasts: ForecastDesk) -> list[Setting]:
+    """One setting per property that has a price limits file; a saved document names only the
+    room types the property has in the catalog (when the catalog has the property)."""
 
     def one(path: Path) -> Setting:
         slug = path.stem
+
+        async def known_rooms(rules: PriceRules) -> None:
+            found = await quotes.property_by_slug(slug)
+            if found is None:
+                return
+            rooms = (await forecasts.place(found)).units
+            for index, season in enumerate(rules.seasons):
+                for bound, prices in (("floor", season.floor), ("ceiling", season.ceiling)):
+                    for room in prices:
+                        if room not in rooms:
+                            where = f"seasons[{index}].{bound}.{room}"
+                            raise DocumentError(where, f"no room type {room!r} at {slug}")
+
         return Setting(
             f"pricing/{slug}",
             path,
             lambda text: parse_rules(read_yaml(text)),
             lambda rules: source.replace(slug, rules),
+            known_rooms,
         )
 
     return [one(path) for path in sorted(source.directory.glob("*.yaml"))]

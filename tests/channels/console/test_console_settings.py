@@ -191,6 +191,8 @@ async def test_save_history_and_reset_are_audited(shared_console_server: Console
         ("pricing/pousada-do-mar", "seasons:\n  - name: a\n    floor: {standard: 100}\n"
          "  - name: b\n    floor: {standard: 500}\n    ceiling: {standard: 400}\n",
          "seasons[1].floor.standard: above the ceiling"),
+        ("pricing/pousada-do-mar", "seasons:\n  - name: a\n    floor: {suite: 100}\n",
+         "seasons[0].floor.suite: no room type &#39;suite&#39; at pousada-do-mar"),
         ("experiments", "experiments:\n  greeting_tone:\n    template: smalltalk/greet\n"
          "    variants: {control: 50, warm: -1}\n", "greeting_tone"),
         ("alert_routes", "destinations:\n  desk: {to: &#34;slack:C1&#34;}\nroutes:\n"
