@@ -166,9 +166,13 @@ class ForecastDesk:
         )
 
     def answer_key(self, slug: str, question: Question, locale: str) -> str:
-        """The cache key of the answer: per property, promoted version, period and language."""
+        """The cache key of the answer: per property, promoted version (and, for prices, the
+        price limits in force), period and language."""
         period = f"{question.kind}:{question.start.isoformat()}:{question.end.isoformat()}"
-        return cache_key(slug, self.version(self.model_for(question.kind)) or "", period, locale)
+        version = self.version(self.model_for(question.kind)) or ""
+        if question.kind == "price":
+            version = f"{version}+{self.price_rules.fingerprint(slug)}"
+        return cache_key(slug, version, period, locale)
 
     async def cached(self, slug: str, question: Question, locale: str) -> Outcome | None:
         """The answer already computed (by any worker), if it is still kept."""

@@ -8,6 +8,7 @@ next answer.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -123,6 +124,11 @@ class PriceRulesSource:
     def rules(self, slug: str) -> PriceRules | None:
         replaced = self._replaced.get(slug)
         return replaced if replaced is not None else load_rules(self.directory, slug)
+
+    def fingerprint(self, slug: str) -> str:
+        """A short digest of the property's rules in force: a cached price answer is kept under
+        it, so that changed limits are not answered with the old ones."""
+        return hashlib.sha256(repr(self.rules(slug)).encode()).hexdigest()[:8]
 
     def replace(self, slug: str, rules: PriceRules | None) -> None:
         if rules is None:

@@ -56,8 +56,11 @@ def test_the_source_serves_a_replacement_until_it_goes_back_to_the_file() -> Non
     source = PriceRulesSource(PRICING)
     from_file = source.rules("pousada-do-mar")
     replaced = parse_rules({"sensitivity": 0.1, "seasons": []})
+    fingerprint = source.fingerprint("pousada-do-mar")
     source.replace("pousada-do-mar", replaced)
     assert source.rules("pousada-do-mar") is replaced
+    assert source.fingerprint("pousada-do-mar") != fingerprint  # cached answers not reused
     source.replace("pousada-do-mar", None)
     assert source.rules("pousada-do-mar") == from_file
+    assert source.fingerprint("pousada-do-mar") == fingerprint
     assert source.rules("nowhere") is None
