@@ -80,12 +80,13 @@ class AlertDesk:
     def register_chat(self, channel: str, poster: ChatPoster) -> None:
         self._chats[channel] = poster
 
-    def unreachable(self) -> list[Destination]:
-        """Destinations whose way out is not configured (checked once the channels are up)."""
+    def unreachable(self, routing: Routing | None = None) -> list[Destination]:
+        """Destinations of ``routing`` (the one in force by default) whose way out is not
+        configured (checked once the channels are up)."""
         ways = {"email": self._mailer is not None, "webhook": self._webhook is not None}
         return [
             destination
-            for destination in self.routing.destinations.values()
+            for destination in (routing or self.routing).destinations.values()
             if not ways.get(destination.target.channel, destination.target.channel in self._chats)
         ]
 

@@ -12,7 +12,8 @@ routes:
 
 Every route whose types and severities match (missing: all) adds its destinations. A mistake
 (an unknown destination, a misspelt type, a bad time zone) fails start-up with a message that
-names the file and the line, never at 3 a.m. when the first alert arrives.
+names the file and the line, never at 3 a.m. when the first alert arrives; a routing document
+saved in the console is checked by the same ``parse_routing`` and refused the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from actions.alerts.model import AlertType, Severity
+from bot.core.documents import MAX_DOCUMENT_CHARS, DocumentError
 from bot.core.locales import SUPPORTED_LOCALES
 
 CHAT_CHANNELS = ("slack", "telegram", "discord", "whatsapp")
@@ -38,8 +40,8 @@ _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 Kind = Literal["chat", "webhook", "email"]
 
 
-class RoutingError(ValueError):
-    """The routing file cannot be used; the message names the file and line."""
+class RoutingError(DocumentError):
+    """The routing document cannot be used; ``where`` names the line (and the file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,20 +197,30 @@ class Routing:
 
 
 def load_routing(path: Path, default_locale: str, default_timezone: str) -> Routing:
-    """The routing file, checked; ``RoutingError`` names the line of the first mistake."""
-    text = path.read_text(encoding="utf-8")
+    """The routing file, checked; ``RoutingError`` names the file and the line of the first
+    mistake."""
+    try:
+        return parse_routing(path.read_text(encoding="utf-8"), default_locale, default_timezone)
+    except RoutingError as error:
+        raise RoutingError(f"{path}:{error.where.removeprefix('line ')}", error.reason) from None
+
+
+def parse_routing(text: str, default_locale: str, default_timezone: str) -> Routing:
+    """A routing document, checked; ``RoutingError`` names the line of the first mistake
+    (``line 7: unknown destination 'ops'``)."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise RoutingError("line 1", f"the document is over {MAX_DOCUMENT_CHARS // 1024} KiB")
     try:
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
-        raise RoutingError(
-            f"{path}:{line}: not YAML ({getattr(error, 'problem', error)})"
-        ) from None
+        problem = getattr(error, "problem", None) or error
+        raise RoutingError(f"line {line}", f"not YAML ({problem})") from None
 
     def fail(location: tuple[Any, ...], why: str) -> RoutingError:
-        return RoutingError(f"{path}:{_line(tree, location)}: {why}")
+        return RoutingError(f"line {_line(tree, location)}", why)
 
     try:
         parsed = _RoutingFile.model_validate(document)

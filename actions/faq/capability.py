@@ -13,7 +13,10 @@ from actions.faq.welcome import welcome
 
 
 def plug(kit: Kit, knowledge_dir: Path) -> Capability:
-    kit.services.provide(Faq(load_knowledge(knowledge_dir), kit.default_property, TopicFinder()))
+    topics = TopicFinder()
+    kit.services.provide(
+        Faq(load_knowledge(knowledge_dir, topics.topics), kit.default_property, topics)
+    )
     router = create_router()
     router.intent("welcome")(welcome)  # the chat window's greeting, with the property's buttons
     return Capability(router)

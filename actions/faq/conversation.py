@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from actions.booking.quotes import Quotes
@@ -18,9 +17,14 @@ MENU_TOPICS = ("checkin", "breakfast", "parking", "pets", "wifi", "address", "ca
 
 @dataclass(frozen=True, slots=True)
 class Faq:
-    properties: Mapping[str, PropertyKnowledge]
+    properties: dict[str, PropertyKnowledge]
+    """Replaced per property while serving (``replace``): a setting saved in the console."""
     default_property: str
     topics: TopicFinder
+
+    def replace(self, knowledge: PropertyKnowledge) -> None:
+        """Answer from ``knowledge`` for its property from the next question on."""
+        self.properties[knowledge.slug] = knowledge
 
     def property_of(self, context: Context[Services]) -> PropertyKnowledge:
         slug = context.session.data.get("property", self.default_property)

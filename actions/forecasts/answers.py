@@ -12,7 +12,6 @@ import asyncio
 import time
 from collections.abc import Mapping
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -22,6 +21,7 @@ import structlog
 from actions.forecasts import cancellation, charts, demand, pricing, training
 from actions.forecasts.desk import Answer, Place, Words
 from actions.forecasts.history import load_history
+from actions.forecasts.price_rules import PriceRulesSource
 from actions.forecasts.questions import Question
 from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
@@ -52,13 +52,13 @@ class Forecaster:
         self,
         database: Database,
         registry: Registry,
-        pricing_dir: Path,
+        price_rules: PriceRulesSource,
         words: Words,
         demo_property: str,
     ) -> None:
         self.database = database
         self.registry = registry
-        self.pricing_dir = pricing_dir
+        self.price_rules = price_rules
         self._words = words
         self.default_property = demo_property
         self._models: dict[str, tuple[str, Any]] = {}
@@ -210,7 +210,7 @@ class Forecaster:
 
     def _price(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
         history, place, question, locale, today, base = ask
-        rules = pricing.load_rules(self.pricing_dir, place.slug)
+        rules = self.price_rules.rules(place.slug)
         if rules is None:
             return Answer("forecasts/no_price_rules", base)
         rooms, units = place.room_names(locale), place.units

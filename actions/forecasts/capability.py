@@ -19,6 +19,7 @@ from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.conversation import create_router
 from actions.forecasts.desk import ForecastDesk
 from actions.forecasts.metrics import PromotedModelAge
+from actions.forecasts.price_rules import PriceRulesSource
 from actions.forecasts.registry import Registry
 from actions.forecasts.settings import ForecastSettings
 from bot.core.types import Address, Outcome
@@ -40,10 +41,12 @@ def plug(
     def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
         return kit.renderer.render(Outcome(template, values), locale, "plain").text
 
+    price_rules = PriceRulesSource(pricing_dir)
+    kit.services.provide(price_rules)
     desk = ForecastDesk(
         kit.database,
         Registry(models_dir),
-        pricing_dir,
+        price_rules,
         AnswerCache(kit.cache, forecast_kind(settings.cache_seconds)),
         words,
         kit.default_property,

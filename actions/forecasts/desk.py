@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from actions.booking.tables import Product, Property
 from actions.forecasts.cache import AnswerCache, cache_key
+from actions.forecasts.price_rules import PriceRulesSource
 from actions.forecasts.registry import MODELS, Registry
 from bot.core.types import Address, Image, Outcome
 from bot.outbound.media import MediaLibrary
@@ -70,7 +70,7 @@ class ForecastDesk:
         self,
         database: Database,
         registry: Registry,
-        pricing_dir: Path,
+        price_rules: PriceRulesSource,
         cache: AnswerCache,
         words: Words,
         demo_property: str,
@@ -85,7 +85,7 @@ class ForecastDesk:
         self._media = media
         self._hand_over = hand_over
         self.registry = registry
-        self.pricing_dir = pricing_dir
+        self.price_rules = price_rules
         self.cache = cache
         self._words = words
         self.default_property = demo_property
@@ -125,7 +125,7 @@ class ForecastDesk:
             self._forecaster = Forecaster(
                 self.database,
                 self.registry,
-                self.pricing_dir,
+                self.price_rules,
                 self._words,
                 self.default_property,
             )
@@ -166,9 +166,13 @@ class ForecastDesk:
         )
 
     def answer_key(self, slug: str, question: Question, locale: str) -> str:
-        """The cache key of the answer: per property, promoted version, period and language."""
+        """The cache key of the answer: per property, promoted version (and, for prices, the
+        price limits in force), period and language."""
         period = f"{question.kind}:{question.start.isoformat()}:{question.end.isoformat()}"
-        return cache_key(slug, self.version(self.model_for(question.kind)) or "", period, locale)
+        version = self.version(self.model_for(question.kind)) or ""
+        if question.kind == "price":
+            version = f"{version}+{self.price_rules.fingerprint(slug)}"
+        return cache_key(slug, version, period, locale)
 
     async def cached(self, slug: str, question: Question, locale: str) -> Outcome | None:
         """The answer already computed (by any worker), if it is still kept."""

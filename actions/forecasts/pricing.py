@@ -3,70 +3,19 @@
 The usual rate (the median rate paid for that room type, month and kind of day: Friday and
 Saturday nights apart) moves by the property's ``sensitivity`` times the relative gap between
 forecast and usual occupancy, within ``max_change_percent`` and the season's floor and ceiling
-(``pricing/<property>.yaml``, the property's own file).
+(``pricing/<property>.yaml``, the property's own file, or the console's override: see
+``price_rules.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from actions.forecasts.demand import as_of, panel
-
-
-@dataclass(frozen=True, slots=True)
-class Season:
-    name: str
-    starts: str | None
-    ends: str | None
-    floor: dict[str, float]
-    ceiling: dict[str, float]
-
-    def contains(self, day: date) -> bool:
-        if self.starts is None or self.ends is None:
-            return True
-        key = day.strftime("%m-%d")
-        if self.starts <= self.ends:
-            return self.starts <= key <= self.ends
-        return key >= self.starts or key <= self.ends  # across the new year
-
-
-@dataclass(frozen=True, slots=True)
-class PriceRules:
-    sensitivity: float
-    max_change: float
-    seasons: tuple[Season, ...]
-
-    def season(self, day: date) -> Season | None:
-        return next((season for season in self.seasons if season.contains(day)), None)
-
-
-def load_rules(directory: Path, slug: str) -> PriceRules | None:
-    path = directory / f"{slug}.yaml"
-    if not path.exists():
-        return None
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    seasons = tuple(
-        Season(
-            str(item["name"]),
-            item.get("from"),
-            item.get("to"),
-            {str(k): float(v) for k, v in item.get("floor", {}).items()},
-            {str(k): float(v) for k, v in item.get("ceiling", {}).items()},
-        )
-        for item in document.get("seasons", [])
-    )
-    return PriceRules(
-        float(document.get("sensitivity", 0.5)),
-        float(document.get("max_change_percent", 30)) / 100,
-        seasons,
-    )
+from actions.forecasts.price_rules import PriceRules
 
 
 def _kind(days: pd.Series | pd.DatetimeIndex) -> Any:

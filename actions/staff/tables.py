@@ -1,12 +1,13 @@
 """The staff's tables: accounts (Argon2 hashes, never passwords), the chat identities linked to
-them, console sessions (a hash of the cookie's token, never the token) and the audit log."""
+them, console sessions (a hash of the cookie's token, never the token), the audit log and the
+settings saved in the console (one revision per save)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from actions.tables import Base
@@ -62,3 +63,17 @@ class StaffAudit(Base):
     subject: Mapped[str] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SettingRevision(Base):
+    """One save of a setting in the console: its whole YAML document, or NULL for "back to the
+    repo's default". The current value of a setting is its latest revision."""
+
+    __tablename__ = "setting_revisions"
+    __table_args__ = (Index("ix_setting_revisions_name", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    document: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(254))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

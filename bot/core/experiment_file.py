@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.core.documents import DocumentError
+
 CONTROL = "control"
 GOALS = ("booking_held", "booking_paid", "no_handoff", "understood", "replied", "revenue")
 """What an experiment may count; ``no_handoff`` and ``understood`` are the absence of a
@@ -33,8 +35,11 @@ Status = Literal["running", "stopped"]
 Weight = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
 
-class ExperimentFileError(ValueError):
+class ExperimentFileError(DocumentError):
     """The experiment file is wrong: the message names the experiment and the field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("", message)
 
 
 class _Strict(BaseModel):

@@ -140,11 +140,17 @@ class Experiments:
         ledger: ExperimentLedger,
         allocations: ValueStore,
     ) -> None:
-        self.declared = experiments
-        self._by_template = {experiment.template: experiment for experiment in experiments}
         self.exposures = exposures
         self._ledger = ledger
         self._allocations = allocations
+        self.replace(experiments)
+
+    def replace(self, experiments: list[Experiment]) -> None:
+        """Serve ``experiments`` from the next reply on (the experiments setting changed). An
+        experiment whose variants changed has a new version (``Experiment.key``), so its users
+        are assigned afresh and its figures start again; weights and status apply at once."""
+        self.declared = experiments
+        self._by_template = {experiment.template: experiment for experiment in experiments}
 
     async def allocation(self, experiment: Experiment) -> Allocation | None:
         raw = await self._allocations.get(allocation_key(experiment.key))

@@ -38,12 +38,16 @@ REPLIED_MARK = "experiments_replied"
 
 class GoalEvents:
     def __init__(self, experiments: list[Experiment], ledger: ExperimentLedger) -> None:
+        self._ledger = ledger
+        self.replace(experiments)
+
+    def replace(self, experiments: list[Experiment]) -> None:
+        """Attribute goals to ``experiments`` from now on (the experiments setting changed)."""
         self._windows = {
             experiment.key: experiment.attribution_hours
             for experiment in experiments
             if experiment.status == "running"
         }
-        self._ledger = ledger
 
     async def record(
         self, channel: str, conversation_id: str, event: GoalEvent, at: datetime, value: int = 0

@@ -104,6 +104,10 @@ class EdgeLimiter:
         self.trusted = tuple(trusted)
         self._metrics = metrics
 
+    def replace(self, limits: Mapping[str, RateLimitItem]) -> None:
+        """Count by ``limits`` from the next request on (a setting saved in the console)."""
+        self._limits = dict(limits)
+
     async def hit(self, edge: str, who: str | None) -> EdgeDecision:
         """Count one request; refused when the client is over the edge's limit."""
         item = self._limits.get(edge)

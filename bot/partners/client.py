@@ -133,6 +133,10 @@ class PartnerClient:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._session: aiohttp.ClientSession | None = None
 
+    def replace_limits(self, limits: Mapping[str, RateLimitItem]) -> None:
+        """Count calls by ``limits`` from the next one on (a setting saved in the console)."""
+        self._limits = dict(limits)
+
     def api(
         self,
         name: str,

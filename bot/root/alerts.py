@@ -31,16 +31,22 @@ log = structlog.get_logger("rsv360.alerts")
 def connect_alert_mail(desk: AlertDesk, settings: Settings) -> None:
     """E-mail (when an SMTP host is set) and Slack incoming webhooks (when a destination is
     one: slack_sdk is imported only then) as ways out."""
-    mailer = webhook = None
+    mailer = None
     if settings.smtp.host:
         from channels.email import SmtpMailer
 
         mailer = SmtpMailer(settings.smtp)
-    if any(d.target.channel == "webhook" for d in desk.routing.destinations.values()):
+    desk.connect(mailer=mailer)
+    connect_webhooks(desk, desk.routing)
+
+
+def connect_webhooks(desk: AlertDesk, routing: Routing) -> None:
+    """Slack incoming webhooks as a way out, when a destination of ``routing`` is one
+    (slack_sdk is imported only then)."""
+    if any(d.target.channel == "webhook" for d in routing.destinations.values()):
         from channels.slack.alerts import SlackWebhookPoster
 
-        webhook = SlackWebhookPoster()
-    desk.connect(mailer=mailer, webhook=webhook)
+        desk.connect(webhook=SlackWebhookPoster())
 
 
 async def alerts_command(settings: Settings, command: str, kind: str, level: str) -> int:
@@ -134,7 +140,7 @@ def connect_alert_chats(desk: AlertDesk, settings: Settings, channels: dict[str,
         if destination.line > 0
     ]
     if missing:
-        raise RoutingError("; ".join(missing))
+        raise RoutingError("", "; ".join(missing))
 
 
 def chat_poster(name: str, channel: Any, settings: Settings) -> Any:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -47,6 +48,7 @@ from actions.lifecycle.config import load_config
 from actions.payments.desk import PaymentsDesk
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments
 from actions.services import Services
+from actions.staff.settings import SettingsDesk
 from bot.core.dispatch import Dispatcher
 from bot.core.engine import Engine
 from bot.core.experiment_file import load_experiments
@@ -72,6 +74,7 @@ from bot.root.alerts import (
 )
 from bot.root.console import mount_console
 from bot.root.jobs import delivery_job, job_queue
+from bot.root.live_settings import refresh_settings, settings_desk
 from bot.root.partners import partner_client
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
@@ -140,6 +143,8 @@ class Runtime:
     cache: Cache
     redis_health: RedisHealthMetrics
     partners: PartnerClient
+    settings_desk: SettingsDesk
+    """The settings saved in the console, applied here (``refresh_settings``)."""
 
 
 def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
@@ -233,7 +238,7 @@ def build_runtime(
             services.get(Experiments) if settings.llm.base_url is not None else None,
         ),
         Escalate(MoodMetrics(metrics.registry)),
-        RateLimit(limiter, intent_category(policy), responder, metrics),
+        RateLimit(limiter, intent_category(limiter), responder, metrics),
     ]
     router: Router[Services] = Router("root")
     if override is not None:
@@ -267,6 +272,7 @@ def build_runtime(
         cache=cache,
         redis_health=RedisHealthMetrics(metrics.registry),
         partners=partners,
+        settings_desk=settings_desk(settings, database, services, limiter, edges, partners),
     )
 
 
@@ -360,6 +366,12 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     if runtime.redis is not None:
         await runtime.redis.start()
     await prepare_database(runtime.database)
+    await runtime.settings_desk.refresh()  # the settings saved in the console, before serving
+    refreshing = asyncio.create_task(
+        refresh_settings(
+            runtime.settings_desk, runtime.settings.console.settings_refresh_seconds, asyncio.sleep
+        )
+    )
     await runtime.jobs.start()
     working = (
         asyncio.create_task(
@@ -371,6 +383,9 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     try:
         yield runtime
     finally:
+        refreshing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refreshing
         if working is not None:
             runtime.jobs.stop()
             await working

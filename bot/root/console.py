@@ -1,8 +1,9 @@
 """The staff console wired: its pages over the staff directory and the day's figures, the live
 figures read from this process's metrics, its rooms (Alerts over the alert desk, Refunds and
 payments over the payments desk, Bookings over the bookings board, Forecasts over the forecast
-board, Conversations over the handoff's board), and the chat identities linked to accounts handed
-to the role book (at start-up and every ``ROLE_REFRESH_SECONDS`` after, in every process)."""
+board, Conversations over the handoff's board, Settings over the settings desk), and the chat
+identities linked to accounts handed to the role book (at start-up and every
+``ROLE_REFRESH_SECONDS`` after, in every process)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -34,10 +36,13 @@ from actions.handoff.board import (
 from actions.payments.desk import PaymentsDesk
 from actions.staff.accounts import StaffDirectory
 from actions.staff.bookings import BookingsBoard
+from actions.staff.settings import SettingsDesk, SettingState, UnknownSetting
 from actions.staff.today import OPEN_MINUTES, TodayBooks
+from bot.core.documents import DocumentError
 from bot.core.observability import Metrics
 from bot.core.roles import RoleBook
 from bot.root.secret import secret_key
+from bot.root.settings import PACKAGE_ROOT
 from channels.console.access import StaffMember
 from channels.console.alerts import AlertsRoom
 from channels.console.bookings import BookingsRoom
@@ -45,6 +50,7 @@ from channels.console.conversations import ConversationsRoom, Refused
 from channels.console.forecasts import ForecastsRoom
 from channels.console.money import MoneyRoom
 from channels.console.pages import Console
+from channels.console.settings_room import SettingsRoom
 from intents.dataset import OUT_OF_SCOPE
 
 if TYPE_CHECKING:
@@ -218,6 +224,62 @@ class ConsoleConversations:
         return moment.astimezone(self._zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
+class ConsoleSettingsBoard:
+    """The settings desk as the Settings page needs it: template values with times in the
+    hotel's zone and paths relative to the repo, and a refused document as its reason."""
+
+    def __init__(self, desk: SettingsDesk, zone: str) -> None:
+        self._desk = desk
+        self._zone = ZoneInfo(zone)
+
+    async def overview(self) -> list[Mapping[str, Any]]:
+        return [self._state(state) for state in await self._desk.overview()]
+
+    async def setting(self, name: str) -> Mapping[str, Any] | None:
+        try:
+            state = await self._desk.state(name)
+            history = await self._desk.history(name)
+        except UnknownSetting:
+            return None
+        return {
+            **self._state(state),
+            "document": state.document,
+            "history": [
+                {**asdict(change), "changed_at": self._local(change.changed_at)}
+                for change in history
+            ],
+        }
+
+    async def save(self, name: str, document: str, actor: str, address: str | None) -> str | None:
+        try:
+            await self._desk.save(name, document, actor, address)
+        except DocumentError as error:
+            return str(error)
+        return None
+
+    async def reset(self, name: str, actor: str, address: str | None) -> bool:
+        return await self._desk.reset(name, actor, address) is not None
+
+    def _state(self, state: SettingState) -> dict[str, Any]:
+        return {
+            "name": state.name,
+            "default_file": _shown_path(state.default_file),
+            "overridden": state.overridden,
+            "changed_by": state.changed_by,
+            "changed_at": self._local(state.changed_at) if state.changed_at else None,
+        }
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self._zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _shown_path(path: Path | None) -> str | None:
+    """A default file as staff find it: relative to the repo when it lives there."""
+    if path is None:
+        return None
+    return str(path.relative_to(PACKAGE_ROOT)) if path.is_relative_to(PACKAGE_ROOT) else str(path)
+
+
 def _staff(viewer: StaffMember) -> ConsoleStaff:
     return ConsoleStaff(viewer.id, viewer.email)
 
@@ -248,6 +310,7 @@ def mount_console(app: web.Application, runtime: Runtime) -> None:
                 ConsoleConversations(runtime.services.get(ConversationBoard), settings.timezone),
                 directory.record,
             ),
+            SettingsRoom(ConsoleSettingsBoard(runtime.settings_desk, settings.timezone)),
         ],
     ).mount(app)
 

@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
-import yaml
 from limits import RateLimitItem, parse
 
 from bot.core.context import Turn
+from bot.core.documents import DocumentError, mapping, only, read_yaml
 from bot.core.observability import Metrics
 from bot.core.pipeline import Next
 from bot.core.respond import Responder
@@ -33,24 +34,52 @@ class RatePolicy:
 
     @classmethod
     def from_file(cls, path: Path) -> RatePolicy:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            return cls.from_document(read_yaml(path.read_text(encoding="utf-8")))
+        except DocumentError as error:
+            raise DocumentError(f"{path}: {error.where}", error.reason) from None
+
+    @classmethod
+    def from_document(cls, loaded: Any) -> RatePolicy:
+        """The policy of a loaded rate-limits document; ``DocumentError`` names the field
+        (``edges.rest_address: "300/minut" is not a rate``)."""
+        document = mapping(loaded, "")
+        only(document, POLICY_FIELDS)
+        intents = mapping(document.get("intents"), "intents")
+        for intent, category in intents.items():
+            if not isinstance(category, str) or not category:
+                raise DocumentError(f"intents.{intent}", "must name a category")
         return cls(
-            default=_items(document.get("default", {})),
+            default=_items(document.get("default"), "default"),
             endpoints={
-                endpoint: _items(limits)
-                for endpoint, limits in (document.get("endpoints") or {}).items()
+                endpoint: _items(limits, f"endpoints.{endpoint}")
+                for endpoint, limits in mapping(document.get("endpoints"), "endpoints").items()
             },
-            intents=dict(document.get("intents") or {}),
-            edges=_items(document.get("edges") or {}),
-            partners=_items(document.get("partners") or {}),
+            intents=dict(intents),
+            edges=_items(document.get("edges"), "edges"),
+            partners=_items(document.get("partners"), "partners"),
         )
 
     def limit(self, category: str, endpoint: str) -> RateLimitItem | None:
         return self.endpoints.get(endpoint, {}).get(category) or self.default.get(category)
 
 
-def _items(declared: Mapping[str, str]) -> dict[str, RateLimitItem]:
-    return {category: parse(spec) for category, spec in (declared or {}).items()}
+POLICY_FIELDS = frozenset({"default", "endpoints", "intents", "edges", "partners"})
+
+
+def _items(declared: Any, where: str) -> dict[str, RateLimitItem]:
+    return {name: _rate(spec, f"{where}.{name}") for name, spec in mapping(declared, where).items()}
+
+
+def _rate(spec: Any, where: str) -> RateLimitItem:
+    """A rate in the ``limits`` notation (``100/minute``, ``5 per 15 minutes``), at least 1."""
+    try:
+        item = parse(spec) if isinstance(spec, str) else None
+    except ValueError:
+        item = None
+    if item is None or item.amount < 1:
+        raise DocumentError(where, f"{spec!r} is not a rate (such as 100/minute)")
+    return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +92,10 @@ class RateDecision:
 class RateLimiter:
     def __init__(self, windows: RateWindows, policy: RatePolicy) -> None:
         self._limiter = windows
+        self.policy = policy
+
+    def replace(self, policy: RatePolicy) -> None:
+        """Count by ``policy`` from the next message on (a setting saved in the console)."""
         self.policy = policy
 
     async def hit(self, category: str, endpoint: str, user: str) -> RateDecision:
@@ -123,8 +156,10 @@ def message_category(turn: Turn) -> str:
     return "messages"
 
 
-def intent_category(policy: RatePolicy) -> Callable[[Turn], str | None]:
+def intent_category(limiter: RateLimiter) -> Callable[[Turn], str | None]:
+    """The category of the turn's intent, by the limiter's current policy."""
+
     def category_of(turn: Turn) -> str | None:
-        return policy.intents.get(turn.parse.intent) if turn.parse else None
+        return limiter.policy.intents.get(turn.parse.intent) if turn.parse else None
 
     return category_of

@@ -280,3 +280,20 @@ def model_version(form: Mapping[str, object], name: str) -> str | None:
     say."""
     value = field(form, name, 100)
     return value if value is not None and MODEL_VERSION.fullmatch(value) else None
+
+
+SETTING_NAME = re.compile(r"[a-z][a-z_]{0,39}(/[a-z0-9][a-z0-9-]{0,79})?")
+"""A setting's name: ``rate_limits``, ``knowledge/<slug>``; whether it exists is the desk's."""
+MAX_DOCUMENT_CHARS = 64 * 1024
+"""A setting's YAML document (the owners' parsers refuse a larger one too)."""
+
+
+def setting_name(raw: str) -> str | None:
+    """A setting's name from a path; None for anything else."""
+    return raw if raw.isascii() and SETTING_NAME.fullmatch(raw) else None
+
+
+def setting_document(form: Mapping[str, object]) -> str | None:
+    """A setting's YAML document from the form (line breaks as ``\\n``, no control characters
+    but tabs); None when absent, too long or not text. Empty is a document (an empty file)."""
+    return field(form, "document", MAX_DOCUMENT_CHARS)

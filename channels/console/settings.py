@@ -17,3 +17,9 @@ class ConsoleSettings(BaseModel):
     live_seconds: float = Field(
         default=5.0, gt=0, description="How often the Today page's live figures are sent (seconds)."
     )
+    settings_refresh_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often every process applies the settings saved in the console by "
+        "another process (seconds).",
+    )

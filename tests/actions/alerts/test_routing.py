@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.alerts.routing import RoutingError, load_routing
+from actions.alerts.routing import RoutingError, load_routing, parse_routing
 from tests.support.alert_desk import ROUTING
 
 
@@ -59,3 +59,13 @@ def test_a_mistake_fails_start_up_naming_the_line(
         load(tmp_path, text)
     assert f"alerts.yaml:{line}:" in str(refused.value)
     assert why in str(refused.value)
+
+
+def test_a_routing_document_saved_in_the_console_is_checked_by_the_same_parser() -> None:
+    routing = parse_routing(ROUTING, "pt_BR", "America/Sao_Paulo")
+    assert [d.name for d in routing.destinations_for("payment", "critical")] == ["desk", "ops"]
+    with pytest.raises(RoutingError) as refused:
+        parse_routing("destinations:\n  a: {to: 'slack:C1'}\nfallback: z\n", "pt_BR", "UTC")
+    assert str(refused.value) == "line 3: unknown destination 'z'"
+    with pytest.raises(RoutingError, match="over 64 KiB"):
+        parse_routing("#" * (64 * 1024 + 1), "pt_BR", "UTC")

@@ -16,7 +16,7 @@ from channels.console.forms import COOKIE
 from tests.support.console_server import ADMIN_KEY, STRONG_PASSWORD, ConsoleServer
 
 PUBLIC = {("GET", "/console/login"), ("POST", "/console/login"), ("GET", "/console/static/{name}")}
-ADMIN = re.compile(r"^/console/(staff|forecasts/models)(/|$)")
+ADMIN = re.compile(r"^/console/(staff|forecasts/models|settings)(/|$)")
 PARAMETER = re.compile(r"\{[^}]+\}")
 
 
@@ -40,6 +40,7 @@ async def test_every_console_route_needs_a_session(console_server: ConsoleServer
     assert ("GET", "/console/today") in walked
     assert ("POST", "/console/staff/add") in walked
     assert ("POST", "/console/conversations/{conversation}/send") in walked
+    assert ("POST", "/console/settings/{name}") in walked
     async with ClientSession(cookies={COOKIE: "x" * 43}) as http:  # a token nobody was given
         for method, path in walked:
             async with http.request(
@@ -58,7 +59,7 @@ async def test_every_admin_route_is_refused_to_staff(console_server: ConsoleServ
     assert account is not None
     token = await console_server.directory.start_session(account, None)
     admin_routes = [route for route in console_routes(console_server.app) if ADMIN.match(route[1])]
-    assert len(admin_routes) == 8
+    assert len(admin_routes) == 11
     async with ClientSession(cookies={COOKIE: token}) as http:
         async with http.get(console_server.url + "/console/today") as answer:
             assert answer.status == 200  # the session itself is good

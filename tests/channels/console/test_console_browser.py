@@ -439,3 +439,49 @@ async def test_forecasts_show_their_charts_and_admins_promote_a_version(
             assert Registry(models).promoted("demand") == other
         finally:
             await context.close()
+
+
+async def test_an_admin_changes_an_faq_answer_and_the_next_question_gets_it(
+    new_page: NewPage, console_server: ConsoleServer
+) -> None:
+    email = await console_server.account("owner@pousada.example", "admin")
+    page = await new_page()
+    await sign_in(page, console_server.url, email)
+    await page.get_by_role("link", name="Settings").click()
+    await expect(page).to_have_url(re.compile(r"/console/settings$"))
+    await expect(page.get_by_test_id("setting")).to_have_count(5)
+    await accessible(page, "settings")
+
+    await page.get_by_role("link", name="Answers to guests' questions: pousada-do-mar").click()
+    document = page.get_by_test_id("document")
+    original = await document.input_value()
+    pets = '    en: "We welcome small and medium pets in the ground-floor chalets'
+    assert pets in original
+    bad = original.replace("  pets:\n    pt_BR:", "  pets:\n    xx:")
+    await document.fill(bad)
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_test_id("reason")).to_have_text("answers.pets.xx: unknown language")
+    assert await page.get_by_test_id("document").input_value() == bad  # what was typed stays
+    await accessible(page, "setting_refused")
+
+    changed = "".join(
+        '    en: "Pets of every size are welcome."\n' if line.startswith(pets) else line
+        for line in original.splitlines(keepends=True)
+    )
+    await page.get_by_test_id("document").fill(changed)
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_test_id("saved")).to_be_visible()
+    await expect(page.get_by_test_id("setting-state")).to_contain_text("Changed by " + email)
+    await expect(page.get_by_test_id("change")).to_have_count(1)
+    await accessible(page, "setting")
+
+    async with (
+        ClientSession() as http,
+        http.post(
+            f"{console_server.url}/api/v1/messages",
+            json={"user_id": "guest-pets", "text": "can I bring my dog?", "locale": "en"},
+        ) as answer,
+    ):
+        assert answer.status == 200
+        replies = (await answer.json())["replies"]
+    assert [reply["text"] for reply in replies] == ["Pets of every size are welcome."]

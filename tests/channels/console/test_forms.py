@@ -244,3 +244,37 @@ def test_a_model_version_is_bounded_or_none(value: object, name: str) -> None:
         assert len(found) <= 100
         assert "/" not in found
         assert "." not in found
+
+
+@given(st.text(max_size=200))
+def test_a_setting_name_is_one_of_ours_in_form_or_none(raw: str) -> None:
+    name = forms.setting_name(raw)
+    if name is not None:
+        assert name == raw
+        assert name.isascii()
+        assert ".." not in name
+        assert name.count("/") <= 1
+        assert len(name) <= 121
+
+
+def test_setting_names_as_the_page_links_them() -> None:
+    for good in ("rate_limits", "alert_routes", "knowledge/pousada-do-mar", "pricing/a1"):
+        assert forms.setting_name(good) == good
+    for bad in ("", "Rate_limits", "knowledge/", "knowledge/../x", "a/b/c", "/etc", "1", "é"):
+        assert forms.setting_name(bad) is None
+
+
+@given(st.one_of(st.text(max_size=300), st.none(), st.integers(), st.binary(max_size=10)))
+def test_a_setting_document_is_bounded_clean_text_or_none(value: object) -> None:
+    document = forms.setting_document({"document": value})
+    if document is not None:
+        assert isinstance(value, str)
+        assert is_scalar_text(document)
+        assert not has_control(document)
+        assert "\r" not in document
+
+
+def test_a_setting_document_over_64_kib_is_refused() -> None:
+    assert forms.setting_document({"document": "a" * (64 * 1024)}) == "a" * (64 * 1024)
+    assert forms.setting_document({"document": "a" * (64 * 1024 + 1)}) is None
+    assert forms.setting_document({"document": "limit: 1\r\n"}) == "limit: 1\n"
