@@ -28,7 +28,6 @@ GATEWAY = re.compile(r"[a-z][a-z0-9_]{0,19}")
 RESERVATION = re.compile(r"RSV-[A-Z0-9]{6}")
 LEDGER_KINDS = ("payment", "refund")
 BOOKING_STATES = ("held", "pending_payment", "confirmed", "cancelled", "expired")
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_SEARCH_CHARS = 120
 MAX_PAGE = 100_000
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
