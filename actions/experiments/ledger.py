@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -24,8 +23,6 @@ from actions.experiments.tables import ConversionRecord, DecisionRecord, Exposur
 from bot.core.batch import Batch
 from bot.core.experiments import ExperimentLedger, GoalOccurrence
 from bot.stores.database import Database
-
-log = structlog.get_logger("rsv360.experiments")
 
 SOON_SECONDS = 0.5
 Attribution = tuple[GoalOccurrence, Mapping[str, float]]
@@ -64,7 +61,7 @@ class SqlLedger(ExperimentLedger):
     def __init__(self, database: Database, soon_seconds: float = SOON_SECONDS) -> None:
         self._database = database
         self._insert = sqlite_insert if database.is_sqlite else pg_insert
-        self._soon = Batch(self._attribute_soon, soon_seconds)
+        self._soon = Batch(self._count, soon_seconds)
 
     async def expose(
         self, experiment_key: str, variant: str, subject: str, conversation: str, at: datetime
@@ -102,11 +99,8 @@ class SqlLedger(ExperimentLedger):
     async def close(self) -> None:
         await self._soon.close()
 
-    async def _attribute_soon(self, waiting: list[Attribution]) -> None:
-        try:
-            await self._attribute_all(waiting)
-        except Exception:
-            log.exception("goal_events_not_counted", goal_events=len(waiting))
+    async def _count(self, attributions: list[Attribution]) -> None:
+        await self._attribute_all(attributions)
 
     async def _attribute_all(self, attributions: Sequence[Attribution]) -> int:
         conversations = {occurred.conversation for occurred, _ in attributions}

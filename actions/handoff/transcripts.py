@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import structlog
 from sqlalchemy import Select, delete, func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,8 +31,6 @@ from bot.core.context import Turn
 from bot.core.pipeline import Next
 from bot.core.types import STAFF, TurnResult
 from bot.stores.database import Database
-
-log = structlog.get_logger("rsv360.transcripts")
 
 Role = Literal["guest", "bot", "staff"]
 PREVIEW_CHARS = 120
@@ -99,7 +96,7 @@ class Transcripts:
     ) -> None:
         self._database = database
         self._now = now
-        self._noted = Batch(self._write_all, flush_seconds)
+        self._noted = Batch(self._write, flush_seconds)
 
     def note(
         self,
@@ -139,19 +136,6 @@ class Transcripts:
     async def close(self) -> None:
         """Write what is noted (at shutdown)."""
         await self._noted.close()
-
-    async def _write_all(self, noted: list[_Noted]) -> None:
-        """All in one transaction, or, when that fails, each conversation's apart (a line that
-        cannot be written loses only itself)."""
-        try:
-            await self._write(noted)
-        except Exception:
-            log.warning("transcript_batch_failed", lines=len(noted))
-            for one in noted:
-                try:
-                    await self._write([one])
-                except Exception:
-                    log.exception("transcript_not_recorded", channel=one.channel)
 
     async def _write(self, noted: Sequence[_Noted]) -> None:
         for attempt in range(2):

@@ -36,11 +36,21 @@ class Batch(Generic[Item]):
             self._timer = asyncio.get_running_loop().create_task(self._write_soon())
 
     async def flush(self) -> None:
-        """Write what is waiting now (after a write in progress)."""
+        """Write what is waiting now (after a write in progress): all together, or, when that
+        fails, each apart, so that a record that cannot be written loses only itself."""
         async with self._writing:
             items, self._waiting = self._waiting, []
-            if items:
+            if not items:
+                return
+            try:
                 await self._write(items)
+            except Exception:
+                log.warning("batch_not_written_together", items=len(items))
+                for item in items:
+                    try:
+                        await self._write([item])
+                    except Exception:
+                        log.exception("batch_item_not_written")
 
     async def close(self) -> None:
         if self._timer is not None:
@@ -54,7 +64,4 @@ class Batch(Generic[Item]):
             await asyncio.sleep(self._seconds)
         finally:
             self._timer = None
-        try:
-            await self.flush()
-        except Exception:  # nobody awaits this task: its failure is logged here
-            log.exception("batch_not_written")
+        await self.flush()
