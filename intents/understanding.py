@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.experiments import AssistStyle
@@ -29,6 +30,12 @@ class Reader(Protocol):
 LANGUAGE_CONFIDENCE = 0.75
 """Below this the text says too little of its language ("ok", "menu"): keep the conversation's."""
 
+REMEMBERED_TEXTS = 4096
+"""Readings kept per worker: greetings, thanks and buttons repeat, and a text's reading (its
+intent, language and mood) depends on the text alone."""
+REMEMBERED_LENGTH = 80
+"""Longer texts rarely repeat; they are read every time rather than held."""
+
 
 class ModelUnderstanding:
     def __init__(
@@ -44,6 +51,11 @@ class ModelUnderstanding:
         self._today = today
         self._assist = assist
         self._mood = mood
+        self._remembered = lru_cache(maxsize=REMEMBERED_TEXTS)(self._read)
+
+    def _read(self, text: str) -> tuple[Reading, float | None]:
+        frustration = None if self._mood is None else round(self._mood.frustration(text), 3)
+        return self._model.read(text), frustration
 
     async def parse(
         self,
@@ -52,7 +64,8 @@ class ModelUnderstanding:
         session: Session | None = None,
         style: AssistStyle | None = None,
     ) -> Parse:
-        reading = self._model.read(text)
+        remembered = len(text) <= REMEMBERED_LENGTH
+        reading, frustration = self._remembered(text) if remembered else self._read(text)
         if reading.language.confidence >= LANGUAGE_CONFIDENCE:
             locale = reading.language.label
         intent = reading.intent
@@ -70,6 +83,6 @@ class ModelUnderstanding:
                     **self._entities.extract(text, locale, name, today),
                     **assisted.entity_values(),
                 }
-        if self._mood is not None:  # 0 calm … 1 angry: actions may offer a person at once
-            entities["frustration"] = round(self._mood.frustration(text), 3)
+        if frustration is not None:  # 0 calm … 1 angry: actions may offer a person at once
+            entities["frustration"] = frustration
         return Parse(name, round(confidence, 3), entities, locale)

@@ -60,7 +60,7 @@ class Quotes:
                 for name in _names_of(place)
                 for start in range(max(len(words), 1))
             )
-            if best >= 0.8:
+            if best >= NAME_CLOSENESS:
                 scored.append((best, place))
         if any(score == 1.0 for score, _ in scored):
             # a name written in full beats near misses ("para" is close to "Paraty")
@@ -263,5 +263,16 @@ def _names_of(place: Property) -> set[str]:
     return {name, distinctive, fold(place.slug.replace("-", " ")), fold(place.city)} - {""}
 
 
+NAME_CLOSENESS = 0.8
+"""How close a phrase must be to a property's name to name it ("serra azull")."""
+
+
 def _closeness(name: str, candidate: str) -> float:
-    return difflib.SequenceMatcher(None, name, candidate).ratio() if candidate else 0.0
+    """The phrase's closeness to the name, or 0 when it cannot reach ``NAME_CLOSENESS`` (the
+    cheap upper bounds rule most phrases out before the full comparison)."""
+    if not candidate:
+        return 0.0
+    matcher = difflib.SequenceMatcher(None, name, candidate)
+    if matcher.real_quick_ratio() < NAME_CLOSENESS or matcher.quick_ratio() < NAME_CLOSENESS:
+        return 0.0
+    return matcher.ratio()

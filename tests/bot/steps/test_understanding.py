@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.core.buttons import parse_payload
-from intents.understanding import ModelUnderstanding
+from intents.classifier import NluModel
+from intents.entities import EntityExtractor
+from intents.serving import Reading
+from intents.understanding import REMEMBERED_LENGTH, ModelUnderstanding
+from tests.support.clock import REFERENCE_DAY
 
 
 @pytest.mark.parametrize(
@@ -140,3 +146,46 @@ async def test_a_foreign_request_carries_no_topic(understanding: ModelUnderstand
     parse = await understanding.parse("book a flight to miami", "en")
     assert parse.intent == "out_of_scope"
     assert "topic" not in parse.entities
+
+
+class CountingReader:
+    """The trained model, counting how often a text is read."""
+
+    def __init__(self, model: NluModel) -> None:
+        self._model = model
+        self.reads: list[str] = []
+
+    @property
+    def threshold(self) -> float:
+        return self._model.threshold
+
+    def read(self, text: str) -> Reading:
+        self.reads.append(text)
+        return self._model.read(text)
+
+
+async def test_a_repeated_short_text_is_read_once_and_its_dates_still_follow_the_day(
+    intent_model: NluModel,
+) -> None:
+    reader = CountingReader(intent_model)
+    days = iter([REFERENCE_DAY, REFERENCE_DAY + timedelta(days=1)])
+    understanding = ModelUnderstanding(reader, EntityExtractor(), lambda: next(days))
+    first = await understanding.parse("quero reservar de amanhã até domingo", "pt_BR")
+    second = await understanding.parse("quero reservar de amanhã até domingo", "pt_BR")
+    assert reader.reads == ["quero reservar de amanhã até domingo"]
+    assert (first.intent, first.locale) == (second.intent, second.locale) == ("book", "pt_BR")
+    day_after = REFERENCE_DAY + timedelta(days=2)
+    assert (first.entities["checkin"], second.entities["checkin"]) == (
+        (REFERENCE_DAY + timedelta(days=1)).isoformat(),
+        day_after.isoformat(),
+    )
+
+
+async def test_a_long_text_is_read_every_time(intent_model: NluModel) -> None:
+    reader = CountingReader(intent_model)
+    understanding = ModelUnderstanding(reader, EntityExtractor(), lambda: REFERENCE_DAY)
+    text = "bom dia, " + "gostaria de saber se vocês aceitam animais de estimação " * 3
+    assert len(text) > REMEMBERED_LENGTH
+    await understanding.parse(text, "pt_BR")
+    await understanding.parse(text, "pt_BR")
+    assert reader.reads == [text, text]
