@@ -43,6 +43,7 @@ class Quotes:
         self._database = database
         self._clock = clock
         self._catalogs: dict[int, tuple[float, _Catalog]] = {}
+        self._names: tuple[float, list[tuple[Property, set[str]]]] = (0.0, [])
 
     async def properties(self) -> list[Property]:
         async with self._database.session() as session:
@@ -54,10 +55,10 @@ class Quotes:
         ("serra azull" finds Hotel Serra Azul); names written exactly leave out the near ones."""
         words = fold(text).split()
         scored = []
-        for place in await self.properties():
+        for place, names in await self._names_of_properties():
             best = max(
                 _closeness(name, " ".join(words[start : start + len(name.split())]))
-                for name in _names_of(place)
+                for name in names
                 for start in range(max(len(words), 1))
             )
             if best >= NAME_CLOSENESS:
@@ -66,6 +67,16 @@ class Quotes:
             # a name written in full beats near misses ("para" is close to "Paraty")
             scored = [(score, place) for score, place in scored if score == 1.0]
         return [place for _, place in sorted(scored, key=lambda pair: -pair[0])]
+
+    async def _names_of_properties(self) -> list[tuple[Property, set[str]]]:
+        """Every property with the names it answers to, read at most once a minute like the
+        catalogs: many messages are searched for a property's name (events, weather, forecasts),
+        and a read per message queued them all on SQLite's one writer."""
+        expires, named = self._names
+        if expires <= time.monotonic():
+            named = [(place, _names_of(place)) for place in await self.properties()]
+            self._names = (time.monotonic() + CATALOG_SECONDS, named)
+        return named
 
     async def property_by_slug(self, slug: str) -> Property | None:
         async with self._database.session() as session:

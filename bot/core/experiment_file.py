@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -120,7 +121,7 @@ class Variant:
     llm: LlmParameters | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: its version is hashed once (cached_property)
 class Experiment:
     name: str
     template: str
@@ -135,7 +136,7 @@ class Experiment:
     stopping: StoppingRule = field(default_factory=StoppingRule)
     keywords: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def version(self) -> str:
         """What the variants show, hashed: weights, goals and rules may change in place."""
         shown = {
