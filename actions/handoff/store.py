@@ -59,8 +59,7 @@ class HandoffStore:
 
     async def of_guests(self, guests: Sequence[str]) -> dict[str, Handoff]:
         """The open handoffs of these guest conversations, in two round trips (the console's
-        list). Handoffs kept under the keys before the ``{handoff}`` tag are not read here:
-        they end within ``TTL_SECONDS`` of that change."""
+        list)."""
         tickets = await self._values.get_all([key("guest", guest) for guest in guests])
         linked = [(guest, ticket) for guest, ticket in zip(guests, tickets, strict=True) if ticket]
         documents = await self._values.get_all([key("ticket", ticket) for _, ticket in linked])
@@ -79,15 +78,13 @@ class HandoffStore:
         if handoff.staff is not None:
             names.append(("staff", handoff.staff))
         await self._values.delete(*(key(kind, name) for kind, name in names))
-        await self._values.delete(*(legacy_key(kind, name) for kind, name in names))
 
     async def _linked(self, kind: Kind, name: str) -> Handoff | None:
         ticket = await self._get(kind, name)
         return await self.by_ticket(ticket) if ticket else None
 
     async def _get(self, kind: Kind, name: str) -> str | None:
-        found = await self._values.get(key(kind, name))
-        return found if found is not None else await self._values.get(legacy_key(kind, name))
+        return await self._values.get(key(kind, name))
 
 
 Kind = Literal["guest", "ticket", "staff"]
@@ -101,9 +98,3 @@ def key(kind: Kind, name: str) -> str:
     All share the ``{handoff}`` hash tag: ``save`` writes them together, which a Redis Cluster
     does only within one slot (handoffs are few, one slot holds them all)."""
     return f"{PREFIX}:handoff:{{handoff}}:{kind}:{name}"
-
-
-def legacy_key(kind: Kind, name: str) -> str:
-    """Where handoffs opened before the ``{handoff}`` tag are kept: read until they expire
-    (``TTL_SECONDS`` after their last change), never written."""
-    return f"{PREFIX}:handoff:{{{name}}}" if kind == "guest" else f"{PREFIX}:handoff:{kind}:{name}"

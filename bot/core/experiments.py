@@ -11,6 +11,7 @@ the allocation then names the winner) shows its winner, or control, to everyone 
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ __all__ = [
     "Experiments",
     "Exposure",
 ]
+
+
+ALLOCATION_SECONDS = 5.0
+"""How long a worker reuses an experiment's allocation before reading it again: it changes every
+``reallocate_seconds`` (minutes), and greetings are shown on many turns."""
 
 
 def allocation_key(experiment_key: str) -> str:
@@ -143,6 +149,7 @@ class Experiments:
         self.exposures = exposures
         self._ledger = ledger
         self._allocations = allocations
+        self._read: dict[str, tuple[float, Allocation | None]] = {}
         self.replace(experiments)
 
     def replace(self, experiments: list[Experiment]) -> None:
@@ -153,11 +160,19 @@ class Experiments:
         self._by_template = {experiment.template: experiment for experiment in experiments}
 
     async def allocation(self, experiment: Experiment) -> Allocation | None:
-        raw = await self._allocations.get(allocation_key(experiment.key))
-        return Allocation.load(raw, experiment.variants)
+        """The published allocation, as read within the last ``ALLOCATION_SECONDS``."""
+        read_until, allocation = self._read.get(experiment.key, (0.0, None))
+        if read_until <= time.monotonic():
+            raw = await self._allocations.get(allocation_key(experiment.key))
+            allocation = Allocation.load(raw, experiment.variants)
+            self._read[experiment.key] = (time.monotonic() + ALLOCATION_SECONDS, allocation)
+        return allocation
 
     async def publish(self, experiment: Experiment, allocation: Allocation, ttl: int) -> None:
-        await self._allocations.put(allocation_key(experiment.key), allocation.dump(), ttl)
+        raw = allocation.dump()
+        await self._allocations.put(allocation_key(experiment.key), raw, ttl)
+        published = Allocation.load(raw, experiment.variants)
+        self._read[experiment.key] = (time.monotonic() + ALLOCATION_SECONDS, published)
 
     async def expose(
         self, template: str, subject: str, conversation: str, session: Session, at: datetime

@@ -7,8 +7,7 @@ Redis keeps its own time, so "time passes" there by shortening every key's TTL b
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -229,20 +228,6 @@ async def test_a_handoff_is_found_by_ticket_guest_and_staff_until_closed(
     assert await handoffs.by_ticket("T1") is None
     assert await handoffs.of_guest("web:guest") is None
     assert await handoffs.of_staff("slack:team:u1") is None
-
-
-async def test_a_handoff_saved_under_the_old_keys_is_read_and_closed(backend: Backend) -> None:
-    taken = Handoff("T2", "web:old", "pt_BR", TAKEN, "slack:team:u2")
-    values = backend.stores.handoffs
-    await values.put("rsv:handoff:ticket:T2", json.dumps(asdict(taken)), TTL_SECONDS)
-    await values.put("rsv:handoff:{web:old}", "T2", TTL_SECONDS)
-    await values.put("rsv:handoff:staff:slack:team:u2", "T2", TTL_SECONDS)
-    handoffs = HandoffStore(values)
-    assert await handoffs.of_guest("web:old") == taken
-    assert await handoffs.of_staff("slack:team:u2") == taken
-    await handoffs.close(taken)
-    assert await handoffs.by_ticket("T2") is None
-    assert await values.get("rsv:handoff:{web:old}") is None
 
 
 async def test_a_forgotten_handoff_ends_by_itself(backend: Backend) -> None:
