@@ -175,8 +175,11 @@ def _serve(settings: Settings, in_pool: bool) -> int | str:
     app = create_app(settings)
     if not in_pool:
         print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
+    import uvloop
+
     web.run_app(
         app,
+        loop=uvloop.new_event_loop(),
         host=settings.host,
         port=settings.port,
         reuse_port=in_pool,
