@@ -29,7 +29,7 @@ class Engine(Generic[S]):
         return await self._handle(Turn(message))
 
     async def _respond(self, turn: Turn) -> TurnResult:
-        assert turn.session is not None, "LoadSession is missing from the pipeline"
+        assert turn.session is not None, "Order (the session) is missing"
         assert turn.parse is not None, "Understand is missing from the pipeline"
         context = Context(turn.message, turn.parse, turn.session, self._services)
         outcomes = await self._dispatcher.dispatch(context)

@@ -71,9 +71,9 @@ class GoalEvents:
 
 
 class ReplyGoal:
-    """A pipeline step after ``LoadSession``: a guest writing after an exposure is ``replied``,
-    counted once per experiment version (the session remembers which ones were counted, so
-    most turns cost nothing)."""
+    """A pipeline step after ``Order`` (which loads the session): a guest writing after an
+    exposure is ``replied``, counted once per experiment version (the session remembers which
+    ones were counted, so most turns cost nothing)."""
 
     def __init__(self, goals: GoalEvents) -> None:
         self._goals = goals

@@ -89,7 +89,6 @@ from bot.steps.ratelimit import (
     intent_category,
     message_category,
 )
-from bot.steps.sessions import LoadSession
 from bot.steps.understanding import ASSIST_PROMPT, Understand
 from bot.stores import migrations
 from bot.stores.bundle import RedisClients, Stores, build_stores
@@ -223,9 +222,10 @@ def build_runtime(
         NormaliseText(),
         Dedupe(DedupeStore(stores.dedupe), settings.dedupe_ttl_seconds, metrics),
         RateLimit(limiter, message_category, responder, metrics),
-        Order(stores.order, responder, metrics),
-        LoadSession(
-            stores.sessions,
+        Order(
+            stores.order,
+            responder,
+            metrics,
             settings.session_ttl_seconds,
             settings.session_max_bytes,
             settings.default_locale,

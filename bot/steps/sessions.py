@@ -8,13 +8,6 @@ from typing import Any
 
 import structlog
 
-from bot.core.context import Turn
-from bot.core.locales import negotiate
-from bot.core.pipeline import Next
-from bot.core.types import TurnResult
-from bot.stores import keys
-from bot.stores.base import ValueStore
-
 SCHEMA_VERSION = 1
 HISTORY_LIMIT = 20
 
@@ -87,32 +80,3 @@ def load_session(raw: str | None, conversation_id: str, locale: str) -> Session:
     except (ValueError, TypeError):
         log.warning("session_unreadable", conversation=conversation_id)
         return fresh
-
-
-class LoadSession:
-    """Pipeline step: loads the conversation's session before the turn and saves it after."""
-
-    def __init__(
-        self, sessions: ValueStore, ttl_seconds: int, max_bytes: int, default_locale: str
-    ) -> None:
-        self._sessions = sessions
-        self._ttl = ttl_seconds
-        self._max_bytes = max_bytes
-        self._default_locale = default_locale
-
-    async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
-        message = turn.message
-        key = keys.session(turn.conversation_key)
-        raw = await self._sessions.get(key)
-        session = load_session(raw, message.conversation_id, self._default_locale)
-        session.locale = negotiate(message.locale_hint, session.locale)
-        session.user_id = message.user_id
-        turn.session = session
-        result = await call_next(turn)
-        if session.forgotten:
-            await self._sessions.delete(key)
-            return result
-        for reply in result.replies:
-            session.remember("bot", reply.text)
-        await self._sessions.put(key, dump_session(session, self._max_bytes), self._ttl)
-        return result

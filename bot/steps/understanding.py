@@ -47,7 +47,7 @@ class Understand:
 
     async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
         message, session = turn.message, turn.session
-        assert session is not None, "Understand runs after LoadSession"
+        assert session is not None, "Understand runs after Order (which loads the session)"
         if message.payload is not None:
             turn.parse = parse_payload(message.payload, session.locale)
         else:

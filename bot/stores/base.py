@@ -101,13 +101,30 @@ class TurnTimeout(Exception):
     """The conversation stayed busy for longer than the bounded wait."""
 
 
+class HeldTurn:
+    """A conversation's turn, held, and the value that the turn carries (its session): read
+    as the turn began, written as it ends if ``keep`` was called."""
+
+    def __init__(self, carried: str | None) -> None:
+        self.carried = carried
+        self.kept: tuple[str | None, int] | None = None
+
+    def keep(self, value: str | None, ttl_seconds: int) -> None:
+        """Write ``value`` (None: delete it) under the carried key as the turn ends."""
+        self.kept = (value, ttl_seconds)
+
+
 class ConversationOrder(ABC):
     """One turn at a time per conversation, first come, first served."""
 
     @abstractmethod
-    def turn(self, conversation_key: str) -> AbstractAsyncContextManager[None]:
+    def turn(
+        self, conversation_key: str, carrying: str | None = None
+    ) -> AbstractAsyncContextManager[HeldTurn]:
         """Holds the conversation's turn while inside; raises ``TurnTimeout`` when the wait
-        for it runs out."""
+        for it runs out. ``carrying`` is a key of the conversation (``bot.stores.keys``) whose
+        value is read when the turn is taken and written when it is given back: on Redis in
+        the same round trips."""
 
 
 class Wakeups(ABC):

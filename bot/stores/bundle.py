@@ -118,9 +118,10 @@ def build_stores(
 ) -> Stores:
     """Every store in Redis when there are clients, else in this process on ``clock``."""
     if redis is None:
+        sessions = MemoryValueStore(clock)
         return Stores(
             dedupe=MemoryValueStore(clock, MAX_REMEMBERED_UPDATES),
-            sessions=MemoryValueStore(clock),
+            sessions=sessions,
             payloads=MemoryValueStore(clock, MAX_SHORT_PAYLOADS),
             unreachable=MemoryValueStore(clock),
             handoffs=MemoryValueStore(clock),
@@ -129,7 +130,7 @@ def build_stores(
             pending_replies=MemoryListStore(clock, MAX_WAITING_CONVERSATIONS),
             media=MemoryMediaStore(clock),
             exposures=MemoryExposureLog(),
-            order=MemoryConversationOrder(order_max_wait_seconds),
+            order=MemoryConversationOrder(order_max_wait_seconds, sessions),
             rate_limits=MemoryStorage(),
             wakeups=None,
         )

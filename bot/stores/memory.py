@@ -16,6 +16,7 @@ from bot.stores.base import (
     ConversationOrder,
     CounterStore,
     ExposureLog,
+    HeldTurn,
     ListStore,
     Media,
     MediaStore,
@@ -104,14 +105,18 @@ class MemoryCounterStore(CounterStore):
 
 
 class MemoryConversationOrder(ConversationOrder):
-    """asyncio.Lock hands itself to waiters first come, first served."""
+    """asyncio.Lock hands itself to waiters first come, first served; carried keys are kept in
+    ``values``."""
 
-    def __init__(self, max_wait_seconds: float) -> None:
+    def __init__(self, max_wait_seconds: float, values: ValueStore | None = None) -> None:
         self._max_wait = max_wait_seconds
+        self._values = values
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
-    async def turn(self, conversation_key: str) -> AsyncIterator[None]:
+    async def turn(
+        self, conversation_key: str, carrying: str | None = None
+    ) -> AsyncIterator[HeldTurn]:
         lock, users = self._locks.get(conversation_key, (asyncio.Lock(), 0))
         self._locks[conversation_key] = (lock, users + 1)
         try:
@@ -121,7 +126,10 @@ class MemoryConversationOrder(ConversationOrder):
             except TimeoutError:
                 raise TurnTimeout(conversation_key) from None
             try:
-                yield
+                held = HeldTurn(await self._carried(carrying))
+                yield held
+                if carrying is not None and held.kept is not None:
+                    await self._keep(carrying, *held.kept)
             finally:
                 lock.release()
         finally:
@@ -130,3 +138,17 @@ class MemoryConversationOrder(ConversationOrder):
                 del self._locks[conversation_key]
             else:
                 self._locks[conversation_key] = (lock, users - 1)
+
+    async def _carried(self, carrying: str | None) -> str | None:
+        if carrying is None:
+            return None
+        if self._values is None:
+            raise TypeError("this conversation order keeps no values to carry")
+        return await self._values.get(carrying)
+
+    async def _keep(self, key: str, value: str | None, ttl_seconds: int) -> None:
+        assert self._values is not None  # read as the turn began
+        if value is None:
+            await self._values.delete(key)
+        else:
+            await self._values.put(key, value, ttl_seconds)

@@ -30,6 +30,7 @@ from bot.stores.base import (
     ConversationOrder,
     CounterStore,
     ExposureLog,
+    HeldTurn,
     ListStore,
     Media,
     MediaStore,
@@ -182,9 +183,11 @@ class RedisCounterStore(CounterStore):
 # out: no polling sleeps and no key scans.
 #
 # With ARGV[4] == '1' the ticket first joins the queue (its key lives ARGV[5] ms, the queue
-# ARGV[6] ms), so an uncontended turn costs one round trip. Returns {1, 0} when the caller now
-# holds the turn, {0, ms} while ticket ARGV[1] waits behind a live holder whose key lives ms
-# longer, {-1, 0} when the ticket is gone.
+# ARGV[6] ms), so an uncontended turn costs one round trip. Returns {1, 0, carried} when the
+# caller now holds the turn (carried: the value of KEYS[2], the key the turn carries, if any),
+# {0, ms} while ticket ARGV[1] waits behind a live holder whose key lives ms longer, {-1, 0}
+# when the ticket is gone. Leaving writes the carried key first (ARGV[4] 'set' with value
+# ARGV[5] for ARGV[6] ms, or 'del'), so a turn's session and its release are one round trip.
 _TRY_TAKE = """
 local queue, me, prefix, lease = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 if ARGV[4] == '1' then
@@ -197,6 +200,7 @@ while true do
   if not head then return {-1, 0} end
   if head == me then
     redis.call('SET', prefix .. 'ticket:' .. me, '1', 'PX', lease)
+    if KEYS[2] then return {1, 0, redis.call('GET', KEYS[2])} end
     return {1, 0}
   end
   local ttl = redis.call('PTTL', prefix .. 'ticket:' .. head)
@@ -207,6 +211,11 @@ end
 
 _LEAVE = """
 local queue, me, prefix, wake_ttl = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+if ARGV[4] == 'set' then
+  redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
+elseif ARGV[4] == 'del' then
+  redis.call('DEL', KEYS[2])
+end
 redis.call('LREM', queue, 1, me)
 redis.call('DEL', prefix .. 'ticket:' .. me, prefix .. 'wake:' .. me)
 local head = redis.call('LINDEX', queue, 0)
@@ -243,32 +252,56 @@ class RedisConversationOrder(ConversationOrder):
         self._renew = redis.register_script(_RENEW)
 
     @asynccontextmanager
-    async def turn(self, conversation_key: str) -> AsyncIterator[None]:
+    async def turn(
+        self, conversation_key: str, carrying: str | None = None
+    ) -> AsyncIterator[HeldTurn]:
         ticket = uuid.uuid4().hex
         queue = keys.order_queue(conversation_key)
         prefix = keys.order_ticket(conversation_key, "")[: -len("ticket:")]
         waiting_ms = int((self._max_wait + self._lease_ms / 1000) * 1000)
+        turn_keys = [queue] if carrying is None else [queue, carrying]
+        leaving: list[str | int] = [ticket, prefix, waiting_ms]
         try:
-            await self._wait_for_head(queue, prefix, conversation_key, ticket, waiting_ms)
+            carried = await self._wait_for_head(
+                turn_keys, prefix, conversation_key, ticket, waiting_ms
+            )
         except BaseException:
-            await self._leave(keys=[queue], args=[ticket, prefix, waiting_ms])
+            await self._leave(keys=[queue], args=leaving)
             raise
-        renewal = asyncio.create_task(self._keep_lease(queue, conversation_key, ticket))
+        ticket_key = keys.order_ticket(conversation_key, ticket)
+        renewal = LeaseRenewal(
+            lambda: self._renew(keys=[queue, ticket_key], args=[ticket, self._lease_ms]),
+            self._lease_ms / 3000,
+        )
+        held = HeldTurn(_text_or_none(carried))
         try:
-            yield
+            yield held
         finally:
-            await cancel_and_wait(renewal)
-            await self._leave(keys=[queue], args=[ticket, prefix, waiting_ms])
+            await renewal.stop()
+            if held.kept is None:
+                await self._leave(keys=[queue], args=leaving)
+            else:
+                value, ttl_seconds = held.kept
+                kept: list[str | int] = (
+                    ["del"] if value is None else ["set", value, ttl_seconds * 1000]
+                )
+                await self._leave(keys=turn_keys, args=[*leaving, *kept])
 
     async def _wait_for_head(
-        self, queue: str, prefix: str, conversation_key: str, ticket: str, waiting_ms: int
-    ) -> None:
+        self,
+        turn_keys: list[str],
+        prefix: str,
+        conversation_key: str,
+        ticket: str,
+        waiting_ms: int,
+    ) -> bytes | str | None:
+        """Waits for the turn; returns the carried key's value as the turn was taken."""
         deadline = time.monotonic() + self._max_wait
         wake = keys.order_wake(conversation_key, ticket)
         joining = "1"
         while True:
-            taken, holder_ttl_ms = await self._try_take(
-                keys=[queue],
+            taken, holder_ttl_ms, *carried = await self._try_take(
+                keys=turn_keys,
                 args=[
                     ticket,
                     prefix,
@@ -280,18 +313,37 @@ class RedisConversationOrder(ConversationOrder):
             )
             joining = "0"
             if taken == 1:
-                return
+                return carried[0] if carried else None
             remaining = deadline - time.monotonic()
             if taken == -1 or remaining <= 0:
                 raise TurnTimeout(conversation_key)
             timeout = max(0.01, min(remaining, holder_ttl_ms / 1000))
             await self._waits.blpop([wake], timeout=timeout)
 
-    async def _keep_lease(self, queue: str, conversation_key: str, ticket: str) -> None:
-        ticket_key = keys.order_ticket(conversation_key, ticket)
+
+
+class LeaseRenewal:
+    """Renews a held turn's lease every ``every`` seconds. Most turns end long before the first
+    renewal: until then it is a timer, not a task to create, cancel and wait for."""
+
+    def __init__(self, renew: Callable[[], Awaitable[Any]], every: float) -> None:
+        self._renew = renew
+        self._every = every
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(every, self._start)
+
+    def _start(self) -> None:
+        self._task = asyncio.create_task(self._keep())
+
+    async def _keep(self) -> None:
         while True:
-            await asyncio.sleep(self._lease_ms / 3000)
-            await self._renew(keys=[queue, ticket_key], args=[ticket, self._lease_ms])
+            await self._renew()
+            await asyncio.sleep(self._every)
+
+    async def stop(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            await cancel_and_wait(self._task)
 
 
 class RedisWakeups(Wakeups):

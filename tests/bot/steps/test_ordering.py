@@ -14,7 +14,7 @@ from redis.asyncio import Redis, RedisCluster
 
 from bot.stores import keys
 from bot.stores.base import ConversationOrder, TurnTimeout
-from bot.stores.memory import MemoryConversationOrder
+from bot.stores.memory import MemoryConversationOrder, MemoryValueStore
 from bot.stores.redis import RedisConversationOrder
 from tests.support.redis_servers import RedisClusterServers
 from tests.support.services import REDIS_URL
@@ -32,11 +32,14 @@ class OrderFactory:
         self.spare = spare
         self.clients: list[Redis | RedisCluster] = []
         self.shared_memory: dict[float, MemoryConversationOrder] = {}
+        self.memory_values = MemoryValueStore(time.monotonic)
         self.peek = self._client() if backend != "memory" else None
 
     def __call__(self, lease: float = 5.0, max_wait: float = 5.0) -> ConversationOrder:
         if self.backend == "memory":
-            return self.shared_memory.setdefault(max_wait, MemoryConversationOrder(max_wait))
+            return self.shared_memory.setdefault(
+                max_wait, MemoryConversationOrder(max_wait, self.memory_values)
+            )
         return RedisConversationOrder(
             self._client(), lease_seconds=lease, max_wait_seconds=max_wait
         )
@@ -93,6 +96,49 @@ async def test_turns_run_one_at_a_time_in_arrival_order(make_order: OrderFactory
 
     assert handled == list(range(50))
     assert most_running == 1
+
+
+async def test_a_turn_carries_the_conversations_session_kept_by_the_turn_before(
+    make_order: OrderFactory,
+) -> None:
+    first, second = make_order(), make_order()
+    session = keys.session("web:c1")
+    async with first.turn("web:c1", session) as held:
+        assert held.carried is None
+        held.keep("one", 60)
+    async with second.turn("web:c1", session) as held:
+        assert held.carried == "one"  # and nothing kept: it stays
+    if make_order.peek is not None:
+        assert 59_000 < await make_order.peek.pttl(session) <= 60_000
+
+    holder_may_finish = asyncio.Event()
+
+    async def holder() -> None:
+        async with first.turn("web:c1", session) as held:
+            await holder_may_finish.wait()
+            held.keep("two", 60)
+
+    holding = asyncio.create_task(holder())
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(_carried_by_next_turn(second, session))
+    await _until_waiting(make_order.peek, 1)
+    holder_may_finish.set()
+    await holding
+    assert await asyncio.wait_for(waiting, 5) == "two"  # read when taken, not when queued
+
+    with pytest.raises(RuntimeError):
+        async with first.turn("web:c1", session):
+            raise RuntimeError("the turn failed: its session is not written")
+    async with second.turn("web:c1", session) as held:
+        assert held.carried == "two"
+        held.keep(None, 60)  # the guest asked to be forgotten
+    async with first.turn("web:c1", session) as held:
+        assert held.carried is None
+
+
+async def _carried_by_next_turn(order: ConversationOrder, session: str) -> str | None:
+    async with order.turn("web:c1", session) as held:
+        return held.carried
 
 
 async def _until_waiting(redis: Redis | RedisCluster | None, waiting: int) -> None:
