@@ -321,7 +321,6 @@ class RedisConversationOrder(ConversationOrder):
             await self._waits.blpop([wake], timeout=timeout)
 
 
-
 class LeaseRenewal:
     """Renews a held turn's lease every ``every`` seconds. Most turns end long before the first
     renewal: until then it is a timer, not a task to create, cancel and wait for."""
