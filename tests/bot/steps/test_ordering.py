@@ -236,3 +236,24 @@ async def test_redis_keys_expire(redis: Redis) -> None:
     assert await redis.exists(keys.order_queue("web:c4")) == 0
     leftovers: list[Any] = [key async for key in redis.scan_iter(match="rsv:order:*")]
     assert leftovers == []
+
+
+async def test_a_holder_working_past_its_lease_keeps_renewing_it(redis: Redis) -> None:
+    holder = RedisConversationOrder(redis, lease_seconds=1.0, max_wait_seconds=1.0)
+    release = asyncio.Event()
+    held = asyncio.Event()
+
+    async def hold() -> None:
+        async with holder.turn("web:c5"):
+            held.set()
+            await release.wait()
+
+    holding = asyncio.create_task(hold())
+    await held.wait()
+    await asyncio.sleep(1.5)  # past the first lease: only renewals keep it
+    waiter = RedisConversationOrder(redis, lease_seconds=1.0, max_wait_seconds=1.0)
+    with pytest.raises(TurnTimeout):
+        await _take(waiter, "web:c5")
+    release.set()
+    await holding
+    await asyncio.wait_for(_take(waiter, "web:c5"), 2)
