@@ -169,15 +169,7 @@ async def test_a_turn_that_waits_too_long_is_refused_and_leaves_the_queue_workin
 ) -> None:
     holder = impatient = make_order(max_wait=0.2)
     release = asyncio.Event()
-    held = asyncio.Event()
-
-    async def hold() -> None:
-        async with holder.turn("web:c2"):
-            held.set()
-            await release.wait()
-
-    holding = asyncio.create_task(hold())
-    await held.wait()
+    holding = await _holding(holder, "web:c2", release)
     started = time.monotonic()
     with pytest.raises(TurnTimeout):
         async with impatient.turn("web:c2"):
@@ -188,6 +180,22 @@ async def test_a_turn_that_waits_too_long_is_refused_and_leaves_the_queue_workin
     await asyncio.sleep(0.05)
     release.set()
     await asyncio.wait_for(asyncio.gather(holding, later), 3)
+
+
+async def _holding(
+    order: ConversationOrder, key: str, release: asyncio.Event
+) -> asyncio.Task[None]:
+    """A task that holds ``key``'s turn until ``release`` is set, once it holds it."""
+    held = asyncio.Event()
+
+    async def hold() -> None:
+        async with order.turn(key):
+            held.set()
+            await release.wait()
+
+    holding = asyncio.create_task(hold())
+    await held.wait()
+    return holding
 
 
 async def _take(order: ConversationOrder, key: str) -> None:
@@ -241,15 +249,7 @@ async def test_redis_keys_expire(redis: Redis) -> None:
 async def test_a_holder_working_past_its_lease_keeps_renewing_it(redis: Redis) -> None:
     holder = RedisConversationOrder(redis, lease_seconds=1.0, max_wait_seconds=1.0)
     release = asyncio.Event()
-    held = asyncio.Event()
-
-    async def hold() -> None:
-        async with holder.turn("web:c5"):
-            held.set()
-            await release.wait()
-
-    holding = asyncio.create_task(hold())
-    await held.wait()
+    holding = await _holding(holder, "web:c5", release)
     await asyncio.sleep(1.5)  # past the first lease: only renewals keep it
     waiter = RedisConversationOrder(redis, lease_seconds=1.0, max_wait_seconds=1.0)
     with pytest.raises(TurnTimeout):
