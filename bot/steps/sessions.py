@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import orjson
 import structlog
 
 SCHEMA_VERSION = 1
@@ -48,21 +48,26 @@ SESSION_FIELDS = tuple(
 
 def dump_session(session: Session, max_bytes: int) -> str:
     """Serialize, dropping the oldest history (then the form) until it fits ``max_bytes``."""
-    # Shallow on purpose: json.dumps walks the nested values itself (asdict would copy them).
+    # Shallow on purpose: the encoder walks the nested values itself (asdict would copy them).
     document: dict[str, Any] = {
         "v": SCHEMA_VERSION,
         **{name: getattr(session, name) for name in SESSION_FIELDS},
         "form": None if session.form is None else vars(session.form),
     }
-    raw = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    while len(raw.encode()) > max_bytes and document["history"]:
+    raw = _encoded(document)
+    while len(raw) > max_bytes and document["history"]:
         document["history"] = document["history"][len(document["history"]) // 2 + 1 :]
-        raw = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    if len(raw.encode()) > max_bytes:
-        log.warning("session_over_cap_reset", size=len(raw.encode()), max_bytes=max_bytes)
+        raw = _encoded(document)
+    if len(raw) > max_bytes:
+        log.warning("session_over_cap_reset", size=len(raw), max_bytes=max_bytes)
         document.update(form=None, data={}, history=[])
-        raw = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return raw
+        raw = _encoded(document)
+    return raw.decode()
+
+
+def _encoded(document: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON (orjson: a tenth of the standard library's time, on every turn)."""
+    return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
 
 
 def load_session(raw: str | None, conversation_id: str, locale: str) -> Session:
@@ -71,7 +76,7 @@ def load_session(raw: str | None, conversation_id: str, locale: str) -> Session:
     if raw is None:
         return fresh
     try:
-        document = json.loads(raw)
+        document = orjson.loads(raw)
         if document.pop("v", None) != SCHEMA_VERSION:
             log.warning("session_schema_unknown", conversation=conversation_id)
             return fresh

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.steps.sessions import SCHEMA_VERSION, FormState, Session, dump_session, load_session
 
@@ -50,3 +52,24 @@ def test_history_is_bounded() -> None:
         session.remember("guest", str(number))
     assert len(session.history) == 20
     assert session.history[-1]["text"] == "99"
+
+
+@given(
+    texts=st.lists(st.text(max_size=600), max_size=30),
+    data=st.dictionaries(
+        st.text(max_size=20),
+        st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=50)),
+        max_size=10,
+    ),
+)
+def test_any_text_and_data_round_trip_within_the_cap(
+    texts: list[str], data: dict[str, object]
+) -> None:
+    session = Session(conversation_id="c", locale="pt_BR", data=data)
+    for text in texts:
+        session.remember("guest", text)
+    raw = dump_session(session, 16_384)
+    assert len(raw.encode()) <= 16_384
+    loaded = load_session(raw, "c", "en")
+    assert loaded.data == data
+    assert loaded.history == session.history[len(session.history) - len(loaded.history) :]
