@@ -1,9 +1,10 @@
 """The heavy half of the forecast desk: the promoted models, the history they read, and the
 answers (figures and charts) they give.
 
-pandas, matplotlib and scikit-learn live here; :class:`actions.forecasts.desk.ForecastDesk`
-imports this module on the first forecast question, so a worker that is asked none never
-loads them. Answers are computed in a worker thread: they never block the event loop.
+pandas, matplotlib and scikit-learn live here, imported on the first forecast question or
+training by a job worker, or by the child process a web worker starts for them
+(:mod:`actions.forecasts.apart`). Answers are computed in a worker thread: they never block the
+event loop.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ import asyncio
 import time
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import structlog
 
 from actions.forecasts import cancellation, charts, demand, pricing, training
-from actions.forecasts.desk import Answer, Place, Words
+from actions.forecasts.desk import Answer, Asked
 from actions.forecasts.history import load_history
-from actions.forecasts.price_rules import PriceRulesSource
 from actions.forecasts.questions import Question
 from actions.forecasts.registry import Registry
 from actions.forecasts.synthetic import ensure_demo_history
@@ -32,34 +32,14 @@ log = structlog.get_logger("rsv360.forecasts")
 HISTORY_SECONDS = 120.0
 STALE_DAYS = 7
 RISK_LIST = 8
-CHART_WORDS = ("forecast", "interval", "last_year", "on_books", "occupancy", "probability",
-               "suggested", "usual", "rate")  # fmt: skip
-
-
-class Ask(NamedTuple):
-    history: pd.DataFrame
-    place: Place
-    question: Question
-    locale: str
-    today: date
-    base: dict[str, Any]
 
 
 class Forecaster:
     """Models loaded once per version, history kept for ``HISTORY_SECONDS``, answers computed."""
 
-    def __init__(
-        self,
-        database: Database,
-        registry: Registry,
-        price_rules: PriceRulesSource,
-        words: Words,
-        demo_property: str,
-    ) -> None:
+    def __init__(self, database: Database, registry: Registry, demo_property: str) -> None:
         self.database = database
         self.registry = registry
-        self.price_rules = price_rules
-        self._words = words
         self.default_property = demo_property
         self._models: dict[str, tuple[str, Any]] = {}
         self._history: dict[str, tuple[float, pd.DataFrame]] = {}
@@ -103,7 +83,8 @@ class Forecaster:
 
     # -- answers ------------------------------------------------------------------------------
 
-    async def answer(self, question: Question, place: Place, locale: str, today: date) -> Answer:
+    async def answer(self, asked: Asked) -> Answer:
+        question, place, today = asked.question, asked.place, asked.today
         name = cancellation.NAME if question.kind == "cancellation" else demand.NAME
         version, model = await self.model(name)
         _, demand_model = await self.model(demand.NAME)
@@ -119,18 +100,19 @@ class Forecaster:
         if taken < today - timedelta(days=STALE_DAYS):
             return Answer("forecasts/stale_history", {**base, "as_of": taken.isoformat()})
         work = {"demand": self._demand, "cancellation": self._risk, "price": self._price}
-        ask = Ask(history, place, question, locale, today, base)
-        return await asyncio.to_thread(work[question.kind], model, demand_model, ask)
+        return await asyncio.to_thread(
+            work[question.kind], model, demand_model, history, asked, base
+        )
 
-    def _chart_words(self, locale: str) -> dict[str, str]:
-        lines = self._words("forecasts/chart_words", locale, {}).splitlines()
-        return dict(zip(CHART_WORDS, (line.strip() for line in lines if line.strip()), strict=True))
-
-    def _alt(self, kind: str, locale: str, values: Mapping[str, Any]) -> str:
-        return self._words("forecasts/alt", locale, {"kind": kind, **values})
-
-    def _demand(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
-        history, place, question, locale, today, base = ask
+    def _demand(
+        self,
+        model: Any,
+        demand_model: Any,
+        history: pd.DataFrame,
+        asked: Asked,
+        base: dict[str, Any],
+    ) -> Answer:
+        place, question, today = asked.place, asked.question, asked.today
         table = self._forecast(demand_model, history, place.slug, today, question)
         capacity = place.rooms or float(table["nights_capacity"].iloc[0])
         table["nights_capacity"] = capacity
@@ -152,9 +134,8 @@ class Forecaster:
             "peak_day": peak["date"].date().isoformat(),
             "peak": _percent(peak["nights_median"], capacity),
         }
-        words = self._chart_words(locale)
-        png = charts.demand_chart(table, words, f"{place.name} · {version_tag(base)}")
-        return Answer("forecasts/demand", values, png, self._alt("demand", locale, values))
+        png = charts.demand_chart(table, asked.chart_words, f"{place.name} · {version_tag(base)}")
+        return Answer("forecasts/demand", values, png)
 
     def _forecast(
         self,
@@ -170,8 +151,15 @@ class Forecaster:
         chosen = table["date"] >= pd.Timestamp(question.start)
         return table[chosen].reset_index(drop=True)
 
-    def _risk(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
-        history, place, question, locale, today, base = ask
+    def _risk(
+        self,
+        model: Any,
+        demand_model: Any,
+        history: pd.DataFrame,
+        asked: Asked,
+        base: dict[str, Any],
+    ) -> Answer:
+        question, today = asked.question, asked.today
         arrival = history["arrival"]
         upcoming = (
             (arrival >= pd.Timestamp(question.start))
@@ -185,7 +173,7 @@ class Forecaster:
         scores = model.predict(history)[upcoming.to_numpy()]
         chosen = history[upcoming].assign(probability=scores)
         top = chosen.sort_values("probability", ascending=False).head(RISK_LIST)
-        rooms = place.room_names(locale)
+        rooms = asked.place.room_names(asked.locale)
         bookings = [
             {
                 "reference": str(row.reference),
@@ -203,17 +191,23 @@ class Forecaster:
         png = charts.risk_chart(
             labels,
             top["probability"].tolist(),
-            self._chart_words(locale),
-            f"{place.name} · {version_tag(base)}",
+            asked.chart_words,
+            f"{asked.place.name} · {version_tag(base)}",
         )
-        return Answer("forecasts/risk", values, png, self._alt("cancellation", locale, values))
+        return Answer("forecasts/risk", values, png)
 
-    def _price(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
-        history, place, question, locale, today, base = ask
-        rules = self.price_rules.rules(place.slug)
+    def _price(
+        self,
+        model: Any,
+        demand_model: Any,
+        history: pd.DataFrame,
+        asked: Asked,
+        base: dict[str, Any],
+    ) -> Answer:
+        place, question, today, rules = asked.place, asked.question, asked.today, asked.rules
         if rules is None:
             return Answer("forecasts/no_price_rules", base)
-        rooms, units = place.room_names(locale), place.units
+        rooms, units = place.room_names(asked.locale), place.units
         tables, suggestions = {}, []
         for room in sorted(set(history["room_type"]) & set(units)):
             series = room if f"{place.slug}/{room}" in demand_model.series else demand.ALL_ROOMS
@@ -244,8 +238,8 @@ class Forecaster:
             )
         values = {**base, "suggestions": suggestions, "currency": place.currency}
         title = f"{place.name} · {version_tag(base)}"
-        png = charts.price_chart(tables, self._chart_words(locale), title) if tables else None
-        return Answer("forecasts/price", values, png, self._alt("price", locale, values))
+        png = charts.price_chart(tables, asked.chart_words, title) if tables else None
+        return Answer("forecasts/price", values, png)
 
 
 def version_tag(values: Mapping[str, Any]) -> str:

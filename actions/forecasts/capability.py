@@ -14,10 +14,11 @@ import structlog
 
 from actions.booking.quotes import Quotes
 from actions.capability import Capability, Kit
+from actions.forecasts.apart import ForecastProcess, Recipe
 from actions.forecasts.board import ForecastBoard
 from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.forecasts.conversation import create_router
-from actions.forecasts.desk import ForecastDesk
+from actions.forecasts.desk import ForecastDesk, Forecasting
 from actions.forecasts.metrics import PromotedModelAge
 from actions.forecasts.price_rules import PriceRulesSource
 from actions.forecasts.registry import Registry
@@ -34,23 +35,43 @@ def plug(
     models_dir: Path,
     pricing_dir: Path,
     answer_in_jobs: bool = False,
+    logging: tuple[str, str] = ("json", "INFO"),
 ) -> Capability:
     """``answer_in_jobs``: job workers run apart from the web workers, and answer the questions
-    not answered yet (the models, pandas and matplotlib stay out of the web workers)."""
+    not answered yet (the models, pandas and matplotlib stay out of the web workers).
+    ``logging`` (format, level) is the child process's (``settings.child_process``)."""
 
     def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
         return kit.renderer.render(Outcome(template, values), locale, "plain").text
+
+    registry = Registry(models_dir)
+    apart = (
+        ForecastProcess(
+            Recipe(kit.database.url, models_dir, kit.default_property, *logging),
+            settings.child_idle_seconds,
+        )
+        if settings.child_process
+        else None
+    )
+
+    def heavy_half() -> Forecasting:
+        if apart is not None:
+            return apart
+        from actions.forecasts.answers import Forecaster
+
+        return Forecaster(kit.database, registry, kit.default_property)
 
     price_rules = PriceRulesSource(pricing_dir)
     kit.services.provide(price_rules)
     desk = ForecastDesk(
         kit.database,
-        Registry(models_dir),
+        registry,
         price_rules,
         AnswerCache(kit.cache, forecast_kind(settings.cache_seconds)),
         words,
         kit.default_property,
         kit.media,
+        heavy_half,
         lambda: kit.jobs.enqueue("train_forecast_models"),
         (lambda asked: kit.jobs.enqueue("answer_forecast", **asked)) if answer_in_jobs else None,
     )
@@ -98,4 +119,4 @@ def plug(
         Job("answer_forecast", answer_forecast),
         Job("compute_forecast", compute_forecast),
     ]
-    return Capability(create_router(), jobs)
+    return Capability(create_router(), jobs, apart.close if apart is not None else None)

@@ -6,8 +6,11 @@ first when missing) and is told to ask again in a moment; the versions trained t
 promoted at once.
 
 This module is light on purpose: the figures and charts (pandas, matplotlib, scikit-learn) are
-computed by :mod:`actions.forecasts.answers`, imported on the first forecast question or
-training, so a worker that is asked none never loads them (docs/benchmarks.md, "Memory").
+computed by the heavy half (:class:`Forecasting`), in this process where the forecast stack
+belongs (a job worker) or in a child process a web worker starts on the first question
+(:mod:`actions.forecasts.apart`), so a web worker never holds them (docs/benchmarks.md,
+"Memory per worker"). Words stay here: the heavy half gets the chart's words rendered and
+returns figures, whose sentences and alt text the desk renders.
 """
 
 from __future__ import annotations
@@ -15,25 +18,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
 from actions.booking.tables import Product, Property
 from actions.forecasts.cache import AnswerCache, cache_key
-from actions.forecasts.price_rules import PriceRulesSource
+from actions.forecasts.price_rules import PriceRules, PriceRulesSource
 from actions.forecasts.registry import MODELS, Registry
 from bot.core.types import Address, Image, Outcome
 from bot.outbound.media import MediaLibrary
 from bot.stores.database import Database
 
 if TYPE_CHECKING:
-    from actions.forecasts.answers import Forecaster
     from actions.forecasts.questions import Question
 
 Words = Callable[[str, str, Mapping[str, Any]], str]
 """(template, locale, values) → text: chart words and alt texts in the staff's language."""
 CANCELLATION, DEMAND = MODELS
+CHART_WORDS = ("forecast", "interval", "last_year", "on_books", "occupancy", "probability",
+               "suggested", "usual", "rate")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +62,32 @@ class Place:
 
 
 @dataclass(frozen=True, slots=True)
+class Asked:
+    """One question as the heavy half needs it; all of it pickles (it may cross to a child
+    process)."""
+
+    question: Question
+    place: Place
+    locale: str
+    today: date
+    chart_words: dict[str, str]
+    rules: PriceRules | None
+    """The property's price limits in force (the console may have replaced the file's)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     template: str
     values: dict[str, Any]
     png: bytes | None = None
-    alt: str = ""
+
+
+class Forecasting(Protocol):
+    """The heavy half: trains the missing models and computes answers."""
+
+    async def train_missing(self, today: date) -> None: ...
+
+    async def answer(self, asked: Asked) -> Answer: ...
 
 
 class ForecastDesk:
@@ -75,10 +100,12 @@ class ForecastDesk:
         words: Words,
         demo_property: str,
         media: MediaLibrary,
+        heavy_half: Callable[[], Forecasting],
         train_later: Callable[[], Awaitable[None]],
         hand_over: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
-        """``train_later`` enqueues the job that trains the missing models (``train_missing``);
+        """``heavy_half`` makes the heavy half on the first question or training;
+        ``train_later`` enqueues the job that trains the missing models (``train_missing``);
         ``hand_over`` enqueues the job that answers a question (``answer_forecast``), or is None
         when the web worker answers in the turn."""
         self.database = database
@@ -89,7 +116,8 @@ class ForecastDesk:
         self.cache = cache
         self._words = words
         self.default_property = demo_property
-        self._forecaster: Forecaster | None = None
+        self._make_heavy_half = heavy_half
+        self._heavy_half: Forecasting | None = None
         self._train_later = train_later
         self._training_asked = False
 
@@ -115,21 +143,12 @@ class ForecastDesk:
     async def train_missing(self, today: date) -> None:
         """The job: one process trains at a time, and finds done what another did first."""
         async with self.database.one_process_at_a_time("forecast_training"):
-            await self.forecaster().train_missing(today)
+            await self.heavy_half().train_missing(today)
 
-    def forecaster(self) -> Forecaster:
-        """The heavy half, imported and made on first use."""
-        if self._forecaster is None:
-            from actions.forecasts.answers import Forecaster
-
-            self._forecaster = Forecaster(
-                self.database,
-                self.registry,
-                self.price_rules,
-                self._words,
-                self.default_property,
-            )
-        return self._forecaster
+    def heavy_half(self) -> Forecasting:
+        if self._heavy_half is None:
+            self._heavy_half = self._make_heavy_half()
+        return self._heavy_half
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -185,17 +204,29 @@ class ForecastDesk:
         """The answer with its chart, computed once across workers and kept for a while."""
 
         async def compute() -> dict[str, Any]:
-            place = await self.place(found)
-            answer = await self.forecaster().answer(question, place, locale, today)
+            asked = Asked(
+                question,
+                await self.place(found),
+                locale,
+                today,
+                self._chart_words(locale),
+                self.price_rules.rules(found.slug),
+            )
+            answer = await self.heavy_half().answer(asked)
             stored: dict[str, Any] = {"template": answer.template, "values": answer.values}
             if answer.png is not None:
-                image = await self._media.publish(answer.png, "image/png", answer.alt)
+                alt = self._words("forecasts/alt", locale, {"kind": question.kind, **answer.values})
+                image = await self._media.publish(answer.png, "image/png", alt)
                 stored["image"] = {"url": image.url, "alt": image.alt, "media_key": image.media_key}
             return stored
 
         return _outcome(
             await self.cache.answer(self.answer_key(found.slug, question, locale), compute)
         )
+
+    def _chart_words(self, locale: str) -> dict[str, str]:
+        lines = self._words("forecasts/chart_words", locale, {}).splitlines()
+        return dict(zip(CHART_WORDS, (line.strip() for line in lines if line.strip()), strict=True))
 
 
 def _outcome(stored: Mapping[str, Any]) -> Outcome:

@@ -198,8 +198,10 @@ async def _work(settings: Settings) -> int | str:
     from bot.root.jobs import JobsNeedOneNode
     from bot.root.providers import close_provider_channels, open_for_sending, provider_channels
 
+    # The job worker is where the forecast stack belongs: no child process for it.
+    forecast = settings.forecast.model_copy(update={"child_process": False})
     try:
-        runtime = build_runtime(settings)
+        runtime = build_runtime(settings.model_copy(update={"forecast": forecast}))
     except JobsNeedOneNode as error:
         return f"rsv360 worker: {error}"
     if runtime.jobs_redis is None:
