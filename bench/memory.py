@@ -15,8 +15,9 @@ on Redis), waits for ``/healthz`` and reads the process's memory from ``/proc``:
   cannot, talks to the tests' fake Discord, and Telegram (webhook mode) to the tests' fake Bot
   API (``tests/fakes/``); through Telegram a staff member asks
   the three kinds of forecast (occupancy, cancellations, prices), which loads the forecast
-  models, pandas and matplotlib. Forecast models are trained on the first run and kept in
-  ``bench/results/models``;
+  models, pandas and matplotlib in the server's forecast child process (measured apart, and
+  checked gone once idle: ``RSV_FORECAST_CHILD_IDLE_SECONDS`` is 10 here). Forecast models are
+  trained on the first run and kept in ``bench/results/models``;
 * ``apart``: ``full`` as deployed with job workers apart (needs ``--redis-url``): the web
   worker runs no jobs (``RSV_JOBS_IN_SERVE=false``) and one ``rsv360 worker`` beside it
   answers the forecast questions, so the forecast stack loads there; both are measured.
@@ -62,6 +63,7 @@ OUTPUT = BENCH_DIR / "results" / "memory.json"
 MODELS_DIR = BENCH_DIR / "results" / "models"
 RATE_LIMITS_FILE = BENCH_DIR / "ratelimits.yaml"
 TARGETS_MB = {"lean": 200.0, "full": 350.0, "apart": 350.0}
+CHILD_IDLE_SECONDS = 10
 EVERYTHING_ON = ("full", "apart")
 START_TIMEOUT = 600.0  # a first start trains the NLU model
 FORECAST_TIMEOUT = 900.0  # a first forecast trains the forecast models
@@ -97,6 +99,19 @@ class Memory:
         return cls(round(fields["VmRSS"], 1), round(fields["VmHWM"], 1), pss)
 
 
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def command_of(pid: int) -> str:
+    arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return " ".join(argument.decode(errors="replace") for argument in arguments)[:80]
+
+
 def unreachable_url() -> str:
     """A loopback URL where nothing listens (a port just freed)."""
     return f"http://127.0.0.1:{free_port()}"
@@ -125,6 +140,7 @@ def environment(
         RSV_MODELS_DIR=str(MODELS_DIR),
         RSV_SECRET_KEY=secrets.token_urlsafe(32),
         RSV_API_KEYS="",
+        RSV_FORECAST_CHILD_IDLE_SECONDS=str(CHILD_IDLE_SECONDS),
     )
     if redis_url is not None:
         env["RSV_REDIS_URL"] = redis_url
@@ -275,6 +291,12 @@ async def measure_with(
                 await asyncio.sleep(1.0)
                 warm = Memory.of(process.pid)
                 job_worker = Memory.of(processes[1].pid) if len(processes) > 1 else None
+                children = {
+                    command_of(child): Memory.of(child) for child in children_of(process.pid)
+                }
+                await asyncio.sleep(CHILD_IDLE_SECONDS + 2.0)
+                left = [command_of(child) for child in children_of(process.pid)]
+                settled = Memory.of(process.pid)
         except Exception:
             for name in ("server.err", "worker.err"):
                 with contextlib.suppress(OSError):
@@ -294,6 +316,12 @@ async def measure_with(
         "warm_pss_mb": warm.pss_mb,
         "job_worker_rss_mb": job_worker.rss_mb if job_worker else None,
         "job_worker_peak_mb": job_worker.peak_mb if job_worker else None,
+        "children_mb": {
+            command: {"rss": memory.rss_mb, "peak": memory.peak_mb}
+            for command, memory in children.items()
+        },
+        "children_left_once_idle": left,
+        "rss_once_idle_mb": settled.rss_mb,
         "target_mb": TARGETS_MB[configuration],
         "met": warm.rss_mb <= TARGETS_MB[configuration],
     }
@@ -334,6 +362,17 @@ def markdown(results: list[dict[str, Any]]) -> str:
             f"| {row['warm_pss_mb'] or 0:.0f} "
             f"| ≤ {row['target_mb']:.0f} | {'met' if row['met'] else 'MISSED'} |"
         )
+        for command, memory in row["children_mb"].items():
+            lines.append(
+                f"| {row['configuration']}: its child `{command}` | {row['backend']} | - "
+                f"| {memory['rss']:.0f} | {memory['peak']:.0f} | - | - | - |"
+            )
+        if row["children_mb"]:
+            lines.append(
+                f"| {row['configuration']}: {CHILD_IDLE_SECONDS} s later | {row['backend']} | - "
+                f"| {row['rss_once_idle_mb']:.0f} | - | - | - "
+                f"| children left: {len(row['children_left_once_idle'])} |"
+            )
         if row.get("job_worker_rss_mb"):
             lines.append(
                 f"| {row['configuration']}: the job worker beside it | {row['backend']} | - "

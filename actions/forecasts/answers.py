@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,12 @@ log = structlog.get_logger("rsv360.forecasts")
 HISTORY_SECONDS = 120.0
 STALE_DAYS = 7
 RISK_LIST = 8
+
+
+class Ask(NamedTuple):
+    history: pd.DataFrame
+    asked: Asked
+    base: dict[str, Any]
 
 
 class Forecaster:
@@ -101,17 +107,11 @@ class Forecaster:
             return Answer("forecasts/stale_history", {**base, "as_of": taken.isoformat()})
         work = {"demand": self._demand, "cancellation": self._risk, "price": self._price}
         return await asyncio.to_thread(
-            work[question.kind], model, demand_model, history, asked, base
+            work[question.kind], model, demand_model, Ask(history, asked, base)
         )
 
-    def _demand(
-        self,
-        model: Any,
-        demand_model: Any,
-        history: pd.DataFrame,
-        asked: Asked,
-        base: dict[str, Any],
-    ) -> Answer:
+    def _demand(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
+        history, asked, base = ask
         place, question, today = asked.place, asked.question, asked.today
         table = self._forecast(demand_model, history, place.slug, today, question)
         capacity = place.rooms or float(table["nights_capacity"].iloc[0])
@@ -151,14 +151,8 @@ class Forecaster:
         chosen = table["date"] >= pd.Timestamp(question.start)
         return table[chosen].reset_index(drop=True)
 
-    def _risk(
-        self,
-        model: Any,
-        demand_model: Any,
-        history: pd.DataFrame,
-        asked: Asked,
-        base: dict[str, Any],
-    ) -> Answer:
+    def _risk(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
+        history, asked, base = ask
         question, today = asked.question, asked.today
         arrival = history["arrival"]
         upcoming = (
@@ -196,14 +190,8 @@ class Forecaster:
         )
         return Answer("forecasts/risk", values, png)
 
-    def _price(
-        self,
-        model: Any,
-        demand_model: Any,
-        history: pd.DataFrame,
-        asked: Asked,
-        base: dict[str, Any],
-    ) -> Answer:
+    def _price(self, model: Any, demand_model: Any, ask: Ask) -> Answer:
+        history, asked, base = ask
         place, question, today, rules = asked.place, asked.question, asked.today, asked.rules
         if rules is None:
             return Answer("forecasts/no_price_rules", base)
