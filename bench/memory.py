@@ -107,9 +107,16 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def command_of(pid: int) -> str:
-    arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    return " ".join(argument.decode(errors="replace") for argument in arguments)[:80]
+def role_of(pid: int) -> str:
+    """What a child of the server is, from its command line."""
+    command = (
+        Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    )
+    if "resource_tracker" in command:
+        return "multiprocessing's resource tracker"
+    if "spawn_main" in command:
+        return "the forecast process"
+    return command[:60]
 
 
 def unreachable_url() -> str:
@@ -291,11 +298,9 @@ async def measure_with(
                 await asyncio.sleep(1.0)
                 warm = Memory.of(process.pid)
                 job_worker = Memory.of(processes[1].pid) if len(processes) > 1 else None
-                children = {
-                    command_of(child): Memory.of(child) for child in children_of(process.pid)
-                }
+                children = {role_of(child): Memory.of(child) for child in children_of(process.pid)}
                 await asyncio.sleep(CHILD_IDLE_SECONDS + 2.0)
-                left = [command_of(child) for child in children_of(process.pid)]
+                left = [role_of(child) for child in children_of(process.pid)]
                 settled = Memory.of(process.pid)
         except Exception:
             for name in ("server.err", "worker.err"):
@@ -317,8 +322,8 @@ async def measure_with(
         "job_worker_rss_mb": job_worker.rss_mb if job_worker else None,
         "job_worker_peak_mb": job_worker.peak_mb if job_worker else None,
         "children_mb": {
-            command: {"rss": memory.rss_mb, "peak": memory.peak_mb}
-            for command, memory in children.items()
+            role: {"rss": memory.rss_mb, "peak": memory.peak_mb}
+            for role, memory in children.items()
         },
         "children_left_once_idle": left,
         "rss_once_idle_mb": settled.rss_mb,
@@ -362,16 +367,16 @@ def markdown(results: list[dict[str, Any]]) -> str:
             f"| {row['warm_pss_mb'] or 0:.0f} "
             f"| ≤ {row['target_mb']:.0f} | {'met' if row['met'] else 'MISSED'} |"
         )
-        for command, memory in row["children_mb"].items():
+        for role, memory in row["children_mb"].items():
             lines.append(
-                f"| {row['configuration']}: its child `{command}` | {row['backend']} | - "
+                f"| {row['configuration']}: its child, {role} | {row['backend']} | - "
                 f"| {memory['rss']:.0f} | {memory['peak']:.0f} | - | - | - |"
             )
         if row["children_mb"]:
             lines.append(
                 f"| {row['configuration']}: {CHILD_IDLE_SECONDS} s later | {row['backend']} | - "
                 f"| {row['rss_once_idle_mb']:.0f} | - | - | - "
-                f"| children left: {len(row['children_left_once_idle'])} |"
+                f"| left: {', '.join(row['children_left_once_idle']) or 'none'} |"
             )
         if row.get("job_worker_rss_mb"):
             lines.append(
