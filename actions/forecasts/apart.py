@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -124,6 +125,8 @@ def _start_child(recipe: Recipe) -> None:
     from bot.core.observability import configure_logging
     from bot.stores.database import Database
 
+    # Ctrl-C reaches the whole process group: the server stops its child, in its own time.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(recipe.log_format, recipe.log_level)
     heavy_half = Forecaster(
         Database(recipe.database_url), Registry(recipe.models_dir), recipe.demo_property
