@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,10 +51,6 @@ class ForecastProcess:
         self._pool: ProcessPoolExecutor | None = None
         self._working = 0
         self._stop_when_idle: asyncio.TimerHandle | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._pool is not None
 
     async def train_missing(self, today: date) -> None:
         await self._run(_train_missing, today)
@@ -128,10 +125,10 @@ def _start_child(recipe: Recipe) -> None:
     # Ctrl-C reaches the whole process group: the server stops its child, in its own time.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(recipe.log_format, recipe.log_level)
-    heavy_half = Forecaster(
-        Database(recipe.database_url), Registry(recipe.models_dir), recipe.demo_property
-    )
-    _child = (asyncio.new_event_loop(), heavy_half)
+    loop, database = asyncio.new_event_loop(), Database(recipe.database_url)
+    _child = (loop, Forecaster(database, Registry(recipe.models_dir), recipe.demo_property))
+    # A child leaves through os._exit (no atexit): its connections are closed on the way out.
+    Finalize(None, lambda: loop.run_until_complete(database.close()), exitpriority=10)
 
 
 def _started() -> tuple[asyncio.AbstractEventLoop, Forecasting]:

@@ -35,11 +35,11 @@ def plug(
     models_dir: Path,
     pricing_dir: Path,
     answer_in_jobs: bool = False,
-    logging: tuple[str, str] = ("json", "INFO"),
+    child_logging: tuple[str, str] = ("json", "INFO"),
 ) -> Capability:
     """``answer_in_jobs``: job workers run apart from the web workers, and answer the questions
     not answered yet (the models, pandas and matplotlib stay out of the web workers).
-    ``logging`` (format, level) is the child process's (``settings.child_process``)."""
+    ``child_logging`` (format, level) is the child process's (``settings.child_process``)."""
 
     def words(template: str, locale: str, values: Mapping[str, Any]) -> str:
         return kit.renderer.render(Outcome(template, values), locale, "plain").text
@@ -47,7 +47,7 @@ def plug(
     registry = Registry(models_dir)
     apart = (
         ForecastProcess(
-            Recipe(kit.database.url, models_dir, kit.default_property, *logging),
+            Recipe(kit.database.url, models_dir, kit.default_property, *child_logging),
             settings.child_idle_seconds,
         )
         if settings.child_process

@@ -163,7 +163,7 @@ def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
             settings.forecast_model_directory,
             settings.pricing_dir,
             answer_in_jobs=kit.jobs.durable and not settings.jobs.in_serve,
-            logging=(settings.log_format, settings.log_level),
+            child_logging=(settings.log_format, settings.log_level),
         ),
         local.plug(kit, settings.local),
         handoff.plug(kit, settings.handoff_address),
