@@ -34,8 +34,8 @@ def plug(
     settings: ForecastSettings,
     models_dir: Path,
     pricing_dir: Path,
-    answer_in_jobs: bool = False,
-    child_logging: tuple[str, str] = ("json", "INFO"),
+    answer_in_jobs: bool,
+    child_logging: tuple[str, str],
 ) -> Capability:
     """``answer_in_jobs``: job workers run apart from the web workers, and answer the questions
     not answered yet (the models, pandas and matplotlib stay out of the web workers).
