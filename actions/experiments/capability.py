@@ -37,4 +37,9 @@ def plug(kit: Kit, declared: list[Experiment]) -> Capability:
     if running:
         every = min(experiment.reallocate_seconds for experiment in running)
         jobs.append(Job("optimise_experiments", lambda: desk.optimise(datetime.now(UTC)), every))
-    return Capability(create_router(), jobs, close=ledger.close)
+
+    async def close() -> None:
+        await ledger.close()
+        await kit.stores.exposures.close()
+
+    return Capability(create_router(), jobs, close=close)

@@ -209,7 +209,7 @@ class HandoffDesk:
                 await self._transcribe(handoff.guest, Said("staff", clean(message.text), author))
                 log.info("handoff_relayed", to="guest", guest=pseudonym(handoff.guest))
                 return True
-        handoff = await self._store.of_guest(turn.conversation_key)
+        handoff = await self._store.of_guest(turn.conversation_key, turn.read)
         if handoff is None or handoff.status != TAKEN or handoff.staff is None:
             return False
         if not in_console(handoff.staff):  # the console reads it from the transcript

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.core.types import Message, Outcome, Parse
@@ -21,6 +21,8 @@ class Turn:
     message: Message
     session: Session | None = None
     parse: Parse | None = None
+    read: Mapping[str, str | None] = field(default_factory=dict)
+    """Keys of the conversation read as its turn was taken, with their values (``Order``)."""
 
     @property
     def conversation_key(self) -> str:

@@ -43,6 +43,7 @@ from actions.booking.catalog import seed
 from actions.capability import Capability, Kit
 from actions.handoff.desk import HandoffDesk, Relay
 from actions.handoff.escalation import Escalate, MoodMetrics
+from actions.handoff.store import guest_handoff_key
 from actions.handoff.transcripts import Transcribe, Transcripts
 from actions.lifecycle.config import load_config
 from actions.payments.desk import PaymentsDesk
@@ -79,7 +80,7 @@ from bot.root.partners import partner_client
 from bot.root.providers import PROVIDER_CHANNELS, mount_provider_channels
 from bot.root.secret import secret_key
 from bot.root.settings import PACKAGE_ROOT, Settings
-from bot.steps.dedupe import Dedupe, DedupeStore
+from bot.steps.dedupe import DedupeStore
 from bot.steps.normalise import NormaliseText
 from bot.steps.ordering import Order
 from bot.steps.ratelimit import (
@@ -221,7 +222,6 @@ def build_runtime(
         Observe(metrics),
         Recover(responder),
         NormaliseText(),
-        Dedupe(DedupeStore(stores.dedupe), settings.dedupe_ttl_seconds, metrics),
         RateLimit(limiter, message_category, responder, metrics),
         Order(
             stores.order,
@@ -230,6 +230,8 @@ def build_runtime(
             settings.session_ttl_seconds,
             settings.session_max_bytes,
             settings.default_locale,
+            settings.dedupe_ttl_seconds,
+            reading=[guest_handoff_key],
         ),
         Transcribe(services.get(Transcripts), HTML_CHANNELS),
         ReplyGoal(services.get(GoalEvents)),

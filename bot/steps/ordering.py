@@ -1,9 +1,11 @@
 """Pipeline step: one message at a time per conversation, in arrival order, within and across
-processes (the ``ConversationOrder`` store: ``bot.stores``), with the conversation's session."""
+processes (the ``ConversationOrder`` store: ``bot.stores``), with the conversation's session; a
+re-delivered provider update ends here, unanswered."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 
 from bot.core.context import Turn
 from bot.core.locales import negotiate
@@ -13,13 +15,23 @@ from bot.core.respond import Responder
 from bot.core.types import Outcome, TurnResult
 from bot.steps.sessions import dump_session, load_session
 from bot.stores import keys
-from bot.stores.base import ConversationOrder, TurnTimeout
+from bot.stores.base import ConversationOrder, Delivery, Redelivered, TurnTimeout
+
+ConversationKey = Callable[[str], str]
+"""A key of the conversation (sharing its hash tag) from the conversation's key."""
 
 
 class Order:
     """Pipeline step: holds the conversation's turn while the rest of the pipeline runs, and
     its session: read as the turn is taken, written as it is given back (on Redis in the same
-    round trips), unless the turn failed."""
+    round trips), unless the turn failed.
+
+    The update's id is remembered as the turn is asked for (``dedupe_ttl_seconds``): ids that
+    clients choose (REST ``message_id``, the widget's frame ``id``) are only unique per
+    conversation, and provider ids stay unique in it too. ``reading`` names further keys of the
+    conversation that later steps look up on every turn (``Turn.read``): read with the turn,
+    they cost no round trip of their own.
+    """
 
     def __init__(
         self,
@@ -29,6 +41,8 @@ class Order:
         session_ttl_seconds: int,
         session_max_bytes: int,
         default_locale: str,
+        dedupe_ttl_seconds: int,
+        reading: Sequence[ConversationKey] = (),
     ) -> None:
         self._order = order
         self._responder = responder
@@ -36,18 +50,28 @@ class Order:
         self._session_ttl = session_ttl_seconds
         self._session_max_bytes = session_max_bytes
         self._default_locale = default_locale
+        self._dedupe_ttl = dedupe_ttl_seconds
+        self._reading = reading
 
     async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
         started = time.perf_counter()
-        carrying = keys.session(turn.conversation_key)
+        conversation = turn.conversation_key
+        message = turn.message
+        delivery = (
+            None
+            if message.update_id is None
+            else Delivery(keys.dedupe(conversation, message.update_id), self._dedupe_ttl)
+        )
+        carrying = keys.session(conversation)
+        reading = [key_of(conversation) for key_of in self._reading]
         try:
-            async with self._order.turn(turn.conversation_key, carrying) as held:
+            async with self._order.turn(conversation, carrying, reading, delivery) as held:
                 self._metrics.order_wait_seconds.observe(time.perf_counter() - started)
-                message = turn.message
                 session = load_session(held.carried, message.conversation_id, self._default_locale)
                 session.locale = negotiate(message.locale_hint, session.locale)
                 session.user_id = message.user_id
                 turn.session = session
+                turn.read = held.read
                 result = await call_next(turn)
                 if session.forgotten:
                     held.keep(None, self._session_ttl)
@@ -56,6 +80,9 @@ class Order:
                     session.remember("bot", reply.text)
                 held.keep(dump_session(session, self._session_max_bytes), self._session_ttl)
                 return result
+        except Redelivered:
+            self._metrics.dedupe_hits.labels(message.channel).inc()
+            return TurnResult("duplicate")
         except TurnTimeout:
             self._metrics.order_timeouts.inc()
             replies = await self._responder.replies(turn, [Outcome("engine/busy")])

@@ -41,8 +41,8 @@ class ValueStore(ABC):
 
     @abstractmethod
     async def get_all(self, keys: Sequence[str]) -> list[str | None]:
-        """Each key's value (None where absent), in one round trip; on a cluster the keys
-        must share a hash tag, as for ``put_all``."""
+        """Each key's value (None where absent), in one round trip; on a cluster one per node
+        that holds some of them (so not read at one instant, unlike keys sharing a hash tag)."""
 
     @abstractmethod
     async def delete(self, *keys: str) -> None: ...
@@ -84,7 +84,11 @@ class ExposureLog(ABC):
 
     @abstractmethod
     async def counts(self, experiment: str) -> Counter[str]:
-        """Exposures per variant."""
+        """Exposures per variant, those recorded until now included."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Write what was recorded and waits to be written."""
 
 
 class CounterStore(ABC):
@@ -101,12 +105,27 @@ class TurnTimeout(Exception):
     """The conversation stayed busy for longer than the bounded wait."""
 
 
-class HeldTurn:
-    """A conversation's turn, held, and the value that the turn carries (its session): read
-    as the turn began, written as it ends if ``keep`` was called."""
+class Redelivered(Exception):
+    """The turn's update was seen before: a provider delivered it again."""
 
-    def __init__(self, carried: str | None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A provider update's id under its key (``bot.stores.keys.dedupe``), remembered for
+    ``ttl_seconds`` so that a re-delivery is refused instead of answered twice."""
+
+    key: str
+    ttl_seconds: int
+
+
+class HeldTurn:
+    """A conversation's turn, held; the value that the turn carries (its session), read as the
+    turn began and written as it ends if ``keep`` was called; and the values of the keys read
+    with it (``read``)."""
+
+    def __init__(self, carried: str | None, read: Mapping[str, str | None]) -> None:
         self.carried = carried
+        self.read = read
         self.kept: tuple[str | None, int] | None = None
 
     def keep(self, value: str | None, ttl_seconds: int) -> None:
@@ -119,12 +138,19 @@ class ConversationOrder(ABC):
 
     @abstractmethod
     def turn(
-        self, conversation_key: str, carrying: str | None = None
+        self,
+        conversation_key: str,
+        carrying: str | None = None,
+        reading: Sequence[str] = (),
+        delivery: Delivery | None = None,
     ) -> AbstractAsyncContextManager[HeldTurn]:
         """Holds the conversation's turn while inside; raises ``TurnTimeout`` when the wait
-        for it runs out. ``carrying`` is a key of the conversation (``bot.stores.keys``) whose
-        value is read when the turn is taken and written when it is given back: on Redis in
-        the same round trips."""
+        for it runs out, and ``Redelivered`` (before joining the queue) when ``delivery`` was
+        seen within its TTL. ``carrying`` is a key of the conversation (``bot.stores.keys``)
+        whose value is read when the turn is taken and written when it is given back;
+        ``reading`` are keys of the conversation read when the turn is taken. On Redis the
+        delivery, the turn and what it reads are one round trip (all share the conversation's
+        hash tag), and the write and the release another."""
 
 
 class Wakeups(ABC):

@@ -118,19 +118,21 @@ def build_stores(
 ) -> Stores:
     """Every store in Redis when there are clients, else in this process on ``clock``."""
     if redis is None:
-        sessions = MemoryValueStore(clock)
+        # A turn reads its session and its handoff link from one store, as on Redis.
+        conversations = MemoryValueStore(clock)
+        dedupe = MemoryValueStore(clock, MAX_REMEMBERED_UPDATES)
         return Stores(
-            dedupe=MemoryValueStore(clock, MAX_REMEMBERED_UPDATES),
-            sessions=sessions,
+            dedupe=dedupe,
+            sessions=conversations,
             payloads=MemoryValueStore(clock, MAX_SHORT_PAYLOADS),
             unreachable=MemoryValueStore(clock),
-            handoffs=MemoryValueStore(clock),
+            handoffs=conversations,
             cache=MemoryValueStore(clock, MAX_CACHED_VALUES),
             cache_counts=MemoryCounterStore(),
             pending_replies=MemoryListStore(clock, MAX_WAITING_CONVERSATIONS),
             media=MemoryMediaStore(clock),
             exposures=MemoryExposureLog(),
-            order=MemoryConversationOrder(order_max_wait_seconds, sessions),
+            order=MemoryConversationOrder(order_max_wait_seconds, conversations, dedupe),
             rate_limits=MemoryStorage(),
             wakeups=None,
         )

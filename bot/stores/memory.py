@@ -15,11 +15,13 @@ from bot.stores.base import (
     Clock,
     ConversationOrder,
     CounterStore,
+    Delivery,
     ExposureLog,
     HeldTurn,
     ListStore,
     Media,
     MediaStore,
+    Redelivered,
     TurnTimeout,
     ValueStore,
 )
@@ -92,6 +94,9 @@ class MemoryExposureLog(ExposureLog):
     async def counts(self, experiment: str) -> Counter[str]:
         return Counter(self._counts.get(experiment, Counter()))
 
+    async def close(self) -> None:
+        """Nothing waits: counted as recorded."""
+
 
 class MemoryCounterStore(CounterStore):
     def __init__(self) -> None:
@@ -105,18 +110,32 @@ class MemoryCounterStore(CounterStore):
 
 
 class MemoryConversationOrder(ConversationOrder):
-    """asyncio.Lock hands itself to waiters first come, first served; carried keys are kept in
-    ``values``."""
+    """asyncio.Lock hands itself to waiters first come, first served; carried and read keys are
+    kept in ``values``, deliveries in ``deliveries`` (``values`` unless given)."""
 
-    def __init__(self, max_wait_seconds: float, values: ValueStore | None = None) -> None:
+    def __init__(
+        self,
+        max_wait_seconds: float,
+        values: ValueStore | None = None,
+        deliveries: ValueStore | None = None,
+    ) -> None:
         self._max_wait = max_wait_seconds
         self._values = values
+        self._deliveries = deliveries or values
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
     async def turn(
-        self, conversation_key: str, carrying: str | None = None
+        self,
+        conversation_key: str,
+        carrying: str | None = None,
+        reading: Sequence[str] = (),
+        delivery: Delivery | None = None,
     ) -> AsyncIterator[HeldTurn]:
+        if delivery is not None and not await self._seen().put_new(
+            delivery.key, "1", delivery.ttl_seconds
+        ):
+            raise Redelivered(delivery.key)
         lock, users = self._locks.get(conversation_key, (asyncio.Lock(), 0))
         self._locks[conversation_key] = (lock, users + 1)
         try:
@@ -126,7 +145,9 @@ class MemoryConversationOrder(ConversationOrder):
             except TimeoutError:
                 raise TurnTimeout(conversation_key) from None
             try:
-                held = HeldTurn(await self._carried(carrying))
+                carried = None if carrying is None else await self._kept().get(carrying)
+                read = {key: await self._kept().get(key) for key in reading}
+                held = HeldTurn(carried, read)
                 yield held
                 if carrying is not None and held.kept is not None:
                     await self._keep(carrying, *held.kept)
@@ -139,16 +160,18 @@ class MemoryConversationOrder(ConversationOrder):
             else:
                 self._locks[conversation_key] = (lock, users - 1)
 
-    async def _carried(self, carrying: str | None) -> str | None:
-        if carrying is None:
-            return None
+    def _kept(self) -> ValueStore:
         if self._values is None:
-            raise TypeError("this conversation order keeps no values to carry")
-        return await self._values.get(carrying)
+            raise TypeError("this conversation order keeps no values to carry or read")
+        return self._values
+
+    def _seen(self) -> ValueStore:
+        if self._deliveries is None:
+            raise TypeError("this conversation order keeps no deliveries")
+        return self._deliveries
 
     async def _keep(self, key: str, value: str | None, ttl_seconds: int) -> None:
-        assert self._values is not None  # read as the turn began
         if value is None:
-            await self._values.delete(key)
+            await self._kept().delete(key)
         else:
-            await self._values.put(key, value, ttl_seconds)
+            await self._kept().put(key, value, ttl_seconds)

@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import structlog
 from limits.aio.storage import RedisClusterStorage, RedisStorage, Storage
@@ -23,17 +23,20 @@ from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainErro
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.core.batch import Batch
 from bot.core.loops import cancel_and_wait
 from bot.core.types import Address
 from bot.stores import keys
 from bot.stores.base import (
     ConversationOrder,
     CounterStore,
+    Delivery,
     ExposureLog,
     HeldTurn,
     ListStore,
     Media,
     MediaStore,
+    Redelivered,
     TurnTimeout,
     ValueStore,
     Wakeups,
@@ -95,7 +98,11 @@ class RedisValueStore(ValueStore):
     async def get_all(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
-        return [_text_or_none(value) for value in await self._redis.mget(list(keys))]
+        if isinstance(self._redis, RedisCluster):
+            values = await self._redis.mget_nonatomic(list(keys))
+        else:
+            values = await self._redis.mget(list(keys))
+        return [_text_or_none(value) for value in values]
 
     async def delete(self, *keys: str) -> None:
         await self._redis.delete(*keys)
@@ -137,28 +144,43 @@ class RedisMediaStore(MediaStore):
 
 
 class RedisExposureLog(ExposureLog):
-    """A capped stream of exposures for analysis, plus counters per variant."""
+    """The live feed: a capped stream of exposures and counters per variant, written together
+    every ``batch_seconds`` (one round trip for all the exposures of a moment, instead of one
+    per greeting); ``counts`` writes what waits first."""
 
-    def __init__(self, redis: RedisClient, max_events: int = 1_000_000) -> None:
+    def __init__(
+        self, redis: RedisClient, max_events: int = 1_000_000, batch_seconds: float = 0.5
+    ) -> None:
         self._redis = redis
         self._max_events = max_events
+        self._soon: Batch[tuple[str, str, str, float]] = Batch(self._write, batch_seconds)
 
     async def record(self, experiment: str, variant: str, subject: str) -> None:
-        event = {"experiment": experiment, "variant": variant, "subject": subject}
-        # Two keys in two slots: a plain pipeline, which a cluster splits by node.
+        self._soon.add((experiment, variant, subject, time.time()))
+
+    async def _write(self, exposures: list[tuple[str, str, str, float]]) -> None:
+        counted = Counter((experiment, variant) for experiment, variant, _, _ in exposures)
+        # Keys in several slots: a plain pipeline, which a cluster splits by node.
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(
-                keys.EXPOSURES,
-                {"event": json.dumps(event), "at": f"{time.time():.3f}"},
-                maxlen=self._max_events,
-                approximate=True,
-            )
-            pipe.hincrby(keys.exposure_counts(experiment), variant, 1)
+            for experiment, variant, subject, at in exposures:
+                event = {"experiment": experiment, "variant": variant, "subject": subject}
+                pipe.xadd(
+                    keys.EXPOSURES,
+                    {"event": json.dumps(event), "at": f"{at:.3f}"},
+                    maxlen=self._max_events,
+                    approximate=True,
+                )
+            for (experiment, variant), count in counted.items():
+                pipe.hincrby(keys.exposure_counts(experiment), variant, count)
             await pipe.execute()
 
     async def counts(self, experiment: str) -> Counter[str]:
+        await self._soon.flush()
         stored = await self._redis.hgetall(keys.exposure_counts(experiment))
         return Counter({_text(variant): int(count) for variant, count in stored.items()})
+
+    async def close(self) -> None:
+        await self._soon.close()
 
 
 class RedisCounterStore(CounterStore):
@@ -183,13 +205,22 @@ class RedisCounterStore(CounterStore):
 # out: no polling sleeps and no key scans.
 #
 # With ARGV[4] == '1' the ticket first joins the queue (its key lives ARGV[5] ms, the queue
-# ARGV[6] ms), so an uncontended turn costs one round trip. Returns {1, 0, carried} when the
-# caller now holds the turn (carried: the value of KEYS[2], the key the turn carries, if any),
-# {0, ms} while ticket ARGV[1] waits behind a live holder whose key lives ms longer, {-1, 0}
-# when the ticket is gone. Leaving writes the carried key first (ARGV[4] 'set' with value
-# ARGV[5] for ARGV[6] ms, or 'del'), so a turn's session and its release are one round trip.
+# ARGV[6] ms), so an uncontended turn costs one round trip; before it joins, a delivery
+# (ARGV[7] > 0: KEYS[2] is the update's key, kept ARGV[7] ms) already seen returns {-2, 0}.
+# Returns {1, 0, ...} when the caller now holds the turn, followed by the values of the keys
+# after the queue and the delivery (the key the turn carries, then the keys it reads), {0, ms}
+# while ticket ARGV[1] waits behind a live holder whose key lives ms longer, {-1, 0} when the
+# ticket is gone. Leaving writes the carried key first (ARGV[4] 'set' with value ARGV[5] for
+# ARGV[6] ms, or 'del'), so a turn's session and its release are one round trip.
 _TRY_TAKE = """
 local queue, me, prefix, lease = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local first_read = 2
+if ARGV[7] ~= '0' then
+  first_read = 3
+  if ARGV[4] == '1' and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[7]) then
+    return {-2, 0}
+  end
+end
 if ARGV[4] == '1' then
   redis.call('RPUSH', queue, me)
   redis.call('PEXPIRE', queue, ARGV[6])
@@ -200,8 +231,9 @@ while true do
   if not head then return {-1, 0} end
   if head == me then
     redis.call('SET', prefix .. 'ticket:' .. me, '1', 'PX', lease)
-    if KEYS[2] then return {1, 0, redis.call('GET', KEYS[2])} end
-    return {1, 0}
+    local taken = {1, 0}
+    for index = first_read, #KEYS do taken[#taken + 1] = redis.call('GET', KEYS[index]) end
+    return taken
   end
   local ttl = redis.call('PTTL', prefix .. 'ticket:' .. head)
   if ttl > 0 then return {0, ttl} end
@@ -253,18 +285,29 @@ class RedisConversationOrder(ConversationOrder):
 
     @asynccontextmanager
     async def turn(
-        self, conversation_key: str, carrying: str | None = None
+        self,
+        conversation_key: str,
+        carrying: str | None = None,
+        reading: Sequence[str] = (),
+        delivery: Delivery | None = None,
     ) -> AsyncIterator[HeldTurn]:
         ticket = uuid.uuid4().hex
         queue = keys.order_queue(conversation_key)
         prefix = keys.order_ticket(conversation_key, "")[: -len("ticket:")]
         waiting_ms = int((self._max_wait + self._lease_ms / 1000) * 1000)
-        turn_keys = [queue] if carrying is None else [queue, carrying]
+        carried_keys = [] if carrying is None else [carrying]
         leaving: list[str | int] = [ticket, prefix, waiting_ms]
         try:
-            carried = await self._wait_for_head(
-                turn_keys, prefix, conversation_key, ticket, waiting_ms
+            values = await self._wait_for_head(
+                [queue, *([] if delivery is None else [delivery.key]), *carried_keys, *reading],
+                prefix,
+                conversation_key,
+                ticket,
+                waiting_ms,
+                0 if delivery is None else delivery.ttl_seconds * 1000,
             )
+        except Redelivered:
+            raise
         except BaseException:
             await self._leave(keys=[queue], args=leaving)
             raise
@@ -273,7 +316,9 @@ class RedisConversationOrder(ConversationOrder):
             lambda: self._renew(keys=[queue, ticket_key], args=[ticket, self._lease_ms]),
             self._lease_ms / 3000,
         )
-        held = HeldTurn(_text_or_none(carried))
+        texts = [_text_or_none(value) for value in values]
+        carried = texts.pop(0) if carrying is not None else None
+        held = HeldTurn(carried, dict(zip(reading, texts, strict=True)))
         try:
             yield held
         finally:
@@ -285,7 +330,7 @@ class RedisConversationOrder(ConversationOrder):
                 kept: list[str | int] = (
                     ["del"] if value is None else ["set", value, ttl_seconds * 1000]
                 )
-                await self._leave(keys=turn_keys, args=[*leaving, *kept])
+                await self._leave(keys=[queue, *carried_keys], args=[*leaving, *kept])
 
     async def _wait_for_head(
         self,
@@ -294,13 +339,14 @@ class RedisConversationOrder(ConversationOrder):
         conversation_key: str,
         ticket: str,
         waiting_ms: int,
-    ) -> bytes | str | None:
-        """Waits for the turn; returns the carried key's value as the turn was taken."""
+        delivery_ms: int,
+    ) -> list[bytes | str | None]:
+        """Waits for the turn; returns the values of the keys it reads as it was taken."""
         deadline = time.monotonic() + self._max_wait
         wake = keys.order_wake(conversation_key, ticket)
         joining = "1"
         while True:
-            taken, holder_ttl_ms, *carried = await self._try_take(
+            taken, holder_ttl_ms, *values = await self._try_take(
                 keys=turn_keys,
                 args=[
                     ticket,
@@ -309,11 +355,14 @@ class RedisConversationOrder(ConversationOrder):
                     joining,
                     waiting_ms,
                     waiting_ms + self._lease_ms,
+                    delivery_ms,
                 ],
             )
+            if taken == -2:
+                raise Redelivered(turn_keys[1])
             joining = "0"
             if taken == 1:
-                return carried[0] if carried else None
+                return cast(list[bytes | str | None], values)
             remaining = deadline - time.monotonic()
             if taken == -1 or remaining <= 0:
                 raise TurnTimeout(conversation_key)

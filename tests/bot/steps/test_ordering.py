@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import Connection, ConnectionPool, Redis, RedisCluster
 
 from bot.stores import keys
-from bot.stores.base import ConversationOrder, TurnTimeout
+from bot.stores.base import ConversationOrder, Delivery, Redelivered, TurnTimeout
 from bot.stores.memory import MemoryConversationOrder, MemoryValueStore
 from bot.stores.redis import RedisConversationOrder
 from tests.support.redis_servers import RedisClusterServers
@@ -136,6 +136,52 @@ async def test_a_turn_carries_the_conversations_session_kept_by_the_turn_before(
         assert held.carried is None
 
 
+async def test_a_delivery_takes_a_turn_once_and_its_redelivery_is_refused_without_waiting(
+    make_order: OrderFactory,
+) -> None:
+    first, second = make_order(), make_order()
+    delivery = Delivery(keys.dedupe("web:c5", "m1"), 600)
+    release = asyncio.Event()
+    holding = await _holding(first, "web:c5", release, delivery)
+    started = time.monotonic()
+    with pytest.raises(Redelivered):
+        async with second.turn("web:c5", delivery=delivery):
+            pass
+    assert time.monotonic() - started < 1  # refused before queueing behind the holder
+    if make_order.peek is not None:
+        assert await make_order.peek.llen(keys.order_queue("web:c5")) == 1
+        assert 599_000 < await make_order.peek.pttl(delivery.key) <= 600_000
+    later = asyncio.create_task(_take(second, "web:c5", Delivery(keys.dedupe("web:c5", "m2"), 600)))
+    release.set()
+    await asyncio.wait_for(asyncio.gather(holding, later), 3)
+    with pytest.raises(Redelivered):
+        await _take(first, "web:c5", delivery)
+    await _take(first, "web:other", Delivery(keys.dedupe("web:other", "m1"), 600))
+
+
+async def test_a_turn_reads_keys_of_its_conversation_as_it_is_taken(
+    make_order: OrderFactory,
+) -> None:
+    order = make_order()
+    session, link, unset = (
+        keys.session("web:c6"),
+        "rsv:handoff:{web:c6}:guest",
+        "rsv:other:{web:c6}",
+    )
+    async with order.turn("web:c6", session) as held:
+        held.keep("the session", 60)
+    if make_order.peek is None:
+        await make_order.memory_values.put(link, "T1", 60)
+    else:
+        await make_order.peek.set(link, "T1", ex=60)
+    async with order.turn("web:c6", session, [link, unset]) as held:
+        assert held.carried == "the session"
+        assert held.read == {link: "T1", unset: None}
+    async with order.turn("web:c6", reading=[unset, link]) as held:
+        assert held.carried is None
+        assert held.read == {unset: None, link: "T1"}
+
+
 async def _carried_by_next_turn(order: ConversationOrder, session: str) -> str | None:
     async with order.turn("web:c1", session) as held:
         return held.carried
@@ -183,13 +229,13 @@ async def test_a_turn_that_waits_too_long_is_refused_and_leaves_the_queue_workin
 
 
 async def _holding(
-    order: ConversationOrder, key: str, release: asyncio.Event
+    order: ConversationOrder, key: str, release: asyncio.Event, delivery: Delivery | None = None
 ) -> asyncio.Task[None]:
     """A task that holds ``key``'s turn until ``release`` is set, once it holds it."""
     held = asyncio.Event()
 
     async def hold() -> None:
-        async with order.turn(key):
+        async with order.turn(key, delivery=delivery):
             held.set()
             await release.wait()
 
@@ -198,8 +244,8 @@ async def _holding(
     return holding
 
 
-async def _take(order: ConversationOrder, key: str) -> None:
-    async with order.turn(key):
+async def _take(order: ConversationOrder, key: str, delivery: Delivery | None = None) -> None:
+    async with order.turn(key, delivery=delivery):
         pass
 
 
@@ -257,3 +303,36 @@ async def test_a_holder_working_past_its_lease_keeps_renewing_it(redis: Redis) -
     release.set()
     await holding
     await asyncio.wait_for(_take(waiter, "web:c5"), 2)
+
+
+class CountingConnection(Connection):
+    """Counts what it sends: one call per round trip (a command, a script, a pipeline)."""
+
+    sent = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        await super().send_packed_command(command, check_health)
+
+
+async def test_a_turn_is_two_round_trips_with_its_delivery_session_and_reads(redis: Redis) -> None:
+    """Taking the turn remembers the delivery and reads the session and the other keys; giving
+    it back writes the session: a guest's turn costs no more on Redis (docs/benchmarks.md)."""
+    client = Redis(
+        connection_pool=ConnectionPool.from_url(REDIS_URL, connection_class=CountingConnection)
+    )
+    order = RedisConversationOrder(client, lease_seconds=5.0, max_wait_seconds=5.0)
+    session, link = keys.session("web:c7"), "rsv:handoff:{web:c7}:guest"
+    try:
+        await _take(order, "web:c7", Delivery(keys.dedupe("web:c7", "warm-up"), 60))  # scripts load
+        CountingConnection.sent = 0
+        delivery = Delivery(keys.dedupe("web:c7", "m1"), 60)
+        async with order.turn("web:c7", session, [link], delivery) as held:
+            held.keep("the session", 60)
+        assert CountingConnection.sent == 2
+        with pytest.raises(Redelivered):
+            await _take(order, "web:c7", delivery)
+        assert CountingConnection.sent == 3
+        assert await redis.get(session) == b"the session"
+    finally:
+        await client.aclose()

@@ -7,6 +7,7 @@ Redis keeps its own time, so "time passes" there by shortening every key's TTL b
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -16,11 +17,13 @@ from redis.asyncio import Redis, RedisCluster
 from actions.forecasts.cache import AnswerCache, forecast_kind
 from actions.handoff.store import TAKEN, TTL_SECONDS, Handoff, HandoffStore
 from bot.steps.dedupe import DedupeStore
+from bot.stores import keys
 from bot.stores.base import Media
 from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.expiring import ExpiringMap
 from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
+from bot.stores.redis import RedisExposureLog
 from tests.support.clock import Ticks
 from tests.support.redis_servers import RedisClusterServers
 from tests.support.services import REDIS_URL
@@ -129,10 +132,24 @@ async def test_put_all_writes_every_value_with_the_ttl(backend: Backend) -> None
     assert [await values.get(key) for key in TOGETHER[:2]] == [None, None]
 
 
-async def test_get_all_reads_keys_of_one_slot_in_their_order(backend: Backend) -> None:
+async def test_get_all_reads_keys_of_any_slot_in_their_order(backend: Backend) -> None:
     values = backend.stores.handoffs
     await values.put_all({TOGETHER[0]: "1", TOGETHER[2]: "3"}, 60)
+    apart = [f"{{guest-{index}}}:link" for index in range(8)]  # spread over the cluster's nodes
+    for index, key in enumerate(apart[::2]):
+        await values.put(key, f"apart-{index}", 60)
     assert await values.get_all([TOGETHER[2], TOGETHER[1], TOGETHER[0]]) == ["3", None, "1"]
+    assert await values.get_all([*apart, TOGETHER[0]]) == [
+        "apart-0",
+        None,
+        "apart-1",
+        None,
+        "apart-2",
+        None,
+        "apart-3",
+        None,
+        "1",
+    ]
     assert await values.get_all([]) == []
     await backend.pass_time(61)
     assert await values.get_all(TOGETHER) == [None, None, None]
@@ -220,7 +237,7 @@ async def test_a_handoff_is_found_by_ticket_guest_and_staff_until_closed(
     assert await handoffs.of_staff("slack:team:u1") == taken
     for key in (
         "rsv:handoff:{handoff}:ticket:T1",
-        "rsv:handoff:{handoff}:guest:web:guest",
+        "rsv:handoff:{web:guest}:guest",
         "rsv:handoff:{handoff}:staff:slack:team:u1",
     ):
         await backend.assert_ttl(key, TTL_SECONDS)
@@ -317,3 +334,18 @@ async def test_one_function_chooses_the_backend_of_every_store(redis: Redis) -> 
         assert all(name.startswith(backend) for name in chosen), chosen
     assert memory.wakeups is None
     assert shared.wakeups is not None
+
+
+async def test_exposures_wait_for_their_moment_and_are_written_together(redis: Redis) -> None:
+    """One pipeline for the exposures of a moment: written when they are counted, when the
+    moment ends or when the process closes (here a moment of an hour: nothing else writes)."""
+    log = RedisExposureLog(redis, batch_seconds=3600)
+    for subject, variant in (("a", "warm"), ("b", "warm"), ("c", "control")):
+        await log.record("tone", variant, subject)
+    assert await redis.xlen(keys.EXPOSURES) == 0
+    assert await log.counts("tone") == Counter(warm=2, control=1)
+    assert await redis.xlen(keys.EXPOSURES) == 3
+    await log.record("tone", "warm", "d")
+    await log.close()
+    assert await redis.xlen(keys.EXPOSURES) == 4
+    assert await redis.hgetall(keys.exposure_counts("tone")) == {b"warm": b"3", b"control": b"1"}
