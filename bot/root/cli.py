@@ -170,9 +170,16 @@ def _serve(settings: Settings, in_pool: bool) -> int | str:
         return supervise(settings.workers, settings.host, settings.port)
     from aiohttp import web
 
-    from bot.root.app import create_app
+    from bot.root.app import build_runtime, create_app
+    from bot.root.heap import settle
 
-    app = create_app(settings)
+    runtime = build_runtime(settings)
+    app = create_app(settings, runtime)
+
+    async def settled(_: web.Application) -> None:  # after the runtime's own start-up
+        settle(runtime.metrics.registry)
+
+    app.on_startup.append(settled)
     if not in_pool:
         print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
     import uvloop
