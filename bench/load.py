@@ -59,6 +59,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import uvloop
 from figures import summary
 from redis.asyncio import Redis
 
@@ -373,15 +374,39 @@ class Server:
                 found.window_intents[str(entry.get("intent"))] += 1
         return found
 
-    async def turn_count(self, http: aiohttp.ClientSession, channel: str) -> float:
-        """``rsv_turn_seconds_count`` of one channel, from /metrics."""
+    async def metrics(self, http: aiohttp.ClientSession, channel: str) -> ServerMetrics:
+        """From /metrics (of the worker that answers, with several): ``rsv_turn_seconds_count``
+        of one channel, and the garbage collector's passes over every generation."""
         async with http.get(f"{self.base}/metrics") as response:
             text = await response.text()
-        prefix = f'rsv_turn_seconds_count{{channel="{channel}"}} '
+        found = ServerMetrics()
         for line in text.splitlines():
-            if line.startswith(prefix):
-                return float(line[len(prefix) :])
-        return 0.0
+            name, _, value = line.rpartition(" ")
+            if name == f'rsv_turn_seconds_count{{channel="{channel}"}}':
+                found.turns = float(value)
+            elif name.startswith("rsv_gc_pause_seconds_sum"):
+                found.gc_seconds += float(value)
+            elif name.startswith("rsv_gc_pause_seconds_count"):
+                found.gc_passes += float(value)
+            elif name.startswith("rsv_gc_pause_seconds_bucket") and 'le="0.05"' in name:
+                found.gc_passes_to_50ms += float(value)
+        return found
+
+
+@dataclass
+class ServerMetrics:
+    turns: float = 0.0
+    gc_seconds: float = 0.0
+    gc_passes: float = 0.0
+    gc_passes_to_50ms: float = 0.0
+
+    def since(self, before: ServerMetrics) -> dict[str, Any]:
+        passes = self.gc_passes - before.gc_passes
+        return {
+            "seconds": round(self.gc_seconds - before.gc_seconds, 3),
+            "passes": int(passes),
+            "passes_over_50ms": int(passes - (self.gc_passes_to_50ms - before.gc_passes_to_50ms)),
+        }
 
 
 async def redis_pid(redis_url: str) -> int | None:
@@ -725,7 +750,7 @@ async def run_scenario(
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=TURN_TIMEOUT)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        metrics_before = await server.turn_count(http, scenario.server_channel)
+        metrics_before = await server.metrics(http, scenario.server_channel)
         log_offset = server.log_size()
         sockets: list[aiohttp.ClientWebSocketResponse] = []
         setup_started = time.perf_counter()
@@ -782,7 +807,7 @@ async def run_scenario(
             *(asyncio.wait_for(ws.close(), 5) for ws in sockets), return_exceptions=True
         )
         await asyncio.sleep(0.3)  # the server's last log lines
-        metrics_after = await server.turn_count(http, scenario.server_channel)
+        metrics_after = await server.metrics(http, scenario.server_channel)
 
     assert window.ended_at is not None
     duration = window.ended_at - window.measure_at
@@ -819,7 +844,8 @@ async def run_scenario(
         "server_statuses": dict(turns.window_statuses),
         "server_intents": dict(turns.window_intents.most_common()),
         "server_log_lines": turns.all_lines,
-        "server_histogram_count": metrics_after - metrics_before,
+        "server_histogram_count": metrics_after.turns - metrics_before.turns,
+        "server_gc": metrics_after.since(metrics_before),
         "cpu": cpu,
         "server_cpu_us_per_turn": (
             round(1e6 * server_cpu / len(turns.window_ms), 1)
@@ -1078,6 +1104,11 @@ def progress_line(index: str, scenario: Scenario, result: dict[str, Any]) -> str
         f"{fmt(client['p50_ms'], 2)}/{fmt(client['p99_ms'], 2)} ms, server p50/p99 "
         f"{fmt(server['p50_ms'], 2)}/{fmt(server['p99_ms'], 2)} ms, errors {result['errors']}"
     )
+    collected = result["server_gc"]
+    line += (
+        f"\n  garbage collector (warm-up included): {collected['seconds']:.3f} s in "
+        f"{collected['passes']} passes, {collected['passes_over_50ms']} over 50 ms"
+    )
     if result["server_not_handled"]:
         line += f", server statuses {result['server_statuses']}"
     if result["server_log_lines"] != result["server_histogram_count"]:
@@ -1283,4 +1314,6 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    # The servers run on uvloop; so does the load generator, which shares their cores and costs
+    # them less CPU on it.
+    sys.exit(uvloop.run(main()))
