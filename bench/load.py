@@ -510,8 +510,8 @@ class Window:
         self.aborted = False
         self.extra_replies = 0
         self.stopped = asyncio.Event()
-        self.on_measure: Callable[[], None] | None = None
-        self.on_end: Callable[[], None] | None = None
+        self.on_measure: Callable[[], object] | None = None
+        self.on_end: Callable[[], object] | None = None
 
     def may_send(self) -> bool:
         if self.stopped.is_set():
