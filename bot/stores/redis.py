@@ -307,7 +307,7 @@ class RedisConversationOrder(ConversationOrder):
                 0 if delivery is None else delivery.ttl_seconds * 1000,
             )
         except Redelivered:
-            raise
+            raise  # refused before joining the queue: nothing to leave
         except BaseException:
             await self._leave(keys=[queue], args=leaving)
             raise
