@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from bot.root.app import create_app
+from bot.root.app import build_runtime, create_app
 from bot.root.settings import Settings
 from tests.support.widget_socket import TIMEOUT, Socket, receive
 
@@ -37,7 +37,12 @@ SettingsFactory = Callable[..., Settings]
 
 
 async def widget_client(aiohttp_client: Any, settings: Settings) -> TestClient:
-    return await aiohttp_client(create_app(settings))
+    """The widget's app once the jobs due at start-up have run: a first turn that raced them
+    waited behind them, once for over the 5 s a test waits for a frame (CI, a slow minute)."""
+    runtime = build_runtime(settings)
+    client: TestClient = await aiohttp_client(create_app(settings, runtime))
+    await runtime.jobs.settled()
+    return client
 
 
 async def hello(ws: Socket, **fields: Any) -> dict[str, Any]:
