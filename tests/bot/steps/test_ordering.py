@@ -143,11 +143,10 @@ async def test_a_delivery_takes_a_turn_once_and_its_redelivery_is_refused_withou
     delivery = Delivery(keys.dedupe("web:c5", "m1"), 600)
     release = asyncio.Event()
     holding = await _holding(first, "web:c5", release, delivery)
-    started = time.monotonic()
+    # The holder never lets go until released: waiting for the turn would end in TurnTimeout.
     with pytest.raises(Redelivered):
         async with second.turn("web:c5", delivery=delivery):
             pass
-    assert time.monotonic() - started < 1  # refused before queueing behind the holder
     if make_order.peek is not None:
         assert await make_order.peek.llen(keys.order_queue("web:c5")) == 1
         assert 599_000 < await make_order.peek.pttl(delivery.key) <= 600_000
