@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         "failover before the turn fails.",
     )
 
+    redis_command_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="How long one Redis command may go unanswered before it counts as an "
+        "outage (its connection is closed and the command retried).",
+    )
+
     brand: str = Field("Pousada do Mar", description="Name the assistant introduces itself with.")
     knowledge_dir: Path = Field(
         PACKAGE_ROOT / "actions" / "faq" / "knowledge",

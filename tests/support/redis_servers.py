@@ -4,7 +4,8 @@ a temporary directory, stopped after the tests (never the shared server at REDIS
 
 Registered as a pytest plugin by tests/conftest.py: ``redis_cluster`` is one cluster for the
 whole run, emptied before each test that uses it; ``redis_node`` a fresh single server per test.
-Both can be killed and started again by the tests that are about failures.
+Both can be killed and started again (a single server frozen and thawed too) by the tests
+that are about failures.
 """
 
 from __future__ import annotations
@@ -70,8 +71,18 @@ class RedisServer:
         self.process.wait()
         self.process = None
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers (a hung server, a lost network)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen server hears SIGTERM only then
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
