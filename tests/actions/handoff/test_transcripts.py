@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from actions.handoff.tables import TranscriptLine
 from actions.handoff.transcripts import PREVIEW_CHARS, Said, Transcripts, plain_text, preview
@@ -117,6 +117,39 @@ async def test_noted_lines_wait_and_are_written_together_in_order(
     lines = await patient.lines(found.id)
     assert [line.text for line in lines[:4]] == ["m1", "r1", "m4", "r4"]
     assert (found.last_role, found.last_text) == ("bot", "r28")
+
+
+async def test_a_hundred_conversations_begun_at_once_cost_a_few_statements(
+    patient: Transcripts, database: Database
+) -> None:
+    """Under load every statement waits for a turn of the busy event loop: one per
+    conversation held SQLite's one writer for 16 s when a hundred guests arrived at once."""
+    patient.note("web", "g0", [Said("guest", "já conversávamos")], locale="pt_BR")
+    await patient.flush()
+    for number in range(100):
+        patient.note("web", f"g{number}", [Said("guest", f"oi {number}")], locale="es")
+        patient.note("web", f"g{number}", [Said("bot", f"olá {number}")])
+    statements: list[str] = []
+
+    def executed(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", executed)
+    try:
+        await patient.flush()
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", executed)
+
+    assert [kind for kind in statements if kind != "BEGIN"] == [
+        "SELECT", "INSERT", "SELECT", "INSERT", "UPDATE",
+    ]  # fmt: skip
+    assert await stored_lines(database) == 201
+    older, newer = await patient.find("web", "g0"), await patient.find("web", "g99")
+    assert older is not None
+    assert newer is not None
+    assert (older.lines, older.locale, older.started_at) == (3, "es", NOW)
+    assert (newer.lines, newer.last_role, newer.last_text) == (2, "bot", "olá 99")
+    assert newer.locale == "es"
 
 
 async def test_readers_and_erasure_see_what_is_noted(patient: Transcripts) -> None:
