@@ -4,7 +4,8 @@ Every write is an insert that a unique constraint makes idempotent (``ON CONFLIC
 NOTHING``): two workers exposing the same user at once keep one variant, an event reported
 twice counts once, and only one process records a decision (and so alerts the staff). Goal
 events that a turn does not wait for (a reply, an out-of-scope answer) are counted together
-within ``SOON_SECONDS`` (``bot.core.batch``); reading the counts counts them first.
+within ``SOON_SECONDS`` (``bot.core.batch``); reading the counts counts them first. First
+exposures, which a turn waits for, are written together with those that arrive meanwhile.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from actions.experiments.tables import ConversionRecord, DecisionRecord, ExposureRecord
-from bot.core.batch import Batch
+from bot.core.batch import Batch, Together
 from bot.core.experiments import ExperimentLedger, GoalOccurrence
 from bot.stores.database import Database
 
@@ -62,6 +63,7 @@ class SqlLedger(ExperimentLedger):
         self._database = database
         self._insert = sqlite_insert if database.is_sqlite else pg_insert
         self._soon = Batch(self._count, soon_seconds)
+        self._exposed: Together[dict[str, Any], str] = Together(self._expose_all)
 
     async def expose(
         self, experiment_key: str, variant: str, subject: str, conversation: str, at: datetime
@@ -75,19 +77,39 @@ class SqlLedger(ExperimentLedger):
             "conversation": conversation,
             "first_at": at.astimezone(UTC),
         }
+        return await self._exposed(row)
+
+    async def _expose_all(self, rows: list[dict[str, Any]]) -> list[str]:
+        """The variant kept for each row's subject: its own, or one written before it."""
         statement = self._insert(ExposureRecord).on_conflict_do_nothing(
             index_elements=["experiment", "version", "subject"]
         )
         async with self._database.session() as session:
-            await session.execute(statement, [row])
-            kept = await session.scalar(
-                select(ExposureRecord.variant).where(
-                    ExposureRecord.experiment == name,
-                    ExposureRecord.version == version,
-                    ExposureRecord.subject == subject,
+            await session.execute(statement, rows)
+            found = await session.execute(
+                select(
+                    ExposureRecord.experiment,
+                    ExposureRecord.version,
+                    ExposureRecord.subject,
+                    ExposureRecord.variant,
+                ).where(
+                    or_(
+                        *(
+                            and_(
+                                ExposureRecord.experiment == name,
+                                ExposureRecord.version == version,
+                                ExposureRecord.subject.in_(subjects),
+                            )
+                            for (name, version), subjects in _subjects_by_version(rows).items()
+                        )
+                    )
                 )
             )
-        return kept or variant
+            kept = {(name, version, subject): variant for name, version, subject, variant in found}
+        return [
+            kept.get((row["experiment"], row["version"], row["subject"]), row["variant"])
+            for row in rows
+        ]
 
     async def attribute(self, occurred: GoalOccurrence, windows: Mapping[str, float]) -> int:
         await self._soon.flush()
@@ -97,6 +119,7 @@ class SqlLedger(ExperimentLedger):
         self._soon.add((occurred, windows))
 
     async def close(self) -> None:
+        await self._exposed.close()
         await self._soon.close()
 
     async def _count(self, attributions: list[Attribution]) -> None:
@@ -214,3 +237,11 @@ def _within(exposure: ExposureRecord, at: datetime, windows: Mapping[str, float]
 def _utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes of what was stored in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _subjects_by_version(rows: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """The subjects of each experiment version: each version's lookup uses its unique index."""
+    subjects: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows:
+        subjects[row["experiment"], row["version"]].add(row["subject"])
+    return subjects

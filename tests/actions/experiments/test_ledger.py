@@ -3,7 +3,10 @@ per user and event, and survive in the database."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+from sqlalchemy import event
 
 from actions.experiments.ledger import SqlLedger
 from bot.core.experiment_file import Experiment, Variant
@@ -69,6 +72,35 @@ async def test_the_first_exposure_wins_and_a_stopped_experiment_counts_nothing(
         name="tone", template="smalltalk/tone", variants=tone.variants, status="stopped"
     )
     assert await GoalEvents([stopped], ledger).record("web", "c", "replied", NOW) == 0
+
+
+async def test_a_burst_of_new_users_is_written_in_a_few_units_of_work(
+    database: Database,
+) -> None:
+    """A hundred guests greeted at once: on SQLite's one writer a unit of work each queued the
+    last greeting for seconds."""
+    ledger = SqlLedger(database)
+    tone = experiment("tone")
+    assert await ledger.expose(tone.key, "control", "u7", "c7", NOW) == "control"
+    units = 0
+
+    def begun(*_: object) -> None:
+        nonlocal units
+        units += 1
+
+    event.listen(database.engine.sync_engine, "begin", begun)
+    try:
+        kept = await asyncio.gather(
+            *(ledger.expose(tone.key, "warm", f"u{n}", f"c{n}", NOW) for n in range(100))
+        )
+    finally:
+        event.remove(database.engine.sync_engine, "begin", begun)
+
+    assert kept == ["control" if n == 7 else "warm" for n in range(100)], "u7 keeps its own"
+    assert units <= 3
+    rows = await ledger.exposures(tone.key)
+    assert len(rows) == 100
+    assert {row.subject: row.variant for row in rows}["u7"] == "control"
 
 
 async def test_a_decision_is_recorded_once_with_its_figures(database: Database) -> None:
