@@ -77,8 +77,8 @@ class Together(Generic[Item, Answer]):
     answer. A write that fails together is tried for each record apart, so that a record that
     cannot be written fails only its own caller.
 
-    A burst of new guests on SQLite (its one writer) queued a unit of work each: a hundred
-    first greetings waited up to 17 s behind one another; written together, they wait for
+    A burst of new guests queued a unit of work each behind SQLite's one writer (their first
+    greeting's variant, ``actions.experiments.ledger``); written together, they wait for
     about two units of work."""
 
     def __init__(self, write: Callable[[list[Item]], Awaitable[list[Answer]]]) -> None:

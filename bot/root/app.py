@@ -191,11 +191,7 @@ def build_runtime(
     )
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
     policy = RatePolicy.from_file(settings.rate_limits_file)
-    windows = RateWindows(
-        stores.rate_limits,
-        settings.redis_outage_seconds,
-        None if redis is None else redis.command_seconds,
-    )
+    windows = RateWindows(stores.rate_limits, settings.redis_outage_seconds)
     limiter = RateLimiter(windows, policy)
     notifier = Notifier(renderer, MARKUPS, PendingReplies(stores.pending_replies), stores.wakeups)
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
@@ -292,25 +288,24 @@ def redis_clients(settings: Settings) -> RedisClients | None:
     target = parse_redis_url(url)
     if target.cluster:
         return RedisClients(url, cluster_client(target, settings), cluster_client(target, settings))
-    # Pools make a caller wait for a free connection rather than fail. Their sockets have no
-    # timeout: the clients bound each command instead (``OutageRidingRedis`` says why).
+    # Pools make a caller wait for a free connection rather than fail. A read times out after
+    # redis_command_seconds (an outage, ridden out); the BLPOPs of the waits' pool may wait
+    # for a turn up to order_max_wait_seconds on top.
+    command = settings.redis_command_seconds
     pools = [
         BlockingConnectionPool.from_url(
             url,
             max_connections=settings.redis_max_connections,
             timeout=settings.order_max_wait_seconds,
-            socket_timeout=None,
+            socket_timeout=socket_timeout,
         )
-        for _ in range(2)
+        for socket_timeout in (command, command + settings.order_max_wait_seconds)
     ]
-    riding = {
-        "outage_seconds": settings.redis_outage_seconds,
-        "command_seconds": settings.redis_command_seconds,
-    }
+    outage = settings.redis_outage_seconds
     return RedisClients(
         url,
-        OutageRidingRedis(connection_pool=pools[0], **riding),
-        OutageRidingRedis(connection_pool=pools[1], **riding),
+        OutageRidingRedis(connection_pool=pools[0], outage_seconds=outage),
+        OutageRidingRedis(connection_pool=pools[1], outage_seconds=outage),
     )
 
 
@@ -321,8 +316,6 @@ def cluster_client(target: RedisTarget, settings: Settings) -> OutageRidingClust
         password=target.password,
         ssl=target.tls,
         max_connections=settings.redis_max_connections,
-        # A cluster command is redirected and retried inside redis-py, each try on a socket of
-        # its own: there the socket timeout is the deadline.
         socket_timeout=settings.redis_command_seconds,
         outage_seconds=settings.redis_outage_seconds,
         **CLUSTER_HANDSHAKE,

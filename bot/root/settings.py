@@ -115,8 +115,9 @@ class Settings(BaseSettings):
         5.0,
         gt=0,
         le=60,
-        description="How long one Redis command may go unanswered before it counts as an "
-        "outage (its connection is closed and the command retried).",
+        description="How long a Redis read waits for its answer before it counts as an outage "
+        "(its connection is closed and the command retried); a wait for a conversation's turn "
+        "may last order_max_wait_seconds on top.",
     )
 
     brand: str = Field("Pousada do Mar", description="Name the assistant introduces itself with.")

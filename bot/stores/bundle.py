@@ -35,7 +35,6 @@ from bot.stores.redis import (
     RedisMediaStore,
     RedisValueStore,
     RedisWakeups,
-    RidesOutages,
     redis_rate_limits,
 )
 from bot.stores.redis_url import RedisTarget, parse_redis_url
@@ -93,12 +92,6 @@ class RedisClients:
     @property
     def target(self) -> RedisTarget:
         return parse_redis_url(self.url)
-
-    @property
-    def command_seconds(self) -> float | None:
-        """How long one try of a command may take, kept by whatever shares the clients' pool
-        (the rate limit's storage on a single server)."""
-        return self.client.command_seconds if isinstance(self.client, RidesOutages) else None
 
     async def ping(self) -> None:
         await self.client.ping()

@@ -208,8 +208,8 @@ class RedisCounterStore(CounterStore):
 # ARGV[6] ms), so an uncontended turn costs one round trip; before it joins, a delivery
 # (ARGV[7] > 0: KEYS[2] is the update's key, kept ARGV[7] ms) already seen returns {-2, 0}.
 # A ticket whose key exists has joined already: a try sent again after its first went
-# unanswered (a deadline, a dropped connection) neither joins twice nor takes its own
-# delivery for a re-delivery.
+# unanswered but ran (a read that timed out, a dropped connection) neither joins twice nor
+# takes its own delivery for a re-delivery.
 # Returns {1, 0, ...} when the caller now holds the turn, followed by the values of the keys
 # after the queue and the delivery (the key the turn carries, then the keys it reads), {0, ms}
 # while ticket ARGV[1] waits behind a live holder whose key lives ms longer, {-1, 0} when the
@@ -498,42 +498,28 @@ class RidesOutages:
     """
 
     outage_seconds: float = 10.0
-    command_seconds: float | None = None
-    """How long one try of a command may take, when the connections have no socket timeout;
-    a blocking command's own timeout comes on top."""
     outages: Outages
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         command = super().execute_command  # type: ignore[misc]
         if "target_nodes" in kwargs:  # a command for one named node is about that node
             return await command(*args, **kwargs)
-        seconds = self.command_seconds
-        if seconds is not None and str(args[0]).upper() in BLOCKING_COMMANDS:
-            seconds += float(args[-1])
         return await riding_outages(
-            lambda: command(*args, **kwargs), self.outage_seconds, self.outages, seconds
+            lambda: command(*args, **kwargs), self.outage_seconds, self.outages
         )
 
 
-BLOCKING_COMMANDS = frozenset({"BLPOP", "BRPOP"})
-"""Commands that wait on the server up to their last argument, in seconds."""
-
-
 async def riding_outages(
-    call: Callable[[], Awaitable[T]],
-    outage_seconds: float,
-    outages: Outages,
-    command_seconds: float | None = None,
+    call: Callable[[], Awaitable[T]], outage_seconds: float, outages: Outages
 ) -> T:
     """``call``, retried through an outage for up to ``outage_seconds`` with pauses growing
-    to half a second. A try that takes over ``command_seconds`` is given up (redis-py closes
-    its connection) and counts as an outage: a server that stopped answering, not only one
-    that refuses connections."""
+    to half a second. A server that stops answering is an outage too once a read times out
+    (the sockets' timeout, ``RSV_REDIS_COMMAND_SECONDS``)."""
     deadline = time.monotonic() + outage_seconds
     pause = 0.05
     while True:
         try:
-            result = await (call() if command_seconds is None else _within(command_seconds, call))
+            result = await call()
         except OUTAGE_ERRORS as error:
             if time.monotonic() + pause > deadline:
                 raise
@@ -545,31 +531,10 @@ async def riding_outages(
         return result
 
 
-async def _within(seconds: float, call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        async with asyncio.timeout(seconds):
-            return await call()
-    except TimeoutError as error:
-        raise RedisTimeoutError(f"no answer within {seconds:g} s") from error
-
-
 class OutageRidingRedis(RidesOutages, Redis):  # type: ignore[misc]  # redis-py's own mixins clash
-    """A single server's client. Give its pool no socket timeout and this client
-    ``command_seconds`` instead: on Python 3.11 redis-py sends every command under
-    ``asyncio.wait_for`` when the socket has a timeout, a task and two more turns of the event
-    loop per command, which under load cost a turn about a fifth of its CPU and doubled its
-    p99 (docs/benchmarks.md, "No task per command")."""
-
-    def __init__(
-        self,
-        *args: Any,
-        outage_seconds: float = 10.0,
-        command_seconds: float | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, outage_seconds: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.outage_seconds = outage_seconds
-        self.command_seconds = command_seconds
         self.outages = Outages()
 
 

@@ -22,14 +22,9 @@ T = TypeVar("T")
 
 
 class RateWindows:
-    def __init__(
-        self, storage: Storage, outage_seconds: float = 0.0, command_seconds: float | None = None
-    ) -> None:
-        """``command_seconds``: as the bot's client's (``RidesOutages``), whose pool a single
-        server's storage shares."""
+    def __init__(self, storage: Storage, outage_seconds: float = 0.0) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
         self._outage_seconds = outage_seconds
-        self._command_seconds = command_seconds
         self.outages = Outages()
 
     async def hit(self, item: RateLimitItem, *identity: str) -> bool:
@@ -44,4 +39,4 @@ class RateWindows:
         return await self._ride(lambda: self._limiter.get_window_stats(item, *identity))
 
     async def _ride(self, call: Callable[[], Awaitable[T]]) -> T:
-        return await riding_outages(call, self._outage_seconds, self.outages, self._command_seconds)
+        return await riding_outages(call, self._outage_seconds, self.outages)
