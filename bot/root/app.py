@@ -97,7 +97,13 @@ from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.database import Database, sqlite_url
 from bot.stores.health import RedisHealthMetrics
 from bot.stores.private import private_directory
-from bot.stores.redis import CLUSTER_HANDSHAKE, OutageRidingCluster, OutageRidingRedis
+from bot.stores.redis import (
+    CLUSTER_HANDSHAKE,
+    OutageRidingCluster,
+    OutageRidingRedis,
+    Outages,
+    RidesOutages,
+)
 from bot.stores.redis_url import RedisTarget, parse_redis_url
 from bot.stores.windows import RateWindows
 from channels.checkout import CheckoutPages
@@ -191,7 +197,9 @@ def build_runtime(
     )
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
     policy = RatePolicy.from_file(settings.rate_limits_file)
-    windows = RateWindows(stores.rate_limits, settings.redis_outage_seconds)
+    # One outage of the server, whichever of the clients meets it first: counted once.
+    outages = redis.client.outages if redis and isinstance(redis.client, RidesOutages) else None
+    windows = RateWindows(stores.rate_limits, settings.redis_outage_seconds, outages)
     limiter = RateLimiter(windows, policy)
     notifier = Notifier(renderer, MARKUPS, PendingReplies(stores.pending_replies), stores.wakeups)
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
@@ -286,8 +294,10 @@ def redis_clients(settings: Settings) -> RedisClients | None:
     if url is None:
         return None
     target = parse_redis_url(url)
+    outages = Outages()  # one server's outages, whichever client rides them out
     if target.cluster:
-        return RedisClients(url, cluster_client(target, settings), cluster_client(target, settings))
+        clients = [cluster_client(target, settings, outages) for _ in range(2)]
+        return RedisClients(url, *clients)
     # Pools make a caller wait for a free connection rather than fail. A read times out after
     # redis_command_seconds (an outage, ridden out); the BLPOPs of the waits' pool may wait
     # for a turn up to order_max_wait_seconds on top.
@@ -304,12 +314,14 @@ def redis_clients(settings: Settings) -> RedisClients | None:
     outage = settings.redis_outage_seconds
     return RedisClients(
         url,
-        OutageRidingRedis(connection_pool=pools[0], outage_seconds=outage),
-        OutageRidingRedis(connection_pool=pools[1], outage_seconds=outage),
+        OutageRidingRedis(connection_pool=pools[0], outage_seconds=outage, outages=outages),
+        OutageRidingRedis(connection_pool=pools[1], outage_seconds=outage, outages=outages),
     )
 
 
-def cluster_client(target: RedisTarget, settings: Settings) -> OutageRidingCluster:
+def cluster_client(
+    target: RedisTarget, settings: Settings, outages: Outages | None = None
+) -> OutageRidingCluster:
     return OutageRidingCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
         username=target.username,
@@ -318,6 +330,7 @@ def cluster_client(target: RedisTarget, settings: Settings) -> OutageRidingClust
         max_connections=settings.redis_max_connections,
         socket_timeout=settings.redis_command_seconds,
         outage_seconds=settings.redis_outage_seconds,
+        outages=outages,
         **CLUSTER_HANDSHAKE,
     )
 

@@ -532,17 +532,29 @@ async def riding_outages(
 
 
 class OutageRidingRedis(RidesOutages, Redis):  # type: ignore[misc]  # redis-py's own mixins clash
-    def __init__(self, *args: Any, outage_seconds: float = 10.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        outage_seconds: float = 10.0,
+        outages: Outages | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.outage_seconds = outage_seconds
-        self.outages = Outages()
+        self.outages = outages or Outages()
 
 
 class OutageRidingCluster(RidesOutages, RedisCluster):  # type: ignore[misc]
-    def __init__(self, *args: Any, outage_seconds: float = 10.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        outage_seconds: float = 10.0,
+        outages: Outages | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.outage_seconds = outage_seconds
-        self.outages = Outages()
+        self.outages = outages or Outages()
 
 
 class Outages:

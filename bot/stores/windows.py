@@ -22,10 +22,13 @@ T = TypeVar("T")
 
 
 class RateWindows:
-    def __init__(self, storage: Storage, outage_seconds: float = 0.0) -> None:
+    def __init__(
+        self, storage: Storage, outage_seconds: float = 0.0, outages: Outages | None = None
+    ) -> None:
+        """``outages``: the bot's clients' (one outage of the server, counted once)."""
         self._limiter = MovingWindowRateLimiter(storage)
         self._outage_seconds = outage_seconds
-        self.outages = Outages()
+        self.outages = outages or Outages()
 
     async def hit(self, item: RateLimitItem, *identity: str) -> bool:
         """Count one; False when the window was full already."""

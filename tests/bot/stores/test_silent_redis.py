@@ -59,6 +59,7 @@ async def test_a_read_times_out_after_the_command_seconds_a_wait_for_a_turn_afte
         if isinstance(client, OutageRidingRedis)
     ]
     assert timeouts == [COMMAND_SECONDS, COMMAND_SECONDS + MAX_WAIT_SECONDS]
+    assert client_of(clients).outages is getattr(clients.waits, "outages", None), "counted once"
 
 
 async def test_a_server_that_answers_again_in_time_is_an_outage_ridden_out(
@@ -148,7 +149,7 @@ async def test_a_rate_limit_count_rides_out_a_silent_server(
 ) -> None:
     client = client_of(clients)
     storage = redis_rate_limits(clients.target, client.connection_pool)
-    windows = RateWindows(storage, OUTAGE_SECONDS)
+    windows = RateWindows(storage, OUTAGE_SECONDS, client.outages)
     three = parse("3/minute")
     assert await windows.hit(three, "messages", "web", "guest")
     redis_node.freeze()
@@ -158,6 +159,7 @@ async def test_a_rate_limit_count_rides_out_a_silent_server(
     redis_node.thaw()
 
     assert await counting
+    assert client.outages.started == 1, "the clients' outage, as /metrics shows it"
     # The count given up on was applied as the server woke: a moving window cannot tell a
     # count sent again from a new one, so it may have counted twice (at least once).
     stats = await windows.stats(three, "messages", "web", "guest")
