@@ -497,8 +497,17 @@ class RidesOutages:
     finish instead. Each outage is logged when it starts and ends, and counted in ``outages``.
     """
 
-    outage_seconds: float = 10.0
-    outages: Outages
+    def __init__(
+        self,
+        *args: Any,
+        outage_seconds: float = 10.0,
+        outages: Outages | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``outages``: shared by every client of one server (an outage counted once)."""
+        super().__init__(*args, **kwargs)  # redis-py's client, after this mixin
+        self.outage_seconds = outage_seconds
+        self.outages = outages or Outages()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         command = super().execute_command  # type: ignore[misc]
@@ -532,29 +541,11 @@ async def riding_outages(
 
 
 class OutageRidingRedis(RidesOutages, Redis):  # type: ignore[misc]  # redis-py's own mixins clash
-    def __init__(
-        self,
-        *args: Any,
-        outage_seconds: float = 10.0,
-        outages: Outages | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.outage_seconds = outage_seconds
-        self.outages = outages or Outages()
+    pass
 
 
 class OutageRidingCluster(RidesOutages, RedisCluster):  # type: ignore[misc]
-    def __init__(
-        self,
-        *args: Any,
-        outage_seconds: float = 10.0,
-        outages: Outages | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.outage_seconds = outage_seconds
-        self.outages = outages or Outages()
+    pass
 
 
 class Outages:
