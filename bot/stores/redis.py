@@ -215,32 +215,44 @@ class RedisCounterStore(CounterStore):
 # while ticket ARGV[1] waits behind a live holder whose key lives ms longer, {-1, 0} when the
 # ticket is gone. Leaving writes the carried key first (ARGV[4] 'set' with value ARGV[5] for
 # ARGV[6] ms, or 'del'), so a turn's session and its release are one round trip.
+# Every call from a script costs Redis more than the command itself, and Redis is what the
+# workers share: a ticket that joins an empty queue holds the turn at once (its key written
+# once, with the lease), and the keys a turn reads come in one MGET (docs/benchmarks.md).
 _TRY_TAKE = """
-local queue, me, prefix, lease = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-local first_read = 2
-local joining = ARGV[4] == '1' and redis.call('EXISTS', prefix .. 'ticket:' .. me) == 0
-if ARGV[7] ~= '0' then
-  first_read = 3
-  if joining and not redis.call('SET', KEYS[2], me, 'NX', 'PX', ARGV[7]) then
+local queue, me, lease = KEYS[1], ARGV[1], ARGV[3]
+local ticket = ARGV[2] .. 'ticket:' .. me
+local first_read = ARGV[7] ~= '0' and 3 or 2
+local function taken()
+  local values = {1, 0}
+  if first_read <= #KEYS then
+    local read = redis.call('MGET', unpack(KEYS, first_read))
+    for index = 1, #KEYS - first_read + 1 do values[index + 2] = read[index] end
+  end
+  return values
+end
+local joined = false
+if ARGV[4] == '1' and redis.call('SET', ticket, '1', 'NX', 'PX', lease) then
+  if first_read == 3 and not redis.call('SET', KEYS[2], me, 'NX', 'PX', ARGV[7]) then
+    redis.call('DEL', ticket)
     return {-2, 0}
   end
-end
-if joining then
-  redis.call('RPUSH', queue, me)
+  local length = redis.call('RPUSH', queue, me)
   redis.call('PEXPIRE', queue, ARGV[6])
-  redis.call('SET', prefix .. 'ticket:' .. me, '1', 'PX', ARGV[5])
+  if length == 1 then return taken() end
+  joined = true
 end
 while true do
   local head = redis.call('LINDEX', queue, 0)
   if not head then return {-1, 0} end
   if head == me then
-    redis.call('SET', prefix .. 'ticket:' .. me, '1', 'PX', lease)
-    local taken = {1, 0}
-    for index = first_read, #KEYS do taken[#taken + 1] = redis.call('GET', KEYS[index]) end
-    return taken
+    redis.call('SET', ticket, '1', 'PX', lease)
+    return taken()
   end
-  local ttl = redis.call('PTTL', prefix .. 'ticket:' .. head)
-  if ttl > 0 then return {0, ttl} end
+  local ttl = redis.call('PTTL', ARGV[2] .. 'ticket:' .. head)
+  if ttl > 0 then
+    if joined then redis.call('PEXPIRE', ticket, ARGV[5]) end
+    return {0, ttl}
+  end
   redis.call('LPOP', queue)
 end
 """

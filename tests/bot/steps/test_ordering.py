@@ -6,6 +6,7 @@ import asyncio
 import sys
 import textwrap
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.stores import keys
 from bot.stores.base import ConversationOrder, Delivery, Redelivered, TurnTimeout
 from bot.stores.memory import MemoryConversationOrder, MemoryValueStore
 from bot.stores.redis import RedisConversationOrder
-from tests.support.redis_servers import RedisClusterServers
+from tests.support.redis_servers import RedisClusterServers, RedisServer
 from tests.support.services import REDIS_URL
 
 
@@ -304,6 +305,23 @@ async def test_a_holder_working_past_its_lease_keeps_renewing_it(redis: Redis) -
     await asyncio.wait_for(_take(waiter, "web:c5"), 2)
 
 
+async def test_a_holders_ticket_lives_its_lease_and_a_waiters_the_whole_wait(redis: Redis) -> None:
+    """A crashed holder is skipped once its lease ends; a waiter's ticket outlives a holder's
+    lease, or the one behind it would skip it while it still waits."""
+    order = RedisConversationOrder(redis, lease_seconds=1.0, max_wait_seconds=5.0)
+    release = asyncio.Event()
+    holding = await _holding(order, "web:c6", release)
+    waiting = asyncio.create_task(_take(order, "web:c6"))
+    queue = keys.order_queue("web:c6")
+    while await redis.llen(queue) < 2:  # noqa: ASYNC110 - the queue lives in Redis
+        await asyncio.sleep(0.01)
+    holder, waiter = [ticket.decode() for ticket in await redis.lrange(queue, 0, -1)]
+    assert 0 < await redis.pttl(keys.order_ticket("web:c6", holder)) <= 1_000
+    assert 5_000 < await redis.pttl(keys.order_ticket("web:c6", waiter)) <= 6_000
+    release.set()
+    await asyncio.wait_for(asyncio.gather(holding, waiting), 3)
+
+
 class CountingConnection(Connection):
     """Counts what it sends: one call per round trip (a command, a script, a pipeline)."""
 
@@ -333,5 +351,43 @@ async def test_a_turn_is_two_round_trips_with_its_delivery_session_and_reads(red
             await _take(order, "web:c7", delivery)
         assert CountingConnection.sent == 3
         assert await redis.get(session) == b"the session"
+    finally:
+        await client.aclose()
+
+
+async def _commands_run(client: Redis) -> Counter[str]:
+    """What the server ran, scripts' own calls included, by command (INFO commandstats)."""
+    stats = await client.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): int(s["calls"]) for name, s in stats.items()})
+
+
+async def test_an_uncontended_turn_runs_nine_commands_inside_its_two_scripts(
+    redis_node: RedisServer,
+) -> None:
+    """Each call a script makes costs Redis more than the command itself, and Redis is what the
+    workers share (docs/benchmarks.md): a turn that finds its conversation free joins and holds
+    it with one write of its ticket and reads its keys at once."""
+    client = Redis.from_url(redis_node.url)
+    order = RedisConversationOrder(client, lease_seconds=5.0, max_wait_seconds=5.0)
+    session, link = keys.session("web:c8"), "rsv:handoff:{web:c8}:guest"
+    try:
+        await _take(order, "web:c8", Delivery(keys.dedupe("web:c8", "warm-up"), 60))
+        await client.set(session, "the session before")
+        before = await _commands_run(client)
+        async with order.turn(
+            "web:c8", session, [link], Delivery(keys.dedupe("web:c8", "m"), 60)
+        ) as held:
+            assert held.carried == "the session before"
+            held.keep("the session after", 60)
+        ran = await _commands_run(client) - before
+        ran.pop("info", None)
+        taking = Counter(  # the ticket, the delivery, joining, the queue's TTL, the reads
+            {"evalsha": 1, "set": 2, "rpush": 1, "pexpire": 1, "mget": 1}
+        )
+        leaving = Counter(  # the session, the queue, the ticket and its wake-up, the next one
+            {"evalsha": 1, "set": 1, "lrem": 1, "del": 1, "lindex": 1}
+        )
+        assert ran == taking + leaving
+        assert await client.get(session) == b"the session after"
     finally:
         await client.aclose()
