@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ from bot.core.batch import Batch
 from bot.core.context import Turn
 from bot.core.pipeline import Next
 from bot.core.types import STAFF, TurnResult
-from bot.stores.database import Database
+from bot.stores.database import Database, insert_rows
 
 Role = Literal["guest", "bot", "staff"]
 PREVIEW_CHARS = 120
@@ -89,6 +89,7 @@ class _Noted:
 
 
 CONVERSATIONS = cast(Table, ConversationRecord.__table__)
+LINES = cast(Table, TranscriptLine.__table__)
 _FOLLOWED = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.id == bindparam("row"))
@@ -181,7 +182,7 @@ class Transcripts:
                     raise
 
     async def _append(self, session: AsyncSession, noted: Sequence[_Noted]) -> None:
-        """Four statements whatever the batch holds: under load every round trip to the
+        """Five statements whatever the batch holds: under load every round trip to the
         database waits for a turn of the busy event loop, and one INSERT and one UPDATE per
         conversation held SQLite's one writer for 16 s when a hundred guests arrived at once."""
         keys = {_key(one) for one in noted}
@@ -191,8 +192,9 @@ class Transcripts:
             if one.create and _key(one) not in ids:
                 begun.setdefault(_key(one), one)
         if begun:
-            await session.execute(
-                insert(CONVERSATIONS),
+            await insert_rows(
+                session,
+                CONVERSATIONS,
                 [
                     {
                         "channel": channel,
@@ -236,8 +238,8 @@ class Transcripts:
                 "new_last_text": None if last.text is None else preview(last.text),
                 "new_locale": locale,
             }
-        if lines:  # as rows, not objects: a batch holds hundreds of lines
-            await session.execute(insert(TranscriptLine), lines)
+        if lines:
+            await insert_rows(session, LINES, lines)
         if latest:
             followed = [{**row, "added": added[id_]} for id_, row in latest.items()]
             await session.execute(_FOLLOWED, followed)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, bindparam, event, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +33,31 @@ from bot.stores.private import private_directory, private_file
 def as_utc(moment: datetime) -> datetime:
     """A stored time, aware: SQLite gives back naive datetimes, and every stored one is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, object]]
+) -> None:
+    """Rows with the same columns, written together. On PostgreSQL in one statement of one
+    array per column (``INSERT … SELECT FROM unnest``): asyncpg's executemany has the server run
+    the INSERT once per row, and a multi-row VALUES costs SQLAlchemy more to compile than the
+    rows cost to write (docs/benchmarks.md). SQLite runs in the process: an executemany there
+    costs little."""
+    if not rows:
+        return
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        await session.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    arrays = (
+        func.unnest(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in names))
+        .table_valued(*names)
+        .render_derived()
+    )
+    await session.execute(
+        insert(table).from_select(names, select(*arrays.c)),
+        {name: [row[name] for row in rows] for name in names},
+    )
 
 
 def sqlite_url(data_dir: Path) -> str:

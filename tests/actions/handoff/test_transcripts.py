@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
@@ -119,29 +120,43 @@ async def test_noted_lines_wait_and_are_written_together_in_order(
     assert (found.last_role, found.last_text) == ("bot", "r28")
 
 
+class Statements:
+    """What a database runs, each statement as its verb, ``*`` after one run once per row."""
+
+    def __init__(self, database: Database) -> None:
+        self._engine = database.engine.sync_engine
+        self.run: list[str] = []
+
+    def _executed(self, *arguments: Any) -> None:
+        _connection, _cursor, sql, _parameters, _context, many = arguments
+        self.run.append(sql.split(None, 1)[0].upper() + ("*" if many else ""))
+
+    def __enter__(self) -> list[str]:
+        event.listen(self._engine, "before_cursor_execute", self._executed)
+        return self.run
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._executed)
+
+
 async def test_a_hundred_conversations_begun_at_once_cost_a_few_statements(
     patient: Transcripts, database: Database
 ) -> None:
     """Under load every statement waits for a turn of the busy event loop: one per
-    conversation held SQLite's one writer for 16 s when a hundred guests arrived at once."""
+    conversation held SQLite's one writer for 16 s when a hundred guests arrived at once. On
+    PostgreSQL the rows go in one INSERT each: run once per row (an executemany), its work per
+    line was twice what the line itself costs it."""
     patient.note("web", "g0", [Said("guest", "já conversávamos")], locale="pt_BR")
     await patient.flush()
     for number in range(100):
         patient.note("web", f"g{number}", [Said("guest", f"oi {number}")], locale="es")
         patient.note("web", f"g{number}", [Said("bot", f"olá {number}")])
-    statements: list[str] = []
-
-    def executed(_connection: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", executed)
-    try:
+    with Statements(database) as run:
         await patient.flush()
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", executed)
 
-    assert [kind for kind in statements if kind != "BEGIN"] == [
-        "SELECT", "INSERT", "SELECT", "INSERT", "UPDATE",
+    once = "INSERT*" if database.is_sqlite else "INSERT"
+    assert [kind for kind in run if kind != "BEGIN"] == [
+        "SELECT", once, "SELECT", once, "UPDATE*",
     ]  # fmt: skip
     assert await stored_lines(database) == 201
     older, newer = await patient.find("web", "g0"), await patient.find("web", "g99")
