@@ -333,10 +333,15 @@ class Server:
                     raise RuntimeError(f"server exited: {self.stderr_tail()}")
                 with contextlib.suppress(aiohttp.ClientError, OSError):
                     async with http.get(f"{self.base}/healthz") as response:
-                        if response.status == 200:
+                        if response.status == 200 and self.serving() >= self.workers:
                             return
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"server not healthy within {START_TIMEOUT:g} s: {self.stderr_tail()}")
+
+    def serving(self) -> int:
+        """Workers listening: connections opened before the last of them listens all go to
+        the others (SO_REUSEPORT), and a kept-alive conversation stays where it landed."""
+        return read_from(self.log_path, 0).count(b'"event": "serving"')
 
     def stderr_tail(self) -> str:
         return read_from(self.err_path, 0).decode(errors="replace")[-2000:]

@@ -182,7 +182,13 @@ def _serve(settings: Settings, in_pool: bool) -> int | str:
     app.on_startup.append(settled)
     if not in_pool:
         print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
+    import os
+
+    import structlog
     import uvloop
+
+    def serving(_: str) -> None:  # aiohttp's word once every socket listens
+        structlog.get_logger("rsv360.serve").info("serving", pid=os.getpid(), port=settings.port)
 
     web.run_app(
         app,
@@ -191,7 +197,7 @@ def _serve(settings: Settings, in_pool: bool) -> int | str:
         port=settings.port,
         reuse_port=in_pool,
         shutdown_timeout=settings.shutdown_seconds,
-        print=None,
+        print=serving,
     )
     return 0
 
