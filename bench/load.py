@@ -14,7 +14,8 @@ in messages and in seconds.
 Reported per scenario: messages per second (replies completed in the window), client-observed
 round-trip latency, and server-side per-turn latency read exactly from the server's
 ``"event": "turn"`` log lines (their ``ms`` field, timed by ``bot.core.observability.Observe``).
-CPU use of the server, the load generator and Redis over the window tells who was the bottleneck.
+CPU use of the server, the load generator, Redis and a local PostgreSQL (`--database-url` on
+this machine) over the window tells who was the bottleneck.
 
     .venv/bin/python bench/load.py                      # full run, 4 to 6 minutes
     .venv/bin/python bench/load.py --quick              # ~40 s smoke run
@@ -132,6 +133,19 @@ def process_cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of this machine's PostgreSQL: its processes, and through their children's
+    counters the backends that have exited."""
+    total = 0.0
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            name, _, rest = stat_path.read_text(encoding="ascii").partition(" (")[2].rpartition(")")
+            if name == "postgres":
+                fields = rest.split()
+                total += sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+    return total
+
+
 def machine_cpu_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine, summed over its cores."""
     with open("/proc/stat", encoding="ascii") as stat:
@@ -147,11 +161,12 @@ class CpuSnapshot:
     server: float
     client: float
     redis: float | None
+    postgres: float | None
     machine_busy: float
     machine_total: float
 
     @classmethod
-    def take(cls, server_pid: int, redis_pid: int | None) -> CpuSnapshot:
+    def take(cls, server_pid: int, redis_pid: int | None, postgres: bool) -> CpuSnapshot:
         busy, total = machine_cpu_seconds()
         redis = None
         if redis_pid is not None:
@@ -162,6 +177,7 @@ class CpuSnapshot:
             server=process_cpu_seconds(server_pid),
             client=time.process_time(),
             redis=redis,
+            postgres=postgres_cpu_seconds() if postgres else None,
             machine_busy=busy,
             machine_total=total,
         )
@@ -184,12 +200,14 @@ def cpu_usage(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float | None
             (before.server, after.server),
             (before.client, after.client),
             (before.redis, after.redis),
+            (before.postgres, after.postgres),
         )
     )
     return {
         "server_pct_core": share(before.server, after.server),
         "client_pct_core": share(before.client, after.client),
         "redis_pct_core": share(before.redis, after.redis),
+        "postgres_pct_core": share(before.postgres, after.postgres),
         # everything else on the machine (other processes, unattributed kernel time)
         "other_pct_core": round(max(0.0, 100 * (busy - ours) / wall), 1),
         "machine_busy_pct": round(100 * busy / total, 1) if total > 0 else None,
@@ -333,15 +351,24 @@ class Server:
                     raise RuntimeError(f"server exited: {self.stderr_tail()}")
                 with contextlib.suppress(aiohttp.ClientError, OSError):
                     async with http.get(f"{self.base}/healthz") as response:
-                        if response.status == 200 and self.serving() >= self.workers:
+                        if response.status == 200 and self.all_serving():
                             return
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"server not healthy within {START_TIMEOUT:g} s: {self.stderr_tail()}")
 
-    def serving(self) -> int:
-        """Workers listening: connections opened before the last of them listens all go to
-        the others (SO_REUSEPORT), and a kept-alive conversation stays where it landed."""
-        return read_from(self.log_path, 0).count(b'"event": "serving"')
+    @property
+    def local_postgres(self) -> bool:
+        """Whether the database is a PostgreSQL on this machine, whose CPU can be counted."""
+        if self.database_url is None:
+            return False
+        return urlsplit(self.database_url).hostname in {"127.0.0.1", "localhost", "::1"}
+
+    def all_serving(self) -> bool:
+        """Whether every worker listens: connections opened before the last of them listens
+        all go to the others (SO_REUSEPORT), and a kept-alive conversation stays where it
+        landed. One server is serving once it answers."""
+        serving = read_from(self.log_path, 0).count(b'"event": "serving"')
+        return self.workers == 1 or serving >= self.workers
 
     def stderr_tail(self) -> str:
         return read_from(self.err_path, 0).decode(errors="replace")[-2000:]
@@ -817,10 +844,13 @@ async def run_scenario(
         )
         wall_offset = time.time() - time.perf_counter()
         snapshots: dict[str, CpuSnapshot] = {}
-        window.on_measure = lambda: snapshots.setdefault(
-            "start", CpuSnapshot.take(server.pid, redis)
-        )
-        window.on_end = lambda: snapshots.setdefault("end", CpuSnapshot.take(server.pid, redis))
+        postgres = server.local_postgres
+
+        def snapshot(name: str) -> None:
+            snapshots.setdefault(name, CpuSnapshot.take(server.pid, redis, postgres))
+
+        window.on_measure = lambda: snapshot("start")
+        window.on_end = lambda: snapshot("end")
 
         rate = None if scenario.rate is None else scenario.rate / scenario.conversations
         # user ids and message ids never repeat, even when a scenario is run again
@@ -918,7 +948,7 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| backend | channel | conv. | load | messages | msg/s | client p50 / p95 / p99 ms "
         "| server p50 / p95 / p99 ms | errors | server CPU ms/turn "
-        "| CPU % server / client / redis / other |",
+        "| CPU % server / client / redis / postgres / other |",
         "|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for result in results:
@@ -928,7 +958,13 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
         cpu = result.get("cpu", {})
         cpu_text = " / ".join(
             fmt(cpu.get(key), 0)
-            for key in ("server_pct_core", "client_pct_core", "redis_pct_core", "other_pct_core")
+            for key in (
+                "server_pct_core",
+                "client_pct_core",
+                "redis_pct_core",
+                "postgres_pct_core",
+                "other_pct_core",
+            )
         )
         lines.append(
             f"| {result['backend']} | {result['channel']} | {result['conversations']:,} "
