@@ -14,7 +14,7 @@ in messages and in seconds.
 Reported per scenario: messages per second (replies completed in the window), client-observed
 round-trip latency, and server-side per-turn latency read exactly from the server's
 ``"event": "turn"`` log lines (their ``ms`` field, timed by ``bot.core.observability.Observe``).
-CPU use of the server, the load generator, Redis and a local PostgreSQL (`--database-url` on
+CPU use of the server, the load generator, Redis and a local PostgreSQL (``--database-url`` on
 this machine) over the window tells who was the bottleneck.
 
     .venv/bin/python bench/load.py                      # full run, 4 to 6 minutes
