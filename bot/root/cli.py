@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from datetime import UTC, date, datetime
@@ -182,8 +183,6 @@ def _serve(settings: Settings, in_pool: bool) -> int | str:
     app.on_startup.append(settled)
     if not in_pool:
         print(f"Onion RSV 360 demo page: {settings.base_url}/", file=sys.stderr, flush=True)
-    import os
-
     import structlog
     import uvloop
 

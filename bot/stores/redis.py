@@ -204,8 +204,9 @@ class RedisCounterStore(CounterStore):
 # (BLPOP) until the holder before it releases, or at most until the holder's lease would run
 # out: no polling sleeps and no key scans.
 #
-# With ARGV[4] == '1' the ticket first joins the queue (its key lives ARGV[5] ms, the queue
-# ARGV[6] ms), so an uncontended turn costs one round trip; before it joins, a delivery
+# With ARGV[4] == '1' the ticket first joins the queue (the queue lives ARGV[6] ms; the
+# ticket's key the lease, ARGV[3] ms, while it holds the turn, and ARGV[5] ms while it waits),
+# so an uncontended turn costs one round trip; before it joins, a delivery
 # (ARGV[7] > 0: KEYS[2] is the update's key, kept ARGV[7] ms) already seen returns {-2, 0}.
 # A ticket whose key exists has joined already: a try sent again after its first went
 # unanswered but ran (a read that timed out, a dropped connection) neither joins twice nor
