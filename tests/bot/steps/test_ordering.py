@@ -313,8 +313,9 @@ async def test_a_holders_ticket_lives_its_lease_and_a_waiters_the_whole_wait(red
     holding = await _holding(order, "web:c6", release)
     waiting = asyncio.create_task(_take(order, "web:c6"))
     queue = keys.order_queue("web:c6")
-    while await redis.llen(queue) < 2:  # noqa: ASYNC110 - the queue lives in Redis
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):  # the waiter joins at once; a hang fails, never stalls
+        while await redis.llen(queue) < 2:  # noqa: ASYNC110 - the queue lives in Redis
+            await asyncio.sleep(0.01)
     holder, waiter = [ticket.decode() for ticket in await redis.lrange(queue, 0, -1)]
     assert 0 < await redis.pttl(keys.order_ticket("web:c6", holder)) <= 1_000
     assert 5_000 < await redis.pttl(keys.order_ticket("web:c6", waiter)) <= 6_000
