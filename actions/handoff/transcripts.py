@@ -17,12 +17,12 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, Table, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ from bot.core.batch import Batch
 from bot.core.context import Turn
 from bot.core.pipeline import Next
 from bot.core.types import STAFF, TurnResult
-from bot.stores.database import Database, insert_rows
+from bot.stores.database import Database, insert_rows, one_of, update_rows
 
 Role = Literal["guest", "bot", "staff"]
 PREVIEW_CHARS = 120
@@ -90,18 +90,17 @@ class _Noted:
 
 CONVERSATIONS = cast(Table, ConversationRecord.__table__)
 LINES = cast(Table, TranscriptLine.__table__)
-_FOLLOWED = (
-    update(CONVERSATIONS)
-    .where(CONVERSATIONS.c.id == bindparam("row"))
-    .values(
-        lines=CONVERSATIONS.c.lines + bindparam("added"),
-        last_at=bindparam("new_last_at"),
-        last_role=bindparam("new_last_role"),
-        last_text=bindparam("new_last_text"),
-        locale=func.coalesce(bindparam("new_locale"), CONVERSATIONS.c.locale),
-    )
-)
-"""A conversation's summary after its new lines (one statement for all, executemany)."""
+
+
+def _followed(given: Mapping[str, ColumnElement[Any]]) -> dict[str, object]:
+    """A conversation's summary after its new lines (``given``: how many, the last one's)."""
+    return {
+        "lines": CONVERSATIONS.c.lines + given["lines"],
+        "last_at": given["last_at"],
+        "last_role": given["last_role"],
+        "last_text": given["last_text"],
+        "locale": func.coalesce(given["locale"], CONVERSATIONS.c.locale),
+    }
 
 
 def _key(one: _Noted) -> tuple[str, str]:
@@ -114,7 +113,13 @@ async def _conversation_ids(
     # Locked in id order, so that two processes writing overlapping batches never deadlock.
     found = await session.execute(
         select(CONVERSATIONS.c.channel, CONVERSATIONS.c.conversation_id, CONVERSATIONS.c.id)
-        .where(tuple_(CONVERSATIONS.c.channel, CONVERSATIONS.c.conversation_id).in_(keys))
+        .where(
+            one_of(
+                session,
+                CONVERSATIONS,
+                [{"channel": channel, "conversation_id": id_} for channel, id_ in keys],
+            )
+        )
         .order_by(CONVERSATIONS.c.id)
         .with_for_update()
     )
@@ -228,21 +233,18 @@ class Transcripts:
             )
             added[conversation] += len(one.said)
             last = one.said[-1]
-            locale = (
-                one.locale[:8] if one.locale else latest.get(conversation, {}).get("new_locale")
-            )
+            locale = one.locale[:8] if one.locale else latest.get(conversation, {}).get("locale")
             latest[conversation] = {
-                "row": conversation,
-                "new_last_at": one.at,
-                "new_last_role": last.role,
-                "new_last_text": None if last.text is None else preview(last.text),
-                "new_locale": locale,
+                "id": conversation,
+                "last_at": one.at,
+                "last_role": last.role,
+                "last_text": None if last.text is None else preview(last.text),
+                "locale": locale,
             }
         if lines:
             await insert_rows(session, LINES, lines)
-        if latest:
-            followed = [{**row, "added": added[id_]} for id_, row in latest.items()]
-            await session.execute(_FOLLOWED, followed)
+        followed = [{**row, "lines": added[id_]} for id_, row in latest.items()]
+        await update_rows(session, CONVERSATIONS, followed, _followed)
 
     async def page(self, number: int, size: int) -> tuple[list[Conversation], bool]:
         """Page ``number`` (from 1) of the conversations, the latest line first, and whether

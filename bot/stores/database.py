@@ -11,13 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, func, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    TableValuedAlias,
+    bindparam,
+    column,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -35,29 +48,79 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _on_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+def _given(table: Table, rows: Sequence[Mapping[str, object]]) -> TableValuedAlias:
+    """``rows`` as a table named ``given``, one array per column of ``table`` (PostgreSQL's
+    ``unnest``): the statement reads the same for one row or a thousand, so PostgreSQL prepares
+    and plans it once, and the server runs it once."""
+    names = list(rows[0])
+    return (
+        func.unnest(
+            *(
+                bindparam(name, [row[name] for row in rows], type_=ARRAY(table.c[name].type))
+                for name in names
+            )
+        )
+        .table_valued(*(column(name, table.c[name].type) for name in names))
+        .render_derived(name="given")
+    )
+
+
 async def insert_rows(
     session: AsyncSession, table: Table, rows: Sequence[Mapping[str, object]]
 ) -> None:
-    """Rows with the same columns, written together. On PostgreSQL in one statement of one
-    array per column (``INSERT … SELECT FROM unnest``): asyncpg's executemany has the server run
-    the INSERT once per row, and a multi-row VALUES costs SQLAlchemy more to compile than the
-    rows cost to write (docs/benchmarks.md). SQLite runs in the process: an executemany there
-    costs little."""
+    """Rows with the same columns, written together. On PostgreSQL in one statement
+    (``INSERT … SELECT FROM unnest``): asyncpg's executemany has the server run the INSERT once
+    per row, and a multi-row VALUES costs SQLAlchemy more to compile than the rows cost to write
+    (docs/benchmarks.md). SQLite runs in the process: an executemany there costs little."""
     if not rows:
         return
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if not _on_postgresql(session):
         await session.execute(insert(table), list(rows))
         return
+    given = _given(table, rows)
+    await session.execute(insert(table).from_select(list(rows[0]), select(*given.c)))
+
+
+async def update_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, object]],
+    values: Callable[[Mapping[str, ColumnElement[Any]]], Mapping[str, object]],
+) -> None:
+    """Rows with the same columns of ``table``, ``id`` among them, each updating the row of its
+    id to ``values(given)``, where ``given`` holds the row's columns by name. On PostgreSQL in
+    one statement (``UPDATE … FROM unnest``), as ``insert_rows``."""
+    if not rows:
+        return
+    if not _on_postgresql(session):
+        # A bound parameter may not share a column's name in an UPDATE's executemany.
+        given = {name: bindparam(f"given_{name}", type_=table.c[name].type) for name in rows[0]}
+        await session.execute(
+            update(table).where(table.c.id == given["id"]).values(values(given)),
+            [{f"given_{name}": value for name, value in row.items()} for row in rows],
+        )
+        return
+    unnested = _given(table, rows)
+    columns = {name: unnested.c[name] for name in rows[0]}
+    await session.execute(update(table).where(table.c.id == columns["id"]).values(values(columns)))
+
+
+def one_of(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, object]]
+) -> ColumnElement[bool]:
+    """A WHERE clause: the row's columns named in ``rows`` are those of one of them. On
+    PostgreSQL against arrays, as ``insert_rows``: a list of row comparisons reads differently
+    for each length, so PostgreSQL planned each length anew (about 4 ms), and with stale
+    statistics it scanned the whole table."""
     names = list(rows[0])
-    arrays = (
-        func.unnest(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in names))
-        .table_valued(*names)
-        .render_derived()
-    )
-    await session.execute(
-        insert(table).from_select(names, select(*arrays.c)),
-        {name: [row[name] for row in rows] for name in names},
-    )
+    columns = tuple_(*(table.c[name] for name in names))
+    if not _on_postgresql(session):
+        return columns.in_([tuple(row[name] for name in names) for row in rows])
+    return columns.in_(select(*_given(table, rows).c))
 
 
 def sqlite_url(data_dir: Path) -> str:
