@@ -5,7 +5,8 @@
 
 Redis is what every worker shares, so its work per turn bounds what more workers add. This
 drives turns through the bot's own ``RedisConversationOrder`` as a REST turn takes them (the
-delivery remembered, the session carried and kept, the handoff link read), conversations in
+message counted in its user's window, as ``bench/ratelimits.yaml`` has it, the delivery
+remembered, the session carried and kept, the handoff link read), conversations in
 parallel, and reads the server's ``INFO`` before and after: ``commandstats`` (every command
 run, a script's own calls included) and ``used_cpu_user`` + ``used_cpu_sys``. Use a server of
 its own: both are counted over the whole server. The CPU moves with the machine; for an exact
@@ -15,8 +16,7 @@ comparison between commits count the server's instructions instead:
     .venv/bin/python bench/redis_turn.py --redis-url redis://127.0.0.1:7191 --turns 100
     redis-cli -p 7191 shutdown nosave; callgrind_annotate --inclusive=yes /tmp/turn.cg | grep aeMain
 
-(run the commit under test from a worktree with ``PYTHONPATH``). The rate limit's script, which
-a turn also runs, belongs to the ``limits`` library and is not counted here.
+(run the commit under test from a worktree with ``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -33,10 +33,15 @@ from redis.asyncio import Redis
 
 from actions.handoff.store import guest_handoff_key
 from bot.stores import keys
-from bot.stores.base import Delivery
+from bot.stores.base import Counted, Delivery
 from bot.stores.redis import RedisConversationOrder
 
 SESSION = "x" * 400  # a session of a few turns, as orjson writes it
+
+
+def window_of(conversation: str) -> Counted:
+    """The guest's messages, counted as ``bench/ratelimits.yaml`` counts them."""
+    return Counted(keys.message_window(conversation, "guest", 100_000, 1), 100_000, 1)
 
 
 async def server_state(client: Redis) -> tuple[Counter[str], float]:
@@ -51,7 +56,9 @@ async def converse(order: RedisConversationOrder, number: int, phase: str, turns
     link = guest_handoff_key(conversation)
     for turn in range(turns):
         delivery = Delivery(keys.dedupe(conversation, f"{phase}-{turn}"), 600)
-        async with order.turn(conversation, keys.session(conversation), [link], delivery) as held:
+        async with order.turn(
+            conversation, keys.session(conversation), [link], delivery, window_of(conversation)
+        ) as held:
             held.keep(SESSION, 3600)
 
 

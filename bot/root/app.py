@@ -83,13 +83,7 @@ from bot.root.settings import PACKAGE_ROOT, Settings
 from bot.steps.dedupe import DedupeStore
 from bot.steps.normalise import NormaliseText
 from bot.steps.ordering import Order
-from bot.steps.ratelimit import (
-    RateLimit,
-    RateLimiter,
-    RatePolicy,
-    intent_category,
-    message_category,
-)
+from bot.steps.ratelimit import RateLimit, RateLimiter, RatePolicy
 from bot.steps.understanding import ASSIST_PROMPT, Understand
 from bot.stores import migrations
 from bot.stores.bundle import RedisClients, Stores, build_stores
@@ -230,9 +224,9 @@ def build_runtime(
         Observe(metrics),
         Recover(responder),
         NormaliseText(),
-        RateLimit(limiter, message_category, responder, metrics),
         Order(
             stores.order,
+            limiter,
             responder,
             metrics,
             settings.session_ttl_seconds,
@@ -249,7 +243,7 @@ def build_runtime(
             services.get(Experiments) if settings.llm.base_url is not None else None,
         ),
         Escalate(MoodMetrics(metrics.registry)),
-        RateLimit(limiter, intent_category(limiter), responder, metrics),
+        RateLimit(limiter, responder, metrics),
     ]
     router: Router[Services] = Router("root")
     if override is not None:

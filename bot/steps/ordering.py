@@ -13,9 +13,10 @@ from bot.core.observability import Metrics
 from bot.core.pipeline import Next
 from bot.core.respond import Responder
 from bot.core.types import Outcome, TurnResult
+from bot.steps.ratelimit import MESSAGES, RateLimiter, refusal
 from bot.steps.sessions import dump_session, load_session
 from bot.stores import keys
-from bot.stores.base import ConversationOrder, Delivery, Redelivered, TurnTimeout
+from bot.stores.base import ConversationOrder, Delivery, OverLimit, Redelivered, TurnTimeout
 
 ConversationKey = Callable[[str], str]
 """A key of the conversation (sharing its hash tag) from the conversation's key."""
@@ -25,6 +26,10 @@ class Order:
     """Pipeline step: holds the conversation's turn while the rest of the pipeline runs, and
     its session: read as the turn is taken, written as it is given back (on Redis in the same
     round trips), unless the turn failed.
+
+    Every message counts against its user's ``messages`` limit as the turn is asked for, and
+    one over it is refused before it queues (``bot.steps.ratelimit.refusal``): on Redis the
+    count costs no round trip of its own, which was a third of a turn's.
 
     The update's id is remembered as the turn is asked for (``dedupe_ttl_seconds``): ids that
     clients choose (REST ``message_id``, the widget's frame ``id``) are only unique per
@@ -36,6 +41,7 @@ class Order:
     def __init__(
         self,
         order: ConversationOrder,
+        limiter: RateLimiter,
         responder: Responder,
         metrics: Metrics,
         session_ttl_seconds: int,
@@ -45,6 +51,7 @@ class Order:
         reading: Sequence[ConversationKey] = (),
     ) -> None:
         self._order = order
+        self._limiter = limiter
         self._responder = responder
         self._metrics = metrics
         self._session_ttl = session_ttl_seconds
@@ -65,7 +72,8 @@ class Order:
         carrying = keys.session(conversation)
         reading = [key_of(conversation) for key_of in self._reading]
         try:
-            async with self._order.turn(conversation, carrying, reading, delivery) as held:
+            counted = self._limiter.messages(turn)
+            async with self._order.turn(conversation, carrying, reading, delivery, counted) as held:
                 self._metrics.order_wait_seconds.observe(time.perf_counter() - started)
                 session = load_session(held.carried, message.conversation_id, self._default_locale)
                 session.locale = negotiate(message.locale_hint, session.locale)
@@ -80,6 +88,8 @@ class Order:
                     session.remember("bot", reply.text)
                 held.keep(dump_session(session, self._session_max_bytes), self._session_ttl)
                 return result
+        except OverLimit as over:
+            return await refusal(turn, MESSAGES, over, self._responder, self._metrics)
         except Redelivered:
             self._metrics.dedupe_hits.labels(message.channel).inc()
             return TurnResult("duplicate")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from bot.core.observability import Metrics
 from bot.core.pipeline import Next
 from bot.core.respond import Responder
 from bot.core.types import Outcome, Reply, TurnResult
+from bot.stores import keys
+from bot.stores.base import Counted, OverLimit
 from bot.stores.windows import RateWindows
 
 log = structlog.get_logger("rsv360.limits")
@@ -65,6 +66,8 @@ class RatePolicy:
 
 
 POLICY_FIELDS = frozenset({"default", "endpoints", "intents", "edges", "partners"})
+MESSAGES = "messages"
+"""The category every message counts against."""
 
 
 def _items(declared: Any, where: str) -> dict[str, RateLimitItem]:
@@ -82,13 +85,6 @@ def _rate(spec: Any, where: str) -> RateLimitItem:
     return item
 
 
-@dataclass(frozen=True, slots=True)
-class RateDecision:
-    allowed: bool
-    retry_after: float = 0.0
-    first_refusal: bool = False
-
-
 class RateLimiter:
     def __init__(self, windows: RateWindows, policy: RatePolicy) -> None:
         self._limiter = windows
@@ -98,68 +94,55 @@ class RateLimiter:
         """Count by ``policy`` from the next message on (a setting saved in the console)."""
         self.policy = policy
 
-    async def hit(self, category: str, endpoint: str, user: str) -> RateDecision:
+    async def count(self, category: str, endpoint: str, user: str) -> None:
+        """Counts one message of ``user``; ``OverLimit`` when the category's window was full."""
         item = self.policy.limit(category, endpoint)
+        if item is not None:
+            await self._limiter.count(item, category, endpoint, user)
+
+    def messages(self, turn: Turn) -> Counted | None:
+        """The window of the user's messages in the conversation, which the conversation's
+        order counts as the turn is asked for (``bot.steps.ordering``): on Redis in the same
+        round trip."""
+        item = self.policy.limit(MESSAGES, turn.message.channel)
         if item is None:
-            return RateDecision(allowed=True)
-        identity = (category, endpoint, user)
-        if await self._limiter.hit(item, *identity):
-            return RateDecision(allowed=True)
-        stats = await self._limiter.stats(item, *identity)
-        # A second limit of one per window tells whether this refusal is the first of its window,
-        # so that a flood gets a single "slow down" reply.
-        notice = type(item)(1, item.multiples, namespace="NOTICE")
-        return RateDecision(
-            allowed=False,
-            retry_after=max(stats.reset_time - time.time(), 0.0),
-            first_refusal=await self._limiter.hit(notice, *identity),
-        )
+            return None
+        amount, seconds = item.amount, item.get_expiry()
+        key = keys.message_window(turn.conversation_key, turn.message.user_id, amount, seconds)
+        return Counted(key, amount, seconds)
+
+
+async def refusal(
+    turn: Turn, category: str, over: OverLimit, responder: Responder, metrics: Metrics
+) -> TurnResult:
+    """The first refusal in a window is answered with a "slow down" reply; the rest of a flood
+    gets no answer at all."""
+    channel = turn.message.channel
+    metrics.rate_limited.labels(channel, category).inc()
+    log.info("rate_limited", channel=channel, category=category)
+    replies: tuple[Reply, ...] = ()
+    if over.first:
+        slow_down = Outcome("engine/slow_down", {"seconds": math.ceil(over.retry_after)})
+        replies = await responder.replies(turn, [slow_down])
+    return TurnResult("rate_limited", replies, retry_after=over.retry_after)
 
 
 class RateLimit:
-    """Pipeline step: refuses a message over its user's limit for one category.
+    """Pipeline step: refuses a message over its user's limit for the category of its intent
+    (``refusal``); the messages of every turn are counted by ``bot.steps.ordering``."""
 
-    The first refusal in a window is answered with a "slow down" reply; the rest of a flood gets
-    no answer at all. ``category_of`` picks the category from what the turn knows so far.
-    """
-
-    def __init__(
-        self,
-        limiter: RateLimiter,
-        category_of: Callable[[Turn], str | None],
-        responder: Responder,
-        metrics: Metrics,
-    ) -> None:
+    def __init__(self, limiter: RateLimiter, responder: Responder, metrics: Metrics) -> None:
         self._limiter = limiter
-        self._category_of = category_of
         self._responder = responder
         self._metrics = metrics
 
     async def __call__(self, turn: Turn, call_next: Next) -> TurnResult:
-        category = self._category_of(turn)
+        category = self._limiter.policy.intents.get(turn.parse.intent) if turn.parse else None
         if category is None:
             return await call_next(turn)
         message = turn.message
-        decision = await self._limiter.hit(category, message.channel, message.user_id)
-        if decision.allowed:
-            return await call_next(turn)
-        self._metrics.rate_limited.labels(message.channel, category).inc()
-        log.info("rate_limited", channel=message.channel, category=category)
-        replies: tuple[Reply, ...] = ()
-        if decision.first_refusal:
-            slow_down = Outcome("engine/slow_down", {"seconds": math.ceil(decision.retry_after)})
-            replies = await self._responder.replies(turn, [slow_down])
-        return TurnResult("rate_limited", replies, retry_after=decision.retry_after)
-
-
-def message_category(turn: Turn) -> str:
-    return "messages"
-
-
-def intent_category(limiter: RateLimiter) -> Callable[[Turn], str | None]:
-    """The category of the turn's intent, by the limiter's current policy."""
-
-    def category_of(turn: Turn) -> str | None:
-        return limiter.policy.intents.get(turn.parse.intent) if turn.parse else None
-
-    return category_of
+        try:
+            await self._limiter.count(category, message.channel, message.user_id)
+        except OverLimit as over:
+            return await refusal(turn, category, over, self._responder, self._metrics)
+        return await call_next(turn)

@@ -109,6 +109,27 @@ class Redelivered(Exception):
     """The turn's update was seen before: a provider delivered it again."""
 
 
+class OverLimit(Exception):
+    """The turn's moving window was full (``Counted``): it takes one more in ``retry_after``
+    seconds; ``first`` for the window's first refusal, so that a flood gets one answer."""
+
+    def __init__(self, retry_after: float, first: bool) -> None:
+        super().__init__(f"over the limit for {retry_after:.1f} s")
+        self.retry_after = retry_after
+        self.first = first
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A moving window the turn counts into before it queues, under its key
+    (``bot.stores.keys.message_window``): at most ``amount`` turns in any ``seconds``. Counted
+    before the delivery is remembered, so a re-delivery counts too and a flood never queues."""
+
+    key: str
+    amount: int
+    seconds: int
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """A provider update's id under its key (``bot.stores.keys.dedupe``), remembered for
@@ -143,14 +164,16 @@ class ConversationOrder(ABC):
         carrying: str | None = None,
         reading: Sequence[str] = (),
         delivery: Delivery | None = None,
+        counted: Counted | None = None,
     ) -> AbstractAsyncContextManager[HeldTurn]:
         """Holds the conversation's turn while inside; raises ``TurnTimeout`` when the wait
-        for it runs out, and ``Redelivered`` (before joining the queue) when ``delivery`` was
-        seen within its TTL. ``carrying`` is a key of the conversation (``bot.stores.keys``)
-        whose value is read when the turn is taken and written when it is given back;
-        ``reading`` are keys of the conversation read when the turn is taken. On Redis the
-        delivery, the turn and what it reads are one round trip (all share the conversation's
-        hash tag), and the write and the release another."""
+        for it runs out, and, before joining the queue, ``OverLimit`` when ``counted`` is full
+        and ``Redelivered`` when ``delivery`` was seen within its TTL. ``carrying`` is a key of
+        the conversation (``bot.stores.keys``) whose value is read when the turn is taken and
+        written when it is given back; ``reading`` are keys of the conversation read when the
+        turn is taken. On Redis the count, the delivery, the turn and what it reads are one
+        round trip (all share the conversation's hash tag), and the write and the release
+        another."""
 
 
 class Wakeups(ABC):

@@ -16,6 +16,13 @@ def session(conversation_key: str) -> str:
     return f"{PREFIX}:session:{{{conversation_key}}}"
 
 
+def message_window(conversation_key: str, user_id: str, amount: int, seconds: int) -> str:
+    """The user's recent messages in the conversation: a moving window of at most ``amount``
+    in ``seconds`` (``bot.stores.base.Counted``). A new limit counts from its first message, as
+    the ``limits`` library's windows do."""
+    return f"{PREFIX}:window:{{{conversation_key}}}:{user_id}:{amount}/{seconds}"
+
+
 def order_queue(conversation_key: str) -> str:
     return f"{PREFIX}:order:{{{conversation_key}}}:queue"
 

@@ -11,9 +11,13 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage
+
 from bot.stores.base import (
     Clock,
     ConversationOrder,
+    Counted,
     CounterStore,
     Delivery,
     ExposureLog,
@@ -26,6 +30,7 @@ from bot.stores.base import (
     ValueStore,
 )
 from bot.stores.expiring import ExpiringMap
+from bot.stores.windows import RateWindows
 
 
 class MemoryValueStore(ValueStore):
@@ -111,7 +116,8 @@ class MemoryCounterStore(CounterStore):
 
 class MemoryConversationOrder(ConversationOrder):
     """asyncio.Lock hands itself to waiters first come, first served; carried and read keys are
-    kept in ``values``, deliveries in ``deliveries`` (``values`` unless given)."""
+    kept in ``values``, deliveries in ``deliveries`` (``values`` unless given), the counted
+    windows in the ``limits`` library's memory."""
 
     def __init__(
         self,
@@ -123,6 +129,7 @@ class MemoryConversationOrder(ConversationOrder):
         self._values = values
         self._deliveries = deliveries or values
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._windows = RateWindows(MemoryStorage())
 
     @asynccontextmanager
     async def turn(
@@ -131,7 +138,11 @@ class MemoryConversationOrder(ConversationOrder):
         carrying: str | None = None,
         reading: Sequence[str] = (),
         delivery: Delivery | None = None,
+        counted: Counted | None = None,
     ) -> AsyncIterator[HeldTurn]:
+        if counted is not None:
+            window = RateLimitItemPerSecond(counted.amount, counted.seconds)
+            await self._windows.count(window, counted.key)
         if delivery is not None and not await self._seen().put_new(
             delivery.key, "1", delivery.ttl_seconds
         ):

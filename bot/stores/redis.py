@@ -29,6 +29,7 @@ from bot.core.types import Address
 from bot.stores import keys
 from bot.stores.base import (
     ConversationOrder,
+    Counted,
     CounterStore,
     Delivery,
     ExposureLog,
@@ -36,6 +37,7 @@ from bot.stores.base import (
     ListStore,
     Media,
     MediaStore,
+    OverLimit,
     Redelivered,
     TurnTimeout,
     ValueStore,
@@ -206,23 +208,42 @@ class RedisCounterStore(CounterStore):
 #
 # With ARGV[4] == '1' the ticket first joins the queue (the queue lives ARGV[6] ms; the
 # ticket's key the lease, ARGV[3] ms, while it holds the turn, and ARGV[5] ms while it waits),
-# so an uncontended turn costs one round trip; before it joins, a delivery
-# (ARGV[7] > 0: KEYS[2] is the update's key, kept ARGV[7] ms) already seen returns {-2, 0}.
-# A ticket whose key exists has joined already: a try sent again after its first went
-# unanswered but ran (a read that timed out, a dropped connection) neither joins twice nor
-# takes its own delivery for a re-delivery.
+# so an uncontended turn costs one round trip. Before it joins, it counts into a moving window
+# (ARGV[8] > 0: at most ARGV[8] in ARGV[9] ms, under the key after the delivery's), kept as the
+# ``limits`` library keeps one (a list of times, newest first, trimmed to the amount) without
+# a round trip of its own; a full window refuses with {-3, ms until it takes one more, 1 for its
+# first refusal}. Then a delivery (ARGV[7] > 0: KEYS[2] is the update's key, kept ARGV[7] ms)
+# already seen returns {-2, 0}. A ticket whose key exists has joined already: a try sent again
+# after its first went unanswered but ran (a read that timed out, a dropped connection) neither
+# joins nor counts twice, nor takes its own delivery for a re-delivery.
 # Returns {1, 0, ...} when the caller now holds the turn, followed by the values of the keys
-# after the queue and the delivery (the key the turn carries, then the keys it reads), {0, ms}
-# while ticket ARGV[1] waits behind a live holder whose key lives ms longer, {-1, 0} when the
-# ticket is gone. Leaving writes the carried key first (ARGV[4] 'set' with value ARGV[5] for
-# ARGV[6] ms, or 'del'), so a turn's session and its release are one round trip.
+# after the queue, the delivery and the window (the key the turn carries, then the keys it
+# reads), {0, ms} while ticket ARGV[1] waits behind a live holder whose key lives ms longer,
+# {-1, 0} when the ticket is gone. Leaving writes the carried key first (ARGV[4] 'set' with
+# value ARGV[5] for ARGV[6] ms, or 'del'), so a turn's session and its release are one round
+# trip.
 # Every call from a script costs Redis more than the command itself, and Redis is what the
 # workers share: a ticket that joins an empty queue holds the turn at once (its key written
 # once, with the lease), and the keys a turn reads come in one MGET (docs/benchmarks.md).
 _TRY_TAKE = """
 local queue, me, lease = KEYS[1], ARGV[1], ARGV[3]
 local ticket = ARGV[2] .. 'ticket:' .. me
-local first_read = ARGV[7] ~= '0' and 3 or 2
+local delivery = ARGV[7] ~= '0' and 2
+local window = ARGV[8] ~= '0' and (delivery and 3 or 2)
+local first_read = 2 + (delivery and 1 or 0) + (window and 1 or 0)
+local function over_limit()
+  local amount, span = tonumber(ARGV[8]), tonumber(ARGV[9])
+  local clock = redis.call('TIME')
+  local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
+  local oldest = redis.call('LINDEX', KEYS[window], amount - 1)
+  if oldest and tonumber(oldest) > now - span then
+    local first = redis.call('SET', KEYS[window] .. ':notice', '1', 'NX', 'PX', span)
+    return {-3, tonumber(oldest) + span - now, first and 1 or 0}
+  end
+  redis.call('LPUSH', KEYS[window], now)
+  redis.call('LTRIM', KEYS[window], 0, amount - 1)
+  redis.call('PEXPIRE', KEYS[window], span)
+end
 local function taken()
   local values = {1, 0}
   if first_read <= #KEYS then
@@ -233,7 +254,12 @@ local function taken()
 end
 local joined = false
 if ARGV[4] == '1' and redis.call('SET', ticket, '1', 'NX', 'PX', lease) then
-  if first_read == 3 and not redis.call('SET', KEYS[2], me, 'NX', 'PX', ARGV[7]) then
+  local refused = window and over_limit()
+  if refused then
+    redis.call('DEL', ticket)
+    return refused
+  end
+  if delivery and not redis.call('SET', KEYS[delivery], me, 'NX', 'PX', ARGV[7]) then
     redis.call('DEL', ticket)
     return {-2, 0}
   end
@@ -307,6 +333,7 @@ class RedisConversationOrder(ConversationOrder):
         carrying: str | None = None,
         reading: Sequence[str] = (),
         delivery: Delivery | None = None,
+        counted: Counted | None = None,
     ) -> AsyncIterator[HeldTurn]:
         ticket = uuid.uuid4().hex
         queue = keys.order_queue(conversation_key)
@@ -316,14 +343,23 @@ class RedisConversationOrder(ConversationOrder):
         leaving: list[str | int] = [ticket, prefix, waiting_ms]
         try:
             values = await self._wait_for_head(
-                [queue, *([] if delivery is None else [delivery.key]), *carried_keys, *reading],
+                [
+                    queue,
+                    *([] if delivery is None else [delivery.key]),
+                    *([] if counted is None else [counted.key]),
+                    *carried_keys,
+                    *reading,
+                ],
                 prefix,
                 conversation_key,
                 ticket,
                 waiting_ms,
-                0 if delivery is None else delivery.ttl_seconds * 1000,
+                [
+                    0 if delivery is None else delivery.ttl_seconds * 1000,
+                    *([0, 0] if counted is None else [counted.amount, counted.seconds * 1000]),
+                ],
             )
-        except Redelivered:
+        except (Redelivered, OverLimit):
             raise  # refused before joining the queue: nothing to leave
         except BaseException:
             await self._leave(keys=[queue], args=leaving)
@@ -356,9 +392,11 @@ class RedisConversationOrder(ConversationOrder):
         conversation_key: str,
         ticket: str,
         waiting_ms: int,
-        delivery_ms: int,
+        refusing: list[int],
     ) -> list[bytes | str | None]:
-        """Waits for the turn; returns the values of the keys it reads as it was taken."""
+        """Waits for the turn; returns the values of the keys it reads as it was taken.
+        ``refusing``: the delivery's TTL in ms, the window's amount and span in ms (0 for
+        none)."""
         deadline = time.monotonic() + self._max_wait
         wake = keys.order_wake(conversation_key, ticket)
         joining = "1"
@@ -372,9 +410,11 @@ class RedisConversationOrder(ConversationOrder):
                     joining,
                     waiting_ms,
                     waiting_ms + self._lease_ms,
-                    delivery_ms,
+                    *refusing,
                 ],
             )
+            if taken == -3:
+                raise OverLimit(holder_ttl_ms / 1000, values[0] == 1)
             if taken == -2:
                 raise Redelivered(turn_keys[1])
             joining = "0"

@@ -8,6 +8,7 @@ counts. The windows retry through an outage as the bot's own clients do
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
 
+from bot.stores.base import OverLimit
 from bot.stores.redis import Outages, riding_outages
 
 T = TypeVar("T")
@@ -33,6 +35,15 @@ class RateWindows:
     async def hit(self, item: RateLimitItem, *identity: str) -> bool:
         """Count one; False when the window was full already."""
         return await self._ride(lambda: self._limiter.hit(item, *identity))
+
+    async def count(self, item: RateLimitItem, *identity: str) -> None:
+        """Count one; ``OverLimit`` when the window was full already. A second window of one per
+        the same span tells whether this refusal is the first of its window."""
+        if await self.hit(item, *identity):
+            return
+        stats = await self.stats(item, *identity)
+        notice = type(item)(1, item.multiples, namespace="NOTICE")
+        raise OverLimit(max(stats.reset_time - time.time(), 0.0), await self.hit(notice, *identity))
 
     async def test(self, item: RateLimitItem, *identity: str) -> bool:
         """Whether one more would fit, without counting it."""

@@ -14,7 +14,14 @@ import pytest
 from redis.asyncio import Connection, ConnectionPool, Redis, RedisCluster
 
 from bot.stores import keys
-from bot.stores.base import ConversationOrder, Delivery, Redelivered, TurnTimeout
+from bot.stores.base import (
+    ConversationOrder,
+    Counted,
+    Delivery,
+    OverLimit,
+    Redelivered,
+    TurnTimeout,
+)
 from bot.stores.memory import MemoryConversationOrder, MemoryValueStore
 from bot.stores.redis import RedisConversationOrder
 from tests.support.redis_servers import RedisClusterServers, RedisServer
@@ -159,6 +166,36 @@ async def test_a_delivery_takes_a_turn_once_and_its_redelivery_is_refused_withou
     await _take(first, "web:other", Delivery(keys.dedupe("web:other", "m1"), 600))
 
 
+async def test_a_full_window_refuses_the_turn_before_it_queues_or_remembers_the_delivery(
+    make_order: OrderFactory,
+) -> None:
+    """Every message counts against its user's window as the turn is asked for: past its
+    amount the turn is refused at once, the first refusal of the window says so, and the
+    refused message neither waits in the queue nor counts as delivered."""
+    first, second = make_order(), make_order()
+    window = _window("web:c9", "guest", 2, 60)
+    await _take(first, "web:c9", counted=window)
+    await _take(second, "web:c9", counted=window)
+    release = asyncio.Event()
+    holding = await _holding(first, "web:c9", release)
+    delivery = Delivery(keys.dedupe("web:c9", "m3"), 600)
+    with pytest.raises(OverLimit) as refused:
+        await _take(second, "web:c9", delivery, window)  # would wait behind the holder
+    assert refused.value.first
+    assert 59 < refused.value.retry_after <= 60
+    with pytest.raises(OverLimit) as again:
+        await _take(first, "web:c9", counted=window)
+    assert not again.value.first
+    if make_order.peek is not None:
+        assert await make_order.peek.llen(keys.order_queue("web:c9")) == 1
+        assert 59_000 < await make_order.peek.pttl(window.key) <= 60_000
+    release.set()
+    await asyncio.wait_for(holding, 3)
+    await _take(second, "web:c9", delivery)  # not refused as a re-delivery
+    other = _window("web:c9", "another guest", 2, 60)
+    await _take(second, "web:c9", counted=other)
+
+
 async def test_a_turn_reads_keys_of_its_conversation_as_it_is_taken(
     make_order: OrderFactory,
 ) -> None:
@@ -244,8 +281,17 @@ async def _holding(
     return holding
 
 
-async def _take(order: ConversationOrder, key: str, delivery: Delivery | None = None) -> None:
-    async with order.turn(key, delivery=delivery):
+def _window(conversation: str, user: str, amount: int, seconds: int) -> Counted:
+    return Counted(keys.message_window(conversation, user, amount, seconds), amount, seconds)
+
+
+async def _take(
+    order: ConversationOrder,
+    key: str,
+    delivery: Delivery | None = None,
+    counted: Counted | None = None,
+) -> None:
+    async with order.turn(key, delivery=delivery, counted=counted):
         pass
 
 
@@ -333,9 +379,12 @@ class CountingConnection(Connection):
         await super().send_packed_command(command, check_health)
 
 
-async def test_a_turn_is_two_round_trips_with_its_delivery_session_and_reads(redis: Redis) -> None:
-    """Taking the turn remembers the delivery and reads the session and the other keys; giving
-    it back writes the session: a guest's turn costs no more on Redis (docs/benchmarks.md)."""
+async def test_a_turn_is_two_round_trips_with_its_count_delivery_session_and_reads(
+    redis: Redis,
+) -> None:
+    """Taking the turn counts it in the guest's window, remembers the delivery and reads the
+    session and the other keys; giving it back writes the session: a guest's turn costs no more
+    on Redis (docs/benchmarks.md)."""
     client = Redis(
         connection_pool=ConnectionPool.from_url(REDIS_URL, connection_class=CountingConnection)
     )
@@ -345,9 +394,11 @@ async def test_a_turn_is_two_round_trips_with_its_delivery_session_and_reads(red
         await _take(order, "web:c7", Delivery(keys.dedupe("web:c7", "warm-up"), 60))  # scripts load
         CountingConnection.sent = 0
         delivery = Delivery(keys.dedupe("web:c7", "m1"), 60)
-        async with order.turn("web:c7", session, [link], delivery) as held:
+        window = _window("web:c7", "guest", 5, 60)
+        async with order.turn("web:c7", session, [link], delivery, window) as held:
             held.keep("the session", 60)
         assert CountingConnection.sent == 2
+        assert await redis.llen(window.key) == 1
         with pytest.raises(Redelivered):
             await _take(order, "web:c7", delivery)
         assert CountingConnection.sent == 3
@@ -362,12 +413,13 @@ async def _commands_run(client: Redis) -> Counter[str]:
     return Counter({name.removeprefix("cmdstat_"): int(s["calls"]) for name, s in stats.items()})
 
 
-async def test_an_uncontended_turn_runs_nine_commands_inside_its_two_scripts(
+async def test_an_uncontended_turn_runs_fourteen_commands_inside_its_two_scripts(
     redis_node: RedisServer,
 ) -> None:
     """Each call a script makes costs Redis more than the command itself, and Redis is what the
     workers share (docs/benchmarks.md): a turn that finds its conversation free joins and holds
-    it with one write of its ticket and reads its keys at once."""
+    it with one write of its ticket and reads its keys at once; counting it in its user's
+    window costs five."""
     client = Redis.from_url(redis_node.url)
     order = RedisConversationOrder(client, lease_seconds=5.0, max_wait_seconds=5.0)
     session, link = keys.session("web:c8"), "rsv:handoff:{web:c8}:guest"
@@ -375,20 +427,21 @@ async def test_an_uncontended_turn_runs_nine_commands_inside_its_two_scripts(
         await _take(order, "web:c8", Delivery(keys.dedupe("web:c8", "warm-up"), 60))
         await client.set(session, "the session before")
         before = await _commands_run(client)
-        async with order.turn(
-            "web:c8", session, [link], Delivery(keys.dedupe("web:c8", "m"), 60)
-        ) as held:
+        delivery = Delivery(keys.dedupe("web:c8", "m"), 60)
+        window = _window("web:c8", "guest", 5, 60)
+        async with order.turn("web:c8", session, [link], delivery, window) as held:
             assert held.carried == "the session before"
             held.keep("the session after", 60)
         ran = await _commands_run(client) - before
         ran.pop("info", None)
+        counting = Counter({"time": 1, "lindex": 1, "lpush": 1, "ltrim": 1, "pexpire": 1})
         taking = Counter(  # the ticket, the delivery, joining, the queue's TTL, the reads
             {"evalsha": 1, "set": 2, "rpush": 1, "pexpire": 1, "mget": 1}
         )
         leaving = Counter(  # the session, the queue, the ticket and its wake-up, the next one
             {"evalsha": 1, "set": 1, "lrem": 1, "del": 1, "lindex": 1}
         )
-        assert ran == taking + leaving
+        assert ran == counting + taking + leaving
         assert await client.get(session) == b"the session after"
     finally:
         await client.aclose()

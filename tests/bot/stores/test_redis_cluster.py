@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
 from limits import parse
 
 from bot.core.render import Renderer
@@ -14,6 +15,7 @@ from bot.outbound.proactive import Notifier, PendingReplies
 from bot.root.settings import PACKAGE_ROOT
 from bot.steps.ratelimit import RateLimiter, RatePolicy
 from bot.stores import keys
+from bot.stores.base import OverLimit
 from bot.stores.bundle import RedisClients, Stores, build_stores
 from bot.stores.redis import CLUSTER_HANDSHAKE, OutageRidingCluster
 from bot.stores.windows import RateWindows
@@ -89,7 +91,7 @@ async def test_a_push_from_one_process_reaches_the_one_holding_the_chat_through_
 async def test_rate_limits_are_counted_across_processes_on_the_cluster(
     redis_cluster: RedisClusterServers,
 ) -> None:
-    policy = RatePolicy(default={"messages": parse("3/minute")}, endpoints={}, intents={})
+    policy = RatePolicy(default={"bookings": parse("3/minute")}, endpoints={}, intents={})
     first, first_client = cluster_stores(redis_cluster)
     second, second_client = cluster_stores(redis_cluster)
     limiters = [
@@ -97,10 +99,12 @@ async def test_rate_limits_are_counted_across_processes_on_the_cluster(
         RateLimiter(RateWindows(second.rate_limits), policy),
     ]
     try:
-        decisions = [await limiters[n % 2].hit("messages", "web", "u1") for n in range(4)]
-        assert [d.allowed for d in decisions] == [True, True, True, False]
-        assert decisions[-1].first_refusal
-        assert (await limiters[0].hit("messages", "web", "u2")).allowed
+        for n in range(3):
+            await limiters[n % 2].count("bookings", "web", "u1")
+        with pytest.raises(OverLimit) as refused:
+            await limiters[1].count("bookings", "web", "u1")
+        assert refused.value.first
+        await limiters[0].count("bookings", "web", "u2")
     finally:
         await first_client.aclose()
         await second_client.aclose()
