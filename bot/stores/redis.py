@@ -240,8 +240,9 @@ local function over_limit()
     local first = redis.call('SET', KEYS[window] .. ':notice', '1', 'NX', 'PX', span)
     return {-3, tonumber(oldest) + span - now, first and 1 or 0}
   end
-  redis.call('LPUSH', KEYS[window], now)
-  redis.call('LTRIM', KEYS[window], 0, amount - 1)
+  if redis.call('LPUSH', KEYS[window], now) > amount then
+    redis.call('LTRIM', KEYS[window], 0, amount - 1)
+  end
   redis.call('PEXPIRE', KEYS[window], span)
 end
 local function taken()
