@@ -56,7 +56,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -624,11 +624,67 @@ def texts_for(mix: Sequence[str], worker: int) -> list[str]:
     return texts
 
 
+class ResponseReader(asyncio.Protocol):
+    """One HTTP/1.1 connection, read on the transport's own callbacks: each request's response
+    is complete when its ``Content-Length`` has arrived."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._received = bytearray()
+        self._response: asyncio.Future[tuple[int, bytes]] | None = None
+
+    def send(self, request: bytes) -> asyncio.Future[tuple[int, bytes]]:
+        """The response to ``request``: its status and body."""
+        assert self.transport is not None, "not connected"
+        assert self._response is None, "one request at a time"
+        self._response = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return self._response
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._received += data
+        head_end = self._received.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = bytes(self._received[:head_end]).lower()
+        _, found, rest = head.partition(b"\r\ncontent-length:")
+        try:
+            status, length = int(head[9:12]), int(rest.split(b"\r\n", 1)[0])
+        except ValueError:
+            found = b""
+        if not found:
+            self._end(ValueError("a response without a status or Content-Length"))
+            return
+        end = head_end + 4 + length
+        if len(self._received) >= end:
+            self._end((status, bytes(self._received[head_end + 4 : end])))
+            del self._received[:end]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self._end(exc or ConnectionResetError("the server closed the connection"))
+
+    def time_out(self) -> None:
+        self._end(TimeoutError("no response in time"))
+
+    def _end(self, outcome: tuple[int, bytes] | Exception) -> None:
+        response, self._response = self._response, None
+        if response is None or response.done():
+            return
+        if isinstance(outcome, Exception):
+            response.set_exception(outcome)
+        else:
+            response.set_result(outcome)
+
+
 class KeptAlive:
-    """A conversation's own HTTP/1.1 connection, kept alive as an app's would be: a request
-    written whole, its response read by ``Content-Length``. The load generator shares the
-    servers' cores; this costs it about half of what aiohttp's client did per turn, which
-    leaves more of them to the servers (``--workers 2``)."""
+    """A conversation's own HTTP/1.1 connection, kept alive as an app's would be. The load
+    generator shares the servers' cores, so it costs as little per turn as it can: a protocol's
+    callbacks instead of asyncio's streams, which were already about half of aiohttp's client
+    (docs/benchmarks.md, "The load generator on a protocol's callbacks")."""
 
     def __init__(self, port: int, path: str) -> None:
         self._port = port
@@ -636,28 +692,34 @@ class KeptAlive:
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Content-Type: application/json\r\nContent-Length: "
         ).encode()
-        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._connection: ResponseReader | None = None
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
         try:
-            async with asyncio.timeout(TURN_TIMEOUT):
-                if self._streams is None:
-                    self._streams = await asyncio.open_connection("127.0.0.1", self._port)
-                reader, writer = self._streams
-                writer.write(b"%s%d\r\n\r\n%s" % (self._head, len(body), body))
-                head = await reader.readuntil(b"\r\n\r\n")
-                _, _, length = head.lower().partition(b"\r\ncontent-length:")
-                if not length:
-                    raise ValueError("a response without Content-Length")
-                return int(head[9:12]), await reader.readexactly(int(length.split(b"\r\n")[0]))
+            connection = self._connection
+            if connection is None or connection.transport is None:  # the server closed it
+                _, opened = await asyncio.wait_for(
+                    asyncio.get_running_loop().create_connection(
+                        ResponseReader, "127.0.0.1", self._port
+                    ),
+                    TURN_TIMEOUT,
+                )
+                self._connection = connection = opened
+            response = connection.send(b"%s%d\r\n\r\n%s" % (self._head, len(body), body))
+            # a bare timer: asyncio.timeout() costs a turn more (it wraps the task's cancelling)
+            overdue = asyncio.get_running_loop().call_later(TURN_TIMEOUT, connection.time_out)
+            try:
+                return await response
+            finally:
+                overdue.cancel()
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
-        if self._streams is not None:
-            self._streams[1].close()
-            self._streams = None
+        if self._connection is not None and self._connection.transport is not None:
+            self._connection.transport.close()
+        self._connection = None
 
 
 async def rest_worker(
