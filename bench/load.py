@@ -624,6 +624,21 @@ def texts_for(mix: Sequence[str], worker: int) -> list[str]:
     return texts
 
 
+def framed(received: bytes | bytearray) -> tuple[bytes, int, int] | None:
+    """The HTTP/1.1 message at the start of ``received``: its head, lower-cased, and where its
+    body starts and ends (by ``Content-Length``); None while the head is still arriving. A head
+    without a length raises ValueError."""
+    head_end = received.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    head = bytes(received[:head_end]).lower()
+    _, found, rest = head.partition(b"\r\ncontent-length:")
+    if not found:
+        raise ValueError("no Content-Length")
+    start = head_end + 4
+    return head, start, start + int(rest.split(b"\r\n", 1)[0])
+
+
 class ResponseReader(asyncio.Protocol):
     """One HTTP/1.1 connection, read on the transport's own callbacks: each request's response
     is complete when its ``Content-Length`` has arrived."""
@@ -646,21 +661,17 @@ class ResponseReader(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._received += data
-        head_end = self._received.find(b"\r\n\r\n")
-        if head_end < 0:
-            return
-        head = bytes(self._received[:head_end]).lower()
-        _, found, rest = head.partition(b"\r\ncontent-length:")
         try:
-            status, length = int(head[9:12]), int(rest.split(b"\r\n", 1)[0])
+            message = framed(self._received)
+            if message is None:
+                return
+            head, start, end = message
+            status = int(head[9:12])
         except ValueError:
-            found = b""
-        if not found:
             self._end(ValueError("a response without a status or Content-Length"))
             return
-        end = head_end + 4 + length
         if len(self._received) >= end:
-            self._end((status, bytes(self._received[head_end + 4 : end])))
+            self._end((status, bytes(self._received[start:end])))
             del self._received[:end]
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -46,9 +46,8 @@ class DelayedReplies(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._received += data
-        while (head_end := self._received.find(b"\r\n\r\n")) >= 0:
-            _, _, rest = self._received[:head_end].lower().partition(b"content-length:")
-            end = head_end + 4 + int(rest.split(b"\r\n", 1)[0])
+        while (message := load.framed(self._received)) is not None:
+            _, _, end = message
             if len(self._received) < end:
                 return
             self._received = self._received[end:]
