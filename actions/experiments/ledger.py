@@ -6,6 +6,8 @@ twice counts once, and only one process records a decision (and so alerts the st
 events that a turn does not wait for (a reply, an out-of-scope answer) are counted together
 within ``SOON_SECONDS`` (``bot.core.batch``); reading the counts counts them first. First
 exposures, which a turn waits for, are written together with those that arrive meanwhile.
+On PostgreSQL each unit of work's statements run once whatever its rows, and read the same for
+one row or many (``bot.stores.database.insert_rows`` and ``one_of``).
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from actions.experiments.tables import ConversionRecord, DecisionRecord, ExposureRecord
 from bot.core.batch import Batch, Together
 from bot.core.experiments import ExperimentLedger, GoalOccurrence
-from bot.stores.database import Database
+from bot.stores.database import Database, as_utc, insert_rows, one_of
 
 SOON_SECONDS = 0.5
+EXPOSURES = cast(Table, ExposureRecord.__table__)
+CONVERSIONS = cast(Table, ConversionRecord.__table__)
+SUBJECT = ("experiment", "version", "subject")
+"""A user in an experiment's version: one exposure each, and one conversion per event."""
 Attribution = tuple[GoalOccurrence, Mapping[str, float]]
 
 
@@ -81,29 +87,16 @@ class SqlLedger(ExperimentLedger):
 
     async def _expose_all(self, rows: list[dict[str, Any]]) -> list[str]:
         """The variant kept for each row's subject: its own, or one written before it."""
-        statement = self._insert(ExposureRecord).on_conflict_do_nothing(
-            index_elements=["experiment", "version", "subject"]
-        )
+        subjects = [{name: row[name] for name in SUBJECT} for row in rows]
         async with self._database.session() as session:
-            await session.execute(statement, rows)
+            await insert_rows(session, EXPOSURES, rows, unless_taken=SUBJECT)
             found = await session.execute(
                 select(
-                    ExposureRecord.experiment,
-                    ExposureRecord.version,
-                    ExposureRecord.subject,
-                    ExposureRecord.variant,
-                ).where(
-                    or_(
-                        *(
-                            and_(
-                                ExposureRecord.experiment == name,
-                                ExposureRecord.version == version,
-                                ExposureRecord.subject.in_(subjects),
-                            )
-                            for (name, version), subjects in _subjects_by_version(rows).items()
-                        )
-                    )
-                )
+                    EXPOSURES.c.experiment,
+                    EXPOSURES.c.version,
+                    EXPOSURES.c.subject,
+                    EXPOSURES.c.variant,
+                ).where(one_of(session, EXPOSURES, subjects))
             )
             kept = {(name, version, subject): variant for name, version, subject, variant in found}
         return [
@@ -126,11 +119,14 @@ class SqlLedger(ExperimentLedger):
         await self._attribute_all(attributions)
 
     async def _attribute_all(self, attributions: Sequence[Attribution]) -> int:
-        conversations = {occurred.conversation for occurred, _ in attributions}
+        conversations = [
+            {"conversation": conversation}
+            for conversation in {occurred.conversation for occurred, _ in attributions}
+        ]
         async with self._database.session() as session:
             exposed: dict[str, list[ExposureRecord]] = defaultdict(list)
             for exposure in await session.scalars(
-                select(ExposureRecord).where(ExposureRecord.conversation.in_(conversations))
+                select(ExposureRecord).where(one_of(session, EXPOSURES, conversations))
             ):
                 exposed[exposure.conversation].append(exposure)
             rows = [
@@ -147,13 +143,12 @@ class SqlLedger(ExperimentLedger):
                 for exposure in exposed[occurred.conversation]
                 if _within(exposure, occurred.at, windows)
             ]
-            if not rows:
-                return 0
-            statement = self._insert(ConversionRecord).on_conflict_do_nothing(
-                index_elements=["experiment", "version", "subject", "event"]
+            return await insert_rows(
+                session,
+                CONVERSIONS,
+                rows,
+                unless_taken=(*SUBJECT, "event"),
             )
-            result = await session.execute(statement.returning(ConversionRecord.id), rows)
-            return len(result.all())
 
     async def exposures(self, experiment_key: str) -> list[ExposureRow]:
         name, version = split_key(experiment_key)
@@ -163,7 +158,7 @@ class SqlLedger(ExperimentLedger):
                 .where(ExposureRecord.experiment == name, ExposureRecord.version == version)
                 .order_by(ExposureRecord.first_at)
             )
-            return [ExposureRow(variant, subject, _utc(at)) for variant, subject, at in rows]
+            return [ExposureRow(variant, subject, as_utc(at)) for variant, subject, at in rows]
 
     async def conversions(self, experiment_key: str) -> list[ConversionRow]:
         await self._soon.flush()
@@ -180,7 +175,7 @@ class SqlLedger(ExperimentLedger):
                 .where(ConversionRecord.experiment == name, ConversionRecord.version == version)
                 .order_by(ConversionRecord.at)
             )
-            return [ConversionRow(v, s, e, value, _utc(at)) for v, s, e, value, at in rows]
+            return [ConversionRow(v, s, e, value, as_utc(at)) for v, s, e, value, at in rows]
 
     async def decide(
         self,
@@ -220,7 +215,7 @@ class SqlLedger(ExperimentLedger):
             ).scalars()
             return {
                 wanted[(record.experiment, record.version)]: Decision(
-                    record.winner, record.decided_by, record.figures, _utc(record.decided_at)
+                    record.winner, record.decided_by, record.figures, as_utc(record.decided_at)
                 )
                 for record in records
                 if (record.experiment, record.version) in wanted
@@ -230,18 +225,5 @@ class SqlLedger(ExperimentLedger):
 def _within(exposure: ExposureRecord, at: datetime, windows: Mapping[str, float]) -> bool:
     """Seen before ``at``, within the experiment's attribution window."""
     hours = windows.get(f"{exposure.experiment}@{exposure.version}")
-    since = at - _utc(exposure.first_at)
+    since = at - as_utc(exposure.first_at)
     return hours is not None and timedelta(0) < since <= timedelta(hours=hours)
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes of what was stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _subjects_by_version(rows: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
-    """The subjects of each experiment version: each version's lookup uses its unique index."""
-    subjects: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for row in rows:
-        subjects[row["experiment"], row["version"]].add(row["subject"])
-    return subjects

@@ -25,13 +25,14 @@ from sqlalchemy import (
     column,
     event,
     func,
-    insert,
     select,
     text,
     tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -70,19 +71,34 @@ def _given(table: Table, rows: Sequence[Mapping[str, object]]) -> TableValuedAli
 
 
 async def insert_rows(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, object]]
-) -> None:
-    """Rows with the same columns, written together. On PostgreSQL in one statement
-    (``INSERT … SELECT FROM unnest``): asyncpg's executemany has the server run the INSERT once
-    per row, and a multi-row VALUES costs SQLAlchemy more to compile than the rows cost to write
-    (docs/benchmarks.md). SQLite runs in the process: an executemany there costs little."""
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, object]],
+    unless_taken: Sequence[str] = (),
+) -> int:
+    """Rows with the same columns, written together; how many were written. With
+    ``unless_taken`` (the columns of a unique constraint), a row whose values there are taken
+    already, by an earlier row or one of the batch, is left out (``ON CONFLICT DO NOTHING``).
+    On PostgreSQL in one statement (``INSERT … SELECT FROM unnest``): asyncpg's executemany has
+    the server run the INSERT once per row, and a multi-row VALUES costs SQLAlchemy more to
+    compile than the rows cost to write (docs/benchmarks.md). SQLite runs in the process: an
+    executemany there costs little."""
     if not rows:
-        return
-    if not _on_postgresql(session):
-        await session.execute(insert(table), list(rows))
-        return
-    given = _given(table, rows)
-    await session.execute(insert(table).from_select(list(rows[0]), select(*given.c)))
+        return 0
+    on_postgresql = _on_postgresql(session)
+    statement = (pg_insert if on_postgresql else sqlite_insert)(table)
+    if unless_taken:
+        statement = statement.on_conflict_do_nothing(index_elements=list(unless_taken))
+    parameters = None
+    if on_postgresql:
+        statement = statement.from_select(list(rows[0]), select(*_given(table, rows).c))
+    else:
+        parameters = list(rows)
+    if not unless_taken:
+        await session.execute(statement, parameters)
+        return len(rows)
+    written = await session.execute(statement.returning(*table.primary_key), parameters)
+    return len(written.all())
 
 
 async def update_rows(

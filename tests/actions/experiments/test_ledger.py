@@ -4,6 +4,7 @@ per user and event, and survive in the database."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from sqlalchemy import event
@@ -14,6 +15,7 @@ from bot.core.goals import GoalEvents
 from bot.core.observability import pseudonym
 from bot.stores.database import Database
 from tests.support.clock import NOW
+from tests.support.statements import Statements
 
 
 def experiment(name: str, hours: float = 24) -> Experiment:
@@ -141,3 +143,38 @@ async def test_closing_counts_what_is_noted(database: Database) -> None:
     GoalEvents([tone], ledger).note("web", "c1", "replied", NOW + timedelta(minutes=1))
     await ledger.close()
     assert len(await SqlLedger(database).conversions(tone.key)) == 1
+
+
+async def test_a_burst_of_exposures_and_goals_runs_each_statement_once(
+    database: Database,
+) -> None:
+    """On PostgreSQL a unit of work's INSERT runs once for all its rows (asyncpg's executemany
+    ran it once per row), and its lookups read the same for one row or a hundred, so that
+    PostgreSQL plans each once (a list of values read differently for each length). A user
+    exposed twice within one unit keeps the first variant."""
+    ledger = SqlLedger(database, soon_seconds=3600)
+    tone = experiment("tone")
+    goals = GoalEvents([tone], ledger)
+
+    def exposing_to(variant: str, number: int) -> Awaitable[str]:
+        return ledger.expose(tone.key, variant, f"u{number}", pseudonym(f"web:c{number}"), NOW)
+
+    with Statements(database) as exposing:
+        assert await exposing_to("warm", 100) == "warm"
+        kept = await asyncio.gather(
+            *(exposing_to("warm", number) for number in range(100)), exposing_to("control", 50)
+        )
+    assert kept == ["warm"] * 101
+    for number in range(100):
+        goals.note("web", f"c{number}", "replied", NOW + timedelta(minutes=1))
+    with Statements(database) as attributing:
+        rows = await ledger.conversions(tone.key)  # counts what is noted first
+
+    assert len(rows) == 100
+    assert {row.variant for row in await ledger.exposures(tone.key)} == {"warm"}
+    if database.is_sqlite:  # in the process: an executemany costs little there
+        return
+    assert not [kind for kind in exposing.run + attributing.run if kind.endswith("*")]
+    assert len(exposing.of("INSERT")) == 2
+    assert len(set(exposing.of("INSERT"))) == len(set(exposing.of("SELECT"))) == 1
+    assert [kind for kind in attributing.run if kind != "BEGIN"] == ["SELECT", "INSERT", "SELECT"]

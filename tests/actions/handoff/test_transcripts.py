@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from actions.handoff.tables import TranscriptLine
 from actions.handoff.transcripts import PREVIEW_CHARS, Said, Transcripts, plain_text, preview
 from bot.stores.database import Database
 from tests.support.clock import NOW, Clock
+from tests.support.statements import Statements
 
 
 @pytest.fixture
@@ -120,27 +120,6 @@ async def test_noted_lines_wait_and_are_written_together_in_order(
     assert (found.last_role, found.last_text) == ("bot", "r28")
 
 
-class Statements:
-    """What a database runs, each statement as its verb, ``*`` after one run once per row."""
-
-    def __init__(self, database: Database) -> None:
-        self._engine = database.engine.sync_engine
-        self.run: list[str] = []
-        self.texts: list[str] = []
-
-    def _executed(self, *arguments: Any) -> None:
-        _connection, _cursor, sql, _parameters, _context, many = arguments
-        self.run.append(sql.split(None, 1)[0].upper() + ("*" if many else ""))
-        self.texts.append(sql)
-
-    def __enter__(self) -> Statements:
-        event.listen(self._engine, "before_cursor_execute", self._executed)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self._engine, "before_cursor_execute", self._executed)
-
-
 async def test_a_hundred_conversations_begun_at_once_cost_a_few_statements(
     patient: Transcripts, database: Database
 ) -> None:
@@ -162,7 +141,7 @@ async def test_a_hundred_conversations_begun_at_once_cost_a_few_statements(
         assert run == ["SELECT", "INSERT*", "SELECT", "INSERT*", "UPDATE*"]
     else:
         assert run == ["SELECT", "INSERT", "SELECT", "INSERT", "UPDATE"]
-        finding_all, finding_begun = (t for t in statements.texts if t.startswith("SELECT"))
+        finding_all, finding_begun = statements.of("SELECT")
         assert finding_all == finding_begun
     assert await stored_lines(database) == 201
     older, newer = await patient.find("web", "g0"), await patient.find("web", "g99")
