@@ -7,17 +7,16 @@ seasons, weekday rates, taxes and fees; ``extend_inventory`` keeps a year of inv
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking.tables import Inventory, Product, Property, Rate, Season
-from bot.stores.database import Database
+from bot.stores.database import Database, insert_rows
 
 INVENTORY_DAYS = 400
+INVENTORY = cast(Table, Inventory.__table__)
 FRIDAY, SATURDAY = 4, 5
 
 DEMO: list[dict[str, Any]] = [
@@ -177,7 +176,5 @@ async def extend_inventory(database: Database, today: date, days: int = INVENTOR
                 }
                 for offset in range((horizon - start).days)
             ]
-        insert = pg_insert if not database.is_sqlite else sqlite_insert
-        if rows:
-            await session.execute(insert(Inventory).on_conflict_do_nothing(), rows)
-        return len(rows)
+        # Another process may have opened some of them meanwhile.
+        return await insert_rows(session, INVENTORY, rows, unless_taken=("product_id", "day"))

@@ -829,9 +829,10 @@ async def test_extending_the_inventory_keeps_existing_days_and_what_is_taken(
     before = await inventory_rows(database)
     assert before == 4 * INVENTORY_DAYS
     await hold(holds, catalog.std, d(8), d(10))
-    await extend_inventory(database, TODAY, days=INVENTORY_DAYS)
+    assert await extend_inventory(database, TODAY, days=INVENTORY_DAYS) == 0
     assert await inventory_rows(database) == before
-    await extend_inventory(database, TODAY + timedelta(days=10), days=INVENTORY_DAYS)
+    later = TODAY + timedelta(days=10)
+    assert await extend_inventory(database, later, days=INVENTORY_DAYS) == 4 * 10
     assert await inventory_rows(database) == before + 4 * 10
     taken = await taken_by_day(database, catalog.std)
     assert len(taken) == INVENTORY_DAYS + 10
