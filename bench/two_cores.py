@@ -61,7 +61,7 @@ async def parse_for(seconds: float) -> tuple[int, float]:
     return parses, time.process_time() - cpu
 
 
-def run_together(cpus: list[int], seconds: float) -> list[tuple[int, float]]:
+def run_parsers(cpus: list[int], seconds: float) -> list[tuple[int, float]]:
     """One parsing process per CPU, released together once every one has loaded."""
     processes = [
         subprocess.Popen(
@@ -105,8 +105,8 @@ def main() -> None:
     print("| round | alone parses/s | µs CPU each | together parses/s | µs CPU each | ratio |")
     print("|--:|--:|--:|--:|--:|--:|")
     for number in range(1, arguments.rounds + 1):
-        ((alone, alone_cpu),) = run_together([1], seconds)
-        both = run_together([0, 1], seconds)
+        ((alone, alone_cpu),) = run_parsers([1], seconds)
+        both = run_parsers([0, 1], seconds)
         together = sum(parses for parses, _ in both)
         together_cpu = sum(cpu for _, cpu in both)
         alone_sum += alone
