@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from actions.services import Services
+    from bot.core.clock import Now
     from bot.core.observability import Metrics
     from bot.core.render import Renderer
     from bot.core.router import Router
@@ -41,6 +42,8 @@ class Kit:
     default_property: str
     partners: PartnerClient
     """The one outbound client for partner APIs (rate limits, cache, retries, breaker)."""
+    now: Now
+    """The bot's one clock (``bot.core.clock``): what every capability stamps and expires by."""
 
 
 @dataclass(frozen=True, slots=True)

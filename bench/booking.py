@@ -41,7 +41,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +58,7 @@ from actions.booking.holds import Guest, Holds
 from actions.booking.quotes import Quotes
 from actions.booking.tables import Inventory, Product, Property, Rate, Season
 from actions.tables import Base
+from bot.core.clock import system_now
 from bot.stores import migrations
 from bot.stores.database import Database
 
@@ -558,8 +559,8 @@ async def run_backend(backend: str, arguments: argparse.Namespace) -> dict[str, 
         )
         timer = StatementTimer(database)
         rng = random.Random(arguments.seed + 1)
-        quotes = Quotes(database)
-        hold_desk = Holds(database, hold_minutes=15, clock=lambda: datetime.now(UTC))
+        quotes = Quotes(database, system_now)
+        hold_desk = Holds(database, system_now, hold_minutes=15)
         quiet = {"offers": await wait_for_quiet_machine(arguments.quiet_wait)}
         log(f"offers: other load before the window {quiet['offers']} cores")
         offers = await measure_offers(

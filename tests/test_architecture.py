@@ -1,4 +1,5 @@
-"""The rooms of the house: who may import whom, and who may read the environment."""
+"""The rooms of the house: who may import whom, who may read the environment, and who may
+read the wall clock."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ FORBIDDEN = {
     "channels": {"actions", "intents", "bot.root"},
     "actions": {"channels", "bot.root"},
     "intents": {"channels", "actions", "bot.root"},
+}
+WALL_CLOCK = {"datetime.now", "datetime.utcnow", "datetime.today", "date.today", "time.time"}
+WALL_CLOCK_READERS = {
+    "bot/core/clock.py": {"datetime.now"},
+    # The limits library's windows reset on its own time.time: how long to wait is read on it.
+    "bot/stores/windows.py": {"time.time"},
+    "bot/edge/limits.py": {"time.time"},
+    "bot/partners/client.py": {"time.time"},
 }
 
 
@@ -98,6 +107,37 @@ def test_only_the_settings_read_the_environment() -> None:
             if "os.environ" in source or "getenv" in source:
                 readers.append(str(path.relative_to(PACKAGE_ROOT)))
     assert readers == []
+
+
+def wall_clock_reads(path: Path) -> set[str]:
+    reads = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if isinstance(owner, ast.Name) and f"{owner.id}.{node.func.attr}" in WALL_CLOCK:
+                reads.add(f"{owner.id}.{node.func.attr}")
+    return reads
+
+
+def test_only_the_one_clock_reads_the_wall_clock() -> None:
+    """Everything else asks the clock the composition root hands out (``bot/core/clock.py``)."""
+    readers = {}
+    for package in FORBIDDEN:
+        for path in python_files(package):
+            name = str(path.relative_to(PACKAGE_ROOT))
+            reads = wall_clock_reads(path) - WALL_CLOCK_READERS.get(name, set())
+            if reads:
+                readers[name] = sorted(reads)
+    assert readers == {}
+
+
+def test_the_clock_rule_sees_a_read_of_the_wall_clock(tmp_path: Path) -> None:
+    module = tmp_path / "stamp.py"
+    module.write_text(
+        "from datetime import UTC, date, datetime\n"
+        "stamped = datetime.now(UTC)\nday = date.today()\n"
+    )
+    assert wall_clock_reads(module) == {"datetime.now", "date.today"}
 
 
 def test_the_engine_package_exports_its_public_names() -> None:

@@ -5,9 +5,6 @@ are providers': the root connects them to the desk."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from prometheus_client import CollectorRegistry
 
 from actions.alerts.conversation import create_router
@@ -17,6 +14,7 @@ from actions.alerts.metrics import AlertMetrics
 from actions.alerts.routing import Routing
 from actions.alerts.settings import AlertSettings
 from actions.capability import Capability, Kit
+from bot.core.clock import Now
 from bot.core.render import Renderer
 from bot.jobs.job import Job
 from bot.stores.database import Database
@@ -28,9 +26,8 @@ def plug(
     kit: Kit,
     settings: AlertSettings,
     routing: Routing,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Capability:
-    desk = alert_desk(kit.database, kit.renderer, kit.metrics.registry, settings, routing, now)
+    desk = alert_desk(kit.database, kit.renderer, kit.metrics.registry, settings, routing, kit.now)
 
     async def kick(delivery_id: int) -> None:
         await kit.jobs.enqueue("deliver_alert", delivery_id=delivery_id)
@@ -50,7 +47,7 @@ def alert_desk(
     registry: CollectorRegistry,
     settings: AlertSettings,
     routing: Routing,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Now,
 ) -> AlertDesk:
     """The desk alone; it delivers in the caller until a queue is connected (the CLI's test)."""
     return AlertDesk(

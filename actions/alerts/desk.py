@@ -28,6 +28,7 @@ from actions.alerts.routing import Destination, Routing
 from actions.alerts.settings import AlertSettings
 from actions.alerts.tables import AlertDelivery, AlertEvent, AlertRecord
 from actions.alerts.wording import SILENCE_HOURS, Render, Wording
+from bot.core.clock import Now
 from bot.outbound.delivery import RetryLater
 from bot.stores.database import as_utc
 
@@ -47,7 +48,7 @@ class AlertDesk:
         render: Render,
         metrics: AlertMetrics,
         settings: AlertSettings,
-        now: Callable[[], datetime],
+        now: Now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.history = history

@@ -5,7 +5,7 @@ expire, inventory stays a year ahead), and the notes later capabilities add to t
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from actions.booking.conversation import create_router
 from actions.booking.holds import Holds
@@ -23,15 +23,15 @@ def plug(
     kit: Kit, hold_minutes: int, reminder_on: Callable[[str], bool] = lambda slug: True
 ) -> Capability:
     """``reminder_on``: whether a property (by slug) sends the hold-expiry reminder."""
-    holds = Holds(kit.database, hold_minutes=hold_minutes)
-    reservations = Reservations(kit.database, goals=kit.services.get(GoalEvents))
-    kit.services.provide(Quotes(kit.database), holds, reservations, StayNotes())
+    holds = Holds(kit.database, kit.now, hold_minutes)
+    reservations = Reservations(kit.database, kit.now, kit.services.get(GoalEvents))
+    kit.services.provide(Quotes(kit.database, kit.now), holds, reservations, StayNotes())
     jobs = booking_jobs(
         holds,
         kit.database,
         kit.notifier,
         kit.metrics.loops,
-        lambda: datetime.now(UTC).date(),
+        kit.now,
         # A short hold is not warned about as soon as it is made.
         timedelta(minutes=min(WARNING_MINUTES, hold_minutes / 3)),
         reminder_on,

@@ -338,10 +338,16 @@ async def place_hold(context: Ctx, values: dict[str, Any]) -> list[Outcome]:
     context.session.data["property"] = values["property"]
     message = context.message
     await context.services.get(GoalEvents).record(
-        message.channel, message.conversation_id, "booking_held", message.received_at
+        message.channel, message.conversation_id, "booking_held", context.received_at
     )
     pay_now = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
-    return [Outcome("booking/held", reservation_facts(reservation, context.locale), (pay_now,))]
+    return [
+        Outcome(
+            "booking/held",
+            reservation_facts(reservation, context.locale, context.received_at),
+            (pay_now,),
+        )
+    ]
 
 
 BOOKING_FORM: Form[Services] = Form(
@@ -379,18 +385,22 @@ async def show_bookings(context: Ctx) -> Outcome:
         found = await reservations.find(str(code), str(email))
         if found is None:
             return Outcome("booking/lookup_failed")
-        return Outcome("booking/details", reservation_facts(found, context.locale))
+        return Outcome(
+            "booking/details", reservation_facts(found, context.locale, context.received_at)
+        )
     mine = await reservations.reservations_for(
         context.message.channel, context.message.conversation_id
     )
     if code:
         match = next((r for r in mine if r.code == str(code).upper()), None)
         if match is not None:
-            return Outcome("booking/details", reservation_facts(match, context.locale))
+            return Outcome(
+                "booking/details", reservation_facts(match, context.locale, context.received_at)
+            )
         return Outcome("booking/need_email", {"code": str(code).upper()})
     if not mine:
         return Outcome("booking/none_found", {}, (MENU_BOOK,))
-    items = [reservation_facts(r, context.locale) for r in mine]
+    items = [reservation_facts(r, context.locale, context.received_at) for r in mine]
     choices = tuple(
         Choice(
             "details",
@@ -445,8 +455,8 @@ async def reservation_in_question(context: Ctx, states: tuple[str, ...]) -> Rese
     return candidates[-1] if candidates else None
 
 
-def reservation_facts(reservation: Reservation, locale: str) -> dict[str, Any]:
-    """What templates show of a reservation, in the guest's locale."""
+def reservation_facts(reservation: Reservation, locale: str, now: datetime) -> dict[str, Any]:
+    """What templates show of a reservation, in the guest's locale, as it stands at ``now``."""
     return {
         "code": reservation.code,
         "state": reservation.state,
@@ -459,16 +469,16 @@ def reservation_facts(reservation: Reservation, locale: str) -> dict[str, Any]:
         "children": reservation.children,
         "total": reservation.total,
         "currency": reservation.currency,
-        "minutes_left": _minutes_left(reservation),
+        "minutes_left": _minutes_left(reservation, now),
     }
 
 
-def _minutes_left(reservation: Reservation) -> int:
+def _minutes_left(reservation: Reservation, now: datetime) -> int:
     if reservation.hold_expires_at is None:
         return 0
     expires = reservation.hold_expires_at
     expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-    return max(0, round((expires - datetime.now(UTC)).total_seconds() / 60))
+    return max(0, round((expires - now).total_seconds() / 60))
 
 
 def _nights(dates: dict[str, str]) -> int:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -31,6 +30,7 @@ from actions.booking.quotes import (
 )
 from actions.booking.states import ACTIVE, EXPIRED, HELD, record_note, transition
 from actions.booking.tables import Inventory, Product, Property, Reservation, ReservationEvent
+from bot.core.clock import Now
 from bot.core.loops import LoopFailures
 from bot.stores.database import Database
 
@@ -49,8 +49,8 @@ class Holds:
     def __init__(
         self,
         database: Database,
+        clock: Now,
         hold_minutes: int = 15,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
         self._hold = timedelta(minutes=hold_minutes)

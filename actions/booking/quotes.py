@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from actions.booking.errors import InvalidStay, StayTooShort, TooManyGuests, Unavailable
 from actions.booking.pricing import MinimumStayNotMet, Quote, RateRule, SeasonRule, quote
 from actions.booking.tables import Inventory, Product, Property, Rate, Season
+from bot.core.clock import Now
 from bot.stores.database import Database
 from intents.text import fold
 
@@ -37,9 +38,7 @@ class Offer:
 
 
 class Quotes:
-    def __init__(
-        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    ) -> None:
+    def __init__(self, database: Database, clock: Now) -> None:
         self._database = database
         self._clock = clock
         self._catalogs: dict[int, tuple[float, _Catalog]] = {}

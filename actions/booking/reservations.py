@@ -6,7 +6,6 @@ a reservation by code, e-mail or conversation. Every change is an audit event wi
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,6 +26,7 @@ from actions.booking.states import (
     transition,
 )
 from actions.booking.tables import Property, Reservation, ReservationEvent
+from bot.core.clock import Now
 from bot.core.goals import GoalEvents
 from bot.stores.database import Database
 
@@ -48,7 +48,7 @@ class Reservations:
     def __init__(
         self,
         database: Database,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Now,
         goals: GoalEvents | None = None,
     ) -> None:
         self._database = database

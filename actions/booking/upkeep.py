@@ -9,7 +9,7 @@ workers, never warns twice nor double-releases.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 
 import structlog
 
@@ -18,6 +18,7 @@ from actions.booking.conversation import BOOK_AGAIN, reservation_facts
 from actions.booking.holds import Holds
 from actions.booking.tables import Reservation
 from bot.core.buttons import button_payload
+from bot.core.clock import Now
 from bot.core.loops import LoopFailures
 from bot.core.types import Address, Choice, Outcome
 from bot.jobs.job import Job
@@ -36,14 +37,14 @@ def booking_jobs(
     database: Database,
     notifier: Notifier,
     loops: LoopFailures,
-    today: Callable[[], date],
+    now: Now,
     warn_within: timedelta,
     reminder_on: Callable[[str], bool] = lambda slug: True,
 ) -> list[Job]:
     """``reminder_on``: whether a property (by slug) sends the hold reminder (its switch in the
     property's guest messages, ``actions/lifecycle``); a hold of one that does not is still
     marked warned, so switching it on later does not remind old holds."""
-    on_expiring, on_expired = hold_warning_notice(notifier), hold_expiry_notice(notifier)
+    on_expiring, on_expired = hold_warning_notice(notifier, now), hold_expiry_notice(notifier)
 
     async def warn_expiring_holds() -> None:
         expiring = await holds.warn_expiring(warn_within, loops)
@@ -58,7 +59,7 @@ def booking_jobs(
             await on_expired(expired)
 
     async def extend_inventory_ahead() -> None:
-        await extend_inventory(database, today())
+        await extend_inventory(database, now().date())
 
     return [
         Job("warn_expiring_holds", warn_expiring_holds, every_seconds=EXPIRY_EVERY_SECONDS),
@@ -67,13 +68,13 @@ def booking_jobs(
     ]
 
 
-def hold_warning_notice(notifier: Notifier) -> HoldsNotice:
+def hold_warning_notice(notifier: Notifier, now: Now) -> HoldsNotice:
     """Each guest whose hold runs out soon hears how long is left, with the pay button."""
     return guest_notice(
         notifier,
         lambda reservation: Outcome(
             "booking/hold_expiring",
-            reservation_facts(reservation, reservation.locale),
+            reservation_facts(reservation, reservation.locale, now()),
             (Choice("pay_now", payload=button_payload("pay", code=reservation.code)),),
         ),
     )

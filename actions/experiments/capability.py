@@ -6,7 +6,6 @@ itself (raised through the alerts capability's desk, reached when it happens).""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from actions.alerts.desk import AlertDesk
@@ -36,7 +35,7 @@ def plug(kit: Kit, declared: list[Experiment]) -> Capability:
     running = [experiment for experiment in declared if experiment.status == "running"]
     if running:
         every = min(experiment.reallocate_seconds for experiment in running)
-        jobs.append(Job("optimise_experiments", lambda: desk.optimise(datetime.now(UTC)), every))
+        jobs.append(Job("optimise_experiments", lambda: desk.optimise(kit.now()), every))
 
     async def close() -> None:
         await ledger.close()

@@ -45,7 +45,7 @@ async def experiment_report(context: Context[Services]) -> Outcome:
         found = declared
     if len(found) != 1:
         return Outcome("experiments/which", {"names": [e.name for e in declared]})
-    summary = await presenter.summary(found[0], context.locale, context.message.received_at)
+    summary = await presenter.summary(found[0], context.locale, context.received_at)
     image = await context.services.get(MediaLibrary).publish(summary.png, "image/png", summary.alt)
     return Outcome(summary.template, summary.values, image=image)
 

@@ -6,7 +6,6 @@ promoted models' age as a metric."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +112,7 @@ def plug(
             else None,
         )
     )
-    training = Job("train_forecast_models", lambda: desk.train_missing(datetime.now(UTC).date()))
+    training = Job("train_forecast_models", lambda: desk.train_missing(kit.now().date()))
     jobs = [
         training,
         Job("answer_forecast", answer_forecast),

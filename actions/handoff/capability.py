@@ -5,8 +5,6 @@ the staff console, and the guest's and staff's intents."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from actions.capability import Capability, Kit
 from actions.handoff.board import ConversationBoard
 from actions.handoff.conversation import create_router
@@ -20,7 +18,7 @@ def plug(kit: Kit, team_address: str | None) -> Capability:
     """``team_address``: ``channel:conversation`` where requests are announced, if anywhere."""
     team = Address.parse(team_address)
     store = HandoffStore(kit.stores.handoffs)
-    transcripts = Transcripts(kit.database, lambda: datetime.now(UTC))
+    transcripts = Transcripts(kit.database, kit.now)
     desk = HandoffDesk(store, kit.notifier, team, kit.default_locale, transcripts)
     kit.services.provide(transcripts)
     kit.services.provide(desk)

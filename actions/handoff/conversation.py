@@ -17,7 +17,7 @@ async def request_person(context: Context[Services]) -> Outcome:
     )
     message = context.message
     await context.services.get(GoalEvents).record(
-        message.channel, message.conversation_id, "handoff", message.received_at
+        message.channel, message.conversation_id, "handoff", context.received_at
     )
     return Outcome("handoff/requested" if opened else "handoff/already_requested")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.handoff.tables import ConversationRecord, TranscriptLine
 from bot.core.batch import Batch
+from bot.core.clock import Now
 from bot.core.context import Turn
 from bot.core.pipeline import Next
 from bot.core.types import STAFF, TurnResult
@@ -130,7 +131,7 @@ class Transcripts:
     def __init__(
         self,
         database: Database,
-        now: Callable[[], datetime],
+        now: Now,
         flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
         self._database = database
@@ -375,7 +376,7 @@ class Transcribe:
         transcripts = self._transcripts
         heard = Said("guest", message.text)
         transcripts.note(
-            message.channel, message.conversation_id, [heard], locale=locale, at=message.received_at
+            message.channel, message.conversation_id, [heard], locale=locale, at=turn.received_at
         )
         result = await call_next(turn)
         html_replies = message.channel in self._html_channels

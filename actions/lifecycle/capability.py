@@ -20,7 +20,7 @@ log = structlog.get_logger("rsv360.lifecycle")
 
 
 def plug(kit: Kit, settings: LifecycleSettings, config: MessagesConfig) -> Capability:
-    consents = Consents(kit.database)
+    consents = Consents(kit.database, kit.now)
     desk = GuestMessages(
         kit.database,
         config,
@@ -28,6 +28,7 @@ def plug(kit: Kit, settings: LifecycleSettings, config: MessagesConfig) -> Capab
         consents,
         kit.notifier,
         QuietHours(settings.quiet_start, settings.quiet_end),
+        kit.now,
     )
     kit.services.provide(config, consents, desk)
 

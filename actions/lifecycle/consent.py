@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -12,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.lifecycle.tables import MessageConsent
+from bot.core.clock import Now
 from bot.core.types import Address
 from bot.stores.database import Database
 
@@ -23,9 +22,7 @@ class Consent:
 
 
 class Consents:
-    def __init__(
-        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    ) -> None:
+    def __init__(self, database: Database, clock: Now) -> None:
         self._database = database
         self._clock = clock
 

@@ -12,7 +12,7 @@ for a courtesy message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ from actions.lifecycle.consent import Consent, Consents
 from actions.lifecycle.schedule import KINDS, MARKETING, Kind, QuietHours, Timing, window
 from actions.lifecycle.tables import GuestMessage
 from bot.core.buttons import button_payload
+from bot.core.clock import Now
 from bot.core.loops import LoopFailures
 from bot.core.types import Address, Choice, Outcome
 from bot.outbound.proactive import Notifier
@@ -75,7 +76,7 @@ class GuestMessages:
         consents: Consents,
         notifier: Notifier,
         quiet: QuietHours,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Now,
     ) -> None:
         self._database = database
         self._config = config

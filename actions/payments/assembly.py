@@ -18,6 +18,7 @@ from actions.payments.routing import Routes
 from actions.payments.sandbox import SandboxCheckout, SandboxGateway
 from actions.payments.service import PaymentService
 from actions.payments.settings import PaymentsConfig
+from bot.core.clock import Now
 from bot.core.observability import Metrics
 from bot.core.render import Renderer
 from bot.outbound.proactive import Notifier
@@ -41,6 +42,7 @@ def build_payments(
     default_locale: str,
     alerts: AlertDesk | None,
     partners: PartnerClient,
+    now: Now,
 ) -> tuple[PaymentService, Refunds]:
     """The gateways that have credentials, the routes between them, and the refund desk; the
     staff hear of what needs them through ``alerts`` (none: it is only logged). The gateways
@@ -50,8 +52,11 @@ def build_payments(
         "tolerance_seconds": settings.payment.webhook_tolerance_seconds,
         "retries": settings.payment.gateway_retries,
         "timeout_seconds": settings.payment.gateway_timeout_seconds,
+        "now": now,
     }
-    gateways: dict[str, Gateway] = {"sandbox": SandboxGateway(checkout, reservations, database)}
+    gateways: dict[str, Gateway] = {
+        "sandbox": SandboxGateway(checkout, reservations, database, now)
+    }
     if settings.stripe.api_key and settings.stripe.webhook_secret:
         # stripe's SDK is imported only by workers that take Stripe payments.
         from actions.payments.stripe_gateway import StripeGateway
@@ -83,7 +88,7 @@ def build_payments(
             api_base=settings.paypal.api_base,
             **common,
         )
-    notices = Notices(notifier, alerts, renderer.render, default_locale)
+    notices = Notices(notifier, alerts, renderer.render, default_locale, now)
 
     def return_url(gateway: str, code: str) -> str:
         token = checkout.link_for(code).rsplit("/", 1)[-1]
@@ -99,8 +104,11 @@ def build_payments(
         notices,
         counters,
         return_url,
+        now,
     )
-    refunds = Refunds(database, reservations, payments, notices, settings.refund_approval_above)
+    refunds = Refunds(
+        database, reservations, payments, notices, settings.refund_approval_above, now
+    )
     payments.on_late_payment = refunds.refund_late_payment
     payments.on_duplicate_payment = refunds.refund_duplicate
     return payments, refunds

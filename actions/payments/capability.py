@@ -30,15 +30,18 @@ def plug(kit: Kit, settings: PaymentsConfig, secret: str) -> Capability:
         kit.default_locale,
         kit.services.get(AlertDesk),
         kit.partners,
+        kit.now,
     )
-    inbox = WebhookInbox(kit.database, payments)
+    inbox = WebhookInbox(kit.database, payments, kit.now)
     kit.services.provide(
         payments,
         refunds,
         inbox,
         checkout,
-        PaymentsDesk(kit.database, reservations, payments, refunds, inbox, checkout),
-        SandboxPayments(reservations, checkout, kit.notifier, payments),
+        PaymentsDesk(kit.database, reservations, payments, refunds, inbox, checkout, kit.now),
+        SandboxPayments(reservations, checkout, kit.notifier, payments, kit.now),
     )
 
-    return Capability(create_router(), payments_jobs(inbox, kit.database, payments), inbox.drain)
+    return Capability(
+        create_router(), payments_jobs(inbox, kit.database, payments, kit.now), inbox.drain
+    )

@@ -27,8 +27,12 @@ class Checkout:
     values: Mapping[str, Any]
 
 
-def checkout_of(reservation: Reservation) -> Checkout:
-    facts = {**reservation_facts(reservation, reservation.locale), "name": reservation.guest_name}
+def checkout_of(reservation: Reservation, now: datetime) -> Checkout:
+    """What the checkout page shows of the reservation at ``now``."""
+    facts = {
+        **reservation_facts(reservation, reservation.locale, now),
+        "name": reservation.guest_name,
+    }
     if reservation.state == CONFIRMED:
         return Checkout("paid", reservation.locale, facts)
     if reservation.state == CANCELLED:
@@ -36,5 +40,5 @@ def checkout_of(reservation: Reservation) -> Checkout:
     expires = reservation.hold_expires_at
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)  # SQLite hands back naive UTC datetimes
-    payable = reservation.state in ACTIVE and expires is not None and expires > datetime.now(UTC)
+    payable = reservation.state in ACTIVE and expires is not None and expires > now
     return Checkout("payable" if payable else "expired", reservation.locale, facts)

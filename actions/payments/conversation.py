@@ -54,11 +54,12 @@ async def send_payment_link(context: Ctx) -> Outcome | list[Outcome]:
             context.services.get(MediaLibrary),
             reservation,
             context.locale,
+            context.received_at,
             context.parse.entities.get("gateway"),
         )
     except GatewayError:
         retry = Choice("pay_now", payload=button_payload("pay", code=reservation.code))
-        facts = reservation_facts(reservation, context.locale)
+        facts = reservation_facts(reservation, context.locale, context.received_at)
         return Outcome("payments/gateway_unavailable", facts, (retry,))
 
 
@@ -172,7 +173,7 @@ async def start_cancellation(context: Ctx) -> Outcome:
     return Outcome(
         "booking/cancel_terms",
         {
-            **reservation_facts(reservation, context.locale),
+            **reservation_facts(reservation, context.locale, context.received_at),
             "refund": terms.refund,
             "refund_percent": terms.refund_percent,
             "paid": reservation.state == CONFIRMED,
@@ -198,7 +199,7 @@ async def cancel(context: Ctx) -> Outcome:
         )
     except BookingError:
         return Outcome("booking/not_possible")
-    return cancelled(done, refund, context.locale)
+    return cancelled(done, refund, context.locale, context.received_at)
 
 
 def create_router() -> Router[Services]:

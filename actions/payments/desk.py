@@ -18,6 +18,7 @@ from actions.payments.sandbox import SandboxCheckout
 from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Reconciliation
 from actions.payments.webhooks import Received, WebhookInbox
+from bot.core.clock import Now
 from bot.stores.database import Database, as_utc
 
 
@@ -30,6 +31,7 @@ class PaymentsDesk:
         refunds: Refunds,
         inbox: WebhookInbox,
         links: SandboxCheckout,
+        now: Now,
     ) -> None:
         self._database = database
         self._reservations = reservations
@@ -37,6 +39,7 @@ class PaymentsDesk:
         self._refunds = refunds
         self._inbox = inbox
         self._links = links
+        self._now = now
 
     async def receive(self, gateway: str, headers: Mapping[str, str], body: bytes) -> Received:
         return await self._inbox.receive(gateway, headers, body)
@@ -61,7 +64,7 @@ class PaymentsDesk:
             except GatewayError:
                 pass  # the webhook will bring it; the page shows the reservation as it is
         try:
-            return checkout_of(await self._reservations.by_code(code))
+            return checkout_of(await self._reservations.by_code(code), self._now())
         except NotFound:
             return None
 

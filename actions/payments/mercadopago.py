@@ -17,9 +17,7 @@ import binascii
 import hashlib
 import hmac
 import io
-import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +38,7 @@ from actions.payments.gateway import (
     to_minor,
 )
 from actions.payments.metrics import PaymentMetrics
+from bot.core.clock import Now
 from bot.edge.json_body import MalformedJson, at, identifier, json_object
 from bot.partners.client import PartnerClient
 
@@ -67,6 +66,7 @@ class MercadoPagoGateway:
         partners: PartnerClient,
         *,
         api_base: str = "https://api.mercadopago.com",
+        now: Now,
         tolerance_seconds: int = 300,
         retries: int = 2,
         timeout_seconds: float = 10.0,
@@ -74,6 +74,7 @@ class MercadoPagoGateway:
         self._token = access_token
         self._secret = webhook_secret.encode()
         self._tolerance = tolerance_seconds
+        self._now = now
         api = partners.api(self.name, self.name, timeout_seconds=timeout_seconds, retries=retries)
         self._rest = Rest(self.name, api_base.rstrip("/"), metrics, partners, api)
 
@@ -154,7 +155,7 @@ class MercadoPagoGateway:
     async def expire_link(self, reference: str, reservation_code: str) -> None:
         """The preference expires now, and the reservation's Pix charges still waiting are
         cancelled (a payment already approved cannot be: it will be refunded when it comes)."""
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        now = self._now().isoformat(timespec="milliseconds")
         await self._call(
             "PUT",
             f"/checkout/preferences/{quote(reference, safe='')}",
@@ -196,7 +197,7 @@ class MercadoPagoGateway:
             raise InvalidWebhook("signature")
         timestamp = int(stamp)
         seconds = timestamp / 1000 if timestamp > 10**11 else timestamp  # ms in newer senders
-        if abs(time.time() - seconds) > self._tolerance:
+        if abs(self._now().timestamp() - seconds) > self._tolerance:
             raise InvalidWebhook("stale")
         try:
             named = document.get("type") or document.get("topic")

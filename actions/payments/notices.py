@@ -27,6 +27,7 @@ from actions.alerts.wording import Render
 from actions.booking.conversation import reservation_facts
 from actions.booking.tables import Reservation
 from bot.core.buttons import button_payload
+from bot.core.clock import Now
 from bot.core.types import Address, Choice, Outcome
 from bot.outbound.proactive import Notifier
 
@@ -60,11 +61,13 @@ class Notices:
         alerts: AlertDesk | None,
         render: Render,
         staff_locale: str,
+        now: Now,
     ) -> None:
         self._notifier = notifier
         self._alerts = alerts
         self._render = render
         self._staff_locale = staff_locale
+        self._now = now
 
     async def guest(
         self,
@@ -75,7 +78,7 @@ class Notices:
     ) -> None:
         """Tell the conversation the reservation was made in; a failure is only logged: what
         it reports has happened anyway."""
-        facts = {**reservation_facts(reservation, reservation.locale), **(extra or {})}
+        facts = {**reservation_facts(reservation, reservation.locale, self._now()), **(extra or {})}
         address = Address(reservation.channel, reservation.conversation_id)
         try:
             await self._notifier.notify(

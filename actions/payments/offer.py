@@ -4,6 +4,8 @@ give the same link, the same terms and the same refund."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from actions.booking.conversation import reservation_facts
 from actions.booking.reservations import Cancellation, Reservations
 from actions.booking.tables import Reservation
@@ -20,11 +22,12 @@ async def payment_offer(
     media: MediaLibrary,
     reservation: Reservation,
     locale: str,
+    now: datetime,
     chosen: str | None = None,
 ) -> list[Outcome]:
     """The gateways to choose from when several are offered and none is ``chosen``; else the
     link of the one (with Pix's code and QR image when it has them). Raises ``GatewayError``."""
-    facts = reservation_facts(reservation, locale)
+    facts = reservation_facts(reservation, locale, now)
     offered = payments.choices_for(reservation)
     if chosen not in offered:
         if len(offered) > 1:  # the guest picks; the payload names the reservation and gateway
@@ -63,12 +66,12 @@ async def cancel_with_refund(
     return done, refund
 
 
-def cancelled(done: Cancellation, refund: Refund | None, locale: str) -> Outcome:
+def cancelled(done: Cancellation, refund: Refund | None, locale: str, now: datetime) -> Outcome:
     """What the guest is told of the cancellation and its refund."""
     return Outcome(
         "booking/cancelled",
         {
-            **reservation_facts(done.reservation, locale),
+            **reservation_facts(done.reservation, locale, now),
             "refund": done.refund,
             "refund_state": refund.state if refund else None,
         },

@@ -33,6 +33,7 @@ from actions.payments.gateway import (
     to_minor,
 )
 from actions.payments.metrics import PaymentMetrics
+from bot.core.clock import Now
 from bot.edge.json_body import MalformedJson, at, identifier, json_object
 from bot.partners.client import PartnerClient
 
@@ -64,6 +65,7 @@ class PayPalGateway:
         partners: PartnerClient,
         *,
         api_base: str = "https://api-m.sandbox.paypal.com",
+        now: Now,
         tolerance_seconds: int = 300,
         retries: int = 2,
         timeout_seconds: float = 10.0,
@@ -72,6 +74,7 @@ class PayPalGateway:
         self._basic = {"Authorization": f"Basic {credentials}"}
         self._webhook_id = webhook_id
         self._tolerance = tolerance_seconds
+        self._now = now
         api = partners.api(self.name, self.name, timeout_seconds=timeout_seconds, retries=retries)
         self._rest = Rest(self.name, api_base.rstrip("/"), metrics, partners, api)
         self._token: tuple[str, float] | None = None
@@ -180,7 +183,7 @@ class PayPalGateway:
             resource = at(event, "resource")
         except (ValueError, OverflowError, MalformedJson):
             raise InvalidWebhook("malformed") from None
-        if not abs(time.time() - sent_at) <= self._tolerance:
+        if not abs(self._now().timestamp() - sent_at) <= self._tolerance:
             raise InvalidWebhook("stale")
         verdict = await self._call(
             "POST",

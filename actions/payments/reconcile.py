@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -37,9 +37,10 @@ class Difference:
 async def reconcile(
     database: Database,
     payments: PaymentService,
+    now: datetime,
     progress: Callable[[list[Payment]], Iterable[Payment]] = lambda items: items,
 ) -> list[Difference]:
-    since = datetime.now(UTC) - timedelta(days=RECENT_UNPAID_DAYS)
+    since = now - timedelta(days=RECENT_UNPAID_DAYS)
     own_books = [name for name, gateway in payments.gateways.items() if gateway.keeps_own_books]
     async with database.session() as session:
         rows = list(
@@ -115,11 +116,7 @@ def _difference(
     )
 
 
-async def keep(database: Database, differences: list[Difference]) -> None:
-    """Store this run and what it found: the console shows the last one."""
+async def keep(database: Database, differences: list[Difference], at: datetime) -> None:
+    """Store this run (done ``at``) and what it found: the console shows the last one."""
     async with database.session() as session:
-        session.add(
-            Reconciliation(
-                at=datetime.now(UTC), differences=[asdict(found) for found in differences]
-            )
-        )
+        session.add(Reconciliation(at=at, differences=[asdict(found) for found in differences]))

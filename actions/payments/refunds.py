@@ -11,7 +11,6 @@ endpoint lists and decides the same requests.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
@@ -31,6 +30,7 @@ from actions.payments.notices import (
 from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment, Refund
 from bot.core.buttons import button_payload
+from bot.core.clock import Now
 from bot.core.observability import pseudonym
 from bot.core.types import Choice, Outcome
 from bot.stores.database import Database
@@ -49,12 +49,14 @@ class Refunds:
         payments: PaymentService,
         notices: Notices,
         approval_above: int,
+        now: Now,
     ) -> None:
         self._database = database
         self._reservations = reservations
         self._payments = payments
         self._notices = notices
         self._approval_above = approval_above
+        self._now = now
 
     async def refundable(self, code: str) -> tuple[Payment, int] | None:
         """The payment that took the money and what of it is not given back or promised yet."""
@@ -101,7 +103,7 @@ class Refunds:
         amount = left if amount is None else min(amount, left)
         if amount <= 0:
             return None
-        now = datetime.now(UTC)
+        now = self._now()
         async with self._database.session() as session:
             number = await session.scalar(
                 select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
@@ -181,7 +183,7 @@ class Refunds:
                 return "unknown"
             if refund.state != "requested":
                 return "decided"
-            refund.state, refund.decided_by, refund.updated_at = state, actor, datetime.now(UTC)
+            refund.state, refund.decided_by, refund.updated_at = state, actor, self._now()
             if note is not None:
                 refund.decision_note = note
         return refund
@@ -311,7 +313,7 @@ class Refunds:
         async with self._database.session() as session:
             refund = await session.get_one(Refund, refund_id)
             refund.state, refund.gateway_reference = state, reference
-            refund.updated_at = datetime.now(UTC)
+            refund.updated_at = self._now()
             if payment is not None and reference is not None:
                 session.add(
                     LedgerEntry(
@@ -325,7 +327,7 @@ class Refunds:
                         currency=refund.currency,
                         idempotency_key=refund.idempotency_key,
                         details={"reason": refund.reason},
-                        at=datetime.now(UTC),
+                        at=self._now(),
                     )
                 )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -36,6 +35,7 @@ from actions.payments.gateway import (
 from actions.payments.service import PaymentService
 from actions.payments.tables import SandboxMovement
 from bot.core.buttons import button_payload
+from bot.core.clock import Now
 from bot.core.types import Address, Choice, Outcome
 from bot.outbound.proactive import Notifier
 from bot.stores.database import Database
@@ -77,11 +77,12 @@ class SandboxGateway:
     keeps_own_books = True
 
     def __init__(
-        self, links: SandboxCheckout, reservations: Reservations, database: Database
+        self, links: SandboxCheckout, reservations: Reservations, database: Database, now: Now
     ) -> None:
         self._links = links
         self._reservations = reservations
         self._database = database
+        self._now = now
 
     async def create_link(self, request: LinkRequest) -> PaymentLink:
         code = request.reservation_code
@@ -98,7 +99,7 @@ class SandboxGateway:
                         reference=f"sandbox-{reservation.code}",
                         amount=reservation.total,
                         currency=reservation.currency,
-                        at=datetime.now(UTC),
+                        at=self._now(),
                     )
                 )
         except IntegrityError:
@@ -139,7 +140,7 @@ class SandboxGateway:
                     reference=reference,
                     amount=amount,
                     currency=currency,
-                    at=datetime.now(UTC),
+                    at=self._now(),
                 )
             )
         return RefundResult(reference, completed=True)
@@ -175,16 +176,18 @@ class SandboxPayments:
         links: SandboxCheckout,
         notifier: Notifier,
         payments: PaymentService,
+        now: Now,
     ) -> None:
         self._reservations = reservations
         self._links = links
         self._notifier = notifier
         self._payments = payments
+        self._now = now
 
     async def checkout(self, token: str) -> Checkout | None:
         code = self._links.code_of(token)
         reservation = await self._find(code) if code else None
-        return checkout_of(reservation) if reservation else None
+        return checkout_of(reservation, self._now()) if reservation else None
 
     async def pay(self, token: str) -> Checkout | None:
         code = self._links.code_of(token)
@@ -206,16 +209,16 @@ class SandboxPayments:
                 assert isinstance(gateway, SandboxGateway)
                 await gateway.capture(reservation)
                 await self._payments.record_sandbox_payment(reservation)
-                facts = reservation_facts(reservation, reservation.locale)
+                facts = reservation_facts(reservation, reservation.locale, self._now())
                 await _tell(self._notifier, reservation, Outcome("booking/confirmed", facts))
-        return checkout_of(reservation)
+        return checkout_of(reservation, self._now())
 
     async def decline(self, token: str) -> Checkout | None:
         code = self._links.code_of(token)
         reservation = await self._find(code) if code else None
         if reservation is None:
             return None
-        checkout = checkout_of(reservation)
+        checkout = checkout_of(reservation, self._now())
         if checkout.status == "payable":
             await self._reservations.note(reservation.code, "sandbox", "payment failed")
             pay_now = Choice("pay_now", payload=button_payload("pay", code=reservation.code))

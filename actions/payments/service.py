@@ -34,6 +34,7 @@ from actions.payments.notices import Notices, flagged_key, pay_again
 from actions.payments.routing import SANDBOX, Routes
 from actions.payments.tables import LedgerEntry, Payment
 from bot.core.buttons import button_payload
+from bot.core.clock import Now
 from bot.core.observability import pseudonym
 from bot.core.types import Choice, Outcome
 from bot.stores.database import Database
@@ -77,6 +78,7 @@ class PaymentService:
         notices: Notices,
         metrics: PaymentMetrics,
         return_url: Callable[[str, str], str],
+        now: Now,
         on_late_payment: Callable[[int], Awaitable[None]] | None = None,
         on_duplicate_payment: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
@@ -87,6 +89,7 @@ class PaymentService:
         self._notices = notices
         self.metrics = metrics
         self._return_url = return_url
+        self._now = now
         self.on_late_payment = on_late_payment
         self.on_duplicate_payment = on_duplicate_payment
 
@@ -131,7 +134,7 @@ class PaymentService:
                 idempotency_key=key,
             )
         )
-        now = datetime.now(UTC)
+        now = self._now()
         async with self._database.session() as session:
             existing = await session.scalar(select(Payment).where(Payment.idempotency_key == key))
             if existing is None:  # a concurrent press made the same call: one row for both
@@ -160,16 +163,16 @@ class PaymentService:
             if payment is None:
                 log.warning("payment_unknown", gateway=gateway_name)
                 return Settled("unknown")
-            before = payment.status
+            before, now = payment.status, self._now()
             if status.state == "paid" and before in (OPEN, "failed", "expired", CLOSED):
                 matches = (status.amount, status.currency) == (payment.amount, payment.currency)
                 payment.status = "paid" if matches else "flagged"
                 payment.charge_reference = status.charge_reference or status.reference
                 payment.receipt_url = status.receipt_url
-                session.add(_ledger_payment(payment, status))
+                session.add(_ledger_payment(payment, status, now))
             elif status.state in ("failed", "expired") and before == OPEN:
                 payment.status = status.state
-            payment.updated_at = datetime.now(UTC)
+            payment.updated_at = now
             after, payment_id, code = payment.status, payment.id, payment.reservation_code
         if after == DUPLICATE:
             return Settled("duplicate", payment_id)
@@ -188,7 +191,7 @@ class PaymentService:
     async def record_sandbox_payment(self, reservation: Reservation) -> None:
         """The sandbox page took the money itself (it refuses a hold that ran out): the
         payment and its ledger row, on the link the guest was given or a new row."""
-        reference, now = f"sandbox-{reservation.code}", datetime.now(UTC)
+        reference, now = f"sandbox-{reservation.code}", self._now()
         async with self._database.session() as session:
             payment = await session.scalar(
                 select(Payment)
@@ -222,7 +225,7 @@ class PaymentService:
                 reservation.currency,
                 reference,
             )
-            session.add(_ledger_payment(payment, status))
+            session.add(_ledger_payment(payment, status, now))
         self.metrics.succeeded.labels(SANDBOX).inc()
         await self._after_confirmation(reservation.code, payment.id)
 
@@ -317,7 +320,7 @@ class PaymentService:
             await session.execute(
                 update(Payment)
                 .where(Payment.id == link.id, Payment.status == OPEN)
-                .values(status=CLOSED, updated_at=datetime.now(UTC))
+                .values(status=CLOSED, updated_at=self._now())
             )
 
     async def _settle_duplicates(self, code: str) -> list[int]:
@@ -344,7 +347,7 @@ class PaymentService:
                 )
             )
             for extra in paid[1:]:
-                extra.status, extra.updated_at = DUPLICATE, datetime.now(UTC)
+                extra.status, extra.updated_at = DUPLICATE, self._now()
             marked = [extra.id for extra in paid[1:]]
         for payment_id in marked:
             self.metrics.duplicates.labels(self._gateway_of(paid, payment_id)).inc()
@@ -425,7 +428,7 @@ class PaymentService:
         return None
 
 
-def _ledger_payment(payment: Payment, status: PaymentStatus) -> LedgerEntry:
+def _ledger_payment(payment: Payment, status: PaymentStatus, at: datetime) -> LedgerEntry:
     return LedgerEntry(
         reservation_code=payment.reservation_code,
         payment_id=payment.id,
@@ -437,7 +440,7 @@ def _ledger_payment(payment: Payment, status: PaymentStatus) -> LedgerEntry:
         currency=status.currency or payment.currency,
         idempotency_key=payment.idempotency_key,
         details={"link": payment.reference, "matches": payment.status == "paid"},
-        at=datetime.now(UTC),
+        at=at,
     )
 
 

@@ -11,7 +11,6 @@ short hold: a payment that arrives after the hold is refunded by the payment ser
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +30,7 @@ from actions.payments.gateway import (
     timed,
 )
 from actions.payments.metrics import PaymentMetrics
+from bot.core.clock import Now
 from bot.edge.json_body import MalformedJson, at, identifier, json_object
 from bot.partners.client import PartnerApi, PartnerClient
 
@@ -58,6 +58,7 @@ class StripeGateway:
         partners: PartnerClient,
         *,
         api_base: str = "https://api.stripe.com",
+        now: Now,
         tolerance_seconds: int = 300,
         retries: int = 2,
         timeout_seconds: float = 10.0,
@@ -71,11 +72,12 @@ class StripeGateway:
         )
         self._secret = webhook_secret
         self._tolerance = tolerance_seconds
+        self._now = now
         self._metrics = metrics
 
     async def create_link(self, request: LinkRequest) -> PaymentLink:
         expires_at = max(
-            int(request.expires_at.timestamp()), int(time.time()) + MIN_SESSION_SECONDS
+            int(request.expires_at.timestamp()), int(self._now().timestamp()) + MIN_SESSION_SECONDS
         )
         params: Any = {
             "mode": "payment",

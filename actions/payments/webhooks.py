@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 import structlog
@@ -22,6 +22,7 @@ from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook
 from actions.payments.reconcile import keep, reconcile
 from actions.payments.service import PaymentService
 from actions.payments.tables import WebhookEvent
+from bot.core.clock import Now
 from bot.jobs.job import Job
 from bot.stores.database import Database
 
@@ -36,9 +37,10 @@ database connections under a burst."""
 
 
 class WebhookInbox:
-    def __init__(self, database: Database, payments: PaymentService) -> None:
+    def __init__(self, database: Database, payments: PaymentService, now: Now) -> None:
         self._database = database
         self._payments = payments
+        self._now = now
         self._tasks: set[asyncio.Task[str | None]] = set()
         self._applying = asyncio.Semaphore(MAX_APPLYING)
 
@@ -65,7 +67,7 @@ class WebhookInbox:
                     event_id=notice.event_id[:120],
                     kind=notice.kind[:80],
                     reference=notice.reference[:100],
-                    received_at=datetime.now(UTC),
+                    received_at=self._now(),
                 )
                 session.add(event)
         except IntegrityError:
@@ -112,13 +114,13 @@ class WebhookInbox:
             await session.execute(
                 update(WebhookEvent)
                 .where(WebhookEvent.id == event_id)
-                .values(applied_at=datetime.now(UTC), outcome=settled.result)
+                .values(applied_at=self._now(), outcome=settled.result)
             )
         return settled.result
 
     async def retry_unapplied(self, older_than_seconds: float = 60.0) -> int:
         """Apply the events left unapplied for a while (not those a task is applying now)."""
-        due = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+        due = self._now() - timedelta(seconds=older_than_seconds)
         async with self._database.session() as session:
             ids = list(
                 await session.scalars(
@@ -143,16 +145,18 @@ class WebhookInbox:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def payments_jobs(inbox: WebhookInbox, database: Database, payments: PaymentService) -> list[Job]:
+def payments_jobs(
+    inbox: WebhookInbox, database: Database, payments: PaymentService, now: Now
+) -> list[Job]:
     async def retry_payment_events() -> None:
         retried = await inbox.retry_unapplied()
         if retried:
             log.info("webhooks_retried", count=retried)
 
     async def reconcile_payments() -> None:
-        differences = await reconcile(database, payments)
+        differences = await reconcile(database, payments, now())
         payments.metrics.reconcile_differences.set(len(differences))
-        await keep(database, differences)
+        await keep(database, differences, now())
         for found in differences:
             log.warning(
                 "payment_differs_from_gateway",

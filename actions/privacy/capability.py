@@ -28,6 +28,7 @@ def plug(kit: Kit, settings: PrivacySettings) -> Capability:
         kit.stores.unreachable,
         kit.services.get(Consents),
         kit.services.get(Transcripts),
+        kit.now,
     )
     kit.services.provide(records)
     retention = timedelta(days=settings.retention_days)

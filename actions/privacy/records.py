@@ -11,9 +11,9 @@ e-mail stay where the law needs them, with the reason in the report and the audi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -26,6 +26,7 @@ from actions.handoff.transcripts import Transcripts
 from actions.lifecycle.consent import Consents
 from actions.lifecycle.tables import GuestMessage, MessageConsent
 from actions.privacy.tables import PrivacyRequest
+from bot.core.clock import Now
 from bot.core.observability import pseudonym
 from bot.core.types import Address
 from bot.stores import keys
@@ -82,7 +83,7 @@ class GuestRecords:
         unreachable: ValueStore,
         consents: Consents,
         transcripts: Transcripts,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Now,
     ) -> None:
         self._transcripts = transcripts
         self._database = database

@@ -57,7 +57,7 @@ def misunderstood(context: Context[Services]) -> None:
     """The ``understood`` goal of the experiments fails when the bot could not help."""
     message = context.message
     context.services.get(GoalEvents).note(
-        message.channel, message.conversation_id, "out_of_scope", message.received_at
+        message.channel, message.conversation_id, "out_of_scope", context.received_at
     )
 
 

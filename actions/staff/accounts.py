@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.staff.tables import StaffAccount, StaffAudit, StaffIdentity, StaffSession
+from bot.core.clock import Now
 from bot.stores.database import Database
 
 StaffRole = Literal["staff", "admin"]
@@ -93,7 +93,7 @@ def token_hash(token: str) -> str:
 
 
 class StaffDirectory:
-    def __init__(self, database: Database, now: Callable[[], datetime]) -> None:
+    def __init__(self, database: Database, now: Now) -> None:
         self._database = database
         self._clock = now
         self._hasher = PasswordHasher()

@@ -28,6 +28,7 @@ from actions.payments.offer import cancel_with_refund, cancelled, payment_offer
 from actions.payments.refunds import Refunds
 from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment, Refund
+from bot.core.clock import Now
 from bot.core.types import Address
 from bot.outbound.media import MediaLibrary
 from bot.outbound.proactive import Notifier
@@ -60,6 +61,7 @@ class BookingsBoard:
         refunds: Refunds,
         notifier: Notifier,
         media: MediaLibrary,
+        now: Now,
     ) -> None:
         self._database = database
         self._reservations = reservations
@@ -67,6 +69,7 @@ class BookingsBoard:
         self._refunds = refunds
         self._notifier = notifier
         self._media = media
+        self._now = now
 
     async def properties(self) -> list[dict[str, str]]:
         async with self._database.session() as session:
@@ -199,7 +202,7 @@ class BookingsBoard:
             await self._notifier.notify(
                 Address(reservation.channel, reservation.conversation_id),
                 reservation.locale,
-                [cancelled(done, refund, reservation.locale)],
+                [cancelled(done, refund, reservation.locale, self._now())],
             )
         return "cancelled"
 
@@ -216,7 +219,7 @@ class BookingsBoard:
         try:
             reservation = await self._reservations.begin_payment(code, actor)
             outcomes = await payment_offer(
-                self._payments, self._media, reservation, reservation.locale
+                self._payments, self._media, reservation, reservation.locale, self._now()
             )
         except HoldExpired:
             return "impossible"

@@ -4,8 +4,6 @@ intent: its router is empty."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from actions.booking.reservations import Reservations
 from actions.capability import Capability, Kit
 from actions.payments.refunds import Refunds
@@ -18,8 +16,8 @@ from actions.staff.today import TodayBooks
 
 def plug(kit: Kit, zone: str) -> Capability:
     """``zone``: the hotel's time zone, where "today" begins."""
-    kit.services.provide(StaffDirectory(kit.database, lambda: datetime.now(UTC)))
-    kit.services.provide(TodayBooks(kit.database, zone, lambda: datetime.now(UTC)))
+    kit.services.provide(StaffDirectory(kit.database, kit.now))
+    kit.services.provide(TodayBooks(kit.database, zone, kit.now))
     kit.services.provide(
         BookingsBoard(
             kit.database,
@@ -28,6 +26,7 @@ def plug(kit: Kit, zone: str) -> Capability:
             kit.services.get(Refunds),
             kit.notifier,
             kit.media,
+            kit.now,
         )
     )
     return Capability(create_router())

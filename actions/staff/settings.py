@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from actions.staff.accounts import StaffDirectory
 from actions.staff.tables import SettingRevision
+from bot.core.clock import Now
 from bot.core.documents import MAX_DOCUMENT_CHARS, DocumentError
 from bot.stores.database import Database
 
@@ -88,7 +89,7 @@ class SettingsDesk:
         database: Database,
         directory: StaffDirectory,
         settings: Sequence[Setting],
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Now,
     ) -> None:
         self._database = database
         self._directory = directory

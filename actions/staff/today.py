@@ -7,7 +7,7 @@ reservation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from actions.booking.states import CONFIRMED, EXPIRED, HELD
 from actions.booking.tables import ReservationEvent
 from actions.handoff.tables import ConversationRecord
 from actions.payments.tables import LedgerEntry, Refund
+from bot.core.clock import Now
 from bot.stores.database import Database, as_utc
 
 COUNTED_STATES = (HELD, CONFIRMED, EXPIRED)
@@ -51,7 +52,7 @@ class BooksToday:
 
 
 class TodayBooks:
-    def __init__(self, database: Database, zone: str, now: Callable[[], datetime]) -> None:
+    def __init__(self, database: Database, zone: str, now: Now) -> None:
         self._database = database
         self._zone = ZoneInfo(zone)
         self._now = now

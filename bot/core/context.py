@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.core.types import Message, Outcome, Parse
@@ -19,6 +20,8 @@ class Turn:
     """One message on its way through the pipeline; each step fills in what it is for."""
 
     message: Message
+    received_at: datetime
+    """When the engine took the message, by the bot's clock."""
     session: Session | None = None
     parse: Parse | None = None
     read: Mapping[str, str | None] = field(default_factory=dict)
@@ -32,6 +35,7 @@ class Turn:
 @dataclass(frozen=True, slots=True)
 class Context(Generic[S]):
     message: Message
+    received_at: datetime
     parse: Parse
     session: Session
     services: S

@@ -193,7 +193,7 @@ class Experiments:
         if variant is None or variant not in experiment.variants:
             variant = await self._kept_or_new(experiment, subject, conversation, at, allocation)
             session.experiments[experiment.key] = variant
-        await self.exposures.record(experiment.name, variant, subject)
+        await self.exposures.record(experiment.name, variant, subject, at)
         return self._shown(experiment, variant, recorded=True)
 
     async def _kept_or_new(

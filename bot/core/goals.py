@@ -85,7 +85,7 @@ class ReplyGoal:
             if set(session.experiments) - counted:
                 message = turn.message
                 self._goals.note(
-                    message.channel, message.conversation_id, "replied", message.received_at
+                    message.channel, message.conversation_id, "replied", turn.received_at
                 )
                 session.data[REPLIED_MARK] = sorted(counted | set(session.experiments))
         return await call_next(turn)

@@ -52,7 +52,7 @@ class Responder:
             variant = None
             if turn.session is not None:
                 exposure = await self._experiments.expose(
-                    outcome.template, subject, conversation, turn.session, turn.message.received_at
+                    outcome.template, subject, conversation, turn.session, turn.received_at
                 )
                 if exposure is not None and exposure.recorded:
                     self._metrics.exposures.labels(exposure.experiment, exposure.variant).inc()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -37,7 +37,6 @@ class Message:
     channel: str
     conversation_id: str
     user_id: str
-    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     text: str | None = None
     payload: str | None = None
     locale_hint: str | None = None

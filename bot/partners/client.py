@@ -25,12 +25,12 @@ import random as randomness
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 from urllib.parse import urlencode
 
 import structlog
 
+from bot.core.clock import Now
 from bot.partners.backoff import full_jitter, retry_after_seconds
 from bot.partners.breaker import CircuitBreaker
 from bot.partners.metrics import PartnerMetrics
@@ -114,10 +114,10 @@ class PartnerClient:
         settings: PartnerSettings,
         metrics: PartnerMetrics,
         *,
+        now: Now,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = asyncio.sleep,
         random: Callable[[], float] = randomness.random,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """``windows`` count the ``limits`` per API type across every worker; None counts none
         (a command's client, whose few calls one after another need no limit)."""

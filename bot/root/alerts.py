@@ -18,6 +18,7 @@ from actions.alerts.capability import alert_desk
 from actions.alerts.desk import AlertDesk
 from actions.alerts.model import MAX_KEY_CHARS, MAX_URL_CHARS, Alert, alert_type, severity
 from actions.alerts.routing import Routing, RoutingError, load_routing, parse_target
+from bot.core.clock import system_now
 from bot.core.render import Renderer
 from bot.core.types import Address, Reply
 from bot.outbound.proactive import Deliver
@@ -66,9 +67,14 @@ async def alerts_command(settings: Settings, command: str, kind: str, level: str
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
     try:
-        await prepare_database(database)
+        await prepare_database(database, system_now().date())
         desk = alert_desk(
-            database, renderer, CollectorRegistry(), settings.alerts, alert_routing(settings)
+            database,
+            renderer,
+            CollectorRegistry(),
+            settings.alerts,
+            alert_routing(settings),
+            system_now,
         )
         connect_alert_mail(desk, settings)
         if settings.slack.bot_token is not None:

@@ -15,8 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import structlog
 from aiohttp import web
@@ -50,6 +49,7 @@ from actions.payments.desk import PaymentsDesk
 from actions.payments.sandbox import SandboxCheckout, SandboxPayments
 from actions.services import Services
 from actions.staff.settings import SettingsDesk
+from bot.core.clock import Now, system_now, today_in
 from bot.core.dispatch import Dispatcher
 from bot.core.engine import Engine
 from bot.core.experiment_file import load_experiments
@@ -145,6 +145,8 @@ class Runtime:
     partners: PartnerClient
     settings_desk: SettingsDesk
     """The settings saved in the console, applied here (``refresh_settings``)."""
+    now: Now
+    """The clock every part asks (``bot.core.clock``)."""
 
 
 def plug_capabilities(settings: Settings, kit: Kit) -> list[Capability]:
@@ -179,9 +181,10 @@ def build_runtime(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     override: Router[Services] | None = None,
+    now: Now = system_now,
 ) -> Runtime:
     """Wire the engine; ``override`` is a router consulted before the capabilities' (tests add
-    or replace intents with it)."""
+    or replace intents with it); ``now`` is the clock every part asks (``bot.core.clock``)."""
     private_directory(settings.data_dir)
     configure_pseudonyms(secret_key(settings))
     metrics = Metrics(registry or CollectorRegistry())
@@ -200,8 +203,8 @@ def build_runtime(
     media = MediaLibrary(stores.media, settings.base_url)
     cache = Cache(stores.cache, stores.order, stores.cache_counts, CacheMetrics(metrics.registry))
     jobs, jobs_redis = job_queue(settings, metrics.loops)
-    partners = partner_client(settings, cache, windows, policy, metrics.registry)
-    services = Services(settings.brand, lambda zone: datetime.now(ZoneInfo(zone)).date())
+    partners = partner_client(settings, cache, windows, policy, metrics.registry, now)
+    services = Services(settings.brand, lambda zone: today_in(zone, now))
     services.provide(media)
     kit = Kit(
         services,
@@ -216,6 +219,7 @@ def build_runtime(
         settings.default_locale,
         settings.default_property,
         partners,
+        now,
     )
     capabilities = plug_capabilities(settings, kit)
     responder = Responder(renderer, services.get(Experiments), MARKUPS, metrics)
@@ -239,7 +243,7 @@ def build_runtime(
         ReplyGoal(services.get(GoalEvents)),
         Relay(services.get(HandoffDesk)),
         Understand(
-            build_understanding(settings, partners),
+            build_understanding(settings, partners, lambda: today_in(settings.timezone, now)),
             services.get(Experiments) if settings.llm.base_url is not None else None,
         ),
         Escalate(MoodMetrics(metrics.registry)),
@@ -250,7 +254,7 @@ def build_runtime(
         router.include_router(override)
     for capability in capabilities:
         router.include_router(capability.router)
-    engine = Engine(steps, Dispatcher(router), responder, services)
+    engine = Engine(steps, Dispatcher(router), responder, services, now)
     edges = EdgeLimiter(windows, policy.edges, networks(settings.trusted_proxies), metrics)
     outboxes: dict[str, DurableOutbox] = {}
     for capability in capabilities:
@@ -277,7 +281,8 @@ def build_runtime(
         cache=cache,
         redis_health=RedisHealthMetrics(metrics.registry),
         partners=partners,
-        settings_desk=settings_desk(settings, database, services, limiter, edges, partners),
+        settings_desk=settings_desk(settings, database, services, limiter, edges, partners, now),
+        now=now,
     )
 
 
@@ -330,13 +335,12 @@ def cluster_client(
 
 
 def build_understanding(
-    settings: Settings, partners: PartnerClient, today: date | None = None
+    settings: Settings, partners: PartnerClient, today: Callable[[], date]
 ) -> ModelUnderstanding:
     """The trained model (trained now when the data or code changed) and, when configured, the
     LLM that helps with unsure messages, called through ``partners`` as the API ``llm``."""
     store = ModelStore(settings.model_directory)
     model, _ = load_serving_or_train(store, settings.nlu_threshold)
-    zone = ZoneInfo(settings.timezone)
     assist = None
     if settings.llm.base_url is not None:
         # openai (about 25 MB resident) is imported only by workers that have an LLM.
@@ -358,19 +362,18 @@ def build_understanding(
         )
         prompts = Environment(loader=FileSystemLoader(PACKAGE_ROOT / "prompts"), autoescape=False)
         assist = LlmAssist(client, settings.llm.model, prompts, ASSIST_PROMPT, settings.timezone)
-    clock = (lambda: today) if today is not None else (lambda: datetime.now(zone).date())
     mood = load_mood_or_train(settings.model_directory)
-    return ModelUnderstanding(model, EntityExtractor(), clock, assist, mood)
+    return ModelUnderstanding(model, EntityExtractor(), today, assist, mood)
 
 
-async def prepare_database(database: Database) -> None:
+async def prepare_database(database: Database, today: date) -> None:
     """A current schema (``migrations.ensure_current``); an empty catalog gets the demo
-    properties, one process at a time (workers starting together seed it once). The demo
-    property's synthetic booking history is made by the forecast desk on the first forecast
-    question (it needs pandas, which a worker asked none never loads)."""
+    properties, open from ``today``, one process at a time (workers starting together seed it
+    once). The demo property's synthetic booking history is made by the forecast desk on the
+    first forecast question (it needs pandas, which a worker asked none never loads)."""
     await migrations.ensure_current(database)
     async with database.one_process_at_a_time("prepare_database"):
-        if await seed(database, datetime.now(UTC).date()):
+        if await seed(database, today):
             log.info("demo_catalog_seeded")
 
 
@@ -380,7 +383,7 @@ async def runtime_lifespan(runtime: Runtime, upkeep: bool = True) -> AsyncIterat
     included) until the runtime closes."""
     if runtime.redis is not None:
         await runtime.redis.start()
-    await prepare_database(runtime.database)
+    await prepare_database(runtime.database, today_in(runtime.settings.timezone, runtime.now))
     await runtime.settings_desk.refresh()  # the settings saved in the console, before serving
     refreshing = asyncio.create_task(
         refresh_settings(

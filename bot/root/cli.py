@@ -8,9 +8,11 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
+from bot.core.clock import system_now, today_in
 from bot.root.settings import PACKAGE_ROOT, Settings
 
 
@@ -247,7 +249,7 @@ async def _database(settings: Settings, command: str) -> str:
         if command == "upgrade":
             await migrations.upgrade(database)
             return "schema is at the newest revision"
-        seeded = await seed(database, datetime.now(UTC).date())
+        seeded = await seed(database, system_now().date())
         return "demo catalog added" if seeded else "the catalog is not empty: nothing added"
     finally:
         await database.close()
@@ -263,9 +265,10 @@ async def _reconcile(settings: Settings) -> int:
         differences = await reconcile(
             runtime.database,
             runtime.payments,
+            system_now(),
             progress=lambda rows: tqdm(rows, desc="payments", unit="payment"),
         )
-        await keep(runtime.database, differences)
+        await keep(runtime.database, differences, system_now())
     for found in differences:
         print(
             f"{found.reservation_code}  {found.gateway:<11} {found.reference}  "
@@ -406,6 +409,12 @@ def _train(settings: Settings) -> None:
     print(f"mood model in {settings.model_directory / 'mood'}")
 
 
+def _today(settings: Settings, arguments: argparse.Namespace) -> Callable[[], date]:
+    """The date relative dates are read against: ``--today``, or the property's today."""
+    fixed: date | None = arguments.today
+    return lambda: fixed or today_in(settings.timezone, system_now)
+
+
 async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str, object]:
     from prometheus_client import CollectorRegistry
 
@@ -415,7 +424,7 @@ async def _parse(settings: Settings, arguments: argparse.Namespace) -> dict[str,
 
     partners = standalone_partners(settings, CollectorRegistry())
     try:
-        understanding = build_understanding(settings, partners, today=arguments.today)
+        understanding = build_understanding(settings, partners, _today(settings, arguments))
         locale = negotiate(arguments.locale, settings.default_locale)
         parse = await understanding.parse(arguments.text, locale)
     finally:
@@ -442,7 +451,7 @@ async def _evaluate(settings: Settings, arguments: argparse.Namespace) -> int:
         return 2
     partners = standalone_partners(settings, CollectorRegistry())
     try:
-        understanding = build_understanding(settings, partners, today=arguments.today)
+        understanding = build_understanding(settings, partners, _today(settings, arguments))
         report = Report()
         for case in tqdm(cases, desc="evaluating", unit="msg", disable=arguments.json):
             report.add(case, await understanding.parse(case.text, case.locale))
@@ -491,15 +500,14 @@ async def _ml(settings: Settings, arguments: argparse.Namespace) -> int:
         return forecast_commands.rollback(registry, arguments.model)
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
     try:
-        await prepare_database(database)
+        await prepare_database(database, system_now().date())
         if arguments.ml_command == "import":
             return await forecast_commands.import_history(
                 database, arguments.path, arguments.property
             )
         names = [arguments.model] if arguments.model else list(forecast_commands.MODELS)
-        today = datetime.now(UTC).date()
         return await forecast_commands.train(
-            database, registry, names, settings.default_property, today
+            database, registry, names, settings.default_property, system_now().date()
         )
     finally:
         await database.close()
@@ -538,7 +546,7 @@ async def _admin(settings: Settings, arguments: argparse.Namespace) -> int | str
     from bot.stores.database import Database, sqlite_url
 
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
-    directory = StaffDirectory(database, lambda: datetime.now(UTC))
+    directory = StaffDirectory(database, system_now)
     command, actor = arguments.admin_command, "cli"
     try:
         await migrations.ensure_current(database)

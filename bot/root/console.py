@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from actions.staff.accounts import StaffDirectory
 from actions.staff.bookings import BookingsBoard
 from actions.staff.settings import SettingsDesk, SettingState, UnknownSetting
 from actions.staff.today import OPEN_MINUTES, TodayBooks
+from bot.core.clock import Now
 from bot.core.documents import DocumentError
 from bot.core.observability import Metrics
 from bot.core.roles import RoleBook
@@ -147,9 +148,7 @@ def _milliseconds(seconds: float | None) -> int | None:
 class TodayBoard:
     """The Today page's values: the books' figures and the live ones."""
 
-    def __init__(
-        self, books: TodayBooks, live: LiveFigures, zone: str, now: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, books: TodayBooks, live: LiveFigures, zone: str, now: Now) -> None:
         self._books = books
         self._live = live
         self._zone = ZoneInfo(zone)
@@ -291,7 +290,7 @@ def mount_console(app: web.Application, runtime: Runtime) -> None:
         runtime.services.get(TodayBooks),
         LiveFigures(runtime.metrics),
         settings.timezone,
-        lambda: datetime.now(UTC),
+        runtime.now,
     )
     Console(
         directory,

@@ -4,7 +4,6 @@ staff summary template, in the default locale) or as JSON; part of the compositi
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from bot.root.settings import PACKAGE_ROOT, Settings
 
@@ -13,6 +12,7 @@ async def experiments_report(settings: Settings, name: str | None, as_json: bool
     from actions.experiments.desk import build_report
     from actions.experiments.ledger import SqlLedger
     from actions.experiments.presenting import summary_values
+    from bot.core.clock import system_now
     from bot.core.experiment_file import load_experiments
     from bot.core.render import Renderer
     from bot.core.types import Outcome
@@ -31,7 +31,7 @@ async def experiments_report(settings: Settings, name: str | None, as_json: bool
     try:
         await migrations.ensure_current(database)
         ledger = SqlLedger(database)
-        now = datetime.now(UTC)
+        now = system_now()
         reports = [await build_report(ledger, experiment, now) for experiment in declared]
     finally:
         await database.close()

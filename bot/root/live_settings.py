@@ -22,6 +22,7 @@ from actions.forecasts.price_rules import PriceRules, PriceRulesSource, parse_ru
 from actions.services import Services
 from actions.staff.accounts import StaffDirectory
 from actions.staff.settings import Setting, SettingsDesk
+from bot.core.clock import Now
 from bot.core.documents import DocumentError, read_yaml
 from bot.core.experiment_file import button_labels, load_experiments, parse_experiments
 from bot.core.experiments import Experiments
@@ -45,6 +46,7 @@ def settings_desk(
     limiter: RateLimiter,
     edges: EdgeLimiter,
     partners: PartnerClient,
+    now: Now,
 ) -> SettingsDesk:
     return SettingsDesk(
         database,
@@ -58,6 +60,7 @@ def settings_desk(
             ),
             alert_routes(settings, services.get(AlertDesk)),
         ],
+        now,
     )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
+from bot.core.clock import Now, system_now
 from bot.partners.client import PartnerClient
 from bot.partners.metrics import PartnerMetrics
 from bot.root.settings import Settings
@@ -27,9 +28,10 @@ def partner_client(
     windows: RateWindows,
     policy: RatePolicy,
     registry: CollectorRegistry,
+    now: Now,
 ) -> PartnerClient:
     return PartnerClient(
-        cache, windows, policy.partners, settings.partners, PartnerMetrics(registry)
+        cache, windows, policy.partners, settings.partners, PartnerMetrics(registry), now=now
     )
 
 
@@ -42,4 +44,6 @@ def standalone_partners(settings: Settings, registry: CollectorRegistry) -> Part
         MemoryCounterStore(),
         CacheMetrics(registry),
     )
-    return PartnerClient(cache, None, {}, settings.partners, PartnerMetrics(registry))
+    return PartnerClient(
+        cache, None, {}, settings.partners, PartnerMetrics(registry), now=system_now
+    )

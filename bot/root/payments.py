@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from actions.booking.reservations import Reservations
 from actions.payments.assembly import build_payments, sandbox_checkout
 from actions.payments.service import PaymentService
+from bot.core.clock import system_now
 from bot.core.observability import Metrics
 from bot.core.render import Renderer
 from bot.outbound.proactive import Notifier, PendingReplies
@@ -39,7 +40,7 @@ async def payments_books(settings: Settings) -> AsyncIterator[Books]:
     database = Database(settings.database_url or sqlite_url(settings.data_dir))
     metrics = Metrics(CollectorRegistry())
     renderer = Renderer(PACKAGE_ROOT / "prompts", PACKAGE_ROOT / "locales", settings.default_locale)
-    reservations = Reservations(database)
+    reservations = Reservations(database, system_now)
     checkout = sandbox_checkout(settings, secret_key(settings))
     notifier = Notifier(renderer, {}, PendingReplies(MemoryListStore()))
     partners = standalone_partners(settings, metrics.registry)
@@ -55,6 +56,7 @@ async def payments_books(settings: Settings) -> AsyncIterator[Books]:
         settings.default_locale,
         alerts=None,
         partners=partners,
+        now=system_now,
     )
     try:
         await migrations.ensure_current(database)

@@ -68,6 +68,6 @@ class Understand:
             pseudonym(f"{message.channel}:{message.user_id}"),
             pseudonym(turn.conversation_key),
             turn.session,
-            message.received_at,
+            turn.received_at,
         )
         return AssistStyle.of(ASSIST_PROMPT, exposure)

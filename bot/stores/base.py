@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core.types import Address
 
@@ -80,7 +81,7 @@ class ExposureLog(ABC):
     """Which variant of an experiment each subject saw, counted per variant."""
 
     @abstractmethod
-    async def record(self, experiment: str, variant: str, subject: str) -> None: ...
+    async def record(self, experiment: str, variant: str, subject: str, at: datetime) -> None: ...
 
     @abstractmethod
     async def counts(self, experiment: str) -> Counter[str]:

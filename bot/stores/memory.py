@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage
@@ -93,7 +94,7 @@ class MemoryExposureLog(ExposureLog):
     def __init__(self) -> None:
         self._counts: dict[str, Counter[str]] = {}
 
-    async def record(self, experiment: str, variant: str, subject: str) -> None:
+    async def record(self, experiment: str, variant: str, subject: str, at: datetime) -> None:
         self._counts.setdefault(experiment, Counter())[variant] += 1
 
     async def counts(self, experiment: str) -> Counter[str]:

@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import structlog
@@ -157,8 +158,8 @@ class RedisExposureLog(ExposureLog):
         self._max_events = max_events
         self._soon: Batch[tuple[str, str, str, float]] = Batch(self._write, batch_seconds)
 
-    async def record(self, experiment: str, variant: str, subject: str) -> None:
-        self._soon.add((experiment, variant, subject, time.time()))
+    async def record(self, experiment: str, variant: str, subject: str, at: datetime) -> None:
+        self._soon.add((experiment, variant, subject, at.timestamp()))
 
     async def _write(self, exposures: list[tuple[str, str, str, float]]) -> None:
         counted = Counter((experiment, variant) for experiment, variant, _, _ in exposures)

@@ -99,7 +99,7 @@ def assisted(
     settings = make_settings(
         **overrides, llm={"base_url": base_url, "model": "local-test-model", "timeout_seconds": 1.0}
     )
-    return build_understanding(settings, partners, today=TODAY)
+    return build_understanding(settings, partners, lambda: TODAY)
 
 
 async def test_an_unsure_message_takes_the_llms_validated_reading(

@@ -26,6 +26,7 @@ from actions.payments.service import PaymentService
 from actions.payments.tables import LedgerEntry, Payment, WebhookEvent
 from actions.payments.webhooks import WebhookInbox
 from bot import Message, Reply
+from bot.core.clock import Now, system_now
 from bot.core.types import Address, Role
 from bot.root.app import Runtime, build_runtime, create_app
 from bot.root.settings import Settings
@@ -312,7 +313,8 @@ class StaffChat:
 
 
 ShopOpener = Callable[..., Awaitable[Shop]]
-"""``await open_shop("sqlite" or "postgresql", **settings)``: a shop on a fresh database."""
+"""``await open_shop("sqlite" or "postgresql", now=clock, **settings)``: a shop on a fresh
+database, living on ``clock`` (the wall clock by default)."""
 
 
 @pytest.fixture
@@ -324,14 +326,14 @@ async def open_shop(
     are stopped."""
     opened: list[Shop] = []
 
-    async def open_one(backend: str, **extra: Any) -> Shop:
+    async def open_one(backend: str, now: Now = system_now, **extra: Any) -> Shop:
         fakes = (FakeStripe(), FakeMercadoPago(), FakePayPal())
         for fake in fakes:
             await fake.start()
         url = database_url(backend, tmp_path)
         database = await fresh_database(url)
         await database.close()
-        runtime = build_runtime(shop_settings(make_settings, url, fakes, **extra))
+        runtime = build_runtime(shop_settings(make_settings, url, fakes, **extra), now=now)
         client = await aiohttp_client(create_app(runtime.settings, runtime))
         shop = Shop(runtime, client, *fakes)
 

@@ -130,7 +130,7 @@ def night(offset: int) -> date:
 
 async def concurrent_holds(database: Database, product_id: int, stays: list[Stay]) -> list[Any]:
     """Fire every hold at once in this process; the results are codes, or the exceptions."""
-    service = Holds(database)
+    service = Holds(database, Clock(NOW))
 
     async def one(number: int, check_in: date, check_out: date) -> Any:
         guest = Guest(f"Guest {number}", f"guest{number}@example.com")

@@ -796,7 +796,7 @@ SEARCHES = [
 
 async def test_properties_are_found_by_name_or_city(database: Database) -> None:
     assert await seed(database, TODAY)
-    quotes = Quotes(database)
+    quotes = Quotes(database, Clock(NOW))
     for words, slugs in SEARCHES:
         found = await quotes.find_properties(words)
         assert sorted(place.slug for place in found) == slugs, words

@@ -155,9 +155,10 @@ async def test_two_workers_at_once_send_each_message_once(
         other_database,
         services.get(MessagesConfig),
         services.get(Faq).properties,
-        Consents(other_database),
+        Consents(other_database, stay_runtime.now),
         stay_runtime.notifier,
         QuietHours(),
+        stay_runtime.now,
     )
     try:
         frozen_time.move_to(at(check_in - timedelta(days=3), 10, 0))

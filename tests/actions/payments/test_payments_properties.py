@@ -78,7 +78,7 @@ class MoneyStories(RuleBasedStateMachine):
             payment={"routes": ["BRL=sandbox+stripe"], "gateway_timeout_seconds": 2.0},
         )
         self.runtime = self._start()
-        self.run(prepare_database(self.runtime.database))
+        self.run(prepare_database(self.runtime.database, self.runtime.now().date()))
         self.product_id = self.run(self._standard_room())
         self.webhooks: list[bytes] = []
         self.nights = 0

@@ -22,7 +22,12 @@ async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
     body = shop.stripe.event("checkout.session.completed", session_id)
     assert await shop.webhook("stripe", body, {"Stripe-Signature": shop.stripe.sign(body)}) == 200
     await shop.settle()
-    assert await reconcile(shop.runtime.database, shop.runtime.services.get(PaymentService)) == []
+    assert (
+        await reconcile(
+            shop.runtime.database, shop.runtime.services.get(PaymentService), shop.runtime.now()
+        )
+        == []
+    )
 
     lost, lost_code = await shop.book("k2")
     await shop.pay_with(lost, "PayPal")  # paid at PayPal, the notification never came
@@ -33,7 +38,9 @@ async def test_reconcile_finds_lost_notifications_and_refunds_made_elsewhere(
 
     found = {
         d.reservation_code: d
-        for d in await reconcile(shop.runtime.database, shop.runtime.services.get(PaymentService))
+        for d in await reconcile(
+            shop.runtime.database, shop.runtime.services.get(PaymentService), shop.runtime.now()
+        )
     }
     assert set(found) == {paid_code, lost_code}
     assert found[paid_code].note == "amounts differ"

@@ -14,6 +14,7 @@ from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook, Link
 from actions.payments.mercadopago import MercadoPagoGateway
 from actions.payments.metrics import PaymentMetrics
 from actions.payments.paypal import PayPalGateway
+from bot.core.clock import system_now
 from bot.partners.client import PartnerClient
 from tests.fakes.base import Fault
 from tests.fakes.mercadopago import FakeMercadoPago
@@ -65,6 +66,7 @@ def mp(mp_fake: FakeMercadoPago, partners: PartnerClient) -> MercadoPagoGateway:
         partners,
         api_base=mp_fake.url,
         timeout_seconds=0.5,
+        now=system_now,
     )
 
 
@@ -85,6 +87,7 @@ def paypal(pp_fake: FakePayPal, partners: PartnerClient) -> PayPalGateway:
         partners,
         api_base=pp_fake.url,
         timeout_seconds=0.5,
+        now=system_now,
     )
 
 

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from actions.payments.gateway import GatewayError, Ignored, InvalidWebhook, LinkRequest, Notice
 from actions.payments.metrics import PaymentMetrics
 from actions.payments.stripe_gateway import StripeGateway
+from bot.core.clock import system_now
 from bot.partners.client import PartnerClient
 from tests.fakes.base import Fault
 from tests.fakes.stripe import FakeStripe
@@ -42,6 +43,7 @@ def gateway(fake: FakeStripe, partners: PartnerClient) -> StripeGateway:
         partners,
         api_base=fake.url,
         timeout_seconds=0.5,
+        now=system_now,
     )
 
 

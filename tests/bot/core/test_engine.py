@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ def message(text: str | None = None, *, user: str = "u1", **fields: object) -> M
         "channel": "rest",
         "conversation_id": user,
         "user_id": user,
-        "received_at": datetime.now(UTC),
         "text": text,
     }
     values.update(fields)

@@ -67,14 +67,14 @@ class Conversation:
         self.session = Session(conversation_id="c", locale="en")
 
     async def say(self, text: str | None = None, payload: str | None = None) -> list[Outcome]:
-        message = Message(
-            "rest", "c", "u", datetime.now(UTC), text=text, payload=payload, locale_hint="en"
-        )
+        message = Message("rest", "c", "u", text=text, payload=payload, locale_hint="en")
         if payload is not None:
             parse = parse_payload(payload, "en")
         else:
             parse = await self.understanding.parse(text or "", "en", self.session)
-        return await self.dispatcher.dispatch(Context(message, parse, self.session, None))
+        return await self.dispatcher.dispatch(
+            Context(message, datetime.now(UTC), parse, self.session, None)
+        )
 
 
 def templates(outcomes: list[Outcome]) -> list[str]:

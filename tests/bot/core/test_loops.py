@@ -116,7 +116,9 @@ async def test_reconcile_goes_past_a_payment_whose_answer_cannot_be_read(shop: S
         Fault(200, body={"object": "list"}, path=f"/v1/checkout/sessions/{unreadable}")
     )
 
-    differences = await reconcile(shop.runtime.database, shop.runtime.services.get(PaymentService))
+    differences = await reconcile(
+        shop.runtime.database, shop.runtime.services.get(PaymentService), shop.runtime.now()
+    )
     found = {difference.reservation_code: difference.note for difference in differences}
 
     assert found == {

@@ -24,7 +24,7 @@ from bot.stores.cache import Cache, CacheMetrics
 from bot.stores.expiring import ExpiringMap
 from bot.stores.memory import MemoryListStore, MemoryMediaStore, MemoryValueStore
 from bot.stores.redis import RedisExposureLog
-from tests.support.clock import Ticks
+from tests.support.clock import NOW, Ticks
 from tests.support.redis_servers import RedisClusterServers
 from tests.support.services import REDIS_URL
 
@@ -341,11 +341,11 @@ async def test_exposures_wait_for_their_moment_and_are_written_together(redis: R
     moment ends or when the process closes (here a moment of an hour: nothing else writes)."""
     log = RedisExposureLog(redis, batch_seconds=3600)
     for subject, variant in (("a", "warm"), ("b", "warm"), ("c", "control")):
-        await log.record("tone", variant, subject)
+        await log.record("tone", variant, subject, NOW)
     assert await redis.xlen(keys.EXPOSURES) == 0
     assert await log.counts("tone") == Counter(warm=2, control=1)
     assert await redis.xlen(keys.EXPOSURES) == 3
-    await log.record("tone", "warm", "d")
+    await log.record("tone", "warm", "d", NOW)
     await log.close()
     assert await redis.xlen(keys.EXPOSURES) == 4
     assert await redis.hgetall(keys.exposure_counts("tone")) == {b"warm": b"3", b"control": b"1"}

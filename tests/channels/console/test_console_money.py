@@ -129,6 +129,7 @@ async def test_the_ledger_filters_exports_and_shows_the_last_reconciliation(
     await keep(
         shop.runtime.database,
         [Difference(stripe_code, "stripe", "cs_x", 100, 0, 0, 0, "paid in the ledger only")],
+        shop.runtime.now(),
     )
     _, reconciled = await overview(shop, headers)
     assert "1 difference." in reconciled
