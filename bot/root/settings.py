@@ -100,8 +100,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="redis:// URL for sessions, limits, dedupe and order, or "
-        "redis+cluster://host:port,host:port for a Redis Cluster; in-process when unset.",
+        description="redis:// (rediss://, or unix:///path for a socket) URL for sessions, limits, "
+        "dedupe and order, or redis+cluster://host:port,host:port for a Redis Cluster; "
+        "in-process when unset.",
     )
     redis_outage_seconds: float = Field(
         10.0,

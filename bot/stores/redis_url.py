@@ -36,7 +36,9 @@ class RedisTarget:
         """The same place in the ``limits`` library's words (``async+redis+cluster://…``; TLS
         and credentials go to it as options, which its cluster scheme has no room for)."""
         if not self.cluster:
-            return "async+" + self.url
+            scheme, _, rest = self.url.partition("://")
+            # limits calls a unix socket redis+unix (and hands redis-py unix:// again).
+            return f"async+redis+unix://{rest}" if scheme.lower() == "unix" else f"async+{self.url}"
         hosts = ",".join(f"{_bracketed(host)}:{port}" for host, port in self.nodes)
         return f"async+redis+cluster://{hosts}"
 

@@ -14,6 +14,7 @@ import asyncio
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class RedisServer:
     port: int
     directory: Path
     cluster: bool
+    socket: Path | None = None
+    """A unix socket the server listens on as well (``socket_url``)."""
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -56,6 +59,8 @@ class RedisServer:
             "--appendonly", "yes",
             "--appendfsync", "always",
         ]  # fmt: skip
+        if self.socket is not None:
+            arguments += ["--unixsocket", str(self.socket), "--unixsocketperm", "700"]
         if self.cluster:
             arguments += [
                 "--cluster-enabled", "yes",
@@ -94,6 +99,11 @@ class RedisServer:
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
+
+    @property
+    def socket_url(self) -> str:
+        assert self.socket is not None
+        return f"unix://{self.socket}"
 
 
 def wait_until_answering(port: int, seconds: float = 10.0) -> None:
@@ -245,10 +255,12 @@ async def redis_cluster_client(redis_cluster: RedisClusterServers) -> AsyncItera
 
 @pytest.fixture
 def redis_node(tmp_path: Path) -> Iterator[RedisServer]:
-    """A single Redis server of the test's own, on its own port."""
-    server = RedisServer(NODE_PORT, tmp_path / "redis-node", cluster=False)
+    """A single Redis server of the test's own, on its own port and a unix socket."""
+    sockets = Path(tempfile.mkdtemp(prefix="rsv-redis-"))  # a socket's path holds 107 bytes
+    server = RedisServer(NODE_PORT, tmp_path / "redis-node", False, sockets / "redis.sock")
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(sockets, ignore_errors=True)

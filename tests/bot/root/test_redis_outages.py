@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import select
 
 from actions.booking.reservations import Reservations
@@ -195,6 +196,26 @@ async def test_a_primary_killed_mid_traffic_loses_and_doubles_nothing(
     # retries (a topology refresh at most once a second, backoff) outlasted the promotion: it
     # varies from run to run, so only the single node's restart below holds it.
     assert "redis_failover" in log_events(capsys.readouterr().out)
+
+
+async def test_the_bot_runs_on_a_redis_unix_socket(
+    open_shop: ShopOpener, redis_node: RedisServer
+) -> None:
+    """``RSV_REDIS_URL=unix:///path``: every store on the socket, the limits library's too."""
+    shop = await open_shop(
+        "sqlite", payment={"routes": EVERY_GATEWAY}, redis_url=redis_node.socket_url
+    )
+    guest, code = await shop.book("on-a-socket")
+    await shop.pay_with(guest, TEST_PAYMENT)
+    assert await pay_on_sandbox_page(shop, guest.link()) == 303
+    assert (await shop.runtime.services.get(Reservations).by_code(code)).state == "confirmed"
+
+    client = Redis.from_url(redis_node.socket_url)
+    try:
+        stored = {key.decode().split(":")[1] async for key in client.scan_iter("rsv:*")}
+    finally:
+        await client.aclose()
+    assert {"limits", "window", "session"} <= stored, stored
 
 
 async def test_a_single_redis_restarted_mid_traffic_loses_and_doubles_nothing(

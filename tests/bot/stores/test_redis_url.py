@@ -64,6 +64,12 @@ def test_a_single_server_url_is_kept_as_it_is() -> None:
     assert target.limits_uri() == "async+redis://127.0.0.1:6379/12"
 
 
+def test_a_unix_socket_url_is_the_limits_librarys_redis_unix() -> None:
+    target = parse_redis_url("unix:///run/redis/redis.sock?db=3")
+    assert not target.cluster
+    assert target.limits_uri() == "async+redis+unix:///run/redis/redis.sock?db=3"
+
+
 @pytest.mark.parametrize(
     ("url", "why"),
     [
