@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import uvloop
@@ -359,9 +359,7 @@ class Server:
     @property
     def local_postgres(self) -> bool:
         """Whether the database is a PostgreSQL on this machine, whose CPU can be counted."""
-        if self.database_url is None:
-            return False
-        return urlsplit(self.database_url).hostname in {"127.0.0.1", "localhost", "::1"}
+        return self.database_url is not None and on_this_machine(self.database_url)
 
     def all_serving(self) -> bool:
         """Whether every worker listens: connections opened before the last of them listens
@@ -1240,10 +1238,19 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--warmup must be in [0, 30] and --retries in [0, 5]")
     if not 0 < arguments.messages <= 1_000_000 or not 0 <= arguments.wait_idle <= 60:
         parser.error("--messages must be in (0, 1000000] and --wait-idle in [0, 60]")
-    host = urlsplit(arguments.redis_url).hostname or ""
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        parser.error("--redis-url must be on the loopback interface")
+    if not on_this_machine(arguments.redis_url):
+        parser.error("--redis-url must be on the loopback interface or a unix socket")
     return arguments
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether a Redis or database URL names a server on the loopback interface or a unix
+    socket (``unix://path``, or a ``host=/directory`` query as libpq and asyncpg read it)."""
+    parts = urlsplit(url)
+    on_socket = parts.scheme == "unix" or any(
+        value.startswith("/") for name, value in parse_qsl(parts.query) if name == "host"
+    )
+    return on_socket or parts.hostname in {"127.0.0.1", "localhost", "::1"}
 
 
 def log(text: str) -> None:
