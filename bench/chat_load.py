@@ -7,16 +7,24 @@ the answers; the rest is here.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import itertools
+import json
+import os
+import platform
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from figures import summary
+from load import DEFAULT_REDIS_URL
 from tqdm import tqdm
 
 TEXTS = ("oi", "obrigado", "hello", "thanks", "hola", "gracias", "bom dia", "tchau")
@@ -129,6 +137,78 @@ class ChatLoad(ABC):
             "timeouts": timeouts,
             "latency": summary(latencies),
         }
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """What a run measures, as the command line asks (``chat_main``)."""
+
+    chats: int
+    warmup: float
+    seconds: float
+    rates: list[float]
+    burst_seconds: float
+    redis_url: str
+    """Flushed before use."""
+
+    async def run(self, load: ChatLoad, backend: str) -> list[dict[str, Any]]:
+        """The burst, then each paced rate: the table's rows for one backend."""
+        rows = [
+            {
+                "backend": backend,
+                "chats": self.chats,
+                "load": "burst",
+                **await load.burst(1.0, self.burst_seconds),
+            }
+        ]
+        for rate in self.rates:
+            rows.append(
+                {
+                    "backend": backend,
+                    "chats": self.chats,
+                    "load": f"paced {rate:g}/s",
+                    **await load.paced(rate, self.warmup, self.seconds),
+                }
+            )
+        return rows
+
+
+Run = Callable[[str, Scenarios], Coroutine[Any, Any, list[dict[str, Any]]]]
+
+
+def chat_main(description: str, output: Path, header: str, run: Run) -> None:
+    """A webhook benchmark's command line: ``run`` measures one backend's scenarios; each
+    backend's table is printed as soon as it is known, and every row so far goes to ``output``
+    as JSON."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--backends", default="memory,redis")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="flushed before use!")
+    parser.add_argument("--chats", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--rates", default="50,100,200", help="paced loads, messages/s")
+    parser.add_argument("--burst-seconds", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 50 chats, 3 s")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.chats, arguments.seconds, arguments.warmup = 50, 3.0, 1.0
+        arguments.burst_seconds = 3.0
+    scenarios = Scenarios(
+        arguments.chats,
+        arguments.warmup,
+        arguments.seconds,
+        [float(rate) for rate in arguments.rates.split(",") if rate],
+        arguments.burst_seconds,
+        arguments.redis_url,
+    )
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    results: list[dict[str, Any]] = []
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for backend in arguments.backends.split(","):
+        rows = asyncio.run(run(backend, scenarios))
+        results.extend(rows)
+        print(table(rows, header), flush=True)
+        output.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
 
 
 def table(results: list[dict[str, Any]], header: str) -> str:

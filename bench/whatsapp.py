@@ -20,11 +20,7 @@ JSON goes to bench/results/whatsapp.json, a Markdown table to stdout, progress t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -32,8 +28,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from chat_load import ChatLoad, table
-from load import DEFAULT_MODELS_DIR, DEFAULT_REDIS_URL, Server, flush_redis
+from chat_load import ChatLoad, Scenarios, chat_main
+from load import DEFAULT_MODELS_DIR, Server, flush_redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes import whatsapp as meta
@@ -64,15 +60,7 @@ class WhatsAppServer(Server):
         return env
 
 
-async def run(
-    backend: str,
-    redis_url_option: str,
-    chats: int,
-    warmup: float,
-    seconds: float,
-    rates: list[float],
-    burst_seconds: float,
-) -> list[dict[str, Any]]:
+async def run(backend: str, scenarios: Scenarios) -> list[dict[str, Any]]:
     fake = FakeGraph()
     waiting: dict[str, asyncio.Future[float]] = {}
 
@@ -85,41 +73,24 @@ async def run(
     api = TestServer(fake.app())
     await api.start_server()
     fake.base_url = str(api.make_url("")).rstrip("/")
-    redis_url = redis_url_option if backend == "redis" else None
+    redis_url = scenarios.redis_url if backend == "redis" else None
     if redis_url:
         await flush_redis(redis_url)
-    results = []
     with tempfile.TemporaryDirectory(prefix="rsv-bench-whatsapp-") as scratch:
         server = WhatsAppServer(
             str(api.make_url("")).rstrip("/"), backend, redis_url, Path(scratch), DEFAULT_MODELS_DIR
         )
         await server.start()
         try:
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=chats)) as http:
-                load = Load(server, fake, waiting, http, chats)
-                results.append(
-                    {
-                        "backend": backend,
-                        "chats": chats,
-                        "load": "burst",
-                        **await load.burst(1.0, burst_seconds),
-                    }
-                )
-                for rate in rates:
-                    results.append(
-                        {
-                            "backend": backend,
-                            "chats": chats,
-                            "load": f"paced {rate:g}/s",
-                            **await load.paced(rate, warmup, seconds),
-                        }
-                    )
+            connector = aiohttp.TCPConnector(limit=scenarios.chats)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                load = Load(server, fake, waiting, http, scenarios.chats)
+                return await scenarios.run(load, backend)
         finally:
             await server.stop()
             await api.close()
             if redis_url:
                 await flush_redis(redis_url)
-    return results
 
 
 class Load(ChatLoad):
@@ -153,45 +124,7 @@ class Load(ChatLoad):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backends", default="memory,redis")
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="flushed before use!")
-    parser.add_argument("--chats", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--rates", default="50,100,200", help="paced loads, updates/s")
-    parser.add_argument("--burst-seconds", type=float, default=10.0)
-    parser.add_argument("--quick", action="store_true")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        arguments.chats, arguments.seconds, arguments.warmup = 50, 3.0, 1.0
-        arguments.burst_seconds = 3.0
-    rates = [float(rate) for rate in arguments.rates.split(",") if rate]
-    results: list[dict[str, Any]] = []
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    for backend in arguments.backends.split(","):
-        runs = asyncio.run(
-            run(
-                backend,
-                arguments.redis_url,
-                arguments.chats,
-                arguments.warmup,
-                arguments.seconds,
-                rates,
-                arguments.burst_seconds,
-            )
-        )
-        results.extend(runs)
-        print(table(runs, HEADER), flush=True)  # each backend's figures as soon as they are known
-        OUTPUT.write_text(
-            json.dumps(
-                {
-                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                    "results": results,
-                },
-                indent=2,
-            )
-        )
+    chat_main(__doc__.split("\n")[0], OUTPUT, HEADER, run)
 
 
 if __name__ == "__main__":
