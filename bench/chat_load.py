@@ -15,16 +15,20 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from figures import summary
-from load import DEFAULT_REDIS_URL
+from load import DEFAULT_MODELS_DIR, DEFAULT_REDIS_URL, Server, flush_redis
 from tqdm import tqdm
 
 TEXTS = ("oi", "obrigado", "hello", "thanks", "hola", "gracias", "bom dia", "tchau")
@@ -171,6 +175,41 @@ class Scenarios:
                 }
             )
         return rows
+
+
+class ServerBesideFake(Server):
+    """``rsv360 serve`` with a channel pointed at its provider's local fake (``fake_url``);
+    a channel's benchmark says in ``environment`` how."""
+
+    def __init__(self, fake_url: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.fake_url = fake_url
+
+
+@asynccontextmanager
+async def bot_beside_fake(
+    fake: web.Application, server_type: type[ServerBesideFake], backend: str, scenarios: Scenarios
+) -> AsyncIterator[tuple[ServerBesideFake, aiohttp.ClientSession]]:
+    """The provider's fake served in this process, the bot on ``backend`` pointed at it, and a
+    client with a connection for every chat; Redis flushed before and after."""
+    api = TestServer(fake)
+    await api.start_server()
+    redis_url = scenarios.redis_url if backend == "redis" else None
+    if redis_url:
+        await flush_redis(redis_url)
+    with tempfile.TemporaryDirectory(prefix="rsv-bench-chat-") as scratch:
+        fake_url = str(api.make_url("")).rstrip("/")
+        server = server_type(fake_url, backend, redis_url, Path(scratch), DEFAULT_MODELS_DIR)
+        await server.start()
+        try:
+            connector = aiohttp.TCPConnector(limit=scenarios.chats)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                yield server, http
+        finally:
+            await server.stop()
+            await api.close()
+            if redis_url:
+                await flush_redis(redis_url)
 
 
 Run = Callable[[str, Scenarios], Coroutine[Any, Any, list[dict[str, Any]]]]

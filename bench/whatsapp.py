@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestServer
-from chat_load import ChatLoad, Scenarios, chat_main
-from load import DEFAULT_MODELS_DIR, Server, flush_redis
+from chat_load import ChatLoad, Scenarios, ServerBesideFake, bot_beside_fake, chat_main
+from load import Server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes import whatsapp as meta
@@ -41,12 +39,8 @@ HEADER = (
 OUTPUT = Path(__file__).resolve().parent / "results" / "whatsapp.json"
 
 
-class WhatsAppServer(Server):
+class WhatsAppServer(ServerBesideFake):
     """``rsv360 serve`` with the WhatsApp channel pointed at the local Graph API server."""
-
-    def __init__(self, fake_url: str, *args: Any) -> None:
-        super().__init__(*args)
-        self.fake_url = fake_url
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
@@ -70,27 +64,9 @@ async def run(backend: str, scenarios: Scenarios) -> list[dict[str, Any]]:
             future.set_result(call.at)
 
     fake.listener = answered
-    api = TestServer(fake.app())
-    await api.start_server()
-    fake.base_url = str(api.make_url("")).rstrip("/")
-    redis_url = scenarios.redis_url if backend == "redis" else None
-    if redis_url:
-        await flush_redis(redis_url)
-    with tempfile.TemporaryDirectory(prefix="rsv-bench-whatsapp-") as scratch:
-        server = WhatsAppServer(
-            str(api.make_url("")).rstrip("/"), backend, redis_url, Path(scratch), DEFAULT_MODELS_DIR
-        )
-        await server.start()
-        try:
-            connector = aiohttp.TCPConnector(limit=scenarios.chats)
-            async with aiohttp.ClientSession(connector=connector) as http:
-                load = Load(server, fake, waiting, http, scenarios.chats)
-                return await scenarios.run(load, backend)
-        finally:
-            await server.stop()
-            await api.close()
-            if redis_url:
-                await flush_redis(redis_url)
+    async with bot_beside_fake(fake.app(), WhatsAppServer, backend, scenarios) as (server, http):
+        fake.base_url = server.fake_url
+        return await scenarios.run(Load(server, fake, waiting, http, scenarios.chats), backend)
 
 
 class Load(ChatLoad):
