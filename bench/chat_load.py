@@ -157,24 +157,15 @@ class Scenarios:
 
     async def run(self, load: ChatLoad, backend: str) -> list[dict[str, Any]]:
         """The burst, then each paced rate: the table's rows for one backend."""
-        rows = [
-            {
-                "backend": backend,
-                "chats": self.chats,
-                "load": "burst",
-                **await load.burst(1.0, self.burst_seconds),
-            }
-        ]
+        measured = [("burst", await load.burst(1.0, self.burst_seconds))]
         for rate in self.rates:
-            rows.append(
-                {
-                    "backend": backend,
-                    "chats": self.chats,
-                    "load": f"paced {rate:g}/s",
-                    **await load.paced(rate, self.warmup, self.seconds),
-                }
+            measured.append(
+                (f"paced {rate:g}/s", await load.paced(rate, self.warmup, self.seconds))
             )
-        return rows
+        return [
+            {"backend": backend, "chats": self.chats, "load": name, **figures}
+            for name, figures in measured
+        ]
 
 
 class ServerBesideFake(Server):

@@ -154,9 +154,10 @@ def payments_jobs(
             log.info("webhooks_retried", count=retried)
 
     async def reconcile_payments() -> None:
-        differences = await reconcile(database, payments, now())
+        at = now()
+        differences = await reconcile(database, payments, at)
         payments.metrics.reconcile_differences.set(len(differences))
-        await keep(database, differences, now())
+        await keep(database, differences, at)
         for found in differences:
             log.warning(
                 "payment_differs_from_gateway",
